@@ -1,0 +1,314 @@
+"""``callbacks`` — the command line of Callback Desk. Every subcommand has ``--help``."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import datetime
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from . import broker as brokers
+from . import contract, database, migrate, settings, store
+from .errors import CallbackDeskError, InvalidInput
+from .schedule import parse_schedule
+from .scheduler import Scheduler
+from .validation import parse_callback
+
+
+def _engine(*, require_schema: bool = True) -> tuple[sa.Engine, str]:
+    conf = settings.from_env()
+    url = database.database_url(conf)
+    engine = database.make_engine(url)
+    if require_schema:
+        migrate.require_current(engine)
+    return engine, url
+
+
+def _print_json(value) -> None:
+    print(json.dumps(value, indent=2, default=_json_default))
+
+
+def _json_default(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+# --- db -------------------------------------------------------------------------------------
+
+def cmd_db_upgrade(args) -> int:
+    engine, url = _engine(require_schema=False)
+    applied = migrate.upgrade(engine)
+    where = database.redact_url(url)
+    print(f"applied {', '.join(applied)} to {where}" if applied
+          else f"database {where} is up to date")
+    return 0
+
+
+def cmd_db_url(args) -> int:
+    print(_engine(require_schema=False)[1])
+    return 0
+
+
+def cmd_db_stop(args) -> int:
+    stopped = database.stop_embedded(settings.from_env())
+    print("embedded PostgreSQL stopped" if stopped else "no embedded PostgreSQL data here")
+    return 0
+
+
+# --- brands ---------------------------------------------------------------------------------
+
+def cmd_brand_add(args) -> int:
+    try:
+        schedule = (parse_schedule(args.retry_schedule) if args.retry_schedule
+                    else contract.DEFAULT_RETRY_SCHEDULE_S)
+    except ValueError as exc:
+        raise InvalidInput(f"--retry-schedule: {exc}", field="retry_schedule") from None
+    if not args.url.startswith(("http://", "https://")):
+        raise InvalidInput(f"--url {args.url!r} must start with http:// or https://",
+                           field="url", value=args.url)
+    if args.timeout_s <= 0 or args.max_in_flight <= 0:
+        raise InvalidInput("--timeout-s and --max-in-flight must be greater than 0")
+    engine, _ = _engine()
+    try:
+        brand = store.add_brand(engine, args.name, args.url, retry_schedule_s=schedule,
+                                timeout_s=args.timeout_s, max_in_flight=args.max_in_flight,
+                                signing_secret=args.signing_secret)
+    except sa.exc.IntegrityError:
+        raise InvalidInput(f"brand name {args.name!r} must be letters, digits, '_', '.' or "
+                           "'-' (at most 63)", field="name", value=args.name) from None
+    print(f"brand {brand.name} → {brand.base_url} (timeout {brand.timeout_s:g} s, "
+          f"{len(brand.retry_schedule_s)} attempts, at most {brand.max_in_flight} in flight)")
+    return 0
+
+
+def cmd_brand_list(args) -> int:
+    engine, _ = _engine()
+    rows = [dict(b.__dict__, signing_secret=bool(b.signing_secret)) for b in store.brands(engine)]
+    if args.json:
+        _print_json(rows)
+    for r in [] if args.json else rows:
+        print(f"{r['name']:<20} {r['base_url']}  timeout {r['timeout_s']:g}s  "
+              f"schedule {','.join(map(str, r['retry_schedule_s']))}  "
+              f"max in flight {r['max_in_flight']}")
+    return 0
+
+
+# --- enqueue --------------------------------------------------------------------------------
+
+def read_callbacks(stream) -> list:
+    """Parse and validate every line of a JSON Lines stream; the first bad line raises."""
+    parsed = []
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except ValueError as exc:
+            raise InvalidInput(f"line {number}: not valid JSON ({exc})", line=number) from None
+        try:
+            parsed.append(parse_callback(raw))
+        except InvalidInput as exc:
+            raise exc.at_line(number) from None
+    return parsed
+
+
+def cmd_enqueue(args) -> int:
+    if args.file == "-":
+        callbacks = read_callbacks(sys.stdin)
+    else:
+        try:
+            with open(args.file, encoding="utf-8") as stream:
+                callbacks = read_callbacks(stream)
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {args.file}: {exc.strerror}", field="FILE",
+                               value=args.file) from None
+    if not callbacks:
+        raise InvalidInput(f"{args.file} holds no callbacks", field="FILE", value=args.file)
+    engine, _ = _engine()
+    queued = store.enqueue(engine, args.brand, callbacks)
+    if args.json:
+        _print_json([e.__dict__ for e in queued])
+    else:
+        skipped = sum(1 for e in queued if e.state == "skipped")
+        print(f"queued {len(queued) - skipped} callback(s) for {len({e.bet_id for e in queued})} "
+              f"bet(s) on brand {args.brand}" + (f"; {skipped} skipped" if skipped else ""))
+    return 0
+
+
+# --- worker ---------------------------------------------------------------------------------
+
+def cmd_worker(args) -> int:
+    conf = settings.from_env()
+    engine, url = _engine()
+    broker = brokers.make_broker(conf.broker_url, url)
+    env = dict(os.environ, DATABASE_URL=url)
+    command = [sys.executable, "-m", "dramatiq", "delivery.actors", "--queues", brokers.QUEUE,
+               "--processes", str(args.processes), "--threads", str(args.threads)]
+    print(f"database: {database.redact_url(url)}")
+    print(f"broker:   {brokers.describe(conf.broker_url)}")
+    print(f"workers:  {args.processes} process(es) × {args.threads} thread(s); "
+          "Ctrl-C stops cleanly", flush=True)
+    # Its own session: a terminal Ctrl-C reaches only this process, which stops the workers once.
+    workers = subprocess.Popen(command, env=env, start_new_session=True)
+    stop = threading.Event()
+
+    def _stop(signum, frame):
+        stop.set()
+
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    scheduler = threading.Thread(target=Scheduler(engine, broker, conf).run, args=(stop,),
+                                 name="scheduler", daemon=True)
+    scheduler.start()
+    try:
+        while not stop.is_set():
+            if workers.poll() is not None:
+                print(f"worker processes exited with code {workers.returncode}",
+                      file=sys.stderr)
+                stop.set()
+                break
+            stop.wait(0.5)
+    finally:
+        stop.set()
+        scheduler.join(timeout=10)
+        if workers.poll() is None:
+            workers.send_signal(signal.SIGTERM)
+            try:
+                workers.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                workers.kill()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        broker.close()
+    print("worker stopped")
+    return 0 if workers.returncode in (0, -signal.SIGTERM, None) else 1
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def cmd_status(args) -> int:
+    engine, _ = _engine()
+    figures = store.status(engine)
+    if args.json:
+        _print_json(figures)
+        return 0
+    age = figures["oldest_pending_age_s"]
+    print(f"pending callbacks:  {figures['pending_callbacks']}")
+    print(f"groups waiting:     {figures['groups_waiting']}")
+    print(f"due now:            {figures['due_now']}")
+    print(f"in flight:          {figures['in_flight']}")
+    print(f"oldest pending age: {'-' if age is None else f'{age:.1f} s'}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    engine, _ = _engine()
+    attempts = store.group_attempts(engine, args.group_id)
+    if args.json:
+        _print_json(attempts)
+        return 0
+    callbacks = store.group_callbacks(engine, args.group_id)
+    if not attempts and not callbacks:
+        print(f"no callbacks for bet {args.group_id}")
+        return 1
+    for a in attempts:
+        print(f"{a['started_at']:%Y-%m-%d %H:%M:%S.%f}"[:-3] +
+              f"  {a['destination']:<30} #{a['attempt_no']:<2} {a['outcome']:<9} "
+              f"{a['response_status'] or '-':>3}  {a['duration_ms']:8.1f} ms  "
+              f"request {a['id']}" +
+              (f"  {a['error_class']}: {a['error_detail']}" if a['error_class'] else ""))
+    for c in callbacks:
+        if c["state"] in store.OPEN_STATES or c["state"] == "skipped":
+            print(f"{'':23}  {c['destination']:<30} {c['state']}"
+                  + (f", next try {c['next_attempt_at']:%H:%M:%S}" if c["next_attempt_at"]
+                     else "") + (f" — {c['last_error']}" if c["last_error"] else ""))
+    return 0
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callbacks", description="Callback Desk: deliver bet callbacks and explain them.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database: upgrade the schema, show the URL, stop embedded")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_sub.add_parser("upgrade", help="apply migrations (safe to run twice)").set_defaults(
+        func=cmd_db_upgrade)
+    db_sub.add_parser("url", help="print the database URL in use").set_defaults(func=cmd_db_url)
+    db_sub.add_parser("stop", help="stop the embedded PostgreSQL server").set_defaults(
+        func=cmd_db_stop)
+
+    brand = sub.add_parser("brand", help="operator brands and their delivery settings")
+    brand_sub = brand.add_subparsers(dest="brand_command", required=True, metavar="ACTION")
+    add = brand_sub.add_parser("add", help="add a brand, or change an existing one")
+    add.add_argument("name")
+    add.add_argument("--url", required=True, help="platform base URL, e.g. https://ops.example")
+    add.add_argument("--retry-schedule", help="seconds before each attempt, e.g. 0,5,30,120 "
+                     "(default: the contract's 10 attempts over ~23 h)")
+    add.add_argument("--timeout-s", type=float, default=contract.DEFAULT_TIMEOUT_S)
+    add.add_argument("--max-in-flight", type=int, default=contract.DEFAULT_MAX_IN_FLIGHT)
+    add.add_argument("--signing-secret", help="Standard Webhooks secret (whsec_…)")
+    add.set_defaults(func=cmd_brand_add)
+    lst = brand_sub.add_parser("list", help="list brands")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_brand_list)
+
+    enq = sub.add_parser("enqueue", help="queue callbacks from a JSON Lines file")
+    enq.add_argument("--brand", required=True)
+    enq.add_argument("file", metavar="FILE", help='JSON Lines, one {"bet_id", "destination", '
+                     '"payload", "foreign_params"} per line; - reads stdin')
+    enq.add_argument("--json", action="store_true", help="print what was queued as JSON")
+    enq.set_defaults(func=cmd_enqueue)
+
+    worker = sub.add_parser("worker", help="run the scheduler and delivery workers")
+    worker.add_argument("--processes", type=int, default=1)
+    worker.add_argument("--threads", type=int, default=4)
+    worker.set_defaults(func=cmd_worker)
+
+    status = sub.add_parser("status", help="queue figures")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+    history = sub.add_parser("history", help="every attempt for one bet")
+    history.add_argument("--group-id", required=True, help="the Bet ID")
+    history.add_argument("--json", action="store_true")
+    history.set_defaults(func=cmd_history)
+
+    for register in _plugins():
+        register(sub)
+    return parser
+
+
+def _plugins():
+    """Subcommands that live beside the components they run."""
+    from sandbox.cli import register as sandbox
+
+    return [sandbox]
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CallbackDeskError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except sa.exc.OperationalError as exc:
+        print(f"error: cannot reach the database: {exc.orig}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

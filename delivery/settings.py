@@ -1,0 +1,55 @@
+"""Runtime settings, read once from the environment.
+
+``DATABASE_URL`` unset → an embedded PostgreSQL server with its data under ``CALLBACKS_HOME``
+(default ``./.callbacks``). ``BROKER_URL`` unset → the PostgreSQL broker on that same database;
+``amqp://…`` → RabbitMQ; ``redis://…`` → Redis.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    broker_url: str | None = None
+    home: Path = Path(".callbacks")
+    #: A claimed callback's lease: how long its message may wait in the broker for a worker.
+    dispatch_lease_s: float = 60.0
+    #: Once sending, the lease is the brand's HTTP timeout plus this margin.
+    lease_margin_s: float = 10.0
+    #: How often the scheduler looks for due callbacks when idle.
+    poll_interval_s: float = 0.2
+    #: Callbacks per broker message; a worker sends a batch concurrently.
+    batch_size: int = 20
+
+
+def from_env(env: os._Environ | dict | None = None) -> Settings:
+    """Settings from environment variables; a malformed number names the variable."""
+    env = os.environ if env is None else env
+    return Settings(
+        database_url=env.get("DATABASE_URL") or None,
+        broker_url=env.get("BROKER_URL") or None,
+        home=Path(env.get("CALLBACKS_HOME") or ".callbacks").absolute(),
+        dispatch_lease_s=_number(env, "CALLBACKS_DISPATCH_LEASE_S", 60.0),
+        lease_margin_s=_number(env, "CALLBACKS_LEASE_MARGIN_S", 10.0),
+        poll_interval_s=_number(env, "CALLBACKS_POLL_INTERVAL_S", 0.2),
+        batch_size=int(_number(env, "CALLBACKS_BATCH_SIZE", 20)),
+    )
+
+
+def _number(env, name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+    if value <= 0:
+        raise ConfigurationError(f"{name}={raw!r} must be greater than 0")
+    return value

@@ -1,0 +1,303 @@
+"""The only module that speaks SQL to the queue: brands, enqueue, claims, leases, outcomes.
+
+Every function takes an engine and runs its statements (named blocks of ``sql/queries.sql``) in
+one transaction. The bet row is the group's lock: enqueue and outcome recording take it first,
+always in bet-id order, so they never deadlock and never break a group's order.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+import sql
+
+from . import contract, lifecycle
+from .errors import InvalidInput, UnknownBrand
+from .schedule import EXHAUSTED
+from .sender import Attempt, OutgoingCallback
+from .validation import NewCallback
+
+OPEN_STATES = ("waiting", "pending", "in_flight")
+FINAL_STATES = ("delivered", "rejected", "exhausted", "skipped")
+
+
+def _q(name: str) -> sa.TextClause:
+    return sa.text(sql.queries()[name])
+
+
+@dataclass(frozen=True)
+class Brand:
+    id: int
+    name: str
+    base_url: str
+    retry_schedule_s: tuple[int, ...]
+    timeout_s: float
+    max_in_flight: int
+    signing_secret: str | None = None
+
+    @classmethod
+    def from_row(cls, row) -> "Brand":
+        return cls(row.id, row.name, row.base_url, tuple(row.retry_schedule_s),
+                   float(row.timeout_s), row.max_in_flight, row.signing_secret)
+
+
+# --- brands ---------------------------------------------------------------------------------
+
+def add_brand(engine: sa.Engine, name: str, base_url: str, *,
+              retry_schedule_s: tuple[int, ...] = contract.DEFAULT_RETRY_SCHEDULE_S,
+              timeout_s: float = contract.DEFAULT_TIMEOUT_S,
+              max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT,
+              signing_secret: str | None = None) -> Brand:
+    """Create the brand, or update its settings when it exists."""
+    with engine.begin() as conn:
+        row = conn.execute(_q("upsert_brand"), dict(
+            name=name, base_url=base_url, retry_schedule_s=list(retry_schedule_s),
+            timeout_s=timeout_s, max_in_flight=max_in_flight,
+            signing_secret=signing_secret)).one()
+    return Brand.from_row(row)
+
+
+def brands(engine: sa.Engine) -> list[Brand]:
+    with engine.connect() as conn:
+        return [Brand.from_row(r) for r in conn.execute(_q("brands"))]
+
+
+def brand_named(engine: sa.Engine, name: str) -> Brand:
+    """The brand called ``name``, or :class:`UnknownBrand` listing the known ones."""
+    known = brands(engine)
+    for brand in known:
+        if brand.name == name:
+            return brand
+    names = ", ".join(b.name for b in known) or "none yet"
+    raise UnknownBrand(f"no brand named {name!r} (known brands: {names}); add it with "
+                       f"`callbacks brand add {name} --url BASE_URL`", field="brand", value=name)
+
+
+# --- enqueue --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Enqueued:
+    id: int
+    request_id: str
+    bet_id: str
+    state: str
+
+
+def enqueue(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback], *,
+            origin: str = "producer") -> list[Enqueued]:
+    """Queue validated callbacks (bet rows created as needed) in one transaction.
+
+    A callback becomes its group's head (``pending``, due now) when nothing else of the group is
+    open, otherwise it waits behind the others. A bet whose place was rejected takes no more
+    callbacks: they are stored as ``skipped`` with the reason.
+    """
+    brand = brand_named(engine, brand_name)
+    by_bet: dict[str, list[NewCallback]] = {}
+    for cb in callbacks:
+        by_bet.setdefault(cb.bet_id, []).append(cb)
+    queued = []
+    with engine.begin() as conn:
+        status = {}
+        for bet_id in sorted(by_bet):
+            status[bet_id] = _lock_bet(conn, brand, bet_id, by_bet[bet_id])
+        for cb in callbacks:
+            current = status[cb.bet_id]
+            skipped = current == lifecycle.PLACE_ERROR
+            if skipped:
+                state = "skipped"
+            elif conn.execute(_q("group_is_open"), {"bet_id": cb.bet_id}).scalar():
+                state = "waiting"
+            else:
+                state = "pending"
+            new_id = conn.execute(_q("insert_callback"), dict(
+                request_id=cb.request_id, brand_id=brand.id, bet_id=cb.bet_id,
+                destination=cb.destination, payload=json.dumps(cb.payload),
+                foreign_params=json.dumps(cb.foreign_params), origin=origin, state=state,
+                last_error="skipped: the bet's /bet/place was rejected" if skipped else None,
+            )).scalar_one()
+            new_status = lifecycle.status_on_enqueue(current, cb.destination)
+            if new_status != current:
+                conn.execute(_q("set_bet_status"), dict(bet_id=cb.bet_id, status=new_status,
+                                                       restrictions="[]"))
+                status[cb.bet_id] = new_status
+            queued.append(Enqueued(new_id, cb.request_id, cb.bet_id, state))
+    return queued
+
+
+def _lock_bet(conn: sa.Connection, brand: Brand, bet_id: str,
+              callbacks: list[NewCallback]) -> str | None:
+    """Create or lock the bet; its status before this enqueue (None when new)."""
+    source = next((c for c in callbacks if c.destination == contract.PLACE), callbacks[0])
+    p = source.payload
+    row = conn.execute(_q("lock_bet"), dict(
+        bet_id=bet_id, brand_id=brand.id, player_id=_str_or_none(p.get("bet_player_id")),
+        bet_type=p.get("bet_type"), stake=p.get("bet_stake"),
+        odds=json.dumps(p["bet_odds"]) if "bet_odds" in p else None,
+        system_sizes=p.get("bet_system_sizes"), placed_at=p.get("bet_created_at"),
+        status=lifecycle.status_on_enqueue(None, callbacks[0].destination),
+    )).one()
+    if row.brand_id != brand.id:
+        raise InvalidInput(f"bet {bet_id!r} belongs to another brand than {brand.name!r}",
+                           field="bet_id", value=bet_id)
+    return None if row.created else row.status
+
+
+def _str_or_none(value) -> str | None:
+    return None if value is None else str(value)
+
+
+# --- claims and leases ----------------------------------------------------------------------
+
+def in_flight_by_brand(engine: sa.Engine) -> dict[int, int]:
+    with engine.connect() as conn:
+        return {r.brand_id: r.in_flight for r in conn.execute(_q("in_flight_by_brand"))}
+
+
+def claim_due(engine: sa.Engine, brand_id: int, limit: int,
+              lease_s: float) -> list[tuple[int, str]]:
+    """Lease up to ``limit`` due group heads of a brand: ``[(callback_id, lease_token)]``."""
+    if limit <= 0:
+        return []
+    with engine.begin() as conn:
+        rows = conn.execute(_q("claim_due"), dict(brand_id=brand_id, limit=limit,
+                                                  lease_s=lease_s)).all()
+    return [(r.id, r.lease_token) for r in rows]
+
+
+def sweep_expired_leases(engine: sa.Engine) -> list[int]:
+    """Make callbacks whose lease ran out due again; their ids."""
+    with engine.begin() as conn:
+        return list(conn.execute(_q("sweep_expired_leases")).scalars())
+
+
+def start_delivery(engine: sa.Engine, claims: list[tuple[int, str]],
+                   margin_s: float) -> list[OutgoingCallback]:
+    """Confirm the leases a message carries and stretch them past the HTTP timeout.
+
+    Claims whose lease was lost (expired and re-claimed) are left out: someone else sends them.
+    """
+    if not claims:
+        return []
+    with engine.begin() as conn:
+        rows = conn.execute(_q("start_delivery"), dict(
+            ids=[c[0] for c in claims], tokens=[c[1] for c in claims],
+            margin_s=margin_s)).all()
+    return [OutgoingCallback(
+        callback_id=r.id, request_id=r.request_id, bet_id=r.bet_id, brand_id=r.brand_id,
+        destination=r.destination, payload=r.payload, foreign_params=r.foreign_params,
+        attempt_no=r.attempts + 1, base_url=r.base_url, timeout_s=float(r.timeout_s),
+        retry_schedule_s=tuple(r.retry_schedule_s), signing_secret=r.signing_secret,
+        scheduled_at=r.next_attempt_at, created_at=r.created_at, origin=r.origin,
+        lease_token=r.lease_token) for r in rows]
+
+
+# --- outcomes -------------------------------------------------------------------------------
+
+def record_attempts(engine: sa.Engine, attempts: list[Attempt]) -> None:
+    """Write each attempt and move its callback and group on, in one transaction.
+
+    ``attempt.final_state`` and ``attempt.next_attempt_at`` must be decided already. An attempt
+    whose lease was lost meanwhile is still written (it happened) but moves nothing.
+    """
+    ordered = sorted(attempts, key=lambda a: (a.callback.bet_id, a.callback.callback_id))
+    with engine.begin() as conn:
+        for attempt in ordered:
+            _record_one(conn, attempt)
+
+
+def _record_one(conn: sa.Connection, attempt: Attempt) -> None:
+    cb = attempt.callback
+    bet = conn.execute(_q("lock_bet_for_outcome"), {"bet_id": cb.bet_id}).one()
+    held = conn.execute(_q("lock_callback"), {"id": cb.callback_id}).one()
+    conn.execute(_q("insert_attempt"), attempt_row(attempt))
+    if held.state != "in_flight" or held.lease_token != cb.lease_token:
+        return
+    state = attempt.final_state
+    outcome = attempt.outcome
+    conn.execute(_q("finish_callback"), dict(
+        id=cb.callback_id, state=state, last_status=attempt.response_status,
+        last_error=None if outcome.kind == "delivered" else outcome.error_detail,
+        next_attempt_at=attempt.next_attempt_at))
+    if state not in FINAL_STATES:
+        return
+    effect = lifecycle.effect_of(cb.destination, state, bet.status, outcome.error_code)
+    if effect.bet_status and effect.bet_status != bet.status:
+        conn.execute(_q("set_bet_status"), dict(bet_id=cb.bet_id, status=effect.bet_status,
+                                               restrictions=json.dumps(effect.restrictions)))
+    if effect.skip_reason:
+        conn.execute(_q("skip_waiting_in_group"), {"bet_id": cb.bet_id,
+                                                   "reason": effect.skip_reason})
+    if effect.queue_decline:
+        payload = lifecycle.decline_payload(cb.payload, str(uuid.uuid4()))
+        conn.execute(_q("insert_callback"), dict(
+            request_id=payload["request_id"], brand_id=cb.brand_id, bet_id=cb.bet_id,
+            destination=contract.DECLINE, payload=json.dumps(payload),
+            foreign_params=json.dumps(cb.foreign_params), origin="system", state="pending",
+            last_error=None))
+    elif not effect.skip_reason:
+        conn.execute(_q("promote_next_in_group"), {"bet_id": cb.bet_id})
+
+
+def attempt_row(attempt: Attempt) -> dict:
+    """The attempt as the parameters of ``insert_attempt``."""
+    cb = attempt.callback
+    outcome = EXHAUSTED if attempt.final_state == EXHAUSTED else attempt.outcome.kind
+    return dict(
+        id=attempt.id, callback_id=cb.callback_id, group_id=cb.bet_id, brand_id=cb.brand_id,
+        destination=cb.destination, origin=cb.origin, attempt_no=cb.attempt_no,
+        callback_created_at=cb.created_at or attempt.started_at, scheduled_at=cb.scheduled_at,
+        started_at=attempt.started_at, finished_at=attempt.finished_at,
+        duration_ms=attempt.duration_ms, request_headers=json.dumps(attempt.request_headers),
+        response_status=attempt.response_status,
+        response_headers=(json.dumps(attempt.response_headers)
+                          if attempt.response_headers is not None else None),
+        response_body=(attempt.response_body or "").replace("\x00", "\ufffd") or None,
+        response_truncated=attempt.response_truncated, outcome=outcome,
+        error_class=attempt.outcome.error_class, error_detail=attempt.outcome.error_detail,
+        error_code=attempt.outcome.error_code, next_attempt_at=attempt.next_attempt_at)
+
+
+# --- reading --------------------------------------------------------------------------------
+
+def status(engine: sa.Engine) -> dict:
+    """Queue figures: pending callbacks, groups waiting, in flight, due now, oldest age."""
+    with engine.connect() as conn:
+        row = conn.execute(_q("status")).one()
+    age = row.oldest_pending_age_s
+    return dict(pending_callbacks=row.pending_callbacks, groups_waiting=row.groups_waiting,
+                in_flight=row.in_flight, due_now=row.due_now,
+                oldest_pending_age_s=round(float(age), 3) if age is not None else None)
+
+
+def group_attempts(engine: sa.Engine, group_id: str) -> list[dict]:
+    """Every attempt of one bet, oldest first, with all recorded fields."""
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(_q("group_attempts"),
+                                                        {"group_id": group_id})]
+
+
+def group_callbacks(engine: sa.Engine, group_id: str) -> list[dict]:
+    """The bet's callbacks in order, with their queue state."""
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(_q("group_callbacks"),
+                                                        {"group_id": group_id})]
+
+
+def bet(engine: sa.Engine, bet_id: str) -> dict | None:
+    with engine.connect() as conn:
+        row = conn.execute(_q("bet"), {"bet_id": bet_id}).first()
+    return dict(row._mapping) if row else None
+
+
+def ensure_partitions(engine: sa.Engine, first_month: datetime | None = None,
+                      months: int = 4) -> int:
+    """Create monthly attempt partitions from the month before ``first_month`` on."""
+    with engine.begin() as conn:
+        return conn.execute(sa.text(
+            "SELECT ensure_attempt_partitions("
+            "(COALESCE(CAST(:first AS timestamptz), now()) - interval '1 month')::date, :n)"),
+            {"first": first_month, "n": months}).scalar_one()

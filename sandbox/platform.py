@@ -1,0 +1,332 @@
+"""The operator platform's money model, without HTTP: one method call per callback, one answer.
+
+Per player, ``available`` and ``held`` (SPEC §3):
+
+- place: available −= stake, held += stake (400 ``not_enough_balance`` with ``actual_balance``
+  when the stake is above available; 400 ``auth_session_unknown`` for an unknown token;
+  ``auth_credentials_expired`` for a player marked expired).
+- accept: nothing moves.
+- decline: the hold is released (400 ``bet_not_found`` when nothing is held for the bet).
+- settle: held −= stake, available += ``settle_amount``, whatever ``settle_type`` says.
+- unsettle: available −= ``unsettle_amount`` (may go below zero), held += stake.
+- cash-out accepted: held −= stake, available += ``refund_amount``; declined: the reverse.
+
+The player is found by the session token in ``Foreign-Params`` (``{"token": "..."}``) on a
+place, and by ``bet_id`` on every later callback (a session may expire before a bet settles);
+``bet_player_id`` is not checked. A repeated ``request_id`` gets the stored first answer and
+changes nothing. A callback that does not fit the bet's state (a settle for an unknown or already
+settled bet, say) gets a 400 with a code the destination does not support, so the sender shows it
+as a platform-side failure. Bodies that break the contract get 400 ``bad_request``.
+
+Bug switches (:mod:`sandbox.bugs`) bend these rules on purpose. Every public method is
+thread-safe; with a :class:`~sandbox.state_file.StateFile` the ledger is saved after each change.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Callable
+
+from delivery import contract, payouts
+from delivery.errors import InvalidInput
+from sandbox import bugs as bug_names
+from sandbox.ledger import (
+    ACCEPTED, ANNULLED, CASHED_OUT, DECLINED, NO_CONTENT, OPEN, SETTLED, Answer, Bet, CashOut,
+    Ledger, Player,
+)
+from sandbox.settling import bet_shape_problem, settle_credit
+from sandbox.state_file import StateFile
+from sandbox.validation import INVALID_BODY_CODE, BodyError, check_body, money, session_token
+
+#: How many recent requests the inspection page keeps.
+RECENT_LIMIT = 200
+
+
+#: The method that applies each destination to a known bet (place and decline are special).
+_BET_HANDLERS = {
+    "/bet/accept": "_accept",
+    "/bet/settle": "_settle",
+    "/bet/unsettle": "_unsettle",
+    "/bet/cash-out-orders/accepted": "_cash_out",
+    "/bet/cash-out-orders/declined": "_cash_out_declined",
+}
+_UNHANDLED = set(contract.DESTINATIONS) ^ (set(_BET_HANDLERS) | {contract.PLACE, contract.DECLINE})
+if _UNHANDLED:  # the contract changed: the sandbox must learn what the new destination means
+    raise ImportError(f"sandbox.platform does not match the contract: {sorted(_UNHANDLED)}")
+
+
+class PlayerExists(InvalidInput):
+    """A player with this session token or player id exists already; pick another token."""
+
+
+class Platform:
+    """A reference operator platform: wallets, bets and answers, guarded by one lock."""
+
+    def __init__(self, *, bugs: frozenset[str] | set[str] = frozenset(),
+                 state_file: StateFile | None = None, clock: Callable[[], float] = time.time):
+        self.bugs = bug_names.parse_bugs(bugs)
+        self.state_file = state_file
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._ledger = (state_file.load() if state_file else None) or Ledger()
+        self._recent: deque[dict] = deque(maxlen=RECENT_LIMIT)
+
+    # --- players ----------------------------------------------------------------------------
+
+    def add_player(self, token: str, balance: Decimal | str, *, player_id: str | None = None,
+                   expired: bool = False) -> dict:
+        """Open a session ``token`` for a new player (id = ``player_id`` or the token) with
+        ``balance`` available. InvalidInput when the token or player id is taken."""
+        if not isinstance(token, str) or not token:
+            raise InvalidInput(f"token must be a non-empty string, got {token!r}",
+                               field="token", value=token)
+        amount = payouts.to_decimal(balance, "balance")
+        if amount < 0:
+            raise InvalidInput(f"balance must not be negative, got {balance!r}",
+                               field="balance", value=balance)
+        player_id = player_id or token
+        with self._lock:
+            if token in self._ledger.sessions or player_id in self._ledger.players:
+                raise PlayerExists(f"a player with token {token!r} or id {player_id!r} exists "
+                                   "already; pick another token", field="token", value=token)
+            player = Player(player_id, token, amount, expired=bool(expired))
+            self._ledger.players[player_id] = player
+            self._ledger.sessions[token] = player_id
+            self._save()
+            return player.view()
+
+    def has_token(self, token: str) -> bool:
+        """Whether ``token`` is a known session."""
+        with self._lock:
+            return token in self._ledger.sessions
+
+    def player(self, token: str) -> dict | None:
+        """The player of session ``token`` (money as decimal strings), or None."""
+        with self._lock:
+            player_id = self._ledger.sessions.get(token)
+            return self._ledger.players[player_id].view() if player_id else None
+
+    def balance(self, token: str) -> tuple[Decimal, Decimal]:
+        """``(available, held)`` of the player of session ``token``; KeyError when unknown."""
+        with self._lock:
+            player = self._ledger.players[self._ledger.sessions[token]]
+            return player.available, player.held
+
+    def players(self) -> list[dict]:
+        """Every player, as :meth:`player` shows them."""
+        with self._lock:
+            return [p.view() for p in self._ledger.players.values()]
+
+    def bet(self, bet_id: str) -> dict | None:
+        """What the platform knows of a bet, or None."""
+        with self._lock:
+            found = self._ledger.bets.get(bet_id)
+            return found.view() if found else None
+
+    def recent(self) -> list[dict]:
+        """The latest requests, newest first."""
+        with self._lock:
+            return list(reversed(self._recent))
+
+    def state(self, bets_limit: int = 100) -> dict:
+        """Players, the latest bets and requests, and the bug switches, for people and tests."""
+        with self._lock:
+            bets = list(self._ledger.bets.values())[-bets_limit:]
+            return {"players": self.players(), "bets_count": len(self._ledger.bets),
+                    "bets": [b.view() for b in reversed(bets)],
+                    "answers_count": len(self._ledger.answers),
+                    "recent": self.recent(), "bugs": sorted(self.bugs)}
+
+    # --- callbacks --------------------------------------------------------------------------
+
+    def handle(self, destination: str, body: bytes | str | dict,
+               foreign_params: str | None = None) -> Answer:
+        """Apply one callback and return the answer to send back."""
+        found = contract.destination(destination)
+        if found is None:
+            return Answer(404, self._error("unknown_destination", {"destination": destination}))
+        if isinstance(body, (bytes, str)):
+            try:
+                body = json.loads(body)
+            except ValueError as exc:
+                return self._reject("body", f"is not JSON ({exc})", destination)
+        problem = check_body(found, body)
+        if problem:
+            return self._reject(problem.field, problem.problem, destination, body)
+        with self._lock:
+            request_id = body["request_id"]
+            first = self._ledger.answers.get(request_id)
+            if first is not None and bug_names.NON_IDEMPOTENT not in self.bugs:
+                self._note(destination, body, first, "replay of the first answer")
+                return first
+            try:
+                answer = self._apply(destination, body, foreign_params, lax=first is not None)
+            except BodyError as bad:
+                self._note(destination, body, Answer(400), str(bad))
+                return Answer(400, self._error(INVALID_BODY_CODE, bad.problem.as_data()))
+            self._ledger.answers.setdefault(request_id, answer)
+            self._note(destination, body, answer, "applied again" if first else "")
+            self._save()
+            return answer
+
+    def note(self, destination: str, body: bytes | str | dict, status: int | None,
+             what: str) -> None:
+        """Record a request the platform did not handle itself (a fault) for the inspection page."""
+        if isinstance(body, (bytes, str)):
+            try:
+                body = json.loads(body)
+            except ValueError:
+                body = {}
+        with self._lock:
+            self._note(destination, body, Answer(status or 0), what)
+
+    def _apply(self, destination: str, body: dict, foreign_params: str | None,
+               lax: bool) -> Answer:
+        if destination == contract.PLACE:
+            return self._place(body, foreign_params, lax)
+        bet = self._ledger.bets.get(str(body["bet_id"]))
+        if destination == contract.DECLINE:
+            return self._decline(bet) if bet and bet.state == OPEN else self._fail("bet_not_found")
+        if bet is None:
+            return self._fail("bet_not_found", {"bet_id": str(body["bet_id"])})
+        handler = getattr(self, _BET_HANDLERS[destination])
+        return handler(bet, self._ledger.players[bet.player_id], body, lax)
+
+    def _place(self, body: dict, foreign_params: str | None, lax: bool) -> Answer:
+        token = session_token(foreign_params)
+        player_id = self._ledger.sessions.get(token) if token else None
+        if player_id is None:
+            return self._fail("auth_session_unknown")
+        player = self._ledger.players[player_id]
+        if player.expired:
+            return self._fail("auth_credentials_expired")
+        stake = money(body, "bet_stake", positive=True)
+        shape = bet_shape_problem(body)
+        if shape:
+            raise BodyError(*shape)
+        bet = self._ledger.bets.get(str(body["bet_id"]))
+        if bet is not None and not lax:
+            return self._fail("bet_already_exists", bet)
+        hold = stake
+        if stake > player.available:
+            if bug_names.OK_ON_INSUFFICIENT not in self.bugs:
+                return self._fail("not_enough_balance",
+                                  {"actual_balance": payouts.format_amount(player.available)})
+            hold = Decimal(0)
+        player.available -= hold
+        player.held += hold
+        if bet is not None:
+            bet.held_amount += hold
+        else:
+            self._ledger.bets[str(body["bet_id"])] = Bet(
+                str(body["bet_id"]), player.player_id, body["bet_type"], stake,
+                tuple(body["bet_system_sizes"]), hold)
+        return NO_CONTENT
+
+    def _accept(self, bet: Bet, player: Player, body: dict, lax: bool) -> Answer:
+        return NO_CONTENT if bet.state == OPEN else self._fail("bet_not_open", bet)
+
+    def _decline(self, bet: Bet) -> Answer:
+        bet.state = DECLINED
+        if bug_names.NO_RELEASE_ON_DECLINE not in self.bugs:
+            self._release(bet)
+        return NO_CONTENT
+
+    def _settle(self, bet: Bet, player: Player, body: dict, lax: bool) -> Answer:
+        resettle_ok = lax or bug_names.IGNORES_UNSETTLE in self.bugs
+        if bet.state != OPEN and not (bet.state == SETTLED and resettle_ok):
+            return self._fail("bet_already_settled" if bet.state == SETTLED else "bet_not_open",
+                              bet)
+        amount = money(body, "settle_amount")
+        self._release(bet, credit=False)
+        bet.credited = settle_credit(bet, body, amount, self.bugs)
+        player.available += bet.credited
+        bet.state = SETTLED
+        return NO_CONTENT
+
+    def _unsettle(self, bet: Bet, player: Player, body: dict, lax: bool) -> Answer:
+        amount = money(body, "unsettle_amount")
+        if bug_names.IGNORES_UNSETTLE in self.bugs:
+            return NO_CONTENT
+        if bet.state != SETTLED and not lax:
+            return self._fail("bet_not_settled", bet)
+        player.available -= amount
+        player.held += bet.stake
+        bet.held_amount += bet.stake
+        bet.state = OPEN
+        return NO_CONTENT
+
+    def _cash_out(self, bet: Bet, player: Player, body: dict, lax: bool) -> Answer:
+        refund = money(body, "refund_amount")
+        money(body, "amount")
+        if bet.state != OPEN and not lax:
+            return self._fail("bet_not_open", bet)
+        released = self._release(bet, credit=False)
+        player.available += refund
+        bet.state = CASHED_OUT
+        order_id = str(body["cash_out_order_id"])
+        self._ledger.cash_outs[order_id] = CashOut(order_id, bet.bet_id, refund, released)
+        return NO_CONTENT
+
+    def _cash_out_declined(self, bet: Bet, player: Player, body: dict, lax: bool) -> Answer:
+        orders = [self._ledger.cash_outs.get(str(i)) for i in body["cash_out_order_ids"]]
+        orders = [o for o in orders if o and o.bet_id == bet.bet_id
+                  and (o.state == ACCEPTED or lax)]
+        if not orders:
+            return self._fail("cash_out_not_found",
+                              {"cash_out_order_ids": body["cash_out_order_ids"]})
+        for order in orders:
+            player.available -= order.refund_amount
+            player.held += order.released_amount
+            bet.held_amount += order.released_amount
+            order.state = ANNULLED
+        bet.state = OPEN
+        return NO_CONTENT
+
+    def _release(self, bet: Bet, credit: bool = True) -> Decimal:
+        """Take the bet's hold off ``held`` (back to ``available`` when ``credit``)."""
+        player = self._ledger.players[bet.player_id]
+        released, bet.held_amount = bet.held_amount, Decimal(0)
+        player.held -= released
+        if credit:
+            player.available += released
+        return released
+
+    # --- answers ----------------------------------------------------------------------------
+
+    def _error(self, code: str, data: dict | None = None) -> dict:
+        if bug_names.WRONG_ERROR_SHAPE in self.bugs:
+            return {"message": code, "data": data or {}}
+        return contract.error_body(code, data)
+
+    def _fail(self, code: str, data: dict | Bet | None = None) -> Answer:
+        if isinstance(data, Bet):
+            data = {"bet_id": data.bet_id, "bet_state": data.state}
+        return Answer(400, self._error(code, data))
+
+    def _reject(self, field: str, problem: str, destination: str, body: object = None) -> Answer:
+        answer = Answer(400, self._error(INVALID_BODY_CODE, {"field": field, "problem": problem}))
+        with self._lock:
+            self._note(destination, body if isinstance(body, dict) else {}, answer,
+                       f"{field} {problem}")
+        return answer
+
+    def _note(self, destination: str, body: dict, answer: Answer, what: str) -> None:
+        bet = self._ledger.bets.get(str(body.get("bet_id")))
+        self._recent.append({
+            "at": datetime.fromtimestamp(self._clock(), timezone.utc).isoformat(
+                timespec="milliseconds"),
+            "destination": destination, "request_id": body.get("request_id"),
+            "bet_id": body.get("bet_id"), "player_id": bet.player_id if bet else None,
+            "status": answer.status, "code": contract.error_code_of(answer.body)
+            or (answer.body or {}).get("message"), "note": what,
+        })
+
+    def _save(self) -> None:
+        if self.state_file is not None:
+            self.state_file.save(self._ledger)
+

@@ -1,0 +1,149 @@
+-- Named queries run by delivery/store.py. Parameters are :named.
+
+-- name: upsert_brand
+INSERT INTO brands (name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret)
+VALUES (:name, :base_url, :retry_schedule_s, :timeout_s, :max_in_flight, :signing_secret)
+ON CONFLICT (name) DO UPDATE SET
+    base_url = EXCLUDED.base_url,
+    retry_schedule_s = EXCLUDED.retry_schedule_s,
+    timeout_s = EXCLUDED.timeout_s,
+    max_in_flight = EXCLUDED.max_in_flight,
+    signing_secret = EXCLUDED.signing_secret,
+    updated_at = now()
+RETURNING id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret;
+
+-- name: brands
+SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret
+FROM brands ORDER BY name;
+
+-- name: lock_bet
+-- Creates the bet on its first callback and locks its row: the group's mutex.
+INSERT INTO bets (bet_id, brand_id, player_id, bet_type, stake, odds, system_sizes, status,
+                  placed_at)
+VALUES (:bet_id, :brand_id, :player_id, :bet_type, :stake, CAST(:odds AS jsonb), :system_sizes,
+        :status, :placed_at)
+ON CONFLICT (bet_id) DO UPDATE SET updated_at = now()
+RETURNING brand_id, status, (xmax = 0) AS created;
+
+-- name: lock_bet_for_outcome
+SELECT status, player_id FROM bets WHERE bet_id = :bet_id FOR UPDATE;
+
+-- name: set_bet_status
+UPDATE bets SET status = :status, restrictions = restrictions || CAST(:restrictions AS jsonb),
+                updated_at = now()
+WHERE bet_id = :bet_id;
+
+-- name: group_is_open
+SELECT EXISTS (
+    SELECT 1 FROM callbacks
+    WHERE bet_id = :bet_id AND state IN ('waiting', 'pending', 'in_flight')
+);
+
+-- name: insert_callback
+INSERT INTO callbacks (request_id, brand_id, bet_id, destination, payload, foreign_params,
+                       origin, state, next_attempt_at, last_error, finished_at)
+VALUES (:request_id, :brand_id, :bet_id, :destination, CAST(:payload AS jsonb),
+        CAST(:foreign_params AS jsonb), :origin, :state,
+        CASE WHEN :state = 'pending' THEN now() END, :last_error,
+        CASE WHEN :state = 'skipped' THEN now() END)
+RETURNING id;
+
+-- name: in_flight_by_brand
+SELECT brand_id, count(*) AS in_flight FROM callbacks WHERE state = 'in_flight' GROUP BY brand_id;
+
+-- name: claim_due
+-- Takes up to :limit due group heads of one brand and leases them to a dispatch.
+WITH due AS (
+    SELECT id FROM callbacks
+    WHERE state = 'pending' AND brand_id = :brand_id AND next_attempt_at <= now()
+    ORDER BY next_attempt_at
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE callbacks c
+SET state = 'in_flight', lease_token = gen_random_uuid(),
+    lease_expires_at = now() + make_interval(secs => :lease_s)
+FROM due WHERE c.id = due.id
+RETURNING c.id, c.lease_token::text AS lease_token;
+
+-- name: sweep_expired_leases
+-- A lease that ran out means the worker stopped or its message was lost: due again at once.
+UPDATE callbacks
+SET state = 'pending', next_attempt_at = now(), lease_token = NULL, lease_expires_at = NULL,
+    last_error = 'lease expired at ' || to_char(lease_expires_at AT TIME ZONE 'UTC',
+                 'YYYY-MM-DD HH24:MI:SS') || ' UTC (worker stopped or message lost); sent again'
+WHERE state = 'in_flight' AND lease_expires_at < now()
+RETURNING id;
+
+-- name: start_delivery
+-- The worker confirms it holds each lease and stretches it past the HTTP timeout.
+UPDATE callbacks c
+SET lease_expires_at = now() + make_interval(secs => b.timeout_s + :margin_s)
+FROM unnest(CAST(:ids AS bigint[]), CAST(:tokens AS uuid[])) AS t(id, token), brands b
+WHERE c.id = t.id AND c.lease_token = t.token AND c.state = 'in_flight'
+  AND c.lease_expires_at > now() AND b.id = c.brand_id
+RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
+          c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
+          c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
+          b.signing_secret;
+
+-- name: lock_callback
+SELECT state, lease_token::text AS lease_token FROM callbacks WHERE id = :id FOR UPDATE;
+
+-- name: insert_attempt
+INSERT INTO attempts (id, callback_id, group_id, brand_id, destination, origin, attempt_no,
+                      callback_created_at, scheduled_at, started_at, finished_at, duration_ms,
+                      request_headers, response_status, response_headers, response_body,
+                      response_truncated, outcome, error_class, error_detail, error_code,
+                      next_attempt_at)
+VALUES (:id, :callback_id, :group_id, :brand_id, :destination, :origin, :attempt_no,
+        :callback_created_at, :scheduled_at, :started_at, :finished_at, :duration_ms,
+        CAST(:request_headers AS jsonb), :response_status, CAST(:response_headers AS jsonb),
+        :response_body, :response_truncated, :outcome, :error_class, :error_detail,
+        :error_code, :next_attempt_at);
+
+-- name: finish_callback
+UPDATE callbacks
+SET state = :state, attempts = attempts + 1, last_status = :last_status,
+    last_error = :last_error, next_attempt_at = :next_attempt_at,
+    lease_token = NULL, lease_expires_at = NULL,
+    finished_at = CASE WHEN :state IN ('pending', 'waiting') THEN NULL ELSE now() END
+WHERE id = :id;
+
+-- name: promote_next_in_group
+-- The group's head is done: the oldest waiting callback becomes due now.
+UPDATE callbacks SET state = 'pending', next_attempt_at = now()
+WHERE id = (SELECT id FROM callbacks WHERE bet_id = :bet_id AND state = 'waiting'
+            ORDER BY id LIMIT 1)
+RETURNING id;
+
+-- name: skip_waiting_in_group
+UPDATE callbacks SET state = 'skipped', last_error = :reason, finished_at = now()
+WHERE bet_id = :bet_id AND state = 'waiting'
+RETURNING id;
+
+-- name: status
+SELECT
+    count(*) FILTER (WHERE state IN ('waiting', 'pending', 'in_flight')) AS pending_callbacks,
+    count(DISTINCT bet_id) FILTER (WHERE state IN ('waiting', 'pending', 'in_flight'))
+        AS groups_waiting,
+    count(*) FILTER (WHERE state = 'in_flight') AS in_flight,
+    count(*) FILTER (WHERE state = 'pending' AND next_attempt_at <= now()) AS due_now,
+    extract(epoch FROM now() - min(created_at)
+            FILTER (WHERE state IN ('waiting', 'pending', 'in_flight'))) AS oldest_pending_age_s
+FROM callbacks
+WHERE state IN ('waiting', 'pending', 'in_flight');
+
+-- name: group_attempts
+SELECT a.*, c.request_id AS callback_request_id, c.payload, c.state AS callback_state
+FROM attempts a JOIN callbacks c ON c.id = a.callback_id
+WHERE a.group_id = :group_id
+ORDER BY a.started_at, a.attempt_no;
+
+-- name: group_callbacks
+SELECT id, request_id, destination, state, attempts, next_attempt_at, last_status, last_error,
+       origin, created_at, finished_at, payload
+FROM callbacks WHERE bet_id = :group_id ORDER BY id;
+
+-- name: bet
+SELECT * FROM bets WHERE bet_id = :bet_id;

@@ -1,0 +1,74 @@
+"""The queue on real PostgreSQL: groups, order, claims, leases, caps."""
+import time
+
+import pytest
+import sqlalchemy as sa
+
+from delivery import store
+from delivery.errors import InvalidInput, UnknownBrand
+from delivery.validation import parse_callback
+from factories import item
+
+
+def _states(engine, bet_id):
+    return [(c["destination"], c["state"]) for c in store.group_callbacks(engine, bet_id)]
+
+
+def test_only_the_group_head_is_due(clean_db):
+    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    store.enqueue(clean_db, "b", [parse_callback(item("bet-1", d)) for d in
+                                  ("/bet/place", "/bet/accept", "/bet/settle")])
+    store.enqueue(clean_db, "b", [parse_callback(item("bet-2", "/bet/place"))])
+    assert _states(clean_db, "bet-1") == [("/bet/place", "pending"), ("/bet/accept", "waiting"),
+                                          ("/bet/settle", "waiting")]
+    assert store.status(clean_db)["due_now"] == 2
+    assert store.bet(clean_db, "bet-1")["status"] == "SETTLED"
+    assert store.bet(clean_db, "bet-2")["status"] == "NEW"
+
+
+def test_claims_respect_the_brand_cap_and_skip_locked(clean_db):
+    brand = store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=3)
+    store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/place"))
+                                  for i in range(5)])
+    first = store.claim_due(clean_db, brand.id, 3, lease_s=30)
+    second = store.claim_due(clean_db, brand.id, 3, lease_s=30)
+    assert len(first) == 3 and len(second) == 2
+    assert not {c[0] for c in first} & {c[0] for c in second}
+    assert store.in_flight_by_brand(clean_db) == {brand.id: 5}
+
+
+def test_expired_lease_is_swept_and_old_token_loses(clean_db):
+    brand = store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/place"))])
+    [(cid, old_token)] = store.claim_due(clean_db, brand.id, 10, lease_s=0.2)
+    time.sleep(0.3)
+    assert store.sweep_expired_leases(clean_db) == [cid]
+    [(same, new_token)] = store.claim_due(clean_db, brand.id, 10, lease_s=30)
+    assert same == cid and new_token != old_token
+    assert store.start_delivery(clean_db, [(cid, old_token)], margin_s=1) == []
+    assert [c.callback_id for c in store.start_delivery(clean_db, [(cid, new_token)], 1)] == [cid]
+    assert "lease expired" in store.group_callbacks(clean_db, "bet-1")[0]["last_error"]
+
+
+def test_unknown_brand_writes_nothing(clean_db):
+    store.add_brand(clean_db, "known", "http://127.0.0.1:9")
+    with pytest.raises(UnknownBrand, match="known brands: known"):
+        store.enqueue(clean_db, "nope", [parse_callback(item("bet-1", "/bet/place"))])
+    with clean_db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM bets")).scalar() == 0
+
+
+def test_a_bet_stays_with_its_brand(clean_db):
+    store.add_brand(clean_db, "a", "http://127.0.0.1:9")
+    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    store.enqueue(clean_db, "a", [parse_callback(item("bet-1", "/bet/place"))])
+    with pytest.raises(InvalidInput, match="belongs to another brand"):
+        store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/accept"))])
+    assert len(store.group_callbacks(clean_db, "bet-1")) == 1
+
+
+def test_attempt_partitions_are_made_ahead(clean_db):
+    with clean_db.connect() as conn:
+        parts = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'attempts'::regclass")).scalar()
+    assert parts >= 5  # default + previous, current and next months

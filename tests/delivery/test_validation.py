@@ -1,0 +1,89 @@
+import json
+
+import pytest
+
+from delivery import contract
+from delivery.errors import InvalidInput, UnknownDestination
+from delivery.validation import parse_callback
+from factories import PAYLOADS, item, odd
+
+
+@pytest.mark.parametrize("destination", list(contract.DESTINATIONS))
+def test_every_destination_accepts_its_contract_body(destination):
+    # Given a body built from the contract's fields / When parsed / Then it is accepted
+    parsed = parse_callback(item("bet-1", destination))
+    assert parsed.destination == destination
+    assert parsed.payload["bet_id"] == "bet-1"
+
+
+def test_request_id_and_bet_id_are_filled_in_when_absent():
+    first = parse_callback(item("bet-1", "/bet/place"))
+    second = parse_callback(item("bet-1", "/bet/place"))
+    assert first.request_id and first.request_id != second.request_id
+    given = parse_callback(item("bet-1", "/bet/place", dict(PAYLOADS["/bet/place"],
+                                                           request_id="r-1")))
+    assert given.request_id == "r-1"
+
+
+def _error(raw) -> InvalidInput:
+    with pytest.raises(InvalidInput) as caught:
+        parse_callback(raw)
+    return caught.value
+
+
+def test_unknown_destination_names_the_value():
+    err = _error(item("bet-1", "/bet/place") | {"destination": "/bet/teleport"})
+    assert isinstance(err, UnknownDestination)
+    assert err.field == "destination" and "/bet/teleport" in str(err)
+
+
+def test_missing_field_is_named():
+    payload = dict(PAYLOADS["/bet/place"])
+    del payload["bet_stake"]
+    err = _error(item("bet-1", "/bet/place", payload))
+    assert err.field == "payload.bet_stake" and "required" in str(err)
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("bet_stake", 10.5, "decimal string"),
+    ("bet_stake", "10,50", "decimal string"),
+    ("bet_type", 4, "one of 1, 2, 3"),
+    ("bet_type", "1", "one of 1, 2, 3"),
+    ("bet_created_at", "yesterday", "ISO 8601"),
+    ("bet_odds", {"odd": 1}, "must be a list"),
+    ("bet_player_id", "", "non-empty"),
+])
+def test_mistyped_field_names_field_and_value(field, value, expected):
+    payload = dict(PAYLOADS["/bet/place"], **{field: value})
+    err = _error(item("bet-1", "/bet/place", payload))
+    assert err.field == f"payload.{field}"
+    assert expected in str(err) and json.dumps(value)[:10].strip('"') in str(err)
+
+
+def test_nested_field_is_named_with_its_path():
+    payload = dict(PAYLOADS["/bet/place"], bet_odds=[odd(), odd(ratio="two")])
+    err = _error(item("bet-1", "/bet/place", payload))
+    assert err.field == "payload.bet_odds[1].odd_ratio"
+
+
+def test_oversized_payload_is_refused():
+    payload = dict(PAYLOADS["/bet/place"], competitors=["x" * 1000] * 300)
+    err = _error(item("bet-1", "/bet/place", payload))
+    assert err.field == "payload" and str(contract.MAX_PAYLOAD_BYTES) in str(err)
+
+
+def test_payload_bet_id_must_match_the_group():
+    payload = dict(PAYLOADS["/bet/settle"], bet_id="other")
+    assert _error(item("bet-1", "/bet/settle", payload)).field == "payload.bet_id"
+
+
+@pytest.mark.parametrize("raw, field", [
+    ([], None),
+    ({"destination": "/bet/place", "payload": {}}, "bet_id"),
+    ({"bet_id": "b", "destination": "/bet/place", "payload": []}, "payload"),
+    ({"bet_id": "b", "destination": "/bet/unsettle", "payload": PAYLOADS["/bet/unsettle"],
+      "foreign_params": "token"}, "foreign_params"),
+    ({"bet_id": "b", "destination": "/bet/unsettle", "payload": {}, "extra": 1}, "extra"),
+])
+def test_malformed_items(raw, field):
+    assert _error(raw).field == field
