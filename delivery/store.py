@@ -7,6 +7,7 @@ always in bet-id order, so they never deadlock and never break a group's order.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -273,6 +274,16 @@ def status(engine: sa.Engine) -> dict:
                 oldest_pending_age_s=round(float(age), 3) if age is not None else None)
 
 
+def wait_until_drained(engine: sa.Engine, timeout_s: float = 300.0) -> bool:
+    """Wait until nothing is left to deliver; False when ``timeout_s`` ran out first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if status(engine)["pending_callbacks"] == 0:
+            return True
+        time.sleep(0.25)
+    return False
+
+
 def group_attempts(engine: sa.Engine, group_id: str) -> list[dict]:
     """Every attempt of one bet, oldest first, with all recorded fields."""
     with engine.connect() as conn:
@@ -291,6 +302,15 @@ def bet(engine: sa.Engine, bet_id: str) -> dict | None:
     with engine.connect() as conn:
         row = conn.execute(_q("bet"), {"bet_id": bet_id}).first()
     return dict(row._mapping) if row else None
+
+
+def bet_statuses(engine: sa.Engine, bet_ids: list[str]) -> dict[str, str]:
+    """``{bet_id: status}`` for the bets that exist."""
+    if not bet_ids:
+        return {}
+    with engine.connect() as conn:
+        return {r.bet_id: r.status for r in conn.execute(_q("bet_statuses"),
+                                                         {"bet_ids": list(bet_ids)})}
 
 
 def ensure_partitions(engine: sa.Engine, first_month: datetime | None = None,

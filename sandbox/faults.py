@@ -195,6 +195,8 @@ def parse_latency(spec: object, option: str = "--latency-ms") -> Latency:
     def bad(why: str) -> ConfigurationError:
         return ConfigurationError(f"{option} {spec!r}: {why}; use \"200\", \"50-400\" or "
                                   "\"lognormal:MEDIAN_MS:SIGMA\"")
+    if isinstance(spec, Latency):
+        return spec
     try:
         if isinstance(spec, bool):
             raise ValueError

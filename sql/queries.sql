@@ -147,3 +147,6 @@ FROM callbacks WHERE bet_id = :group_id ORDER BY id;
 
 -- name: bet
 SELECT * FROM bets WHERE bet_id = :bet_id;
+
+-- name: bet_statuses
+SELECT bet_id, status FROM bets WHERE bet_id = ANY(CAST(:bet_ids AS text[]));

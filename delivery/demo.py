@@ -1,0 +1,171 @@
+"""``callbacks run`` — the whole product on one machine, for a demo or a first look.
+
+Starts (or reuses) the database, applies migrations, starts three sandbox platforms registered as
+three brands (healthy; flaky — latency, 5xx and timeouts; buggy — unsupported codes and an outage
+window), the delivery worker, the traffic simulator and the dashboard, then prints where
+everything is. Ctrl-C (or SIGTERM) stops every process it started.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from pathlib import Path
+
+from . import database, migrate, settings, store
+
+#: The demo's platforms: brand name, sandbox options, delivery settings.
+PLATFORMS = (
+    ("healthy", [], dict(timeout_s=5.0)),
+    ("flaky", ["--latency-ms", "lognormal:60:0.8", "--error-rate", "0.12",
+               "--timeout-rate", "0.03", "--timeout-s", "6"],
+     dict(timeout_s=3.0, retry_schedule_s=(0, 5, 15, 30, 60, 120, 300, 600))),
+    ("buggy", ["--unsupported-rate", "0.15", "--outage", "20/90", "--base-path", "/api"],
+     dict(timeout_s=3.0, retry_schedule_s=(0, 5, 15, 30, 60, 120, 300, 600))),
+)
+#: First port tried for the sandboxes (then the next ones).
+SANDBOX_PORT = 8091
+DASHBOARD_PORT = 8501
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen
+    url: str | None = None
+
+
+@dataclass
+class Demo:
+    log_dir: Path
+    children: list[Child] = field(default_factory=list)
+
+    def start(self, name: str, args: list[str], env: dict, url: str | None = None) -> Child:
+        """Start ``callbacks ARGS`` in its own session, its output in ``<log_dir>/<name>.log``."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{name.replace(' ', '-')}.log", "w")
+        proc = subprocess.Popen([sys.executable, "-m", "delivery.cli", *args], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        child = Child(name, proc, url)
+        self.children.append(child)
+        return child
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.proc.poll() is None:
+                child.proc.send_signal(signal.SIGTERM)
+        for child in reversed(self.children):
+            try:
+                child.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+
+
+def free_port(start: int) -> int:
+    """The first port from ``start`` on that nobody listens on at 127.0.0.1."""
+    for port in range(start, start + 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise OSError(f"no free port between {start} and {start + 199}")
+
+
+def wait_listening(port: int, proc: subprocess.Popen, timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def run(args) -> int:
+    conf = settings.from_env()
+    embedded = conf.database_url is None
+    say = lambda text: print(text, flush=True)  # noqa: E731
+    say("starting the database" + (f" (embedded PostgreSQL, data in {conf.home})"
+                                    if embedded else "") + "...")
+    url = database.database_url(conf)
+    engine = database.make_engine(url)
+    applied = migrate.upgrade(engine)
+    say(f"database ready: {database.redact_url(url)}"
+        + (f" (applied {', '.join(applied)})" if applied else ""))
+    env = dict(os.environ, DATABASE_URL=url, PYTHONUNBUFFERED="1")
+    demo = Demo(conf.home / "logs")
+    stopping = {"now": False}
+
+    def _stop(signum, frame):
+        stopping["now"] = True
+
+    previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        port = SANDBOX_PORT
+        for name, options, delivery in PLATFORMS:
+            port = free_port(port)
+            base_path = options[options.index("--base-path") + 1] if "--base-path" in options \
+                else ""
+            child = demo.start(f"sandbox {name}", ["sandbox", "--port", str(port), *options],
+                               env, url=f"http://127.0.0.1:{port}")
+            if not wait_listening(port, child.proc):
+                raise RuntimeError(f"the {name} sandbox did not start on port {port}")
+            store.add_brand(engine, name, child.url + base_path, **delivery)
+            port += 1
+        demo.start("worker", ["worker", "--processes", "1", "--threads", "8"], env)
+        demo.start("simulator", ["simulate", "--rate", str(args.rate), "--duration", "0"], env)
+        dashboard = None
+        if find_spec("dashboard.cli") is not None and not args.no_dashboard:
+            dash_port = free_port(DASHBOARD_PORT)
+            dashboard = demo.start("dashboard", ["dashboard", "--port", str(dash_port)], env,
+                                   url=f"http://127.0.0.1:{dash_port}")
+            wait_listening(dash_port, dashboard.proc, timeout_s=60)
+        say("")
+        say("Callback Desk is running:")
+        if dashboard:
+            say(f"  back-office dashboard   {dashboard.url}")
+        for child in demo.children:
+            if child.name.startswith("sandbox"):
+                say(f"  {child.name:<22}  {child.url}/_sandbox/  (brand {child.name.split()[1]})")
+        say(f"  delivery worker         1 process × 8 threads, "
+            f"{'PostgreSQL' if not conf.broker_url else 'configured'} broker")
+        say(f"  traffic simulator       {args.rate:g} bets/s on every brand")
+        say(f"  queue figures           {Path(sys.executable).parent / 'callbacks'} status")
+        say(f"  logs                    {demo.log_dir}/")
+        say("Ctrl-C stops everything.")
+        while not stopping["now"]:
+            for child in demo.children:
+                if child.proc.poll() is not None:
+                    say(f"{child.name} exited with code {child.proc.returncode} (see "
+                        f"{demo.log_dir}/); stopping")
+                    stopping["now"] = True
+            time.sleep(0.5)
+        return 0
+    finally:
+        say("stopping...")
+        demo.stop()
+        engine.dispose()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if embedded and not args.keep_database:
+            database.stop_embedded(conf)
+        say("stopped")
+
+
+def register(subparsers) -> None:
+    demo = subparsers.add_parser("run", help="run the whole product: database, sandboxes, "
+                                 "worker, simulator and dashboard; Ctrl-C stops it")
+    demo.add_argument("--rate", type=float, default=2.0, help="simulated bets per second")
+    demo.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
+    demo.add_argument("--keep-database", action="store_true",
+                      help="leave the embedded PostgreSQL running after Ctrl-C")
+    demo.set_defaults(func=run)

@@ -1,0 +1,1 @@
+"""The traffic simulator: plays the sportsbook, walking bets through realistic lifecycles."""

@@ -1,0 +1,127 @@
+"""Pure: a bet's lifecycle as a plan of callbacks, and the money each one is meant to move.
+
+A plan starts with ``/bet/place``; the steps after it are sent only once the place is delivered
+(a place error ends the bet). Each step carries the movement of the player's ``available`` and
+``held`` money that a correct platform makes when it applies the step (SPEC §3 money model).
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from delivery import payouts
+
+#: Lifecycles and how often each is chosen.
+LIFECYCLES = {
+    "settle": 60, "decline": 6, "decline_after_accept": 4, "resettle": 12,
+    "cash_out": 10, "cash_out_annulled": 8,
+}
+#: Bet types (1 single, 2 express, 3 system) and how often each is chosen.
+BET_TYPE_WEIGHTS = {1: 60, 2: 30, 3: 10}
+#: Leg results drawn for settlement, by odd_status, with weights.
+LEG_RESULTS = {1: 45, 2: 40, 3: 4, 4: 4, 5: 5, 6: 2}
+
+
+@dataclass(frozen=True)
+class Move:
+    """A change of the player's money: ``available`` and ``held`` deltas."""
+
+    available: Decimal = Decimal(0)
+    held: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Step:
+    destination: str
+    payload: dict
+    move: Move
+    #: Seconds to wait after the previous step was queued (scaled by the simulator's pace).
+    delay_s: float = 0.0
+
+
+@dataclass
+class BetPlan:
+    bet_id: str
+    lifecycle: str
+    stake: Decimal
+    steps: list[Step] = field(default_factory=list)
+
+
+def _odd(n: int, ratio: Decimal, status: int = 0) -> dict:
+    return {"odd_id": f"odd-{n}", "odd_ratio": payouts.format_amount(ratio),
+            "odd_status": status, "match_id": f"match-{n}", "match_status": 0 if status == 0
+            else 3, "market_id": f"market-{n}"}
+
+
+def _results(rng: random.Random, legs: int) -> list[int]:
+    statuses, weights = zip(*LEG_RESULTS.items())
+    return rng.choices(statuses, weights, k=legs)
+
+
+def settle_step(bet_type: int, stake: Decimal, odds: list[Decimal], sizes: list[int],
+                statuses: list[int], player_id: str, delay_s: float) -> Step:
+    """The settle for these leg results, with the amount the payout rules give."""
+    legs = [payouts.Leg(o, s) for o, s in zip(odds, statuses)]
+    result = payouts.settlement(bet_type, stake, legs, sizes)
+    body = {"bet_player_id": player_id, **result.as_fields(), "restrictions": [],
+            "bet_odds": [_odd(i, o, s) for i, (o, s) in enumerate(zip(odds, statuses))]}
+    return Step("/bet/settle", body, Move(result.settle_amount, -stake), delay_s)
+
+
+def plan_bet(rng: random.Random, bet_id: str, player_id: str, created_at: str) -> BetPlan:
+    """A random but realistic lifecycle for one bet."""
+    bet_type = rng.choices(list(BET_TYPE_WEIGHTS), list(BET_TYPE_WEIGHTS.values()))[0]
+    legs = {1: 1, 2: rng.randint(2, 4), 3: 3}[bet_type]
+    sizes = [2] if bet_type == 3 else []
+    odds = [Decimal(rng.randint(115, 400)) / 100 for _ in range(legs)]
+    stake = Decimal(rng.choice([1, 2, 5, 10, 10, 20, 25, 50]))
+    bet = {"bet_player_id": player_id, "bet_type": bet_type,
+           "bet_stake": payouts.format_amount(stake),
+           "bet_odds": [_odd(i, o) for i, o in enumerate(odds)], "bet_system_sizes": sizes,
+           "bet_created_at": created_at, "competitors": [f"Team {rng.randint(1, 99)}"]}
+    lifecycle = rng.choices(list(LIFECYCLES), list(LIFECYCLES.values()))[0]
+    plan = BetPlan(bet_id, lifecycle, stake)
+    plan.steps.append(Step("/bet/place", bet, Move(-stake, stake)))
+    soon = lambda: rng.uniform(0.2, 1.0)  # noqa: E731 — a short pause between steps
+    later = lambda: rng.uniform(1.0, 5.0)  # noqa: E731
+    decline = Step("/bet/decline", {"bet_player_id": player_id, "restrictions": [
+        {"type": "odds_changed", "context": "odds moved before acceptance"}]},
+        Move(stake, -stake), soon())
+    if lifecycle == "decline":
+        plan.steps.append(decline)
+        return plan
+    plan.steps.append(Step("/bet/accept", bet, Move(), soon()))
+    if lifecycle == "decline_after_accept":
+        plan.steps.append(decline)
+        return plan
+    if lifecycle in ("cash_out", "cash_out_annulled"):
+        refund = (stake * Decimal(rng.randint(40, 180)) / 100).quantize(Decimal("0.01"))
+        order = f"co-{bet_id}"
+        plan.steps.append(Step("/bet/cash-out-orders/accepted", {
+            "cash_out_order_id": order, "amount": payouts.format_amount(refund),
+            "refund_amount": payouts.format_amount(refund)}, Move(refund, -stake), later()))
+        if lifecycle == "cash_out":
+            return plan
+        plan.steps.append(Step("/bet/cash-out-orders/declined", {"cash_out_order_ids": [order]},
+                               Move(-refund, stake), later()))
+        plan.steps.append(settle_step(bet_type, stake, odds, sizes, [5] * legs, player_id,
+                                      soon()))
+        return plan
+    first = settle_step(bet_type, stake, odds, sizes, _results(rng, legs), player_id, later())
+    plan.steps.append(first)
+    if lifecycle == "resettle":
+        taken = first.move.available
+        plan.steps.append(Step("/bet/unsettle", {
+            "bet_player_id": player_id, "unsettle_amount": payouts.format_amount(taken)},
+            Move(-taken, stake), later()))
+        plan.steps.append(settle_step(bet_type, stake, odds, sizes, _results(rng, legs),
+                                      player_id, soon()))
+    return plan
+
+
+def total_move(steps: list[Step]) -> Move:
+    """The sum of the steps' movements."""
+    return Move(sum((s.move.available for s in steps), Decimal(0)),
+                sum((s.move.held for s in steps), Decimal(0)))
+

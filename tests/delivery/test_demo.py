@@ -1,0 +1,38 @@
+"""`callbacks run` starts every part, says where it is, and Ctrl-C stops all of it."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import sqlalchemy as sa
+
+
+def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_path):
+    env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_HOME=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "delivery.cli", "run", "--no-dashboard",
+                             "--rate", "4"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("Ctrl-C stops everything"):
+            break
+    printed = "".join(lines)
+    assert "Callback Desk is running" in printed, printed
+    for brand in ("healthy", "flaky", "buggy"):
+        assert f"(brand {brand})" in printed
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) >= 5  # three sandboxes, worker (+ its Dramatiq processes), simulator
+
+    time.sleep(6)  # let traffic flow
+    with clean_db.connect() as conn:
+        delivered = conn.execute(sa.text(
+            "SELECT count(*) FROM attempts WHERE outcome = 'delivered'")).scalar()
+    assert delivered > 0
+
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0 and "stopped" in rest
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
