@@ -14,7 +14,7 @@ import dramatiq
 import httpx
 
 from . import database, dispatch, settings
-from .broker import DELIVER_ACTOR, QUEUE, make_broker
+from .broker import DELIVER_ACTOR, make_broker
 
 #: Concurrent HTTP requests per worker process (shared by its Dramatiq threads).
 HTTP_CONCURRENCY = 64
@@ -34,7 +34,7 @@ def _resources():
     return engine, client, executor
 
 
-@dramatiq.actor(actor_name=DELIVER_ACTOR, queue_name=QUEUE, max_retries=0,
+@dramatiq.actor(actor_name=DELIVER_ACTOR, queue_name=_settings.queue_name, max_retries=0,
                 time_limit=3_600_000)
 def deliver_batch(claims: list[list]) -> None:
     engine, client, executor = _resources()

@@ -7,8 +7,6 @@ import dramatiq
 from .database import libpq_url, redact_url
 from .errors import ConfigurationError
 
-#: Queue that carries delivery messages.
-QUEUE = "callbacks"
 #: Actor that delivers a batch of claimed callbacks.
 DELIVER_ACTOR = "deliver_batch"
 
@@ -40,8 +38,8 @@ def describe(broker_url: str | None) -> str:
     return redact_url(broker_url)
 
 
-def send_batch(broker: dramatiq.Broker, claims: list[tuple[int, str]]) -> None:
+def send_batch(broker: dramatiq.Broker, queue_name: str, claims: list[tuple[int, str]]) -> None:
     """Tell a worker to deliver these claimed callbacks (a message is only "work on these now")."""
     broker.enqueue(dramatiq.Message(
-        queue_name=QUEUE, actor_name=DELIVER_ACTOR, args=([list(c) for c in claims],),
+        queue_name=queue_name, actor_name=DELIVER_ACTOR, args=([list(c) for c in claims],),
         kwargs={}, options={}))

@@ -152,7 +152,7 @@ def cmd_worker(args) -> int:
     engine, url = _engine()
     broker = brokers.make_broker(conf.broker_url, url)
     env = dict(os.environ, DATABASE_URL=url)
-    command = [sys.executable, "-m", "dramatiq", "delivery.actors", "--queues", brokers.QUEUE,
+    command = [sys.executable, "-m", "dramatiq", "delivery.actors", "--queues", conf.queue_name,
                "--processes", str(args.processes), "--threads", str(args.threads)]
     print(f"database: {database.redact_url(url)}")
     print(f"broker:   {brokers.describe(conf.broker_url)}")

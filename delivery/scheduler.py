@@ -74,7 +74,7 @@ class Scheduler:
             claims = store.claim_due(self.engine, brand.id, limit,
                                      self.settings.dispatch_lease_s)
             for batch in batches(claims, self.settings.batch_size):
-                send_batch(self.broker, batch)
+                send_batch(self.broker, self.settings.queue_name, batch)
                 report.messages += 1
             report.dispatched += len(claims)
         return report

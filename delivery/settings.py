@@ -26,6 +26,8 @@ class Settings:
     poll_interval_s: float = 0.2
     #: Callbacks per broker message; a worker sends a batch concurrently.
     batch_size: int = 20
+    #: Broker queue of delivery messages (deployments sharing a broker use different names).
+    queue_name: str = "callbacks"
 
 
 def from_env(env: os._Environ | dict | None = None) -> Settings:
@@ -39,6 +41,7 @@ def from_env(env: os._Environ | dict | None = None) -> Settings:
         lease_margin_s=_number(env, "CALLBACKS_LEASE_MARGIN_S", 10.0),
         poll_interval_s=_number(env, "CALLBACKS_POLL_INTERVAL_S", 0.2),
         batch_size=int(_number(env, "CALLBACKS_BATCH_SIZE", 20)),
+        queue_name=env.get("CALLBACKS_QUEUE") or "callbacks",
     )
 
 

@@ -10,6 +10,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ OPEN_STATES = ("waiting", "pending", "in_flight")
 FINAL_STATES = ("delivered", "rejected", "exhausted", "skipped")
 
 
+@cache
 def _q(name: str) -> sa.TextClause:
     return sa.text(sql.queries()[name])
 
@@ -199,34 +201,48 @@ def start_delivery(engine: sa.Engine, claims: list[tuple[int, str]],
 # --- outcomes -------------------------------------------------------------------------------
 
 def record_attempts(engine: sa.Engine, attempts: list[Attempt]) -> None:
-    """Write each attempt and move its callback and group on, in one transaction.
+    """Write a batch of attempts and move each callback and group on, in one transaction.
 
     ``attempt.final_state`` and ``attempt.next_attempt_at`` must be decided already. An attempt
-    whose lease was lost meanwhile is still written (it happened) but moves nothing.
+    whose lease was lost meanwhile is still written (it happened) but moves nothing. The work is
+    set-based — a few statements per batch, whatever its size.
     """
-    ordered = sorted(attempts, key=lambda a: (a.callback.bet_id, a.callback.callback_id))
+    if not attempts:
+        return
     with engine.begin() as conn:
-        for attempt in ordered:
-            _record_one(conn, attempt)
+        bets = {r.bet_id: r.status for r in conn.execute(_q("lock_bets"), {
+            "bet_ids": sorted({a.callback.bet_id for a in attempts})})}
+        held = {r.id: r for r in conn.execute(_q("lock_callbacks"), {
+            "ids": [a.callback.callback_id for a in attempts]})}
+        conn.execute(_q("insert_attempts"), {"rows": _json_rows(attempt_row(a)
+                                                               for a in attempts)})
+        owned = [a for a in attempts if _still_holds(held.get(a.callback.callback_id), a)]
+        if not owned:
+            return
+        conn.execute(_q("finish_callbacks"), {"rows": _json_rows(dict(
+            id=a.callback.callback_id, state=a.final_state, last_status=a.response_status,
+            last_error=None if a.outcome.kind == "delivered" else a.outcome.error_detail,
+            next_attempt_at=a.next_attempt_at) for a in owned)})
+        finished = [a for a in owned if a.final_state in FINAL_STATES]
+        promote = []
+        for attempt in finished:
+            if _apply_group_effect(conn, attempt, bets[attempt.callback.bet_id]):
+                promote.append(attempt.callback.bet_id)
+        if promote:
+            conn.execute(_q("promote_next_in_groups"), {"bet_ids": promote})
 
 
-def _record_one(conn: sa.Connection, attempt: Attempt) -> None:
+def _still_holds(row, attempt: Attempt) -> bool:
+    return (row is not None and row.state == "in_flight"
+            and row.lease_token == attempt.callback.lease_token)
+
+
+def _apply_group_effect(conn: sa.Connection, attempt: Attempt, bet_status: str) -> bool:
+    """Apply what a finished head does to its bet; True when the next callback should go."""
     cb = attempt.callback
-    bet = conn.execute(_q("lock_bet_for_outcome"), {"bet_id": cb.bet_id}).one()
-    held = conn.execute(_q("lock_callback"), {"id": cb.callback_id}).one()
-    conn.execute(_q("insert_attempt"), attempt_row(attempt))
-    if held.state != "in_flight" or held.lease_token != cb.lease_token:
-        return
-    state = attempt.final_state
-    outcome = attempt.outcome
-    conn.execute(_q("finish_callback"), dict(
-        id=cb.callback_id, state=state, last_status=attempt.response_status,
-        last_error=None if outcome.kind == "delivered" else outcome.error_detail,
-        next_attempt_at=attempt.next_attempt_at))
-    if state not in FINAL_STATES:
-        return
-    effect = lifecycle.effect_of(cb.destination, state, bet.status, outcome.error_code)
-    if effect.bet_status and effect.bet_status != bet.status:
+    effect = lifecycle.effect_of(cb.destination, attempt.final_state, bet_status,
+                                 attempt.outcome.error_code)
+    if effect.bet_status and effect.bet_status != bet_status:
         conn.execute(_q("set_bet_status"), dict(bet_id=cb.bet_id, status=effect.bet_status,
                                                restrictions=json.dumps(effect.restrictions)))
     if effect.skip_reason:
@@ -239,12 +255,21 @@ def _record_one(conn: sa.Connection, attempt: Attempt) -> None:
             destination=contract.DECLINE, payload=json.dumps(payload),
             foreign_params=json.dumps(cb.foreign_params), origin="system", state="pending",
             last_error=None))
-    elif not effect.skip_reason:
-        conn.execute(_q("promote_next_in_group"), {"bet_id": cb.bet_id})
+    return not effect.skip_reason and not effect.queue_decline
+
+
+def _json_rows(rows) -> str:
+    return json.dumps(list(rows), default=_json_value)
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot store {type(value).__name__} in an attempt row")
 
 
 def attempt_row(attempt: Attempt) -> dict:
-    """The attempt as the parameters of ``insert_attempt``."""
+    """The attempt as a row of the ``attempts`` table (JSON-ready but for datetimes)."""
     cb = attempt.callback
     outcome = EXHAUSTED if attempt.final_state == EXHAUSTED else attempt.outcome.kind
     return dict(
@@ -252,10 +277,8 @@ def attempt_row(attempt: Attempt) -> dict:
         destination=cb.destination, origin=cb.origin, attempt_no=cb.attempt_no,
         callback_created_at=cb.created_at or attempt.started_at, scheduled_at=cb.scheduled_at,
         started_at=attempt.started_at, finished_at=attempt.finished_at,
-        duration_ms=attempt.duration_ms, request_headers=json.dumps(attempt.request_headers),
-        response_status=attempt.response_status,
-        response_headers=(json.dumps(attempt.response_headers)
-                          if attempt.response_headers is not None else None),
+        duration_ms=attempt.duration_ms, request_headers=attempt.request_headers,
+        response_status=attempt.response_status, response_headers=attempt.response_headers,
         response_body=(attempt.response_body or "").replace("\x00", "\ufffd") or None,
         response_truncated=attempt.response_truncated, outcome=outcome,
         error_class=attempt.outcome.error_class, error_detail=attempt.outcome.error_detail,

@@ -25,9 +25,6 @@ VALUES (:bet_id, :brand_id, :player_id, :bet_type, :stake, CAST(:odds AS jsonb),
 ON CONFLICT (bet_id) DO UPDATE SET updated_at = now()
 RETURNING brand_id, status, (xmax = 0) AS created;
 
--- name: lock_bet_for_outcome
-SELECT status, player_id FROM bets WHERE bet_id = :bet_id FOR UPDATE;
-
 -- name: set_bet_status
 UPDATE bets SET status = :status, restrictions = restrictions || CAST(:restrictions AS jsonb),
                 updated_at = now()
@@ -87,36 +84,6 @@ RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
           b.signing_secret;
 
--- name: lock_callback
-SELECT state, lease_token::text AS lease_token FROM callbacks WHERE id = :id FOR UPDATE;
-
--- name: insert_attempt
-INSERT INTO attempts (id, callback_id, group_id, brand_id, destination, origin, attempt_no,
-                      callback_created_at, scheduled_at, started_at, finished_at, duration_ms,
-                      request_headers, response_status, response_headers, response_body,
-                      response_truncated, outcome, error_class, error_detail, error_code,
-                      next_attempt_at)
-VALUES (:id, :callback_id, :group_id, :brand_id, :destination, :origin, :attempt_no,
-        :callback_created_at, :scheduled_at, :started_at, :finished_at, :duration_ms,
-        CAST(:request_headers AS jsonb), :response_status, CAST(:response_headers AS jsonb),
-        :response_body, :response_truncated, :outcome, :error_class, :error_detail,
-        :error_code, :next_attempt_at);
-
--- name: finish_callback
-UPDATE callbacks
-SET state = :state, attempts = attempts + 1, last_status = :last_status,
-    last_error = :last_error, next_attempt_at = :next_attempt_at,
-    lease_token = NULL, lease_expires_at = NULL,
-    finished_at = CASE WHEN :state IN ('pending', 'waiting') THEN NULL ELSE now() END
-WHERE id = :id;
-
--- name: promote_next_in_group
--- The group's head is done: the oldest waiting callback becomes due now.
-UPDATE callbacks SET state = 'pending', next_attempt_at = now()
-WHERE id = (SELECT id FROM callbacks WHERE bet_id = :bet_id AND state = 'waiting'
-            ORDER BY id LIMIT 1)
-RETURNING id;
-
 -- name: skip_waiting_in_group
 UPDATE callbacks SET state = 'skipped', last_error = :reason, finished_at = now()
 WHERE bet_id = :bet_id AND state = 'waiting'
@@ -150,3 +117,47 @@ SELECT * FROM bets WHERE bet_id = :bet_id;
 
 -- name: bet_statuses
 SELECT bet_id, status FROM bets WHERE bet_id = ANY(CAST(:bet_ids AS text[]));
+
+-- name: lock_bets
+SELECT bet_id, status FROM bets WHERE bet_id = ANY(CAST(:bet_ids AS text[]))
+ORDER BY bet_id FOR UPDATE;
+
+-- name: lock_callbacks
+SELECT id, state, lease_token::text AS lease_token FROM callbacks
+WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE;
+
+-- name: insert_attempts
+-- One statement for a whole batch: rows arrive as a JSON array of attempt objects.
+INSERT INTO attempts (id, callback_id, group_id, brand_id, destination, origin, attempt_no,
+                      callback_created_at, scheduled_at, started_at, finished_at, duration_ms,
+                      request_headers, response_status, response_headers, response_body,
+                      response_truncated, outcome, error_class, error_detail, error_code,
+                      next_attempt_at)
+SELECT id, callback_id, group_id, brand_id, destination, origin, attempt_no,
+       callback_created_at, scheduled_at, started_at, finished_at, duration_ms,
+       request_headers, response_status, response_headers, response_body,
+       response_truncated, outcome, error_class, error_detail, error_code, next_attempt_at
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    id uuid, callback_id bigint, group_id text, brand_id integer, destination text,
+    origin text, attempt_no integer, callback_created_at timestamptz, scheduled_at timestamptz,
+    started_at timestamptz, finished_at timestamptz, duration_ms double precision,
+    request_headers jsonb, response_status integer, response_headers jsonb,
+    response_body text, response_truncated boolean, outcome text, error_class text,
+    error_detail text, error_code text, next_attempt_at timestamptz);
+
+-- name: finish_callbacks
+UPDATE callbacks c
+SET state = r.state, attempts = c.attempts + 1, last_status = r.last_status,
+    last_error = r.last_error, next_attempt_at = r.next_attempt_at,
+    lease_token = NULL, lease_expires_at = NULL,
+    finished_at = CASE WHEN r.state IN ('pending', 'waiting') THEN NULL ELSE now() END
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    id bigint, state text, last_status integer, last_error text, next_attempt_at timestamptz)
+WHERE c.id = r.id;
+
+-- name: promote_next_in_groups
+-- Each listed group's head is done: its oldest waiting callback becomes due now.
+UPDATE callbacks SET state = 'pending', next_attempt_at = now()
+WHERE id IN (SELECT DISTINCT ON (bet_id) id FROM callbacks
+             WHERE bet_id = ANY(CAST(:bet_ids AS text[])) AND state = 'waiting'
+             ORDER BY bet_id, id);

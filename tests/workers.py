@@ -7,6 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 import psutil
 
@@ -15,6 +16,8 @@ FAST = {
     "CALLBACKS_POLL_INTERVAL_S": "0.05",
     "CALLBACKS_LEASE_MARGIN_S": "1",
     "CALLBACKS_DISPATCH_LEASE_S": "10",
+    # A queue of this run's own: runs sharing RabbitMQ or Redis never take each other's messages.
+    "CALLBACKS_QUEUE": f"callbacks_test_{uuid.uuid4().hex[:10]}",
 }
 
 
