@@ -147,6 +147,26 @@ def cmd_enqueue(args) -> int:
 
 # --- worker ---------------------------------------------------------------------------------
 
+def cmd_scheduler(args) -> int:
+    """The scheduler alone, for deployments that run workers elsewhere."""
+    conf = settings.from_env()
+    engine, url = _engine()
+    broker = brokers.make_broker(conf.broker_url, url)
+    stop = threading.Event()
+    previous = {s: signal.signal(s, lambda signum, frame: stop.set())
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    print(f"scheduler on {database.redact_url(url)}, broker {brokers.describe(conf.broker_url)}; "
+          "Ctrl-C stops it", flush=True)
+    try:
+        Scheduler(engine, broker, conf).run(stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        broker.close()
+    print("scheduler stopped")
+    return 0
+
+
 def cmd_worker(args) -> int:
     conf = settings.from_env()
     engine, url = _engine()
@@ -156,8 +176,9 @@ def cmd_worker(args) -> int:
                "--processes", str(args.processes), "--threads", str(args.threads)]
     print(f"database: {database.redact_url(url)}")
     print(f"broker:   {brokers.describe(conf.broker_url)}")
-    print(f"workers:  {args.processes} process(es) × {args.threads} thread(s); "
-          "Ctrl-C stops cleanly", flush=True)
+    print(f"workers:  {args.processes} process(es) × {args.threads} thread(s)"
+          + ("" if not args.no_scheduler else ", no scheduler") + "; Ctrl-C stops cleanly",
+          flush=True)
     # Its own session: a terminal Ctrl-C reaches only this process, which stops the workers once.
     workers = subprocess.Popen(command, env=env, start_new_session=True)
     stop = threading.Event()
@@ -168,7 +189,8 @@ def cmd_worker(args) -> int:
     previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
     scheduler = threading.Thread(target=Scheduler(engine, broker, conf).run, args=(stop,),
                                  name="scheduler", daemon=True)
-    scheduler.start()
+    if not args.no_scheduler:
+        scheduler.start()
     try:
         while not stop.is_set():
             if workers.poll() is not None:
@@ -179,7 +201,8 @@ def cmd_worker(args) -> int:
             stop.wait(0.5)
     finally:
         stop.set()
-        scheduler.join(timeout=10)
+        if scheduler.is_alive():
+            scheduler.join(timeout=10)
         if workers.poll() is None:
             workers.send_signal(signal.SIGTERM)
             try:
@@ -274,7 +297,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run the scheduler and delivery workers")
     worker.add_argument("--processes", type=int, default=1)
     worker.add_argument("--threads", type=int, default=4)
+    worker.add_argument("--no-scheduler", action="store_true",
+                        help="run only the Dramatiq workers (a `callbacks scheduler` runs elsewhere)")
     worker.set_defaults(func=cmd_worker)
+
+    sub.add_parser("scheduler", help="run only the scheduler (claims due callbacks, sweeps "
+                   "expired leases)").set_defaults(func=cmd_scheduler)
 
     status = sub.add_parser("status", help="queue figures")
     status.add_argument("--json", action="store_true")

@@ -1,0 +1,13 @@
+# One image for every Callback Desk process; docker-compose.yml picks the command.
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY delivery ./delivery
+COPY dashboard ./dashboard
+COPY sandbox ./sandbox
+COPY simulator ./simulator
+COPY sql ./sql
+COPY .streamlit ./.streamlit
+RUN pip install --no-cache-dir .
+ENV PYTHONUNBUFFERED=1
+ENTRYPOINT ["callbacks"]
