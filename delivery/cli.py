@@ -320,12 +320,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins():
     """Subcommands that live beside the components they run."""
+    from dashboard.cli import register as dashboard
     from sandbox.cli import register as sandbox
     from simulator.cli import register as simulate
 
     from .demo import register as demo
+    from .integration_cli import register as integration_test
 
-    return [sandbox, simulate, demo]
+    return [sandbox, simulate, integration_test, dashboard, demo]
 
 
 def main(argv: list[str] | None = None) -> int:

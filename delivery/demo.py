@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from importlib.util import find_spec
 from pathlib import Path
 
 from . import database, migrate, settings, store
@@ -124,7 +123,7 @@ def run(args) -> int:
         demo.start("worker", ["worker", "--processes", "1", "--threads", "8"], env)
         demo.start("simulator", ["simulate", "--rate", str(args.rate), "--duration", "0"], env)
         dashboard = None
-        if find_spec("dashboard.cli") is not None and not args.no_dashboard:
+        if not args.no_dashboard:
             dash_port = free_port(DASHBOARD_PORT)
             dashboard = demo.start("dashboard", ["dashboard", "--port", str(dash_port)], env,
                                    url=f"http://127.0.0.1:{dash_port}")

@@ -1,0 +1,36 @@
+"""Callback Desk back-office — ``callbacks dashboard`` runs ``streamlit run dashboard/app.py``.
+
+This file only wires things: page settings, the sidebar scope (brand, time zone) and the
+navigation. Each page is a module in ``dashboard/pages``.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import components, navigation
+from dashboard.connection import DashboardUnavailable
+
+_CSS = """
+<style>
+.cd-empty {padding: 2.5rem 0; text-align: center; color: #7a8599; font-size: 1.05rem;
+           border: 1px dashed #d5dbe5; border-radius: 0.5rem; background: #fafbfd;}
+[data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
+</style>
+"""
+
+
+def main(default: str = "bets") -> None:
+    """Render the app with ``default`` as the page shown at ``/``."""
+    st.set_page_config(page_title="Callback Desk", page_icon=":material/outbox:",
+                       layout="wide")
+    st.html(_CSS)
+    try:
+        components.sidebar_scope()
+    except DashboardUnavailable as exc:
+        st.error(f"**The dashboard cannot read the database.** {exc}")
+        st.stop()
+    st.navigation(navigation.sections(default)).run()
+
+
+if __name__ == "__main__":
+    main()

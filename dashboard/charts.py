@@ -1,0 +1,165 @@
+"""Altair charts of the Breakdowns page, built from the breakdown query's frames (pure)."""
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+from .shaping import ANSWER_CLASSES, answer_class, histogram_percentile
+
+#: One colour per answer class, the same in every chart.
+ANSWER_COLORS = ("#2f9e5b", "#9aa5b8", "#4c78a8", "#f28e2b", "#d6404e", "#8e6cc0", "#4a4f5c")
+_ANSWER_SCALE = alt.Scale(domain=list(ANSWER_CLASSES), range=list(ANSWER_COLORS))
+_HEIGHT = 240
+
+
+def prepare(counts: pd.DataFrame, zone) -> pd.DataFrame:
+    """Adds ``answer`` (chart class), ``code`` (exact code or none) and ``time`` (wall-clock
+    time in ``zone``, so the browser draws it as the viewer's zone)."""
+    frame = counts.copy()
+    if frame.empty:
+        return frame.assign(answer=[], code=[], time=[])
+    frame["answer"] = [answer_class(None if pd.isna(s) else int(s), o, e) for s, o, e in
+                       zip(frame["response_status"], frame["outcome"], frame["error_class"])]
+    frame["code"] = ["none" if pd.isna(s) else str(int(s)) for s in frame["response_status"]]
+    frame["time"] = (pd.to_datetime(frame["bucket"], utc=True).dt.tz_convert(zone)
+                     .dt.tz_localize(None))
+    for name in ("attempts", "first_attempts", "retries"):
+        frame[name] = frame[name].astype("int64")
+    return frame
+
+
+def summary(frame: pd.DataFrame) -> dict:
+    """Headline figures: attempts, first-attempt success rate, retries, exhaustions."""
+    if frame.empty:
+        return {"attempts": 0, "first_attempt_success": None, "retries": 0, "exhausted": 0}
+    first = frame["first_attempts"].sum()
+    first_ok = frame.loc[frame["outcome"] == "delivered", "first_attempts"].sum()
+    return {"attempts": int(frame["attempts"].sum()),
+            "first_attempt_success": float(first_ok / first) if first else None,
+            "retries": int(frame["retries"].sum()),
+            "exhausted": int(frame.loc[frame["outcome"] == "exhausted", "attempts"].sum())}
+
+
+def answers_over_time(frame: pd.DataFrame, bucket_label: str) -> alt.Chart:
+    """Stacked bars: attempts per time bucket by answer class."""
+    data = frame.groupby(["time", "answer"], as_index=False)["attempts"].sum()
+    return alt.Chart(data, height=_HEIGHT).mark_bar().encode(
+        x=alt.X("time:T", title=None),
+        y=alt.Y("attempts:Q", title=f"attempts per {bucket_label}"),
+        color=alt.Color("answer:N", scale=_ANSWER_SCALE, title="Answer",
+                        sort=list(ANSWER_CLASSES)),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "answer:N", "attempts:Q"],
+    ).transform_calculate(order=f"indexof({list(ANSWER_CLASSES)!r}, datum.answer)")
+
+
+def codes_over_time(frame: pd.DataFrame, bucket_label: str, top: int = 8) -> alt.Chart:
+    """Stacked bars of the answers that were not 2xx, by exact code (``none`` = no response);
+    codes beyond the ``top`` most common are "other". 2xx volume is the class chart's job."""
+    frame = frame[frame["answer"] != "2xx"]
+    totals = frame.groupby("code")["attempts"].sum().sort_values(ascending=False)
+    keep = set(totals.index[:top])
+    data = frame.assign(code=[c if c in keep else "other" for c in frame["code"]])
+    data = data.groupby(["time", "code"], as_index=False)["attempts"].sum()
+    return alt.Chart(data, height=_HEIGHT).mark_bar().encode(
+        x=alt.X("time:T", title=None),
+        y=alt.Y("attempts:Q", title=f"attempts per {bucket_label}"),
+        color=alt.Color("code:N", title="Code", scale=alt.Scale(scheme="tableau10")),
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "code:N", "attempts:Q"],
+    )
+
+
+def answers_by(frame: pd.DataFrame, dimension: str, title: str) -> alt.Chart:
+    """Horizontal stacked bars: attempts per ``dimension`` (destination, brand) by answer."""
+    data = frame.groupby([dimension, "answer"], as_index=False)["attempts"].sum()
+    return alt.Chart(data, height=alt.Step(26)).mark_bar().encode(
+        y=alt.Y(f"{dimension}:N", title=None, axis=alt.Axis(labelLimit=260)),
+        x=alt.X("sum(attempts):Q", title="attempts", stack="normalize",
+                axis=alt.Axis(format="%")),
+        color=alt.Color("answer:N", scale=_ANSWER_SCALE, title="Answer"),
+        tooltip=[f"{dimension}:N", "answer:N", "attempts:Q"],
+    ).properties(title=title)
+
+
+def first_attempt_success(frame: pd.DataFrame) -> alt.Chart:
+    """Share of first attempts delivered, per time bucket."""
+    first = frame.groupby("time")["first_attempts"].sum()
+    ok = frame[frame["outcome"] == "delivered"].groupby("time")["first_attempts"].sum()
+    data = pd.DataFrame({"time": first.index,
+                         "rate": (ok.reindex(first.index, fill_value=0) / first).values})
+    data = data[first.values > 0]
+    return alt.Chart(data, height=_HEIGHT).mark_line(point=True, color="#2f9e5b").encode(
+        x=alt.X("time:T", title=None),
+        y=alt.Y("rate:Q", title="first attempts delivered", axis=alt.Axis(format="%"),
+                scale=alt.Scale(zero=False)),
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"),
+                 alt.Tooltip("rate:Q", format=".1%")],
+    )
+
+
+def retries_and_exhaustions(frame: pd.DataFrame, bucket_label: str) -> alt.Chart:
+    """Retries (attempts after the first) and exhausted callbacks per time bucket."""
+    retries = frame.groupby("time")["retries"].sum().rename("Retries")
+    exhausted = (frame[frame["outcome"] == "exhausted"].groupby("time")["attempts"].sum()
+                 .rename("Exhausted"))
+    data = (pd.concat([retries, exhausted], axis=1).fillna(0).reset_index()
+            .melt("time", var_name="kind", value_name="count"))
+    return alt.Chart(data, height=_HEIGHT).mark_line(point=True).encode(
+        x=alt.X("time:T", title=None),
+        y=alt.Y("count:Q", title=f"per {bucket_label}"),
+        color=alt.Color("kind:N", title=None,
+                        scale=alt.Scale(domain=["Retries", "Exhausted"],
+                                        range=["#f28e2b", "#d6404e"])),
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "kind:N", "count:Q"],
+    )
+
+
+def unsupported_codes(frame: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The most frequent answers a destination does not allow: error code (or HTTP status).
+    A 429 is left out: it asks us to slow down, which the schedule honours."""
+    wrong = frame[(frame["answer"] == "4xx other") & (frame["code"] != "429")]
+    if wrong.empty:
+        return pd.DataFrame(columns=["error", "destination", "attempts"])
+    labels = [c if isinstance(c, str) and c else f"HTTP {s}" for c, s in
+              zip(wrong["error_code"], wrong["code"])]
+    data = (wrong.assign(error=labels).groupby(["error", "destination"], as_index=False)
+            ["attempts"].sum().sort_values("attempts", ascending=False).head(top))
+    return data.reset_index(drop=True)
+
+
+def unsupported_chart(data: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(data, height=alt.Step(24)).mark_bar(color="#f28e2b").encode(
+        y=alt.Y("label:N", title=None, sort="-x", axis=alt.Axis(labelLimit=320)),
+        x=alt.X("attempts:Q", title="attempts"),
+        tooltip=["error:N", "destination:N", "attempts:Q"],
+    ).transform_calculate(label="datum.error + ' · ' + datum.destination")
+
+
+def latency_percentiles(latency: pd.DataFrame, edges: list[float], zone,
+                        quantiles=(0.5, 0.9, 0.99)) -> pd.DataFrame:
+    """p50/p90/p99 request duration (ms) per time bucket, estimated from the duration buckets."""
+    if latency.empty:
+        return pd.DataFrame(columns=["time", "percentile", "ms"])
+    rows = []
+    for bucket, part in latency.groupby("bucket"):
+        counts = part.groupby("latency_bucket")["attempts"].sum().to_dict()
+        for q in quantiles:
+            rows.append({"bucket": bucket, "percentile": f"p{round(q * 100)}",
+                         "ms": histogram_percentile(counts, edges, q)})
+    data = pd.DataFrame(rows)
+    data["time"] = (pd.to_datetime(data["bucket"], utc=True).dt.tz_convert(zone)
+                    .dt.tz_localize(None))
+    return data[["time", "percentile", "ms"]]
+
+
+def latency_chart(data: pd.DataFrame) -> alt.Chart:
+    return alt.Chart(data, height=_HEIGHT).mark_line(point=True).encode(
+        x=alt.X("time:T", title=None),
+        y=alt.Y("ms:Q", title="request duration, ms (log scale)",
+                scale=alt.Scale(type="log")),
+        color=alt.Color("percentile:N", title=None,
+                        scale=alt.Scale(domain=["p50", "p90", "p99"],
+                                        range=["#4c78a8", "#f28e2b", "#d6404e"])),
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "percentile:N",
+                 alt.Tooltip("ms:Q", format=".0f")],
+    )

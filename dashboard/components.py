@@ -1,0 +1,168 @@
+"""Pieces every page shares: the brand and time-zone scope, the time-window picker, copyable
+IDs, the pager, empty states. Layout only; decisions live in ``shaping``.
+
+Filters are widgets bound to query parameters (``bind="query-params"``): the address bar always
+holds the view, so a pasted link reproduces it.
+"""
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import streamlit as st
+
+from . import queries
+from .filters import CUSTOM, LAST_24H, WINDOWS, FilterError, window_bounds
+
+ALL_BRANDS = "All brands"
+BROWSER_ZONE = "Browser"
+
+#: Colour of each bet status badge.
+STATUS_COLORS = {
+    "NEW": "gray", "PLACED": "blue", "ACCEPTED": "blue", "SETTLED": "green",
+    "UNSETTLED": "orange", "CASHED_OUT": "violet", "DECLINED": "red", "PLACE_ERROR": "red",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What every query of the page is limited to, and how times are shown."""
+
+    brand_id: int | None
+    brand_name: str | None
+    zone: zoneinfo.ZoneInfo | timezone
+    zone_name: str
+    brand: dict | None = None
+
+
+def sidebar_scope() -> Scope:
+    """The brand selector and the time-zone selector; returns the scope they set."""
+    brands = queries.brands()
+    names = [ALL_BRANDS] + [b["name"] for b in brands]
+    with st.sidebar:
+        chosen = st.selectbox("Brand", names, key="brand", bind="query-params",
+                              help="Every page shows this brand only.")
+        browser = st.context.timezone or "UTC"
+        zones = [BROWSER_ZONE, "UTC"] + sorted(zoneinfo.available_timezones() - {"UTC"})
+        picked = st.selectbox("Time zone", zones, key="tz", bind="query-params",
+                              format_func=lambda z: f"Browser ({browser})"
+                              if z == BROWSER_ZONE else z,
+                              help="Times are stored in UTC and shown in this zone.")
+    zone_name = browser if picked == BROWSER_ZONE else picked
+    try:
+        zone = zoneinfo.ZoneInfo(zone_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone, zone_name = timezone.utc, "UTC"
+    brand = next((b for b in brands if b["name"] == chosen), None)
+    scope = Scope(brand["id"] if brand else None, brand["name"] if brand else None, zone,
+                  zone_name, brand)
+    st.session_state["_scope"] = scope
+    return scope
+
+
+def scope() -> Scope:
+    """The scope the sidebar set for this run (UTC and all brands before it ran)."""
+    return st.session_state.get("_scope") or Scope(None, None, timezone.utc, "UTC")
+
+
+def now_minute() -> datetime:
+    """Now, to the minute: windows stay equal between reruns, so cached queries are reused."""
+    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+
+
+def window_picker(label: str, *, default: str = LAST_24H, key: str = "window",
+                  presets: tuple[str, ...] = tuple(WINDOWS)) -> tuple[datetime, datetime]:
+    """A window preset (plus two datetimes for Custom); ``[from, to)`` in UTC."""
+    zone = scope().zone
+    preset = st.selectbox(label, presets, index=presets.index(default), key=key,
+                          bind="query-params")
+    start = end = None
+    if preset == CUSTOM:
+        # Empty by default (a default that moved with the clock would reset the widgets); an
+        # empty end means now, an empty start 24 hours before the end.
+        start = st.datetime_input("From", value=None, key=f"{key}_from", bind="query-params",
+                                  format="YYYY-MM-DD", step=timedelta(minutes=15),
+                                  help=f"In {scope().zone_name}")
+        end = st.datetime_input("To", value=None, key=f"{key}_to", bind="query-params",
+                                format="YYYY-MM-DD", step=timedelta(minutes=15),
+                                help="Empty: now")
+        end = end.replace(tzinfo=zone) if end else None
+        start = start.replace(tzinfo=zone) if start else None
+        if start is None and end is not None:
+            start = end - timedelta(hours=24)
+    try:
+        return window_bounds(preset, now_minute(), start, end)
+    except FilterError as exc:
+        st.warning(str(exc))
+        return window_bounds(LAST_24H, now_minute())
+
+
+def copyable(label: str, value: object) -> None:
+    """An ID with a copy button (st.code shows one on hover)."""
+    st.caption(label)
+    st.code(str(value), language=None)
+
+
+def status_badge(status: str) -> None:
+    st.badge(status, color=STATUS_COLORS.get(status, "gray"))
+
+
+#: Height of a table row and of its header at the theme's 14 px base font (.streamlit/config).
+ROW_PX = 31
+
+
+def table_height(rows: int, max_rows: int = 20) -> int:
+    """Pixels for a table showing up to ``max_rows`` rows with no blank space under them."""
+    return 3 + ROW_PX * (1 + max(1, min(rows, max_rows)))
+
+
+def no_data(hint: str | None = None) -> None:
+    """The seed's empty state: "No data", and what it means here."""
+    st.markdown("<div class='cd-empty'>No data</div>", unsafe_allow_html=True)
+    if hint:
+        st.caption(hint)
+
+
+def current_cursor(fingerprint: object, *, param: str = "after") -> str | None:
+    """The keyset cursor of the page to show; it lives in the URL. Changing the filters
+    (``fingerprint``) goes back to the newest page."""
+    previous = st.session_state.get(f"_fp_{param}")
+    st.session_state[f"_fp_{param}"] = fingerprint
+    if previous is not None and previous != fingerprint:
+        st.session_state[f"_pages_{param}"] = []
+        st.query_params.pop(param, None)
+        return None
+    return st.query_params.get(param)
+
+
+def pager_buttons(current: str | None, next_cursor: str | None, *, param: str = "after") -> None:
+    """The buttons under a page of rows."""
+    stack_key = f"_pages_{param}"
+    stack = st.session_state.setdefault(stack_key, [])
+
+    def older():
+        stack.append(current)
+        st.query_params[param] = next_cursor
+
+    def newer():
+        previous = stack.pop() if stack else None
+        if previous:
+            st.query_params[param] = previous
+        else:
+            st.query_params.pop(param, None)
+
+    def newest():
+        stack.clear()
+        st.query_params.pop(param, None)
+
+    cols = st.columns([1, 1, 1, 5])
+    cols[0].button("⇤ Newest", on_click=newest, disabled=current is None, key=f"{param}_newest")
+    cols[1].button("‹ Newer", on_click=newer, disabled=current is None, key=f"{param}_newer")
+    cols[2].button("Older ›", on_click=older, disabled=next_cursor is None,
+                   key=f"{param}_older")
+
+
+def page_header(title: str, caption: str) -> None:
+    st.title(title)
+    st.caption(caption)

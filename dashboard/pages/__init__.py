@@ -1,0 +1,1 @@
+"""One module per back-office page, each exposing ``render()``; layout only."""

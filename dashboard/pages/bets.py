@@ -1,0 +1,76 @@
+"""Bets — newest first; the clock in a row opens that bet's Callback history."""
+from __future__ import annotations
+
+import streamlit as st
+
+from delivery.lifecycle import BET_STATUSES
+
+from .. import components, navigation, queries, tables
+from ..filters import clean_text
+from ..shaping import history_params
+
+_CLOCK_KEY = "bets_clock"
+_TABLE_KEY = "bets_table"
+
+
+def render() -> None:
+    scope = components.scope()
+    components.page_header(
+        "Bets", "Newest first. Click 🕒 in a row to open the bet's callbacks in Callback "
+                "history; select a row for its IDs.")
+    table_col, filter_col = st.columns([4, 1], gap="medium")
+    with filter_col:
+        st.markdown("**Filters**")
+        bet_id = clean_text(st.text_input("Bet ID", key="bet", bind="query-params",
+                                          placeholder="exact Bet ID"))
+        player = clean_text(st.text_input("Player", key="player", bind="query-params",
+                                          placeholder="exact player id"))
+        statuses = st.multiselect("Status", BET_STATUSES, key="status", bind="query-params")
+        created_from, created_to = components.window_picker("Created", key="created",
+                                                            default="Last 7 days")
+
+    filters = (scope.brand_id, created_from, created_to, bet_id, player, tuple(statuses))
+    cursor = components.current_cursor(filters)
+    page = queries.bets(*filters, cursor)
+
+    with table_col:
+        if not page.rows:
+            components.no_data("No bets match these filters in this window.")
+            return
+        frame = tables.bets_table(page.rows, scope.zone)
+        event = st.dataframe(
+            frame, hide_index=True, key=_TABLE_KEY, on_select="rerun",
+            height=components.table_height(len(frame)),
+            selection_mode="single-row", placeholder="",
+            column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
+            column_config={
+                "history": st.column_config.ButtonColumn(
+                    " ", key=_CLOCK_KEY, type="tertiary", width=44,
+                    help="Open this bet's Callback history"),
+                "Bet ID": st.column_config.TextColumn(width="medium"),
+                "Status": st.column_config.TextColumn(width=130),
+                "Placed": st.column_config.TextColumn(f"Placed ({scope.zone_name})"),
+            })
+        clicked = st.session_state.get(_CLOCK_KEY)
+        if clicked is not None:
+            st.switch_page(navigation.page("history"),
+                           query_params=history_params(page.rows[clicked["row"]]["bet_id"]))
+        components.pager_buttons(cursor, page.next_cursor)
+        selected = event.selection.rows if event else []
+        if selected:
+            _selected(page.rows[selected[0]])
+
+
+def _selected(bet: dict) -> None:
+    st.divider()
+    left, right = st.columns([2, 3])
+    with left:
+        components.status_badge(bet["status"])
+        components.copyable("Bet ID (Group ID)", bet["bet_id"])
+        if bet["player_id"]:
+            components.copyable("Player", bet["player_id"])
+    with right:
+        st.page_link(navigation.page("history"), label="Callback history for this bet",
+                     icon="🕒", query_params=history_params(bet["bet_id"]))
+        st.page_link(navigation.page("investigate"), label="Investigate this bet",
+                     icon=":material/troubleshoot:", query_params={"bet": bet["bet_id"]})

@@ -1,0 +1,92 @@
+"""Breakdowns — how platforms answered over time: codes, destinations, brands, retries,
+latency."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import streamlit as st
+
+from .. import charts, components, queries
+from ..shaping import chart_bucket, histogram_percentile
+
+_BUCKET_LABELS = {timedelta(minutes=1): "minute", timedelta(minutes=10): "10 min",
+                  timedelta(hours=1): "hour", timedelta(hours=6): "6 h", timedelta(days=1): "day"}
+
+
+def render() -> None:
+    scope = components.scope()
+    components.page_header(
+        "Breakdowns", "How the platform answered our callbacks over time. Times in "
+                      f"{scope.zone_name}.")
+    controls = st.columns([2, 2, 3])
+    with controls[0]:
+        window_from, window_to = components.window_picker(
+            "Window", presets=("Last hour", "Last 24 h", "Last 7 days", "Last 30 days",
+                               "Custom"))
+    with controls[1]:
+        st.write("")
+        include_tests = st.checkbox("Include Integration Test runs", key="tests",
+                                    bind="query-params",
+                                    help="Integration Test traffic is left out by default: "
+                                         "its errors are on purpose.")
+    bucket = chart_bucket(window_to - window_from)
+    label = _BUCKET_LABELS[bucket]
+    origin = datetime(2000, 1, 1, tzinfo=scope.zone)
+    counts, latency = queries.breakdown(scope.brand_id, window_from, window_to, bucket, origin,
+                                        include_tests)
+    frame = charts.prepare(counts, scope.zone)
+    if frame.empty:
+        components.no_data("No attempts in this window.")
+        return
+    edges = queries.latency_edges_ms()
+    _headline(frame, latency, edges)
+
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**Response codes over time — by class**")
+        st.altair_chart(charts.answers_over_time(frame, label))
+        st.markdown("**First-attempt success rate**")
+        st.altair_chart(charts.first_attempt_success(frame))
+        st.markdown("**Top unsupported answers**")
+        top = charts.unsupported_codes(frame)
+        if top.empty:
+            st.caption("None: every 4xx in this window was a supported error.")
+        else:
+            st.altair_chart(charts.unsupported_chart(top))
+    with right:
+        st.markdown("**Answers other than 2xx over time — by exact code**")
+        st.altair_chart(charts.codes_over_time(frame, label))
+        st.markdown("**Retries and exhaustions**")
+        st.altair_chart(charts.retries_and_exhaustions(frame, label))
+        st.markdown("**Request duration percentiles** (estimated from duration buckets)")
+        st.altair_chart(charts.latency_chart(
+            charts.latency_percentiles(latency, edges, scope.zone)))
+    by = st.columns(2 if scope.brand_id is None else 1, gap="large")
+    with by[0]:
+        st.altair_chart(charts.answers_by(frame, "destination", "By destination"))
+    if scope.brand_id is None:
+        with by[1]:
+            st.altair_chart(charts.answers_by(frame, "brand", "By brand"))
+
+    export = frame.drop(columns=["bucket"]).rename(columns={"time": f"time ({scope.zone_name})"})
+    st.download_button("Export CSV", export.to_csv(index=False).encode(),
+                       file_name="callback-breakdowns.csv", mime="text/csv",
+                       icon=":material/download:",
+                       help=f"Attempt counts per {label}, destination, brand and answer")
+
+
+def _headline(frame, latency, edges) -> None:
+    figures = charts.summary(frame)
+    counts = latency.groupby("latency_bucket")["attempts"].sum().to_dict() \
+        if not latency.empty else {}
+    p50 = histogram_percentile(counts, edges, 0.5)
+    p99 = histogram_percentile(counts, edges, 0.99)
+    cols = st.columns(5)
+    cols[0].metric("Attempts", f"{figures['attempts']:,}")
+    rate = figures["first_attempt_success"]
+    cols[1].metric("First-attempt success", "—" if rate is None else f"{rate:.1%}")
+    cols[2].metric("Retries", f"{figures['retries']:,}")
+    cols[3].metric("Exhausted", f"{figures['exhausted']:,}",
+                   help="Callbacks that reached their retry limit")
+    cols[4].metric("Duration p50 / p99", "—" if p50 is None else f"{p50:,.0f} / {p99:,.0f} ms",
+                   help="Estimated from duration buckets; timeouts count at the timeout")

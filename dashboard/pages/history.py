@@ -1,0 +1,173 @@
+"""Callback history — one row per HTTP attempt; select a row to expand it."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+from delivery import contract
+from delivery.schedule import ERROR_CLASSES
+
+from .. import components, queries, tables
+from ..filters import FilterError, HistoryFilter, parse_codes, parse_group_ids
+from ..shaping import format_time, pretty_json
+
+_TABLE_KEY = "history_table"
+_IDS_KEY = "_history_ids"
+OUTCOMES = ("delivered", "rejected", "failed", "exhausted")
+
+
+def render() -> None:
+    scope = components.scope()
+    components.page_header(
+        "Callback history",
+        "Every HTTP request we sent, newest callback first. Select a row to expand it: the "
+        "payload sent, the request headers and the full response.")
+    table_col, filter_col = st.columns([5, 1], gap="small")
+    with filter_col:
+        filters = _filters(scope)
+    with table_col:
+        if filters is None:
+            return
+        cursor = components.current_cursor(filters)
+        page = queries.history(filters, cursor)
+        if not page.rows:
+            components.no_data(
+                "No attempts match these filters. " +
+                ("Widen Created at to Any time, or check the Callback sender: the callback may "
+                 "still be queued." if filters.group_ids else "Try a wider window."))
+        else:
+            _table(page.rows, scope)
+            components.pager_buttons(cursor, page.next_cursor)
+            _export(filters, scope)
+        chosen = st.query_params.get("attempt")
+        if chosen:
+            _expanded(chosen, scope)
+
+
+def _filters(scope) -> HistoryFilter | None:
+    st.markdown("**Filters**")
+    created_from, created_to = components.window_picker("Created at")
+    text = st.text_area("Group ids", key="group_ids", bind="query-params", height=110,
+                        placeholder="Paste Bet IDs — spaces, commas or new lines",
+                        help="Group ID = Bet ID. The clock in the Bets list fills this in.")
+    destinations = st.multiselect("Destination", list(contract.DESTINATIONS),
+                                  key="destination", bind="query-params")
+    codes_text = st.text_input("Response code", key="code", bind="query-params",
+                               placeholder="e.g. 5xx, 404, none",
+                               help="Exact codes (404), classes (5xx) or none for no response "
+                                    "(timeouts, connection errors)")
+    outcomes = st.multiselect("Outcome", OUTCOMES, key="outcome", bind="query-params")
+    error_classes = st.multiselect("Error class", ERROR_CLASSES, key="error_class",
+                                   bind="query-params")
+    try:
+        group_ids = parse_group_ids(text)
+        codes = parse_codes(codes_text)
+    except FilterError as exc:
+        st.warning(str(exc))
+        return None
+    return HistoryFilter(created_from, created_to, scope.brand_id, tuple(group_ids),
+                         tuple(destinations), tuple(outcomes), tuple(error_classes), codes)
+
+
+def _table(rows: list[dict], scope) -> None:
+    ids = [r["request_id"] for r in rows]
+    st.session_state[_IDS_KEY] = ids
+    chosen = st.query_params.get("attempt")
+    frame = tables.history_table(rows, scope.zone)
+    st.dataframe(
+        frame, hide_index=True, key=_TABLE_KEY, on_select=_on_select,
+        selection_mode="single-row", placeholder="null",
+        height=components.table_height(len(frame)),
+        selection_default={"selection": {"rows": [ids.index(chosen)]}}
+        if chosen in ids else None,
+        column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
+        column_config={
+            "Group ID": st.column_config.TextColumn(width=150, help="The Bet ID"),
+            "Request ID": st.column_config.TextColumn(
+                width=95, help="This HTTP attempt (sent as X-Request-ID); select the row for "
+                               "the whole ID"),
+            "Destination": st.column_config.TextColumn(width=110),
+            "Created at": st.column_config.TextColumn(
+                width=140, help=f"When the callback was created ({scope.zone_name})"),
+            "Sent at": st.column_config.TextColumn(
+                width=140, help=f"When this attempt was sent ({scope.zone_name})"),
+            "Attempts": st.column_config.TextColumn(
+                width=70, help="This attempt's number, of the callback's attempts so far"),
+            "Response data": st.column_config.TextColumn(width=170),
+            "Response code": st.column_config.NumberColumn("Code", format="%d", width=50),
+            "Response error": st.column_config.TextColumn(width=200),
+            "Outcome": st.column_config.TextColumn(width=80),
+            "ms": st.column_config.NumberColumn(width=55, help="Duration of the request, ms"),
+        })
+
+
+def _on_select() -> None:
+    rows = st.session_state[_TABLE_KEY].selection.rows
+    ids = st.session_state.get(_IDS_KEY) or []
+    if rows and rows[0] < len(ids):
+        st.query_params["attempt"] = ids[rows[0]]
+    else:
+        st.query_params.pop("attempt", None)
+
+
+def _export(filters: HistoryFilter, scope) -> None:
+    st.download_button(
+        "Export CSV", lambda: queries.history_csv(filters, tables.HISTORY_EXPORT, scope.zone),
+        file_name="callback-history.csv", mime="text/csv", icon=":material/download:",
+        help=f"Every attempt matching the filters (at most {queries.EXPORT_LIMIT:,}), times in "
+             f"{scope.zone_name}")
+
+
+def _expanded(request_id: str, scope) -> None:
+    found = queries.attempt(request_id, scope.brand_id)
+    st.divider()
+    if found is None:
+        st.warning(f"No attempt with Request ID {request_id!r} in this brand.")
+        return
+    a = found
+    st.subheader(f"{a['destination']} · attempt {a['attempt_no']} of "
+                 f"{a['callback_attempts'] or a['attempt_no']} · "
+                 f"{a['response_status'] or 'no response'} · {a['outcome']}")
+    ids = st.columns(3)
+    with ids[0]:
+        components.copyable("Group ID (Bet ID)", a["group_id"])
+    with ids[1]:
+        components.copyable("Request ID (X-Request-ID)", a["request_id"])
+    with ids[2]:
+        components.copyable("request_id (same on every retry)", a["callback_request_id"] or "")
+    zone = scope.zone
+    st.markdown(f"`POST {a['base_url'].rstrip('/')}{a['destination']}` · brand "
+                f"**{a['brand']}** · origin {a['origin']} · times in {scope.zone_name}")
+    facts = {
+        "Created at": format_time(a["callback_created_at"], zone),
+        "Scheduled for": format_time(a["scheduled_at"], zone) or "—",
+        "Sent at": format_time(a["started_at"], zone),
+        "Finished at": format_time(a["finished_at"], zone),
+        "Duration": f"{a['duration_ms']:.1f} ms",
+        "Next attempt": format_time(a["next_attempt_at"], zone) or "—",
+        "Callback now": a["callback_state"] or "—",
+    }
+    for column, (name, value) in zip(st.columns(len(facts)), facts.items()):
+        column.caption(name)
+        column.markdown(value)
+    if a["error_class"] or a["outcome"] == "rejected":
+        st.error(f"**{a['error_class'] or 'supported error'}** — {a['error_detail'] or ''}"
+                 + (f" (code `{a['error_code']}`)" if a["error_code"] else ""))
+    sent, headers, response = st.tabs(["Payload sent", "Request headers", "Response"])
+    with sent:
+        st.code(json.dumps(a["payload"], indent=2, ensure_ascii=False), language="json")
+    with headers:
+        st.caption("As sent; session secrets and signatures are masked.")
+        st.code(json.dumps(a["request_headers"], indent=2, ensure_ascii=False),
+                language="json")
+    with response:
+        if a["response_status"] is None:
+            st.info("No HTTP response: " + (a["error_detail"] or a["error_class"] or ""))
+        else:
+            st.markdown(f"**HTTP {a['response_status']}**")
+            st.code(json.dumps(a["response_headers"] or {}, indent=2), language="json")
+            body, language = pretty_json(a["response_body"])
+            st.code(body, language=language)
+            if a["response_truncated"]:
+                st.caption(f"Body cut at {contract.RESPONSE_BODY_CAP_BYTES // 1024} KiB.")

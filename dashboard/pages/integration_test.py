@@ -1,0 +1,202 @@
+"""Callbacks → Integration Test: run the 20-case battery against the brand's platform, watch it
+case by case, and browse, load and compare earlier runs of the brand.
+
+URL: ``?brand=NAME`` picks the brand, ``&run=ID`` shows a stored run. Reads go through the
+dashboard's read engine; a run writes through the owner engine via the delivery runner — the one
+place the dashboard writes.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from dashboard import connection
+from dashboard import integration_queries as queries
+from delivery import database, reports, settings, store
+from delivery.errors import CallbackDeskError
+from delivery.battery_results import CANCELLED, FAILED, SUCCESS, CaseResult, RunResult
+from delivery.integration import DEFAULT_TIMEOUT_S, Target, run_battery
+
+_BADGE = {SUCCESS: ":green-badge[Success]", FAILED: ":red-badge[Failed]",
+          CANCELLED: ":orange-badge[Cancelled]", "running": ":blue-badge[Running]"}
+
+
+@st.cache_resource(show_spinner=False)
+def _owner_engine(url: str):
+    return database.make_engine(url, pool_size=2)
+
+
+@st.cache_resource(show_spinner=False)
+def _read_engine(url: str):
+    engine = connection.make_engine(url)
+    connection.check(engine)
+    return engine
+
+
+def render() -> None:
+    """The page body."""
+    st.header("Integration Test")
+    st.caption("Runs 20 synthetic bet scenarios against your platform's callback endpoints and "
+               "checks every answer. Run it during integration and after every redeploy.")
+    try:
+        engine = _read_engine(connection.dashboard_url())
+    except CallbackDeskError as exc:
+        st.error(str(exc))
+        return
+    names = queries.brand_names(engine)
+    if not names:
+        st.info("No brands yet. Add one with `callbacks brand add NAME --url BASE_URL`.")
+        return
+    chosen = st.query_params.get("brand")
+    if chosen not in names:
+        chosen = st.selectbox("Brand", names, key="it_brand",
+                              help="The brand whose platform is tested (its URL and settings).")
+    brand = queries.brand(engine, chosen)
+    main, side = st.columns([3, 2], gap="large")
+    with main:
+        shown = _run_form(brand)
+        if shown is None:
+            shown = _requested_run(engine, brand)
+        if shown is not None:
+            _show_run(shown)
+    with side:
+        _history(engine, brand)
+
+
+def _run_form(brand: dict) -> RunResult | None:
+    """The token field and the button; the run just made, if the button was pressed."""
+    with st.form("it_form", border=True):
+        token = st.text_input("Integration token", type="password", key="it_token",
+                              help="The session token of a logged-in test player on your "
+                                   "platform; sent in Foreign-Params, never stored.")
+        url = st.text_input("Platform URL", value=brand["base_url"], key="it_url")
+        who = st.text_input("Your name", value=os.environ.get("USER", ""), key="it_who")
+        pressed = st.form_submit_button("Test My Integration", type="primary")
+    if not pressed:
+        return None
+    try:
+        return _run_now(brand["name"], url.strip(), token.strip(), who.strip() or "dashboard")
+    except CallbackDeskError as exc:
+        st.error(str(exc))
+        return None
+
+
+def _run_now(brand_name: str, url: str, token: str, who: str) -> RunResult:
+    from delivery.integration_store import RunRecorder
+
+    owner = _owner_engine(database.database_url(settings.from_env()))
+    brand = store.brand_named(owner, brand_name)
+    target = Target(url, token, timeout_s=min(brand.timeout_s, DEFAULT_TIMEOUT_S),
+                    brand_id=brand.id, signing_secret=brand.signing_secret)
+    target.check()
+    bar = st.progress(0.0, text="Preflight: is the endpoint there, is the token a session?")
+    live = st.empty()
+
+    def progress(run: RunResult, case: CaseResult | None) -> None:
+        done = [c for c in run.cases if c.steps]
+        if case is not None:
+            bar.progress(len(done) / len(run.cases),
+                         text=f"Case {case.number}/{len(run.cases)}: {case.group} / {case.name}")
+        live.markdown("\n".join(f"{_BADGE[c.status]} {c.number:02d} {c.group} / {c.name} "
+                                f"`{reports.ticks(c)}`" for c in done))
+
+    run = run_battery(target, recorder=RunRecorder(owner, brand, "dashboard"),
+                      on_progress=progress, triggered_by=who)
+    bar.empty()
+    live.empty()
+    if run.run_id is not None:
+        st.query_params["run"] = str(run.run_id)
+    return run
+
+
+def _requested_run(engine, brand: dict) -> RunResult | None:
+    run_id = st.query_params.get("run")
+    if not run_id:
+        return None
+    run = queries.load_run(engine, int(run_id), brand["id"]) if run_id.isdigit() else None
+    if run is None:
+        st.warning(f"Run {run_id} is not a run of brand {brand['name']}.")
+    return run
+
+
+def _show_run(run: RunResult) -> None:
+    took = f"{(run.duration_ms or 0) / 1000:.2f} s"
+    st.markdown(f"**Status:** {_BADGE[run.status]} &nbsp; {run.passed}/{len(run.cases)} passed "
+                f"· {took} · run {run.run_id or '-'} by {run.triggered_by or '-'} · "
+                f"{_when(run.started_at)}")
+    st.caption(f"Platform: {run.base_url}")
+    if run.status == CANCELLED and run.reason:
+        st.error(f"Cancelled: {run.reason}")
+    st.subheader("Test cases")
+    for case in run.cases:
+        label = (f"{_BADGE[case.status]} **{case.number:02d}** {case.group} / {case.name} "
+                 f"`{reports.ticks(case)}`")
+        with st.expander(label, expanded=False):
+            _show_case(case)
+
+
+def _show_case(case: CaseResult) -> None:
+    st.caption(f"Checks: {case.checks}")
+    if case.message:
+        st.error(case.message)
+    if not case.steps:
+        st.info("Not run: the pipeline was cancelled before this case.")
+    for step in case.steps:
+        mark = "↺ cleanup" if step.cleanup else "✓" if step.passed else "✗"
+        st.markdown(f"**{step.position}. {step.label}** → `{step.destination}` {mark} — "
+                    f"expected {step.expected}")
+        sent, got = st.columns(2)
+        sent.code(json.dumps(step.request, indent=2, default=str), language="json")
+        got.code(json.dumps(step.response, indent=2, default=str), language="json")
+
+
+def _history(engine, brand: dict) -> None:
+    st.subheader("Pipeline history")
+    runs = queries.runs_of_brand(engine, brand["id"])
+    if not runs:
+        st.caption("No runs yet for this brand.")
+        return
+    for row in runs:
+        took = f"{(row['duration_ms'] or 0) / 1000:.2f} s"
+        text = (f"#{row['id']} {row['status'].capitalize()} · {row['cases_passed']}/"
+                f"{row['cases_total']} · {took} · {row['triggered_by']} · "
+                f"{_when(row['started_at'])}")
+        if st.button(text, key=f"it_load_{row['id']}", width="stretch"):
+            st.query_params["run"] = str(row["id"])
+            st.rerun()
+    if len(runs) >= 2:
+        _compare(engine, brand, [r["id"] for r in runs])
+
+
+def _compare(engine, brand: dict, run_ids: list[int]) -> None:
+    st.subheader("Compare two runs")
+    left, right = st.columns(2)
+    before = left.selectbox("Before", run_ids, index=1, key="it_before")
+    after = right.selectbox("After", run_ids, index=0, key="it_after")
+    one, two = (queries.load_run(engine, i, brand["id"]) for i in (before, after))
+    if one is None or two is None:
+        return
+    rows = reports.compare_runs(one, two)
+    changed = sum(1 for r in rows if r["changed"])
+    st.caption(f"{changed} case(s) changed between run {before} and run {after}.")
+    st.dataframe([{"#": r["number"], "case": f"{r['group']} / {r['name']}",
+                   f"run {before}": r["before"], f"run {after}": r["after"],
+                   "changed": "●" if r["changed"] else "",
+                   "why (after)": r["after_message"] or r["before_message"] or ""}
+                  for r in rows], hide_index=True)
+
+
+def _when(moment: datetime | None) -> str:
+    """A stored UTC time in the viewer's timezone."""
+    if moment is None:
+        return "-"
+    zone = st.context.timezone
+    try:
+        shown = moment.astimezone(ZoneInfo(zone)) if zone else moment
+    except (KeyError, ValueError):
+        shown = moment
+    return shown.strftime("%Y-%m-%d %H:%M:%S %Z")

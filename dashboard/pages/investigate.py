@@ -1,0 +1,96 @@
+"""Investigate — paste a Bet ID, get one verdict with its evidence and the next step."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from .. import components, navigation, queries, tables, verdicts
+from ..filters import clean_text
+from ..shaping import bet_type_label, format_time, history_params, stake_label
+PATH = (
+    ("Any callback at all? If not, is it queued?", (verdicts.NO_TRACE, verdicts.QUEUED)),
+    ("All 2xx — we did our part; the problem is downstream.", (verdicts.DELIVERED,)),
+    ("A supported 4xx — a normal business answer.", (verdicts.SUPPORTED_ERROR,)),
+    ("An unsupported 4xx — the platform's handler is wrong.", (verdicts.HANDLER_BUG,)),
+    ("A 5xx — the platform's endpoint errored.", (verdicts.PLATFORM_ERROR,)),
+    ("No usable answer yet — retrying on schedule.", (verdicts.RETRYING,)),
+    ("Retry limit reached — we gave up.", (verdicts.GAVE_UP,)),
+)
+_TONES = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+
+
+def render() -> None:
+    scope = components.scope()
+    components.page_header(
+        "Investigate a missing notification",
+        "Paste a Bet ID: the page walks the decision path for you and says what happened, "
+        "with the rows that prove it and what to do next.")
+    bet_id = clean_text(st.text_input("Bet ID", key="bet", bind="query-params",
+                                      placeholder="e.g. bet-7c1e…"))
+    if not bet_id:
+        st.caption("The Bet ID comes from the player, or from the Bets list.")
+        return
+    found = queries.investigation(bet_id, scope.brand_id)
+    now = datetime.now(timezone.utc)
+    brand = scope.brand or {}
+    max_attempts = len(brand["retry_schedule_s"]) if brand.get("retry_schedule_s") else None
+    verdict = verdicts.investigate(bet_id, found["bet"], found["callbacks"], found["attempts"],
+                                   now, max_attempts=max_attempts,
+                                   other_brand=found["other_brand"])
+
+    _TONES[verdict.tone](f"### {verdict.title}\n{verdict.explanation}")
+    st.markdown(f"**Next step:** {verdict.next_step}")
+
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        _evidence(verdict, found, scope)
+    with right:
+        _bet(found["bet"], scope)
+        st.markdown("**Decision path**")
+        st.markdown("\n".join(
+            f"{i}. {'**→ ' + text + '**' if verdict.key in keys else text}"
+            for i, (text, keys) in enumerate(PATH, start=1)))
+        if found["callbacks"] or found["attempts"]:
+            st.page_link(navigation.page("history"), label="Open in Callback history",
+                         icon="🕒", query_params=history_params(bet_id))
+        if verdict.key in (verdicts.QUEUED, verdicts.RETRYING, verdicts.PLATFORM_ERROR,
+                           verdicts.HANDLER_BUG):
+            st.page_link(navigation.page("sender"), label="Open in Callback sender",
+                         icon=":material/outbox:", query_params={"group_ids": bet_id})
+    st.markdown("**Escalation summary** — copy it into the ticket")
+    st.code(verdicts.escalation_summary(bet_id, verdict, found["bet"], found["callbacks"],
+                                        found["attempts"], now, scope.brand_name),
+            language=None, wrap_lines=True)
+
+
+def _evidence(verdict: verdicts.Verdict, found: dict, scope) -> None:
+    chosen = set(verdict.evidence)
+    evidence = [a for a in found["attempts"] if a["request_id"] in chosen]
+    if evidence:
+        st.markdown("**Evidence** — the attempts behind the verdict")
+        st.dataframe(tables.evidence_table(evidence, scope.zone), hide_index=True,
+                     placeholder="null")
+    if found["callbacks"]:
+        st.markdown("**Callbacks of this bet**, in the order they are delivered")
+        st.dataframe(tables.callbacks_table(found["callbacks"], scope.zone), hide_index=True,
+                     placeholder="")
+    others = [a for a in found["attempts"] if a["request_id"] not in chosen]
+    if others:
+        with st.expander(f"Other attempts of this bet ({len(others)})"):
+            st.dataframe(tables.evidence_table(others, scope.zone), hide_index=True,
+                         placeholder="null")
+
+
+def _bet(bet: dict | None, scope) -> None:
+    if not bet:
+        return
+    components.status_badge(bet["status"])
+    components.copyable("Bet ID", bet["bet_id"])
+    kind = bet_type_label(bet["bet_type"], len(bet["odds"] or []), bet["system_sizes"])
+    st.markdown(f"**Player** {bet['player_id'] or '—'} · **Type** {kind} · "
+                f"**Stake** {stake_label(bet['stake']) or '—'} · **Brand** {bet['brand']}  \n"
+                f"**Created** {format_time(bet['created_at'], scope.zone)} ({scope.zone_name})")
+    if bet["restrictions"]:
+        st.caption("Restrictions: " + ", ".join(
+            f"{r.get('type')} / {r.get('context')}" for r in bet["restrictions"]))

@@ -1,0 +1,94 @@
+"""Callback sender — what is queued to go out next, one row per group; refreshes itself."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import streamlit as st
+
+from .. import components, navigation, queries, tables
+from ..filters import FilterError, parse_group_ids
+from ..shaping import format_time, history_params, relative
+REFRESH_S = 5
+
+
+def render() -> None:
+    components.page_header(
+        "Callback sender",
+        "Callbacks queued but not delivered yet — scheduled, or waiting for another retry. "
+        "One row per group (bet): the callback being tried and how many wait behind it.")
+    table_col, filter_col = st.columns([5, 1], gap="small")
+    with filter_col:
+        st.markdown("**Filters**")
+        text = st.text_area("Group ids", key="group_ids", bind="query-params", height=120,
+                            placeholder="Paste Bet IDs — spaces, commas or new lines",
+                            help="Group ID = Bet ID")
+        try:
+            group_ids = tuple(parse_group_ids(text))
+        except FilterError as exc:
+            st.warning(str(exc))
+            group_ids = ()
+    with table_col:
+        _queue(group_ids)
+
+
+@st.fragment(run_every=REFRESH_S)
+def _queue(group_ids: tuple[str, ...]) -> None:
+    scope = components.scope()
+    now = datetime.now(timezone.utc)
+    summary, rows = queries.sender(scope.brand_id, group_ids)
+    figures = st.columns(5)
+    figures[0].metric("Groups queued", f"{summary['groups']:,}")
+    figures[1].metric("Due now", f"{summary['due_now']:,}")
+    figures[2].metric("Sending now", f"{summary['in_flight']:,}")
+    figures[3].metric("Retrying", f"{summary['retrying']:,}",
+                      help="Groups whose head has failed at least once")
+    figures[4].metric("Oldest queued", relative(summary["oldest_created"], now) or "—",
+                      help="Age of the oldest undelivered callback")
+    if not rows:
+        components.no_data(
+            "The queue is empty" + (" for these groups" if group_ids else "") +
+            ": everything we tried to send was delivered, or reached its retry limit and "
+            "moved to Callback history.")
+    else:
+        frame = tables.sender_table(rows, scope.zone, now)
+        event = st.dataframe(
+            frame, hide_index=True, placeholder="", height=components.table_height(len(frame)),
+            key="sender_table", on_select="rerun", selection_mode="single-row",
+            column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
+            column_config={
+                "Group ID": st.column_config.TextColumn(width=150),
+                "Send date": st.column_config.TextColumn(
+                    width=190, help=f"When we try (or try next), {scope.zone_name}"),
+                "Created": st.column_config.TextColumn(
+                    width=140, help="When the group (bet) was first created"),
+                "Attempts": st.column_config.NumberColumn(
+                    width=70, help="Tries already made for the callback at the head of the "
+                                   "group"),
+                "Destination": st.column_config.TextColumn(width=110),
+                "Last error": st.column_config.TextColumn(width=190),
+                "Queued behind": st.column_config.NumberColumn(
+                    "Behind", width=60, help="Callbacks of the bet waiting behind this one"),
+            })
+        if len(rows) >= queries.SENDER_LIMIT:
+            st.caption(f"Showing the {queries.SENDER_LIMIT} groups due first; paste Group ids "
+                       "to find a specific bet.")
+        chosen = event.selection.rows if event else []
+        if chosen and chosen[0] < len(rows):
+            _selected(rows[chosen[0]])
+    st.caption(f"Refreshes every {REFRESH_S} s · updated {format_time(now, scope.zone)} "
+               f"({scope.zone_name})")
+
+
+def _selected(group: dict) -> None:
+    """The selected group's IDs to copy, and where to look next."""
+    left, middle, right = st.columns([2, 3, 2])
+    with left:
+        components.copyable("Group ID (Bet ID)", group["group_id"])
+    with middle:
+        components.copyable(f"request_id of the {group['destination']} being tried",
+                            group["request_id"])
+    with right:
+        st.page_link(navigation.page("history"), label="Callback history", icon="🕒",
+                     query_params=history_params(group["group_id"]))
+        st.page_link(navigation.page("investigate"), label="Investigate",
+                     icon=":material/troubleshoot:", query_params={"bet": group["group_id"]})

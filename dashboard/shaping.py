@@ -1,0 +1,205 @@
+"""Pure functions that turn rows into what people read: times in their zone, bet labels,
+answer classes, keyset cursors, latency percentiles. (What they type is :mod:`.filters`.)
+
+Nothing here touches Streamlit or the database, so each rule is tested with plain values.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+from .filters import ANY_TIME
+
+# --- time -----------------------------------------------------------------------------------
+
+def chart_bucket(span: timedelta) -> timedelta:
+    """Bar width for a chart covering ``span``: about 30–150 bars, never finer than a minute."""
+    for limit, bucket in ((timedelta(hours=2), timedelta(minutes=1)),
+                          (timedelta(hours=12), timedelta(minutes=10)),
+                          (timedelta(days=3), timedelta(hours=1)),
+                          (timedelta(days=14), timedelta(hours=6))):
+        if span <= limit:
+            return bucket
+    return timedelta(days=1)
+
+
+def to_zone(value: datetime | None, zone) -> datetime | None:
+    """A stored UTC time in the viewer's zone."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(zone)
+
+
+def format_time(value: datetime | None, zone, *, seconds: bool = True) -> str:
+    """``2026-11-23 14:05:09`` in the viewer's zone, or an empty string."""
+    local = to_zone(value, zone)
+    if local is None:
+        return ""
+    return local.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+
+
+def relative(value: datetime | None, now: datetime) -> str:
+    """``in 4 min`` / ``12 s ago`` / ``now``."""
+    if value is None:
+        return ""
+    delta = (value - now).total_seconds()
+    size = abs(delta)
+    if size < 1:
+        return "now"
+    for unit, seconds in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if size >= seconds:
+            amount = f"{size / seconds:.0f} {unit}"
+            break
+    return f"in {amount}" if delta > 0 else f"{amount} ago"
+
+
+# --- bets -----------------------------------------------------------------------------------
+
+def bet_type_label(bet_type: int | None, legs: int, system_sizes: list[int] | None) -> str:
+    """``S`` for a single, ``E3`` for a three-leg express, ``Sy2/3`` for a 2-of-3 system."""
+    if bet_type == 1:
+        return "S"
+    if bet_type == 2:
+        return f"E{legs}"
+    if bet_type == 3:
+        sizes = ",".join(str(s) for s in (system_sizes or [])) or "?"
+        return f"Sy{sizes}/{legs}"
+    return ""
+
+
+def odds_label(bet_type: int | None, odds: list[dict] | None) -> str:
+    """Total odds of a single or express (legs multiplied); a system lists its legs."""
+    ratios = []
+    for leg in odds or []:
+        try:
+            ratios.append(Decimal(str(leg.get("odd_ratio"))))
+        except (InvalidOperation, AttributeError):
+            return ""
+    if not ratios:
+        return ""
+    if bet_type == 3:
+        return " · ".join(f"{r:.2f}" for r in ratios)
+    total = Decimal(1)
+    for r in ratios:
+        total *= r
+    return f"{total:.2f}"
+
+
+def stake_label(stake) -> str:
+    if stake is None:
+        return ""
+    try:
+        return f"{Decimal(str(stake)):.2f}"
+    except InvalidOperation:
+        return str(stake)
+
+
+# --- responses ------------------------------------------------------------------------------
+
+#: Chart categories of an attempt's answer, in legend order.
+ANSWER_CLASSES = ("2xx", "3xx", "4xx supported", "4xx other", "5xx", "timeout",
+                  "no connection")
+
+
+def answer_class(status: int | None, outcome: str | None, error_class: str | None) -> str:
+    """The chart category of one attempt's answer.
+
+    A 400 with a code the destination supports is a normal business answer (``4xx supported``);
+    any other 4xx is something the platform should not have said (``4xx other``).
+    """
+    if status is None:
+        return "timeout" if error_class == "timeout" else "no connection"
+    if 200 <= status < 300:
+        return "2xx"
+    if 300 <= status < 400:
+        return "3xx"
+    if 400 <= status < 500:
+        return "4xx supported" if outcome == "rejected" else "4xx other"
+    return "5xx"
+
+
+def response_error(error_class: str | None, error_code: str | None,
+                   error_detail: str | None, outcome: str | None = None) -> str:
+    """The seed's "Response error" column: what went wrong, in one line."""
+    if outcome == "rejected":
+        return f"supported: {error_code}" if error_code else "supported error"
+    if not error_class:
+        return ""
+    detail = error_detail or ""
+    return f"{error_class}: {detail}" if detail else error_class
+
+
+def pretty_json(text: str | None) -> tuple[str, str]:
+    """``(body, language)``: JSON bodies indented, anything else as it came."""
+    if text is None or text == "":
+        return "null", "json"
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False), "json"
+    except (ValueError, TypeError):
+        return text, "text"
+
+
+# --- keyset pagination ----------------------------------------------------------------------
+
+def encode_cursor(values: list) -> str:
+    """The last row's sort key as a short URL-safe token."""
+    raw = json.dumps([v.isoformat() if isinstance(v, datetime) else str(v) for v in values])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str | None, size: int) -> list[str] | None:
+    """The sort key in a cursor token, or None for the first page (or a mangled token)."""
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(values, list) or len(values) != size:
+        return None
+    return [str(v) for v in values]
+
+
+@dataclass
+class Page:
+    """One page of rows and the cursor of the next one (None on the last page)."""
+
+    rows: list[dict] = field(default_factory=list)
+    next_cursor: str | None = None
+
+
+def history_params(group_id: str) -> dict[str, str]:
+    """Query parameters of Callback history showing every attempt of one bet (the clock)."""
+    return {"group_ids": group_id, "window": ANY_TIME}
+
+
+# --- latency --------------------------------------------------------------------------------
+
+def histogram_percentile(counts: dict[int, int], edges: list[float], q: float) -> float | None:
+    """The q-quantile (0..1) of durations counted in ``width_bucket`` buckets over ``edges``.
+
+    Bucket 0 holds [0, edges[0]), bucket i holds [edges[i-1], edges[i]), the last bucket
+    everything from edges[-1] up (reported as edges[-1]). Within a bucket the value is
+    interpolated linearly, so the estimate is off by at most one bucket's width.
+    """
+    total = sum(counts.values())
+    if total <= 0:
+        return None
+    rank = q * total
+    seen = 0
+    for bucket in range(len(edges) + 1):
+        n = counts.get(bucket, 0)
+        if n and seen + n >= rank:
+            if bucket >= len(edges):
+                return float(edges[-1])
+            low = 0.0 if bucket == 0 else float(edges[bucket - 1])
+            high = float(edges[bucket])
+            return low + (high - low) * (rank - seen) / n
+        seen += n
+    return float(edges[-1])

@@ -1,0 +1,123 @@
+"""Rows from the queries → the tables pages show: labels, the viewer's time zone, seed column
+names. Pure (pandas only), so the column rules are tested without Streamlit."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+
+from .shaping import (answer_class, bet_type_label, format_time, odds_label, relative,
+                      response_error, stake_label)
+
+CLOCK = "🕒"
+
+STATUS_DOTS = {"NEW": "⚪", "PLACED": "🔵", "ACCEPTED": "🔵", "SETTLED": "🟢", "UNSETTLED": "🟠",
+               "CASHED_OUT": "🟣", "DECLINED": "🔴", "PLACE_ERROR": "🔴"}
+
+#: Callback history's columns as exported to CSV (query column → CSV header).
+HISTORY_EXPORT = {
+    "group_id": "Group ID", "request_id": "Request ID", "destination": "Destination",
+    "callback_created_at": "Created at", "started_at": "Sent at", "attempt_no": "Attempt",
+    "callback_attempts": "Attempts", "response_data": "Response data",
+    "response_status": "Response code", "error_class": "Error class",
+    "error_code": "Error code", "error_detail": "Response error", "outcome": "Outcome",
+    "duration_ms": "Duration ms", "next_attempt_at": "Next attempt at",
+    "callback_request_id": "Callback request_id", "brand": "Brand",
+}
+
+
+def status_cell(status: str | None) -> str:
+    """A bet status with a coloured dot (tables hold text, not badges)."""
+    return f"{STATUS_DOTS.get(status or '', '⚪')} {status or '?'}"
+
+
+def bets_table(rows: list[dict], zone) -> pd.DataFrame:
+    """The Bets list: clock, status, Bet ID, player, time, type, stake, odds, brand."""
+    return pd.DataFrame([{
+        "history": CLOCK,
+        "Status": status_cell(r["status"]),
+        "Bet ID": r["bet_id"],
+        "Player": r["player_id"] or "",
+        "Placed": format_time(r["placed_at"] or r["created_at"], zone),
+        "Type": bet_type_label(r["bet_type"], len(r["odds"] or []), r["system_sizes"]),
+        "Stake": stake_label(r["stake"]),
+        "Odds": odds_label(r["bet_type"], r["odds"]),
+        "Brand": r["brand"],
+    } for r in rows], columns=["history", "Status", "Bet ID", "Player", "Placed", "Type",
+                               "Stake", "Odds", "Brand"])
+
+
+def sender_table(rows: list[dict], zone, now: datetime) -> pd.DataFrame:
+    """Callback sender: one row per group, the seed's columns first."""
+    return pd.DataFrame([{
+        "Group ID": r["group_id"],
+        "Send date": ("sending now" if r["state"] == "in_flight" else
+                      f"{format_time(r['send_date'], zone)} ({relative(r['send_date'], now)})"),
+        "Created": format_time(r["created"], zone),
+        "Attempts": r["attempts"],
+        "Destination": r["destination"],
+        "Last error": r["last_error"] or "",
+        "Queued behind": r["waiting"],
+        "Brand": r["brand"],
+    } for r in rows], columns=["Group ID", "Send date", "Created", "Attempts", "Destination",
+                               "Last error", "Queued behind", "Brand"])
+
+
+def history_table(rows: list[dict], zone) -> pd.DataFrame:
+    """Callback history: one row per attempt with the seed's columns."""
+    return pd.DataFrame([{
+        "Group ID": r["group_id"],
+        "Request ID": r["request_id"],
+        "Destination": r["destination"],
+        "Created at": format_time(r["callback_created_at"], zone),
+        "Sent at": format_time(r["started_at"], zone),
+        "Attempts": f"{r['attempt_no']} of {r['callback_attempts'] or r['attempt_no']}",
+        "Response data": _one_line(r["response_data"]),
+        "Response code": r["response_status"],
+        "Response error": response_error(r["error_class"], r["error_code"], r["error_detail"],
+                                         r["outcome"]),
+        "Outcome": r["outcome"],
+        "ms": round(r["duration_ms"]) if r["duration_ms"] is not None else None,
+        "Brand": r["brand"],
+    } for r in rows], columns=["Group ID", "Request ID", "Destination", "Created at",
+                               "Attempts", "Response data", "Response code", "Response error",
+                               "Outcome", "Sent at", "ms", "Brand"])
+
+
+def evidence_table(attempts: list[dict], zone) -> pd.DataFrame:
+    """The investigator's attempts, oldest first."""
+    return pd.DataFrame([{
+        "Sent at": format_time(a["started_at"], zone),
+        "Destination": a["destination"],
+        "Attempt": a["attempt_no"],
+        "Response code": a["response_status"],
+        "Answer": answer_class(a["response_status"], a["outcome"], a["error_class"]),
+        "Outcome": a["outcome"],
+        "Response error": response_error(a["error_class"], a["error_code"], a["error_detail"],
+                                         a["outcome"]),
+        "Response data": _one_line(a["response_body"]),
+        "Request ID": a["request_id"],
+    } for a in attempts], columns=["Sent at", "Destination", "Attempt", "Response code",
+                                   "Answer", "Outcome", "Response error", "Response data",
+                                   "Request ID"])
+
+
+def callbacks_table(callbacks: list[dict], zone) -> pd.DataFrame:
+    """A bet's callbacks in group order with their queue state."""
+    return pd.DataFrame([{
+        "Destination": c["destination"],
+        "State": c["state"],
+        "Attempts": c["attempts"],
+        "Created": format_time(c["created_at"], zone),
+        "Next try": format_time(c["next_attempt_at"], zone),
+        "Last error": c["last_error"] or "",
+        "request_id": c["request_id"],
+    } for c in callbacks], columns=["Destination", "State", "Attempts", "Created", "Next try",
+                                    "Last error", "request_id"])
+
+
+def _one_line(text: str | None, limit: int = 160) -> str | None:
+    if text is None:
+        return None
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"

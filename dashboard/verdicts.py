@@ -1,0 +1,235 @@
+"""The missing-notification investigator: one bet's rows in, one named verdict out.
+
+It walks the seed's decision path. The *decisive* callback is the bet's first callback that was
+not delivered (skipped ones are only consequences of an earlier one):
+
+- none — every callback got a 2xx: ``delivered``, the problem is downstream;
+- rejected — a supported 4xx, a normal business answer: ``supported_error``;
+- still being retried, last answer an unsupported 4xx: ``handler_bug``; a 5xx:
+  ``platform_error``; no answer, a 3xx or a 429: ``retrying``;
+- queued and never tried: ``queued``;
+- exhausted: ``gave_up``;
+- no callback at all: ``no_trace`` — escalate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from delivery import contract
+
+from .shaping import relative
+
+DELIVERED = "delivered"
+SUPPORTED_ERROR = "supported_error"
+HANDLER_BUG = "handler_bug"
+PLATFORM_ERROR = "platform_error"
+RETRYING = "retrying"
+QUEUED = "queued"
+GAVE_UP = "gave_up"
+NO_TRACE = "no_trace"
+
+VERDICTS = (DELIVERED, SUPPORTED_ERROR, HANDLER_BUG, PLATFORM_ERROR, RETRYING, QUEUED, GAVE_UP,
+            NO_TRACE)
+#: How each verdict is shown: title and tone (success, info, warning, error).
+STYLE = {
+    DELIVERED: ("Delivered — look downstream", "success"),
+    SUPPORTED_ERROR: ("Normal business answer", "info"),
+    HANDLER_BUG: ("Platform handler bug", "error"),
+    PLATFORM_ERROR: ("Platform error", "error"),
+    RETRYING: ("Still retrying", "warning"),
+    QUEUED: ("Queued, not sent yet", "info"),
+    GAVE_UP: ("Gave up", "error"),
+    NO_TRACE: ("No trace — escalate", "warning"),
+}
+_OPEN = ("pending", "in_flight", "waiting")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the investigator concluded, why, and what to do next."""
+
+    key: str
+    explanation: str
+    next_step: str
+    #: Request IDs of the attempts that support the verdict, oldest first.
+    evidence: tuple[str, ...] = ()
+    decisive: dict | None = field(default=None, compare=False)
+
+    @property
+    def title(self) -> str:
+        return STYLE[self.key][0]
+
+    @property
+    def tone(self) -> str:
+        return STYLE[self.key][1]
+
+
+def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: list[dict],
+                now: datetime, *, max_attempts: int | None = None,
+                other_brand: str | None = None) -> Verdict:
+    """The verdict for one bet from its bet row, its callbacks (in order) and its attempts
+    (oldest first)."""
+    if not callbacks and not attempts:
+        return _no_trace(bet_id, bet, other_brand)
+    decisive = next((c for c in callbacks if c["state"] not in ("delivered", "skipped")), None)
+    if decisive is None:
+        return _delivered(callbacks, attempts)
+    tried = [a for a in attempts if a["callback_id"] == decisive["id"]]
+    evidence = tuple(str(a["request_id"]) for a in tried)
+    dest = decisive["destination"]
+    state = decisive["state"]
+    last = tried[-1] if tried else None
+    when = _when(decisive.get("next_attempt_at"), now)
+
+    if state == "rejected":
+        code = (last or {}).get("error_code") or "?"
+        meaning = _meaning(dest, code)
+        skipped = sum(1 for c in callbacks if c["state"] == "skipped")
+        after = (f" The bet became PLACE_ERROR and {skipped} later callback(s) were skipped, "
+                 "as the contract says." if dest == contract.PLACE and skipped else
+                 " The bet became PLACE_ERROR, as the contract says."
+                 if dest == contract.PLACE else "")
+        return Verdict(SUPPORTED_ERROR,
+                       f"The platform answered `{dest}` with the supported error `{code}` "
+                       f"({meaning.rstrip('.').lower()}). It is a normal answer and is not "
+                       f"retried.{after}",
+                       f"Nothing to fix on either side: explain to the player why the platform "
+                       f"refused ({meaning.lower().rstrip('.')}).", evidence, decisive)
+    if state == "exhausted":
+        answer = _describe(last) if last else "no answer"
+        extra = (" Because the place was never answered, the bet was declined "
+                 "(internal_error / place_retry_limit_reached) and a /bet/decline was queued."
+                 if dest == contract.PLACE else "")
+        return Verdict(GAVE_UP,
+                       f"`{dest}` failed {len(tried)} time(s) and reached its retry limit; the "
+                       f"last attempt got {answer}.{extra}",
+                       "We stopped retrying. Send the escalation summary to your integration "
+                       "manager (a resend needs them) and the Request IDs to the platform team.",
+                       evidence, decisive)
+    if not tried:
+        behind = state == "waiting"
+        return Verdict(QUEUED,
+                       f"`{dest}` is queued and has not been sent yet"
+                       + (", waiting behind an earlier callback of this bet." if behind else
+                          f"; it is due {when}."),
+                       "Nothing to do yet: watch it in Callback sender. If it is still queued "
+                       "long after it was due, contact your integration manager with the Bet ID.",
+                       evidence, decisive)
+    status = last.get("response_status")
+    progress = _progress(len(tried), max_attempts)
+    if status is not None and 400 <= status < 500 and status != 429:
+        code = last.get("error_code")
+        said = f"HTTP {status}" + (f" with error code `{code}`" if code else "")
+        return Verdict(HANDLER_BUG,
+                       f"`{dest}` was answered {said}, which the contract does not allow for "
+                       f"{dest} ({_allowed(dest)}). We keep retrying{progress}; next try {when}.",
+                       f"Send the Request IDs and the response below to the platform's "
+                       f"engineering team: their {dest} handler needs fixing.",
+                       evidence, decisive)
+    if status is not None and status >= 500:
+        return Verdict(PLATFORM_ERROR,
+                       f"The platform's `{dest}` endpoint errored (HTTP {status}). We keep "
+                       f"retrying{progress}; next try {when}.",
+                       "Expand the attempts below for the response, then ask the platform team "
+                       "to check their logs for these Request IDs (sent as X-Request-ID).",
+                       evidence, decisive)
+    return Verdict(RETRYING,
+                   f"`{dest}` has no usable answer yet: the last attempt got {_describe(last)}. "
+                   f"We keep retrying{progress}; next try {when}.",
+                   "Nothing to do while it retries. If it keeps failing, check with the "
+                   "platform team that their endpoint is reachable and answers within the "
+                   "timeout.", evidence, decisive)
+
+
+def _no_trace(bet_id: str, bet: dict | None, other_brand: str | None) -> Verdict:
+    if other_brand:
+        return Verdict(NO_TRACE,
+                       f"Bet `{bet_id}` has no callbacks in the selected brand; it belongs to "
+                       f"brand **{other_brand}**.",
+                       f"Switch the brand selector to {other_brand} (or All brands).")
+    known = " The bet is known but has no callbacks." if bet else ""
+    return Verdict(NO_TRACE,
+                   f"No callback was ever queued for bet `{bet_id}`, and none is queued now."
+                   + known,
+                   "Check the Bet ID. If it is right, contact your integration manager with the "
+                   "Bet ID: the sportsbook never asked us to notify your platform about it.")
+
+
+def _delivered(callbacks: list[dict], attempts: list[dict]) -> Verdict:
+    delivered = [c for c in callbacks if c["state"] == "delivered"]
+    retried = sum(1 for c in delivered if (c.get("attempts") or 0) > 1)
+    note = f" {retried} of them needed more than one attempt." if retried else ""
+    paths = ", ".join(dict.fromkeys(c["destination"] for c in delivered)) or "nothing"
+    return Verdict(DELIVERED,
+                   f"Every callback of this bet was delivered with a 2xx ({paths}).{note} We did "
+                   "our part.",
+                   "Escalate to the platform's engineering team with the Bet ID and the Request "
+                   "IDs below, and ask for their logs of these requests (sent as X-Request-ID).",
+                   tuple(str(a["request_id"]) for a in attempts if a["outcome"] == "delivered"))
+
+
+def _meaning(dest: str, code: str) -> str:
+    spec = contract.destination(dest)
+    for err in spec.supported_errors if spec else ():
+        if err.code == code:
+            return err.meaning
+    return "a supported error"
+
+
+def _allowed(dest: str) -> str:
+    codes = sorted(contract.supported_codes(dest))
+    return ("its supported codes are " + ", ".join(f"`{c}`" for c in codes) if codes
+            else "it supports no error codes")
+
+
+def _describe(attempt: dict) -> str:
+    status = attempt.get("response_status")
+    if status is None:
+        return f"no response ({attempt.get('error_class') or 'error'})"
+    code = attempt.get("error_code")
+    return f"HTTP {status}" + (f" `{code}`" if code else "")
+
+
+def _progress(tried: int, max_attempts: int | None) -> str:
+    return f" ({tried} of {max_attempts} attempts made)" if max_attempts else \
+        f" ({tried} attempt(s) made)"
+
+
+def _when(at: datetime | None, now: datetime) -> str:
+    if at is None:
+        return "as soon as a worker is free"
+    when = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return f"{relative(when, now)} ({when.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callbacks: list[dict],
+                       attempts: list[dict], now: datetime, brand: str | None = None) -> str:
+    """Plain text for a ticket: bet, verdict, request ids, times (UTC) and codes."""
+    lines = [f"Bet ID: {bet_id}"]
+    if bet:
+        lines.append(f"Brand: {bet.get('brand') or brand or '?'}   Bet status: {bet['status']}")
+    lines += [f"Verdict: {verdict.title}", f"Why: {_plain(verdict.explanation)}",
+              f"Next step: {_plain(verdict.next_step)}",
+              f"Checked at: {now.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC", ""]
+    if callbacks:
+        lines.append("Callbacks (request_id is the same on every retry):")
+        for c in callbacks:
+            lines.append(f"  {c['destination']:<30} {c['state']:<10} attempts {c['attempts']:<3}"
+                         f" request_id {c['request_id']}")
+        lines.append("")
+    if attempts:
+        lines.append("Attempts (Request ID = X-Request-ID header), UTC:")
+        for a in attempts:
+            started = a["started_at"].astimezone(timezone.utc)
+            code = a.get("response_status") or "-"
+            error = f"  {a['error_class']}" if a.get("error_class") else ""
+            error += f" {a['error_code']}" if a.get("error_code") else ""
+            lines.append(f"  {started:%Y-%m-%d %H:%M:%S}  {a['destination']:<30} "
+                         f"#{a['attempt_no']:<2} {code!s:>3} {a['outcome']:<9} "
+                         f"request {a['request_id']}{error}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _plain(markdown: str) -> str:
+    return markdown.replace("`", "").replace("**", "")

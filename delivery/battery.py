@@ -1,0 +1,99 @@
+"""The integration battery (SPEC §6): its 20 cases in order, planned with fresh ids.
+
+Each case is a function of :mod:`delivery.battery_cases` written on a
+:class:`~delivery.battery_script.Script`, which models the player's available balance by the money
+model of SPEC §3, so every balance probe expects exactly what a correct platform shows.
+``plan_battery()`` builds all 20 with fresh bet and request ids, so runs never collide on a
+platform; ``preflight_step()`` is the probe sent before case 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Callable
+
+from delivery import contract
+from delivery.battery_cases import (
+    cash_out_accepted, cash_out_refunded_manually, combo_cash_out_manual_refund,
+    combo_partial_refund, combo_resettlement, held_funds_not_reusable, not_enough_balance,
+    single_decline, single_half_loss, single_half_win, single_idempotency, single_loss,
+    single_refund, single_resettlement, single_win, system_partial_loss, system_partial_refund,
+    system_resettlement, unknown_session, unsettle_moves_hold,
+)
+from delivery.battery_script import Script, probe_body
+from delivery.battery_steps import DEFAULT_PLAYER_ID, PROBE_BROKEN, Balance, CasePlan, Step
+
+#: The least available balance the test player needs (the largest stake is 10.00, and the
+#: not-enough-balance cases need something to refuse).
+MIN_BALANCE = Decimal("20.00")
+
+
+# --- the battery ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseSpec:
+    """A case as SPEC §6 lists it, with the function that plans it."""
+
+    number: int
+    group: str
+    name: str
+    checks: str
+    build: Callable[[Script], None]
+
+
+_TABLE = (
+    ("single", "win", "place holds stake; settle type 1 credits stake × odds", single_win),
+    ("single", "loss", "settle type 3 amount 0 credits nothing", single_loss),
+    ("single", "half-win", "credits stake × (odds + 1) / 2", single_half_win),
+    ("single", "half-loss", "credits stake / 2", single_half_loss),
+    ("single", "refund", "settle type 2 returns the stake", single_refund),
+    ("single", "decline", "decline releases the hold", single_decline),
+    ("single", "idempotency", "place and settle each sent twice with the same request_id: "
+     "identical answers, applied once", single_idempotency),
+    ("single", "resettlement", "settle win → unsettle takes it back → settle loss",
+     single_resettlement),
+    ("combo", "resettlement", "express, three legs: settle loss → unsettle → settle win",
+     combo_resettlement),
+    ("combo", "partial refund", "one leg refunded counts ×1", combo_partial_refund),
+    ("combo", "cash out → manual refund", "cash-out accepted, then declined, then settle refund",
+     combo_cash_out_manual_refund),
+    ("system", "resettlement", "system 2/3 settled, unsettled, settled differently",
+     system_resettlement),
+    ("system", "partial refund", "one leg refunded", system_partial_refund),
+    ("system", "partial loss", "one leg lost; only winning combinations pay", system_partial_loss),
+    ("cash out", "accepted", "credits refund_amount, hold gone", cash_out_accepted),
+    ("cash out", "refunded manually", "accepted, declined (reversed), then refund",
+     cash_out_refunded_manually),
+    ("held money", "held funds can't be reused", "stake = whole balance, then a second place gets "
+     "not_enough_balance with balance 0", held_funds_not_reusable),
+    ("held money", "unsettling moves the hold", "after unsettle the stake is held again and can't "
+     "be spent; resettle releases it", unsettle_moves_hold),
+    ("place errors", "not enough balance", "not_enough_balance with the right actual_balance; bet "
+     "ends PLACE_ERROR", not_enough_balance),
+    ("place errors", "unknown session", "a place with an unknown token gets auth_session_unknown",
+     unknown_session),
+)
+
+#: The 20 cases of SPEC §6, in the order they run.
+CASES: tuple[CaseSpec, ...] = tuple(CaseSpec(number, *row)
+                                    for number, row in enumerate(_TABLE, start=1))
+
+
+def plan_case(spec: CaseSpec, player_id: str = DEFAULT_PLAYER_ID) -> CasePlan:
+    """One case planned with fresh ids."""
+    script = Script(spec.number, player_id)
+    spec.build(script)
+    return CasePlan(spec.number, spec.group, spec.name, spec.checks, tuple(script.steps))
+
+
+def plan_battery(player_id: str = DEFAULT_PLAYER_ID) -> list[CasePlan]:
+    """All 20 cases, in order, with fresh bet and request ids."""
+    return [plan_case(spec, player_id) for spec in CASES]
+
+
+def preflight_step(player_id: str = DEFAULT_PLAYER_ID) -> Step:
+    """The probe sent before case 1: is the endpoint there, is the token a session, is there
+    money to test with?"""
+    bet_id, body = probe_body(0, player_id)
+    return Step(0, "preflight balance probe", contract.PLACE, bet_id, body, Balance(None),
+                PROBE_BROKEN)

@@ -1,0 +1,75 @@
+"""What a battery run produced: each step's request, answer and judgement; each case's status;
+the run's status and reason. Plain records, shared by the runner, the store, the reports and the
+page.
+
+Statuses — run: running, success, failed, cancelled; case: success, failed, cancelled (not run,
+because the pipeline was cancelled before it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from delivery.sender import Attempt
+
+RUNNING, SUCCESS, FAILED, CANCELLED = "running", "success", "failed", "cancelled"
+
+
+@dataclass
+class StepResult:
+    """One request of a run: what was sent, what came back, and the judgement. ``passed`` is
+    None for cleanup steps (sent, not judged)."""
+
+    position: int
+    label: str
+    destination: str
+    bet_id: str
+    request_id: str
+    expected: str
+    passed: bool | None
+    message: str | None
+    request: dict
+    response: dict
+    cleanup: bool = False
+    attempt: Attempt | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass
+class CaseResult:
+    """One case of a run. ``status`` is success, failed or cancelled (not run)."""
+
+    number: int
+    group: str
+    name: str
+    checks: str
+    status: str
+    steps_planned: int
+    steps: list[StepResult] = field(default_factory=list)
+    failed_step: int | None = None
+    message: str | None = None
+    duration_ms: float = 0.0
+
+
+@dataclass
+class RunResult:
+    """A pipeline run. ``status`` is running, success, failed or cancelled (``reason`` says why)."""
+
+    base_url: str
+    status: str
+    started_at: datetime
+    triggered_by: str = ""
+    cases: list[CaseResult] = field(default_factory=list)
+    reason: str | None = None
+    preflight: StepResult | None = None
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    run_id: int | None = None
+    timeout_s: float | None = None
+
+    @property
+    def passed(self) -> int:
+        return sum(1 for c in self.cases if c.status == SUCCESS)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for c in self.cases if c.status == FAILED)

@@ -1,0 +1,274 @@
+"""Runs the integration battery against a platform: the 20 cases in order, through the real
+delivery path, reporting progress as each case finishes.
+
+Every callback goes out through :func:`delivery.sender.deliver_once` — the same headers, signing,
+timeouts and classification as a worker — and is decided by :func:`delivery.dispatch.decide` with
+a one-attempt schedule (the battery never retries). Its origin is ``integration_test`` so history
+and breakdowns can tell battery traffic apart.
+
+Flow: a *preflight* balance probe first (no answer, an unknown token or too little money cancels
+the pipeline with the reason); then each case, step by step, until its first unmet expectation.
+A failed case gives back what it left held (a refund settle per open bet, sent but not judged) so
+the next case starts from the player's own money. A step that gets no HTTP answer at all cancels
+the pipeline: the remaining cases are ``cancelled``.
+
+The runner needs no database. With a recorder (:class:`delivery.integration_store.RunRecorder`)
+the run, its cases and steps, and every attempt are stored as they happen.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Callable, Protocol
+
+import httpx
+
+from delivery import contract, dispatch, payouts
+from delivery.battery import MIN_BALANCE, plan_battery, preflight_step
+from delivery.battery_results import (
+    CANCELLED, FAILED, RUNNING, SUCCESS, CaseResult, RunResult, StepResult,
+)
+from delivery.battery_steps import (
+    DEFAULT_PLAYER_ID, Accepted, Balance, CasePlan, Step, new_request_id, odds_list,
+    resolve_payload,
+)
+from delivery.battery_verdicts import Answer, Verdict, judge
+from delivery.errors import InvalidInput
+from delivery.sender import Attempt, OutgoingCallback, deliver_once
+
+#: Per-request timeout: an endpoint that does not answer cancels the pipeline within 5 s.
+DEFAULT_TIMEOUT_S = 4.0
+#: ``callbacks.origin`` and ``attempts.origin`` of battery traffic.
+ORIGIN = "integration_test"
+
+_AUTH_CODES = ("auth_session_unknown", "auth_credentials_expired")
+
+
+@dataclass(frozen=True)
+class Target:
+    """The platform under test and the session to test as."""
+
+    base_url: str
+    token: str
+    player_id: str = DEFAULT_PLAYER_ID
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    brand_id: int = 0
+    signing_secret: str | None = None
+
+    def check(self) -> None:
+        """InvalidInput naming the field when the target cannot be tested."""
+        if not self.base_url.startswith(("http://", "https://")):
+            raise InvalidInput(f"the platform URL {self.base_url!r} must start with http:// or "
+                               "https://", field="url", value=self.base_url)
+        if not self.token.strip():
+            raise InvalidInput("an integration token is needed: paste the session token of a "
+                               "logged-in test player", field="token")
+        if not 0 < self.timeout_s <= 60:
+            raise InvalidInput(f"timeout {self.timeout_s!r} s must be above 0 and at most 60",
+                               field="timeout_s", value=self.timeout_s)
+
+
+class Recorder(Protocol):
+    """Where a run is stored as it goes (see :mod:`delivery.integration_store`)."""
+
+    def start(self, run: RunResult) -> None: ...
+    def case_finished(self, run: RunResult, case: CaseResult) -> None: ...
+    def finish(self, run: RunResult) -> None: ...
+
+
+Progress = Callable[[RunResult, CaseResult | None], None]
+
+
+def run_battery(target: Target, *, client: httpx.Client | None = None,
+                recorder: Recorder | None = None, on_progress: Progress | None = None,
+                plans: list[CasePlan] | None = None, triggered_by: str = "") -> RunResult:
+    """Run the battery (or ``plans``) against ``target``; ``on_progress(run, case)`` is called
+    after the preflight (case None) and after every case."""
+    target.check()
+    plans = plan_battery(target.player_id) if plans is None else plans
+    run = RunResult(target.base_url, RUNNING, datetime.now(timezone.utc), triggered_by,
+                    [CaseResult(p.number, p.group, p.name, p.checks, CANCELLED, len(p.steps))
+                     for p in plans], timeout_s=target.timeout_s)
+    clock = time.perf_counter()
+    own_client = client is None
+    client = client or httpx.Client()
+    try:
+        if recorder:
+            recorder.start(run)
+        _Pipeline(target, client, run, recorder, on_progress).run(plans)
+    except BaseException as exc:
+        run.status, run.reason = CANCELLED, f"the battery stopped unexpectedly: {exc!r}"
+        raise
+    finally:
+        run.finished_at = datetime.now(timezone.utc)
+        run.duration_ms = round((time.perf_counter() - clock) * 1000, 1)
+        if own_client:
+            client.close()
+        if recorder:
+            recorder.finish(run)
+    return run
+
+
+class _Pipeline:
+    """One run in progress: sends steps, judges answers, keeps the run's results."""
+
+    def __init__(self, target: Target, client: httpx.Client, run: RunResult,
+                 recorder: Recorder | None, on_progress: Progress | None):
+        self.target, self.client, self.run_result = target, client, run
+        self.recorder, self.on_progress = recorder, on_progress
+
+    def run(self, plans: list[CasePlan]) -> None:
+        run = self.run_result
+        run.reason = self._preflight()
+        self._notify(None)
+        for index, plan in enumerate(plans):
+            if run.reason:
+                break
+            case = run.cases[index]
+            run.reason = self._run_case(plan, case)
+            if self.recorder:
+                self.recorder.case_finished(run, case)
+            self._notify(case)
+        if run.reason:
+            run.status = CANCELLED
+            for case in run.cases:
+                if case.status == CANCELLED and self.recorder:
+                    self.recorder.case_finished(run, case)
+        else:
+            run.status = SUCCESS if run.failed == 0 else FAILED
+
+    def _notify(self, case: CaseResult | None) -> None:
+        if self.on_progress:
+            self.on_progress(self.run_result, case)
+
+    def _preflight(self) -> str | None:
+        """Why the pipeline cannot start, or None."""
+        step = preflight_step(self.target.player_id)
+        attempt, answer, verdict = self._send_and_judge(step, None, {}, {})
+        self.run_result.preflight = _result(step, attempt, verdict, step.payload)
+        if verdict.cancel:
+            return self._unreachable(step, attempt)
+        if answer.status == 400 and answer.error_code in _AUTH_CODES:
+            return (f"the platform answered {answer.error_code} for the pasted token: it is not "
+                    "a live session. Log in as the test player, copy a fresh token and run again")
+        if verdict.passed and verdict.balance < MIN_BALANCE:
+            return (f"the test player has {payouts.format_amount(verdict.balance)} available; the "
+                    f"battery needs at least {MIN_BALANCE}. Top up the player and run again")
+        return None
+
+    def _run_case(self, plan: CasePlan, case: CaseResult) -> str | None:
+        """Run one case into ``case``; a cancellation reason when the endpoint stopped answering."""
+        clock = time.perf_counter()
+        start: Decimal | None = None
+        earlier: dict[int, Answer] = {}
+        sent: dict[str, int] = {}
+        open_bets = _OpenBets()
+        reason = None
+        case.status = SUCCESS
+        for step in plan.steps:
+            attempt, answer, verdict = self._send_and_judge(step, start, earlier, sent)
+            if start is None and isinstance(step.expect, Balance) and verdict.passed:
+                start = verdict.balance
+            earlier[step.position] = answer
+            case.steps.append(_result(step, attempt, verdict, attempt.callback.payload))
+            if verdict.cancel:
+                reason = self._unreachable(step, attempt)
+            if not verdict.passed:
+                case.status, case.failed_step = FAILED, step.position
+                case.message = verdict.message(step)
+                break
+            open_bets.note(step, answer)
+        if case.status == FAILED and not reason:
+            self._give_back(case, open_bets, start, sent)
+        case.duration_ms = round((time.perf_counter() - clock) * 1000, 1)
+        return reason
+
+    def _send_and_judge(self, step: Step, start: Decimal | None, earlier: dict[int, Answer],
+                        sent: dict[str, int]) -> tuple[Attempt, Answer, Verdict]:
+        payload = resolve_payload(step.payload, start)
+        attempt = self._send(step.destination, step.bet_id, payload, step.token, sent)
+        answer = Answer.from_attempt(attempt)
+        return attempt, answer, judge(step, answer, start, earlier)
+
+    def _send(self, destination: str, bet_id: str, payload: dict, token: str | None,
+              sent: dict[str, int]) -> Attempt:
+        request_id = payload["request_id"]
+        sent[request_id] = sent.get(request_id, 0) + 1
+        callback = OutgoingCallback(
+            callback_id=0, request_id=request_id, bet_id=bet_id, brand_id=self.target.brand_id,
+            destination=destination, payload=payload,
+            foreign_params={"token": token or self.target.token}, attempt_no=sent[request_id],
+            base_url=self.target.base_url, timeout_s=self.target.timeout_s, retry_schedule_s=(0,),
+            signing_secret=self.target.signing_secret, origin=ORIGIN)
+        return dispatch.decide(deliver_once(callback, self.client))
+
+    def _unreachable(self, step: Step, attempt: Attempt) -> str:
+        outcome = attempt.outcome
+        return (f"{step.destination} at {attempt.callback.url} got no answer "
+                f"({outcome.error_class}: {outcome.error_detail}); the endpoint is unreachable or "
+                f"does not answer within {self.target.timeout_s:g} s")
+
+    def _give_back(self, case: CaseResult, open_bets: _OpenBets, start: Decimal | None,
+                   sent: dict[str, int]) -> None:
+        """Refund every bet the failed case left open, so later cases start from real money."""
+        for place in open_bets.places():
+            bet_id = place.bet_id
+            placed = resolve_payload(place.payload, start)
+            body = {"request_id": new_request_id(), "bet_id": bet_id,
+                    "bet_player_id": placed["bet_player_id"],
+                    "settle_type": payouts.SETTLE_REFUND, "settle_amount": placed["bet_stake"],
+                    "restrictions": [],
+                    "bet_odds": odds_list(tuple(o["odd_ratio"] for o in placed["bet_odds"]),
+                                          (payouts.REFUNDED,) * len(placed["bet_odds"]))}
+            attempt = self._send("/bet/settle", bet_id, body, None, sent)
+            cleanup = Step(len(case.steps) + 1, "cleanup: refund what the case left held",
+                           "/bet/settle", bet_id, body, Accepted(), "")
+            result = _result(cleanup, attempt, None, body)
+            result.cleanup = True
+            case.steps.append(result)
+
+
+_CLOSES = ("/bet/settle", contract.DECLINE, "/bet/cash-out-orders/accepted")
+_REOPENS = ("/bet/unsettle", "/bet/cash-out-orders/declined")
+
+
+class _OpenBets:
+    """The case's bets whose stake a correct platform holds right now."""
+
+    def __init__(self):
+        self._placed: dict[str, Step] = {}
+        self._open: set[str] = set()
+
+    def note(self, step: Step, answer: Answer) -> None:
+        if not isinstance(step.expect, Accepted) or not 200 <= answer.status < 300:
+            return
+        if step.destination == contract.PLACE:
+            self._placed[step.bet_id] = step
+            self._open.add(step.bet_id)
+        elif step.destination in _CLOSES:
+            self._open.discard(step.bet_id)
+        elif step.destination in _REOPENS and step.bet_id in self._placed:
+            self._open.add(step.bet_id)
+
+    def places(self) -> list[Step]:
+        """The place steps of the bets still open, in the order they were placed."""
+        return [step for bet_id, step in self._placed.items() if bet_id in self._open]
+
+
+def _result(step: Step, attempt: Attempt, verdict: Verdict | None, payload: dict) -> StepResult:
+    callback = attempt.callback
+    response = {
+        "status": attempt.response_status, "headers": attempt.response_headers,
+        "body": attempt.response_body, "outcome": attempt.final_state or attempt.outcome.kind,
+        "error_class": attempt.outcome.error_class, "error_detail": attempt.outcome.error_detail,
+        "duration_ms": attempt.duration_ms, "attempt_id": attempt.id,
+        "started_at": attempt.started_at.isoformat(),
+    }
+    return StepResult(
+        step.position, step.label, step.destination, step.bet_id, payload["request_id"],
+        verdict.expected if verdict else "a 2xx answer (cleanup, not judged)",
+        verdict.passed if verdict else None, verdict.message(step) if verdict else None,
+        {"url": callback.url, "headers": attempt.request_headers, "body": payload}, response,
+        attempt=attempt)

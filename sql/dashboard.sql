@@ -1,0 +1,179 @@
+-- Named queries of the back-office (dashboard/queries.py runs them as callbacks_reader).
+-- Parameters are :named. An optional filter is written `(CAST(:x AS type) IS NULL OR ...)`: the
+-- driver sends literals, so the planner drops the filters that are not set.
+
+-- name: brands
+SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight
+FROM brands ORDER BY name;
+
+-- name: bets
+SELECT b.bet_id, b.status, b.player_id, b.bet_type, b.stake, b.odds, b.system_sizes,
+       b.placed_at, b.created_at, br.name AS brand
+FROM bets b JOIN brands br ON br.id = b.brand_id
+WHERE b.created_at >= :created_from AND b.created_at < :created_to
+  AND (CAST(:brand_id AS integer) IS NULL OR b.brand_id = :brand_id)
+  AND (CAST(:bet_id AS text) IS NULL OR b.bet_id = :bet_id)
+  AND (CAST(:player_id AS text) IS NULL OR b.player_id = :player_id)
+  AND (cardinality(CAST(:statuses AS text[])) = 0 OR b.status = ANY (CAST(:statuses AS text[])))
+  AND (CAST(:after_created AS timestamptz) IS NULL
+       OR (b.created_at, b.bet_id) < (CAST(:after_created AS timestamptz), :after_key))
+ORDER BY b.created_at DESC, b.bet_id DESC
+LIMIT :limit;
+
+-- name: sender_groups
+-- One row per group with undelivered callbacks: its head (the one being tried) and how many
+-- wait behind it.
+SELECT h.bet_id AS group_id, h.next_attempt_at AS send_date, b.created_at AS created,
+       h.attempts, h.destination, h.state, h.last_status, h.last_error, h.request_id,
+       (SELECT count(*) FROM callbacks w WHERE w.bet_id = h.bet_id AND w.state = 'waiting')
+           AS waiting,
+       br.name AS brand
+FROM callbacks h
+JOIN bets b ON b.bet_id = h.bet_id
+JOIN brands br ON br.id = h.brand_id
+WHERE h.state IN ('pending', 'in_flight')
+  AND (CAST(:brand_id AS integer) IS NULL OR h.brand_id = :brand_id)
+  AND (cardinality(CAST(:group_ids AS text[])) = 0
+       OR h.bet_id = ANY (CAST(:group_ids AS text[])))
+ORDER BY h.next_attempt_at, h.id
+LIMIT :limit;
+
+-- name: sender_summary
+SELECT count(*) FILTER (WHERE state IN ('pending', 'in_flight')) AS groups,
+       count(*) FILTER (WHERE state = 'pending' AND next_attempt_at <= now()) AS due_now,
+       count(*) FILTER (WHERE state = 'in_flight') AS in_flight,
+       count(*) FILTER (WHERE state IN ('pending', 'in_flight') AND attempts > 0) AS retrying,
+       count(*) FILTER (WHERE state = 'waiting') AS waiting,
+       min(created_at) AS oldest_created
+FROM callbacks
+WHERE state IN ('waiting', 'pending', 'in_flight')
+  AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id);
+
+-- name: history
+-- One row per attempt, newest callback first; within a callback, its latest attempt first.
+-- An attempt starts after its callback was created, so the window on callback_created_at also
+-- bounds started_at (with an hour of slack for clock skew), which prunes older partitions.
+SELECT a.id AS request_id, a.group_id, a.destination, a.callback_created_at, a.started_at,
+       a.attempt_no, c.attempts AS callback_attempts, c.state AS callback_state,
+       left(a.response_body, 2000) AS response_data, a.response_truncated, a.response_status,
+       a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms,
+       a.next_attempt_at, c.request_id AS callback_request_id, br.name AS brand
+FROM attempts a
+LEFT JOIN callbacks c ON c.id = a.callback_id
+JOIN brands br ON br.id = a.brand_id
+WHERE a.callback_created_at >= :created_from AND a.callback_created_at < :created_to
+  AND a.started_at >= CAST(:created_from AS timestamptz) - interval '1 hour'
+  AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
+  AND (cardinality(CAST(:group_ids AS text[])) = 0
+       OR a.group_id = ANY (CAST(:group_ids AS text[])))
+  AND (cardinality(CAST(:destinations AS text[])) = 0
+       OR a.destination = ANY (CAST(:destinations AS text[])))
+  AND (cardinality(CAST(:outcomes AS text[])) = 0
+       OR a.outcome = ANY (CAST(:outcomes AS text[])))
+  AND (cardinality(CAST(:error_classes AS text[])) = 0
+       OR a.error_class = ANY (CAST(:error_classes AS text[])))
+  AND (NOT CAST(:problems_only AS boolean) OR a.outcome <> 'delivered')
+  AND (NOT CAST(:filter_codes AS boolean)
+       OR a.response_status = ANY (CAST(:codes AS integer[]))
+       OR a.response_status / 100 = ANY (CAST(:code_classes AS integer[]))
+       OR (CAST(:no_response AS boolean) AND a.response_status IS NULL))
+  AND (CAST(:after_created AS timestamptz) IS NULL
+       OR (a.callback_created_at, a.started_at, a.id)
+          < (CAST(:after_created AS timestamptz), CAST(:after_started AS timestamptz),
+             CAST(:after_id AS uuid)))
+ORDER BY a.callback_created_at DESC, a.started_at DESC, a.id DESC
+LIMIT :limit;
+
+-- name: attempt_detail
+SELECT a.id AS request_id, a.callback_id, a.group_id, a.destination, a.origin, a.attempt_no,
+       a.callback_created_at, a.scheduled_at, a.started_at, a.finished_at, a.duration_ms,
+       a.request_headers, a.response_status, a.response_headers, a.response_body,
+       a.response_truncated, a.outcome, a.error_class, a.error_detail, a.error_code,
+       a.next_attempt_at, c.request_id AS callback_request_id, c.state AS callback_state,
+       c.attempts AS callback_attempts, c.payload, br.name AS brand, br.base_url
+FROM attempts a
+LEFT JOIN callbacks c ON c.id = a.callback_id
+JOIN brands br ON br.id = a.brand_id
+WHERE a.id = CAST(:request_id AS uuid)
+  AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id);
+
+-- name: investigate_bet
+SELECT b.bet_id, b.status, b.player_id, b.bet_type, b.stake, b.odds, b.system_sizes,
+       b.restrictions, b.placed_at, b.created_at, b.updated_at, br.name AS brand
+FROM bets b JOIN brands br ON br.id = b.brand_id
+WHERE b.bet_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR b.brand_id = :brand_id);
+
+-- name: bet_brand
+SELECT br.name FROM bets b JOIN brands br ON br.id = b.brand_id WHERE b.bet_id = :bet_id;
+
+-- name: investigate_callbacks
+SELECT id, request_id, destination, state, attempts, next_attempt_at, last_status, last_error,
+       origin, created_at, finished_at
+FROM callbacks
+WHERE bet_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
+ORDER BY id
+LIMIT :limit;
+
+-- name: investigate_attempts
+SELECT id AS request_id, callback_id, destination, attempt_no, callback_created_at,
+       started_at, duration_ms, response_status, left(response_body, 2000) AS response_body,
+       outcome, error_class, error_detail, error_code, next_attempt_at
+FROM attempts
+WHERE group_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
+ORDER BY started_at, attempt_no
+LIMIT :limit;
+
+-- name: rollup_state
+SELECT rolled_up_to FROM attempt_rollup_state;
+
+-- name: latency_edges
+SELECT attempt_latency_edges_ms() AS edges;
+
+-- name: breakdown_counts
+-- Hours before :rollup_to come from the hourly rollup, the rest from attempts themselves.
+WITH rolled AS (
+    SELECT hour AS at, brand_id, destination, response_status, outcome, error_class,
+           error_code, attempts, first_attempts, retries, duration_ms_sum
+    FROM attempt_rollup_hourly
+    WHERE hour >= :window_from AND hour < :rollup_to
+      AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
+      AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
+), live AS (
+    SELECT started_at AS at, brand_id, destination, response_status, outcome, error_class,
+           error_code, 1 AS attempts, (attempt_no = 1)::int AS first_attempts,
+           (attempt_no > 1)::int AS retries, duration_ms AS duration_ms_sum
+    FROM attempts
+    WHERE started_at >= :rollup_to AND started_at < :window_to
+      AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
+      AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
+)
+SELECT date_bin(CAST(:bucket AS interval), u.at, CAST(:bucket_origin AS timestamptz)) AS bucket,
+       br.name AS brand, u.destination, u.response_status, u.outcome, u.error_class,
+       u.error_code, sum(u.attempts)::bigint AS attempts,
+       sum(u.first_attempts)::bigint AS first_attempts, sum(u.retries)::bigint AS retries,
+       sum(u.duration_ms_sum) AS duration_ms_sum
+FROM (SELECT * FROM rolled UNION ALL SELECT * FROM live) u
+JOIN brands br ON br.id = u.brand_id
+GROUP BY 1, 2, 3, 4, 5, 6, 7
+ORDER BY 1;
+
+-- name: breakdown_latency
+WITH rolled AS (
+    SELECT hour AS at, destination, bucket AS lat, attempts
+    FROM attempt_latency_hourly
+    WHERE hour >= :window_from AND hour < :rollup_to
+      AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
+      AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
+), live AS (
+    SELECT started_at AS at, destination, attempt_latency_bucket(duration_ms) AS lat,
+           1 AS attempts
+    FROM attempts
+    WHERE started_at >= :rollup_to AND started_at < :window_to
+      AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
+      AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
+)
+SELECT date_bin(CAST(:bucket AS interval), at, CAST(:bucket_origin AS timestamptz)) AS bucket,
+       destination, lat AS latency_bucket, sum(attempts)::bigint AS attempts
+FROM (SELECT * FROM rolled UNION ALL SELECT * FROM live) u
+GROUP BY 1, 2, 3
+ORDER BY 1;

@@ -1,0 +1,76 @@
+-- Named queries of the integration battery. delivery/integration_store.py writes runs and the
+-- battery's callbacks; dashboard/integration_queries.py reads. Parameters are :named.
+
+-- name: insert_run
+INSERT INTO integration_runs (brand_id, base_url, triggered_by, source, status, timeout_s,
+                              cases_total, started_at)
+VALUES (:brand_id, :base_url, :triggered_by, :source, :status, :timeout_s, :cases_total,
+        :started_at)
+RETURNING id;
+
+-- name: finish_run
+UPDATE integration_runs
+SET status = :status, reason = :reason, cases_passed = :cases_passed,
+    cases_failed = :cases_failed, preflight = CAST(:preflight AS jsonb),
+    finished_at = :finished_at, duration_ms = :duration_ms
+WHERE id = :id;
+
+-- name: insert_case
+INSERT INTO integration_cases (run_id, number, case_group, name, checks, status, steps_planned,
+                               failed_step, message, duration_ms)
+VALUES (:run_id, :number, :case_group, :name, :checks, :status, :steps_planned, :failed_step,
+        :message, :duration_ms);
+
+-- name: insert_step
+INSERT INTO integration_steps (run_id, case_number, position, label, destination, bet_id,
+                               request_id, attempt_id, callback_id, expected, passed, cleanup,
+                               message, request, response)
+VALUES (:run_id, :case_number, :position, :label, :destination, :bet_id, :request_id,
+        CAST(:attempt_id AS uuid), :callback_id, :expected, :passed, :cleanup, :message,
+        CAST(:request AS jsonb), CAST(:response AS jsonb));
+
+-- name: record_test_callback
+-- A battery callback, written once its only attempt is decided (the battery never retries).
+-- The same request_id sent again (the idempotency case) is one more attempt of that callback.
+INSERT INTO callbacks (request_id, brand_id, bet_id, destination, payload, foreign_params,
+                       origin, state, attempts, last_status, last_error, created_at, finished_at)
+VALUES (:request_id, :brand_id, :bet_id, :destination, CAST(:payload AS jsonb),
+        CAST(:foreign_params AS jsonb), 'integration_test', :state, 1, :last_status,
+        :last_error, :created_at, :finished_at)
+ON CONFLICT (request_id) DO UPDATE
+SET attempts = callbacks.attempts + 1, state = EXCLUDED.state,
+    last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
+    finished_at = EXCLUDED.finished_at
+WHERE callbacks.origin = 'integration_test'
+RETURNING id, created_at, attempts;
+
+-- name: brand_names
+SELECT name FROM brands ORDER BY name;
+
+-- name: brand_by_name
+SELECT id, name, base_url, timeout_s FROM brands WHERE name = :name;
+
+-- name: runs_of_brand
+SELECT id, status, reason, triggered_by, source, base_url, started_at, finished_at, duration_ms,
+       cases_total, cases_passed, cases_failed
+FROM integration_runs
+WHERE brand_id = :brand_id
+ORDER BY started_at DESC, id DESC
+LIMIT :limit;
+
+-- name: run
+SELECT r.id, r.brand_id, b.name AS brand, r.base_url, r.triggered_by, r.source, r.status,
+       r.reason, r.timeout_s, r.cases_total, r.cases_passed, r.cases_failed, r.preflight,
+       r.started_at, r.finished_at, r.duration_ms
+FROM integration_runs r JOIN brands b ON b.id = r.brand_id
+WHERE r.id = :run_id;
+
+-- name: run_cases
+SELECT number, case_group, name, checks, status, steps_planned, failed_step, message,
+       duration_ms
+FROM integration_cases WHERE run_id = :run_id ORDER BY number;
+
+-- name: run_steps
+SELECT case_number, position, label, destination, bet_id, request_id, attempt_id::text,
+       callback_id, expected, passed, cleanup, message, request, response
+FROM integration_steps WHERE run_id = :run_id ORDER BY case_number, position;

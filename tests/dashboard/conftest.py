@@ -1,0 +1,49 @@
+"""Fixtures of the dashboard tests: the scenario rows (one bet per verdict), the read-only URL
+the pages use, and a helper that opens one page with query parameters under AppTest."""
+from __future__ import annotations
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import dashboard_scenarios
+from dashboard_scenarios import empty
+from dashboard_apptest import app_script
+from dashboard import connection
+
+#: Seconds an AppTest run may take (the first run imports pandas, altair and friends).
+RUN_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="module")
+def scenario_db(engine, database_url):
+    """The scenario rows, built once per test module; tests only read them."""
+    empty(engine)
+    dashboard_scenarios.build_with_receiver(engine)
+    yield engine
+    empty(engine)
+
+
+@pytest.fixture
+def reader_env(database_url, monkeypatch):
+    """Pages read the test database as callbacks_reader; caches start empty."""
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", connection.reader_url(database_url))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield connection.reader_url(database_url)
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def open_page(scenario_db, reader_env):
+    """``open_page("history", group_ids="bet-1")`` → the AppTest after its first run."""
+    def run(page: str, **params) -> AppTest:
+        app = AppTest.from_function(app_script, args=(page,), default_timeout=RUN_TIMEOUT_S)
+        app.context = {"timezone": "UTC"}
+        for name, value in params.items():
+            app.query_params[name] = value
+        app.run()
+        assert not app.exception, [e.message for e in app.exception]
+        return app
+    return run
+

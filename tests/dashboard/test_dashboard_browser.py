@@ -1,0 +1,144 @@
+"""The running dashboard in Debian's Chromium: every page opens, Bets → clock → Callback
+history works in the same tab, a history row expands. Screenshots of each page are saved
+under test-artifacts/screenshots/ for a person to look at."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dashboard import seeding
+from dashboard.cli import launch, wait_ready
+from dashboard_scenarios import build_with_receiver, empty
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-quic"]
+#: Grid geometry of st.dataframe (px): header and row height, and the column offsets of the
+#: row-selection box and the first data column (the clock in Bets).
+ROW_PX, SELECT_X, FIRST_COLUMN_X = 31, 15, 60
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's Chromium is not installed (apt-get install -y chromium "
+           "fonts-noto-color-emoji); the browser tests need /usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def demo(engine, database_url):
+    """The dashboard serving the scenario bets plus two days of synthetic history."""
+    empty(engine)
+    build_with_receiver(engine)
+    seeding.seed_history(engine, 3000, days=2, seed=3)
+    process, url = launch(database_url, port=0)
+    try:
+        wait_ready(process, url, timeout_s=60)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        empty(engine)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                              args=BROWSER_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    tab = browser.new_page(viewport={"width": 1500, "height": 1000})
+    yield tab
+    tab.close()
+
+
+def settle(tab) -> None:
+    """Wait until the script run is over and the page has drawn."""
+    tab.wait_for_selector("[data-testid='stMain']", timeout=30_000)
+    tab.wait_for_timeout(800)
+    tab.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=30_000)
+    tab.wait_for_timeout(700)
+
+
+def shoot(tab, name: str) -> Path:
+    """A screenshot of the whole page (the main area scrolls, so the viewport grows to it)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = tab.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
+                          ".scrollHeight")
+    tab.set_viewport_size({"width": 1500, "height": max(1000, min(height, 5000))})
+    tab.wait_for_timeout(600)
+    path = SHOTS / f"{name}.png"
+    tab.screenshot(path=str(path))
+    tab.set_viewport_size({"width": 1500, "height": 1000})
+    return path
+
+
+def no_errors(tab) -> None:
+    errors = tab.locator("[data-testid='stException'], [data-testid='stAlertContentError']")
+    shown = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
+    assert not tab.locator("[data-testid='stException']").count(), shown
+
+
+@pytest.mark.parametrize("path, name, heading", [
+    # a deep link first: a fresh server must not take dashboard/pages/ for page scripts
+    ("sender", "02-callback-sender", "Callback sender"),
+    ("", "01-bets", "Bets"),
+    ("history", "03-callback-history", "Callback history"),
+    ("investigate?bet=bet-5xx", "04-investigate", "Investigate a missing notification"),
+    ("breakdowns?window=Last+7+days", "05-breakdowns", "Breakdowns"),
+    ("api-reference", "06-api-reference", "Callback API reference"),
+])
+def test_every_page_opens(demo, page, path, name, heading):
+    page.goto(demo + path)
+    settle(page)
+    assert page.get_by_role("heading", name=heading).first.is_visible()
+    no_errors(page)
+    assert shoot(page, name).stat().st_size > 10_000
+
+
+def test_integration_test_page_opens(demo, page):
+    page.goto(demo)
+    settle(page)
+    link = page.locator("[data-testid='stSidebarNav'] a", has_text="Integration Test")
+    link.first.click()
+    settle(page)
+    assert "/integration-test" in page.url
+    no_errors(page)
+    shoot(page, "07-integration-test")
+
+
+def test_bets_clock_opens_that_bets_history_and_a_row_expands(demo, page):
+    page.goto(demo + "?brand=alpha")
+    settle(page)
+    page.get_by_role("textbox", name="Bet ID").fill("bet-5xx")
+    page.get_by_role("textbox", name="Bet ID").press("Enter")
+    settle(page)
+    grid = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    page.mouse.click(grid["x"] + FIRST_COLUMN_X, grid["y"] + ROW_PX * 1.5)  # the clock
+    settle(page)
+
+    assert re.search(r"/history\?.*group_ids=bet-5xx", page.url), page.url
+    assert "brand=alpha" in page.url
+    assert page.get_by_role("textbox", name="Group ids").input_value() == "bet-5xx"
+    shoot(page, "08-bets-clock-to-history")
+
+    grid = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    page.mouse.click(grid["x"] + SELECT_X, grid["y"] + ROW_PX * 1.5)  # select the first row
+    settle(page)
+    assert "attempt=" in page.url
+    assert page.get_by_role("tab", name="Payload sent").is_visible()
+    assert page.locator("[data-testid='stCode']").filter(has_text='"bet_id": "bet-5xx"').count()
+    no_errors(page)
+    shoot(page, "09-history-row-expanded")
+
+    page.reload()  # the link alone reproduces the expanded view
+    settle(page)
+    assert page.get_by_role("tab", name="Payload sent").is_visible()

@@ -1,0 +1,124 @@
+"""The dashboard's database side: the read-only role, migration 002 on a server where the role
+exists already, and keyset pagination over real rows."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from dashboard import connection, queries
+from dashboard.filters import EPOCH, CodeFilter, HistoryFilter
+from delivery import database, migrate
+
+
+@pytest.fixture
+def reader(scenario_db, reader_env):
+    engine = sa.create_engine(reader_env)
+    yield engine
+    engine.dispose()
+
+
+def test_reader_can_read_history(reader):
+    with reader.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one() > 0
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO brands (name, base_url, retry_schedule_s, timeout_s, max_in_flight) "
+    "VALUES ('x', 'http://x', '{0}', 1, 1)",
+    "UPDATE callbacks SET state = 'pending'",
+    "DELETE FROM attempts",
+    "TRUNCATE bets CASCADE",
+])
+def test_a_write_through_the_reader_fails(reader, statement):
+    with reader.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("SET default_transaction_read_only = off"))  # grants still hold
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            conn.execute(sa.text(statement))
+
+
+@pytest.mark.parametrize("column", ["brands.signing_secret", "callbacks.foreign_params"])
+def test_the_reader_cannot_see_secrets(reader, column):
+    table, name = column.split(".")
+    with reader.connect() as conn, pytest.raises(sa.exc.ProgrammingError,
+                                                 match="permission denied"):
+        conn.execute(sa.text(f"SELECT {name} FROM {table}"))
+
+
+def test_dashboard_sessions_are_read_only_even_without_the_grants(reader_env):
+    engine = connection.make_engine(reader_env)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW default_transaction_read_only")).scalar_one() == "on"
+        assert conn.execute(sa.text("SHOW statement_timeout")).scalar_one() == "20s"
+    engine.dispose()
+
+
+def test_migrating_another_database_reuses_the_existing_role(database_url):
+    admin = sa.create_engine(sa.make_url(database_url).set(database="postgres"),
+                             isolation_level="AUTOCOMMIT")
+    name = f"callbacks_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        owner = database.make_engine(url)
+        assert "002_dashboard" in migrate.upgrade(owner, broker_tables=False)
+        owner.dispose()
+        reader = connection.make_engine(connection.reader_url(url))
+        connection.check(reader)
+        reader.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_unreachable_reader_says_what_to_do():
+    engine = connection.make_engine("postgresql://callbacks_reader@127.0.0.1:1/nowhere")
+    with pytest.raises(connection.DashboardUnavailable, match="DASHBOARD_DATABASE_URL"):
+        connection.check(engine)
+
+
+def test_reader_url_keeps_host_and_database_and_drops_the_password():
+    url = connection.reader_url("postgresql://owner:s3cret@db.example:6543/callbacks")
+    assert url == "postgresql+psycopg2://callbacks_reader@db.example:6543/callbacks"
+    assert connection.dashboard_url({"DASHBOARD_DATABASE_URL": "postgres://r:p@h/d"}) == \
+        "postgresql+psycopg2://r:p@h/d"
+
+
+def test_history_pages_cover_every_attempt_once_in_order(scenario_db, reader_env):
+    with scenario_db.connect() as conn:
+        total = conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one()
+    filters = HistoryFilter(EPOCH, EPOCH.replace(year=2100), codes=CodeFilter())
+    seen, cursor = [], None
+    while True:
+        page = queries.history(filters, cursor, limit=3)
+        seen += page.rows
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == total == len({r["request_id"] for r in seen})
+    keys = [(r["callback_created_at"], r["started_at"], r["request_id"]) for r in seen]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_bets_pages_cover_every_bet_once(scenario_db, reader_env):
+    seen, cursor = [], None
+    while True:
+        page = queries.bets(None, EPOCH, EPOCH.replace(year=2100), None, None, (), cursor,
+                            limit=2)
+        seen += [r["bet_id"] for r in page.rows]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen)) == 7
+
+
+def test_history_csv_has_the_seed_columns_and_every_filtered_row(scenario_db, reader_env):
+    from dashboard.tables import HISTORY_EXPORT
+
+    filters = HistoryFilter(EPOCH, EPOCH.replace(year=2100), group_ids=("bet-5xx",))
+    lines = queries.history_csv(filters, HISTORY_EXPORT, "UTC").decode().splitlines()
+    assert lines[0].startswith("Group ID,Request ID,Destination,Created at,Sent at,Attempt,")
+    assert len(lines) == 3 and all(line.startswith("bet-5xx,") for line in lines[1:])

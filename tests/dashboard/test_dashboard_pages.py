@@ -1,0 +1,210 @@
+"""Each back-office page under AppTest, on real rows; filters come in as query parameters, the
+way a pasted link brings them."""
+from __future__ import annotations
+
+import pytest
+
+from dashboard_apptest import texts
+from dashboard_scenarios import VERDICT_BETS
+
+
+# --- Bets -----------------------------------------------------------------------------------
+
+def test_bets_lists_every_bet_newest_first_with_labels(open_page):
+    app = open_page("bets")
+    table = app.dataframe[0].value
+    assert table["Bet ID"].iloc[0] == "bet-queued"  # queued last, so newest
+    assert set(table["Bet ID"]) == set(VERDICT_BETS) - {"bet-unknown"}
+    row = table.set_index("Bet ID").loc["bet-supported"]
+    assert row["Status"].endswith("PLACE_ERROR")
+    assert (row["Type"], row["Stake"], row["Odds"]) == ("S", "10.00", "2.50")
+    assert set(table["history"]) == {"🕒"}
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"status": "PLACE_ERROR"}, {"bet-supported"}),
+    ({"bet": "bet-5xx"}, {"bet-5xx"}),
+    ({"brand": "bravo"}, {"bet-gaveup"}),
+    ({"player": "player-404"}, set()),
+])
+def test_bets_filters_come_from_the_link(open_page, params, expected):
+    app = open_page("bets", **params)
+    shown = set(app.dataframe[0].value["Bet ID"]) if app.dataframe else set()
+    assert shown == expected
+    if not expected:
+        assert "No data" in texts(app)
+
+
+# --- Callback sender ------------------------------------------------------------------------
+
+def test_sender_shows_one_row_per_open_group_next_due_first(open_page):
+    app = open_page("sender")
+    table = app.dataframe[0].value
+    assert table["Group ID"].iloc[0] == "bet-queued"  # due now; the others retry later
+    assert set(table["Group ID"]) == {"bet-queued", "bet-5xx", "bet-handler", "bet-retrying"}
+    five = table.set_index("Group ID").loc["bet-5xx"]
+    assert (five["Attempts"], five["Destination"], five["Queued behind"]) == (1, "/bet/settle", 1)
+    assert five["Last error"] == "HTTP 503"
+    groups = next(m for m in app.metric if m.label == "Groups queued")
+    assert groups.value == "4"
+
+
+def test_sender_group_ids_filter_and_no_data(open_page):
+    app = open_page("sender", group_ids="bet-handler, bet-delivered")
+    assert list(app.dataframe[0].value["Group ID"]) == ["bet-handler"]
+    app = open_page("sender", group_ids="bet-delivered")
+    assert not app.dataframe
+    assert "No data" in texts(app)
+
+
+# --- Callback history -----------------------------------------------------------------------
+
+def test_history_for_pasted_group_ids(open_page):
+    app = open_page("history", group_ids="bet-5xx\nbet-delivered", window="Any time")
+    table = app.dataframe[0].value
+    assert sorted(table["Group ID"]) == ["bet-5xx"] * 2 + ["bet-delivered"] * 3
+    failed = table[table["Response code"] == 503].iloc[0]
+    assert failed["Response error"] == "http_status: HTTP 503"
+    assert failed["Response data"] == "Service Unavailable"
+    assert failed["Attempts"] == "1 of 1"
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"code": "5xx"}, [500, 503]),
+    ({"code": "400"}, [400, 400]),
+    ({"code": "429, 500"}, [429, 500]),
+    ({"outcome": "exhausted"}, [500]),
+    ({"outcome": "rejected"}, [400]),
+    ({"destination": "/bet/decline"}, [204]),
+    ({"error_class": "unsupported_error"}, [400]),
+    ({"brand": "bravo"}, [204, 500]),
+])
+def test_history_filters(open_page, params, expected):
+    app = open_page("history", **params)
+    assert sorted(app.dataframe[0].value["Response code"]) == expected
+
+
+def test_history_unreadable_code_filter_says_what_to_type(open_page):
+    app = open_page("history", code="fivehundred")
+    assert "type codes like 404" in texts(app)
+    assert not app.dataframe
+
+
+def test_history_expanded_attempt_shows_payload_headers_and_response(open_page, scenario_db):
+    from delivery import store
+
+    [attempt] = [a for a in store.group_attempts(scenario_db, "bet-handler")
+                 if a["destination"] == "/bet/settle"]
+    app = open_page("history", group_ids="bet-handler", attempt=str(attempt["id"]))
+    shown = texts(app)
+    assert str(attempt["id"]) in shown
+    assert '"settle_amount": "25.00"' in shown                   # the payload sent
+    assert "session-token-123456" not in shown and "***3456" in shown  # secret masked
+    assert '"code": "bet_not_found"' in shown                    # the full response
+    assert "unsupported_error" in shown
+
+
+def test_history_unknown_attempt_in_link_is_reported(open_page):
+    app = open_page("history", attempt="00000000-0000-0000-0000-000000000000")
+    assert "No attempt with Request ID" in texts(app)
+
+
+# --- Investigate ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bet_id, verdict", sorted(VERDICT_BETS.items()))
+def test_investigate_names_the_verdict_for_real_rows(open_page, bet_id, verdict):
+    from dashboard.verdicts import STYLE
+
+    app = open_page("investigate", bet=bet_id)
+    alerts = [e.value for kind in ("success", "info", "warning", "error")
+              for e in getattr(app, kind)]
+    assert any(STYLE[verdict][0] in a for a in alerts), alerts
+    summary = app.code[-1].value
+    assert f"Bet ID: {bet_id}" in summary
+    assert f"Verdict: {STYLE[verdict][0]}" in summary
+
+
+def test_investigate_points_to_the_brand_that_owns_the_bet(open_page):
+    app = open_page("investigate", bet="bet-gaveup", brand="alpha")
+    assert "belongs to brand **bravo**" in texts(app)
+
+
+def test_investigate_evidence_lists_the_failed_attempts(open_page):
+    app = open_page("investigate", bet="bet-gaveup")
+    evidence = app.dataframe[0].value
+    assert list(evidence["Response code"]) == [500]
+    assert list(evidence["Outcome"]) == ["exhausted"]
+
+
+# --- Breakdowns and API reference -----------------------------------------------------------
+
+def test_breakdowns_counts_every_attempt(open_page, scenario_db):
+    import sqlalchemy as sa
+
+    with scenario_db.connect() as conn:
+        total = conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one()
+    app = open_page("breakdowns")
+    assert next(m for m in app.metric if m.label == "Attempts").value == f"{total:,}"
+    assert len(app.get("vega_lite_chart")) == 8  # with All brands, By brand is drawn too
+
+
+def test_api_reference_renders_every_destination(open_page):
+    from delivery import contract
+
+    app = open_page("api_reference")
+    shown = texts(app)
+    for path, spec in contract.DESTINATIONS.items():
+        assert f"`{path}`" in shown
+        for code in spec.supported_codes:
+            assert f'"code": "{code}"' in shown
+
+
+# --- scope: time zone and custom windows ----------------------------------------------------
+
+def test_times_follow_the_chosen_time_zone(open_page):
+    from datetime import datetime, timedelta
+
+    utc = open_page("history", group_ids="bet-5xx", window="Any time")
+    tokyo = open_page("history", group_ids="bet-5xx", window="Any time", tz="Asia/Tokyo")
+    shown_utc = datetime.fromisoformat(utc.dataframe[0].value["Created at"].iloc[0])
+    shown_tokyo = datetime.fromisoformat(tokyo.dataframe[0].value["Created at"].iloc[0])
+    assert shown_tokyo - shown_utc == timedelta(hours=9)
+
+
+def test_custom_window_from_the_link(open_page, scenario_db):
+    from datetime import datetime, timedelta, timezone
+
+    import sqlalchemy as sa
+
+    with scenario_db.connect() as conn:
+        total = conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one()
+
+    now = datetime.now(timezone.utc)
+    fmt = "%Y-%m-%dT%H:%M"
+    around = open_page("history", window="Custom",
+                       window_from=(now - timedelta(hours=2)).strftime(fmt),
+                       window_to=(now + timedelta(hours=2)).strftime(fmt))
+    assert len(around.dataframe[0].value) == total  # every scenario attempt
+    before = open_page("history", window="Custom",
+                       window_from=(now - timedelta(days=3)).strftime(fmt),
+                       window_to=(now - timedelta(days=2)).strftime(fmt))
+    assert not before.dataframe and "No data" in texts(before)
+
+
+def test_sender_selected_group_shows_its_ids_to_copy(open_page):
+    app = open_page("sender", group_ids="bet-5xx")
+    app.session_state["sender_table"] = {"selection": {"rows": [0], "columns": [],
+                                                       "cells": []}}
+    app.run()
+    codes = [c.value for c in app.code]
+    assert "bet-5xx" in codes
+    assert any(len(c) == 36 and c.count("-") == 4 for c in codes)  # the head's request_id
+
+
+def test_bets_selected_row_offers_its_ids_and_the_way_to_its_callbacks(open_page):
+    app = open_page("bets", bet="bet-handler")
+    app.session_state["bets_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    app.run()
+    assert [c.value for c in app.code] == ["bet-handler", "player-1"]
+    links = {link.proto.label: link.proto.page for link in app.get("page_link")}
+    assert "Callback history for this bet" in links and "Investigate this bet" in links

@@ -1,0 +1,168 @@
+"""Pure rules of the back-office: what an analyst types → query parameters (filters), rows →
+labels (shaping)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dashboard import filters, shaping
+from dashboard.filters import FilterError
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("pasted, expected", [
+    ("bet-1 bet-2", ["bet-1", "bet-2"]),
+    ("bet-1,bet-2;bet-3", ["bet-1", "bet-2", "bet-3"]),
+    ("  bet-1\n\nbet-2\r\n bet-1 ", ["bet-1", "bet-2"]),
+    ('"bet-1", "bet-2"', ["bet-1", "bet-2"]),
+    ("['bet-1', 'bet-2']", ["bet-1", "bet-2"]),
+    ("", []),
+    (None, []),
+])
+def test_group_ids_paste_is_split_on_spaces_commas_and_new_lines(pasted, expected):
+    assert filters.parse_group_ids(pasted) == expected
+
+
+def test_too_many_group_ids_say_how_to_narrow():
+    with pytest.raises(FilterError, match="at most 500"):
+        filters.parse_group_ids(" ".join(f"bet-{n}" for n in range(501)))
+
+
+@pytest.mark.parametrize("typed, codes, classes, none", [
+    ("5xx", (), (5,), False),
+    ("404, 429 5XX", (404, 429), (5,), False),
+    ("none", (), (), True),
+    ("204\n-", (204,), (), True),
+    ("", (), (), False),
+])
+def test_response_code_filter(typed, codes, classes, none):
+    parsed = filters.parse_codes(typed)
+    assert (parsed.codes, parsed.classes, parsed.no_response) == (codes, classes, none)
+    assert parsed.active == bool(codes or classes or none)
+
+
+@pytest.mark.parametrize("typed", ["600", "5x", "abc", "40"])
+def test_unreadable_response_code_names_the_value(typed):
+    with pytest.raises(FilterError, match=repr(typed.lower())):
+        filters.parse_codes(typed)
+
+
+def test_window_presets_end_just_after_now():
+    start, end = filters.window_bounds("Last hour", NOW)
+    assert (start, end) == (NOW - timedelta(hours=1), NOW + timedelta(minutes=1))
+    start, _ = filters.window_bounds("Last 7 days", NOW)
+    assert start == NOW - timedelta(days=7)
+
+
+def test_any_time_and_unknown_presets():
+    assert filters.window_bounds("Any time", NOW)[0] == filters.EPOCH
+    assert filters.window_bounds("since forever", NOW)[0] == NOW - timedelta(hours=24)
+
+
+def test_custom_window_is_converted_to_utc_and_checked():
+    kyiv = ZoneInfo("Europe/Kyiv")
+    start, end = filters.window_bounds("Custom", NOW, datetime(2026, 11, 1, 10, tzinfo=kyiv),
+                                       datetime(2026, 11, 2, 10, tzinfo=kyiv))
+    assert start == datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
+    assert end.tzinfo == timezone.utc
+    with pytest.raises(FilterError, match="ends before it starts"):
+        filters.window_bounds("Custom", NOW, NOW, NOW - timedelta(hours=1))
+
+
+@pytest.mark.parametrize("span, bucket", [
+    (timedelta(hours=1), timedelta(minutes=1)),
+    (timedelta(hours=24), timedelta(hours=1)),
+    (timedelta(days=7), timedelta(hours=6)),
+    (timedelta(days=30), timedelta(days=1)),
+])
+def test_chart_bucket_keeps_charts_readable(span, bucket):
+    assert shaping.chart_bucket(span) == bucket
+
+
+def test_times_are_shown_in_the_viewers_zone():
+    assert shaping.format_time(NOW, ZoneInfo("Europe/Kyiv")) == "2026-11-23 14:00:00"
+    assert shaping.format_time(NOW.replace(tzinfo=None), timezone.utc) == "2026-11-23 12:00:00"
+    assert shaping.format_time(None, timezone.utc) == ""
+
+
+@pytest.mark.parametrize("delta, text", [
+    (timedelta(minutes=4), "in 4 min"), (timedelta(seconds=-12), "12 s ago"),
+    (timedelta(hours=-3), "3 h ago"), (timedelta(0), "now"),
+])
+def test_relative_times(delta, text):
+    assert shaping.relative(NOW + delta, NOW) == text
+
+
+@pytest.mark.parametrize("bet_type, legs, sizes, label", [
+    (1, 1, [], "S"), (2, 3, [], "E3"), (3, 3, [2], "Sy2/3"), (3, 4, [2, 3], "Sy2,3/4"),
+    (None, 1, None, ""),
+])
+def test_bet_type_labels(bet_type, legs, sizes, label):
+    assert shaping.bet_type_label(bet_type, legs, sizes) == label
+
+
+def test_odds_label_multiplies_an_express_and_lists_a_system():
+    legs = [{"odd_ratio": "1.50"}, {"odd_ratio": "2.00"}]
+    assert shaping.odds_label(1, legs[:1]) == "1.50"
+    assert shaping.odds_label(2, legs) == "3.00"
+    assert shaping.odds_label(3, legs) == "1.50 · 2.00"
+    assert shaping.odds_label(1, None) == ""
+
+
+@pytest.mark.parametrize("status, outcome, error_class, answer", [
+    (204, "delivered", None, "2xx"), (302, "failed", "http_status", "3xx"),
+    (400, "rejected", None, "4xx supported"), (400, "failed", "unsupported_error", "4xx other"),
+    (404, "failed", "http_status", "4xx other"), (503, "failed", "http_status", "5xx"),
+    (None, "failed", "timeout", "timeout"), (None, "exhausted", "connect", "no connection"),
+])
+def test_answer_classes(status, outcome, error_class, answer):
+    assert shaping.answer_class(status, outcome, error_class) == answer
+
+
+def test_response_error_column():
+    assert shaping.response_error(None, "not_enough_balance", "x", "rejected") == \
+        "supported: not_enough_balance"
+    assert shaping.response_error("timeout", None, "ReadTimeout after 10 s") == \
+        "timeout: ReadTimeout after 10 s"
+    assert shaping.response_error(None, None, None, "delivered") == ""
+
+
+def test_cursor_round_trip_and_mangled_cursor():
+    token = shaping.encode_cursor([NOW, "bet-1"])
+    assert shaping.decode_cursor(token, 2) == [NOW.isoformat(), "bet-1"]
+    assert shaping.decode_cursor(token, 3) is None
+    assert shaping.decode_cursor("not a cursor!", 2) is None
+    assert shaping.decode_cursor(None, 2) is None
+
+
+def test_histogram_percentiles_interpolate_within_a_bucket():
+    edges = [10.0, 20.0, 40.0]
+    # 10 in [0,10), 10 in [10,20), none in [20,40), 0 beyond
+    counts = {0: 10, 1: 10}
+    assert shaping.histogram_percentile(counts, edges, 0.5) == pytest.approx(10.0)
+    assert shaping.histogram_percentile(counts, edges, 0.75) == pytest.approx(15.0)
+    assert shaping.histogram_percentile({3: 5}, edges, 0.99) == 40.0  # beyond the last edge
+    assert shaping.histogram_percentile({}, edges, 0.5) is None
+
+
+def test_clock_link_opens_the_whole_history_of_the_bet():
+    assert shaping.history_params("bet-9") == {"group_ids": "bet-9", "window": "Any time"}
+    assert filters.parse_group_ids(shaping.history_params("bet-9")["group_ids"]) == ["bet-9"]
+
+
+@pytest.mark.parametrize("kw, problems_only", [
+    ({}, False),
+    ({"outcomes": ("failed", "exhausted")}, True),
+    ({"outcomes": ("delivered", "failed")}, False),
+    ({"error_classes": ("timeout",)}, True),
+    ({"codes": filters.parse_codes("5xx, 404, none")}, True),
+    ({"codes": filters.parse_codes("4xx, 2xx")}, False),
+    ({"codes": filters.parse_codes("204")}, False),
+])
+def test_history_reads_only_failures_when_no_delivery_can_match(kw, problems_only):
+    chosen = filters.HistoryFilter(NOW - timedelta(hours=1), NOW, **kw)
+    assert chosen.problems_only is problems_only
+    assert chosen.params()["problems_only"] is problems_only

@@ -1,0 +1,125 @@
+"""Rows → what the pages and charts show, and the synthetic history's COPY text, without a
+database or Streamlit."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+
+from dashboard import charts, synthetic, tables
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+def attempt_row(**over):
+    row = {"group_id": "bet-1", "request_id": "r-1", "destination": "/bet/settle",
+           "callback_created_at": NOW, "started_at": NOW, "attempt_no": 2,
+           "callback_attempts": 3, "response_data": '{"error":\n {"code": "x"}}',
+           "response_status": 400, "error_class": "unsupported_error", "error_code": "x",
+           "error_detail": "error code 'x' is not supported for /bet/settle",
+           "outcome": "failed", "duration_ms": 12.6, "brand": "alpha"}
+    row.update(over)
+    return row
+
+
+def test_history_table_has_the_seed_columns_first():
+    frame = tables.history_table([attempt_row()], timezone.utc)
+    assert list(frame.columns[:8]) == ["Group ID", "Request ID", "Destination", "Created at",
+                                       "Attempts", "Response data", "Response code",
+                                       "Response error"]
+    row = frame.iloc[0]
+    assert (row["Attempts"], row["ms"]) == ("2 of 3", 13)
+    assert row["Response data"] == '{"error": {"code": "x"}}'  # one line in the table
+    assert row["Response error"].startswith("unsupported_error: error code 'x'")
+
+
+def test_bets_table_labels():
+    bet = {"status": "PLACE_ERROR", "bet_id": "bet-1", "player_id": None, "placed_at": None,
+           "created_at": NOW, "bet_type": 3, "odds": [{"odd_ratio": "2"}] * 3,
+           "system_sizes": [2], "stake": "5", "brand": "alpha"}
+    row = tables.bets_table([bet], timezone.utc).iloc[0]
+    assert (row["history"], row["Status"], row["Type"], row["Stake"], row["Player"]) == \
+        ("🕒", "🔴 PLACE_ERROR", "Sy2/3", "5.00", "")
+
+
+def counts_frame() -> pd.DataFrame:
+    rows = [
+        (NOW, "alpha", "/bet/place", 204, "delivered", None, None, 90, 80, 10),
+        (NOW, "alpha", "/bet/place", 400, "rejected", None, "not_enough_balance", 5, 5, 0),
+        (NOW, "alpha", "/bet/settle", 400, "failed", "unsupported_error", "bet_gone", 4, 2, 2),
+        (NOW, "beta", "/bet/settle", 503, "failed", "http_status", None, 3, 3, 0),
+        (NOW + timedelta(hours=1), "beta", "/bet/settle", None, "exhausted", "timeout", None,
+         1, 0, 1),
+    ]
+    return pd.DataFrame(rows, columns=["bucket", "brand", "destination", "response_status",
+                                       "outcome", "error_class", "error_code", "attempts",
+                                       "first_attempts", "retries"]).assign(duration_ms_sum=0.0)
+
+
+def test_breakdown_summary_and_answer_classes():
+    frame = charts.prepare(counts_frame(), timezone.utc)
+    assert list(frame["answer"]) == ["2xx", "4xx supported", "4xx other", "5xx", "timeout"]
+    assert list(frame["code"]) == ["204", "400", "400", "503", "none"]
+    figures = charts.summary(frame)
+    assert figures == {"attempts": 103, "first_attempt_success": 80 / 90, "retries": 13,
+                       "exhausted": 1}
+
+
+def test_top_unsupported_answers_name_code_and_destination():
+    frame = charts.prepare(counts_frame(), timezone.utc)
+    top = charts.unsupported_codes(frame)
+    assert top.to_dict("records") == [{"error": "bet_gone", "destination": "/bet/settle",
+                                       "attempts": 4}]
+
+
+def test_every_chart_builds_to_a_vega_lite_spec():
+    frame = charts.prepare(counts_frame(), timezone.utc)
+    latency = pd.DataFrame({"bucket": [NOW, NOW], "destination": ["/bet/place"] * 2,
+                            "latency_bucket": [2, 5], "attempts": [9, 1]})
+    specs = [charts.answers_over_time(frame, "hour"), charts.codes_over_time(frame, "hour"),
+             charts.answers_by(frame, "destination", "By destination"),
+             charts.first_attempt_success(frame), charts.retries_and_exhaustions(frame, "hour"),
+             charts.unsupported_chart(charts.unsupported_codes(frame)),
+             charts.latency_chart(charts.latency_percentiles(latency, [10, 20, 40, 80, 160],
+                                                             timezone.utc))]
+    for chart in specs:
+        assert chart.to_dict()["$schema"].startswith("https://vega.github.io/schema/vega-lite")
+
+
+def test_latency_percentiles_per_bucket():
+    latency = pd.DataFrame({"bucket": [NOW, NOW], "destination": ["/bet/place"] * 2,
+                            "latency_bucket": [0, 1], "attempts": [50, 50]})
+    data = charts.latency_percentiles(latency, [10.0, 20.0], timezone.utc)
+    assert dict(zip(data["percentile"], data["ms"])) == {"p50": 10.0, "p90": 18.0,
+                                                         "p99": 19.8}
+
+
+def test_synthetic_copy_text_has_a_field_per_column():
+    profiles = synthetic.default_profiles([(1, "a"), (2, "b"), (3, "c")])
+    start = NOW.timestamp() - 86400
+    writer = synthetic.HistoryWriter(profiles, start=start, now=NOW.timestamp(),
+                                     first_callback_id=100, salt=7, seed=3)
+    [chunk] = list(writer.chunks(writer.bet_times(300), size=300))
+    widths = {"bets": 12, "callbacks": 15, "attempts": 22}
+    for table, width in widths.items():
+        lines = getattr(chunk, table).splitlines()
+        assert lines and {len(line.split("\t")) for line in lines} == {width}, table
+    assert chunk.n_bets == 300 and chunk.n_attempts >= chunk.n_callbacks - 50
+    ids = [line.split("\t")[0] for line in chunk.attempts.splitlines()]
+    assert len(ids) == len(set(ids))
+
+
+def test_synthetic_history_is_repeatable_from_its_seed():
+    def text(seed):
+        profiles = synthetic.default_profiles([(1, "a")])
+        writer = synthetic.HistoryWriter(profiles, start=NOW.timestamp() - 3600,
+                                         now=NOW.timestamp(), first_callback_id=1, salt=1,
+                                         seed=seed)
+        return next(iter(writer.chunks(writer.bet_times(50)))).attempts
+    assert text(4) == text(4) != text(5)
+
+
+def test_a_429_is_not_an_unsupported_answer():
+    rows = counts_frame().iloc[:1].assign(response_status=429, outcome="failed",
+                                          error_class="http_status")
+    assert charts.unsupported_codes(charts.prepare(rows, timezone.utc)).empty

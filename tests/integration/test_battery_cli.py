@@ -1,0 +1,85 @@
+"""``callbacks integration-test`` as a CI job runs it: exit codes, live lines, report files."""
+import argparse
+import json
+from xml.etree import ElementTree as ET
+
+import sqlalchemy as sa
+
+from delivery import store
+from delivery.integration_cli import TOKEN_ENV, register
+from sandbox import bugs
+from battery_testkit import TOKEN, closed_port_url, sandbox
+
+
+def integration_test(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="callbacks")
+    register(parser.add_subparsers())
+    args = parser.parse_args(["integration-test", *argv])
+    return args.func(args)
+
+
+def test_all_twenty_passing_exits_0_with_a_line_per_case(capsys, tmp_path):
+    with sandbox() as platform:
+        code = integration_test("--url", platform.url, "--token", TOKEN,
+                                "--json", str(tmp_path / "out" / "report.json"),
+                                "--junit", str(tmp_path / "out" / "junit.xml"))
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.startswith("[")]
+    assert len(lines) == 20 and all(" PASS " in line for line in lines)
+    assert "Status: Success — 20 of 20 cases passed" in out
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["status"] == "success" and len(report["cases"]) == 20
+    assert ET.parse(tmp_path / "out" / "junit.xml").getroot().get("failures") == "0"
+
+
+def test_a_failing_case_exits_1_and_says_why(capsys):
+    with sandbox(bugs.HALF_WIN_AS_WIN) as platform:
+        code = integration_test("--url", platform.url, "--token", TOKEN)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[ 3/20] FAIL  single / half-win" in out
+    assert "a half-win was not credited stake × (odds + 1) / 2 (15.00)" in out
+
+
+def test_an_unreachable_platform_exits_2_with_the_reason(capsys):
+    code = integration_test("--url", closed_port_url(), "--token", TOKEN, "--timeout-s", "1")
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "Status: Cancelled" in out and "the endpoint is unreachable" in out
+
+
+def test_the_token_can_come_from_the_environment(capsys, monkeypatch):
+    monkeypatch.setenv(TOKEN_ENV, TOKEN)
+    with sandbox() as platform:
+        assert integration_test("--url", platform.url) == 0
+
+
+def test_missing_token_or_bad_url_exit_2_naming_the_option(capsys, monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    assert integration_test("--url", "http://127.0.0.1:9") == 2
+    assert "--token is required" in capsys.readouterr().err
+    assert integration_test("--url", "ftp://x", "--token", "t") == 2
+    assert "must start with http:// or https://" in capsys.readouterr().err
+    assert integration_test("--token", "t") == 2
+    assert "--url is required" in capsys.readouterr().err
+
+
+def test_store_with_a_brand_records_the_run_in_its_history(capsys, monkeypatch, database_url,
+                                                          clean_db):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    with sandbox() as platform:
+        store.add_brand(clean_db, "acme", platform.url)
+        code = integration_test("--brand", "acme", "--store", "--token", TOKEN,
+                                "--triggered-by", "ci-bot")
+    out = capsys.readouterr().out
+    assert code == 0 and "stored as run" in out
+    with clean_db.connect() as conn:
+        row = conn.execute(sa.text(
+            "SELECT source, triggered_by, status, base_url FROM integration_runs")).one()
+    assert tuple(row) == ("cli", "ci-bot", "success", platform.url)
+
+
+def test_store_without_a_brand_is_refused(capsys):
+    assert integration_test("--url", "http://127.0.0.1:9", "--token", "t", "--store") == 2
+    assert "--store needs --brand NAME" in capsys.readouterr().err

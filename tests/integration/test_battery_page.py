@@ -1,0 +1,122 @@
+"""The Integration Test page, rendered by Streamlit's AppTest against a real database and a real
+sandbox platform."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from delivery import store
+from sandbox import bugs
+from battery_testkit import TOKEN, sandbox
+
+
+def _page():
+    from dashboard.pages.integration_test import render
+
+    render()
+
+
+@pytest.fixture
+def page_env(database_url, clean_db, monkeypatch):
+    """The page reads and writes this run's database."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("DASHBOARD_DATABASE_URL", raising=False)
+    return clean_db
+
+
+def _open(**params) -> AppTest:
+    app = AppTest.from_function(_page, default_timeout=60)
+    app.query_params.update(params)
+    return app.run()
+
+
+def _markdown(app) -> str:
+    return "\n".join(m.value for m in app.markdown)
+
+
+def _test_my_integration(app, token=TOKEN) -> AppTest:
+    app.text_input(key="it_token").input(token)
+    return app.button[0].click().run()
+
+
+def test_a_run_from_the_page_shows_status_cases_and_history(page_env):
+    with sandbox() as platform:
+        store.add_brand(page_env, "acme", platform.url)
+        # Given the brand's page
+        app = _open(brand="acme")
+        assert not app.exception
+        assert app.text_input(key="it_url").value == platform.url
+        # When the integration is tested with the player's token
+        app = _test_my_integration(app)
+    assert not app.exception and not app.error
+    # Then the pipeline's status, a row per case with its ticks, and the run in history show
+    text = _markdown(app)
+    assert "**Status:** :green-badge[Success]" in text and "20/20 passed" in text
+    labels = [e.label for e in app.expander]
+    assert len(labels) == 20 and labels[5].startswith(":green-badge[Success] **06** single")
+    assert "`✓✓✓✓✓`" in labels[5]
+    history = [b.label for b in app.button if b.key and b.key.startswith("it_load_")]
+    assert len(history) == 1 and "Success · 20/20" in history[0]
+    assert app.query_params["run"] == history[0].split()[0][1:]
+
+
+def test_a_failed_case_shows_the_broken_behaviour_and_what_was_sent(page_env):
+    with sandbox(bugs.NO_RELEASE_ON_DECLINE) as platform:
+        store.add_brand(page_env, "acme", platform.url)
+        app = _test_my_integration(_open(brand="acme"))
+    assert "**Status:** :red-badge[Failed]" in _markdown(app)
+    decline = app.expander[5]
+    assert decline.label.startswith(":red-badge[Failed] **06**") and "`✓✓✓✓✗`" in decline.label
+    [error] = decline.error
+    assert error.value.startswith("the hold was not released on decline — step 5")
+    assert any('"/bet/decline"' in c.value or "/bet/decline" in c.value for c in decline.code)
+
+
+def test_an_unreachable_platform_shows_cancelled_with_the_reason(page_env):
+    store.add_brand(page_env, "acme", "http://127.0.0.1:9")
+    app = _test_my_integration(_open(brand="acme"))
+    assert "**Status:** :orange-badge[Cancelled]" in _markdown(app)
+    assert any(e.value.startswith("Cancelled: /bet/place at http://127.0.0.1:9/bet/place got no "
+                                  "answer") for e in app.error)
+
+
+def test_without_a_token_nothing_runs(page_env):
+    store.add_brand(page_env, "acme", "http://127.0.0.1:9")
+    app = _test_my_integration(_open(brand="acme"), token="")
+    assert [e.value for e in app.error] == [
+        "an integration token is needed: paste the session token of a logged-in test player"]
+    assert not [b for b in app.button if b.key and b.key.startswith("it_load_")]
+
+
+def test_earlier_runs_load_from_the_url_and_two_runs_compare(page_env):
+    with sandbox(bugs.NO_RELEASE_ON_DECLINE) as broken:
+        store.add_brand(page_env, "acme", broken.url)
+        before = _test_my_integration(_open(brand="acme")).query_params["run"]
+    with sandbox() as fixed:
+        store.add_brand(page_env, "acme", fixed.url)
+        after = _test_my_integration(_open(brand="acme")).query_params["run"]
+    # When the first run's link is opened
+    app = _open(brand="acme", run=before)
+    assert not app.exception
+    assert f"run {before} by" in _markdown(app) and ":red-badge[Failed]" in _markdown(app)
+    # Then the comparison shows the decline case as the one that changed
+    assert any("1 case(s) changed" in c.value for c in app.caption)
+    table = app.dataframe[0].value
+    changed = table[table["changed"] == "●"]
+    assert list(changed["case"]) == ["single / decline"]
+    assert list(changed[f"run {after}"]) == ["success"]
+
+
+def test_a_run_of_another_brand_is_not_shown(page_env):
+    with sandbox() as platform:
+        store.add_brand(page_env, "acme", platform.url)
+        store.add_brand(page_env, "other", platform.url)
+        run_id = _test_my_integration(_open(brand="acme")).query_params["run"]
+    app = _open(brand="other", run=run_id)
+    assert [w.value for w in app.warning] == [f"Run {run_id} is not a run of brand other."]
+
+
+def test_without_a_brand_in_the_url_the_page_offers_the_brands(page_env):
+    store.add_brand(page_env, "acme", "http://127.0.0.1:9")
+    store.add_brand(page_env, "zeta", "http://127.0.0.1:10")
+    app = _open()
+    assert app.selectbox(key="it_brand").options == ["acme", "zeta"]
+    assert app.text_input(key="it_url").value == "http://127.0.0.1:9"
