@@ -4,4 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+
+# Browser tests drive Debian's Chromium; install it when we may (root with apt-get), else they
+# are skipped with the reason.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Chromium for the browser tests..."
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      chromium fonts-noto-color-emoji >/dev/null; } ||
+    echo "could not install Chromium; the browser tests will be skipped" >&2
+fi
+
 exec .venv/bin/python -m pytest "$@"
