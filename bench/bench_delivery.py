@@ -79,7 +79,6 @@ def delivered_per_s(url: str, engine: sa.Engine, database_url: str, n: int, proc
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with engine.connect() as conn:
-            first = None
             while True:
                 done = conn.execute(sa.text("SELECT count(*), min(started_at), max(finished_at) "
                                             "FROM attempts")).one()

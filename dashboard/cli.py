@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 
 from delivery import database, migrate, settings
 from delivery.errors import CallbackDeskError, InvalidInput
+from delivery.processes import ended_cleanly, stop_on_signals, stop_process
 
 from . import connection
 
@@ -118,30 +118,21 @@ def cmd_dashboard(args) -> int:
         reader.dispose()
     process, url = launch(owner_url, host=args.host, port=args.port, reader_url=reader_url,
                           quiet=False)
-    stop = threading.Event()
-    refresher = threading.Thread(target=_refresh_rollups, args=(owner, stop), daemon=True,
-                                 name="rollups")
-    previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT,
-                                                                     signal.SIGTERM)}
-    try:
-        wait_ready(process, url)
-        print(f"dashboard: {url}  (reading as {sa.make_url(reader_url).username}; "
-              "Ctrl-C stops it)", flush=True)
-        refresher.start()
-        while not stop.is_set() and process.poll() is None:
-            stop.wait(0.5)
-    finally:
-        stop.set()
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        owner.dispose()
-    return 0 if process.returncode in (0, -signal.SIGTERM) else 1
+    with stop_on_signals() as stop:
+        refresher = threading.Thread(target=_refresh_rollups, args=(owner, stop), daemon=True,
+                                     name="rollups")
+        try:
+            wait_ready(process, url)
+            print(f"dashboard: {url}  (reading as {sa.make_url(reader_url).username}; "
+                  "Ctrl-C stops it)", flush=True)
+            refresher.start()
+            while not stop.is_set() and process.poll() is None:
+                stop.wait(0.5)
+        finally:
+            stop.set()
+            stop_process(process, timeout_s=10)
+            owner.dispose()
+    return 0 if ended_cleanly(process) else 1
 
 
 def _refresh_rollups(owner: sa.Engine, stop: threading.Event) -> None:

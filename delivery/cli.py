@@ -5,7 +5,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from . import broker as brokers
 from . import contract, database, migrate, settings, store
 from .errors import CallbackDeskError, InvalidInput
+from .processes import ended_cleanly, stop_on_signals, stop_process
 from .schedule import parse_schedule
 from .scheduler import Scheduler
 from .validation import parse_callback
@@ -152,16 +152,12 @@ def cmd_scheduler(args) -> int:
     conf = settings.from_env()
     engine, url = _engine()
     broker = brokers.make_broker(conf.broker_url, url)
-    stop = threading.Event()
-    previous = {s: signal.signal(s, lambda signum, frame: stop.set())
-                for s in (signal.SIGINT, signal.SIGTERM)}
     print(f"scheduler on {database.redact_url(url)}, broker {brokers.describe(conf.broker_url)}; "
           "Ctrl-C stops it", flush=True)
     try:
-        Scheduler(engine, broker, conf).run(stop)
+        with stop_on_signals() as stop:
+            Scheduler(engine, broker, conf).run(stop)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         broker.close()
     print("scheduler stopped")
     return 0
@@ -181,39 +177,26 @@ def cmd_worker(args) -> int:
           flush=True)
     # Its own session: a terminal Ctrl-C reaches only this process, which stops the workers once.
     workers = subprocess.Popen(command, env=env, start_new_session=True)
-    stop = threading.Event()
-
-    def _stop(signum, frame):
-        stop.set()
-
-    previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
-    scheduler = threading.Thread(target=Scheduler(engine, broker, conf).run, args=(stop,),
-                                 name="scheduler", daemon=True)
-    if not args.no_scheduler:
-        scheduler.start()
-    try:
-        while not stop.is_set():
-            if workers.poll() is not None:
-                print(f"worker processes exited with code {workers.returncode}",
-                      file=sys.stderr)
-                stop.set()
-                break
-            stop.wait(0.5)
-    finally:
-        stop.set()
-        if scheduler.is_alive():
-            scheduler.join(timeout=10)
-        if workers.poll() is None:
-            workers.send_signal(signal.SIGTERM)
-            try:
-                workers.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                workers.kill()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        broker.close()
+    with stop_on_signals() as stop:
+        scheduler = threading.Thread(target=Scheduler(engine, broker, conf).run, args=(stop,),
+                                     name="scheduler", daemon=True)
+        if not args.no_scheduler:
+            scheduler.start()
+        try:
+            while not stop.is_set():
+                if workers.poll() is not None:
+                    print(f"worker processes exited with code {workers.returncode}",
+                          file=sys.stderr)
+                    break
+                stop.wait(0.5)
+        finally:
+            stop.set()
+            if scheduler.is_alive():
+                scheduler.join(timeout=10)
+            stop_process(workers, timeout_s=30)
+            broker.close()
     print("worker stopped")
-    return 0 if workers.returncode in (0, -signal.SIGTERM, None) else 1
+    return 0 if ended_cleanly(workers) else 1
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ here and nowhere else.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 CONTRACT_VERSION = "v1"
 

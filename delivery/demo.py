@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import database, migrate, settings, store
+from .processes import stop_on_signals, stop_process
 
 #: The demo's platforms: brand name, sandbox options, delivery settings.
 PLATFORMS = (
@@ -56,14 +57,12 @@ class Demo:
         return child
 
     def stop(self) -> None:
+        """Signal every child first (they stop in parallel), then wait for each."""
         for child in reversed(self.children):
             if child.proc.poll() is None:
                 child.proc.send_signal(signal.SIGTERM)
         for child in reversed(self.children):
-            try:
-                child.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                child.proc.kill()
+            stop_process(child.proc, timeout_s=30)
 
 
 def free_port(start: int) -> int:
@@ -102,12 +101,11 @@ def run(args) -> int:
         + (f" (applied {', '.join(applied)})" if applied else ""))
     env = dict(os.environ, DATABASE_URL=url, PYTHONUNBUFFERED="1")
     demo = Demo(conf.home / "logs")
-    stopping = {"now": False}
+    with stop_on_signals() as stop:
+        return _run_children(args, conf, engine, env, demo, stop, say)
 
-    def _stop(signum, frame):
-        stopping["now"] = True
 
-    previous = {s: signal.signal(s, _stop) for s in (signal.SIGINT, signal.SIGTERM)}
+def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
     try:
         port = SANDBOX_PORT
         for name, options, delivery in PLATFORMS:
@@ -141,21 +139,19 @@ def run(args) -> int:
         say(f"  queue figures           {Path(sys.executable).parent / 'callbacks'} status")
         say(f"  logs                    {demo.log_dir}/")
         say("Ctrl-C stops everything.")
-        while not stopping["now"]:
+        while not stop.is_set():
             for child in demo.children:
                 if child.proc.poll() is not None:
                     say(f"{child.name} exited with code {child.proc.returncode} (see "
                         f"{demo.log_dir}/); stopping")
-                    stopping["now"] = True
-            time.sleep(0.5)
+                    stop.set()
+            stop.wait(0.5)
         return 0
     finally:
         say("stopping...")
         demo.stop()
         engine.dispose()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if embedded and not args.keep_database:
+        if conf.database_url is None and not args.keep_database:
             database.stop_embedded(conf)
         say("stopped")
 

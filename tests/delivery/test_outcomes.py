@@ -2,7 +2,6 @@
 import json
 import time
 
-import pytest
 
 from delivery import contract, dispatch, store
 from delivery.validation import parse_callback

@@ -1,6 +1,4 @@
 """Simulated traffic through the real worker into a healthy sandbox platform."""
-import threading
-import time
 
 import sqlalchemy as sa
 
