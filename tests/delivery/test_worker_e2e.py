@@ -144,3 +144,24 @@ def test_killed_worker_loses_nothing(clean_db, database_url):
     [attempt] = store.group_attempts(clean_db, "bet-1")  # the killed attempt left no row
     assert attempt["outcome"] == "delivered" and str(attempt["id"]) == platform.seen[1].attempt_id
     assert waited >= 1.0
+
+
+def test_scheduler_and_workers_run_apart(clean_db, database_url):
+    # Given the deployment's shape: one `callbacks scheduler`, workers started without one
+    with Receiver() as platform:
+        store.add_brand(clean_db, "b", platform.url)
+        store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", d)) for i in range(10)
+                                      for d in ("/bet/place", "/bet/accept")])
+        workers = Worker(database_url)
+        workers.command.append("--no-scheduler")
+        scheduler = Worker(database_url)
+        scheduler.command[scheduler.command.index("worker"):] = ["scheduler"]
+        with workers:
+            time.sleep(1.5)
+            assert not platform.seen  # workers alone claim nothing
+            with scheduler:
+                wait_for(lambda: store.status(clean_db)["pending_callbacks"] == 0, 30,
+                         "the scheduler and workers to deliver everything")
+            printed = scheduler.output()
+    assert len(platform.seen) == 20
+    assert "scheduler stopped" in printed
