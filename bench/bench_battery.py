@@ -12,19 +12,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from bench.servers import start_server  # noqa: E402
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
 from delivery import database, store  # noqa: E402
 from delivery.integration import Target, run_battery  # noqa: E402
@@ -36,28 +35,8 @@ CLI = ("import argparse,sys; from delivery.integration_cli import register; "
        "a=p.parse_args(sys.argv[1:]); raise SystemExit(a.func(a))")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_sandbox() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "sandbox", "--port", str(port),
-         "--player", f"{TOKEN}:1000000.00"], cwd=ROOT,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/_sandbox/state", timeout=1).raise_for_status()
-            return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the sandbox did not start within 20 s")
+def start_sandbox():
+    return start_server(["-m", "sandbox", "--player", f"{TOKEN}:1000000.00"])
 
 
 def figures(label: str, seconds: list[float], requests: int | None = None) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,30 +23,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from bench.servers import start_server  # noqa: E402
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
 from delivery import database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 from factories import item  # noqa: E402
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_receiver() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "bench.fast_receiver:app",
-                             "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                            cwd=ROOT)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return proc, f"http://127.0.0.1:{port}"
+def start_receiver():
+    return start_server(["-m", "uvicorn", "bench.fast_receiver:app", "--log-level", "warning",
+                         "--no-access-log"])
 
 
 def plain_loop(url: str, n: int, concurrency: int) -> float:
