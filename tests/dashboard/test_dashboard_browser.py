@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from dashboard import seeding
 from dashboard.cli import launch, wait_ready
@@ -99,7 +100,9 @@ def no_errors(tab) -> None:
 def test_every_page_opens(demo, page, path, name, heading):
     page.goto(demo + path)
     settle(page)
-    assert page.get_by_role("heading", name=heading).first.is_visible()
+    # the first page a fresh server draws can take longer than settle()'s fixed pauses
+    expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=30_000)
+    settle(page)
     no_errors(page)
     assert shoot(page, name).stat().st_size > 10_000
 
@@ -134,11 +137,11 @@ def test_bets_clock_opens_that_bets_history_and_a_row_expands(demo, page):
     page.mouse.click(grid["x"] + SELECT_X, grid["y"] + ROW_PX * 1.5)  # select the first row
     settle(page)
     assert "attempt=" in page.url
-    assert page.get_by_role("tab", name="Payload sent").is_visible()
+    expect(page.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)
     assert page.locator("[data-testid='stCode']").filter(has_text='"bet_id": "bet-5xx"').count()
     no_errors(page)
     shoot(page, "09-history-row-expanded")
 
     page.reload()  # the link alone reproduces the expanded view
     settle(page)
-    assert page.get_by_role("tab", name="Payload sent").is_visible()
+    expect(page.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)
