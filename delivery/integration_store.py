@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -19,17 +18,13 @@ import sql
 from delivery import contract, lifecycle, store
 from delivery.battery_results import CaseResult, RunResult, StepResult
 from delivery.reports import step_json
-from delivery.sender import Attempt, redact_headers
+from delivery.sender import Attempt, redact_params
 
 SOURCES = ("dashboard", "cli")
 
 
 def _q(name: str) -> sa.TextClause:
     return sa.text(sql.queries("integration.sql")[name])
-
-
-def _queue(name: str) -> sa.TextClause:
-    return sa.text(sql.queries()[name])
 
 
 class RunRecorder:
@@ -74,14 +69,13 @@ class RunRecorder:
 
 def record_traffic(conn: sa.Connection, brand_id: int, steps: list[StepResult]) -> dict[int, int]:
     """Write the bet, callback and attempt of every step; ``{id(step): callback_id}``."""
-    ids, rows = {}, []
+    ids, recorded = {}, []
     for step in steps:
         if step.attempt is not None:
-            recorded = _record_callback(conn, brand_id, step.attempt)
-            ids[id(step)] = recorded.callback.callback_id
-            rows.append(store.attempt_row(recorded))
-    if rows:
-        conn.execute(_queue("insert_attempts"), {"rows": json.dumps(rows, default=_iso)})
+            attempt = _record_callback(conn, brand_id, step.attempt)
+            ids[id(step)] = attempt.callback.callback_id
+            recorded.append(attempt)
+    store.insert_attempts(conn, recorded)
     return ids
 
 
@@ -89,34 +83,22 @@ def _record_callback(conn: sa.Connection, brand_id: int, attempt: Attempt) -> At
     """Write the attempt's bet and callback; the attempt pointing at its callbacks row."""
     cb = attempt.callback
     payload = cb.payload
-    row = conn.execute(_queue("lock_bet"), dict(
-        bet_id=cb.bet_id, brand_id=brand_id, player_id=payload.get("bet_player_id"),
-        bet_type=payload.get("bet_type"), stake=payload.get("bet_stake"),
-        odds=json.dumps(payload["bet_odds"]) if "bet_odds" in payload else None,
-        system_sizes=payload.get("bet_system_sizes"), placed_at=payload.get("bet_created_at"),
-        status=lifecycle.status_on_enqueue(None, cb.destination))).one()
+    row = store.lock_bet(conn, brand_id, cb.bet_id, payload, cb.destination)
     status, restrictions = bet_status_after(None if row.created else row.status, cb.destination,
                                             attempt)
     if status != row.status:
-        conn.execute(_queue("set_bet_status"), dict(bet_id=cb.bet_id, status=status,
-                                                    restrictions=json.dumps(restrictions)))
+        store.set_bet_status(conn, cb.bet_id, status, restrictions)
     outcome = attempt.outcome
     callback = conn.execute(_q("record_test_callback"), dict(
         request_id=cb.request_id, brand_id=brand_id, bet_id=cb.bet_id,
         destination=cb.destination, payload=json.dumps(payload),
-        foreign_params=json.dumps(_redacted(cb.foreign_params)), state=attempt.final_state,
+        foreign_params=json.dumps(redact_params(cb.foreign_params)), state=attempt.final_state,
         last_status=attempt.response_status,
         last_error=None if outcome.kind == "delivered" else outcome.error_detail,
         created_at=attempt.started_at, finished_at=attempt.finished_at)).one()
     return dataclasses.replace(attempt, callback=dataclasses.replace(
         cb, callback_id=callback.id, brand_id=brand_id, created_at=callback.created_at,
         attempt_no=callback.attempts))
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} in an attempt row")
 
 
 def bet_status_after(current: str | None, destination: str,
@@ -129,14 +111,6 @@ def bet_status_after(current: str | None, destination: str,
     effect = lifecycle.effect_of(destination, attempt.final_state, status,
                                  attempt.outcome.error_code)
     return effect.bet_status or status, effect.restrictions
-
-
-def _redacted(foreign_params: dict) -> dict:
-    shown = redact_headers({"Foreign-Params": json.dumps(foreign_params)})["Foreign-Params"]
-    try:
-        return json.loads(shown)
-    except ValueError:
-        return {}
 
 
 def step_row(run_id: int, case_number: int, step: StepResult, callback_id: int | None) -> dict:

@@ -104,9 +104,13 @@ def _redact_foreign_params(value: str) -> str:
         return "***"
     if not isinstance(params, dict):
         return value
-    masked = {k: (_mask(v) if any(s in k.lower() for s in SECRET_KEYS) else v)
-              for k, v in params.items()}
-    return json.dumps(masked, separators=(",", ":"))
+    return json.dumps(redact_params(params), separators=(",", ":"))
+
+
+def redact_params(params: dict) -> dict:
+    """Foreign-Params with the values of secret-looking keys masked."""
+    return {k: (_mask(v) if any(s in k.lower() for s in SECRET_KEYS) else v)
+            for k, v in params.items()}
 
 
 def _mask(value: object) -> str:

@@ -124,8 +124,7 @@ def enqueue(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback], *,
             )).scalar_one()
             new_status = lifecycle.status_on_enqueue(current, cb.destination)
             if new_status != current:
-                conn.execute(_q("set_bet_status"), dict(bet_id=cb.bet_id, status=new_status,
-                                                       restrictions="[]"))
+                set_bet_status(conn, cb.bet_id, new_status)
                 status[cb.bet_id] = new_status
             queued.append(Enqueued(new_id, cb.request_id, cb.bet_id, state))
     return queued
@@ -135,18 +134,31 @@ def _lock_bet(conn: sa.Connection, brand: Brand, bet_id: str,
               callbacks: list[NewCallback]) -> str | None:
     """Create or lock the bet; its status before this enqueue (None when new)."""
     source = next((c for c in callbacks if c.destination == contract.PLACE), callbacks[0])
-    p = source.payload
-    row = conn.execute(_q("lock_bet"), dict(
-        bet_id=bet_id, brand_id=brand.id, player_id=_str_or_none(p.get("bet_player_id")),
-        bet_type=p.get("bet_type"), stake=p.get("bet_stake"),
-        odds=json.dumps(p["bet_odds"]) if "bet_odds" in p else None,
-        system_sizes=p.get("bet_system_sizes"), placed_at=p.get("bet_created_at"),
-        status=lifecycle.status_on_enqueue(None, callbacks[0].destination),
-    )).one()
+    row = lock_bet(conn, brand.id, bet_id, source.payload, callbacks[0].destination)
     if row.brand_id != brand.id:
         raise InvalidInput(f"bet {bet_id!r} belongs to another brand than {brand.name!r}",
                            field="bet_id", value=bet_id)
     return None if row.created else row.status
+
+
+def lock_bet(conn: sa.Connection, brand_id: int, bet_id: str, payload: dict,
+             first_destination: str):
+    """Create the bet from a callback body (the place, when there is one) or lock the existing
+    row: ``(brand_id, status, created)``."""
+    return conn.execute(_q("lock_bet"), dict(
+        bet_id=bet_id, brand_id=brand_id, player_id=_str_or_none(payload.get("bet_player_id")),
+        bet_type=payload.get("bet_type"), stake=payload.get("bet_stake"),
+        odds=json.dumps(payload["bet_odds"]) if "bet_odds" in payload else None,
+        system_sizes=payload.get("bet_system_sizes"), placed_at=payload.get("bet_created_at"),
+        status=lifecycle.status_on_enqueue(None, first_destination),
+    )).one()
+
+
+def set_bet_status(conn: sa.Connection, bet_id: str, status: str,
+                   restrictions: list | None = None) -> None:
+    """Move the bet to ``status``, adding ``restrictions`` to those it has."""
+    conn.execute(_q("set_bet_status"), dict(bet_id=bet_id, status=status,
+                                           restrictions=json.dumps(restrictions or [])))
 
 
 def _str_or_none(value) -> str | None:
@@ -214,8 +226,7 @@ def record_attempts(engine: sa.Engine, attempts: list[Attempt]) -> None:
             "bet_ids": sorted({a.callback.bet_id for a in attempts})})}
         held = {r.id: r for r in conn.execute(_q("lock_callbacks"), {
             "ids": [a.callback.callback_id for a in attempts]})}
-        conn.execute(_q("insert_attempts"), {"rows": _json_rows(attempt_row(a)
-                                                               for a in attempts)})
+        insert_attempts(conn, attempts)
         owned = [a for a in attempts if _still_holds(held.get(a.callback.callback_id), a)]
         if not owned:
             return
@@ -232,6 +243,13 @@ def record_attempts(engine: sa.Engine, attempts: list[Attempt]) -> None:
             conn.execute(_q("promote_next_in_groups"), {"bet_ids": promote})
 
 
+def insert_attempts(conn: sa.Connection, attempts: list[Attempt]) -> None:
+    """Append the attempts to the history in one statement."""
+    if attempts:
+        conn.execute(_q("insert_attempts"), {"rows": _json_rows(attempt_row(a)
+                                                               for a in attempts)})
+
+
 def _still_holds(row, attempt: Attempt) -> bool:
     return (row is not None and row.state == "in_flight"
             and row.lease_token == attempt.callback.lease_token)
@@ -243,8 +261,7 @@ def _apply_group_effect(conn: sa.Connection, attempt: Attempt, bet_status: str) 
     effect = lifecycle.effect_of(cb.destination, attempt.final_state, bet_status,
                                  attempt.outcome.error_code)
     if effect.bet_status and effect.bet_status != bet_status:
-        conn.execute(_q("set_bet_status"), dict(bet_id=cb.bet_id, status=effect.bet_status,
-                                               restrictions=json.dumps(effect.restrictions)))
+        set_bet_status(conn, cb.bet_id, effect.bet_status, effect.restrictions)
     if effect.skip_reason:
         conn.execute(_q("skip_waiting_in_group"), {"bet_id": cb.bet_id,
                                                    "reason": effect.skip_reason})
