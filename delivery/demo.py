@@ -8,7 +8,6 @@ everything is. Ctrl-C (or SIGTERM) stops every process it started.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import database, migrate, settings, store
-from .processes import stop_on_signals, stop_process
+from .processes import stop_on_signals, stop_processes
 
 #: The demo's platforms: brand name, sandbox options, delivery settings.
 PLATFORMS = (
@@ -57,12 +56,8 @@ class Demo:
         return child
 
     def stop(self) -> None:
-        """Signal every child first (they stop in parallel), then wait for each."""
-        for child in reversed(self.children):
-            if child.proc.poll() is None:
-                child.proc.send_signal(signal.SIGTERM)
-        for child in reversed(self.children):
-            stop_process(child.proc, timeout_s=30)
+        """Stop every child, the last started first."""
+        stop_processes([c.proc for c in reversed(self.children)], timeout_s=30)
 
 
 def free_port(start: int) -> int:

@@ -21,16 +21,23 @@ def stop_on_signals():
             signal.signal(sig, handler)
 
 
+def stop_processes(procs: list[subprocess.Popen], timeout_s: float) -> None:
+    """SIGTERM each process that still runs (once: a second signal means "hurry" to many
+    servers), so they stop in parallel; wait up to ``timeout_s`` for each, then kill it."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def stop_process(proc: subprocess.Popen, timeout_s: float) -> None:
-    """SIGTERM the process if it still runs, wait up to ``timeout_s``, then kill it."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    """:func:`stop_processes` for one process."""
+    stop_processes([proc], timeout_s)
 
 
 def ended_cleanly(proc: subprocess.Popen) -> bool:
