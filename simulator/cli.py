@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 
 from delivery import database, migrate, settings, store
 from delivery.errors import InvalidInput
@@ -73,9 +72,8 @@ def run(args) -> int:
     names = ", ".join(b.name for b in brands)
     print(f"simulating {args.rate:g} bets/s on {names} "
           + (f"for {args.duration:g} s" if args.duration else "until Ctrl-C"), file=sys.stderr)
-    stop = threading.Event()
     try:
-        counters = sim.run(args.duration, progress=_progress_printer(), stop=stop)
+        counters = sim.run(args.duration, progress=_progress_printer())
     except KeyboardInterrupt:
         counters = sim.counters
     finally:

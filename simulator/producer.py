@@ -35,7 +35,6 @@ POOR_SHARE = 0.15
 class Player:
     brand: str
     token: str
-    start: Decimal
     available: Decimal
     held: Decimal = Decimal(0)
 
@@ -93,7 +92,7 @@ class Simulator:
                 start = POOR_BALANCE if self.rng.random() < POOR_SHARE else RICH_BALANCE
                 token = f"sim-{self.run_id}-{brand.name}-{n}"
                 self._clients[brand.name].add_player(token, start)
-                players.append(Player(brand.name, token, start, start))
+                players.append(Player(brand.name, token, start))
             self.players[brand.name] = players
 
     def start_bet(self, now: float) -> None:
@@ -147,16 +146,15 @@ class Simulator:
             still_active.append(bet)
         self.active = still_active
 
-    def run(self, duration_s: float, *, drain_timeout_s: float = 120.0, progress=None,
-            stop=None) -> Counters:
-        """Create bets for ``duration_s`` (0: until ``stop`` is set), then finish the open ones."""
+    def run(self, duration_s: float, *, drain_timeout_s: float = 120.0,
+            progress=None) -> Counters:
+        """Create bets for ``duration_s`` (0: until interrupted), then finish the open ones."""
         started = time.monotonic()
         owed = 0.0
         last = started
         while True:
             now = time.monotonic()
-            creating = (duration_s == 0 or now - started < duration_s) and not (
-                stop is not None and stop.is_set())
+            creating = duration_s == 0 or now - started < duration_s
             if creating:
                 owed += (now - last) * self.rate_per_s
                 while owed >= 1:
