@@ -6,9 +6,8 @@ database, so runs never see each other's data.
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
+from databases import empty, scratch_database
 
-from databases import scratch_database
 from delivery import database
 
 
@@ -29,8 +28,5 @@ def engine(database_url):
 @pytest.fixture
 def clean_db(engine):
     """The database emptied of brands, bets, callbacks, attempts and broker messages."""
-    with engine.begin() as conn:
-        conn.execute(sa.text("TRUNCATE brands, bets, callbacks, attempts RESTART IDENTITY "
-                             "CASCADE"))
-        conn.execute(sa.text("TRUNCATE dramatiq.queue"))
+    empty(engine)
     return engine

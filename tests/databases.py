@@ -12,9 +12,10 @@ import tempfile
 import uuid
 from contextlib import contextmanager
 
+import httpx
 import sqlalchemy as sa
 
-from delivery import database, migrate
+from delivery import database, dispatch, migrate, store
 
 LOCAL_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
@@ -66,3 +67,24 @@ def scratch_database(prefix: str = "callbacks_test"):
         admin.dispose()
         if server is not None:
             server.cleanup()
+
+
+def empty(engine: sa.Engine) -> None:
+    """Remove every brand, bet, callback, attempt, rollup and broker message."""
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "TRUNCATE brands, bets, callbacks, attempts, attempt_rollup_hourly, "
+            "attempt_latency_hourly, attempt_rollup_state RESTART IDENTITY CASCADE"))
+        conn.execute(sa.text("TRUNCATE dramatiq.queue"))
+
+
+def deliver_round(engine: sa.Engine, client: httpx.Client, lease_margin_s: float = 1.0) -> int:
+    """Claim every brand's due group heads once and deliver them in this process (no broker);
+    the number of attempts made."""
+    made = 0
+    for brand in store.brands(engine):
+        claims = store.claim_due(engine, brand.id, 50, lease_s=30)
+        if claims:
+            made += len(dispatch.deliver_batch(engine, claims, client,
+                                               lease_margin_s=lease_margin_s))
+    return made

@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import dashboard_scenarios
-from dashboard_scenarios import empty
+from databases import empty
 from dashboard_apptest import app_script
 from dashboard import connection
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import httpx
 import sqlalchemy as sa
-
-from delivery import contract, dispatch, store
-from delivery.validation import parse_callback
+from databases import deliver_round
 from factories import item
 from receiver import Receiver, Reply
+
+from delivery import contract, store
+from delivery.validation import parse_callback
 
 #: Bet id → the verdict the investigator must reach for it.
 VERDICT_BETS = {
@@ -25,14 +26,6 @@ VERDICT_BETS = {
     "bet-gaveup": "gave_up",
     "bet-unknown": "no_trace",
 }
-
-
-def empty(engine: sa.Engine) -> None:
-    """Remove every brand, bet, callback, attempt and rollup."""
-    with engine.begin() as conn:
-        conn.execute(sa.text(
-            "TRUNCATE brands, bets, callbacks, attempts, attempt_rollup_hourly, "
-            "attempt_latency_hourly, attempt_rollup_state RESTART IDENTITY CASCADE"))
 
 
 def platform(seen) -> Reply:
@@ -57,15 +50,10 @@ def deliver_due(engine: sa.Engine, rounds: int = 20) -> int:
     made = 0
     with httpx.Client() as client:
         for _ in range(rounds):
-            claimed = False
-            for brand in store.brands(engine):
-                claims = store.claim_due(engine, brand.id, 50, lease_s=30)
-                if claims:
-                    claimed = True
-                    made += len(dispatch.deliver_batch(engine, claims, client,
-                                                       lease_margin_s=1.0))
-            if not claimed:
+            attempts = deliver_round(engine, client)
+            if not attempts:
                 return made
+            made += attempts
     return made
 
 

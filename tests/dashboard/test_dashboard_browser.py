@@ -11,7 +11,8 @@ from playwright.sync_api import expect
 
 from dashboard import seeding
 from dashboard.cli import launch, wait_ready
-from dashboard_scenarios import build_with_receiver, empty
+from dashboard_scenarios import build_with_receiver
+from databases import empty
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"

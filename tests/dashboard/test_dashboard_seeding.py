@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from dashboard_scenarios import empty
+from databases import empty
 from dashboard import queries, seeding
 from dashboard.cli import register
 from delivery import contract

@@ -2,13 +2,13 @@
 import json
 import time
 
-
-from delivery import contract, dispatch, store
-from delivery.validation import parse_callback
+import httpx
+from databases import deliver_round
 from factories import PAYLOADS, item
 from receiver import Receiver, Reply
 
-import httpx
+from delivery import contract, store
+from delivery.validation import parse_callback
 
 
 def drive(engine, *, timeout_s: float = 15.0, lease_margin_s: float = 1.0):
@@ -17,10 +17,7 @@ def drive(engine, *, timeout_s: float = 15.0, lease_margin_s: float = 1.0):
     with httpx.Client() as client:
         while time.monotonic() < deadline:
             store.sweep_expired_leases(engine)
-            for brand in store.brands(engine):
-                claims = store.claim_due(engine, brand.id, 50, lease_s=30)
-                if claims:
-                    dispatch.deliver_batch(engine, claims, client, lease_margin_s=lease_margin_s)
+            deliver_round(engine, client, lease_margin_s)
             if store.status(engine)["pending_callbacks"] == 0:
                 return
             time.sleep(0.05)
