@@ -4,8 +4,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from delivery.demo import wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,12 +22,7 @@ def start_server(args: list[str], timeout_s: float = 20.0) -> tuple[subprocess.P
     port = free_port()
     process = subprocess.Popen([sys.executable, *args, "--port", str(port)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return process, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
+    if wait_listening(port, process, timeout_s):
+        return process, f"http://127.0.0.1:{port}"
     process.kill()
     raise SystemExit(f"{' '.join(args)} did not start within {timeout_s:g} s")
