@@ -1,0 +1,12 @@
+-- Every request the platform saw is in the history: a worker writes the attempt (outcome
+-- 'sending', with its Request ID) before the request goes out and completes it after. A worker
+-- that stopped in between leaves 'sending' rows; the scheduler's sweeper closes them as
+-- 'unknown' when the callback's lease runs out.
+ALTER TABLE attempts ALTER COLUMN finished_at DROP NOT NULL;
+ALTER TABLE attempts ALTER COLUMN duration_ms DROP NOT NULL;
+ALTER TABLE attempts DROP CONSTRAINT attempts_outcome_check;
+ALTER TABLE attempts ADD CONSTRAINT attempts_outcome_check
+    CHECK (outcome IN ('sending', 'delivered', 'rejected', 'failed', 'exhausted', 'unknown'));
+
+-- The sweeper finds the open attempts of callbacks whose lease ran out.
+CREATE INDEX attempts_sending ON attempts (callback_id) WHERE outcome = 'sending';
