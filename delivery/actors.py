@@ -2,41 +2,91 @@
 
 Importing this module configures the broker from the environment. Messages are never retried by
 Dramatiq: PostgreSQL decides what is due, and the scheduler's sweeper re-sends anything whose
-lease ran out.
+lease ran out. The actor only hands its claims to the process's
+:class:`~delivery.worker.DeliveryWorker` and returns, so a Dramatiq thread never waits on a
+platform.
 """
 from __future__ import annotations
 
-import atexit
-from concurrent.futures import ThreadPoolExecutor
+import logging
+import os
+import signal
+import threading
+import time
 from functools import cache
 
 import dramatiq
-import httpx
 
-from . import database, dispatch, settings
+from . import database, settings
 from .broker import DELIVER_ACTOR, make_broker
+from .sender import make_client
+from .worker import DeliveryWorker
 
-#: Concurrent HTTP requests per worker process (shared by its Dramatiq threads).
-HTTP_CONCURRENCY = 64
+log = logging.getLogger(__name__)
+
+#: Pooled HTTP connections per worker process (kept alive across requests).
+HTTP_CONNECTIONS = 512
+#: On shutdown, how long requests in flight may take to finish and be recorded.
+DRAIN_S = 15.0
+#: How often a worker process checks that the process that started it still runs.
+PARENT_CHECK_S = 1.0
+#: How long an orphaned worker process may take to stop before it exits anyway.
+ORPHAN_EXIT_S = 5.0
+
+#: The process that started this one, and the ``callbacks worker`` that supervises both.
+_PARENT_PID = os.getppid()
+_SUPERVISOR_PID = int(os.environ.get("CALLBACKS_SUPERVISOR_PID") or 0) or None
 
 _settings = settings.from_env()
 _database_url = database.database_url(_settings)
-dramatiq.set_broker(make_broker(_settings.broker_url, _database_url))
+_broker = make_broker(_settings.broker_url, _database_url)
+dramatiq.set_broker(_broker)
 
 
 @cache
-def _resources():
+def _delivery() -> DeliveryWorker:
     engine = database.make_engine(_database_url, pool_size=8)
-    client = httpx.Client(limits=httpx.Limits(max_connections=HTTP_CONCURRENCY * 2,
-                                              max_keepalive_connections=HTTP_CONCURRENCY))
-    executor = ThreadPoolExecutor(HTTP_CONCURRENCY, thread_name_prefix="callback-http")
-    atexit.register(client.close)
-    return engine, client, executor
+    return DeliveryWorker(engine, make_client(HTTP_CONNECTIONS),
+                          lease_margin_s=_settings.lease_margin_s)
 
 
 @dramatiq.actor(actor_name=DELIVER_ACTOR, queue_name=_settings.queue_name, max_retries=0,
                 time_limit=3_600_000)
 def deliver_batch(claims: list[list]) -> None:
-    engine, client, executor = _resources()
-    dispatch.deliver_batch(engine, [(int(c[0]), str(c[1])) for c in claims], client,
-                           lease_margin_s=_settings.lease_margin_s, executor=executor)
+    _delivery().take([(int(c[0]), str(c[1])) for c in claims])
+
+
+class _Lifecycle(dramatiq.Middleware):
+    """Watches the parent process from boot; finishes requests in flight at shutdown."""
+
+    def after_process_boot(self, broker):
+        threading.Thread(target=_exit_when_orphaned, name="parent-watch", daemon=True).start()
+
+    def before_worker_shutdown(self, broker, worker):
+        if _delivery.cache_info().currsize:
+            _delivery().stop(DRAIN_S)
+
+
+def _running(pid: int | None) -> bool:
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
+def _exit_when_orphaned() -> None:
+    """A worker whose supervisor died (even by SIGKILL) must not go on delivering alone."""
+    while os.getppid() == _PARENT_PID and _PARENT_PID != 1 and _running(_SUPERVISOR_PID):
+        time.sleep(PARENT_CHECK_S)
+    log.warning("the process that started this worker is gone; stopping")
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(ORPHAN_EXIT_S)
+    os._exit(1)
+
+
+_broker.add_middleware(_Lifecycle())

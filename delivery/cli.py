@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from . import broker as brokers
 from . import contract, database, migrate, settings, store
 from .errors import CallbackDeskError, InvalidInput
-from .processes import ended_cleanly, stop_on_signals, stop_process
+from .processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
 from .schedule import parse_schedule
 from .scheduler import Scheduler
 from .validation import parse_callback
@@ -167,7 +167,7 @@ def cmd_worker(args) -> int:
     conf = settings.from_env()
     engine, url = _engine()
     broker = brokers.make_broker(conf.broker_url, url)
-    env = dict(os.environ, DATABASE_URL=url)
+    env = dict(os.environ, DATABASE_URL=url, CALLBACKS_SUPERVISOR_PID=str(os.getpid()))
     command = [sys.executable, "-m", "dramatiq", "delivery.actors", "--queues", conf.queue_name,
                "--processes", str(args.processes), "--threads", str(args.threads)]
     print(f"database: {database.redact_url(url)}")
@@ -176,7 +176,9 @@ def cmd_worker(args) -> int:
           + ("" if not args.no_scheduler else ", no scheduler") + "; Ctrl-C stops cleanly",
           flush=True)
     # Its own session: a terminal Ctrl-C reaches only this process, which stops the workers once.
-    workers = subprocess.Popen(command, env=env, start_new_session=True)
+    # If this process is killed outright, the workers get SIGTERM and stop too.
+    workers = subprocess.Popen(command, env=env, start_new_session=True,
+                               preexec_fn=die_with_parent)
     with stop_on_signals() as stop:
         scheduler = threading.Thread(target=Scheduler(engine, broker, conf).run, args=(stop,),
                                      name="scheduler", daemon=True)

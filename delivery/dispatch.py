@@ -1,16 +1,19 @@
-"""What a worker does with one message: confirm its leases, send the batch concurrently, decide
-each callback's next state, record everything in one transaction."""
+"""Deciding what an attempt leads to, and delivering claimed callbacks in the calling thread.
+
+Workers deliver through :class:`delivery.worker.DeliveryWorker` (per-brand lanes, group
+commits); :func:`deliver_batch` is the same path run synchronously, for tools and tests that
+deliver in-process without a broker.
+"""
 from __future__ import annotations
 
 import random
-from concurrent.futures import Executor
 
 import httpx
 import sqlalchemy as sa
 
 from . import store
 from .schedule import next_state
-from .sender import Attempt, OutgoingCallback, deliver_once
+from .sender import Attempt, send
 
 
 def decide(attempt: Attempt, rng: random.Random | None = None) -> Attempt:
@@ -24,19 +27,14 @@ def decide(attempt: Attempt, rng: random.Random | None = None) -> Attempt:
     return attempt
 
 
-def send_all(callbacks: list[OutgoingCallback], client: httpx.Client,
-             executor: Executor | None) -> list[Attempt]:
-    """One attempt at each callback, concurrently when an executor is given."""
-    if executor is None or len(callbacks) <= 1:
-        return [deliver_once(cb, client) for cb in callbacks]
-    return list(executor.map(lambda cb: deliver_once(cb, client), callbacks))
-
-
 def deliver_batch(engine: sa.Engine, claims: list[tuple[int, str]], client: httpx.Client, *,
-                  lease_margin_s: float, executor: Executor | None = None) -> list[Attempt]:
-    """Deliver the callbacks a message names; return the recorded attempts."""
-    callbacks = store.start_delivery(engine, claims, lease_margin_s)
-    attempts = [decide(a) for a in send_all(callbacks, client, executor)]
-    if attempts:
-        store.record_attempts(engine, attempts)
-    return attempts
+                  lease_margin_s: float) -> list[Attempt]:
+    """Deliver the claimed callbacks, and each group's next callback as its head finishes, one
+    request at a time; return the recorded attempts."""
+    made: list[Attempt] = []
+    sendings = store.begin_attempts(engine, claims, lease_margin_s)
+    while sendings:
+        attempts = [decide(send(s, client)) for s in sendings]
+        made.extend(attempts)
+        sendings = store.finish_attempts(engine, attempts, lease_margin_s)
+    return made

@@ -2,10 +2,15 @@
 children politely before killing them."""
 from __future__ import annotations
 
+import ctypes
 import signal
 import subprocess
+import sys
 import threading
 from contextlib import contextmanager
+
+#: prctl option: the signal a process receives when the thread that started it exits.
+_PR_SET_PDEATHSIG = 1
 
 
 @contextmanager
@@ -43,3 +48,10 @@ def stop_process(proc: subprocess.Popen, timeout_s: float) -> None:
 def ended_cleanly(proc: subprocess.Popen) -> bool:
     """True when the process exited 0 or by the SIGTERM it was sent."""
     return proc.returncode in (0, -signal.SIGTERM)
+
+
+def die_with_parent() -> None:
+    """For ``Popen(preexec_fn=...)``: the child receives SIGTERM when its parent dies, even by
+    SIGKILL (Linux; elsewhere nothing happens and the child's own watch must notice)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

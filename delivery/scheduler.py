@@ -1,8 +1,10 @@
 """Claims due group heads and hands them to workers; re-dispatches what lost its lease.
 
-The scheduler holds no state that matters: PostgreSQL says what is due. Several schedulers may
-run at once (claims use ``FOR UPDATE SKIP LOCKED``); a brand's in-flight cap bounds what is
-claimed, so one dead endpoint cannot take every worker.
+The scheduler holds no state that matters: PostgreSQL says what is due. It wakes on
+``NOTIFY callbacks_due`` (see :mod:`delivery.wakeups`), claims the due heads of every brand in
+one statement, and sleeps until the next retry is due, with polling only as a backstop. Several
+schedulers may run at once (claims use ``FOR UPDATE SKIP LOCKED``); a brand's in-flight cap
+bounds what is claimed, so one dead endpoint cannot take every worker.
 """
 from __future__ import annotations
 
@@ -17,15 +19,18 @@ import sqlalchemy as sa
 from . import store
 from .broker import send_batch
 from .settings import Settings
+from .wakeups import DueSignal
 
 log = logging.getLogger(__name__)
 
-#: How often brand settings are re-read.
-BRAND_REFRESH_S = 5.0
 #: How often expired leases are swept.
 SWEEP_EVERY_S = 1.0
 #: How often attempt partitions are created ahead.
 PARTITIONS_EVERY_S = 6 * 3600.0
+#: Callbacks claimed by one statement at most; more are claimed at once by the next tick.
+CLAIM_LIMIT = 1000
+#: How often a waiting scheduler looks at its stop event.
+STOP_CHECK_S = 0.25
 
 
 def batches(claims: list, size: int) -> list[list]:
@@ -33,9 +38,15 @@ def batches(claims: list, size: int) -> list[list]:
     return [claims[i:i + size] for i in range(0, len(claims), size)]
 
 
-def room(max_in_flight: int, in_flight: int) -> int:
-    """How many more of a brand's callbacks may be claimed now."""
-    return max(0, max_in_flight - in_flight)
+def sleep_s(report: "TickReport", next_due_in_s: float | None, backstop_s: float) -> float:
+    """How long to wait for a notification before the next tick."""
+    if report.dispatched >= CLAIM_LIMIT:
+        return 0.0
+    if next_due_in_s is not None and next_due_in_s > 0:
+        return min(next_due_in_s, backstop_s)
+    # Nothing pending, or due heads held back by their brand's cap: a finished attempt that
+    # frees a slot notifies.
+    return backstop_s
 
 
 @dataclass
@@ -50,11 +61,10 @@ class Scheduler:
         self.engine = engine
         self.broker = broker
         self.settings = settings
-        self._brands: list[store.Brand] = []
-        self._brands_at = self._swept_at = self._partitions_at = float("-inf")
+        self._swept_at = self._partitions_at = float("-inf")
 
     def tick(self) -> TickReport:
-        """One round: sweep leases, claim due heads per brand, send messages."""
+        """One round: sweep leases, claim every brand's due heads, send messages."""
         now = time.monotonic()
         report = TickReport()
         if now - self._partitions_at >= PARTITIONS_EVERY_S:
@@ -65,28 +75,34 @@ class Scheduler:
             if report.swept:
                 log.warning("%d callback lease(s) expired; sending them again", report.swept)
             self._swept_at = now
-        if now - self._brands_at >= BRAND_REFRESH_S:
-            self._brands = store.brands(self.engine)
-            self._brands_at = now
-        in_flight = store.in_flight_by_brand(self.engine)
-        for brand in self._brands:
-            limit = room(brand.max_in_flight, in_flight.get(brand.id, 0))
-            claims = store.claim_due(self.engine, brand.id, limit,
-                                     self.settings.dispatch_lease_s)
-            for batch in batches(claims, self.settings.batch_size):
-                send_batch(self.broker, self.settings.queue_name, batch)
-                report.messages += 1
-            report.dispatched += len(claims)
+        claims = store.claim_due(self.engine, self.settings.dispatch_lease_s, limit=CLAIM_LIMIT)
+        for batch in batches([c[:2] for c in claims], self.settings.batch_size):
+            send_batch(self.broker, self.settings.queue_name, batch)
+            report.messages += 1
+        report.dispatched = len(claims)
         return report
 
     def run(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set; database hiccups are logged and retried."""
+        signal = DueSignal(self.engine)
+        try:
+            while not stop.is_set():
+                try:
+                    report = self.tick()
+                    wait_s = sleep_s(report, store.next_due_in_s(self.engine),
+                                     self.settings.poll_interval_s)
+                except sa.exc.OperationalError as exc:
+                    log.error("database unavailable (%s); retrying in 2 s", exc.orig)
+                    stop.wait(2.0)
+                    continue
+                self._wait(signal, stop, min(wait_s, SWEEP_EVERY_S))
+        finally:
+            signal.close()
+
+    @staticmethod
+    def _wait(signal: DueSignal, stop: threading.Event, wait_s: float) -> None:
+        deadline = time.monotonic() + wait_s
         while not stop.is_set():
-            try:
-                report = self.tick()
-            except sa.exc.OperationalError as exc:
-                log.error("database unavailable (%s); retrying in 2 s", exc.orig)
-                stop.wait(2.0)
-                continue
-            if not report.dispatched:
-                stop.wait(self.settings.poll_interval_s)
+            left = deadline - time.monotonic()
+            if left <= 0 or signal.wait(min(left, STOP_CHECK_S)):
+                return

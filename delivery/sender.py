@@ -1,19 +1,25 @@
 """The only module that speaks HTTP: one attempt at one callback.
 
-``deliver_once(callback, client)`` POSTs the callback, reads at most
-``RESPONSE_BODY_CAP_BYTES`` of the answer, classifies it and returns an :class:`Attempt` — it
-never raises for anything the platform or the network does. Tests pass an ``httpx.Client`` with a
-``MockTransport``; production passes a pooled client.
+An attempt has two halves so that it can be recorded before the request goes out:
+``prepare(callback)`` fixes its Request ID, start time, body and headers (a :class:`Sending`);
+``send(sending, client)`` POSTs it, reads at most ``RESPONSE_BODY_CAP_BYTES`` of the answer,
+classifies it and returns an :class:`Attempt` — it never raises for anything the platform or the
+network does. ``deliver_once`` does both. Tests pass an ``httpx.Client`` with a ``MockTransport``;
+workers pass :func:`make_client`, whose connections enforce the brand's timeout as one overall
+deadline per request (connect, headers and body together), even against a platform that trickles
+one byte a second.
 """
 from __future__ import annotations
 
 import json
 import ssl
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import httpcore
 import httpx
 
 from . import contract, signing
@@ -43,6 +49,7 @@ class OutgoingCallback:
     created_at: datetime | None = None
     origin: str = "producer"
     lease_token: str | None = None
+    max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT
 
     @property
     def url(self) -> str:
@@ -118,13 +125,37 @@ def _mask(value: object) -> str:
     return "***" + text[-4:] if len(text) > 8 else "***"
 
 
-def deliver_once(callback: OutgoingCallback, client: httpx.Client) -> Attempt:
-    """Send one attempt and classify it. Redirects are not followed."""
+@dataclass(frozen=True)
+class Sending:
+    """An attempt whose request is about to go out: recorded first, then sent."""
+
+    id: str
+    callback: OutgoingCallback
+    started_at: datetime
+    body: bytes
+    headers: dict[str, str]
+
+
+def prepare(callback: OutgoingCallback) -> Sending:
+    """Fix an attempt's Request ID, start time, body and headers."""
     attempt_id = str(uuid.uuid4())
     body = json.dumps(callback.payload, separators=(",", ":")).encode()
     started_at = datetime.now(timezone.utc)
-    headers = build_headers(callback, attempt_id, body, started_at)
+    return Sending(attempt_id, callback, started_at, body,
+                   build_headers(callback, attempt_id, body, started_at))
+
+
+def deliver_once(callback: OutgoingCallback, client: httpx.Client) -> Attempt:
+    """Prepare and send one attempt (for callers that record it afterwards)."""
+    return send(prepare(callback), client)
+
+
+def send(sending: Sending, client: httpx.Client) -> Attempt:
+    """Send a prepared attempt and classify the answer. Redirects are not followed."""
+    callback, attempt_id, started_at = sending.callback, sending.id, sending.started_at
+    body, headers = sending.body, sending.headers
     clock = time.perf_counter()
+    _deadline.at = time.monotonic() + callback.timeout_s
     status = None
     response_headers = None
     raw = b""
@@ -149,6 +180,8 @@ def deliver_once(callback: OutgoingCallback, client: httpx.Client) -> Attempt:
         transport_error, detail = "connect", f"cannot send to {callback.url}: {exc}"
     except httpx.HTTPError as exc:
         transport_error, detail = "protocol", _describe(exc)
+    finally:
+        _deadline.at = None
     duration_ms = (time.perf_counter() - clock) * 1000
     finished_at = datetime.now(timezone.utc)
 
@@ -193,3 +226,69 @@ def _read_capped(response: httpx.Response, deadline: float) -> tuple[bytes, bool
 def _describe(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {text}"
+
+
+# --- an overall deadline per request ---------------------------------------------------------
+# httpx's timeouts bound each socket operation, so a platform that sends one header byte a
+# second never trips them. The worker's connections consult the calling thread's deadline on
+# every connect, read and write instead, and give each the time that is left.
+
+_deadline = threading.local()
+
+
+def _remaining(timeout: float | None, error: type[Exception]) -> float | None:
+    deadline = getattr(_deadline, "at", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise error("the request's overall deadline passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    def __init__(self, stream: httpcore.NetworkStream):
+        self._stream = stream
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, _remaining(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, _remaining(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(self, ssl_context, server_hostname=None, timeout=None):
+        return _DeadlineStream(self._stream.start_tls(
+            ssl_context, server_hostname, _remaining(timeout, httpcore.ConnectTimeout)))
+
+    def get_extra_info(self, info: str):
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self):
+        self._backend = httpcore.SyncBackend()
+
+    def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        return _DeadlineStream(self._backend.connect_tcp(
+            host, port, _remaining(timeout, httpcore.ConnectTimeout), local_address,
+            socket_options))
+
+    def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        return _DeadlineStream(self._backend.connect_unix_socket(
+            path, _remaining(timeout, httpcore.ConnectTimeout), socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def make_client(max_connections: int) -> httpx.Client:
+    """A pooled client for workers: connections kept alive, one overall deadline per request."""
+    transport = httpx.HTTPTransport(limits=httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections))
+    # httpx has no public seam for httpcore's network backend; the pool reads this attribute
+    # on every new connection (tests/delivery/test_sender.py proves the deadline holds).
+    transport._pool._network_backend = _DeadlineBackend()
+    return httpx.Client(transport=transport)

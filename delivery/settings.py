@@ -22,8 +22,9 @@ class Settings:
     dispatch_lease_s: float = 60.0
     #: Once sending, the lease is the brand's HTTP timeout plus this margin.
     lease_margin_s: float = 10.0
-    #: How often the scheduler looks for due callbacks when idle.
-    poll_interval_s: float = 0.2
+    #: The scheduler's backstop: it wakes on NOTIFY and when a retry is due, and at least this
+    #: often in any case.
+    poll_interval_s: float = 1.0
     #: Callbacks per broker message; a worker sends a batch concurrently.
     batch_size: int = 20
     #: Broker queue of delivery messages (deployments sharing a broker use different names).
@@ -39,7 +40,7 @@ def from_env(env: os._Environ | dict | None = None) -> Settings:
         home=Path(env.get("CALLBACKS_HOME") or ".callbacks").absolute(),
         dispatch_lease_s=_number(env, "CALLBACKS_DISPATCH_LEASE_S", 60.0),
         lease_margin_s=_number(env, "CALLBACKS_LEASE_MARGIN_S", 10.0),
-        poll_interval_s=_number(env, "CALLBACKS_POLL_INTERVAL_S", 0.2),
+        poll_interval_s=_number(env, "CALLBACKS_POLL_INTERVAL_S", 1.0),
         batch_size=int(_number(env, "CALLBACKS_BATCH_SIZE", 20)),
         queue_name=env.get("CALLBACKS_QUEUE") or "callbacks",
     )

@@ -20,7 +20,7 @@ import sql
 from . import contract, lifecycle
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
-from .sender import Attempt, OutgoingCallback
+from .sender import Attempt, OutgoingCallback, Sending, prepare, redact_headers
 from .validation import NewCallback
 
 OPEN_STATES = ("waiting", "pending", "in_flight")
@@ -127,6 +127,8 @@ def enqueue(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback], *,
                 set_bet_status(conn, cb.bet_id, new_status)
                 status[cb.bet_id] = new_status
             queued.append(Enqueued(new_id, cb.request_id, cb.bet_id, state))
+        if any(e.state == "pending" for e in queued):
+            conn.execute(_q("notify_due"))
     return queued
 
 
@@ -172,21 +174,31 @@ def in_flight_by_brand(engine: sa.Engine) -> dict[int, int]:
         return {r.brand_id: r.in_flight for r in conn.execute(_q("in_flight_by_brand"))}
 
 
-def claim_due(engine: sa.Engine, brand_id: int, limit: int,
-              lease_s: float) -> list[tuple[int, str]]:
-    """Lease up to ``limit`` due group heads of a brand: ``[(callback_id, lease_token)]``."""
-    if limit <= 0:
-        return []
+def claim_due(engine: sa.Engine, lease_s: float, *, limit: int = 1000,
+              brand_id: int | None = None) -> list[tuple[int, str, int]]:
+    """Lease due group heads of every brand (or one), each brand at most up to the room under
+    its ``max_in_flight`` and ``limit``: ``[(callback_id, lease_token, brand_id)]``."""
     with engine.begin() as conn:
         rows = conn.execute(_q("claim_due"), dict(brand_id=brand_id, limit=limit,
                                                   lease_s=lease_s)).all()
-    return [(r.id, r.lease_token) for r in rows]
+    return [(r.id, r.lease_token, r.brand_id) for r in rows]
+
+
+def next_due_in_s(engine: sa.Engine) -> float | None:
+    """Seconds until the earliest pending head is due (≤ 0: due now); None when none waits."""
+    with engine.connect() as conn:
+        value = conn.execute(_q("next_due_in_s")).scalar()
+    return None if value is None else float(value)
 
 
 def sweep_expired_leases(engine: sa.Engine) -> list[int]:
-    """Make callbacks whose lease ran out due again; their ids."""
+    """Make callbacks whose lease ran out due again, closing the attempts their worker never
+    completed as ``unknown``; their ids."""
     with engine.begin() as conn:
-        return list(conn.execute(_q("sweep_expired_leases")).scalars())
+        swept = list(conn.execute(_q("sweep_expired_leases")).scalars())
+        if swept:
+            conn.execute(_q("notify_due"))
+    return swept
 
 
 def start_delivery(engine: sa.Engine, claims: list[tuple[int, str]],
@@ -198,49 +210,84 @@ def start_delivery(engine: sa.Engine, claims: list[tuple[int, str]],
     if not claims:
         return []
     with engine.begin() as conn:
-        rows = conn.execute(_q("start_delivery"), dict(
-            ids=[c[0] for c in claims], tokens=[c[1] for c in claims],
-            margin_s=margin_s)).all()
-    return [OutgoingCallback(
+        return _confirm(conn, claims, margin_s)
+
+
+def _confirm(conn: sa.Connection, claims, margin_s: float) -> list[OutgoingCallback]:
+    rows = conn.execute(_q("start_delivery"), dict(
+        ids=[c[0] for c in claims], tokens=[c[1] for c in claims], margin_s=margin_s)).all()
+    return [_outgoing(r) for r in rows]
+
+
+def _outgoing(r) -> OutgoingCallback:
+    return OutgoingCallback(
         callback_id=r.id, request_id=r.request_id, bet_id=r.bet_id, brand_id=r.brand_id,
         destination=r.destination, payload=r.payload, foreign_params=r.foreign_params,
         attempt_no=r.attempts + 1, base_url=r.base_url, timeout_s=float(r.timeout_s),
         retry_schedule_s=tuple(r.retry_schedule_s), signing_secret=r.signing_secret,
         scheduled_at=r.next_attempt_at, created_at=r.created_at, origin=r.origin,
-        lease_token=r.lease_token) for r in rows]
+        lease_token=r.lease_token, max_in_flight=r.max_in_flight)
+
+
+def begin_attempts(engine: sa.Engine, claims: list[tuple[int, str]],
+                   margin_s: float) -> list[Sending]:
+    """Confirm the leases and write each attempt as ``sending`` before its request goes out.
+
+    Returns the prepared attempts to send; claims whose lease was lost are left out.
+    """
+    if not claims:
+        return []
+    with engine.begin() as conn:
+        return _write_sending(conn, _confirm(conn, claims, margin_s))
+
+
+def _write_sending(conn: sa.Connection, callbacks: list[OutgoingCallback]) -> list[Sending]:
+    sendings = [prepare(cb) for cb in callbacks]
+    if sendings:
+        conn.execute(_q("insert_attempts"), {"rows": _json_rows(sending_row(s)
+                                                               for s in sendings)})
+    return sendings
 
 
 # --- outcomes -------------------------------------------------------------------------------
 
-def record_attempts(engine: sa.Engine, attempts: list[Attempt]) -> None:
-    """Write a batch of attempts and move each callback and group on, in one transaction.
+def finish_attempts(engine: sa.Engine, attempts: list[Attempt],
+                    margin_s: float) -> list[Sending]:
+    """Complete a batch of attempts and move each callback and group on, in one transaction.
 
     ``attempt.final_state`` and ``attempt.next_attempt_at`` must be decided already. An attempt
-    whose lease was lost meanwhile is still written (it happened) but moves nothing. The work is
+    whose lease was lost meanwhile is still completed (it happened) but moves nothing. A group
+    whose head is done passes its slot to its next callback, which this transaction leases and
+    writes as ``sending``: the caller sends the returned attempts at once. The work is
     set-based — a few statements per batch, whatever its size.
     """
     if not attempts:
-        return
+        return []
     with engine.begin() as conn:
         bets = {r.bet_id: r.status for r in conn.execute(_q("lock_bets"), {
             "bet_ids": sorted({a.callback.bet_id for a in attempts})})}
         held = {r.id: r for r in conn.execute(_q("lock_callbacks"), {
             "ids": [a.callback.callback_id for a in attempts]})}
-        insert_attempts(conn, attempts)
+        conn.execute(_q("complete_attempts"), {"rows": _json_rows(
+            completion_row(a) for a in attempts)})
         owned = [a for a in attempts if _still_holds(held.get(a.callback.callback_id), a)]
         if not owned:
-            return
+            return []
         conn.execute(_q("finish_callbacks"), {"rows": _json_rows(dict(
             id=a.callback.callback_id, state=a.final_state, last_status=a.response_status,
             last_error=None if a.outcome.kind == "delivered" else a.outcome.error_detail,
             next_attempt_at=a.next_attempt_at) for a in owned)})
         finished = [a for a in owned if a.final_state in FINAL_STATES]
-        promote = []
+        chain = []
         for attempt in finished:
             if _apply_group_effect(conn, attempt, bets[attempt.callback.bet_id]):
-                promote.append(attempt.callback.bet_id)
-        if promote:
-            conn.execute(_q("promote_next_in_groups"), {"bet_ids": promote})
+                chain.append(attempt.callback.bet_id)
+        successors = [_outgoing(r) for r in conn.execute(_q("chain_next_in_groups"), {
+            "bet_ids": chain, "margin_s": margin_s})] if chain else []
+        if len(successors) < len(owned):
+            # A slot under some brand's max_in_flight came free (or a decline was queued).
+            conn.execute(_q("notify_due"))
+        return _write_sending(conn, successors)
 
 
 def insert_attempts(conn: sa.Connection, attempts: list[Attempt]) -> None:
@@ -300,6 +347,29 @@ def attempt_row(attempt: Attempt) -> dict:
         response_truncated=attempt.response_truncated, outcome=outcome,
         error_class=attempt.outcome.error_class, error_detail=attempt.outcome.error_detail,
         error_code=attempt.outcome.error_code, next_attempt_at=attempt.next_attempt_at)
+
+
+def sending_row(sending: Sending) -> dict:
+    """An attempt about to be sent, as a row of the ``attempts`` table."""
+    cb = sending.callback
+    return dict(
+        id=sending.id, callback_id=cb.callback_id, group_id=cb.bet_id, brand_id=cb.brand_id,
+        destination=cb.destination, origin=cb.origin, attempt_no=cb.attempt_no,
+        callback_created_at=cb.created_at or sending.started_at, scheduled_at=cb.scheduled_at,
+        started_at=sending.started_at, finished_at=None, duration_ms=None,
+        request_headers=redact_headers(sending.headers), response_status=None,
+        response_headers=None, response_body=None, response_truncated=False,
+        outcome="sending", error_class=None, error_detail=None, error_code=None,
+        next_attempt_at=None)
+
+
+def completion_row(attempt: Attempt) -> dict:
+    """What :func:`finish_attempts` fills into an attempt's ``sending`` row."""
+    row = attempt_row(attempt)
+    return {k: row[k] for k in (
+        "id", "started_at", "finished_at", "duration_ms", "response_status", "response_headers",
+        "response_body", "response_truncated", "outcome", "error_class", "error_detail",
+        "error_code", "next_attempt_at")}
 
 
 # --- reading --------------------------------------------------------------------------------

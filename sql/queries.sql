@@ -49,28 +49,76 @@ RETURNING id;
 SELECT brand_id, count(*) AS in_flight FROM callbacks WHERE state = 'in_flight' GROUP BY brand_id;
 
 -- name: claim_due
--- Takes up to :limit due group heads of one brand and leases them to a dispatch.
-WITH due AS (
-    SELECT id FROM callbacks
-    WHERE state = 'pending' AND brand_id = :brand_id AND next_attempt_at <= now()
-    ORDER BY next_attempt_at
-    LIMIT :limit
-    FOR UPDATE SKIP LOCKED
+-- Leases due group heads of every brand in one statement, at most each brand's room under its
+-- max_in_flight. Brands are found by a loose index scan over the pending heads, so idle brands
+-- cost nothing however many are registered. :brand_id NULL means every brand.
+WITH RECURSIVE pending_brands AS (
+    (SELECT brand_id FROM callbacks WHERE state = 'pending' ORDER BY brand_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT c.brand_id FROM callbacks c
+            WHERE c.state = 'pending' AND c.brand_id > p.brand_id
+            ORDER BY c.brand_id LIMIT 1)
+    FROM pending_brands p WHERE p.brand_id IS NOT NULL
+),
+room AS (
+    SELECT b.id AS brand_id,
+           b.max_in_flight - (SELECT count(*) FROM callbacks f
+                              WHERE f.brand_id = b.id AND f.state = 'in_flight') AS room
+    FROM pending_brands p JOIN brands b ON b.id = p.brand_id
+    WHERE CAST(:brand_id AS integer) IS NULL OR b.id = CAST(:brand_id AS integer)
+),
+due AS (
+    SELECT d.id FROM room r CROSS JOIN LATERAL (
+        SELECT c.id FROM callbacks c
+        WHERE c.state = 'pending' AND c.brand_id = r.brand_id AND c.next_attempt_at <= now()
+        ORDER BY c.next_attempt_at
+        LIMIT LEAST(r.room, :limit)
+        FOR UPDATE SKIP LOCKED
+    ) d
+    WHERE r.room > 0
 )
 UPDATE callbacks c
 SET state = 'in_flight', lease_token = gen_random_uuid(),
     lease_expires_at = now() + make_interval(secs => :lease_s)
 FROM due WHERE c.id = due.id
-RETURNING c.id, c.lease_token::text AS lease_token;
+RETURNING c.id, c.lease_token::text AS lease_token, c.brand_id;
+
+-- name: next_due_in_s
+-- Seconds until the earliest pending head is due (negative when one is due now), or NULL.
+SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM callbacks WHERE state = 'pending';
+
+-- name: notify_due
+-- Wakes the schedulers (LISTEN callbacks_due); delivered with the transaction's commit.
+SELECT pg_notify('callbacks_due', '');
 
 -- name: sweep_expired_leases
 -- A lease that ran out means the worker stopped or its message was lost: due again at once.
-UPDATE callbacks
+-- Attempts it had written but never completed are closed as 'unknown' (the platform may have
+-- received them) and count as attempts.
+WITH expired AS (
+    SELECT id, lease_expires_at FROM callbacks
+    WHERE state = 'in_flight' AND lease_expires_at < now()
+    FOR UPDATE SKIP LOCKED
+), closed AS (
+    UPDATE attempts a
+    SET outcome = 'unknown', error_class = 'unknown', finished_at = now(),
+        error_detail = 'the worker stopped before recording the answer; the platform may have '
+                       'received request ' || a.id
+    FROM expired e
+    WHERE a.callback_id = e.id AND a.outcome = 'sending'
+    RETURNING a.callback_id, a.id, a.error_detail
+)
+UPDATE callbacks c
 SET state = 'pending', next_attempt_at = now(), lease_token = NULL, lease_expires_at = NULL,
-    last_error = 'lease expired at ' || to_char(lease_expires_at AT TIME ZONE 'UTC',
-                 'YYYY-MM-DD HH24:MI:SS') || ' UTC (worker stopped or message lost); sent again'
-WHERE state = 'in_flight' AND lease_expires_at < now()
-RETURNING id;
+    attempts = c.attempts + (SELECT count(*) FROM closed WHERE closed.callback_id = c.id),
+    last_error = COALESCE(
+        (SELECT max(closed.error_detail) FROM closed WHERE closed.callback_id = c.id)
+            || '; sent again',
+        'lease expired at ' || to_char(e.lease_expires_at AT TIME ZONE 'UTC',
+        'YYYY-MM-DD HH24:MI:SS') || ' UTC before the request went out (worker stopped or '
+        'message lost); sent again')
+FROM expired e WHERE c.id = e.id
+RETURNING c.id;
 
 -- name: start_delivery
 -- The worker confirms it holds each lease and stretches it past the HTTP timeout.
@@ -82,7 +130,23 @@ WHERE c.id = t.id AND c.lease_token = t.token AND c.state = 'in_flight'
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret;
+          b.signing_secret, b.max_in_flight;
+
+-- name: chain_next_in_groups
+-- Each listed group's head is done: the worker that finished it leases the group's next
+-- callback itself (the head's slot under max_in_flight passes to it) and sends it at once.
+UPDATE callbacks c
+SET state = 'in_flight', next_attempt_at = now(), lease_token = gen_random_uuid(),
+    lease_expires_at = now() + make_interval(secs => b.timeout_s + :margin_s)
+FROM brands b
+WHERE b.id = c.brand_id
+  AND c.id IN (SELECT DISTINCT ON (bet_id) id FROM callbacks
+               WHERE bet_id = ANY(CAST(:bet_ids AS text[])) AND state = 'waiting'
+               ORDER BY bet_id, id)
+RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
+          c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
+          c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
+          b.signing_secret, b.max_in_flight;
 
 -- name: skip_waiting_in_group
 UPDATE callbacks SET state = 'skipped', last_error = :reason, finished_at = now()
@@ -155,9 +219,18 @@ FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
     id bigint, state text, last_status integer, last_error text, next_attempt_at timestamptz)
 WHERE c.id = r.id;
 
--- name: promote_next_in_groups
--- Each listed group's head is done: its oldest waiting callback becomes due now.
-UPDATE callbacks SET state = 'pending', next_attempt_at = now()
-WHERE id IN (SELECT DISTINCT ON (bet_id) id FROM callbacks
-             WHERE bet_id = ANY(CAST(:bet_ids AS text[])) AND state = 'waiting'
-             ORDER BY bet_id, id);
+-- name: complete_attempts
+-- Fills in the answer of attempts written as 'sending' before their request went out (or
+-- closed as 'unknown' meanwhile by the sweeper: the real answer is better).
+UPDATE attempts a
+SET finished_at = r.finished_at, duration_ms = r.duration_ms,
+    response_status = r.response_status, response_headers = r.response_headers,
+    response_body = r.response_body, response_truncated = r.response_truncated,
+    outcome = r.outcome, error_class = r.error_class, error_detail = r.error_detail,
+    error_code = r.error_code, next_attempt_at = r.next_attempt_at
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    id uuid, started_at timestamptz, finished_at timestamptz, duration_ms double precision,
+    response_status integer, response_headers jsonb, response_body text,
+    response_truncated boolean, outcome text, error_class text, error_detail text,
+    error_code text, next_attempt_at timestamptz)
+WHERE a.started_at = r.started_at AND a.id = r.id AND a.outcome IN ('sending', 'unknown');

@@ -10,3 +10,8 @@ ALTER TABLE attempts ADD CONSTRAINT attempts_outcome_check
 
 -- The sweeper finds the open attempts of callbacks whose lease ran out.
 CREATE INDEX attempts_sending ON attempts (callback_id) WHERE outcome = 'sending';
+
+-- The scheduler claims for every brand in one statement: it counts each busy brand's callbacks
+-- in flight, and sleeps until the earliest pending head is due.
+CREATE INDEX callbacks_in_flight_brand ON callbacks (brand_id) WHERE state = 'in_flight';
+CREATE INDEX callbacks_pending_due ON callbacks (next_attempt_at) WHERE state = 'pending';

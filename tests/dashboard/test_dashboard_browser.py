@@ -139,7 +139,8 @@ def test_bets_clock_opens_that_bets_history_and_a_row_expands(demo, page):
     settle(page)
     assert "attempt=" in page.url
     expect(page.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)
-    assert page.locator("[data-testid='stCode']").filter(has_text='"bet_id": "bet-5xx"').count()
+    expect(page.locator("[data-testid='stCode']").filter(has_text='"bet_id": "bet-5xx"')
+           .first).to_be_visible(timeout=30_000)
     no_errors(page)
     shoot(page, "09-history-row-expanded")
 

@@ -2,6 +2,7 @@ import base64
 import hashlib
 import hmac
 import json
+import time
 
 import httpx
 
@@ -110,3 +111,20 @@ def test_429_carries_retry_after():
     attempt = deliver_once(_callback(), _client(
         lambda r: httpx.Response(429, headers={"Retry-After": "17"})))
     assert attempt.retry_after_s == 17
+
+
+def test_the_timeout_is_one_deadline_even_against_a_trickling_platform():
+    # Given a platform that sends its headers one byte every 0.2 s (each read is quick)
+    from platforms import Trickling
+
+    from delivery.sender import make_client
+
+    with Trickling(interval_s=0.2) as platform, make_client(4) as client:
+        callback = _callback(base_url=platform.url, timeout_s=1.0)
+        # When one attempt is made with a 1 s timeout
+        started = time.monotonic()
+        attempt = deliver_once(callback, client)
+        took_s = time.monotonic() - started
+    # Then it ends as a timeout at the deadline, not when the platform stops talking
+    assert attempt.outcome.kind == "failed" and attempt.outcome.error_class == "timeout"
+    assert took_s < 10.0  # a per-read timeout would wait as long as the platform trickles

@@ -30,24 +30,69 @@ def test_claims_respect_the_brand_cap_and_skip_locked(clean_db):
     brand = store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=3)
     store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/place"))
                                   for i in range(5)])
-    first = store.claim_due(clean_db, brand.id, 3, lease_s=30)
-    second = store.claim_due(clean_db, brand.id, 3, lease_s=30)
-    assert len(first) == 3 and len(second) == 2
-    assert not {c[0] for c in first} & {c[0] for c in second}
-    assert store.in_flight_by_brand(clean_db) == {brand.id: 5}
+    first = store.claim_due(clean_db, lease_s=30)
+    assert len(first) == 3
+    assert store.claim_due(clean_db, lease_s=30) == []  # the brand is at its cap
+    assert store.in_flight_by_brand(clean_db) == {brand.id: 3}
+    with clean_db.begin() as conn:  # one slot comes free
+        conn.execute(sa.text("UPDATE callbacks SET state = 'delivered' WHERE id = :id"),
+                     {"id": first[0][0]})
+    second = store.claim_due(clean_db, lease_s=30)
+    assert len(second) == 1 and not {c[0] for c in first} & {c[0] for c in second}
+
+
+def test_one_claim_serves_every_brand_and_ignores_idle_ones(clean_db):
+    busy = [store.add_brand(clean_db, f"busy{i}", "http://127.0.0.1:9", max_in_flight=2)
+            for i in range(3)]
+    for i in range(50):
+        store.add_brand(clean_db, f"idle{i}", "http://127.0.0.1:9")
+    for brand in busy:
+        store.enqueue(clean_db, brand.name, [parse_callback(item(f"{brand.name}-{i}",
+                                                                 "/bet/place"))
+                                             for i in range(4)])
+    claims = store.claim_due(clean_db, lease_s=30)
+    per_brand = {b.id: sum(1 for c in claims if c[2] == b.id) for b in busy}
+    assert per_brand == {b.id: 2 for b in busy}
+    assert store.claim_due(clean_db, lease_s=30, brand_id=busy[0].id) == []
 
 
 def test_expired_lease_is_swept_and_old_token_loses(clean_db):
-    brand = store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
     store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/place"))])
-    [(cid, old_token)] = store.claim_due(clean_db, brand.id, 10, lease_s=0.2)
+    [(cid, old_token, _)] = store.claim_due(clean_db, lease_s=0.2)
     time.sleep(0.3)
     assert store.sweep_expired_leases(clean_db) == [cid]
-    [(same, new_token)] = store.claim_due(clean_db, brand.id, 10, lease_s=30)
+    [(same, new_token, _)] = store.claim_due(clean_db, lease_s=30)
     assert same == cid and new_token != old_token
     assert store.start_delivery(clean_db, [(cid, old_token)], margin_s=1) == []
     assert [c.callback_id for c in store.start_delivery(clean_db, [(cid, new_token)], 1)] == [cid]
     assert "lease expired" in store.group_callbacks(clean_db, "bet-1")[0]["last_error"]
+
+
+def test_an_attempt_is_written_before_its_request_and_closed_unknown_if_never_finished(
+        clean_db):
+    store.add_brand(clean_db, "b", "http://127.0.0.1:9", timeout_s=0.1)
+    store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/place"))])
+    [(cid, token, _)] = store.claim_due(clean_db, lease_s=30)
+    # Given a worker that wrote its attempt and then died before recording the answer
+    [sending] = store.begin_attempts(clean_db, [(cid, token)], margin_s=0.1)
+    [row] = store.group_attempts(clean_db, "bet-1")
+    assert (str(row["id"]), row["outcome"], row["finished_at"]) == (sending.id, "sending", None)
+    assert row["request_headers"]["X-Request-ID"] == sending.id
+    # When its lease runs out and the sweeper runs
+    time.sleep(0.3)
+    assert store.sweep_expired_leases(clean_db) == [cid]
+    # Then the row says the platform may have seen it, and the callback goes out again
+    [row] = store.group_attempts(clean_db, "bet-1")
+    assert row["outcome"] == "unknown" and row["finished_at"] is not None
+    assert f"may have received request {sending.id}" in row["error_detail"]
+    [cb] = store.group_callbacks(clean_db, "bet-1")
+    assert (cb["state"], cb["attempts"]) == ("pending", 1)
+    assert "worker stopped before recording the answer" in cb["last_error"]
+    [(again, token2, _)] = store.claim_due(clean_db, lease_s=30)
+    [resent] = store.begin_attempts(clean_db, [(again, token2)], margin_s=1)
+    assert resent.callback.attempt_no == 2
+    assert resent.callback.request_id == sending.callback.request_id
 
 
 def test_unknown_brand_writes_nothing(clean_db):

@@ -141,8 +141,12 @@ def test_killed_worker_loses_nothing(clean_db, database_url):
                      30, "the callback to be delivered after the lease expired")
         waited = time.monotonic() - killed_at
     assert [s.request_id for s in platform.seen] == [queued.request_id] * 2
-    [attempt] = store.group_attempts(clean_db, "bet-1")  # the killed attempt left no row
-    assert attempt["outcome"] == "delivered" and str(attempt["id"]) == platform.seen[1].attempt_id
+    # Every request the platform saw has its row: the killed one says the answer is unknown
+    killed, resent = store.group_attempts(clean_db, "bet-1")
+    assert [str(killed["id"]), str(resent["id"])] == [s.attempt_id for s in platform.seen]
+    assert killed["outcome"] == "unknown" and killed["error_class"] == "unknown"
+    assert f"may have received request {killed['id']}" in killed["error_detail"]
+    assert (resent["outcome"], resent["attempt_no"]) == ("delivered", 2)
     assert waited >= 1.0
 
 

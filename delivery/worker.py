@@ -1,0 +1,195 @@
+"""What one worker process runs: per-brand lanes of sending threads and a recorder.
+
+A broker message names claimed callbacks. :meth:`DeliveryWorker.take` writes each attempt as
+``sending`` (one transaction for the message), hands each to its brand's *lane* and returns at
+once, so the Dramatiq thread is free for the next message whatever the platforms do. A lane is a
+pool of at most the brand's ``max_in_flight`` threads: a platform that hangs holds only its own
+brand's threads until the request's deadline, and every other brand keeps its own.
+
+Each finished request goes to the *recorder*, one thread that completes attempts in group
+commits (one transaction for whatever finished meanwhile: alone at low rates, in batches under
+load). The transaction also leases each finished head's successor, which goes straight back to
+a lane: a bet's next callback goes out as soon as its head is done, without a scheduler round.
+Database errors are retried with a bounded back-off instead of dropping results.
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
+
+import httpx
+import sqlalchemy as sa
+
+from . import store
+from .dispatch import decide
+from .sender import Attempt, Sending, send
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Threads one brand may use in one process, whatever its max_in_flight says.
+LANE_THREADS_MAX = 256
+#: Finished attempts completed in one transaction at most.
+RECORD_BATCH_MAX = 500
+#: Waits between tries of a database write that failed on the connection (about 2 minutes).
+WRITE_BACKOFF_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5, 5, 5, 10, 10, 10, 10, 10, 10, 10, 10,
+                   10, 10)
+
+
+def with_retries(write: Callable[[], T], what: str, backoff_s=WRITE_BACKOFF_S,
+                 sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run ``write``; when the database connection fails, try again after each wait of
+    ``backoff_s``. The last failure is raised."""
+    for wait_s in (*backoff_s, None):
+        try:
+            return write()
+        except sa.exc.DBAPIError as exc:
+            if not (isinstance(exc, sa.exc.OperationalError) or exc.connection_invalidated):
+                raise
+            if wait_s is None:
+                raise
+            log.warning("%s failed (%s); trying again in %g s", what,
+                        str(exc.orig).strip().splitlines()[0] if exc.orig else exc, wait_s)
+            sleep(wait_s)
+    raise AssertionError("unreachable")
+
+
+class Lanes:
+    """One thread pool per brand, sized by the brand's ``max_in_flight``."""
+
+    def __init__(self):
+        self._lanes: dict[int, tuple[int, ThreadPoolExecutor]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, brand_id: int, size: int, fn, *args) -> None:
+        """Run ``fn(*args)`` on the brand's lane (re-sized when its cap changed)."""
+        size = max(1, min(size, LANE_THREADS_MAX))
+        with self._lock:
+            old_size, lane = self._lanes.get(brand_id, (None, None))
+            if old_size != size:
+                if lane is not None:
+                    lane.shutdown(wait=False)  # its running requests finish on their own
+                lane = ThreadPoolExecutor(size, thread_name_prefix=f"brand-{brand_id}")
+                self._lanes[brand_id] = (size, lane)
+            lane.submit(fn, *args)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for _, lane in self._lanes.values():
+                lane.shutdown(wait=False, cancel_futures=True)
+            self._lanes.clear()
+
+
+class DeliveryWorker:
+    """Sends claimed callbacks through per-brand lanes and records them as they finish."""
+
+    def __init__(self, engine: sa.Engine, client: httpx.Client, *, lease_margin_s: float,
+                 backoff_s=WRITE_BACKOFF_S):
+        self.engine = engine
+        self.client = client
+        self.lease_margin_s = lease_margin_s
+        self.backoff_s = backoff_s
+        self.lanes = Lanes()
+        self._finished: queue.SimpleQueue[Attempt | None] = queue.SimpleQueue()
+        self._in_flight = 0
+        self._idle = threading.Condition()
+        self._recorder = threading.Thread(target=self._record_forever, name="recorder",
+                                          daemon=True)
+        self._recorder.start()
+
+    # --- intake -------------------------------------------------------------------------------
+
+    def take(self, claims: list[tuple[int, str]]) -> int:
+        """Write the claimed callbacks' attempts as ``sending`` and start sending them; returns
+        how many went to the lanes (claims whose lease was lost are left out)."""
+        sendings = with_retries(
+            lambda: store.begin_attempts(self.engine, claims, self.lease_margin_s),
+            "writing attempts before sending", self.backoff_s)
+        self._send_all(sendings)
+        return len(sendings)
+
+    def _send_all(self, sendings: list[Sending]) -> None:
+        with self._idle:
+            self._in_flight += len(sendings)
+        for sending in sendings:
+            cb = sending.callback
+            self.lanes.submit(cb.brand_id, cb.max_in_flight, self._send_one, sending)
+
+    def _send_one(self, sending: Sending) -> None:
+        try:
+            attempt = decide(send(sending, self.client))
+        except BaseException:
+            # send() never raises for what a platform does; this is a bug or an interpreter
+            # shutdown. The attempt stays 'sending' and the sweeper closes it as unknown.
+            log.exception("sending %s failed", sending.id)
+            self._done(1)
+            raise
+        self._finished.put(attempt)
+
+    # --- recording ----------------------------------------------------------------------------
+
+    def _record_forever(self) -> None:
+        while True:
+            first = self._finished.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < RECORD_BATCH_MAX:
+                try:
+                    more = self._finished.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._finished.put(None)
+                    break
+                batch.append(more)
+            self._record(batch)
+
+    def _record(self, batch: list[Attempt]) -> None:
+        successors: list[Sending] = []
+        try:
+            successors = with_retries(
+                lambda: store.finish_attempts(self.engine, batch, self.lease_margin_s),
+                f"recording {len(batch)} attempt(s)", self.backoff_s)
+        except Exception:
+            # The rows stay 'sending'; once the leases run out the sweeper closes them as
+            # unknown and the callbacks go out again. Nothing is lost from the history.
+            log.exception("could not record %d attempt(s); the sweeper will close them as "
+                          "unknown", len(batch))
+        finally:
+            self._send_all(successors)
+            self._done(len(batch))
+
+    def _done(self, count: int) -> None:
+        with self._idle:
+            self._in_flight -= count
+            if self._in_flight <= 0:
+                self._idle.notify_all()
+
+    # --- shutdown -----------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        """Attempts written as ``sending`` whose answer is not recorded yet."""
+        return self._in_flight
+
+    def drain(self, timeout_s: float) -> bool:
+        """Wait until every attempt taken so far is recorded; False when time ran out."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight <= 0, timeout=timeout_s)
+
+    def stop(self, timeout_s: float) -> bool:
+        """Finish what is in flight (up to ``timeout_s``), then stop the threads."""
+        drained = self.drain(timeout_s)
+        if not drained:
+            log.warning("%d attempt(s) still in flight at shutdown; the sweeper closes them "
+                        "as unknown", self._in_flight)
+        self._finished.put(None)
+        self._recorder.join(timeout=5)
+        self.lanes.shutdown()
+        return drained
