@@ -79,7 +79,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         except RequestIdConflict as exc:
             return _conflict(exc, callbacks)
         except UnknownBrand:
-            raise
+            raise  # the brand went away meanwhile: its handler answers 404
         except InvalidInput as exc:
             return _refused(exc, callbacks)
         created = any(r.created for r in results)

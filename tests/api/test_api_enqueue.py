@@ -190,6 +190,15 @@ def test_a_body_over_the_cap_is_413(api_db):
     assert count(api_db, "callbacks") == 0
 
 
+def test_a_value_postgresql_cannot_store_is_a_422_not_a_500(client, api_db):
+    huge = item("bet-1", "/bet/place")
+    huge["payload"]["bet_system_sizes"] = [10 ** 30]  # an integer, but not an int4
+    answer = client.post(ROUTE, json={"callbacks": [huge]})
+    assert answer.status_code == 422, answer.text
+    assert "out of range" in answer.json()["error"]
+    assert count(api_db, "bets") == 0
+
+
 def test_unknown_routes_and_methods_answer_json(client):
     assert client.get("/v1/nothing").json() == {"error": "Not Found"}
     wrong = client.get(ROUTE)
