@@ -6,6 +6,7 @@ COPY delivery ./delivery
 COPY dashboard ./dashboard
 COPY sandbox ./sandbox
 COPY simulator ./simulator
+COPY api ./api
 COPY sql ./sql
 COPY .streamlit ./.streamlit
 RUN pip install --no-cache-dir .

@@ -305,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins():
     """Subcommands that live beside the components they run."""
+    from api.cli import register as api
     from dashboard.cli import register as dashboard
     from sandbox.cli import register as sandbox
     from simulator.cli import register as simulate
@@ -312,7 +313,7 @@ def _plugins():
     from .demo import register as demo
     from .integration_cli import register as integration_test
 
-    return [sandbox, simulate, integration_test, dashboard, demo]
+    return [sandbox, simulate, integration_test, dashboard, api, demo]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,18 +2,25 @@
 
 Starts (or reuses) the database, applies migrations, starts three sandbox platforms registered as
 three brands (healthy; flaky — latency, 5xx and timeouts; buggy — unsupported codes and an outage
-window), the delivery worker, the traffic simulator and the dashboard, then prints where
-everything is. Ctrl-C (or SIGTERM) stops every process it started.
+window), the delivery worker, the traffic simulator, the producer HTTP API (with a token made for
+this run) and the dashboard, then prints where everything is, with a curl command to paste.
+Ctrl-C (or SIGTERM) stops every process it started.
 """
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
+
+import httpx
 
 from . import database, migrate, settings, store
 from .processes import stop_on_signals, stop_processes
@@ -30,6 +37,10 @@ PLATFORMS = (
 #: First port tried for the sandboxes (then the next ones).
 SANDBOX_PORT = 8091
 DASHBOARD_PORT = 8501
+#: First port tried for the producer API.
+API_PORT = 8000
+#: Session token of the player the printed curl example bets for (opened on the healthy sandbox).
+CURL_PLAYER = "curl-player"
 
 
 @dataclass
@@ -83,6 +94,37 @@ def wait_listening(port: int, proc: subprocess.Popen, timeout_s: float = 30.0) -
     return False
 
 
+def curl_example(api_url: str, token: str) -> list[str]:
+    """Shell lines that queue one single bet's /bet/place for the healthy brand, then read it."""
+    bet_id = f"curl-{uuid.uuid4().hex[:8]}"
+    payload = {
+        "request_id": str(uuid.uuid4()), "bet_player_id": CURL_PLAYER, "bet_type": 1,
+        "bet_stake": "5.00",
+        "bet_odds": [{"odd_id": "odd-1", "odd_ratio": "2.10", "odd_status": 0,
+                      "match_id": "match-1", "match_status": 0, "market_id": "market-1"}],
+        "bet_system_sizes": [], "competitors": [],
+        "bet_created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    body = {"callbacks": [{"bet_id": bet_id, "destination": "/bet/place", "payload": payload,
+                           "foreign_params": {"token": CURL_PLAYER}}]}
+    auth = f"-H 'Authorization: Bearer {token}'"
+    return [
+        f"curl -sS -X POST {api_url}/v1/brands/healthy/callbacks {auth} \\",
+        f"  -H 'Content-Type: application/json' -d '{json.dumps(body)}'",
+        f"curl -sS {api_url}/v1/bets/{bet_id}/callbacks {auth}",
+    ]
+
+
+def _open_curl_player(sandbox_url: str) -> None:
+    """Give the curl example's player a wallet on the healthy sandbox (else its place is
+    rejected: auth_session_unknown)."""
+    try:
+        httpx.post(f"{sandbox_url}/_sandbox/players", timeout=5,
+                   json={"token": CURL_PLAYER, "balance": "1000"}).raise_for_status()
+    except httpx.HTTPError as exc:
+        print(f"warning: could not open the curl example's player: {exc}", file=sys.stderr)
+
+
 def run(args) -> int:
     conf = settings.from_env()
     embedded = conf.database_url is None
@@ -115,6 +157,15 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
             port += 1
         demo.start("worker", ["worker", "--processes", "1", "--threads", "8"], env)
         demo.start("simulator", ["simulate", "--rate", str(args.rate), "--duration", "0"], env)
+        api_token = "demo_" + secrets.token_urlsafe(24)
+        api_port = free_port(API_PORT)
+        api = demo.start("producer api", ["api", "--port", str(api_port)],
+                         dict(env, CALLBACKS_API_TOKENS=api_token),
+                         url=f"http://127.0.0.1:{api_port}")
+        if not wait_listening(api_port, api.proc):
+            raise RuntimeError(f"the producer API did not start on port {api_port}")
+        healthy = next(c for c in demo.children if c.name == "sandbox healthy")
+        _open_curl_player(healthy.url)
         dashboard = None
         if not args.no_dashboard:
             dash_port = free_port(DASHBOARD_PORT)
@@ -125,6 +176,8 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
         say("Callback Desk is running:")
         if dashboard:
             say(f"  back-office dashboard   {dashboard.url}")
+        say(f"  producer HTTP API       {api.url}  (token {api_token}; "
+            f"{api.url}/openapi.json)")
         for child in demo.children:
             if child.name.startswith("sandbox"):
                 say(f"  {child.name:<22}  {child.url}/_sandbox/  (brand {child.name.split()[1]})")
@@ -133,6 +186,11 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
         say(f"  traffic simulator       {args.rate:g} bets/s on every brand")
         say(f"  queue figures           {Path(sys.executable).parent / 'callbacks'} status")
         say(f"  logs                    {demo.log_dir}/")
+        say("")
+        say("Queue a bet over HTTP (paste it twice: the same request_id answers 200, queues "
+            "nothing), then read it:")
+        for line in curl_example(api.url, api_token):
+            say(f"  {line}")
         say("Ctrl-C stops everything.")
         while not stop.is_set():
             for child in demo.children:
@@ -153,7 +211,8 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
 
 def register(subparsers) -> None:
     demo = subparsers.add_parser("run", help="run the whole product: database, sandboxes, "
-                                 "worker, simulator and dashboard; Ctrl-C stops it")
+                                 "worker, simulator, producer API and dashboard; Ctrl-C stops "
+                                 "it")
     demo.add_argument("--rate", type=float, default=2.0, help="simulated bets per second")
     demo.add_argument("--no-dashboard", action="store_true", help="do not start the dashboard")
     demo.add_argument("--keep-database", action="store_true",

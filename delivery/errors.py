@@ -5,7 +5,9 @@ Exception tree::
     CallbackDeskError
     ├── InvalidInput            bad producer input; names the field and the value
     │   ├── UnknownBrand
-    │   └── UnknownDestination
+    │   ├── UnknownDestination
+    │   ├── RequestIdConflict   a request_id queued already with another body
+    │   └── api.batch.BadBatch  an HTTP producer request that cannot be read (api/)
     ├── ConfigurationError      a setting (URL, option) that cannot work as given
     └── DatabaseNotReady        the schema is missing or older than this code
 
@@ -54,3 +56,22 @@ class ConfigurationError(CallbackDeskError):
 
 class DatabaseNotReady(CallbackDeskError):
     """The database has no Callback Desk schema yet. Run ``callbacks db upgrade``."""
+
+
+class RequestIdConflict(InvalidInput):
+    """A ``request_id`` is queued already with another brand, bet, destination, payload or
+    Foreign-Params. Repeat the original callback exactly, or give the new one its own
+    ``request_id``.
+
+    ``conflicts`` is ``[(request_id, ["payload", ...]), ...]``: which fields differ, never their
+    values (Foreign-Params are session secrets).
+    """
+
+    def __init__(self, conflicts: list[tuple[str, list[str]]]):
+        self.conflicts = conflicts
+        first, fields = conflicts[0]
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        super().__init__(
+            f"request_id {first!r} is queued already with a different {', '.join(fields)}"
+            f"{more}; repeat the original callback exactly, or give a new callback a new "
+            "request_id", field="payload.request_id", value=first)

@@ -431,3 +431,163 @@ def ensure_partitions(engine: sa.Engine, first_month: datetime | None = None,
             "SELECT ensure_attempt_partitions("
             "(COALESCE(CAST(:first AS timestamptz), now()) - interval '1 month')::date, :n)"),
             {"first": first_month, "n": months}).scalar_one()
+
+
+# === producer HTTP API (api/) ================================================================
+# Idempotent enqueue by request_id, a bet's callbacks with their attempts, and the API's bearer
+# tokens. Named blocks of sql/api.sql.
+
+#: The unique constraint that makes a request_id queue at most one callback.
+_REQUEST_ID_KEY = "callbacks_request_id_key"
+#: SQLSTATE of a unique violation.
+_UNIQUE_VIOLATION = "23505"
+
+
+@cache
+def _api_q(name: str) -> sa.TextClause:
+    return sa.text(sql.queries("api.sql")[name])
+
+
+@dataclass(frozen=True)
+class QueuedOnce:
+    """One producer callback after :func:`enqueue_once`: queued now or found queued already."""
+
+    queued: Enqueued
+    created: bool
+
+
+def enqueue_once(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback], *,
+                 origin: str = "producer") -> list[QueuedOnce]:
+    """Queue the callbacks whose ``request_id`` is new; repeats are answered, not written again.
+
+    The result follows the input order. A callback whose ``request_id`` is queued already with
+    the same brand, bet, destination, payload and Foreign-Params is a repeat (``created``
+    False); with anything different, :class:`RequestIdConflict` is raised and nothing is
+    written. The new callbacks go through :func:`enqueue` in one transaction (all or nothing).
+    When another producer queues one of the request_ids meanwhile, the unique key stops the
+    transaction and the comparison runs again, so concurrent repeats never fail.
+    """
+    from .errors import RequestIdConflict  # imported here to keep this section self-contained
+
+    brand = brand_named(engine, brand_name)
+    unique: dict[str, NewCallback] = {}
+    for cb in callbacks:
+        first = unique.setdefault(cb.request_id, cb)
+        if first is not cb and first != cb:
+            raise InvalidInput(f"request_id {cb.request_id!r} is given to two different "
+                               "callbacks of one request", field="payload.request_id",
+                               value=cb.request_id)
+    # Every clash means another transaction committed one more of these request_ids, so this
+    # ends after at most one round per request_id.
+    for _ in range(len(unique) + 1):
+        found = queued_by_request_id(engine, list(unique))
+        conflicts = [(rid, fields) for rid, cb in unique.items() if rid in found
+                     and (fields := _differing_fields(found[rid], brand.id, cb))]
+        if conflicts:
+            raise RequestIdConflict(conflicts)
+        new = [cb for rid, cb in unique.items() if rid not in found]
+        try:
+            written = enqueue(engine, brand_name, new, origin=origin) if new else []
+        except sa.exc.IntegrityError as exc:
+            if _is_request_id_clash(exc):
+                continue
+            raise
+        results = {e.request_id: QueuedOnce(e, True) for e in written}
+        results.update({rid: QueuedOnce(Enqueued(row.id, rid, row.bet_id, row.state), False)
+                        for rid, row in found.items()})
+        return [results[cb.request_id] for cb in callbacks]
+    raise RuntimeError("request_ids kept clashing with concurrent producers; try again")
+
+
+def queued_by_request_id(engine: sa.Engine, request_ids: list[str]) -> dict:
+    """``{request_id: row}`` of the queued callbacks carrying these request_ids (row fields:
+    id, request_id, brand_id, bet_id, destination, payload, foreign_params, state)."""
+    if not request_ids:
+        return {}
+    with engine.connect() as conn:
+        return {r.request_id: r for r in conn.execute(_api_q("callbacks_by_request_id"),
+                                                      {"request_ids": request_ids})}
+
+
+def _differing_fields(row, brand_id: int, cb: NewCallback) -> list[str]:
+    """What makes the queued row another callback than ``cb``: field names, never values."""
+    fields = []
+    if row.brand_id != brand_id:
+        fields.append("brand")
+    if row.bet_id != cb.bet_id:
+        fields.append("bet_id")
+    if row.destination != cb.destination:
+        fields.append("destination")
+    if _canonical(row.payload) != _canonical(cb.payload):
+        fields.append("payload")
+    if _canonical(row.foreign_params) != _canonical(cb.foreign_params):
+        fields.append("foreign_params")
+    return fields
+
+
+def _canonical(value) -> str:
+    # Both sides went through json once; sorted keys make equal documents equal text, and
+    # true stays different from 1 (which == would not).
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _is_request_id_clash(exc: sa.exc.IntegrityError) -> bool:
+    orig = exc.orig
+    return (getattr(orig, "pgcode", None) == _UNIQUE_VIOLATION
+            and getattr(getattr(orig, "diag", None), "constraint_name", None) == _REQUEST_ID_KEY)
+
+
+def bet_callbacks(engine: sa.Engine, bet_id: str) -> dict | None:
+    """The bet (with its brand's name) and its callbacks in queue order, each with its
+    ``attempt_log`` (oldest first); None when there is no such bet. Foreign-Params are left
+    out. One consistent snapshot."""
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        bet_row = conn.execute(_api_q("bet_with_brand"), {"bet_id": bet_id}).first()
+        if bet_row is None:
+            return None
+        callbacks = [dict(r._mapping) for r in conn.execute(_api_q("bet_callbacks"),
+                                                             {"bet_id": bet_id})]
+        attempts = [dict(r._mapping) for r in conn.execute(_api_q("bet_attempts"),
+                                                            {"bet_id": bet_id})]
+    by_callback: dict[int, list[dict]] = {}
+    for attempt in attempts:
+        by_callback.setdefault(attempt.pop("callback_id"), []).append(attempt)
+    for callback in callbacks:
+        callback["attempt_log"] = by_callback.get(callback["id"], [])
+    return dict(bet_row._mapping, callbacks=callbacks)
+
+
+def add_api_token(engine: sa.Engine, name: str, token_sha256: str) -> dict:
+    """Store a new API token's hash under ``name``: ``{"name", "created_at"}``. InvalidInput
+    when the name is malformed or a live token has it already."""
+    try:
+        with engine.begin() as conn:
+            row = conn.execute(_api_q("insert_api_token"),
+                               {"name": name, "token_sha256": token_sha256}).one()
+    except sa.exc.IntegrityError as exc:
+        if getattr(exc.orig, "pgcode", None) == _UNIQUE_VIOLATION:
+            raise InvalidInput(f"a live API token is named {name!r} already; revoke it with "
+                               f"`callbacks api-token revoke {name}` or pick another name",
+                               field="name", value=name) from None
+        raise InvalidInput(f"token name {name!r} must be letters, digits, '_', '.' or '-' "
+                           "(at most 63)", field="name", value=name) from None
+    return dict(row._mapping)
+
+
+def live_api_token_hashes(engine: sa.Engine) -> list[tuple[str, str]]:
+    """``[(name, sha256 hex), ...]`` of the tokens not revoked."""
+    with engine.connect() as conn:
+        return [(r.name, r.token_sha256) for r in conn.execute(_api_q("live_api_token_hashes"))]
+
+
+def api_tokens(engine: sa.Engine, *, include_revoked: bool = False) -> list[dict]:
+    """Names and dates of the API tokens (never their hashes)."""
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(
+            _api_q("api_tokens"), {"include_revoked": include_revoked})]
+
+
+def revoke_api_token(engine: sa.Engine, name: str) -> bool:
+    """Revoke the live token called ``name``; False when there is none."""
+    with engine.begin() as conn:
+        return conn.execute(_api_q("revoke_api_token"), {"name": name}).first() is not None

@@ -14,7 +14,7 @@ def _compose() -> dict:
 
 def test_compose_has_every_part_of_the_product():
     services = _compose()["services"]
-    assert set(services) >= {"postgres", "rabbitmq", "migrate", "scheduler", "worker",
+    assert set(services) >= {"postgres", "rabbitmq", "migrate", "scheduler", "worker", "api",
                              "dashboard", "sandbox"}
 
 
@@ -32,5 +32,5 @@ def test_every_callbacks_service_runs_a_real_command_against_real_servers():
 
 def test_dockerfile_copies_every_package():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("delivery", "dashboard", "sandbox", "simulator", "sql"):
+    for package in ("delivery", "dashboard", "sandbox", "simulator", "sql", "api"):
         assert f"COPY {package} ./{package}" in dockerfile

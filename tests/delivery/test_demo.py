@@ -1,10 +1,13 @@
 """`callbacks run` starts every part, says where it is, and Ctrl-C stops all of it."""
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 
+import httpx
 import psutil
 import sqlalchemy as sa
 
@@ -24,13 +27,28 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
     for brand in ("healthy", "flaky", "buggy"):
         assert f"(brand {brand})" in printed
     children = psutil.Process(proc.pid).children(recursive=True)
-    assert len(children) >= 5  # three sandboxes, worker (+ its Dramatiq processes), simulator
+    assert len(children) >= 6  # three sandboxes, worker (+ its Dramatiq processes), simulator,
+    #                            producer API
+
+    # The printed curl example works as printed: queued once, repeated safely
+    api_url, token = re.search(r"producer HTTP API\s+(http://\S+)\s+\(token (\S+);",
+                               printed).groups()
+    body = json.loads(re.search(r"-d '(.+)'$", printed, re.MULTILINE).group(1))
+    auth = {"Authorization": f"Bearer {token}"}
+    route = f"{api_url}/v1/brands/healthy/callbacks"
+    assert httpx.post(route, json=body, headers=auth, timeout=30).status_code == 201
+    assert httpx.post(route, json=body, headers=auth, timeout=30).status_code == 200
+    assert httpx.post(route, json=body, timeout=30).status_code == 401
 
     time.sleep(6)  # let traffic flow
     with clean_db.connect() as conn:
         delivered = conn.execute(sa.text(
             "SELECT count(*) FROM attempts WHERE outcome = 'delivered'")).scalar()
     assert delivered > 0
+    bet_id = body["callbacks"][0]["bet_id"]
+    [place] = httpx.get(f"{api_url}/v1/bets/{bet_id}/callbacks", headers=auth,
+                        timeout=30).json()["callbacks"]
+    assert place["state"] == "delivered"  # the example's player has a wallet on the sandbox
 
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=60)[0]

@@ -1,0 +1,215 @@
+"""The producer API over HTTP: thin Starlette routes in front of :mod:`delivery.store`.
+
+Routes::
+
+    POST /v1/brands/{brand}/callbacks    {"callbacks": [...]} → 201/200 {"request_ids": [...]}
+    GET  /v1/bets/{bet_id}/callbacks     the bet, its callbacks and their attempts
+    GET  /openapi.json                   the OpenAPI 3.1 document (public)
+    GET  /healthz                        {"status": "ok"} or 503 (public)
+
+Every answer is JSON; an error is ``{"error": "what went wrong and what to do"}`` with
+``problems`` (422) or ``conflicts`` (409) when there are several. The database is only reached
+through :mod:`delivery.store`, in Starlette's thread pool.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import Iterable
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from delivery import store
+from delivery.errors import InvalidInput, RequestIdConflict, UnknownBrand
+from delivery.validation import NewCallback
+
+from . import openapi
+from .auth import BearerAuth, TokenChecker
+from .batch import MAX_BODY_BYTES, MAX_CALLBACKS, BadBatch, parse_batch, problem, too_large
+
+#: How long the health check waits for the database.
+HEALTH_TIMEOUT_S = 5.0
+
+log = logging.getLogger(__name__)
+
+
+class Json(JSONResponse):
+    """JSON with times as ISO 8601 and every non-ASCII character escaped (so no text a producer
+    sent can make an answer unencodable)."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, default=_json_value, separators=(",", ":")).encode("ascii")
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"cannot show {type(value).__name__} as JSON")
+
+
+def error(status: int, message: str, **more) -> Json:
+    return Json({"error": message, **more}, status_code=status)
+
+
+def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
+               max_body_bytes: int = MAX_BODY_BYTES,
+               max_callbacks: int = MAX_CALLBACKS) -> Starlette:
+    """The ASGI app on ``engine``. ``tokens`` are accepted besides the stored ones (the
+    command passes ``CALLBACKS_API_TOKENS``)."""
+
+    async def post_callbacks(request: Request) -> Json:
+        brand = request.path_params["brand"]
+        await run_in_threadpool(store.brand_named, engine, brand)
+        body = await _read_body(request, max_body_bytes)
+        callbacks = parse_batch(body, max_callbacks=max_callbacks)
+        try:
+            results = await run_in_threadpool(store.enqueue_once, engine, brand, callbacks)
+        except RequestIdConflict as exc:
+            return _conflict(exc, callbacks)
+        except UnknownBrand:
+            raise  # the brand went away meanwhile: its handler answers 404
+        except InvalidInput as exc:
+            return _refused(exc, callbacks)
+        created = any(r.created for r in results)
+        return Json({
+            "request_ids": [r.queued.request_id for r in results],
+            "callbacks": [{"request_id": r.queued.request_id, "bet_id": r.queued.bet_id,
+                           "state": r.queued.state, "created": r.created} for r in results],
+        }, status_code=201 if created else 200)
+
+    async def get_bet_callbacks(request: Request) -> Json:
+        bet_id = request.path_params["bet_id"]
+        found = await run_in_threadpool(store.bet_callbacks, engine, bet_id)
+        if found is None:
+            return error(404, f"no bet {bet_id!r}: nothing was ever queued for it")
+        return Json(bet_document(found))
+
+    async def openapi_json(request: Request) -> Json:
+        return Json(openapi.document())
+
+    async def healthz(request: Request) -> Json:
+        try:
+            await asyncio.wait_for(run_in_threadpool(_ping, engine), HEALTH_TIMEOUT_S)
+        except (sa.exc.SQLAlchemyError, asyncio.TimeoutError) as exc:
+            log.warning("health check: the database does not answer (%s)",
+                        type(exc).__name__)
+            return Json({"status": "unavailable", "error": "the database does not answer"},
+                        status_code=503)
+        return Json({"status": "ok"})
+
+    routes = [
+        Route("/v1/brands/{brand}/callbacks", post_callbacks, methods=["POST"]),
+        Route("/v1/bets/{bet_id:path}/callbacks", get_bet_callbacks, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ]
+    handlers = {
+        HTTPException: _http_error,
+        BadBatch: _bad_batch,
+        UnknownBrand: _unknown_brand,
+        sa.exc.OperationalError: _database_down,
+        sa.exc.DataError: _unstorable,
+        Exception: _internal_error,
+    }
+    checker = TokenChecker(engine, tokens)
+    return Starlette(routes=routes, exception_handlers=handlers,
+                     middleware=[Middleware(BearerAuth, checker=checker)])
+
+
+async def _read_body(request: Request, limit_bytes: int) -> bytes:
+    """The body, refused with 413 as soon as it is known to be over ``limit_bytes``."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit_bytes:
+        raise too_large(limit_bytes)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit_bytes:
+            raise too_large(limit_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _ping(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+
+
+def _conflict(exc: RequestIdConflict, callbacks: list[NewCallback]) -> Json:
+    differs = dict(exc.conflicts)
+    conflicts = [{"index": i, "request_id": cb.request_id, "differs": differs[cb.request_id]}
+                 for i, cb in enumerate(callbacks) if cb.request_id in differs]
+    return error(409, str(exc), conflicts=conflicts)
+
+
+def _refused(exc: InvalidInput, callbacks: list[NewCallback]) -> Json:
+    """The store refused valid-looking callbacks (a bet of another brand): name the items."""
+    if exc.field == "bet_id":
+        indexes = [i for i, cb in enumerate(callbacks) if cb.bet_id == exc.value]
+    else:
+        indexes = list(range(len(callbacks)))
+    return error(422, f"{exc}; nothing was queued", problems=[problem(i, exc) for i in indexes])
+
+
+def bet_document(found: dict) -> dict:
+    """A bet from :func:`delivery.store.bet_callbacks` as the API shows it."""
+    callbacks = []
+    for row in found["callbacks"]:
+        callbacks.append({
+            "request_id": row["request_id"], "destination": row["destination"],
+            "state": row["state"], "origin": row["origin"], "attempt_count": row["attempts"],
+            "next_attempt_at": row["next_attempt_at"], "last_status": row["last_status"],
+            "last_error": row["last_error"], "created_at": row["created_at"],
+            "finished_at": row["finished_at"], "payload": row["payload"],
+            "attempts": row["attempt_log"],
+        })
+    return {"bet_id": found["bet_id"], "brand": found["brand"], "status": found["status"],
+            "restrictions": found["restrictions"], "created_at": found["created_at"],
+            "updated_at": found["updated_at"], "callbacks": callbacks}
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+async def _http_error(request: Request, exc: HTTPException) -> Json:
+    # Unknown routes (404) and methods (405) answer JSON like everything else.
+    return Json({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _bad_batch(request: Request, exc: BadBatch) -> Json:
+    more = {"problems": exc.problems} if exc.status == 422 and exc.problems else {}
+    return error(exc.status, str(exc), **more)
+
+
+async def _unknown_brand(request: Request, exc: UnknownBrand) -> Json:
+    return error(404, f"no brand named {exc.value!r}; `callbacks brand list` shows the known "
+                      f"brands and `callbacks brand add {exc.value} --url BASE_URL` adds one")
+
+
+async def _database_down(request: Request, exc: sa.exc.OperationalError) -> Json:
+    log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
+    return error(503, "the database does not answer; nothing was queued, try again shortly")
+
+
+async def _unstorable(request: Request, exc: sa.exc.DataError) -> Json:
+    primary = getattr(getattr(exc.orig, "diag", None), "message_primary", None)
+    return error(422, "PostgreSQL cannot store a value of this request"
+                      + (f" ({primary})" if primary else "") + "; nothing was queued",
+                 problems=[])
+
+
+async def _internal_error(request: Request, exc: Exception) -> Json:
+    # The server logs the traceback (Starlette re-raises after this answer); the client gets
+    # JSON, never a traceback.
+    return error(500, "internal error (see the API server's log)")

@@ -1,0 +1,157 @@
+"""``callbacks api`` (serve the producer API) and ``callbacks api-token`` (create, list, revoke
+its bearer tokens).
+
+The main ``callbacks`` command calls :func:`register` with its subparsers.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+
+import uvicorn
+
+from delivery import database, migrate, settings, store
+from delivery.errors import ConfigurationError, InvalidInput
+
+from .app import create_app
+from .auth import ENV_VAR, env_tokens, new_token, token_sha256
+
+#: Port of ``callbacks api`` unless ``--port`` says otherwise.
+DEFAULT_PORT = 8000
+#: On shutdown, requests still running get this long to finish.
+GRACEFUL_SHUTDOWN_S = 5
+#: Database connections the server keeps (requests run in a thread pool).
+POOL_SIZE = 10
+
+
+def register(subparsers) -> None:
+    """Add the ``api`` and ``api-token`` subcommands."""
+    api = subparsers.add_parser(
+        "api", help="serve the producer HTTP API (queue callbacks, read a bet's callbacks)",
+        description="Serve the producer HTTP API. Every route but /healthz and /openapi.json "
+                    f"needs Authorization: Bearer <token>: a token from {ENV_VAR} "
+                    "(comma-separated) or one made by `callbacks api-token create`.")
+    api.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on (default: %(default)s)")
+    api.add_argument("--port", type=_port, default=DEFAULT_PORT,
+                     help="port to listen on; 0 picks a free one (default: %(default)s)")
+    api.set_defaults(func=cmd_api)
+
+    token = subparsers.add_parser("api-token", help="bearer tokens of the producer API")
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_sub.add_parser("create", help="make a token; it is printed once, only its "
+                                                 "SHA-256 is stored")
+    create.add_argument("--name", required=True, help="who or what uses it, e.g. risk-service")
+    create.set_defaults(func=cmd_token_create)
+    lst = token_sub.add_parser("list", help="names and dates of the tokens (no secrets)")
+    lst.add_argument("--all", action="store_true", help="include revoked tokens")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_token_list)
+    revoke = token_sub.add_parser("revoke", help="stop accepting a token (at once)")
+    revoke.add_argument("name")
+    revoke.set_defaults(func=cmd_token_revoke)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port 0-65535")
+    return value
+
+
+def _engine(pool_size: int = 1):
+    url = database.database_url(settings.from_env())
+    engine = database.make_engine(url, pool_size=pool_size)
+    migrate.require_current(engine)
+    return engine, url
+
+
+# --- api ------------------------------------------------------------------------------------
+
+def cmd_api(args) -> int:
+    engine, url = _engine(POOL_SIZE)
+    tokens = env_tokens()
+    stored = len(store.live_api_token_hashes(engine))
+    sock = _bind(args.host, args.port)
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    base = f"http://{shown_host}:{sock.getsockname()[1]}"
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(engine, tokens=tokens), lifespan="off", log_level="info",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S))
+    print(f"producer API listening on {base} (database {database.redact_url(url)})")
+    print(f"OpenAPI document: {base}/openapi.json")
+    print(f"tokens: {len(tokens)} from {ENV_VAR}, {stored} made with `callbacks api-token "
+          "create`; Ctrl-C stops it", flush=True)
+    if not tokens and not stored:
+        print(f"warning: no token is valid yet, so every request but /healthz is refused; "
+              f"set {ENV_VAR} or run `callbacks api-token create --name NAME`",
+              file=sys.stderr, flush=True)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn shut down gracefully, then passed Ctrl-C on
+    finally:
+        sock.close()
+        engine.dispose()
+    print("producer API stopped", flush=True)
+    return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket, so the port is known (and taken) before the server loop starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigurationError(f"cannot listen on {host}:{port} ({exc.strerror}); pick "
+                                 "another --port or --host") from None
+    sock.listen(2048)
+    return sock
+
+
+# --- api-token ------------------------------------------------------------------------------
+
+def cmd_token_create(args) -> int:
+    engine, _ = _engine()
+    token = new_token()
+    created = store.add_api_token(engine, args.name, token_sha256(token))
+    engine.dispose()
+    print(f"API token {created['name']!r} created; it is shown this once (only its SHA-256 is "
+          "stored). Send it as: Authorization: Bearer <token>", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def cmd_token_list(args) -> int:
+    engine, _ = _engine()
+    tokens = store.api_tokens(engine, include_revoked=args.all)
+    engine.dispose()
+    if args.json:
+        print(json.dumps(tokens, indent=2, default=str))
+        return 0
+    if not tokens:
+        print("no API tokens" + ("" if args.all else " (revoked ones: --all)"))
+    for t in tokens:
+        print(f"{t['name']:<32} created {t['created_at']:%Y-%m-%d %H:%M:%S %Z}"
+              + (f"  revoked {t['revoked_at']:%Y-%m-%d %H:%M:%S %Z}" if t["revoked_at"]
+                 else ""))
+    return 0
+
+
+def cmd_token_revoke(args) -> int:
+    engine, _ = _engine()
+    revoked = store.revoke_api_token(engine, args.name)
+    engine.dispose()
+    if not revoked:
+        raise InvalidInput(f"no live API token is named {args.name!r}; `callbacks api-token "
+                           "list` shows them", field="name", value=args.name)
+    print(f"API token {args.name!r} revoked; requests with it are refused from now on")
+    return 0

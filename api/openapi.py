@@ -1,0 +1,390 @@
+"""The OpenAPI 3.1 document of the producer API, generated from the callback contract (pure).
+
+Each destination of :mod:`delivery.contract` becomes three schemas — ``BetPlacePayload`` (its
+fields), ``BetPlaceCallback`` (one item of a batch: bet_id, destination, payload,
+foreign_params) and ``BetPlaceErrorAnswer`` (the 400 codes its platform may answer) — and, under
+``webhooks``, the request Callback Desk sends to the operator's platform. Change the contract
+and the document follows.
+"""
+from __future__ import annotations
+
+from functools import cache
+
+from delivery import contract
+from delivery.contract import Destination, Field
+
+from .batch import MAX_BODY_BYTES, MAX_CALLBACKS
+
+#: Version of the producer API (the path prefix).
+API_VERSION = "1"
+
+_REF = "#/components/schemas/"
+_DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+
+
+@cache
+def document() -> dict:
+    """The whole OpenAPI document (built once; treat it as read-only)."""
+    schemas = dict(_fixed_schemas())
+    for dest in contract.DESTINATIONS.values():
+        name = schema_name(dest)
+        schemas[f"{name}Payload"] = payload_schema(dest)
+        schemas[f"{name}Callback"] = callback_schema(dest)
+        if dest.supported_errors:
+            schemas[f"{name}ErrorAnswer"] = error_answer_schema(dest)
+    schemas["Callback"] = {
+        "description": "One callback to queue, exactly like a line of `callbacks enqueue`.",
+        "oneOf": [_ref(f"{schema_name(d)}Callback") for d in contract.DESTINATIONS.values()],
+        "discriminator": {"propertyName": "destination", "mapping": {
+            d.path: _REF + f"{schema_name(d)}Callback" for d in contract.DESTINATIONS.values()}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Callback Desk producer API",
+            "version": f"{API_VERSION} (callback contract {contract.CONTRACT_VERSION})",
+            "description": _DESCRIPTION,
+        },
+        "security": [{"bearer": []}],
+        "paths": _paths(),
+        "webhooks": {d.path: {"post": _webhook(d)} for d in contract.DESTINATIONS.values()},
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {
+                "type": "http", "scheme": "bearer",
+                "description": "A token from `callbacks api-token create --name NAME`, or one "
+                               "of CALLBACKS_API_TOKENS."}},
+        },
+    }
+
+
+def schema_name(dest: Destination) -> str:
+    """``/bet/cash-out-orders/accepted`` → ``BetCashOutOrdersAccepted``."""
+    words = dest.path.replace("-", "/").split("/")
+    return "".join(w[:1].upper() + w[1:] for w in words if w)
+
+
+def field_schema(field: Field) -> dict:
+    """The JSON Schema of one contract field, as :mod:`delivery.validation` checks it."""
+    schema = _kind_schema(field)
+    schema["description"] = field.description
+    if field.example is not None:
+        schema["examples"] = [field.example]
+    if not field.required:
+        return {"description": field.description, "anyOf": [schema, {"type": "null"}]}
+    return schema
+
+
+def payload_schema(dest: Destination) -> dict:
+    schema = _object_schema(contract.COMMON_FIELDS + dest.fields, optional={
+        f.name for f in contract.COMMON_FIELDS})
+    schema["description"] = (f"{dest.title}: {dest.sent_when} request_id and bet_id are filled "
+                             "in when absent.")
+    if dest.supported_errors:
+        schema["x-supported-error-codes"] = [e.code for e in dest.supported_errors]
+    return schema
+
+
+def callback_schema(dest: Destination) -> dict:
+    return {
+        "type": "object",
+        "description": f"A {dest.path} callback to queue.",
+        "required": ["bet_id", "destination", "payload"],
+        "additionalProperties": False,
+        "properties": {
+            "bet_id": {"type": "string", "minLength": 1, "maxLength": 200,
+                       "description": "The bet: the callback's group (its callbacks go out in "
+                                      "order, one at a time)."},
+            "destination": {"const": dest.path},
+            "payload": _ref(f"{schema_name(dest)}Payload"),
+            "foreign_params": _ref("ForeignParams"),
+        },
+    }
+
+
+def error_answer_schema(dest: Destination) -> dict:
+    """The 400 answers that are business outcomes for ``dest`` (rejected, not retried); only
+    for destinations that have some."""
+    return {
+        "type": "object",
+        "description": f"A platform's 400 answer to {dest.path} that means rejected (not "
+                       "retried): " + "; ".join(f"{e.code} — {e.meaning}"
+                                                for e in dest.supported_errors) + ".",
+        "required": ["error"],
+        "properties": {"error": {
+            "type": "object", "required": ["code"],
+            "properties": {"code": {"enum": [e.code for e in dest.supported_errors]},
+                           "data": {"type": "object"}}}},
+    }
+
+
+def _kind_schema(field: Field) -> dict:
+    kind = field.kind
+    if kind == "string":
+        return {"type": "string", "minLength": 1}
+    if kind == "id":
+        return {"type": ["string", "integer"], "minLength": 1}
+    if kind == "decimal":
+        return {"type": "string", "pattern": _DECIMAL_PATTERN}
+    if kind == "integer":
+        return {"type": "integer"}
+    if kind == "enum":
+        return {"type": "integer", "enum": list(field.enum)}
+    if kind == "datetime":
+        return {"type": "string", "format": "date-time"}
+    if kind == "list":
+        return {"type": "array", "items": field_schema(field.item) if field.item else {}}
+    if kind == "object":
+        return _object_schema(field.fields)
+    if kind == "any":
+        return {}
+    raise AssertionError(f"contract field {field.name} has unknown kind {kind}")
+
+
+def _object_schema(fields: tuple[Field, ...],
+                   optional: frozenset[str] | set[str] = frozenset()) -> dict:
+    return {
+        "type": "object",
+        "required": [f.name for f in fields if f.required and f.name not in optional],
+        "properties": {f.name: field_schema(f) for f in fields},
+    }
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": _REF + name}
+
+
+def _json(name: str) -> dict:
+    return {"application/json": {"schema": _ref(name)}}
+
+
+def _answer(description: str, schema: str = "Error", headers: dict | None = None) -> dict:
+    answer = {"description": description, "content": _json(schema)}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+_UNAUTHORIZED = _answer("No bearer token, or one that is unknown or revoked.", headers={
+    "WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="callbacks"'}})
+_UNAVAILABLE = _answer("The database does not answer; try again shortly.")
+
+
+def _paths() -> dict:
+    return {
+        "/v1/brands/{brand}/callbacks": {"post": {
+            "operationId": "enqueueCallbacks",
+            "summary": "Queue callbacks for a brand (all or nothing, idempotent)",
+            "description": (
+                f"1 to {MAX_CALLBACKS:,} callbacks (body at most {MAX_BODY_BYTES:,} bytes), "
+                "queued in one transaction: when any is bad nothing is queued. Each callback "
+                "is identified by its payload's request_id (filled in when absent): sending a "
+                "request_id again with the same brand, bet_id, destination, payload and "
+                "foreign_params queues nothing and answers its existing id; with anything "
+                "different it is a 409."),
+            "parameters": [{"name": "brand", "in": "path", "required": True,
+                            "schema": {"type": "string"},
+                            "description": "A brand added with `callbacks brand add`."}],
+            "requestBody": {"required": True, "content": _json("CallbackBatch")},
+            "responses": {
+                "201": _answer("At least one callback was queued now.", "Queued"),
+                "200": _answer("Every callback was queued already (a repeat); nothing new.",
+                               "Queued"),
+                "400": _answer("The body is not JSON."),
+                "401": _UNAUTHORIZED,
+                "404": _answer("No brand has this name (`callbacks brand list`)."),
+                "409": _answer("A request_id is queued already with a different body.",
+                               "Conflicts"),
+                "413": _answer(f"The body is larger than {MAX_BODY_BYTES:,} bytes."),
+                "422": _answer("The body is not a batch, or callbacks break the contract; "
+                               "one problem per bad callback at least.", "Problems"),
+                "503": _UNAVAILABLE,
+            },
+        }},
+        "/v1/bets/{bet_id}/callbacks": {"get": {
+            "operationId": "betCallbacks",
+            "summary": "A bet's callbacks, in order, with their state and attempts",
+            "parameters": [{"name": "bet_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": {
+                "200": _answer("The bet and its callbacks.", "BetCallbacks"),
+                "401": _UNAUTHORIZED,
+                "404": _answer("No bet has this id."),
+                "503": _UNAVAILABLE,
+            },
+        }},
+        "/healthz": {"get": {
+            "operationId": "health", "summary": "Whether the API can reach its database",
+            "security": [],
+            "responses": {"200": _answer("The database answers.", "Health"),
+                          "503": _answer("The database does not answer.", "Health")},
+        }},
+        "/openapi.json": {"get": {
+            "operationId": "openapi", "summary": "This document", "security": [],
+            "responses": {"200": {"description": "The OpenAPI 3.1 document.",
+                                  "content": {"application/json": {"schema": {
+                                      "type": "object"}}}}},
+        }},
+    }
+
+
+def _webhook(dest: Destination) -> dict:
+    return {
+        "summary": dest.title,
+        "description": f"Sent to the brand's platform at base URL + {dest.path}. "
+                       f"{dest.sent_when} {dest.notes}".strip(),
+        "parameters": [
+            {"name": "Foreign-Params", "in": "header", "required": True,
+             "schema": {"type": "string"},
+             "description": "The callback's foreign_params as JSON (the player's session)."},
+            {"name": "X-Request-ID", "in": "header", "required": True,
+             "schema": {"type": "string", "format": "uuid"},
+             "description": "This attempt's Request ID (new on every retry)."},
+        ],
+        "requestBody": {"required": True, "content": _json(f"{schema_name(dest)}Payload")},
+        "responses": {
+            "2XX": {"description": "Applied (or applied already: request_id is the "
+                                   "idempotency key). Delivered."},
+            "400": _rejected(dest),
+            "default": {"description": "Anything else (3xx, other 4xx, 5xx, no answer) is "
+                                       "retried on the brand's schedule."},
+        },
+    }
+
+
+def _rejected(dest: Destination) -> dict:
+    if not dest.supported_errors:
+        return {"description": "No 400 code is a business answer here: every 400 is retried."}
+    return {"description": "With a supported code: rejected, not retried. Any other 400 is "
+                           "retried.",
+            "content": _json(f"{schema_name(dest)}ErrorAnswer")}
+
+
+def _fixed_schemas() -> dict:
+    nullable_time = {"type": ["string", "null"], "format": "date-time"}
+    return {
+        "ForeignParams": {
+            "type": "object",
+            "description": "The player's session values, sent as the Foreign-Params header. "
+                           "Never shown back by this API.",
+            "examples": [{"token": "player-session-token"}],
+        },
+        "CallbackBatch": {
+            "type": "object", "required": ["callbacks"], "additionalProperties": False,
+            "properties": {"callbacks": {"type": "array", "minItems": 1,
+                                         "maxItems": MAX_CALLBACKS,
+                                         "items": _ref("Callback")}},
+        },
+        "Queued": {
+            "type": "object", "required": ["request_ids", "callbacks"],
+            "properties": {
+                "request_ids": {"type": "array", "items": {"type": "string"},
+                                "description": "One per callback sent, in the same order."},
+                "callbacks": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["request_id", "bet_id", "state", "created"],
+                    "properties": {
+                        "request_id": {"type": "string"},
+                        "bet_id": {"type": "string"},
+                        "state": {"type": "string", "description": "Queue state now."},
+                        "created": {"type": "boolean",
+                                    "description": "false: it was queued already"}}}},
+            },
+        },
+        "Error": {"type": "object", "required": ["error"],
+                  "properties": {"error": {"type": "string"}}},
+        "Problems": {
+            "type": "object", "required": ["error", "problems"],
+            "properties": {
+                "error": {"type": "string"},
+                "problems": {"type": "array", "items": {
+                    "type": "object", "required": ["index", "field", "message"],
+                    "properties": {
+                        "index": {"type": "integer",
+                                  "description": "Position in callbacks (0-based)."},
+                        "field": {"type": ["string", "null"],
+                                  "examples": ["payload.bet_odds[1].odd_ratio"]},
+                        "value": {"description": "What was sent (long values cut; absent "
+                                                 "for foreign_params)."},
+                        "message": {"type": "string", "description": "What is allowed."}}}},
+            },
+        },
+        "Conflicts": {
+            "type": "object", "required": ["error", "conflicts"],
+            "properties": {
+                "error": {"type": "string"},
+                "conflicts": {"type": "array", "items": {
+                    "type": "object", "required": ["index", "request_id", "differs"],
+                    "properties": {
+                        "index": {"type": "integer"},
+                        "request_id": {"type": "string"},
+                        "differs": {"type": "array", "items": {"enum": [
+                            "brand", "bet_id", "destination", "payload",
+                            "foreign_params"]}}}}},
+            },
+        },
+        "Attempt": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "string", "format": "uuid",
+                       "description": "The Request ID (sent as X-Request-ID)."},
+                "attempt_no": {"type": "integer"},
+                "started_at": {"type": "string", "format": "date-time"},
+                "finished_at": {**nullable_time, "description": "null while sending"},
+                "duration_ms": {"type": ["number", "null"]},
+                "outcome": {"enum": ["sending", "delivered", "rejected", "failed",
+                                     "exhausted", "unknown"]},
+                "response_status": {"type": ["integer", "null"]},
+                "error_class": {"type": ["string", "null"]},
+                "error_detail": {"type": ["string", "null"]},
+                "error_code": {"type": ["string", "null"]},
+                "next_attempt_at": nullable_time,
+            },
+        },
+        "CallbackState": {
+            "type": "object",
+            "properties": {
+                "request_id": {"type": "string"},
+                "destination": {"type": "string"},
+                "state": {"enum": ["waiting", "pending", "in_flight", "delivered", "rejected",
+                                   "exhausted", "skipped"]},
+                "origin": {"enum": ["producer", "system", "integration_test"]},
+                "attempt_count": {"type": "integer"},
+                "next_attempt_at": nullable_time,
+                "last_status": {"type": ["integer", "null"]},
+                "last_error": {"type": ["string", "null"]},
+                "created_at": {"type": "string", "format": "date-time"},
+                "finished_at": nullable_time,
+                "payload": {"type": "object"},
+                "attempts": {"type": "array", "items": _ref("Attempt")},
+            },
+        },
+        "BetCallbacks": {
+            "type": "object",
+            "properties": {
+                "bet_id": {"type": "string"},
+                "brand": {"type": "string"},
+                "status": {"type": "string"},
+                "restrictions": {"type": "array"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "updated_at": {"type": "string", "format": "date-time"},
+                "callbacks": {"type": "array", "items": _ref("CallbackState")},
+            },
+        },
+        "Health": {"type": "object", "required": ["status"],
+                   "properties": {"status": {"enum": ["ok", "unavailable"]},
+                                  "error": {"type": "string"}}},
+    }
+
+
+_DESCRIPTION = """\
+Queue sportsbook bet callbacks for delivery to an operator's platform, and see what became of
+them. Every route but /healthz and /openapi.json needs `Authorization: Bearer <token>`.
+
+A bet is a callback group: its callbacks go out in the order they were queued, one at a time.
+Delivery is at-least-once; the payload's request_id is the idempotency key on both sides: a
+producer may repeat a request safely, and a platform sees the same request_id on every retry.
+
+The `webhooks` below are what Callback Desk sends to the platform for each destination, with
+the 400 codes that count as a business answer (rejected, not retried).
+"""

@@ -1,0 +1,37 @@
+"""The producer API served over real HTTP in a background thread, for the API tests."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from typing import Iterator
+
+import uvicorn
+
+#: The environment token the test servers accept.
+TOKEN = "test-token-7c1f"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+#: The session secret every factories.item carries in its foreign_params.
+SESSION_SECRET = "session-token-123456"
+
+
+@contextmanager
+def serve(app) -> Iterator[str]:
+    """Serve ``app`` on a free port of 127.0.0.1 until the block ends; its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -1,0 +1,81 @@
+"""/openapi.json: a valid OpenAPI 3.1 document whose schemas say what the validation says,
+for every destination of the contract."""
+import copy
+
+import jsonschema
+import pytest
+from factories import PAYLOADS, item, odd
+from openapi_spec_validator import validate
+
+from api.openapi import document, schema_name
+from delivery import contract
+from delivery.errors import InvalidInput
+from delivery.validation import parse_callback
+
+
+def schema_validator(name: str) -> jsonschema.Draft202012Validator:
+    """A validator of one component schema, its $refs resolved inside the document."""
+    return jsonschema.Draft202012Validator(
+        {"$ref": f"#/components/schemas/{name}", "components": document()["components"]})
+
+
+def test_the_document_is_valid_openapi_3_1():
+    validate(document())
+    assert document()["openapi"] == "3.1.0"
+
+
+def test_it_is_served_as_is(anonymous):
+    assert anonymous.get("/openapi.json").json() == document()
+
+
+def test_every_destination_is_a_schema_a_callback_kind_and_a_webhook():
+    doc = document()
+    schemas, mapping = doc["components"]["schemas"], \
+        doc["components"]["schemas"]["Callback"]["discriminator"]["mapping"]
+    assert set(mapping) == set(contract.DESTINATIONS) == set(doc["webhooks"])
+    for path, dest in contract.DESTINATIONS.items():
+        payload = schemas[f"{schema_name(dest)}Payload"]
+        assert set(payload["properties"]) == {f.name for f in contract.COMMON_FIELDS
+                                              + dest.fields}
+        assert set(payload["required"]) == {f.name for f in dest.fields if f.required}
+        assert schemas[f"{schema_name(dest)}Callback"]["properties"]["destination"] == {
+            "const": path}
+        codes = [e.code for e in dest.supported_errors]
+        if codes:
+            answer = schemas[f"{schema_name(dest)}ErrorAnswer"]
+            assert answer["properties"]["error"]["properties"]["code"]["enum"] == codes
+            assert payload["x-supported-error-codes"] == codes
+
+
+def test_routes_and_security_are_described():
+    doc = document()
+    assert set(doc["paths"]) == {"/v1/brands/{brand}/callbacks", "/v1/bets/{bet_id}/callbacks",
+                                 "/healthz", "/openapi.json"}
+    post = doc["paths"]["/v1/brands/{brand}/callbacks"]["post"]
+    assert {"200", "201", "400", "401", "404", "409", "413", "422"} <= set(post["responses"])
+    assert doc["security"] == [{"bearer": []}]
+    assert doc["paths"]["/healthz"]["get"]["security"] == []
+
+
+@pytest.mark.parametrize("destination", list(contract.DESTINATIONS))
+def test_what_the_validation_accepts_the_schema_accepts(destination):
+    good = item("bet-1", destination)
+    parse_callback(copy.deepcopy(good))
+    schema_validator("Callback").validate(good)
+    schema_validator("CallbackBatch").validate({"callbacks": [good]})
+
+
+@pytest.mark.parametrize("destination, field, value", [
+    ("/bet/place", "bet_stake", 10),
+    ("/bet/place", "bet_type", 4),
+    ("/bet/place", "bet_odds", [odd(), dict(odd(), odd_ratio=2.5)]),
+    ("/bet/settle", "settle_type", "1"),
+    ("/bet/settle", "bet_player_id", None),
+    ("/bet/place", "bet_created_at", 1700000000),
+    ("/bet/cash-out-orders/declined", "cash_out_order_ids", "co-1"),
+])
+def test_what_the_validation_refuses_the_schema_refuses(destination, field, value):
+    bad = item("bet-1", destination, payload=dict(PAYLOADS[destination], **{field: value}))
+    with pytest.raises(InvalidInput):
+        parse_callback(copy.deepcopy(bad))
+    assert not schema_validator("Callback").is_valid(bad)
