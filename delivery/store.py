@@ -71,11 +71,11 @@ def brands(engine: sa.Engine) -> list[Brand]:
 
 def brand_named(engine: sa.Engine, name: str) -> Brand:
     """The brand called ``name``, or :class:`UnknownBrand` listing the known ones."""
-    known = brands(engine)
-    for brand in known:
-        if brand.name == name:
-            return brand
-    names = ", ".join(b.name for b in known) or "none yet"
+    with engine.connect() as conn:
+        row = conn.execute(_q("brand_named"), {"name": name}).first()
+    if row is not None:
+        return Brand.from_row(row)
+    names = ", ".join(b.name for b in brands(engine)) or "none yet"
     raise UnknownBrand(f"no brand named {name!r} (known brands: {names}); add it with "
                        f"`callbacks brand add {name} --url BASE_URL`", field="brand", value=name)
 

@@ -16,6 +16,10 @@ RETURNING id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signin
 SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret
 FROM brands ORDER BY name;
 
+-- name: brand_named
+SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret
+FROM brands WHERE name = :name;
+
 -- name: lock_bet
 -- Creates the bet on its first callback and locks its row: the group's mutex.
 INSERT INTO bets (bet_id, brand_id, player_id, bet_type, stake, odds, system_sizes, status,
