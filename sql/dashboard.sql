@@ -53,10 +53,12 @@ WHERE state IN ('waiting', 'pending', 'in_flight')
 -- One row per attempt, newest callback first; within a callback, its latest attempt first.
 -- An attempt starts after its callback was created, so the window on callback_created_at also
 -- bounds started_at (with an hour of slack for clock skew), which prunes older partitions.
+-- The sort key is set when the row is written, before the request goes out: an attempt still
+-- sending (no finished_at, duration_ms or response yet) sorts and pages like any other.
 SELECT a.id AS request_id, a.group_id, a.destination, a.callback_created_at, a.started_at,
        a.attempt_no, c.attempts AS callback_attempts, c.state AS callback_state,
        left(a.response_body, 2000) AS response_data, a.response_truncated, a.response_status,
-       a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms,
+       a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms, a.finished_at,
        a.next_attempt_at, c.request_id AS callback_request_id, br.name AS brand
 FROM attempts a
 LEFT JOIN callbacks c ON c.id = a.callback_id
