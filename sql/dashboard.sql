@@ -133,6 +133,8 @@ SELECT attempt_latency_edges_ms() AS edges;
 
 -- name: breakdown_counts
 -- Hours before :rollup_to come from the hourly rollup, the rest from attempts themselves.
+-- Attempts still sending and those closed as unknown are counted under their own outcome;
+-- duration_ms_sum adds up measured durations only (as the rollup does, migration 006).
 WITH rolled AS (
     SELECT hour AS at, brand_id, destination, response_status, outcome, error_class,
            error_code, attempts, first_attempts, retries, duration_ms_sum
@@ -143,7 +145,9 @@ WITH rolled AS (
 ), live AS (
     SELECT started_at AS at, brand_id, destination, response_status, outcome, error_class,
            error_code, 1 AS attempts, (attempt_no = 1)::int AS first_attempts,
-           (attempt_no > 1)::int AS retries, duration_ms AS duration_ms_sum
+           (attempt_no > 1)::int AS retries,
+           CASE WHEN outcome NOT IN ('sending', 'unknown') THEN duration_ms END
+               AS duration_ms_sum
     FROM attempts
     WHERE started_at >= :rollup_to AND started_at < :window_to
       AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
@@ -153,13 +157,16 @@ SELECT date_bin(CAST(:bucket AS interval), u.at, CAST(:bucket_origin AS timestam
        br.name AS brand, u.destination, u.response_status, u.outcome, u.error_class,
        u.error_code, sum(u.attempts)::bigint AS attempts,
        sum(u.first_attempts)::bigint AS first_attempts, sum(u.retries)::bigint AS retries,
-       sum(u.duration_ms_sum) AS duration_ms_sum
+       coalesce(sum(u.duration_ms_sum), 0) AS duration_ms_sum
 FROM (SELECT * FROM rolled UNION ALL SELECT * FROM live) u
 JOIN brands br ON br.id = u.brand_id
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 ORDER BY 1;
 
 -- name: breakdown_latency
+-- Measured request durations only: an attempt still sending has none yet, and an unknown one's
+-- is how long its row stayed open, not how long the platform took (the rollup counts the
+-- same since migration 006).
 WITH rolled AS (
     SELECT hour AS at, destination, bucket AS lat, attempts
     FROM attempt_latency_hourly
@@ -171,6 +178,7 @@ WITH rolled AS (
            1 AS attempts
     FROM attempts
     WHERE started_at >= :rollup_to AND started_at < :window_to
+      AND duration_ms IS NOT NULL AND outcome NOT IN ('sending', 'unknown')
       AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
       AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
 )

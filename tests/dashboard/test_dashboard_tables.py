@@ -117,7 +117,51 @@ def test_breakdown_summary_and_answer_classes():
     assert list(frame["code"]) == ["204", "400", "400", "503", "none"]
     figures = charts.summary(frame)
     assert figures == {"attempts": 103, "first_attempt_success": 80 / 90, "retries": 13,
-                       "exhausted": 1}
+                       "exhausted": 1, "unknown": 0, "sending": 0}
+
+
+def unanswered_frame() -> pd.DataFrame:
+    """counts_frame plus 4 first attempts still sending and 2 closed as unknown (one a retry)."""
+    extra = pd.DataFrame([
+        (NOW, "alpha", "/bet/place", None, "sending", None, None, 4, 4, 0),
+        (NOW, "alpha", "/bet/settle", None, "unknown", "unknown", None, 2, 1, 1),
+    ], columns=["bucket", "brand", "destination", "response_status", "outcome", "error_class",
+                "error_code", "attempts", "first_attempts", "retries"]).assign(duration_ms_sum=0.0)
+    return pd.concat([counts_frame(), extra], ignore_index=True)
+
+
+def test_unknown_and_sending_are_classes_of_their_own_and_sending_is_no_failure():
+    frame = charts.prepare(unanswered_frame(), timezone.utc)
+    assert list(frame["answer"])[-2:] == ["sending", "unknown"]
+    assert list(frame["code"])[-2:] == ["sending", "unknown"]
+    figures = charts.summary(frame)
+    # 4 first attempts in flight are left out; the unknown first attempt did not succeed
+    assert figures == {"attempts": 109, "first_attempt_success": 80 / 91, "retries": 14,
+                       "exhausted": 1, "unknown": 2, "sending": 4}
+
+
+def test_codes_over_time_show_unknown_and_leave_attempts_in_flight_out():
+    frame = charts.prepare(unanswered_frame(), timezone.utc)
+    spec = charts.codes_over_time(frame, "hour").to_dict()
+    [data] = spec["datasets"].values()
+    codes = {row["code"]: row["attempts"] for row in data}
+    assert codes["unknown"] == 2 and "sending" not in codes and "204" not in codes
+
+
+def test_first_attempt_success_chart_leaves_attempts_in_flight_out():
+    frame = charts.prepare(unanswered_frame(), timezone.utc)
+    [data] = charts.first_attempt_success(frame).to_dict()["datasets"].values()
+    assert data[0]["rate"] == pytest.approx(80 / 91)  # the 4 in flight are not counted
+
+
+def test_latency_ignores_attempts_without_a_measured_duration():
+    latency = pd.DataFrame({"bucket": [NOW, NOW, NOW], "destination": ["/bet/place"] * 3,
+                            "latency_bucket": [0, 1, None], "attempts": [50, 50, 900]})
+    data = charts.latency_percentiles(latency, [10.0, 20.0], timezone.utc)
+    assert dict(zip(data["percentile"], data["ms"])) == {"p50": 10.0, "p90": 18.0,
+                                                         "p99": 19.8}
+    assert charts.latency_counts(latency) == {0: 50, 1: 50}
+    assert charts.latency_counts(latency.iloc[2:]) == {}
 
 
 def test_top_unsupported_answers_name_code_and_destination():
