@@ -101,7 +101,8 @@ WHERE a.id = CAST(:request_id AS uuid)
 
 -- name: investigate_bet
 SELECT b.bet_id, b.status, b.player_id, b.bet_type, b.stake, b.odds, b.system_sizes,
-       b.restrictions, b.placed_at, b.created_at, b.updated_at, br.name AS brand
+       b.restrictions, b.placed_at, b.created_at, b.updated_at, br.name AS brand,
+       br.timeout_s
 FROM bets b JOIN brands br ON br.id = b.brand_id
 WHERE b.bet_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR b.brand_id = :brand_id);
 
@@ -118,8 +119,9 @@ LIMIT :limit;
 
 -- name: investigate_attempts
 SELECT id AS request_id, callback_id, destination, attempt_no, callback_created_at,
-       started_at, duration_ms, response_status, left(response_body, 2000) AS response_body,
-       outcome, error_class, error_detail, error_code, next_attempt_at
+       started_at, finished_at, duration_ms, response_status,
+       left(response_body, 2000) AS response_body, outcome, error_class, error_detail,
+       error_code, next_attempt_at
 FROM attempts
 WHERE group_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
 ORDER BY started_at, attempt_no
