@@ -97,6 +97,10 @@ def no_errors(tab) -> None:
     ("investigate?bet=bet-5xx", "04-investigate", "Investigate a missing notification"),
     ("breakdowns?window=Last+7+days", "05-breakdowns", "Breakdowns"),
     ("api-reference", "06-api-reference", "Callback API reference"),
+    ("investigate?bet=bet-outcome-unknown", "10-investigate-outcome-unknown",
+     "Investigate a missing notification"),
+    ("history?group_ids=bet-in-flight+bet-outcome-unknown&window=Any+time",
+     "11-history-sending-and-unknown", "Callback history"),
 ])
 def test_every_page_opens(demo, page, path, name, heading):
     page.goto(demo + path)
