@@ -143,7 +143,8 @@ def test_bets_clock_opens_that_bets_history_and_a_row_expands(demo, page):
     settle(page)
     assert "attempt=" in page.url
     expect(page.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)
-    assert page.locator("[data-testid='stCode']").filter(has_text='"bet_id": "bet-5xx"').count()
+    payload = page.locator("[data-testid='stCode']").filter(has_text='"bet_id": "bet-5xx"')
+    expect(payload.first).to_be_visible(timeout=30_000)  # drawn after its tab
     no_errors(page)
     shoot(page, "09-history-row-expanded")
 
