@@ -4,23 +4,26 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from .shaping import ANSWER_CLASSES, answer_class, histogram_percentile
+from .shaping import ANSWER_CLASSES, SENDING, UNKNOWN, answer_class, histogram_percentile
 
 #: One colour per answer class, the same in every chart.
-ANSWER_COLORS = ("#2f9e5b", "#9aa5b8", "#4c78a8", "#f28e2b", "#d6404e", "#8e6cc0", "#4a4f5c")
+ANSWER_COLORS = ("#2f9e5b", "#9aa5b8", "#4c78a8", "#f28e2b", "#d6404e", "#8e6cc0", "#4a4f5c",
+                 "#c9a227", "#cdd5e0")
 _ANSWER_SCALE = alt.Scale(domain=list(ANSWER_CLASSES), range=list(ANSWER_COLORS))
 _HEIGHT = 240
 
 
 def prepare(counts: pd.DataFrame, zone) -> pd.DataFrame:
-    """Adds ``answer`` (chart class), ``code`` (exact code or none) and ``time`` (wall-clock
-    time in ``zone``, so the browser draws it as the viewer's zone)."""
+    """Adds ``answer`` (chart class), ``code`` (exact code; ``none`` for no response,
+    ``unknown`` / ``sending`` when no answer was recorded) and ``time`` (wall-clock time in
+    ``zone``, so the browser draws it as the viewer's zone)."""
     frame = counts.copy()
     if frame.empty:
         return frame.assign(answer=[], code=[], time=[])
     frame["answer"] = [answer_class(None if pd.isna(s) else int(s), o, e) for s, o, e in
                        zip(frame["response_status"], frame["outcome"], frame["error_class"])]
-    frame["code"] = ["none" if pd.isna(s) else str(int(s)) for s in frame["response_status"]]
+    frame["code"] = [a if a in (UNKNOWN, SENDING) else "none" if pd.isna(s) else str(int(s))
+                     for s, a in zip(frame["response_status"], frame["answer"])]
     frame["time"] = (pd.to_datetime(frame["bucket"], utc=True).dt.tz_convert(zone)
                      .dt.tz_localize(None))
     for name in ("attempts", "first_attempts", "retries"):
@@ -29,15 +32,28 @@ def prepare(counts: pd.DataFrame, zone) -> pd.DataFrame:
 
 
 def summary(frame: pd.DataFrame) -> dict:
-    """Headline figures: attempts, first-attempt success rate, retries, exhaustions."""
+    """Headline figures: attempts, first-attempt success rate, retries, exhaustions, attempts
+    whose outcome is unknown and attempts still sending.
+
+    An attempt still sending has no outcome yet: it is left out of the success rate (neither a
+    success nor a failure). An unknown one counts as a first attempt that did not succeed.
+    """
     if frame.empty:
-        return {"attempts": 0, "first_attempt_success": None, "retries": 0, "exhausted": 0}
-    first = frame["first_attempts"].sum()
-    first_ok = frame.loc[frame["outcome"] == "delivered", "first_attempts"].sum()
+        return {"attempts": 0, "first_attempt_success": None, "retries": 0, "exhausted": 0,
+                "unknown": 0, "sending": 0}
+    answered = frame[frame["outcome"] != SENDING]
+    first = answered["first_attempts"].sum()
+    first_ok = answered.loc[answered["outcome"] == "delivered", "first_attempts"].sum()
+
+    def outcome_attempts(outcome: str) -> int:
+        return int(frame.loc[frame["outcome"] == outcome, "attempts"].sum())
+
     return {"attempts": int(frame["attempts"].sum()),
             "first_attempt_success": float(first_ok / first) if first else None,
             "retries": int(frame["retries"].sum()),
-            "exhausted": int(frame.loc[frame["outcome"] == "exhausted", "attempts"].sum())}
+            "exhausted": outcome_attempts("exhausted"),
+            "unknown": outcome_attempts(UNKNOWN),
+            "sending": outcome_attempts(SENDING)}
 
 
 def answers_over_time(frame: pd.DataFrame, bucket_label: str) -> alt.Chart:
@@ -54,9 +70,10 @@ def answers_over_time(frame: pd.DataFrame, bucket_label: str) -> alt.Chart:
 
 
 def codes_over_time(frame: pd.DataFrame, bucket_label: str, top: int = 8) -> alt.Chart:
-    """Stacked bars of the answers that were not 2xx, by exact code (``none`` = no response);
-    codes beyond the ``top`` most common are "other". 2xx volume is the class chart's job."""
-    frame = frame[frame["answer"] != "2xx"]
+    """Stacked bars of the answers that were not 2xx, by exact code (``none`` = no response,
+    ``unknown`` = never recorded); codes beyond the ``top`` most common are "other". 2xx volume
+    is the class chart's job, and attempts still sending have no answer yet."""
+    frame = frame[~frame["answer"].isin(("2xx", SENDING))]
     totals = frame.groupby("code")["attempts"].sum().sort_values(ascending=False)
     keep = set(totals.index[:top])
     data = frame.assign(code=[c if c in keep else "other" for c in frame["code"]])
@@ -82,7 +99,8 @@ def answers_by(frame: pd.DataFrame, dimension: str, title: str) -> alt.Chart:
 
 
 def first_attempt_success(frame: pd.DataFrame) -> alt.Chart:
-    """Share of first attempts delivered, per time bucket."""
+    """Share of first attempts delivered, per time bucket (of those no longer sending)."""
+    frame = frame[frame["outcome"] != SENDING]
     first = frame.groupby("time")["first_attempts"].sum()
     ok = frame[frame["outcome"] == "delivered"].groupby("time")["first_attempts"].sum()
     data = pd.DataFrame({"time": first.index,
@@ -137,12 +155,14 @@ def unsupported_chart(data: pd.DataFrame) -> alt.Chart:
 
 def latency_percentiles(latency: pd.DataFrame, edges: list[float], zone,
                         quantiles=(0.5, 0.9, 0.99)) -> pd.DataFrame:
-    """p50/p90/p99 request duration (ms) per time bucket, estimated from the duration buckets."""
+    """p50/p90/p99 request duration (ms) per time bucket, estimated from the duration buckets.
+    Attempts without a measured duration (no bucket) are left out."""
+    latency = latency.dropna(subset=["latency_bucket"])
     if latency.empty:
         return pd.DataFrame(columns=["time", "percentile", "ms"])
     rows = []
     for bucket, part in latency.groupby("bucket"):
-        counts = part.groupby("latency_bucket")["attempts"].sum().to_dict()
+        counts = latency_counts(part)
         for q in quantiles:
             rows.append({"bucket": bucket, "percentile": f"p{round(q * 100)}",
                          "ms": histogram_percentile(counts, edges, q)})
@@ -150,6 +170,16 @@ def latency_percentiles(latency: pd.DataFrame, edges: list[float], zone,
     data["time"] = (pd.to_datetime(data["bucket"], utc=True).dt.tz_convert(zone)
                     .dt.tz_localize(None))
     return data[["time", "percentile", "ms"]]
+
+
+def latency_counts(latency: pd.DataFrame) -> dict[int, int]:
+    """Attempts per duration bucket, for :func:`~.shaping.histogram_percentile`; rows without a
+    bucket (no measured duration) are left out."""
+    known = latency.dropna(subset=["latency_bucket"])
+    if known.empty:
+        return {}
+    return {int(k): int(v) for k, v in
+            known.groupby("latency_bucket")["attempts"].sum().items()}
 
 
 def latency_chart(data: pd.DataFrame) -> alt.Chart:

@@ -16,7 +16,7 @@ import streamlit as st
 
 import sql
 
-from . import connection
+from . import connection, tables
 from .filters import HistoryFilter
 from .shaping import Page, decode_cursor, encode_cursor
 PAGE_SIZE = 50
@@ -120,15 +120,14 @@ def history_csv(filters: HistoryFilter, columns: dict[str, str], zone) -> bytes:
     """Every attempt matching the filters (up to EXPORT_LIMIT) as CSV, times in ``zone``."""
     rows = _rows("history", dict(filters.params(), limit=EXPORT_LIMIT, after_created=None,
                                  after_started=None, after_id=None))
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for name in ("callback_created_at", "started_at", "next_attempt_at"):
-        frame[name] = pd.to_datetime(frame[name], utc=True).dt.tz_convert(zone)
     buffer = io.StringIO()
-    frame.rename(columns=columns).to_csv(buffer, index=False)
+    tables.history_export(rows, columns, zone).to_csv(buffer, index=False)
     return buffer.getvalue().encode()
 
 
-@st.cache_data(ttl=60, show_spinner=False)
+# An attempt row changes once after it is written (sending → its answer, or unknown), so it
+# is cached no longer than the history list it was selected from.
+@st.cache_data(ttl=10, show_spinner=False)
 def attempt(request_id: str, brand_id: int | None) -> dict | None:
     """Everything recorded about one attempt, with the payload its callback carried."""
     try:

@@ -101,17 +101,34 @@ def stake_label(stake) -> str:
 
 # --- responses ------------------------------------------------------------------------------
 
-#: Chart categories of an attempt's answer, in legend order.
+#: Outcomes of an attempt, in the order filters offer them. ``sending``: the row was written
+#: before the request went out and no answer is recorded yet; ``unknown``: the worker stopped
+#: before recording the answer, so the platform may or may not have received the request.
+OUTCOMES = ("delivered", "rejected", "failed", "exhausted", "sending", "unknown")
+SENDING, UNKNOWN = "sending", "unknown"
+#: Outcomes without a measured answer: no status, and a duration that is not the platform's.
+UNANSWERED = (SENDING, UNKNOWN)
+
+#: Chart categories of an attempt's answer, in legend order. ``unknown`` and ``sending`` have no
+#: status, so they are classes of their own, never a 2xx/4xx/5xx or a timeout.
 ANSWER_CLASSES = ("2xx", "3xx", "4xx supported", "4xx other", "5xx", "timeout",
-                  "no connection")
+                  "no connection", "unknown", "sending")
+
+#: What the worker's sweeper says about an attempt it closed as unknown, when the row lacks it.
+UNKNOWN_DETAIL = "the worker stopped before recording the answer"
+#: The Response error of an attempt whose request is still out.
+SENDING_ERROR = "sending… (no answer recorded yet)"
 
 
 def answer_class(status: int | None, outcome: str | None, error_class: str | None) -> str:
     """The chart category of one attempt's answer.
 
     A 400 with a code the destination supports is a normal business answer (``4xx supported``);
-    any other 4xx is something the platform should not have said (``4xx other``).
+    any other 4xx is something the platform should not have said (``4xx other``). An attempt
+    still being sent, or whose answer was never recorded, is ``sending`` / ``unknown``.
     """
+    if outcome in UNANSWERED:
+        return outcome
     if status is None:
         return "timeout" if error_class == "timeout" else "no connection"
     if 200 <= status < 300:
@@ -126,12 +143,30 @@ def answer_class(status: int | None, outcome: str | None, error_class: str | Non
 def response_error(error_class: str | None, error_code: str | None,
                    error_detail: str | None, outcome: str | None = None) -> str:
     """The seed's "Response error" column: what went wrong, in one line."""
+    if outcome == SENDING:
+        return SENDING_ERROR
+    if outcome == UNKNOWN:
+        return f"outcome unknown: {error_detail or UNKNOWN_DETAIL}"
     if outcome == "rejected":
         return f"supported: {error_code}" if error_code else "supported error"
     if not error_class:
         return ""
     detail = error_detail or ""
     return f"{error_class}: {detail}" if detail else error_class
+
+
+def measured_ms(duration_ms: float | None, outcome: str | None) -> float | None:
+    """How long the platform took, or None: a request still out has no duration yet, and an
+    unknown one's duration is only how long its row stayed open."""
+    if duration_ms is None or outcome in UNANSWERED:
+        return None
+    return duration_ms
+
+
+def attempts_label(attempt_no: int, callback_attempts: int | None) -> str:
+    """``2 of 3``: this attempt's number of the callback's attempts so far (an attempt still
+    being sent may not be counted on its callback yet)."""
+    return f"{attempt_no} of {max(attempt_no, callback_attempts or 0)}"
 
 
 def pretty_json(text: str | None) -> tuple[str, str]:

@@ -6,24 +6,43 @@ from datetime import datetime
 
 import pandas as pd
 
-from .shaping import (answer_class, bet_type_label, format_time, odds_label, relative,
-                      response_error, stake_label)
+from .shaping import (answer_class, attempts_label, bet_type_label, format_time,
+                      measured_ms, odds_label, relative, response_error, stake_label)
 
 CLOCK = "🕒"
 
 STATUS_DOTS = {"NEW": "⚪", "PLACED": "🔵", "ACCEPTED": "🔵", "SETTLED": "🟢", "UNSETTLED": "🟠",
                "CASHED_OUT": "🟣", "DECLINED": "🔴", "PLACE_ERROR": "🔴"}
 
-#: Callback history's columns as exported to CSV (query column → CSV header).
+#: Callback history's columns as exported to CSV (query column → CSV header). An attempt still
+#: sending has no Finished at; neither it nor an unknown one has a Duration (see measured_ms).
 HISTORY_EXPORT = {
     "group_id": "Group ID", "request_id": "Request ID", "destination": "Destination",
     "callback_created_at": "Created at", "started_at": "Sent at", "attempt_no": "Attempt",
     "callback_attempts": "Attempts", "response_data": "Response data",
     "response_status": "Response code", "error_class": "Error class",
     "error_code": "Error code", "error_detail": "Response error", "outcome": "Outcome",
-    "duration_ms": "Duration ms", "next_attempt_at": "Next attempt at",
+    "duration_ms": "Duration ms", "finished_at": "Finished at",
+    "next_attempt_at": "Next attempt at",
     "callback_request_id": "Callback request_id", "brand": "Brand",
 }
+
+
+#: Time columns of the export, shown in the viewer's zone.
+_EXPORT_TIMES = ("callback_created_at", "started_at", "finished_at", "next_attempt_at")
+
+
+def history_export(rows: list[dict], columns: dict[str, str], zone) -> pd.DataFrame:
+    """Callback history rows as the CSV export's frame: ``columns`` renamed, times in
+    ``zone``, durations only where they were measured."""
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for name in _EXPORT_TIMES:
+        if name in frame:
+            frame[name] = pd.to_datetime(frame[name], utc=True).dt.tz_convert(zone)
+    if "duration_ms" in frame and "outcome" in frame:
+        frame["duration_ms"] = [measured_ms(d, o) for d, o in
+                                zip(frame["duration_ms"], frame["outcome"])]
+    return frame.rename(columns=columns)
 
 
 def status_cell(status: str | None) -> str:
@@ -71,13 +90,13 @@ def history_table(rows: list[dict], zone) -> pd.DataFrame:
         "Destination": r["destination"],
         "Created at": format_time(r["callback_created_at"], zone),
         "Sent at": format_time(r["started_at"], zone),
-        "Attempts": f"{r['attempt_no']} of {r['callback_attempts'] or r['attempt_no']}",
+        "Attempts": attempts_label(r["attempt_no"], r["callback_attempts"]),
         "Response data": _one_line(r["response_data"]),
         "Response code": r["response_status"],
         "Response error": response_error(r["error_class"], r["error_code"], r["error_detail"],
                                          r["outcome"]),
         "Outcome": r["outcome"],
-        "ms": round(r["duration_ms"]) if r["duration_ms"] is not None else None,
+        "ms": _round(measured_ms(r["duration_ms"], r["outcome"])),
         "Brand": r["brand"],
     } for r in rows], columns=["Group ID", "Request ID", "Destination", "Created at",
                                "Attempts", "Response data", "Response code", "Response error",
@@ -114,6 +133,10 @@ def callbacks_table(callbacks: list[dict], zone) -> pd.DataFrame:
         "request_id": c["request_id"],
     } for c in callbacks], columns=["Destination", "State", "Attempts", "Created", "Next try",
                                     "Last error", "request_id"])
+
+
+def _round(value: float | None) -> int | None:
+    return None if value is None else round(value)
 
 
 def _one_line(text: str | None, limit: int = 160) -> str | None:

@@ -7,6 +7,11 @@ not delivered (skipped ones are only consequences of an earlier one):
 - rejected — a supported 4xx, a normal business answer: ``supported_error``;
 - still being retried, last answer an unsupported 4xx: ``handler_bug``; a 5xx:
   ``platform_error``; no answer, a 3xx or a 429: ``retrying``;
+- its latest attempt is still out (the row is written before the request goes out):
+  ``in_flight``;
+- its latest attempt was closed as unknown (the worker stopped before recording the answer, so
+  the platform may have received it; the callback goes out again with the same request_id):
+  ``outcome_unknown``;
 - queued and never tried: ``queued``;
 - exhausted: ``gave_up``;
 - no callback at all: ``no_trace`` — escalate.
@@ -18,7 +23,7 @@ from datetime import datetime, timezone
 
 from delivery import contract
 
-from .shaping import relative
+from .shaping import SENDING, UNKNOWN, UNKNOWN_DETAIL, relative
 
 DELIVERED = "delivered"
 SUPPORTED_ERROR = "supported_error"
@@ -28,9 +33,11 @@ RETRYING = "retrying"
 QUEUED = "queued"
 GAVE_UP = "gave_up"
 NO_TRACE = "no_trace"
+IN_FLIGHT = "in_flight"
+OUTCOME_UNKNOWN = "outcome_unknown"
 
 VERDICTS = (DELIVERED, SUPPORTED_ERROR, HANDLER_BUG, PLATFORM_ERROR, RETRYING, QUEUED, GAVE_UP,
-            NO_TRACE)
+            NO_TRACE, IN_FLIGHT, OUTCOME_UNKNOWN)
 #: How each verdict is shown: title and tone (success, info, warning, error).
 STYLE = {
     DELIVERED: ("Delivered — look downstream", "success"),
@@ -41,7 +48,12 @@ STYLE = {
     QUEUED: ("Queued, not sent yet", "info"),
     GAVE_UP: ("Gave up", "error"),
     NO_TRACE: ("No trace — escalate", "warning"),
+    IN_FLIGHT: ("A request is in flight right now", "info"),
+    OUTCOME_UNKNOWN: ("Outcome unknown", "warning"),
 }
+#: How long past the brand's HTTP timeout an attempt may stay sending before the investigator
+#: says its worker probably stopped (the lease margin, plus the sweeper's own pace).
+SENDING_GRACE_S = 60.0
 _OPEN = ("pending", "in_flight", "waiting")
 
 
@@ -67,9 +79,9 @@ class Verdict:
 
 def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: list[dict],
                 now: datetime, *, max_attempts: int | None = None,
-                other_brand: str | None = None) -> Verdict:
+                other_brand: str | None = None, timeout_s: float | None = None) -> Verdict:
     """The verdict for one bet from its bet row, its callbacks (in order) and its attempts
-    (oldest first)."""
+    (oldest first). ``timeout_s`` is the brand's HTTP timeout (the default one when None)."""
     if not callbacks and not attempts:
         return _no_trace(bet_id, bet, other_brand)
     decisive = next((c for c in callbacks if c["state"] not in ("delivered", "skipped")), None)
@@ -116,8 +128,12 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
                        "Nothing to do yet: watch it in Callback sender. If it is still queued "
                        "long after it was due, contact your integration manager with the Bet ID.",
                        evidence, decisive)
-    status = last.get("response_status")
     progress = _progress(len(tried), max_attempts)
+    if last["outcome"] == SENDING:
+        return _in_flight(decisive, tried, now, progress, timeout_s, evidence)
+    if last["outcome"] == UNKNOWN:
+        return _outcome_unknown(decisive, tried, now, progress, evidence)
+    status = last.get("response_status")
     if status is not None and 400 <= status < 500 and status != 429:
         code = last.get("error_code")
         said = f"HTTP {status}" + (f" with error code `{code}`" if code else "")
@@ -142,6 +158,57 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
                    "timeout.", evidence, decisive)
 
 
+def _in_flight(decisive: dict, tried: list[dict], now: datetime, progress: str,
+               timeout_s: float | None, evidence: tuple[str, ...]) -> Verdict:
+    dest = decisive["destination"]
+    last = tried[-1]
+    started = _utc(last["started_at"])
+    age_s = (now - started).total_seconds()
+    limit_s = timeout_s or contract.DEFAULT_TIMEOUT_S
+    text = (f"A request is in flight right now: `{dest}` attempt {last['attempt_no']} "
+            f"(Request ID `{last['request_id']}`) started {relative(started, now)} "
+            f"({_utc_text(started)}) and its answer is not recorded yet{progress}.")
+    lost = [a for a in tried[:-1] if a["outcome"] == UNKNOWN]
+    if lost:
+        text += (f" It is the callback sent again after an attempt whose outcome is unknown "
+                 f"(Request ID `{lost[-1]['request_id']}`): same request_id "
+                 f"`{decisive['request_id']}`, so the platform must apply it only once.")
+    if age_s > limit_s + SENDING_GRACE_S:
+        text += (f" It has been sending for longer than the {limit_s:g} s timeout: its worker "
+                 "probably stopped. It will be closed as outcome unknown and the callback sent "
+                 "again with the same request_id.")
+        step = ("If it still shows sending in a few minutes, the scheduler that closes stopped "
+                "attempts may not be running: contact your integration manager with the Bet ID "
+                "and the Request ID.")
+    else:
+        step = ("Nothing to do yet: reload in a few seconds to see the answer (the platform "
+                f"has up to {limit_s:g} s).")
+    return Verdict(IN_FLIGHT, text, step, evidence, decisive)
+
+
+def _outcome_unknown(decisive: dict, tried: list[dict], now: datetime, progress: str,
+                     evidence: tuple[str, ...]) -> Verdict:
+    dest = decisive["destination"]
+    last = tried[-1]
+    started = _utc(last["started_at"])
+    text = (f"Outcome unknown: {UNKNOWN_DETAIL}; the platform may have received request "
+            f"`{last['request_id']}` (`{dest}` attempt {last['attempt_no']}) at "
+            f"{_utc_text(started)} ({relative(started, now)}).")
+    if decisive["state"] == "in_flight":
+        text += (f" The callback is being sent again right now with the same request_id "
+                 f"`{decisive['request_id']}`{progress}.")
+    else:
+        text += (f" The callback is being sent again with the same request_id "
+                 f"`{decisive['request_id']}`{progress}; next try "
+                 f"{_when(decisive.get('next_attempt_at'), now)}.")
+    return Verdict(OUTCOME_UNKNOWN, text,
+                   f"Ask the platform team to search their logs for Request ID "
+                   f"{last['request_id']} (sent as X-Request-ID) and say whether they received "
+                   "and applied it. Nothing to resend: the callback goes out again with the "
+                   "same request_id, which the platform must apply only once.",
+                   evidence, decisive)
+
+
 def _no_trace(bet_id: str, bet: dict | None, other_brand: str | None) -> Verdict:
     if other_brand:
         return Verdict(NO_TRACE,
@@ -160,13 +227,19 @@ def _delivered(callbacks: list[dict], attempts: list[dict]) -> Verdict:
     delivered = [c for c in callbacks if c["state"] == "delivered"]
     retried = sum(1 for c in delivered if (c.get("attempts") or 0) > 1)
     note = f" {retried} of them needed more than one attempt." if retried else ""
+    lost = [str(a["request_id"]) for a in attempts if a["outcome"] == UNKNOWN]
+    if lost:
+        note += (f" {len(lost)} earlier attempt(s) ended with an unknown outcome (Request ID "
+                 + ", ".join(f"`{r}`" for r in lost) + "): the platform may have received "
+                 "those too, with the same request_id as the delivered one.")
     paths = ", ".join(dict.fromkeys(c["destination"] for c in delivered)) or "nothing"
     return Verdict(DELIVERED,
                    f"Every callback of this bet was delivered with a 2xx ({paths}).{note} We did "
                    "our part.",
                    "Escalate to the platform's engineering team with the Bet ID and the Request "
                    "IDs below, and ask for their logs of these requests (sent as X-Request-ID).",
-                   tuple(str(a["request_id"]) for a in attempts if a["outcome"] == "delivered"))
+                   tuple(str(a["request_id"]) for a in attempts
+                         if a["outcome"] in ("delivered", UNKNOWN)))
 
 
 def _meaning(dest: str, code: str) -> str:
@@ -184,6 +257,11 @@ def _allowed(dest: str) -> str:
 
 
 def _describe(attempt: dict) -> str:
+    if attempt.get("outcome") == UNKNOWN:
+        return ("no recorded answer (the worker stopped before recording it; the platform may "
+                f"have received request `{attempt['request_id']}`)")
+    if attempt.get("outcome") == SENDING:
+        return f"no answer yet (request `{attempt['request_id']}` is still out)"
     status = attempt.get("response_status")
     if status is None:
         return f"no response ({attempt.get('error_class') or 'error'})"
@@ -199,8 +277,16 @@ def _progress(tried: int, max_attempts: int | None) -> str:
 def _when(at: datetime | None, now: datetime) -> str:
     if at is None:
         return "as soon as a worker is free"
-    when = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-    return f"{relative(when, now)} ({when.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC)"
+    when = _utc(at)
+    return f"{relative(when, now)} ({_utc_text(when)})"
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _utc_text(at: datetime) -> str:
+    return f"{_utc(at).astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callbacks: list[dict],
@@ -210,8 +296,11 @@ def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callback
     if bet:
         lines.append(f"Brand: {bet.get('brand') or brand or '?'}   Bet status: {bet['status']}")
     lines += [f"Verdict: {verdict.title}", f"Why: {_plain(verdict.explanation)}",
-              f"Next step: {_plain(verdict.next_step)}",
-              f"Checked at: {now.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC", ""]
+              f"Next step: {_plain(verdict.next_step)}"]
+    if verdict.evidence:
+        lines.append("Request IDs behind the verdict (X-Request-ID): "
+                     + ", ".join(verdict.evidence))
+    lines += [f"Checked at: {now.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC", ""]
     if callbacks:
         lines.append("Callbacks (request_id is the same on every retry):")
         for c in callbacks:
@@ -225,10 +314,16 @@ def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callback
             code = a.get("response_status") or "-"
             error = f"  {a['error_class']}" if a.get("error_class") else ""
             error += f" {a['error_code']}" if a.get("error_code") else ""
+            error += _NOTES.get(a["outcome"], "")
             lines.append(f"  {started:%Y-%m-%d %H:%M:%S}  {a['destination']:<30} "
                          f"#{a['attempt_no']:<2} {code!s:>3} {a['outcome']:<9} "
                          f"request {a['request_id']}{error}")
     return "\n".join(lines).rstrip() + "\n"
+
+
+#: What an attempt's line in the escalation summary adds for outcomes without an answer.
+_NOTES = {SENDING: "  (in flight: no answer recorded yet)",
+          UNKNOWN: "  (answer never recorded: the platform may have received this request)"}
 
 
 def _plain(markdown: str) -> str:

@@ -53,10 +53,12 @@ WHERE state IN ('waiting', 'pending', 'in_flight')
 -- One row per attempt, newest callback first; within a callback, its latest attempt first.
 -- An attempt starts after its callback was created, so the window on callback_created_at also
 -- bounds started_at (with an hour of slack for clock skew), which prunes older partitions.
+-- The sort key is set when the row is written, before the request goes out: an attempt still
+-- sending (no finished_at, duration_ms or response yet) sorts and pages like any other.
 SELECT a.id AS request_id, a.group_id, a.destination, a.callback_created_at, a.started_at,
        a.attempt_no, c.attempts AS callback_attempts, c.state AS callback_state,
        left(a.response_body, 2000) AS response_data, a.response_truncated, a.response_status,
-       a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms,
+       a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms, a.finished_at,
        a.next_attempt_at, c.request_id AS callback_request_id, br.name AS brand
 FROM attempts a
 LEFT JOIN callbacks c ON c.id = a.callback_id
@@ -99,7 +101,8 @@ WHERE a.id = CAST(:request_id AS uuid)
 
 -- name: investigate_bet
 SELECT b.bet_id, b.status, b.player_id, b.bet_type, b.stake, b.odds, b.system_sizes,
-       b.restrictions, b.placed_at, b.created_at, b.updated_at, br.name AS brand
+       b.restrictions, b.placed_at, b.created_at, b.updated_at, br.name AS brand,
+       br.timeout_s
 FROM bets b JOIN brands br ON br.id = b.brand_id
 WHERE b.bet_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR b.brand_id = :brand_id);
 
@@ -116,8 +119,9 @@ LIMIT :limit;
 
 -- name: investigate_attempts
 SELECT id AS request_id, callback_id, destination, attempt_no, callback_created_at,
-       started_at, duration_ms, response_status, left(response_body, 2000) AS response_body,
-       outcome, error_class, error_detail, error_code, next_attempt_at
+       started_at, finished_at, duration_ms, response_status,
+       left(response_body, 2000) AS response_body, outcome, error_class, error_detail,
+       error_code, next_attempt_at
 FROM attempts
 WHERE group_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
 ORDER BY started_at, attempt_no
@@ -131,6 +135,8 @@ SELECT attempt_latency_edges_ms() AS edges;
 
 -- name: breakdown_counts
 -- Hours before :rollup_to come from the hourly rollup, the rest from attempts themselves.
+-- Attempts still sending and those closed as unknown are counted under their own outcome;
+-- duration_ms_sum adds up measured durations only (as the rollup does, migration 006).
 WITH rolled AS (
     SELECT hour AS at, brand_id, destination, response_status, outcome, error_class,
            error_code, attempts, first_attempts, retries, duration_ms_sum
@@ -141,7 +147,9 @@ WITH rolled AS (
 ), live AS (
     SELECT started_at AS at, brand_id, destination, response_status, outcome, error_class,
            error_code, 1 AS attempts, (attempt_no = 1)::int AS first_attempts,
-           (attempt_no > 1)::int AS retries, duration_ms AS duration_ms_sum
+           (attempt_no > 1)::int AS retries,
+           CASE WHEN outcome NOT IN ('sending', 'unknown') THEN duration_ms END
+               AS duration_ms_sum
     FROM attempts
     WHERE started_at >= :rollup_to AND started_at < :window_to
       AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
@@ -151,13 +159,16 @@ SELECT date_bin(CAST(:bucket AS interval), u.at, CAST(:bucket_origin AS timestam
        br.name AS brand, u.destination, u.response_status, u.outcome, u.error_class,
        u.error_code, sum(u.attempts)::bigint AS attempts,
        sum(u.first_attempts)::bigint AS first_attempts, sum(u.retries)::bigint AS retries,
-       sum(u.duration_ms_sum) AS duration_ms_sum
+       coalesce(sum(u.duration_ms_sum), 0) AS duration_ms_sum
 FROM (SELECT * FROM rolled UNION ALL SELECT * FROM live) u
 JOIN brands br ON br.id = u.brand_id
 GROUP BY 1, 2, 3, 4, 5, 6, 7
 ORDER BY 1;
 
 -- name: breakdown_latency
+-- Measured request durations only: an attempt still sending has none yet, and an unknown one's
+-- is how long its row stayed open, not how long the platform took (the rollup counts the
+-- same since migration 006).
 WITH rolled AS (
     SELECT hour AS at, destination, bucket AS lat, attempts
     FROM attempt_latency_hourly
@@ -169,6 +180,7 @@ WITH rolled AS (
            1 AS attempts
     FROM attempts
     WHERE started_at >= :rollup_to AND started_at < :window_to
+      AND duration_ms IS NOT NULL AND outcome NOT IN ('sending', 'unknown')
       AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
       AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
 )

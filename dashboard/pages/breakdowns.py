@@ -77,16 +77,24 @@ def render() -> None:
 
 def _headline(frame, latency, edges) -> None:
     figures = charts.summary(frame)
-    counts = latency.groupby("latency_bucket")["attempts"].sum().to_dict() \
-        if not latency.empty else {}
+    counts = charts.latency_counts(latency)
     p50 = histogram_percentile(counts, edges, 0.5)
     p99 = histogram_percentile(counts, edges, 0.99)
-    cols = st.columns(5)
-    cols[0].metric("Attempts", f"{figures['attempts']:,}")
+    cols = st.columns(6)
+    cols[0].metric("Attempts", f"{figures['attempts']:,}",
+                   help=f"Every HTTP request, {figures['sending']:,} of them still sending "
+                        "(no answer recorded yet)")
     rate = figures["first_attempt_success"]
-    cols[1].metric("First-attempt success", "—" if rate is None else f"{rate:.1%}")
+    cols[1].metric("First-attempt success", "—" if rate is None else f"{rate:.1%}",
+                   help="Share of first attempts delivered, of those no longer sending")
     cols[2].metric("Retries", f"{figures['retries']:,}")
     cols[3].metric("Exhausted", f"{figures['exhausted']:,}",
                    help="Callbacks that reached their retry limit")
-    cols[4].metric("Duration p50 / p99", "—" if p50 is None else f"{p50:,.0f} / {p99:,.0f} ms",
-                   help="Estimated from duration buckets; timeouts count at the timeout")
+    cols[4].metric("Outcome unknown", f"{figures['unknown']:,}",
+                   help="Attempts whose worker stopped before recording the answer: the "
+                        "platform may have received them; each callback was sent again with "
+                        "the same request_id")
+    cols[5].metric("Duration p50 / p99, ms", "—" if p50 is None else f"{p50:,.0f} / {p99:,.0f}",
+                   help="Estimated from duration buckets; timeouts count at the timeout. "
+                        "Attempts still sending or with an unknown outcome have no measured "
+                        "duration and are left out")

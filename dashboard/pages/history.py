@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 import streamlit as st
 
@@ -10,11 +11,14 @@ from delivery.schedule import ERROR_CLASSES
 
 from .. import components, queries, tables
 from ..filters import FilterError, HistoryFilter, parse_codes, parse_group_ids
-from ..shaping import format_time, pretty_json
+from ..shaping import (OUTCOMES, SENDING, SENDING_ERROR, UNKNOWN, UNKNOWN_DETAIL, format_time,
+                       measured_ms, pretty_json, relative)
 
 _TABLE_KEY = "history_table"
 _IDS_KEY = "_history_ids"
-OUTCOMES = ("delivered", "rejected", "failed", "exhausted")
+#: Error classes to filter on: the sender's, and ``unknown`` for attempts whose answer was never
+#: recorded (the worker stopped in between).
+FILTER_ERROR_CLASSES = tuple(dict.fromkeys((*ERROR_CLASSES, UNKNOWN)))
 
 
 def render() -> None:
@@ -56,9 +60,13 @@ def _filters(scope) -> HistoryFilter | None:
     codes_text = st.text_input("Response code", key="code", bind="query-params",
                                placeholder="e.g. 5xx, 404, none",
                                help="Exact codes (404), classes (5xx) or none for no response "
-                                    "(timeouts, connection errors)")
-    outcomes = st.multiselect("Outcome", OUTCOMES, key="outcome", bind="query-params")
-    error_classes = st.multiselect("Error class", ERROR_CLASSES, key="error_class",
+                                    "(timeouts, connection errors, and attempts still sending "
+                                    "or whose answer was never recorded)")
+    outcomes = st.multiselect("Outcome", OUTCOMES, key="outcome", bind="query-params",
+                              help="sending: the request is out and its answer not recorded "
+                                   "yet; unknown: the worker stopped before recording the "
+                                   "answer (the platform may have received the request)")
+    error_classes = st.multiselect("Error class", FILTER_ERROR_CLASSES, key="error_class",
                                    bind="query-params")
     try:
         group_ids = parse_group_ids(text)
@@ -98,7 +106,9 @@ def _table(rows: list[dict], scope) -> None:
             "Response code": st.column_config.NumberColumn("Code", format="%d", width=50),
             "Response error": st.column_config.TextColumn(width=200),
             "Outcome": st.column_config.TextColumn(width=80),
-            "ms": st.column_config.NumberColumn(width=55, help="Duration of the request, ms"),
+            "ms": st.column_config.NumberColumn(
+                width=55, help="Duration of the request, ms (none while it is still sending, "
+                               "or when its answer was never recorded)"),
         })
 
 
@@ -126,9 +136,12 @@ def _expanded(request_id: str, scope) -> None:
         st.warning(f"No attempt with Request ID {request_id!r} in this brand.")
         return
     a = found
+    sending, unknown = a["outcome"] == SENDING, a["outcome"] == UNKNOWN
+    answer = ("no answer yet" if sending else "answer not recorded" if unknown else
+              a["response_status"] or "no response")
     st.subheader(f"{a['destination']} · attempt {a['attempt_no']} of "
-                 f"{a['callback_attempts'] or a['attempt_no']} · "
-                 f"{a['response_status'] or 'no response'} · {a['outcome']}")
+                 f"{max(a['attempt_no'], a['callback_attempts'] or 0)} · {answer} · "
+                 f"{a['outcome']}")
     ids = st.columns(3)
     with ids[0]:
         components.copyable("Group ID (Bet ID)", a["group_id"])
@@ -143,15 +156,26 @@ def _expanded(request_id: str, scope) -> None:
         "Created at": format_time(a["callback_created_at"], zone),
         "Scheduled for": format_time(a["scheduled_at"], zone) or "—",
         "Sent at": format_time(a["started_at"], zone),
-        "Finished at": format_time(a["finished_at"], zone),
-        "Duration": f"{a['duration_ms']:.1f} ms",
+        "Finished at": format_time(a["finished_at"], zone) or "—",
+        "Duration": _duration(a),
         "Next attempt": format_time(a["next_attempt_at"], zone) or "—",
         "Callback now": a["callback_state"] or "—",
     }
     for column, (name, value) in zip(st.columns(len(facts)), facts.items()):
         column.caption(name)
         column.markdown(value)
-    if a["error_class"] or a["outcome"] == "rejected":
+    if sending:
+        st.info(f"**{SENDING_ERROR}** — the attempt started "
+                f"{relative(a['started_at'], datetime.now(timezone.utc))} and its answer is not "
+                "recorded yet. The row is completed when the answer arrives; if the worker "
+                "stops first, it is closed as outcome unknown and the callback is sent again "
+                "with the same request_id.")
+    elif unknown:
+        st.warning(f"**Outcome unknown** — {a['error_detail'] or UNKNOWN_DETAIL}. Ask the "
+                   f"platform team to search their logs for Request ID {a['request_id']} (sent "
+                   "as X-Request-ID) and say whether they received and applied it. "
+                   + _sent_again(a))
+    elif a["error_class"] or a["outcome"] == "rejected":
         st.error(f"**{a['error_class'] or 'supported error'}** — {a['error_detail'] or ''}"
                  + (f" (code `{a['error_code']}`)" if a["error_code"] else ""))
     sent, headers, response = st.tabs(["Payload sent", "Request headers", "Response"])
@@ -162,7 +186,11 @@ def _expanded(request_id: str, scope) -> None:
         st.code(json.dumps(a["request_headers"], indent=2, ensure_ascii=False),
                 language="json")
     with response:
-        if a["response_status"] is None:
+        if sending:
+            st.info("No answer recorded yet: the request is still out.")
+        elif unknown:
+            st.info("No answer was recorded: the worker stopped before it could write one.")
+        elif a["response_status"] is None:
             st.info("No HTTP response: " + (a["error_detail"] or a["error_class"] or ""))
         else:
             st.markdown(f"**HTTP {a['response_status']}**")
@@ -171,3 +199,28 @@ def _expanded(request_id: str, scope) -> None:
             st.code(body, language=language)
             if a["response_truncated"]:
                 st.caption(f"Body cut at {contract.RESPONSE_BODY_CAP_BYTES // 1024} KiB.")
+
+
+def _sent_again(attempt: dict) -> str:
+    """What became of the callback after an attempt whose outcome is unknown."""
+    same = "the same request_id" + (f" ({attempt['callback_request_id']})"
+                                    if attempt["callback_request_id"] else "")
+    state = attempt["callback_state"]
+    if state in ("pending", "in_flight", "waiting"):
+        return f"The callback is being sent again with {same}; the platform must apply it once."
+    if state == "delivered":
+        return f"The callback was sent again with {same} and delivered."
+    return f"The callback was sent again with {same}" + (f"; it is now {state}." if state
+                                                         else ".")
+
+
+def _duration(attempt: dict) -> str:
+    """The request's duration, or why there is none."""
+    measured = measured_ms(attempt["duration_ms"], attempt["outcome"])
+    if measured is not None:
+        return f"{measured:.1f} ms"
+    if attempt["outcome"] == SENDING:
+        return "— (in progress)"
+    if attempt["outcome"] == UNKNOWN:
+        return "— (not recorded)"
+    return "—"

@@ -15,6 +15,9 @@ PATH = (
     ("An unsupported 4xx — the platform's handler is wrong.", (verdicts.HANDLER_BUG,)),
     ("A 5xx — the platform's endpoint errored.", (verdicts.PLATFORM_ERROR,)),
     ("No usable answer yet — retrying on schedule.", (verdicts.RETRYING,)),
+    ("A request is out now — its answer is not recorded yet.", (verdicts.IN_FLIGHT,)),
+    ("The worker stopped before recording the answer — outcome unknown; sent again.",
+     (verdicts.OUTCOME_UNKNOWN,)),
     ("Retry limit reached — we gave up.", (verdicts.GAVE_UP,)),
 )
 _TONES = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
@@ -37,7 +40,8 @@ def render() -> None:
     max_attempts = len(brand["retry_schedule_s"]) if brand.get("retry_schedule_s") else None
     verdict = verdicts.investigate(bet_id, found["bet"], found["callbacks"], found["attempts"],
                                    now, max_attempts=max_attempts,
-                                   other_brand=found["other_brand"])
+                                   other_brand=found["other_brand"],
+                                   timeout_s=(found["bet"] or {}).get("timeout_s"))
 
     _TONES[verdict.tone](f"### {verdict.title}\n{verdict.explanation}")
     st.markdown(f"**Next step:** {verdict.next_step}")
@@ -55,7 +59,7 @@ def render() -> None:
             st.page_link(navigation.page("history"), label="Open in Callback history",
                          icon="🕒", query_params=history_params(bet_id))
         if verdict.key in (verdicts.QUEUED, verdicts.RETRYING, verdicts.PLATFORM_ERROR,
-                           verdicts.HANDLER_BUG):
+                           verdicts.HANDLER_BUG, verdicts.IN_FLIGHT, verdicts.OUTCOME_UNKNOWN):
             st.page_link(navigation.page("sender"), label="Open in Callback sender",
                          icon=":material/outbox:", query_params={"group_ids": bet_id})
     st.markdown("**Escalation summary** — copy it into the ticket")

@@ -3,6 +3,11 @@ real HTTP through delivery.dispatch to a test receiver — one bet per investiga
 
 ``alpha`` retries slowly (a failed attempt stays queued for an hour); ``bravo`` gives up after
 its first failure.
+
+Two bets show what a worker leaves when it writes each attempt before its request goes out:
+``bet-in-flight``'s place is out now (outcome ``sending``), and ``bet-outcome-unknown``'s settle
+was closed as ``unknown`` by the sweeper (its worker stopped before recording the answer) and
+waits to be sent again. Those rows are written here the way the delivery engine writes them.
 """
 from __future__ import annotations
 
@@ -25,7 +30,14 @@ VERDICT_BETS = {
     "bet-queued": "queued",
     "bet-gaveup": "gave_up",
     "bet-unknown": "no_trace",
+    "bet-in-flight": "in_flight",
+    "bet-outcome-unknown": "outcome_unknown",
 }
+#: What the sweeper writes on an attempt it closes as unknown (followed by the Request ID).
+UNKNOWN_DETAIL = ("the worker stopped before recording the answer; the platform may have "
+                  "received request ")
+#: How long the unknown attempt stayed open before the sweeper closed it.
+UNKNOWN_OPEN_S = 40
 
 
 def platform(seen) -> Reply:
@@ -74,7 +86,59 @@ def build(engine: sa.Engine, receiver_url: str) -> None:
     queue("alpha", item("bet-retrying", "/bet/settle"))
     queue("bravo", item("bet-gaveup", "/bet/place"), item("bet-gaveup", "/bet/accept"))
     deliver_due(engine)
+    queue("alpha", item("bet-in-flight", "/bet/place"))
+    queue("alpha", item("bet-outcome-unknown", "/bet/settle"))
+    alpha = store.brand_named(engine, "alpha").id
+    claimed = dict((cb, token) for cb, token in store.claim_due(engine, alpha, 10, lease_s=600))
+    for bet_id in ("bet-in-flight", "bet-outcome-unknown"):
+        [head] = [c for c in store.group_callbacks(engine, bet_id) if c["state"] == "in_flight"]
+        assert head["id"] in claimed
+        request = start_sending(engine, head["id"])
+        if bet_id == "bet-outcome-unknown":
+            close_as_unknown(engine, request)
     queue("alpha", item("bet-queued", "/bet/place"))
+
+
+def start_sending(engine: sa.Engine, callback_id: int) -> str:
+    """The attempt row a worker writes before the request goes out; its Request ID."""
+    with engine.begin() as conn:
+        return str(conn.execute(sa.text(
+            "INSERT INTO attempts (id, callback_id, group_id, brand_id, destination, origin,"
+            "   attempt_no, callback_created_at, scheduled_at, started_at, request_headers,"
+            "   outcome)"
+            " SELECT r.id, c.id, c.bet_id, c.brand_id, c.destination, c.origin, c.attempts + 1,"
+            "   c.created_at, c.next_attempt_at, now(),"
+            "   jsonb_build_object('Content-Type', 'application/json',"
+            "                      'X-Request-ID', r.id::text), 'sending'"
+            " FROM callbacks c, (SELECT gen_random_uuid() AS id) r WHERE c.id = :id"
+            " RETURNING id"), {"id": callback_id}).scalar_one())
+
+
+def close_as_unknown(engine: sa.Engine, request_id: str) -> None:
+    """What the sweeper does once the stopped worker's lease ran out: the attempt is closed as
+    unknown and the callback waits to be sent again with the same request_id (here in an hour,
+    so the tests see it waiting). The story is moved back so the attempt stayed open
+    UNKNOWN_OPEN_S seconds, until now."""
+    detail = UNKNOWN_DETAIL + request_id
+    shift = {"id": request_id, "back_s": UNKNOWN_OPEN_S + 1}
+    with engine.begin() as conn:
+        callback_id = conn.execute(sa.text(
+            "UPDATE attempts SET callback_created_at = now() - make_interval(secs => :back_s),"
+            " started_at = now() - make_interval(secs => :back_s - 1)"
+            " WHERE id = CAST(:id AS uuid) RETURNING callback_id"), shift).scalar_one()
+        conn.execute(sa.text(
+            "UPDATE callbacks SET created_at = now() - make_interval(secs => :back_s)"
+            " WHERE id = :callback_id"), {**shift, "callback_id": callback_id})
+        conn.execute(sa.text(
+            "UPDATE attempts SET outcome = 'unknown', error_class = 'unknown',"
+            " error_detail = :detail, finished_at = now(),"
+            " duration_ms = extract(epoch FROM now() - started_at) * 1000"
+            " WHERE id = CAST(:id AS uuid)"), {"id": request_id, "detail": detail})
+        conn.execute(sa.text(
+            "UPDATE callbacks SET state = 'pending', attempts = attempts + 1,"
+            " lease_token = NULL, lease_expires_at = NULL,"
+            " next_attempt_at = now() + interval '1 hour', last_error = :detail"
+            " WHERE id = :id"), {"id": callback_id, "detail": detail})
 
 
 def build_with_receiver(engine: sa.Engine) -> None:

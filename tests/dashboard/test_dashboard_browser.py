@@ -97,6 +97,10 @@ def no_errors(tab) -> None:
     ("investigate?bet=bet-5xx", "04-investigate", "Investigate a missing notification"),
     ("breakdowns?window=Last+7+days", "05-breakdowns", "Breakdowns"),
     ("api-reference", "06-api-reference", "Callback API reference"),
+    ("investigate?bet=bet-outcome-unknown", "10-investigate-outcome-unknown",
+     "Investigate a missing notification"),
+    ("history?group_ids=bet-in-flight+bet-outcome-unknown&window=Any+time",
+     "11-history-sending-and-unknown", "Callback history"),
 ])
 def test_every_page_opens(demo, page, path, name, heading):
     page.goto(demo + path)
@@ -139,8 +143,8 @@ def test_bets_clock_opens_that_bets_history_and_a_row_expands(demo, page):
     settle(page)
     assert "attempt=" in page.url
     expect(page.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)
-    expect(page.locator("[data-testid='stCode']").filter(has_text='"bet_id": "bet-5xx"')
-           .first).to_be_visible(timeout=30_000)
+    payload = page.locator("[data-testid='stCode']").filter(has_text='"bet_id": "bet-5xx"')
+    expect(payload.first).to_be_visible(timeout=30_000)  # drawn after its tab
     no_errors(page)
     shoot(page, "09-history-row-expanded")
 

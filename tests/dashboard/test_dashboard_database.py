@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+import csv
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
+from dashboard_scenarios import UNKNOWN_DETAIL, VERDICT_BETS
 
 from dashboard import connection, queries
 from dashboard.filters import EPOCH, CodeFilter, HistoryFilter
@@ -112,7 +116,7 @@ def test_bets_pages_cover_every_bet_once(scenario_db, reader_env):
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    assert len(seen) == len(set(seen)) == 7
+    assert len(seen) == len(set(seen)) == len(VERDICT_BETS) - 1  # bet-unknown has no bet row
 
 
 def test_history_csv_has_the_seed_columns_and_every_filtered_row(scenario_db, reader_env):
@@ -122,3 +126,39 @@ def test_history_csv_has_the_seed_columns_and_every_filtered_row(scenario_db, re
     lines = queries.history_csv(filters, HISTORY_EXPORT, "UTC").decode().splitlines()
     assert lines[0].startswith("Group ID,Request ID,Destination,Created at,Sent at,Attempt,")
     assert len(lines) == 3 and all(line.startswith("bet-5xx,") for line in lines[1:])
+
+
+def test_history_csv_exports_attempts_in_progress_and_unknown_ones(scenario_db, reader_env):
+    from dashboard.tables import HISTORY_EXPORT
+
+    filters = HistoryFilter(EPOCH, EPOCH.replace(year=2100),
+                            group_ids=("bet-in-flight", "bet-outcome-unknown"))
+    text = queries.history_csv(filters, HISTORY_EXPORT, "UTC").decode()
+    rows = {r["Group ID"]: r for r in csv.DictReader(text.splitlines())}
+    sending, unknown = rows["bet-in-flight"], rows["bet-outcome-unknown"]
+    assert (sending["Outcome"], sending["Finished at"], sending["Duration ms"],
+            sending["Response code"]) == ("sending", "", "", "")
+    assert sending["Sent at"].endswith("+00:00")
+    assert unknown["Outcome"] == unknown["Error class"] == "unknown"
+    assert unknown["Response error"] == UNKNOWN_DETAIL + unknown["Request ID"]
+    assert unknown["Finished at"] > unknown["Sent at"]
+    assert unknown["Duration ms"] == ""  # how long the row stayed open, not a request time
+
+
+def test_breakdown_queries_keep_unknown_and_sending_apart(scenario_db, reader_env):
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    counts, latency = queries.fetch_breakdown(None, now - timedelta(hours=2),
+                                              now + timedelta(minutes=1), timedelta(hours=1),
+                                              EPOCH, False, use_rollup=False)
+    by_outcome = counts.groupby("outcome")["attempts"].sum()
+    assert (by_outcome["sending"], by_outcome["unknown"]) == (1, 1)
+    assert counts["duration_ms_sum"].notna().all()
+    assert counts.loc[counts["outcome"].isin(["sending", "unknown"]), "duration_ms_sum"].eq(0).all()
+    with scenario_db.connect() as conn:
+        measured = conn.execute(sa.text(
+            "SELECT count(*) FROM attempts WHERE outcome NOT IN ('sending', 'unknown')"
+        )).scalar_one()
+    assert latency["latency_bucket"].notna().all()
+    assert latency["attempts"].sum() == measured

@@ -2,10 +2,11 @@
 way a pasted link brings them."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from dashboard_apptest import texts
-from dashboard_scenarios import VERDICT_BETS
+from dashboard_scenarios import UNKNOWN_DETAIL, VERDICT_BETS
 
 
 # --- Bets -----------------------------------------------------------------------------------
@@ -40,13 +41,28 @@ def test_bets_filters_come_from_the_link(open_page, params, expected):
 def test_sender_shows_one_row_per_open_group_next_due_first(open_page):
     app = open_page("sender")
     table = app.dataframe[0].value
-    assert table["Group ID"].iloc[0] == "bet-queued"  # due now; the others retry later
-    assert set(table["Group ID"]) == {"bet-queued", "bet-5xx", "bet-handler", "bet-retrying"}
+    # out now, then due now; the others retry later
+    assert list(table["Group ID"].iloc[:2]) == ["bet-in-flight", "bet-queued"]
+    assert set(table["Group ID"]) == {"bet-queued", "bet-5xx", "bet-handler", "bet-retrying",
+                                      "bet-in-flight", "bet-outcome-unknown"}
     five = table.set_index("Group ID").loc["bet-5xx"]
     assert (five["Attempts"], five["Destination"], five["Queued behind"]) == (1, "/bet/settle", 1)
     assert five["Last error"] == "HTTP 503"
     groups = next(m for m in app.metric if m.label == "Groups queued")
-    assert groups.value == "4"
+    assert groups.value == "6"
+
+
+def test_sender_shows_a_head_being_sent_and_why_another_is_sent_again(open_page, scenario_db):
+    from delivery import store
+
+    [lost] = store.group_attempts(scenario_db, "bet-outcome-unknown")
+    app = open_page("sender", group_ids="bet-in-flight bet-outcome-unknown")
+    table = app.dataframe[0].value.set_index("Group ID")
+    assert table.loc["bet-in-flight", "Send date"] == "sending now"
+    unknown = table.loc["bet-outcome-unknown"]
+    assert unknown["Last error"] == UNKNOWN_DETAIL + str(lost["id"])
+    assert (unknown["Attempts"], unknown["Destination"]) == (1, "/bet/settle")
+    assert next(m for m in app.metric if m.label == "Sending now").value == "1"
 
 
 def test_sender_group_ids_filter_and_no_data(open_page):
@@ -82,6 +98,61 @@ def test_history_for_pasted_group_ids(open_page):
 def test_history_filters(open_page, params, expected):
     app = open_page("history", **params)
     assert sorted(app.dataframe[0].value["Response code"]) == expected
+
+
+def test_history_shows_an_attempt_in_progress_and_one_whose_outcome_is_unknown(open_page):
+    app = open_page("history", group_ids="bet-in-flight bet-outcome-unknown",
+                    window="Any time")
+    table = app.dataframe[0].value.set_index("Group ID")
+    sending = table.loc["bet-in-flight"]
+    assert (sending["Outcome"], sending["Attempts"]) == ("sending", "1 of 1")
+    assert sending["Response error"] == "sending… (no answer recorded yet)"
+    assert pd.isna(sending["Response code"]) and pd.isna(sending["ms"])
+    assert sending["Sent at"]
+    unknown = table.loc["bet-outcome-unknown"]
+    assert unknown["Outcome"] == "unknown"
+    assert unknown["Response error"] == \
+        f"outcome unknown: {UNKNOWN_DETAIL}{unknown['Request ID']}"
+    assert pd.isna(unknown["ms"])  # how long the row stayed open is not the platform's time
+
+
+@pytest.mark.parametrize("params, expected", [
+    ({"outcome": "sending"}, ["bet-in-flight"]),
+    ({"outcome": "unknown"}, ["bet-outcome-unknown"]),
+    ({"outcome": ["sending", "unknown"]}, ["bet-in-flight", "bet-outcome-unknown"]),
+    ({"error_class": "unknown"}, ["bet-outcome-unknown"]),
+])
+def test_history_outcome_filter_offers_sending_and_unknown(open_page, params, expected):
+    app = open_page("history", **params)
+    assert sorted(app.dataframe[0].value["Group ID"]) == expected
+    assert {"sending", "unknown"} <= set(app.multiselect(key="outcome").options)
+
+
+def test_history_expanded_attempt_in_progress(open_page, scenario_db):
+    from delivery import store
+
+    [attempt] = store.group_attempts(scenario_db, "bet-in-flight")
+    app = open_page("history", group_ids="bet-in-flight", attempt=str(attempt["id"]))
+    shown = texts(app)
+    assert "no answer yet · sending" in shown
+    assert "sending… (no answer recorded yet)" in shown
+    assert "— (in progress)" in shown
+    assert "No answer recorded yet: the request is still out." in shown
+    assert f'"X-Request-ID": "{attempt["id"]}"' in shown
+
+
+def test_history_expanded_attempt_whose_outcome_is_unknown(open_page, scenario_db):
+    from delivery import store
+
+    [attempt] = store.group_attempts(scenario_db, "bet-outcome-unknown")
+    app = open_page("history", group_ids="bet-outcome-unknown", attempt=str(attempt["id"]))
+    [warning] = [w.value for w in app.warning]
+    assert warning.startswith("**Outcome unknown** — " + UNKNOWN_DETAIL + str(attempt["id"]))
+    assert f"search their logs for Request ID {attempt['id']}" in warning
+    assert "is being sent again with the same request_id" in warning
+    shown = texts(app)
+    assert "— (not recorded)" in shown
+    assert "No answer was recorded" in shown
 
 
 def test_history_unreadable_code_filter_says_what_to_type(open_page):
@@ -124,6 +195,41 @@ def test_investigate_names_the_verdict_for_real_rows(open_page, bet_id, verdict)
     assert f"Verdict: {STYLE[verdict][0]}" in summary
 
 
+def test_investigate_outcome_unknown_names_the_request_to_search_for(open_page, scenario_db):
+    from delivery import store
+
+    [attempt] = store.group_attempts(scenario_db, "bet-outcome-unknown")
+    [callback] = store.group_callbacks(scenario_db, "bet-outcome-unknown")
+    request = str(attempt["id"])
+    app = open_page("investigate", bet="bet-outcome-unknown")
+    [verdict] = [w.value for w in app.warning]
+    assert "### Outcome unknown" in verdict
+    assert f"the platform may have received request `{request}`" in verdict
+    assert f"{attempt['started_at']:%Y-%m-%d %H:%M:%S} UTC" in verdict
+    assert f"sent again with the same request_id `{callback['request_id']}`" in verdict
+    assert f"search their logs for Request ID {request}" in texts(app)
+    assert list(app.dataframe[0].value["Request ID"]) == [request]  # the evidence
+    assert list(app.dataframe[0].value["Answer"]) == ["unknown"]
+    summary = app.code[-1].value
+    assert f"Request IDs behind the verdict (X-Request-ID): {request}" in summary
+    assert "the platform may have received this request" in summary
+
+
+def test_investigate_a_request_in_flight(open_page, scenario_db):
+    from delivery import store
+
+    [attempt] = store.group_attempts(scenario_db, "bet-in-flight")
+    app = open_page("investigate", bet="bet-in-flight")
+    [verdict] = [i.value for i in app.info]
+    assert "### A request is in flight right now" in verdict
+    assert f"(Request ID `{attempt['id']}`)" in verdict
+    assert "its answer is not recorded yet" in verdict
+    evidence = app.dataframe[0].value
+    assert list(evidence["Outcome"]) == ["sending"]
+    assert list(evidence["Response error"]) == ["sending… (no answer recorded yet)"]
+    assert "(in flight: no answer recorded yet)" in app.code[-1].value
+
+
 def test_investigate_points_to_the_brand_that_owns_the_bet(open_page):
     app = open_page("investigate", bet="bet-gaveup", brand="alpha")
     assert "belongs to brand **bravo**" in texts(app)
@@ -146,6 +252,29 @@ def test_breakdowns_counts_every_attempt(open_page, scenario_db):
     app = open_page("breakdowns")
     assert next(m for m in app.metric if m.label == "Attempts").value == f"{total:,}"
     assert len(app.get("vega_lite_chart")) == 8  # with All brands, By brand is drawn too
+
+
+def test_breakdowns_count_unknown_apart_and_sending_as_no_failure(open_page, scenario_db):
+    import json
+
+    import pyarrow as pa
+    import sqlalchemy as sa
+
+    with scenario_db.connect() as conn:
+        delivered, first = conn.execute(sa.text(
+            "SELECT count(*) FILTER (WHERE outcome = 'delivered'),"
+            "       count(*) FILTER (WHERE outcome <> 'sending')"
+            " FROM attempts WHERE attempt_no = 1")).one()
+    app = open_page("breakdowns")
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Outcome unknown"] == "1"
+    assert metrics["First-attempt success"] == f"{delivered / first:.1%}"
+    by_class = app.get("vega_lite_chart")[0].proto  # attempts over time by answer class
+    assert json.loads(by_class.spec)["encoding"]["color"]["field"] == "answer"
+    [data] = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in by_class.datasets]
+    answers = data.groupby("answer")["attempts"].sum().to_dict()
+    assert (answers["unknown"], answers["sending"]) == (1, 1)
+    assert answers["5xx"] == 2  # bet-5xx's settle and bet-gaveup's place
 
 
 def test_api_reference_renders_every_destination(open_page):

@@ -117,6 +117,7 @@ def test_odds_label_multiplies_an_express_and_lists_a_system():
     (400, "rejected", None, "4xx supported"), (400, "failed", "unsupported_error", "4xx other"),
     (404, "failed", "http_status", "4xx other"), (503, "failed", "http_status", "5xx"),
     (None, "failed", "timeout", "timeout"), (None, "exhausted", "connect", "no connection"),
+    (None, "unknown", "unknown", "unknown"), (None, "sending", None, "sending"),
 ])
 def test_answer_classes(status, outcome, error_class, answer):
     assert shaping.answer_class(status, outcome, error_class) == answer
@@ -128,6 +129,38 @@ def test_response_error_column():
     assert shaping.response_error("timeout", None, "ReadTimeout after 10 s") == \
         "timeout: ReadTimeout after 10 s"
     assert shaping.response_error(None, None, None, "delivered") == ""
+
+
+def test_response_error_of_an_attempt_in_progress_and_of_an_unknown_one():
+    assert shaping.response_error(None, None, None, "sending") == \
+        "sending… (no answer recorded yet)"
+    detail = "the worker stopped before recording the answer; the platform may have " \
+             "received request r-1"
+    assert shaping.response_error("unknown", None, detail, "unknown") == \
+        f"outcome unknown: {detail}"
+    assert shaping.response_error("unknown", None, None, "unknown") == \
+        "outcome unknown: the worker stopped before recording the answer"
+
+
+@pytest.mark.parametrize("duration_ms, outcome, shown", [
+    (12.5, "delivered", 12.5), (10_003.0, "failed", 10_003.0), (None, "sending", None),
+    (41_000.0, "unknown", None), (None, "unknown", None), (None, "failed", None),
+])
+def test_only_measured_durations_are_shown(duration_ms, outcome, shown):
+    assert shaping.measured_ms(duration_ms, outcome) == shown
+
+
+@pytest.mark.parametrize("attempt_no, callback_attempts, label", [
+    (2, 3, "2 of 3"), (1, None, "1 of 1"), (3, 2, "3 of 3"),  # still sending: not counted yet
+])
+def test_attempts_label(attempt_no, callback_attempts, label):
+    assert shaping.attempts_label(attempt_no, callback_attempts) == label
+
+
+def test_every_outcome_can_be_filtered_on():
+    assert set(shaping.OUTCOMES) == {"delivered", "rejected", "failed", "exhausted", "sending",
+                                     "unknown"}
+    assert set(shaping.UNANSWERED) <= set(shaping.ANSWER_CLASSES)
 
 
 def test_cursor_round_trip_and_mangled_cursor():
@@ -157,6 +190,9 @@ def test_clock_link_opens_the_whole_history_of_the_bet():
     ({}, False),
     ({"outcomes": ("failed", "exhausted")}, True),
     ({"outcomes": ("delivered", "failed")}, False),
+    ({"outcomes": ("sending",)}, True),
+    ({"outcomes": ("unknown",)}, True),
+    ({"error_classes": ("unknown",)}, True),
     ({"error_classes": ("timeout",)}, True),
     ({"codes": filters.parse_codes("5xx, 404, none")}, True),
     ({"codes": filters.parse_codes("4xx, 2xx")}, False),

@@ -2,9 +2,12 @@
 database or Streamlit."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
+import pytest
 
 from dashboard import charts, synthetic, tables
 
@@ -31,6 +34,58 @@ def test_history_table_has_the_seed_columns_first():
     assert (row["Attempts"], row["ms"]) == ("2 of 3", 13)
     assert row["Response data"] == '{"error": {"code": "x"}}'  # one line in the table
     assert row["Response error"].startswith("unsupported_error: error code 'x'")
+
+
+def test_history_table_shows_an_attempt_in_progress_and_an_unknown_one():
+    sending = attempt_row(request_id="r-2", attempt_no=3, callback_attempts=2, response_data=None,
+                          response_status=None, error_class=None, error_code=None,
+                          error_detail=None, outcome="sending", duration_ms=None)
+    unknown = attempt_row(request_id="r-1", response_data=None, response_status=None,
+                          error_class="unknown", error_code=None,
+                          error_detail="the worker stopped before recording the answer; the "
+                                       "platform may have received request r-1",
+                          outcome="unknown", duration_ms=41_000.0)
+    frame = tables.history_table([sending, unknown], timezone.utc)
+    assert list(frame["Outcome"]) == ["sending", "unknown"]
+    assert list(frame["Response error"]) == [
+        "sending… (no answer recorded yet)",
+        "outcome unknown: the worker stopped before recording the answer; the platform may "
+        "have received request r-1"]
+    assert list(frame["Attempts"]) == ["3 of 3", "2 of 3"]
+    assert frame["ms"].isna().all()
+    assert frame["Sent at"].iloc[0] == "2026-11-23 12:00:00"
+
+
+def test_history_export_leaves_what_was_not_measured_empty():
+    rows = [attempt_row(outcome="sending", duration_ms=None, finished_at=None,
+                        next_attempt_at=None),
+            attempt_row(outcome="unknown", duration_ms=41_000.0,
+                        finished_at=NOW + timedelta(seconds=41), next_attempt_at=None),
+            attempt_row(outcome="failed", duration_ms=12.6,
+                        finished_at=NOW + timedelta(milliseconds=13),
+                        next_attempt_at=NOW + timedelta(hours=1))]
+    frame = tables.history_export(rows, tables.HISTORY_EXPORT, "Asia/Tokyo")
+    assert list(frame.columns) == list(tables.HISTORY_EXPORT.values())
+    assert frame["Duration ms"].tolist()[2] == 12.6
+    assert frame["Duration ms"].iloc[:2].isna().all()
+    assert pd.isna(frame["Finished at"].iloc[0])
+    assert str(frame["Finished at"].iloc[1]) == "2026-11-23 21:00:41+09:00"
+    [sending, unknown, _] = csv.DictReader(io.StringIO(frame.to_csv(index=False)))
+    assert (sending["Finished at"], sending["Duration ms"]) == ("", "")  # not None or nan
+    assert unknown["Duration ms"] == "" and unknown["Finished at"]
+
+
+def test_evidence_table_classes_attempts_without_an_answer():
+    rows = [{"started_at": NOW, "destination": "/bet/place", "attempt_no": n,
+             "response_status": None, "outcome": outcome, "error_class": error_class,
+             "error_code": None, "error_detail": None, "response_body": None,
+             "request_id": f"r-{n}"}
+            for n, outcome, error_class in ((1, "unknown", "unknown"), (2, "sending", None))]
+    frame = tables.evidence_table(rows, timezone.utc)
+    assert list(frame["Answer"]) == ["unknown", "sending"]
+    assert list(frame["Response error"]) == [
+        "outcome unknown: the worker stopped before recording the answer",
+        "sending… (no answer recorded yet)"]
 
 
 def test_bets_table_labels():
@@ -62,7 +117,51 @@ def test_breakdown_summary_and_answer_classes():
     assert list(frame["code"]) == ["204", "400", "400", "503", "none"]
     figures = charts.summary(frame)
     assert figures == {"attempts": 103, "first_attempt_success": 80 / 90, "retries": 13,
-                       "exhausted": 1}
+                       "exhausted": 1, "unknown": 0, "sending": 0}
+
+
+def unanswered_frame() -> pd.DataFrame:
+    """counts_frame plus 4 first attempts still sending and 2 closed as unknown (one a retry)."""
+    extra = pd.DataFrame([
+        (NOW, "alpha", "/bet/place", None, "sending", None, None, 4, 4, 0),
+        (NOW, "alpha", "/bet/settle", None, "unknown", "unknown", None, 2, 1, 1),
+    ], columns=["bucket", "brand", "destination", "response_status", "outcome", "error_class",
+                "error_code", "attempts", "first_attempts", "retries"]).assign(duration_ms_sum=0.0)
+    return pd.concat([counts_frame(), extra], ignore_index=True)
+
+
+def test_unknown_and_sending_are_classes_of_their_own_and_sending_is_no_failure():
+    frame = charts.prepare(unanswered_frame(), timezone.utc)
+    assert list(frame["answer"])[-2:] == ["sending", "unknown"]
+    assert list(frame["code"])[-2:] == ["sending", "unknown"]
+    figures = charts.summary(frame)
+    # 4 first attempts in flight are left out; the unknown first attempt did not succeed
+    assert figures == {"attempts": 109, "first_attempt_success": 80 / 91, "retries": 14,
+                       "exhausted": 1, "unknown": 2, "sending": 4}
+
+
+def test_codes_over_time_show_unknown_and_leave_attempts_in_flight_out():
+    frame = charts.prepare(unanswered_frame(), timezone.utc)
+    spec = charts.codes_over_time(frame, "hour").to_dict()
+    [data] = spec["datasets"].values()
+    codes = {row["code"]: row["attempts"] for row in data}
+    assert codes["unknown"] == 2 and "sending" not in codes and "204" not in codes
+
+
+def test_first_attempt_success_chart_leaves_attempts_in_flight_out():
+    frame = charts.prepare(unanswered_frame(), timezone.utc)
+    [data] = charts.first_attempt_success(frame).to_dict()["datasets"].values()
+    assert data[0]["rate"] == pytest.approx(80 / 91)  # the 4 in flight are not counted
+
+
+def test_latency_ignores_attempts_without_a_measured_duration():
+    latency = pd.DataFrame({"bucket": [NOW, NOW, NOW], "destination": ["/bet/place"] * 3,
+                            "latency_bucket": [0, 1, None], "attempts": [50, 50, 900]})
+    data = charts.latency_percentiles(latency, [10.0, 20.0], timezone.utc)
+    assert dict(zip(data["percentile"], data["ms"])) == {"p50": 10.0, "p90": 18.0,
+                                                         "p99": 19.8}
+    assert charts.latency_counts(latency) == {0: 50, 1: 50}
+    assert charts.latency_counts(latency.iloc[2:]) == {}
 
 
 def test_top_unsupported_answers_name_code_and_destination():

@@ -115,3 +115,114 @@ def test_every_verdict_has_a_title_and_a_tone():
     assert set(verdicts.STYLE) == set(verdicts.VERDICTS)
     assert {tone for _, tone in verdicts.STYLE.values()} <= {"success", "info", "warning",
                                                               "error"}
+
+
+# --- attempts written before their request goes out: sending, and closed as unknown ---------
+
+UNKNOWN_DETAIL = ("the worker stopped before recording the answer; the platform may have "
+                  "received request ")
+
+
+def lost(n, callback_id, destination, no=1):
+    """An attempt the sweeper closed as unknown."""
+    return {**att(n, callback_id, destination, None, "unknown", "unknown", no=no),
+            "error_detail": UNKNOWN_DETAIL + f"att-{n}"}
+
+
+def test_unknown_outcome_names_the_request_the_platform_may_have_received():
+    next_at = NOW + timedelta(seconds=5)
+    callbacks = [cb(1, "/bet/place", "delivered"), cb(2, "/bet/settle", "pending", 1, next_at)]
+    attempts = [att(1, 1, "/bet/place", 204, "delivered"), lost(2, 2, "/bet/settle")]
+    v = verdicts.investigate("b", None, callbacks, attempts, NOW, max_attempts=10)
+    assert v.key == verdicts.OUTCOME_UNKNOWN and v.tone == "warning"
+    assert v.title == "Outcome unknown"
+    assert v.explanation.startswith(
+        "Outcome unknown: the worker stopped before recording the answer; the platform may "
+        "have received request `att-2` (`/bet/settle` attempt 1) at 2026-11-23 11:52:00 UTC "
+        "(8 min ago).")
+    assert "sent again with the same request_id `req-2`" in v.explanation
+    assert "next try in 5 s" in v.explanation and "1 of 10 attempts made" in v.explanation
+    assert "search their logs for Request ID att-2" in v.next_step
+    assert v.evidence == ("att-2",)
+
+
+def test_unknown_after_a_5xx_is_judged_by_the_latest_attempt():
+    callbacks = [cb(1, "/bet/settle", "in_flight", 2)]
+    attempts = [att(1, 1, "/bet/settle", 503, "failed", "http_status"),
+                lost(2, 1, "/bet/settle", no=2)]
+    v = verdicts.investigate("b", None, callbacks, attempts, NOW)
+    assert v.key == verdicts.OUTCOME_UNKNOWN
+    assert "being sent again right now with the same request_id `req-1`" in v.explanation
+    assert v.evidence == ("att-1", "att-2")
+
+
+def test_a_request_in_flight_is_said_so():
+    callbacks = [cb(1, "/bet/place", "in_flight", 0)]
+    attempts = [att(9, 1, "/bet/place", None, "sending")]  # started a minute ago
+    v = verdicts.investigate("b", None, callbacks, attempts, NOW, timeout_s=10)
+    assert v.key == verdicts.IN_FLIGHT and v.tone == "info"
+    assert v.title == "A request is in flight right now"
+    assert v.explanation.startswith(
+        "A request is in flight right now: `/bet/place` attempt 1 (Request ID `att-9`) started "
+        "1 min ago (2026-11-23 11:59:00 UTC) and its answer is not recorded yet")
+    assert "probably stopped" not in v.explanation
+    assert "reload in a few seconds" in v.next_step
+    assert v.evidence == ("att-9",)
+
+
+def test_a_request_sending_long_past_the_timeout_probably_lost_its_worker():
+    callbacks = [cb(1, "/bet/place", "in_flight", 0)]
+    attempts = [att(1, 1, "/bet/place", None, "sending")]  # started 9 minutes ago
+    v = verdicts.investigate("b", None, callbacks, attempts, NOW, timeout_s=10)
+    assert v.key == verdicts.IN_FLIGHT
+    assert "longer than the 10 s timeout: its worker probably stopped" in v.explanation
+    assert "closed as outcome unknown" in v.explanation
+    assert "integration manager" in v.next_step
+    # with a long timeout the same attempt is still within its time
+    v = verdicts.investigate("b", None, callbacks, attempts, NOW, timeout_s=600)
+    assert "probably stopped" not in v.explanation
+
+
+def test_a_callback_sent_again_after_an_unknown_outcome_is_in_flight():
+    callbacks = [cb(1, "/bet/settle", "in_flight", 1)]
+    attempts = [lost(1, 1, "/bet/settle"), att(2, 1, "/bet/settle", None, "sending", no=2)]
+    v = verdicts.investigate("b", None, callbacks, attempts, NOW)
+    assert v.key == verdicts.IN_FLIGHT
+    assert "attempt 2 (Request ID `att-2`)" in v.explanation
+    assert "after an attempt whose outcome is unknown (Request ID `att-1`)" in v.explanation
+    assert "same request_id `req-1`" in v.explanation
+    assert v.evidence == ("att-1", "att-2")
+
+
+def test_delivered_after_an_unknown_outcome_keeps_that_request_in_the_evidence():
+    callbacks = [cb(1, "/bet/place", "delivered", 2)]
+    attempts = [lost(1, 1, "/bet/place"), att(2, 1, "/bet/place", 204, "delivered", no=2)]
+    v = verdicts.investigate("b", None, callbacks, attempts, NOW)
+    assert v.key == verdicts.DELIVERED
+    assert "1 earlier attempt(s) ended with an unknown outcome (Request ID `att-1`)" in \
+        v.explanation
+    assert v.evidence == ("att-1", "att-2")
+
+
+def test_gave_up_after_an_unknown_outcome_says_what_may_have_arrived():
+    callbacks = [cb(1, "/bet/settle", "exhausted", 2)]
+    attempts = [att(1, 1, "/bet/settle", 503, "failed", "http_status"),
+                lost(2, 1, "/bet/settle", no=2)]
+    v = verdicts.investigate("b", None, callbacks, attempts, NOW)
+    assert v.key == verdicts.GAVE_UP
+    assert "the last attempt got no recorded answer" in v.explanation
+    assert "may have received request `att-2`" in v.explanation
+
+
+def test_escalation_summary_names_the_requests_without_an_answer():
+    callbacks = [cb(1, "/bet/settle", "in_flight", 1)]
+    attempts = [lost(1, 1, "/bet/settle"), att(2, 1, "/bet/settle", None, "sending", no=2)]
+    v = verdicts.investigate("bet-7", None, callbacks, attempts, NOW)
+    text = verdicts.escalation_summary("bet-7", v, {"status": "ACCEPTED", "brand": "alpha"},
+                                       callbacks, attempts, NOW)
+    assert "Verdict: A request is in flight right now" in text
+    assert "Request IDs behind the verdict (X-Request-ID): att-1, att-2" in text
+    [first, second] = [line for line in text.splitlines() if "request att-" in line]
+    assert "unknown" in first and "the platform may have received this request" in first
+    assert "sending" in second and "in flight: no answer recorded yet" in second
+    assert "`" not in text
