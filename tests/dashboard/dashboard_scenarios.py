@@ -89,7 +89,8 @@ def build(engine: sa.Engine, receiver_url: str) -> None:
     queue("alpha", item("bet-in-flight", "/bet/place"))
     queue("alpha", item("bet-outcome-unknown", "/bet/settle"))
     alpha = store.brand_named(engine, "alpha").id
-    claimed = dict((cb, token) for cb, token in store.claim_due(engine, alpha, 10, lease_s=600))
+    claimed = {cb: token for cb, token, _ in store.claim_due(engine, lease_s=600, limit=10,
+                                                             brand_id=alpha)}
     for bet_id in ("bet-in-flight", "bet-outcome-unknown"):
         [head] = [c for c in store.group_callbacks(engine, bet_id) if c["state"] == "in_flight"]
         assert head["id"] in claimed
