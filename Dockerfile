@@ -2,7 +2,10 @@
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY contract ./contract
 COPY delivery ./delivery
+COPY battery ./battery
+COPY callbacks ./callbacks
 COPY dashboard ./dashboard
 COPY sandbox ./sandbox
 COPY simulator ./simulator

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document of the producer API, generated from the callback contract (pure).
 
-Each destination of :mod:`delivery.contract` becomes three schemas — ``BetPlacePayload`` (its
+Each destination of :mod:`contract` becomes three schemas — ``BetPlacePayload`` (its
 fields), ``BetPlaceCallback`` (one item of a batch: bet_id, destination, payload,
 foreign_params) and ``BetPlaceErrorAnswer`` (the 400 codes its platform may answer) — and, under
 ``webhooks``, the request Callback Desk sends to the operator's platform. Change the contract
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import cache
 
-from delivery import contract
-from delivery.contract import Destination, Field
+import contract
+from contract import Destination, Field
 
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS
 

@@ -26,11 +26,11 @@ sys.path.insert(0, str(ROOT))
 from bench.servers import start_server  # noqa: E402
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
 from delivery import database, store  # noqa: E402
-from delivery.integration import Target, run_battery  # noqa: E402
-from delivery.integration_store import RunRecorder  # noqa: E402
+from battery.runner import Target, run_battery  # noqa: E402
+from battery.store import RunRecorder  # noqa: E402
 
 TOKEN = "bench-token"
-CLI = ("import argparse,sys; from delivery.integration_cli import register; "
+CLI = ("import argparse,sys; from battery.cli import register; "
        "p=argparse.ArgumentParser(); s=p.add_subparsers(); register(s); "
        "a=p.parse_args(sys.argv[1:]); raise SystemExit(a.func(a))")
 

@@ -59,7 +59,7 @@ def delivered_per_s(url: str, engine: sa.Engine, database_url: str, n: int, proc
     env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_POLL_INTERVAL_S="0.05",
                CALLBACKS_BATCH_SIZE="50")
     env.pop("BROKER_URL", None)
-    worker = subprocess.Popen([sys.executable, "-m", "delivery.cli", "worker", "--processes",
+    worker = subprocess.Popen([sys.executable, "-m", "callbacks", "worker", "--processes",
                                str(processes), "--threads", str(threads)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from delivery.demo import wait_listening
+from callbacks.demo import wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 import sql
-from delivery.battery_results import RunResult
-from delivery.reports import run_from_rows
+from battery.results import RunResult
+from battery.reports import run_from_rows
 
 #: Most runs the history panel lists.
 HISTORY_LIMIT = 50

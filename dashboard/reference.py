@@ -1,9 +1,9 @@
-"""The callback contract (``delivery.contract``) shaped for people: field tables, example
+"""The callback contract (``contract``) shaped for people: field tables, example
 bodies and example error answers. Pure; the API reference page only lays these out."""
 from __future__ import annotations
 
-from delivery import contract
-from delivery.contract import Destination, Field
+import contract
+from contract import Destination, Field
 
 #: Example value of each field kind when the contract gives none.
 _KIND_EXAMPLES = {"string": "text", "id": "id-1", "decimal": "1.00", "integer": 0, "enum": 1,

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Iterator
 
-from delivery import contract
+import contract
 
 _HEADER_TAIL = ('"User-Agent": "CallbackDesk/1"}')
 _SUPPORTED_PLACE = ("not_enough_balance", "player_limit_crossed", "auth_session_unknown")

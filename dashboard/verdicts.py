@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from delivery import contract
+import contract
 
 from .shaping import SENDING, UNKNOWN, UNKNOWN_DETAIL, relative
 

@@ -1,13 +1,14 @@
 """Every error Callback Desk raises on purpose derives from :class:`CallbackDeskError`.
 
-Exception tree::
+Exception tree (the root and the contract's errors live in :mod:`contract.errors`)::
 
     CallbackDeskError
-    ├── InvalidInput            bad producer input; names the field and the value
-    │   ├── UnknownBrand
-    │   ├── UnknownDestination
-    │   ├── RequestIdConflict   a request_id queued already with another body
-    │   └── api.batch.BadBatch  an HTTP producer request that cannot be read (api/)
+    ├── ContractViolation       a value the contract does not allow (contract, sandbox)
+    │   └── InvalidInput        bad producer input; names the field, the value and the line
+    │       ├── UnknownBrand
+    │       ├── UnknownDestination
+    │       ├── RequestIdConflict   a request_id queued already with another body
+    │       └── api.batch.BadBatch  an HTTP producer request that cannot be read (api/)
     ├── ConfigurationError      a setting (URL, option) that cannot work as given
     └── DatabaseNotReady        the schema is missing or older than this code
 
@@ -15,12 +16,13 @@ The message of each is written for the person who has to act on it.
 """
 from __future__ import annotations
 
+from contract.errors import CallbackDeskError, ConfigurationError, ContractViolation
 
-class CallbackDeskError(Exception):
-    """Base of every Callback Desk error."""
+__all__ = ["CallbackDeskError", "ConfigurationError", "ContractViolation", "InvalidInput",
+           "UnknownBrand", "UnknownDestination", "DatabaseNotReady", "RequestIdConflict"]
 
 
-class InvalidInput(CallbackDeskError):
+class InvalidInput(ContractViolation):
     """A callback, brand or option does not satisfy the contract. Nothing was written.
 
     ``field`` is a dotted path into the input (``payload.bet_odds[0].odd_ratio``); ``line`` is the
@@ -29,10 +31,8 @@ class InvalidInput(CallbackDeskError):
 
     def __init__(self, message: str, *, field: str | None = None, value: object = None,
                  line: int | None = None):
-        self.field = field
-        self.value = value
+        super().__init__(message, field=field, value=value)
         self.line = line
-        super().__init__(message)
 
     def at_line(self, line: int) -> "InvalidInput":
         """The same error, located at a line of a JSON Lines file."""
@@ -48,10 +48,6 @@ class UnknownBrand(InvalidInput):
 
 class UnknownDestination(InvalidInput):
     """The destination is not part of the callback contract."""
-
-
-class ConfigurationError(CallbackDeskError):
-    """A setting cannot work as given; the message says which and what to set instead."""
 
 
 class DatabaseNotReady(CallbackDeskError):

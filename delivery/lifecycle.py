@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import contract
+import contract
 from .schedule import DELIVERED, EXHAUSTED, REJECTED
 
 NEW = "NEW"

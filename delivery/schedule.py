@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from . import contract
+import contract
 
 DELIVERED = "delivered"
 REJECTED = "rejected"

@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 import httpcore
 import httpx
 
-from . import contract, signing
+import contract
+from . import signing
 from .schedule import Outcome, classify, parse_retry_after
 
 #: Foreign-Params keys whose values are secrets and are masked in the stored headers.

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 import sql
 
-from . import contract, lifecycle
+import contract
+from . import lifecycle
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
 from .sender import Attempt, OutgoingCallback, Sending, prepare, redact_headers

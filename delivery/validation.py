@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from . import contract
+import contract
 from .errors import InvalidInput, UnknownDestination
 
 _DECIMAL = re.compile(r"^-?\d+(\.\d+)?$")

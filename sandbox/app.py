@@ -29,8 +29,8 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
-from delivery import contract
-from delivery.errors import InvalidInput
+import contract
+from contract.errors import ContractViolation
 from sandbox import bugs as bug_names
 from sandbox import faults
 from sandbox.config import SandboxConfig
@@ -124,18 +124,18 @@ def create_app(platform: Platform, config: SandboxConfig, *, rng: random.Random 
         try:
             body = json.loads(await request.body())
             if not isinstance(body, dict):
-                raise InvalidInput("the body must be a JSON object", field="body")
+                raise ContractViolation("the body must be a JSON object", field="body")
             if "balance" not in body:
-                raise InvalidInput("balance is required", field="balance")
+                raise ContractViolation("balance is required", field="balance")
             player = await run_in_threadpool(
                 platform.add_player, body.get("token"), body["balance"],
                 player_id=body.get("player_id"), expired=bool(body.get("expired", False)))
-        except ValueError as exc:
-            return _admin_error(400, "body", f"is not JSON ({exc})")
         except PlayerExists as exc:
             return _admin_error(409, exc.field or "token", str(exc))
-        except InvalidInput as exc:
+        except ContractViolation as exc:
             return _admin_error(400, exc.field or "body", str(exc))
+        except ValueError as exc:
+            return _admin_error(400, "body", f"is not JSON ({exc})")
         return JSONResponse(player, 201)
 
     async def player(request: Request) -> Response:

@@ -18,7 +18,7 @@ Each switch is off by default; turn it on with ``--bug NAME`` (repeatable), the 
     which is the double payout a real platform with this bug pays.
 ``half_win_as_win``
     On ``/bet/settle`` whose ``bet_odds`` contain half-win legs, the platform recomputes the credit
-    itself with :mod:`delivery.payouts`, treating those legs as full wins (stake, bet type and
+    itself with :mod:`contract.payouts`, treating those legs as full wins (stake, bet type and
     system sizes as placed), and credits that instead of ``settle_amount``.
 ``settle_by_type``
     On ``/bet/settle`` with ``settle_type`` 3 (lost) the platform credits nothing, even when
@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from delivery.errors import ConfigurationError
+from contract.errors import ConfigurationError
 
 NON_IDEMPOTENT = "non_idempotent"
 NO_RELEASE_ON_DECLINE = "no_release_on_decline"

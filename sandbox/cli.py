@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from delivery.errors import ConfigurationError
+from contract.errors import ConfigurationError
 from sandbox import faults
 from sandbox.bugs import BUGS
 from sandbox.config import config_from_args, normalize_base_path, parse_player

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
-from delivery import payouts
-from delivery.errors import ConfigurationError, InvalidInput
+from contract import payouts
+from contract.errors import ConfigurationError
 from sandbox import bugs as bug_names
 from sandbox.faults import (
     DEFAULT_ERROR_STATUSES, DEFAULT_TIMEOUT_S, DEFAULT_UNSUPPORTED_CODE, FaultProfile, parse_latency,
@@ -87,7 +87,7 @@ def parse_player(spec: object, option: str = "--player") -> PlayerSeed:
             token, balance = str(spec).rsplit(":", 1)
             player_id = None
         amount = payouts.to_decimal(balance, "balance")
-    except (ValueError, KeyError, InvalidInput):
+    except (ValueError, KeyError):
         raise ConfigurationError(f"{option} {spec!r} is not TOKEN:BALANCE (e.g. tok-1:100.00)"
                                  ) from None
     if not token or amount < 0:

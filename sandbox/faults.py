@@ -24,8 +24,8 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from delivery import contract
-from delivery.errors import ConfigurationError
+import contract
+from contract.errors import ConfigurationError
 
 PASS, ERROR, TIMEOUT, UNSUPPORTED, OUTAGE = "pass", "error", "timeout", "unsupported", "outage"
 #: What an outage answers: a 503, or a connection closed before the response completes.

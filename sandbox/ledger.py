@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from delivery.payouts import format_amount
+from contract.payouts import format_amount
 
 #: Bet states. A bet holds its stake while OPEN.
 OPEN, DECLINED, SETTLED, CASHED_OUT = "open", "declined", "settled", "cashed_out"

@@ -31,8 +31,9 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Callable
 
-from delivery import contract, payouts
-from delivery.errors import InvalidInput
+import contract
+from contract import payouts
+from contract.errors import ContractViolation
 from sandbox import bugs as bug_names
 from sandbox.ledger import (
     ACCEPTED, ANNULLED, CASHED_OUT, DECLINED, NO_CONTENT, OPEN, SETTLED, Answer, Bet, CashOut,
@@ -59,7 +60,7 @@ if _UNHANDLED:  # the contract changed: the sandbox must learn what the new dest
     raise ImportError(f"sandbox.platform does not match the contract: {sorted(_UNHANDLED)}")
 
 
-class PlayerExists(InvalidInput):
+class PlayerExists(ContractViolation):
     """A player with this session token or player id exists already; pick another token."""
 
 
@@ -80,13 +81,13 @@ class Platform:
     def add_player(self, token: str, balance: Decimal | str, *, player_id: str | None = None,
                    expired: bool = False) -> dict:
         """Open a session ``token`` for a new player (id = ``player_id`` or the token) with
-        ``balance`` available. InvalidInput when the token or player id is taken."""
+        ``balance`` available. ContractViolation when the token or player id is taken."""
         if not isinstance(token, str) or not token:
-            raise InvalidInput(f"token must be a non-empty string, got {token!r}",
+            raise ContractViolation(f"token must be a non-empty string, got {token!r}",
                                field="token", value=token)
         amount = payouts.to_decimal(balance, "balance")
         if amount < 0:
-            raise InvalidInput(f"balance must not be negative, got {balance!r}",
+            raise ContractViolation(f"balance must not be negative, got {balance!r}",
                                field="balance", value=balance)
         player_id = player_id or token
         with self._lock:

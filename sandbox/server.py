@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 
 import uvicorn
 
-from delivery.errors import ConfigurationError
+from contract.errors import ConfigurationError
 from sandbox.app import ADMIN_PREFIX, create_app, quiet_dropped_connections
 from sandbox.config import SandboxConfig
 from sandbox.platform import Platform

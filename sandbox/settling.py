@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from delivery import payouts
-from delivery.errors import InvalidInput
-from delivery.payouts import HALF_WIN, SETTLE_LOST, SINGLE, SYSTEM, WIN, Leg
+from contract import payouts
+from contract.errors import ContractViolation
+from contract.payouts import HALF_WIN, SETTLE_LOST, SINGLE, SYSTEM, WIN, Leg
 from sandbox import bugs as bug_names
 from sandbox.ledger import Bet
 
@@ -22,7 +22,7 @@ def bet_shape_problem(body: dict) -> tuple[str, str] | None:
     if body["bet_type"] == SYSTEM:
         try:
             payouts.system_combinations(legs_count, body["bet_system_sizes"])
-        except InvalidInput as exc:
+        except ContractViolation as exc:
             return "bet_system_sizes", str(exc)
     return None
 
@@ -42,12 +42,12 @@ def settle_credit(bet: Bet, body: dict, settle_amount: Decimal, bugs: frozenset[
 def _half_wins_as_wins(bet: Bet, bet_odds: list[dict], fallback: Decimal) -> Decimal:
     try:
         legs = payouts.legs_from_odds(bet_odds)
-    except InvalidInput:
+    except ContractViolation:
         return fallback
     if not any(leg.status == HALF_WIN for leg in legs):
         return fallback
     as_wins = [Leg(leg.odds, WIN) if leg.status == HALF_WIN else leg for leg in legs]
     try:
         return payouts.payout(bet.bet_type, bet.stake, as_wins, bet.system_sizes)
-    except InvalidInput:
+    except ContractViolation:
         return fallback

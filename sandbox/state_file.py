@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from delivery.errors import ConfigurationError
+from contract.errors import ConfigurationError
 from sandbox.ledger import Ledger
 
 

@@ -1,6 +1,6 @@
 """Checks a callback body against the contract's fields, as a strict platform would.
 
-The field list, kinds and enums come from :mod:`delivery.contract`; nothing is re-typed here.
+The field list, kinds and enums come from :mod:`contract`; nothing is re-typed here.
 A body that does not fit is answered 400 with :data:`INVALID_BODY_CODE`, a code no destination
 supports, so the sender records it as a failure of the producer's input, not a business answer.
 """
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from delivery.contract import COMMON_FIELDS, Destination, Field
+from contract import COMMON_FIELDS, Destination, Field
 
 #: Error code of a 400 for a body that is not JSON or does not fit the contract.
 INVALID_BODY_CODE = "bad_request"

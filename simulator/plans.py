@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from delivery import payouts
+from contract import payouts
 
 #: Lifecycles and how often each is chosen.
 LIFECYCLES = {

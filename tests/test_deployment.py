@@ -3,7 +3,7 @@ from pathlib import Path
 
 import yaml
 
-from delivery.cli import build_parser
+from callbacks.main import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -28,7 +28,7 @@ class Worker:
         self.env.pop("BROKER_URL", None)
         if broker_url:
             self.env["BROKER_URL"] = broker_url
-        self.command = [sys.executable, "-m", "delivery.cli", "worker",
+        self.command = [sys.executable, "-m", "callbacks", "worker",
                         "--threads", str(threads), "--processes", str(processes)]
         self.proc: subprocess.Popen | None = None
         self.log = tempfile.NamedTemporaryFile("w+", prefix="callbacks-worker-", suffix=".log")

@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from delivery import contract
+import contract
 
 from .. import components, reference
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from delivery import contract
+import contract
 from delivery.schedule import ERROR_CLASSES
 
 from .. import components, queries, tables

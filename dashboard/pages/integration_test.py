@@ -16,10 +16,11 @@ import streamlit as st
 
 from dashboard import connection
 from dashboard import integration_queries as queries
-from delivery import database, reports, settings, store
+from battery import reports
+from delivery import database, settings, store
 from delivery.errors import CallbackDeskError
-from delivery.battery_results import CANCELLED, FAILED, SUCCESS, CaseResult, RunResult
-from delivery.integration import DEFAULT_TIMEOUT_S, Target, run_battery
+from battery.results import CANCELLED, FAILED, SUCCESS, CaseResult, RunResult
+from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
 
 _BADGE = {SUCCESS: ":green-badge[Success]", FAILED: ":red-badge[Failed]",
           CANCELLED: ":orange-badge[Cancelled]", "running": ":blue-badge[Running]"}
@@ -86,7 +87,7 @@ def _run_form(brand: dict) -> RunResult | None:
 
 
 def _run_now(brand_name: str, url: str, token: str, who: str) -> RunResult:
-    from delivery.integration_store import RunRecorder
+    from battery.store import RunRecorder
 
     owner = _owner_engine(database.database_url(settings.from_env()))
     brand = store.brand_named(owner, brand_name)

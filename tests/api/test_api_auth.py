@@ -20,7 +20,7 @@ PROTECTED = [("GET", "/v1/bets/bet-1/callbacks"), ("POST", "/v1/brands/acme/call
 
 def callbacks(database_url, *args) -> subprocess.CompletedProcess:
     env = dict(os.environ, DATABASE_URL=database_url)
-    return subprocess.run([sys.executable, "-m", "delivery.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "callbacks", *args], capture_output=True,
                           text=True, env=env, timeout=60)
 
 

@@ -8,7 +8,7 @@ from factories import PAYLOADS, item, odd
 from openapi_spec_validator import validate
 
 from api.openapi import document, schema_name
-from delivery import contract
+import contract
 from delivery.errors import InvalidInput
 from delivery.validation import parse_callback
 

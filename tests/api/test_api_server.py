@@ -14,7 +14,7 @@ from delivery import store
 def test_the_api_command_serves_queues_and_stops_on_ctrl_c(api_db, database_url):
     # Given the command started with two environment tokens on a port the system picks
     env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_API_TOKENS="first-token, second")
-    proc = subprocess.Popen([sys.executable, "-m", "delivery.cli", "api", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "callbacks", "api", "--port", "0"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []
@@ -48,7 +48,7 @@ def test_the_api_command_serves_queues_and_stops_on_ctrl_c(api_db, database_url)
 
 def test_the_api_command_warns_when_no_token_can_be_valid(api_db, database_url):
     env = {k: v for k, v in os.environ.items() if k != "CALLBACKS_API_TOKENS"}
-    proc = subprocess.Popen([sys.executable, "-m", "delivery.cli", "api", "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "callbacks", "api", "--port", "0"],
                             env=dict(env, DATABASE_URL=database_url), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:

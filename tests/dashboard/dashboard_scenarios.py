@@ -17,7 +17,8 @@ from databases import deliver_round
 from factories import item
 from receiver import Receiver, Reply
 
-from delivery import contract, store
+import contract
+from delivery import store
 from delivery.validation import parse_callback
 
 #: Bet id → the verdict the investigator must reach for it.

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboard import seeding
-from dashboard.cli import launch, wait_ready
+from callbacks.dashboard import launch, wait_ready
 from dashboard_scenarios import build_with_receiver
 from databases import empty
 

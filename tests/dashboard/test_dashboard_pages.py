@@ -278,7 +278,7 @@ def test_breakdowns_count_unknown_apart_and_sending_as_no_failure(open_page, sce
 
 
 def test_api_reference_renders_every_destination(open_page):
-    from delivery import contract
+    import contract
 
     app = open_page("api_reference")
     shown = texts(app)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from dashboard import reference
-from delivery import contract
+import contract
 from delivery.schedule import REJECTED, classify
 from delivery.validation import parse_callback
 

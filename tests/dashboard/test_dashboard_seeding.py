@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from databases import empty
 from dashboard import queries, seeding
-from dashboard.cli import register
-from delivery import contract
+from callbacks.dashboard import register
+import contract
 from delivery.lifecycle import BET_STATUSES
 from delivery.validation import parse_callback
 

@@ -12,7 +12,7 @@ from factories import item
 
 def callbacks(database_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, DATABASE_URL=database_url)
-    return subprocess.run([sys.executable, "-m", "delivery.cli", *args], input=stdin,
+    return subprocess.run([sys.executable, "-m", "callbacks", *args], input=stdin,
                           capture_output=True, text=True, env=env, timeout=60)
 
 

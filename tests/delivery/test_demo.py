@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_path):
     env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_HOME=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "delivery.cli", "run", "--no-dashboard",
+    proc = subprocess.Popen([sys.executable, "-m", "callbacks", "run", "--no-dashboard",
                              "--rate", "4"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines = []

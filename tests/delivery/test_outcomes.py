@@ -7,7 +7,8 @@ from databases import deliver_round
 from factories import PAYLOADS, item
 from receiver import Receiver, Reply
 
-from delivery import contract, store
+import contract
+from delivery import store
 from delivery.validation import parse_callback
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from delivery import contract
+import contract
 from delivery.schedule import (classify, next_state, parse_retry_after, parse_schedule,
                                plan_next)
 

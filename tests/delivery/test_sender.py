@@ -6,7 +6,8 @@ import time
 
 import httpx
 
-from delivery import contract, signing
+import contract
+from delivery import signing
 from delivery.sender import OutgoingCallback, deliver_once, redact_headers
 from factories import PAYLOADS
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from delivery import contract
+import contract
 from delivery.errors import InvalidInput, UnknownDestination
 from delivery.validation import parse_callback
 from factories import PAYLOADS, item, odd

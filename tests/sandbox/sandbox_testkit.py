@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 import json
 
-from delivery.payouts import EXPRESS, NOT_RESULTED, SINGLE, SYSTEM, WIN
+from contract.payouts import EXPRESS, NOT_RESULTED, SINGLE, SYSTEM, WIN
 
 _ids = itertools.count(1)
 

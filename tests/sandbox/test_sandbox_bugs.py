@@ -6,9 +6,9 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from delivery import contract
+import contract
 from delivery.errors import ConfigurationError
-from delivery.payouts import HALF_WIN, SETTLE_LOST, SETTLE_WIN, WIN
+from contract.payouts import HALF_WIN, SETTLE_LOST, SETTLE_WIN, WIN
 from sandbox import bugs
 from sandbox.client import SandboxClient
 from sandbox.config import SandboxConfig

@@ -7,7 +7,7 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from delivery import contract
+import contract
 from sandbox.client import SandboxClient
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultProfile, Latency, Outage

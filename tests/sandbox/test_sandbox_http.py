@@ -4,8 +4,8 @@ from decimal import Decimal
 import httpx
 import pytest
 
-from delivery import contract
-from delivery.payouts import HALF_WIN, LOSS, SETTLE_LOST, SETTLE_REFUND, SETTLE_WIN, WIN
+import contract
+from contract.payouts import HALF_WIN, LOSS, SETTLE_LOST, SETTLE_REFUND, SETTLE_WIN, WIN
 from sandbox.client import SandboxClient
 from sandbox.config import SandboxConfig
 from sandbox.platform import Platform

@@ -3,9 +3,10 @@ from decimal import Decimal
 
 import pytest
 
-from delivery import contract, payouts
-from delivery.errors import InvalidInput
-from delivery.payouts import (
+import contract
+from contract import payouts
+from contract.errors import ContractViolation
+from contract.payouts import (
     HALF_LOSS, HALF_WIN, LOSS, REFUNDED, SETTLE_LOST, SETTLE_REFUND, SETTLE_WIN, WIN,
 )
 from sandbox.platform import Platform, PlayerExists
@@ -320,6 +321,6 @@ def test_adding_a_taken_token_is_refused(platform):
 
 @pytest.mark.parametrize("balance", ["-1", "abc", None])
 def test_adding_a_player_with_a_bad_balance_names_it(platform, balance):
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(ContractViolation) as caught:
         platform.add_player("new", balance)
     assert caught.value.field == "balance"

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from delivery.errors import ConfigurationError
-from delivery.payouts import SETTLE_WIN
+from contract.payouts import SETTLE_WIN
 from sandbox.client import SandboxClient
 from sandbox.config import PlayerSeed, SandboxConfig
 from sandbox.server import serve_in_thread

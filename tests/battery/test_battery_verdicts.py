@@ -2,10 +2,10 @@
 import json
 from decimal import Decimal
 
-from delivery.battery_steps import (
+from battery.steps import (
     PROBE_BROKEN, START, Accepted, Balance, Refused, Rel, Replay, Step,
 )
-from delivery.battery_verdicts import ERROR_SHAPE_BROKEN, Answer, judge
+from battery.verdicts import ERROR_SHAPE_BROKEN, Answer, judge
 
 D = Decimal
 

@@ -6,7 +6,7 @@ from xml.etree import ElementTree as ET
 import sqlalchemy as sa
 
 from delivery import store
-from delivery.integration_cli import TOKEN_ENV, register
+from battery.cli import TOKEN_ENV, register
 from sandbox import bugs
 from battery_testkit import TOKEN, closed_port_url, sandbox
 

@@ -3,9 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from delivery import payouts
-from delivery.errors import InvalidInput
-from delivery.payouts import (
+from contract import payouts
+from contract.errors import ContractViolation
+from contract.payouts import (
     CANCELLED, EXPRESS, HALF_LOSS, HALF_WIN, LOSS, NOT_RESULTED, REFUNDED, REFUNDED_MANUALLY,
     SETTLE_LOST, SETTLE_REFUND, SETTLE_WIN, SINGLE, SYSTEM, WIN, Leg,
 )
@@ -97,26 +97,26 @@ def test_system_with_several_sizes_splits_across_all_combinations():
 
 
 def test_not_resulted_leg_is_an_error_naming_the_leg():
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(ContractViolation) as caught:
         payouts.payout(EXPRESS, "10", legs(("2", WIN), ("2", NOT_RESULTED)))
     assert caught.value.field == "bet_odds[1].odd_status"
     assert "not resulted" in str(caught.value)
 
 
 def test_not_resulted_leg_is_an_error_in_a_system_even_when_unused():
-    with pytest.raises(InvalidInput):
+    with pytest.raises(ContractViolation):
         payouts.payout(SYSTEM, "9", legs(("2", LOSS), ("2", LOSS), ("2", NOT_RESULTED)), [3])
 
 
 @pytest.mark.parametrize("sizes", [[], [4], [0]])
 def test_system_sizes_must_fit_the_legs(sizes):
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(ContractViolation) as caught:
         payouts.payout(SYSTEM, "9", legs(("2", WIN), ("2", WIN), ("2", WIN)), sizes)
     assert caught.value.field == "bet_system_sizes"
 
 
 def test_single_needs_exactly_one_leg():
-    with pytest.raises(InvalidInput):
+    with pytest.raises(ContractViolation):
         payouts.payout(SINGLE, "9", legs(("2", WIN), ("2", WIN)))
 
 
@@ -148,7 +148,7 @@ def test_legs_from_contract_odds():
 
 
 def test_legs_from_contract_odds_names_a_bad_ratio():
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(ContractViolation) as caught:
         payouts.legs_from_odds([{"odd_ratio": "abc", "odd_status": WIN}])
     assert caught.value.field == "bet_odds[0].odd_ratio"
 
@@ -163,6 +163,6 @@ def test_format_amount(amount, text):
 
 @pytest.mark.parametrize("value", ["", "abc", "NaN", "Infinity", None, True, 1.5, [1]])
 def test_to_decimal_rejects_what_is_not_a_decimal(value):
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(ContractViolation) as caught:
         payouts.to_decimal(value, "bet_stake")
     assert caught.value.field == "bet_stake"

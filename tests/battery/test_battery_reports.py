@@ -4,8 +4,8 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from delivery import reports
-from delivery.battery_results import CANCELLED, FAILED, SUCCESS
+from battery import reports
+from battery.results import CANCELLED, FAILED, SUCCESS
 from sandbox import bugs
 from battery_testkit import closed_port_url, run_against, sandbox
 

@@ -3,10 +3,10 @@ and with every bug switch, and against endpoints that do not answer."""
 import httpx
 import pytest
 
-from delivery import reports
-from delivery.battery_results import CANCELLED, FAILED, SUCCESS
-from delivery.battery_steps import PROBE_BROKEN
-from delivery.battery_verdicts import ERROR_SHAPE_BROKEN
+from battery import reports
+from battery.results import CANCELLED, FAILED, SUCCESS
+from battery.steps import PROBE_BROKEN
+from battery.verdicts import ERROR_SHAPE_BROKEN
 from sandbox import bugs
 from battery_testkit import (
     TOKEN, closed_port_url, failing, run_against, sandbox, silent_server,
@@ -65,7 +65,7 @@ def test_half_win_as_win_fails_only_the_half_win_case():
 
 def test_settle_by_type_is_not_detectable_by_the_battery():
     """``settle_by_type`` only bites a settle with settle_type 3 (lost) and an amount above zero.
-    The battery's settles come from ``delivery.payouts.settlement``, which calls a settle lost
+    The battery's settles come from ``contract.payouts.settlement``, which calls a settle lost
     only when it pays nothing (half-loss pays stake / 2 as a win), and SPEC §6 lists no case
     with a positive lost settle — so a correct and a ``settle_by_type`` platform answer every
     case alike. This test pins that down: a change that makes the battery flag it would be a

@@ -15,9 +15,10 @@ import json
 import sqlalchemy as sa
 
 import sql
-from delivery import contract, lifecycle, store
-from delivery.battery_results import CaseResult, RunResult, StepResult
-from delivery.reports import step_json
+import contract
+from delivery import lifecycle, store
+from battery.results import CaseResult, RunResult, StepResult
+from battery.reports import step_json
 from delivery.sender import Attempt, redact_params
 
 SOURCES = ("dashboard", "cli")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Union
 
-from delivery import payouts
+from contract import payouts
 
 #: Stake of a balance probe: no test player can cover it, so the platform must answer
 #: ``not_enough_balance`` and tell the balance.

@@ -4,9 +4,9 @@ import sqlalchemy as sa
 
 from dashboard import integration_queries
 from delivery import store
-from delivery.battery_results import CANCELLED, SUCCESS
-from delivery.integration import Target, run_battery
-from delivery.integration_store import RunRecorder
+from battery.results import CANCELLED, SUCCESS
+from battery.runner import Target, run_battery
+from battery.store import RunRecorder
 from sandbox import bugs
 from battery_testkit import TOKEN, TIMEOUT_S, closed_port_url, sandbox
 

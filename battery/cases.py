@@ -1,13 +1,13 @@
 """The 20 cases of the integration battery (SPEC §6), each a plain function that writes its steps
-on a :class:`~delivery.battery_script.Script` in the order they are sent. Every balance probe's
-expectation follows from the steps before it; every amount from :mod:`delivery.payouts`."""
+on a :class:`~battery.script.Script` in the order they are sent. Every balance probe's
+expectation follows from the steps before it; every amount from :mod:`contract.payouts`."""
 from __future__ import annotations
 
 from decimal import Decimal
 
-from delivery.battery_script import Script
-from delivery.battery_steps import START, Rel, new_request_id
-from delivery.payouts import HALF_LOSS, HALF_WIN, LOSS, REFUNDED, REFUNDED_MANUALLY, WIN
+from battery.script import Script
+from battery.steps import START, Rel, new_request_id
+from contract.payouts import HALF_LOSS, HALF_WIN, LOSS, REFUNDED, REFUNDED_MANUALLY, WIN
 
 
 # --- single ---------------------------------------------------------------------------------

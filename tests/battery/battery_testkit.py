@@ -5,8 +5,8 @@ import socket
 import threading
 from contextlib import contextmanager
 
-from delivery.battery_results import RunResult
-from delivery.integration import Target, run_battery
+from battery.results import RunResult
+from battery.runner import Target, run_battery
 from sandbox.config import SandboxConfig
 from sandbox.server import serve_in_thread
 

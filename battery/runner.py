@@ -12,7 +12,7 @@ A failed case gives back what it left held (a refund settle per open bet, sent b
 the next case starts from the player's own money. A step that gets no HTTP answer at all cancels
 the pipeline: the remaining cases are ``cancelled``.
 
-The runner needs no database. With a recorder (:class:`delivery.integration_store.RunRecorder`)
+The runner needs no database. With a recorder (:class:`battery.store.RunRecorder`)
 the run, its cases and steps, and every attempt are stored as they happen.
 """
 from __future__ import annotations
@@ -25,16 +25,18 @@ from typing import Callable, Protocol
 
 import httpx
 
-from delivery import contract, dispatch, payouts
-from delivery.battery import MIN_BALANCE, plan_battery, preflight_step
-from delivery.battery_results import (
+import contract
+from contract import payouts
+from delivery import dispatch
+from battery.plan import MIN_BALANCE, plan_battery, preflight_step
+from battery.results import (
     CANCELLED, FAILED, RUNNING, SUCCESS, CaseResult, RunResult, StepResult,
 )
-from delivery.battery_steps import (
+from battery.steps import (
     DEFAULT_PLAYER_ID, Accepted, Balance, CasePlan, Step, new_request_id, odds_list,
     resolve_payload,
 )
-from delivery.battery_verdicts import Answer, Verdict, judge
+from battery.verdicts import Answer, Verdict, judge
 from delivery.errors import InvalidInput
 from delivery.sender import Attempt, OutgoingCallback, deliver_once
 
@@ -71,7 +73,7 @@ class Target:
 
 
 class Recorder(Protocol):
-    """Where a run is stored as it goes (see :mod:`delivery.integration_store`)."""
+    """Where a run is stored as it goes (see :mod:`battery.store`)."""
 
     def start(self, run: RunResult) -> None: ...
     def case_finished(self, run: RunResult, case: CaseResult) -> None: ...

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from xml.etree import ElementTree as ET
 
-from delivery.battery_results import (
+from battery.results import (
     CANCELLED, FAILED, SUCCESS, CaseResult, RunResult, StepResult,
 )
 

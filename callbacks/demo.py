@@ -22,8 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from . import database, migrate, settings, store
-from .processes import stop_on_signals, stop_processes
+from delivery import database, migrate, settings, store
+from callbacks.processes import stop_on_signals, stop_processes
 
 #: The demo's platforms: brand name, sandbox options, delivery settings.
 PLATFORMS = (
@@ -59,7 +59,7 @@ class Demo:
         """Start ``callbacks ARGS`` in its own session, its output in ``<log_dir>/<name>.log``."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name.replace(' ', '-')}.log", "w")
-        proc = subprocess.Popen([sys.executable, "-m", "delivery.cli", *args], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "callbacks", *args], env=env,
                                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         child = Child(name, proc, url)

@@ -15,7 +15,7 @@ Payouts are rounded half-up to :data:`PAYOUT_PLACES` decimals (a system bet is r
 sum, so 10 on 2/3 at evens-doubled pays 40.000 and not 39.999). Money travels as decimal strings;
 :func:`format_amount` writes them (``"12.50"``, ``"78.125"``) and :func:`to_decimal` reads them.
 
-Bet types, leg statuses and settle types are read from :mod:`delivery.contract` by name.
+Bet types, leg statuses and settle types are read from :mod:`contract` by name.
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import combinations
 from typing import Iterable, Sequence
 
-from delivery import contract
-from delivery.errors import InvalidInput
+import contract
+from contract.errors import ContractViolation
 
 
 def _code(table: dict[int, str], name: str) -> int:
@@ -85,9 +85,9 @@ class Settlement:
 # --- reading and writing money --------------------------------------------------------------
 
 def to_decimal(value: object, field: str = "amount") -> Decimal:
-    """A finite Decimal from a decimal string, an int or a Decimal; InvalidInput names ``field``."""
+    """A finite Decimal from a decimal string, an int or a Decimal; ContractViolation names ``field``."""
     if isinstance(value, bool):
-        raise InvalidInput(f"{field} must be a decimal string such as \"12.50\", got {value!r}",
+        raise ContractViolation(f"{field} must be a decimal string such as \"12.50\", got {value!r}",
                            field=field, value=value)
     if isinstance(value, Decimal):
         number = value
@@ -99,7 +99,7 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     else:
         number = None
     if number is None or not number.is_finite():
-        raise InvalidInput(f"{field} must be a decimal string such as \"12.50\", got {value!r}",
+        raise ContractViolation(f"{field} must be a decimal string such as \"12.50\", got {value!r}",
                            field=field, value=value)
     return number
 
@@ -130,10 +130,10 @@ def legs_from_odds(bet_odds: Iterable[dict]) -> list[Leg]:
     for index, item in enumerate(bet_odds):
         where = f"bet_odds[{index}]"
         if not isinstance(item, dict):
-            raise InvalidInput(f"{where} must be an object, got {item!r}", field=where, value=item)
+            raise ContractViolation(f"{where} must be an object, got {item!r}", field=where, value=item)
         status = item.get("odd_status")
         if status not in contract.ODD_STATUSES or isinstance(status, bool):
-            raise InvalidInput(f"{where}.odd_status must be one of {sorted(contract.ODD_STATUSES)},"
+            raise ContractViolation(f"{where}.odd_status must be one of {sorted(contract.ODD_STATUSES)},"
                                f" got {status!r}", field=f"{where}.odd_status", value=status)
         legs.append(Leg(to_decimal(item.get("odd_ratio"), f"{where}.odd_ratio"), status))
     return legs
@@ -153,9 +153,9 @@ def leg_factor(leg: Leg, index: int = 0) -> Decimal:
         return _ONE
     field = f"bet_odds[{index}].odd_status"
     if leg.status == NOT_RESULTED:
-        raise InvalidInput(f"{field}: leg {index} is not resulted yet, so the bet cannot be paid",
+        raise ContractViolation(f"{field}: leg {index} is not resulted yet, so the bet cannot be paid",
                            field=field, value=leg.status)
-    raise InvalidInput(f"{field}: unknown leg status {leg.status!r}", field=field,
+    raise ContractViolation(f"{field}: unknown leg status {leg.status!r}", field=field,
                        value=leg.status)
 
 
@@ -176,18 +176,18 @@ def single_payout(stake: Decimal | str, leg: Leg) -> Decimal:
 def express_payout(stake: Decimal | str, legs: Sequence[Leg]) -> Decimal:
     """stake × the product of the leg factors, rounded."""
     if not legs:
-        raise InvalidInput("an express bet needs at least one leg", field="bet_odds", value=[])
+        raise ContractViolation("an express bet needs at least one leg", field="bet_odds", value=[])
     return round_amount(to_decimal(stake, "bet_stake") * _product(legs, range(len(legs))))
 
 
 def system_combinations(legs_count: int, sizes: Sequence[int]) -> list[tuple[int, ...]]:
     """Every combination (as leg indexes) of the chosen sizes, e.g. 3 legs, [2] → 3 pairs."""
     if not sizes:
-        raise InvalidInput("a system bet needs bet_system_sizes, e.g. [2] for 2/3",
+        raise ContractViolation("a system bet needs bet_system_sizes, e.g. [2] for 2/3",
                            field="bet_system_sizes", value=list(sizes))
     for size in sizes:
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= legs_count:
-            raise InvalidInput(f"bet_system_sizes: size {size!r} does not fit {legs_count} legs",
+            raise ContractViolation(f"bet_system_sizes: size {size!r} does not fit {legs_count} legs",
                                field="bet_system_sizes", value=list(sizes))
     return [combo for size in sorted(set(sizes))
             for combo in combinations(range(legs_count), size)]
@@ -208,14 +208,14 @@ def payout(bet_type: int, stake: Decimal | str, legs: Sequence[Leg],
     """What a bet of ``bet_type`` pays for these leg results."""
     if bet_type == SINGLE:
         if len(legs) != 1:
-            raise InvalidInput(f"a single bet has exactly one leg, got {len(legs)}",
+            raise ContractViolation(f"a single bet has exactly one leg, got {len(legs)}",
                                field="bet_odds", value=len(legs))
         return single_payout(stake, legs[0])
     if bet_type == EXPRESS:
         return express_payout(stake, legs)
     if bet_type == SYSTEM:
         return system_payout(stake, legs, system_sizes)
-    raise InvalidInput(f"bet_type must be one of {sorted(contract.BET_TYPES)}, got {bet_type!r}",
+    raise ContractViolation(f"bet_type must be one of {sorted(contract.BET_TYPES)}, got {bet_type!r}",
                        field="bet_type", value=bet_type)
 
 

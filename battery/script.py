@@ -1,18 +1,19 @@
 """The builder a case is written with: bets whose methods make contract bodies with fresh request
 ids, and a :class:`Script` that numbers the steps and models the player's available balance by
-the money model of SPEC §3 (settle amounts and types from :mod:`delivery.payouts`)."""
+the money model of SPEC §3 (settle amounts and types from :mod:`contract.payouts`)."""
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from delivery import contract, payouts
-from delivery.battery_steps import (
+import contract
+from contract import payouts
+from battery.steps import (
     CREATED_AT, DEFAULT_PLAYER_ID, PROBE_BROKEN, PROBE_ODDS, PROBE_STAKE, START, Accepted,
     Amount, Balance, Refused, Rel, Replay, Step, new_bet_id, new_request_id, odds_list, rel,
 )
-from delivery.payouts import EXPRESS, SINGLE, SYSTEM, Leg
+from contract.payouts import EXPRESS, SINGLE, SYSTEM, Leg
 
 _ZERO = Decimal(0)
 

@@ -1,7 +1,7 @@
 """The integration battery (SPEC §6): its 20 cases in order, planned with fresh ids.
 
-Each case is a function of :mod:`delivery.battery_cases` written on a
-:class:`~delivery.battery_script.Script`, which models the player's available balance by the money
+Each case is a function of :mod:`battery.cases` written on a
+:class:`~battery.script.Script`, which models the player's available balance by the money
 model of SPEC §3, so every balance probe expects exactly what a correct platform shows.
 ``plan_battery()`` builds all 20 with fresh bet and request ids, so runs never collide on a
 platform; ``preflight_step()`` is the probe sent before case 1.
@@ -12,16 +12,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
-from delivery import contract
-from delivery.battery_cases import (
+import contract
+from battery.cases import (
     cash_out_accepted, cash_out_refunded_manually, combo_cash_out_manual_refund,
     combo_partial_refund, combo_resettlement, held_funds_not_reusable, not_enough_balance,
     single_decline, single_half_loss, single_half_win, single_idempotency, single_loss,
     single_refund, single_resettlement, single_win, system_partial_loss, system_partial_refund,
     system_resettlement, unknown_session, unsettle_moves_hold,
 )
-from delivery.battery_script import Script, probe_body
-from delivery.battery_steps import DEFAULT_PLAYER_ID, PROBE_BROKEN, Balance, CasePlan, Step
+from battery.script import Script, probe_body
+from battery.steps import DEFAULT_PLAYER_ID, PROBE_BROKEN, Balance, CasePlan, Step
 
 #: The least available balance the test player needs (the largest stake is 10.00, and the
 #: not-enough-balance cases need something to refuse).

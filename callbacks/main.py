@@ -13,13 +13,14 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from . import broker as brokers
-from . import contract, database, migrate, settings, store
-from .errors import CallbackDeskError, InvalidInput
-from .processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
-from .schedule import parse_schedule
-from .scheduler import Scheduler
-from .validation import parse_callback
+from delivery import broker as brokers
+import contract
+from delivery import database, migrate, settings, store
+from delivery.errors import CallbackDeskError, InvalidInput
+from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
+from delivery.schedule import parse_schedule
+from delivery.scheduler import Scheduler
+from delivery.validation import parse_callback
 
 
 def _engine(*, require_schema: bool = True) -> tuple[sa.Engine, str]:
@@ -306,12 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugins():
     """Subcommands that live beside the components they run."""
     from api.cli import register as api
-    from dashboard.cli import register as dashboard
+    from callbacks.dashboard import register as dashboard
     from sandbox.cli import register as sandbox
     from simulator.cli import register as simulate
 
-    from .demo import register as demo
-    from .integration_cli import register as integration_test
+    from callbacks.demo import register as demo
+    from battery.cli import register as integration_test
 
     return [sandbox, simulate, integration_test, dashboard, api, demo]
 

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
-from delivery import battery, contract
-from delivery.battery_steps import START, Balance, Refused, Rel, Replay, resolve_payload
+from battery import plan as battery
+import contract
+from battery.steps import START, Balance, Refused, Rel, Replay, resolve_payload
 from delivery.validation import parse_callback
 
 D = Decimal

@@ -19,9 +19,9 @@ import sqlalchemy as sa
 
 from delivery import database, migrate, settings
 from delivery.errors import CallbackDeskError, InvalidInput
-from delivery.processes import ended_cleanly, stop_on_signals, stop_process
+from callbacks.processes import ended_cleanly, stop_on_signals, stop_process
 
-from . import connection
+from dashboard import connection
 
 #: Default port of ``callbacks dashboard``.
 DEFAULT_PORT = 8501
@@ -29,7 +29,7 @@ DEFAULT_PORT = 8501
 ROLLUP_REFRESH_S = 300.0
 #: The folder holding dashboard/ and .streamlit/config.toml (the theme).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-APP = Path(__file__).resolve().parent / "app.py"
+APP = PROJECT_ROOT / "dashboard" / "app.py"
 
 
 def register(subparsers) -> None:
@@ -136,7 +136,7 @@ def cmd_dashboard(args) -> int:
 
 
 def _refresh_rollups(owner: sa.Engine, stop: threading.Event) -> None:
-    from .seeding import refresh_rollups
+    from dashboard.seeding import refresh_rollups
 
     while not stop.is_set():
         try:
@@ -149,7 +149,7 @@ def _refresh_rollups(owner: sa.Engine, stop: threading.Event) -> None:
 # --- seed-history ---------------------------------------------------------------------------
 
 def cmd_seed_history(args) -> int:
-    from .seeding import seed_history
+    from dashboard.seeding import seed_history
 
     if args.attempts <= 0:
         raise InvalidInput("--attempts must be greater than 0", field="attempts",
@@ -170,7 +170,7 @@ def cmd_seed_history(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run these subcommands on their own (``python -m dashboard.cli``)."""
+    """Run these subcommands on their own (``python -m callbacks.dashboard``)."""
     parser = argparse.ArgumentParser(prog="callbacks")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

@@ -15,9 +15,9 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from delivery import contract
-from delivery.battery_steps import PROBE_BROKEN, Accepted, Balance, Replay, Step
-from delivery.payouts import format_amount
+import contract
+from battery.steps import PROBE_BROKEN, Accepted, Balance, Replay, Step
+from contract.payouts import format_amount
 
 #: Named when a 400 cannot be read as the contract's error body.
 ERROR_SHAPE_BROKEN = ('400 answers do not carry the contract\'s error body '

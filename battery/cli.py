@@ -11,11 +11,12 @@ import os
 import sys
 from pathlib import Path
 
-from delivery import database, migrate, reports, settings, store
-from delivery.battery_steps import DEFAULT_PLAYER_ID
+from battery import reports
+from delivery import database, migrate, settings, store
+from battery.steps import DEFAULT_PLAYER_ID
 from delivery.errors import CallbackDeskError, InvalidInput
-from delivery.battery_results import CANCELLED, SUCCESS, CaseResult, RunResult
-from delivery.integration import DEFAULT_TIMEOUT_S, Target, run_battery
+from battery.results import CANCELLED, SUCCESS, CaseResult, RunResult
+from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
 
 #: Read when --token is not given, so CI jobs need not put the token on the command line.
 TOKEN_ENV = "CALLBACKS_INTEGRATION_TOKEN"
@@ -74,7 +75,7 @@ def _run(args: argparse.Namespace) -> int:
         migrate.require_current(engine)
         brand = store.brand_named(engine, args.brand)
         if args.store:
-            from delivery.integration_store import RunRecorder
+            from battery.store import RunRecorder
 
             recorder = RunRecorder(engine, brand, source="cli")
     url = args.url or (brand.base_url if brand else None)

@@ -1,0 +1,5 @@
+import sys
+
+from callbacks.main import main
+
+sys.exit(main())
