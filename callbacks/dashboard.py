@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from delivery import database, migrate, settings
 from delivery.errors import CallbackDeskError, InvalidInput
-from callbacks.processes import ended_cleanly, stop_on_signals, stop_process
+from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
 
 from dashboard import connection
 
@@ -80,7 +80,8 @@ def launch(owner_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                "--server.fileWatcherType", "none"]
     output = subprocess.DEVNULL if quiet else None
     process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT, stdout=output,
-                               stderr=output, start_new_session=True)
+                               stderr=output, start_new_session=True,
+                               preexec_fn=die_with_parent)
     shown = "localhost" if host in ("0.0.0.0", "127.0.0.1") else host
     return process, f"http://{shown}:{port}/"
 

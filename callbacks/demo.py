@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from delivery import database, migrate, settings, store
-from callbacks.processes import stop_on_signals, stop_processes
+from callbacks.processes import die_with_parent, stop_on_signals, stop_processes
 
 #: The demo's platforms: brand name, sandbox options, delivery settings.
 PLATFORMS = (
@@ -60,7 +60,8 @@ class Demo:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_dir / f"{name.replace(' ', '-')}.log", "w")
         proc = subprocess.Popen([sys.executable, "-m", "callbacks", *args], env=env,
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=die_with_parent)
         log.close()
         child = Child(name, proc, url)
         self.children.append(child)

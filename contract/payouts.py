@@ -85,10 +85,12 @@ class Settlement:
 # --- reading and writing money --------------------------------------------------------------
 
 def to_decimal(value: object, field: str = "amount") -> Decimal:
-    """A finite Decimal from a decimal string, an int or a Decimal; ContractViolation names ``field``."""
+    """A finite Decimal from a decimal string, an int or a Decimal; a ContractViolation names
+    ``field``."""
     if isinstance(value, bool):
-        raise ContractViolation(f"{field} must be a decimal string such as \"12.50\", got {value!r}",
-                           field=field, value=value)
+        raise ContractViolation(
+            f"{field} must be a decimal string such as \"12.50\", got {value!r}",
+            field=field, value=value)
     if isinstance(value, Decimal):
         number = value
     elif isinstance(value, (int, str)):
@@ -99,8 +101,9 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     else:
         number = None
     if number is None or not number.is_finite():
-        raise ContractViolation(f"{field} must be a decimal string such as \"12.50\", got {value!r}",
-                           field=field, value=value)
+        raise ContractViolation(
+            f"{field} must be a decimal string such as \"12.50\", got {value!r}",
+            field=field, value=value)
     return number
 
 
@@ -130,11 +133,13 @@ def legs_from_odds(bet_odds: Iterable[dict]) -> list[Leg]:
     for index, item in enumerate(bet_odds):
         where = f"bet_odds[{index}]"
         if not isinstance(item, dict):
-            raise ContractViolation(f"{where} must be an object, got {item!r}", field=where, value=item)
+            raise ContractViolation(
+                f"{where} must be an object, got {item!r}", field=where, value=item)
         status = item.get("odd_status")
         if status not in contract.ODD_STATUSES or isinstance(status, bool):
-            raise ContractViolation(f"{where}.odd_status must be one of {sorted(contract.ODD_STATUSES)},"
-                               f" got {status!r}", field=f"{where}.odd_status", value=status)
+            raise ContractViolation(
+                f"{where}.odd_status must be one of {sorted(contract.ODD_STATUSES)},"
+                f" got {status!r}", field=f"{where}.odd_status", value=status)
         legs.append(Leg(to_decimal(item.get("odd_ratio"), f"{where}.odd_ratio"), status))
     return legs
 
@@ -153,10 +158,11 @@ def leg_factor(leg: Leg, index: int = 0) -> Decimal:
         return _ONE
     field = f"bet_odds[{index}].odd_status"
     if leg.status == NOT_RESULTED:
-        raise ContractViolation(f"{field}: leg {index} is not resulted yet, so the bet cannot be paid",
-                           field=field, value=leg.status)
+        raise ContractViolation(
+            f"{field}: leg {index} is not resulted yet, so the bet cannot be paid",
+            field=field, value=leg.status)
     raise ContractViolation(f"{field}: unknown leg status {leg.status!r}", field=field,
-                       value=leg.status)
+                            value=leg.status)
 
 
 def _product(legs: Sequence[Leg], indexes: Iterable[int]) -> Decimal:
@@ -176,7 +182,8 @@ def single_payout(stake: Decimal | str, leg: Leg) -> Decimal:
 def express_payout(stake: Decimal | str, legs: Sequence[Leg]) -> Decimal:
     """stake × the product of the leg factors, rounded."""
     if not legs:
-        raise ContractViolation("an express bet needs at least one leg", field="bet_odds", value=[])
+        raise ContractViolation(
+            "an express bet needs at least one leg", field="bet_odds", value=[])
     return round_amount(to_decimal(stake, "bet_stake") * _product(legs, range(len(legs))))
 
 
@@ -184,11 +191,12 @@ def system_combinations(legs_count: int, sizes: Sequence[int]) -> list[tuple[int
     """Every combination (as leg indexes) of the chosen sizes, e.g. 3 legs, [2] → 3 pairs."""
     if not sizes:
         raise ContractViolation("a system bet needs bet_system_sizes, e.g. [2] for 2/3",
-                           field="bet_system_sizes", value=list(sizes))
+                                field="bet_system_sizes", value=list(sizes))
     for size in sizes:
         if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= legs_count:
-            raise ContractViolation(f"bet_system_sizes: size {size!r} does not fit {legs_count} legs",
-                               field="bet_system_sizes", value=list(sizes))
+            raise ContractViolation(
+                f"bet_system_sizes: size {size!r} does not fit {legs_count} legs",
+                field="bet_system_sizes", value=list(sizes))
     return [combo for size in sorted(set(sizes))
             for combo in combinations(range(legs_count), size)]
 
@@ -209,23 +217,30 @@ def payout(bet_type: int, stake: Decimal | str, legs: Sequence[Leg],
     if bet_type == SINGLE:
         if len(legs) != 1:
             raise ContractViolation(f"a single bet has exactly one leg, got {len(legs)}",
-                               field="bet_odds", value=len(legs))
+                                    field="bet_odds", value=len(legs))
         return single_payout(stake, legs[0])
     if bet_type == EXPRESS:
         return express_payout(stake, legs)
     if bet_type == SYSTEM:
         return system_payout(stake, legs, system_sizes)
-    raise ContractViolation(f"bet_type must be one of {sorted(contract.BET_TYPES)}, got {bet_type!r}",
-                       field="bet_type", value=bet_type)
+    raise ContractViolation(
+        f"bet_type must be one of {sorted(contract.BET_TYPES)}, got {bet_type!r}",
+        field="bet_type", value=bet_type)
+
+
+def settle_type(amount: Decimal, stake: Decimal) -> int:
+    """The sportsbook's rule: a payout above the stake is a win (1), equal a refund (2), below it
+    lost (3) — so a half-loss is type 3 *with* money. The platform credits ``settle_amount``
+    whatever the type says."""
+    if amount > stake:
+        return SETTLE_WIN
+    if amount == stake:
+        return SETTLE_REFUND
+    return SETTLE_LOST
 
 
 def settlement(bet_type: int, stake: Decimal | str, legs: Sequence[Leg],
                system_sizes: Sequence[int] = ()) -> Settlement:
-    """The settle type and amount: every leg refunded → refund of the stake; pays nothing → lost;
-    otherwise win with the payout."""
+    """The settle type and amount of a resulted bet, as the sportsbook sends them."""
     amount = payout(bet_type, stake, legs, system_sizes)
-    if legs and all(leg.status in REFUND_STATUSES for leg in legs):
-        return Settlement(SETTLE_REFUND, round_amount(to_decimal(stake, "bet_stake")))
-    if amount == 0:
-        return Settlement(SETTLE_LOST, round_amount(_ZERO))
-    return Settlement(SETTLE_WIN, amount)
+    return Settlement(settle_type(amount, round_amount(to_decimal(stake, "bet_stake"))), amount)

@@ -73,10 +73,14 @@ def brands(engine: sa.Engine) -> list[Brand]:
 def brand_named(engine: sa.Engine, name: str) -> Brand:
     """The brand called ``name``, or :class:`UnknownBrand` listing the known ones."""
     with engine.connect() as conn:
-        row = conn.execute(_q("brand_named"), {"name": name}).first()
+        return _brand_named(conn, name)
+
+
+def _brand_named(conn: sa.Connection, name: str) -> Brand:
+    row = conn.execute(_q("brand_named"), {"name": name}).first()
     if row is not None:
         return Brand.from_row(row)
-    names = ", ".join(b.name for b in brands(engine)) or "none yet"
+    names = ", ".join(r.name for r in conn.execute(_q("brands"))) or "none yet"
     raise UnknownBrand(f"no brand named {name!r} (known brands: {names}); add it with "
                        f"`callbacks brand add {name} --url BASE_URL`", field="brand", value=name)
 
@@ -99,37 +103,41 @@ def enqueue(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback], *,
     open, otherwise it waits behind the others. A bet whose place was rejected takes no more
     callbacks: they are stored as ``skipped`` with the reason.
     """
-    brand = brand_named(engine, brand_name)
+    with engine.begin() as conn:
+        return _enqueue(conn, _brand_named(conn, brand_name), callbacks, origin)
+
+
+def _enqueue(conn: sa.Connection, brand: Brand, callbacks: list[NewCallback],
+             origin: str) -> list[Enqueued]:
     by_bet: dict[str, list[NewCallback]] = {}
     for cb in callbacks:
         by_bet.setdefault(cb.bet_id, []).append(cb)
     queued = []
-    with engine.begin() as conn:
-        status = {}
-        for bet_id in sorted(by_bet):
-            status[bet_id] = _lock_bet(conn, brand, bet_id, by_bet[bet_id])
-        for cb in callbacks:
-            current = status[cb.bet_id]
-            skipped = current == lifecycle.PLACE_ERROR
-            if skipped:
-                state = "skipped"
-            elif conn.execute(_q("group_is_open"), {"bet_id": cb.bet_id}).scalar():
-                state = "waiting"
-            else:
-                state = "pending"
-            new_id = conn.execute(_q("insert_callback"), dict(
-                request_id=cb.request_id, brand_id=brand.id, bet_id=cb.bet_id,
-                destination=cb.destination, payload=json.dumps(cb.payload),
-                foreign_params=json.dumps(cb.foreign_params), origin=origin, state=state,
-                last_error="skipped: the bet's /bet/place was rejected" if skipped else None,
-            )).scalar_one()
-            new_status = lifecycle.status_on_enqueue(current, cb.destination)
-            if new_status != current:
-                set_bet_status(conn, cb.bet_id, new_status)
-                status[cb.bet_id] = new_status
-            queued.append(Enqueued(new_id, cb.request_id, cb.bet_id, state))
-        if any(e.state == "pending" for e in queued):
-            conn.execute(_q("notify_due"))
+    status = {}
+    for bet_id in sorted(by_bet):
+        status[bet_id] = _lock_bet(conn, brand, bet_id, by_bet[bet_id])
+    for cb in callbacks:
+        current = status[cb.bet_id]
+        skipped = current == lifecycle.PLACE_ERROR
+        if skipped:
+            state = "skipped"
+        elif conn.execute(_q("group_is_open"), {"bet_id": cb.bet_id}).scalar():
+            state = "waiting"
+        else:
+            state = "pending"
+        new_id = conn.execute(_q("insert_callback"), dict(
+            request_id=cb.request_id, brand_id=brand.id, bet_id=cb.bet_id,
+            destination=cb.destination, payload=json.dumps(cb.payload),
+            foreign_params=json.dumps(cb.foreign_params), origin=origin, state=state,
+            last_error="skipped: the bet's /bet/place was rejected" if skipped else None,
+        )).scalar_one()
+        new_status = lifecycle.status_on_enqueue(current, cb.destination)
+        if new_status != current:
+            set_bet_status(conn, cb.bet_id, new_status)
+            status[cb.bet_id] = new_status
+        queued.append(Enqueued(new_id, cb.request_id, cb.bet_id, state))
+    if any(e.state == "pending" for e in queued):
+        conn.execute(_q("notify_due"))
     return queued
 
 
@@ -470,7 +478,6 @@ def enqueue_once(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback
     """
     from .errors import RequestIdConflict  # imported here to keep this section self-contained
 
-    brand = brand_named(engine, brand_name)
     unique: dict[str, NewCallback] = {}
     for cb in callbacks:
         first = unique.setdefault(cb.request_id, cb)
@@ -481,14 +488,16 @@ def enqueue_once(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback
     # Every clash means another transaction committed one more of these request_ids, so this
     # ends after at most one round per request_id.
     for _ in range(len(unique) + 1):
-        found = queued_by_request_id(engine, list(unique))
-        conflicts = [(rid, fields) for rid, cb in unique.items() if rid in found
-                     and (fields := _differing_fields(found[rid], brand.id, cb))]
-        if conflicts:
-            raise RequestIdConflict(conflicts)
-        new = [cb for rid, cb in unique.items() if rid not in found]
         try:
-            written = enqueue(engine, brand_name, new, origin=origin) if new else []
+            with engine.begin() as conn:
+                brand = _brand_named(conn, brand_name)
+                found = _queued_by_request_id(conn, list(unique))
+                conflicts = [(rid, fields) for rid, cb in unique.items() if rid in found
+                             and (fields := _differing_fields(found[rid], brand.id, cb))]
+                if conflicts:
+                    raise RequestIdConflict(conflicts)
+                new = [cb for rid, cb in unique.items() if rid not in found]
+                written = _enqueue(conn, brand, new, origin) if new else []
         except sa.exc.IntegrityError as exc:
             if _is_request_id_clash(exc):
                 continue
@@ -503,11 +512,15 @@ def enqueue_once(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback
 def queued_by_request_id(engine: sa.Engine, request_ids: list[str]) -> dict:
     """``{request_id: row}`` of the queued callbacks carrying these request_ids (row fields:
     id, request_id, brand_id, bet_id, destination, payload, foreign_params, state)."""
+    with engine.connect() as conn:
+        return _queued_by_request_id(conn, request_ids)
+
+
+def _queued_by_request_id(conn: sa.Connection, request_ids: list[str]) -> dict:
     if not request_ids:
         return {}
-    with engine.connect() as conn:
-        return {r.request_id: r for r in conn.execute(_api_q("callbacks_by_request_id"),
-                                                      {"request_ids": request_ids})}
+    return {r.request_id: r for r in conn.execute(_api_q("callbacks_by_request_id"),
+                                                  {"request_ids": request_ids})}
 
 
 def _differing_fields(row, brand_id: int, cb: NewCallback) -> list[str]:

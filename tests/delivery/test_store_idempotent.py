@@ -40,13 +40,13 @@ def test_a_request_id_queued_meanwhile_is_a_repeat(clean_db, monkeypatch):
     store.add_brand(clean_db, "b", "http://127.0.0.1:9")
     store.enqueue(clean_db, "b", [callback("bet-1", "/bet/place", "r-1")])
     looks = []
-    real_lookup = store.queued_by_request_id
+    real_lookup = store._queued_by_request_id
 
-    def stale_first_look(engine, request_ids):
+    def stale_first_look(conn, request_ids):
         looks.append(request_ids)
-        return {} if len(looks) == 1 else real_lookup(engine, request_ids)
+        return {} if len(looks) == 1 else real_lookup(conn, request_ids)
 
-    monkeypatch.setattr(store, "queued_by_request_id", stale_first_look)
+    monkeypatch.setattr(store, "_queued_by_request_id", stale_first_look)
     # When this producer queues r-1 with r-2
     results = store.enqueue_once(clean_db, "b", [callback("bet-1", "/bet/place", "r-1"),
                                                  callback("bet-1", "/bet/accept", "r-2")])
