@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import contract
+from contract.restrictions import restriction
 from contract import payouts
 from battery.steps import (
     CREATED_AT, DEFAULT_PLAYER_ID, PROBE_BROKEN, PROBE_ODDS, PROBE_STAKE, START, Accepted,
@@ -76,7 +77,7 @@ class BetPlan:
     def decline(self) -> Callback:
         body = {"request_id": new_request_id(), "bet_id": self.bet_id,
                 "bet_player_id": self.player_id,
-                "restrictions": [{"type": "odds_changed", "context": "integration test"}]}
+                "restrictions": [restriction("sport_event_bet_stop")]}
         return Callback("decline", contract.DECLINE, self.bet_id, body, self.stake)
 
     def settle(self, *statuses: int) -> Callback:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract.restrictions import PLACE_RETRY_LIMIT_RESTRICTION  # noqa: F401
+
 CONTRACT_VERSION = "v1"
 
 # --- delivery defaults (a brand may override the schedule and the timeout) -------------------
@@ -56,8 +58,11 @@ ODD_STATUSES = {
 }
 
 RESTRICTION = Field("restriction", "object", "Why the bet was restricted.", fields=(
-    Field("type", "string", "Restriction type, e.g. internal_error.", example="internal_error"),
-    Field("context", "any", "Free-form detail.", example="place_retry_limit_reached"),
+    Field("type", "string", "Restriction type, one of the sportsbook's 23 (see "
+          "contract.restrictions), e.g. internal_error.", example="internal_error"),
+    Field("context", "object", "Detail: max_bet and sport_event_id, plus the type's own keys.",
+          required=False, example={"code": "place_retry_limit_reached", "max_bet": None,
+                                   "sport_event_id": None}),
 ))
 
 ODD = Field("odd", "object", "One leg of the bet.", fields=(
@@ -65,8 +70,18 @@ ODD = Field("odd", "object", "One leg of the bet.", fields=(
     Field("odd_ratio", "decimal", "Decimal odds.", example="2.50"),
     Field("odd_status", "enum", "Leg result.", enum=tuple(ODD_STATUSES), example=0),
     Field("match_id", "id", "Match id.", example="match-1"),
-    Field("match_status", "integer", "Match status code.", example=0),
+    Field("match_status", "integer", "Match status code (0..8).", example=0),
     Field("market_id", "id", "Market id.", example="market-1"),
+    Field("odd_updated_at", "datetime", "When the odds were last updated.", required=False,
+          example="2026-11-23T11:59:00.123456789Z"),
+    Field("meta", "object", "Provider, sport, tournament and market-type information.",
+          required=False, example={}),
+    Field("status_reason", "any", "Why the leg has its status.", required=False),
+))
+
+COMPETITOR = Field("competitor", "object", "A competitor of the bet's matches.", fields=(
+    Field("id", "id", "Competitor id.", example="c-1"),
+    Field("type", "integer", "Competitor type.", example=1),
 ))
 
 _PLAYER = Field("bet_player_id", "id", "The player on the platform.", example="player-1")
@@ -75,14 +90,16 @@ _BET_FIELDS = (
     Field("bet_type", "enum", "1 single, 2 express, 3 system.", enum=tuple(BET_TYPES), example=1),
     Field("bet_stake", "decimal", "Stake to hold.", example="10.00"),
     Field("bet_odds", "list", "The legs.", item=ODD),
-    Field("bet_system_sizes", "list", "System sizes (e.g. [2] for 2/3); empty otherwise.",
-          item=Field("size", "integer", "Combination size."), example=[]),
+    Field("bet_system_sizes", "list", "Combination sizes: [1] for a single, [n] for an n-leg "
+          "express, the chosen sizes for a system (e.g. [2] for 2/3).",
+          item=Field("size", "integer", "Combination size."), example=[1]),
     Field("bet_created_at", "datetime", "When the player placed the bet (UTC).",
           example="2026-11-23T12:00:00Z"),
-    Field("competitors", "list", "Competitors of the bet's matches.",
-          item=Field("competitor", "any", "A competitor."), example=[]),
+    Field("competitors", "list", "Competitors of the bet's matches (omitted when none).",
+          required=False, item=COMPETITOR, example=[{"id": "c-1", "type": 1}]),
     Field("bet_freebet_id", "id", "Free bet used, if any.", required=False),
     Field("bet_insurance_id", "id", "Insurance used, if any.", required=False),
+    Field("bet_boost_id", "id", "Boost used, if any.", required=False),
 )
 
 
@@ -99,12 +116,18 @@ class SupportedError:
 
 @dataclass(frozen=True)
 class Destination:
+    """One path of the contract. ``fields`` are the body's members besides ``request_id`` and
+    ``bet_id`` (``with_ids`` False: the body has none, as for the heartbeat); ``money_fields``
+    are the members a platform needs to move money correctly — all a tolerant reader requires."""
+
     path: str
     title: str
     sent_when: str
     fields: tuple[Field, ...]
     supported_errors: tuple[SupportedError, ...] = ()
     notes: str = ""
+    money_fields: tuple[str, ...] = ()
+    with_ids: bool = True
 
     @property
     def supported_codes(self) -> frozenset[str]:
@@ -129,8 +152,10 @@ DESTINATIONS: dict[str, Destination] = {d.path: d for d in (
             SupportedError("auth_credentials_expired", "The session token has expired."),
         ),
         notes="A supported error sets the bet to PLACE_ERROR; later callbacks are skipped.",
+        money_fields=("bet_stake",),
     ),
-    Destination("/bet/accept", "Accept", "The bet was validated and accepted.", _BET_FIELDS),
+    Destination("/bet/accept", "Accept", "The bet was validated and accepted (the place body "
+                "again, with a new request_id).", _BET_FIELDS),
     Destination(
         "/bet/decline", "Decline",
         "The bet was rejected (before or after accept); the platform releases the hold.",
@@ -141,24 +166,34 @@ DESTINATIONS: dict[str, Destination] = {d.path: d for d in (
         "/bet/settle", "Settle", "The bet was resulted (again after an unsettle).",
         (
             _PLAYER,
-            Field("settle_amount", "decimal", "Amount to credit.", example="25.00"),
-            Field("settle_type", "enum", "1 win, 2 refund, 3 lost.", enum=tuple(SETTLE_TYPES),
-                  example=1),
-            Field("restrictions", "list", "Restrictions, if any.", item=RESTRICTION, example=[]),
-            Field("bet_odds", "list", "The legs with their final statuses.", item=ODD),
+            Field("settle_amount", "decimal", "Amount to credit, whatever settle_type says.",
+                  example="25.00"),
+            Field("settle_type", "enum", "From the payout against the stake: above → 1 win, "
+                  "equal → 2 refund, below → 3 lost (a half-loss is 3 with money).",
+                  enum=tuple(SETTLE_TYPES), example=1),
+            Field("bet_odds", "list", "The legs with their final statuses.", item=ODD,
+                  required=False),
+            Field("restrictions", "list", "Reasons for a refund, if any.", item=RESTRICTION,
+                  required=False),
         ),
+        notes="Also sent after an accepted cash-out, with type 3 and amount 0: answer it and "
+              "move no money.",
+        money_fields=("settle_amount",),
     ),
     Destination(
         "/bet/unsettle", "Unsettle", "A settlement is reversed; the bet is open again.",
-        (_PLAYER, Field("unsettle_amount", "decimal", "Amount to take back.", example="25.00")),
+        (_PLAYER, Field("unsettle_amount", "decimal", "Amount to take back (the previous "
+                        "settle_amount).", example="25.00")),
+        money_fields=("unsettle_amount",),
     ),
     Destination(
         "/bet/cash-out-orders/accepted", "Cash-out accepted", "A cash-out was accepted.",
         (
             Field("cash_out_order_id", "id", "The cash-out order.", example="co-1"),
-            Field("amount", "decimal", "Cash-out amount.", example="8.00"),
-            Field("refund_amount", "decimal", "Amount to credit.", example="8.00"),
+            Field("amount", "decimal", "The stake being cashed out.", example="10.00"),
+            Field("refund_amount", "decimal", "What the player is paid.", example="8.00"),
         ),
+        money_fields=("refund_amount",),
     ),
     Destination(
         "/bet/cash-out-orders/declined", "Cash-out declined",
@@ -171,8 +206,17 @@ DESTINATIONS: dict[str, Destination] = {d.path: d for d in (
 PLACE = "/bet/place"
 DECLINE = "/bet/decline"
 
-#: Restriction recorded on a bet whose /bet/place was never answered.
-PLACE_RETRY_LIMIT_RESTRICTION = {"type": "internal_error", "context": "place_retry_limit_reached"}
+HEARTBEAT = "/heartbeat"
+#: Not in DESTINATIONS yet: producers, the sandbox and the battery learn it first.
+HEARTBEAT_DESTINATION = Destination(
+    HEARTBEAT, "Heartbeat",
+    "Periodically for each active player session, so the platform can extend it "
+    "(mandatory for go-live).",
+    (),
+    (SupportedError("auth_session_unknown", "The session is not known (any more)."),),
+    notes="Empty body; the session is in Foreign-Params only. Answer 204.",
+    with_ids=False,
+)
 
 
 def destination(path: str) -> Destination | None:

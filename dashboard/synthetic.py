@@ -8,6 +8,7 @@ Callback sender has something to show. Everything is derived from a seed.
 """
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -198,7 +199,7 @@ class HistoryWriter:
                     f"{self._ts(created)}\t{self._ts(created)}\n")
         return n_callbacks, n_attempts
 
-    _retry_limit = ('[{"type": "internal_error", "context": "place_retry_limit_reached"}]')
+    _retry_limit = json.dumps([contract.PLACE_RETRY_LIMIT_RESTRICTION])
 
     def _lifecycle(self, created: float) -> tuple[list[tuple[str, float]], str]:
         """Which callbacks the bet gets, seconds after creation, and the bet's status."""
@@ -229,7 +230,9 @@ class HistoryWriter:
             return f"{head}{bet_body}}}"
         if destination == "/bet/decline":
             return (f'{head}"bet_id": "{bet_id}", "bet_player_id": "{player}", "restrictions": '
-                    '[{"type": "odds_changed", "context": "1.85"}]}')
+                    '[{"type": "selection_value", "context": {"max_bet": null, '
+                    '"sport_event_id": null, "market_id": "m-1", "odd_id": "o-1", '
+                    '"value": "1.85"}}]}')
         if destination == "/bet/settle":
             return (f'{head}"bet_id": "{bet_id}", "bet_player_id": "{player}", "settle_amount": '
                     f'"{float(stake) * 2:.2f}", "settle_type": 1, "restrictions": [], '

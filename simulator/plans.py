@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from contract import payouts
+from contract.restrictions import restriction
 
 #: Lifecycles and how often each is chosen.
 LIFECYCLES = {
@@ -79,14 +80,15 @@ def plan_bet(rng: random.Random, bet_id: str, player_id: str, created_at: str) -
     bet = {"bet_player_id": player_id, "bet_type": bet_type,
            "bet_stake": payouts.format_amount(stake),
            "bet_odds": [_odd(i, o) for i, o in enumerate(odds)], "bet_system_sizes": sizes,
-           "bet_created_at": created_at, "competitors": [f"Team {rng.randint(1, 99)}"]}
+           "bet_created_at": created_at, "competitors": [{"id": f"team-{rng.randint(1, 99)}", "type": 1}]}
     lifecycle = rng.choices(list(LIFECYCLES), list(LIFECYCLES.values()))[0]
     plan = BetPlan(bet_id, lifecycle, stake)
     plan.steps.append(Step("/bet/place", bet, Move(-stake, stake)))
     soon = lambda: rng.uniform(0.2, 1.0)  # noqa: E731 — a short pause between steps
     later = lambda: rng.uniform(1.0, 5.0)  # noqa: E731
-    decline = Step("/bet/decline", {"bet_player_id": player_id, "restrictions": [
-        {"type": "odds_changed", "context": "odds moved before acceptance"}]},
+    moved = restriction("selection_value", market_id=bet["bet_odds"][0]["market_id"],
+                        odd_id=bet["bet_odds"][0]["odd_id"], value=bet["bet_odds"][0]["odd_ratio"])
+    decline = Step("/bet/decline", {"bet_player_id": player_id, "restrictions": [moved]},
         Move(stake, -stake), soon())
     if lifecycle == "decline":
         plan.steps.append(decline)

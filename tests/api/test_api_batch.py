@@ -64,9 +64,9 @@ def test_a_foreign_params_problem_never_shows_the_value(foreign_params):
 
 def test_text_postgresql_cannot_store_is_a_problem_at_its_path():
     bad = item("bet-1", "/bet/place")
-    bad["payload"]["competitors"] = ["ok", "nul\x00here"]
+    bad["payload"]["competitors"] = [{"id": "ok", "type": 1}, {"id": "nul\x00here", "type": 1}]
     [only] = rejected(body(bad)).problems
-    assert only["field"] == "payload.competitors[1]"
+    assert only["field"] == "payload.competitors[1].id"
     assert "NUL" in only["message"]
 
 

@@ -63,15 +63,11 @@ def test_half_win_as_win_fails_only_the_half_win_case():
     assert '"actual_balance": "' in run.cases[2].message
 
 
-def test_settle_by_type_is_not_detectable_by_the_battery():
-    """``settle_by_type`` only bites a settle with settle_type 3 (lost) and an amount above zero.
-    The battery's settles come from ``contract.payouts.settlement``, which calls a settle lost
-    only when it pays nothing (half-loss pays stake / 2 as a win), and SPEC §6 lists no case
-    with a positive lost settle — so a correct and a ``settle_by_type`` platform answer every
-    case alike. This test pins that down: a change that makes the battery flag it would be a
-    change of the battery's definition, to be made on purpose."""
+def test_a_platform_that_credits_nothing_on_a_lost_settle_fails_the_half_loss():
+    """The sportsbook sends a half-loss as settle type 3 (lost) with half the stake; a platform
+    that credits nothing on type 3 (``settle_by_type``) underpays it and must not pass."""
     run, _ = _run_with(bugs.SETTLE_BY_TYPE)
-    assert run.status == SUCCESS and failing(run) == set()
+    assert run.status == FAILED and failing(run) == {4}
 
 
 def test_ok_on_insufficient_fails_every_case_that_probes_the_balance():

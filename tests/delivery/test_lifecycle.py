@@ -16,8 +16,8 @@ def test_place_effects():
     assert rejected.bet_status == lc.PLACE_ERROR and "not_enough_balance" in rejected.skip_reason
     exhausted = lc.effect_of("/bet/place", "exhausted", lc.NEW)
     assert exhausted.bet_status == lc.DECLINED and exhausted.queue_decline
-    assert exhausted.restrictions == [{"type": "internal_error",
-                                       "context": "place_retry_limit_reached"}]
+    assert exhausted.restrictions == [{"type": "internal_error", "context": {
+        "code": "place_retry_limit_reached", "max_bet": None, "sport_event_id": None}}]
 
 
 def test_other_destinations_have_no_effect():

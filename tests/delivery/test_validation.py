@@ -67,7 +67,7 @@ def test_nested_field_is_named_with_its_path():
 
 
 def test_oversized_payload_is_refused():
-    payload = dict(PAYLOADS["/bet/place"], competitors=["x" * 1000] * 300)
+    payload = dict(PAYLOADS["/bet/place"], competitors=[{"id": "x" * 1000, "type": 1}] * 300)
     err = _error(item("bet-1", "/bet/place", payload))
     assert err.field == "payload" and str(contract.MAX_PAYLOAD_BYTES) in str(err)
 

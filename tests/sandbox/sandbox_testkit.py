@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 import json
 
+import contract
 from contract.payouts import EXPRESS, NOT_RESULTED, SINGLE, SYSTEM, WIN
 
 _ids = itertools.count(1)
@@ -59,7 +60,7 @@ def unsettle(bet_id: str, amount: str, *, request_id: str | None = None,
 def decline(bet_id: str, *, request_id: str | None = None, player: str = "player") -> dict:
     return {"request_id": request_id or new_id("req"), "bet_id": bet_id,
             "bet_player_id": player,
-            "restrictions": [{"type": "internal_error", "context": "place_retry_limit_reached"}]}
+            "restrictions": [contract.PLACE_RETRY_LIMIT_RESTRICTION]}
 
 
 def cash_out_accepted(bet_id: str, order_id: str, refund_amount: str, *,
