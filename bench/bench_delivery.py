@@ -2,6 +2,7 @@
 obvious Dramatiq design, same run.
 
     .venv/bin/python bench/bench_delivery.py [--callbacks 5000] [--processes 2] [--threads 8]
+        [--max-in-flight 64]
         [--no-baseline] [--timeout-s 300]
 
 Uses PostgreSQL on 127.0.0.1:5432 when it answers (else an embedded server) in a database of its
@@ -66,7 +67,7 @@ def rate_when_done(engine: sa.Engine, query: str, n: int, proc, timeout_s: float
 
 
 def ours_per_s(procs: Processes, url: str, engine: sa.Engine, receiver_url: str, args) -> float:
-    store.add_brand(engine, "bench", receiver_url, max_in_flight=1000)
+    store.add_brand(engine, "bench", receiver_url, max_in_flight=args.max_in_flight)
     callbacks = [parse_callback(line(f"bet-{i}")) for i in range(args.callbacks)]
     for start in range(0, args.callbacks, 1000):
         store.enqueue(engine, "bench", callbacks[start:start + 1000])
@@ -109,6 +110,8 @@ def main() -> None:
     parser.add_argument("--callbacks", type=int, default=5000)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--max-in-flight", type=int, default=64,
+                        help="the brand's cap: requests in flight at once (default 64)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the one-actor-per-callback baseline")
     parser.add_argument("--timeout-s", type=float, default=300,
