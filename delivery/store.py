@@ -260,15 +260,17 @@ def _write_sending(conn: sa.Connection, callbacks: list[OutgoingCallback]) -> li
 
 # --- outcomes -------------------------------------------------------------------------------
 
-def finish_attempts(engine: sa.Engine, attempts: list[Attempt],
-                    margin_s: float) -> list[Sending]:
+def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float, *,
+                    take_more: bool = True) -> list[Sending]:
     """Complete a batch of attempts and move each callback and group on, in one transaction.
 
     ``attempt.final_state`` and ``attempt.next_attempt_at`` must be decided already. An attempt
     whose lease was lost meanwhile is still completed (it happened) but moves nothing. A group
-    whose head is done passes its slot to its next callback, which this transaction leases and
-    writes as ``sending``: the caller sends the returned attempts at once. The work is
-    set-based — a few statements per batch, whatever its size.
+    whose head is done passes its slot to its next callback, and any other freed slot goes to
+    the brand's next due head; this transaction leases them and writes them as ``sending``: the
+    caller sends the returned attempts at once (``take_more`` False, as when the worker is
+    stopping: nothing more is taken, and the scheduler hands the work to another worker). The
+    work is set-based — a few statements per batch, whatever its size.
     """
     if not attempts:
         return []
@@ -291,12 +293,35 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt],
         for attempt in finished:
             if _apply_group_effect(conn, attempt, bets[attempt.callback.bet_id]):
                 chain.append(attempt.callback.bet_id)
+        if not take_more:
+            chain = []
+            conn.execute(_q("promote_next_in_groups"), {"bet_ids": [
+                a.callback.bet_id for a in finished]})
         successors = [_outgoing(r) for r in conn.execute(_q("chain_next_in_groups"), {
             "bet_ids": chain, "margin_s": margin_s})] if chain else []
-        if len(successors) < len(owned):
-            # A slot under some brand's max_in_flight came free (or a decline was queued).
+        refills = _refill(conn, owned, successors, margin_s) if take_more else []
+        if len(successors) + len(refills) < len(owned) or len(finished) < len(owned):
+            # A slot stays free, a decline was queued, or a retry was scheduled: the scheduler
+            # looks again.
             conn.execute(_q("notify_due"))
-        return _write_sending(conn, successors)
+        return _write_sending(conn, successors + refills)
+
+
+def _refill(conn: sa.Connection, owned: list[Attempt], successors: list[OutgoingCallback],
+            margin_s: float) -> list[OutgoingCallback]:
+    """Each slot under a brand's max_in_flight that a finished attempt freed and no successor
+    took goes to the brand's next due head at once, without a scheduler round."""
+    free: dict[int, int] = {}
+    for attempt in owned:
+        free[attempt.callback.brand_id] = free.get(attempt.callback.brand_id, 0) + 1
+    for successor in successors:
+        free[successor.brand_id] -= 1
+    claims = []
+    for brand_id, count in sorted(free.items()):
+        if count > 0:
+            claims += [(r.id, r.lease_token) for r in conn.execute(_q("claim_due"), dict(
+                brand_id=brand_id, limit=count, lease_s=margin_s))]
+    return _confirm(conn, claims, margin_s) if claims else []
 
 
 def insert_attempts(conn: sa.Connection, attempts: list[Attempt]) -> None:

@@ -8,8 +8,10 @@ brand's threads until the request's deadline, and every other brand keeps its ow
 
 Each finished request goes to the *recorder*, one thread that completes attempts in group
 commits (one transaction for whatever finished meanwhile: alone at low rates, in batches under
-load). The transaction also leases each finished head's successor, which goes straight back to
-a lane: a bet's next callback goes out as soon as its head is done, without a scheduler round.
+load). The transaction also leases each finished head's successor, and fills any other slot it
+freed with the brand's next due head; both go straight back to a lane, without a scheduler
+round: a bet's next callback goes out as soon as its head is done, and a busy brand keeps its
+max_in_flight requests going.
 Database errors are retried with a bounded back-off instead of dropping results.
 """
 from __future__ import annotations
@@ -98,6 +100,7 @@ class DeliveryWorker:
         self._finished: queue.SimpleQueue[Attempt | None] = queue.SimpleQueue()
         self._in_flight = 0
         self._idle = threading.Condition()
+        self._stopping = False
         self._recorder = threading.Thread(target=self._record_forever, name="recorder",
                                           daemon=True)
         self._recorder.start()
@@ -154,7 +157,8 @@ class DeliveryWorker:
         successors: list[Sending] = []
         try:
             successors = with_retries(
-                lambda: store.finish_attempts(self.engine, batch, self.lease_margin_s),
+                lambda: store.finish_attempts(self.engine, batch, self.lease_margin_s,
+                                              take_more=not self._stopping),
                 f"recording {len(batch)} attempt(s)", self.backoff_s)
         except Exception:
             # The rows stay 'sending'; once the leases run out the sweeper closes them as
@@ -184,7 +188,9 @@ class DeliveryWorker:
             return self._idle.wait_for(lambda: self._in_flight <= 0, timeout=timeout_s)
 
     def stop(self, timeout_s: float) -> bool:
-        """Finish what is in flight (up to ``timeout_s``), then stop the threads."""
+        """Take nothing more, finish what is in flight (up to ``timeout_s``), then stop the
+        threads."""
+        self._stopping = True
         drained = self.drain(timeout_s)
         if not drained:
             log.warning("%d attempt(s) still in flight at shutdown; the sweeper closes them "

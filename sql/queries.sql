@@ -223,6 +223,14 @@ FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
     id bigint, state text, last_status integer, last_error text, next_attempt_at timestamptz)
 WHERE c.id = r.id;
 
+-- name: promote_next_in_groups
+-- Each listed group's head is done: its oldest waiting callback becomes due now (for the
+-- scheduler to hand out, when the worker that finished the head takes nothing more).
+UPDATE callbacks SET state = 'pending', next_attempt_at = now()
+WHERE id IN (SELECT DISTINCT ON (bet_id) id FROM callbacks
+             WHERE bet_id = ANY(CAST(:bet_ids AS text[])) AND state = 'waiting'
+             ORDER BY bet_id, id);
+
 -- name: complete_attempts
 -- Fills in the answer of attempts written as 'sending' before their request went out (or
 -- closed as 'unknown' meanwhile by the sweeper: the real answer is better).

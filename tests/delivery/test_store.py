@@ -117,3 +117,29 @@ def test_attempt_partitions_are_made_ahead(clean_db):
         parts = conn.execute(sa.text(
             "SELECT count(*) FROM pg_inherits WHERE inhparent = 'attempts'::regclass")).scalar()
     assert parts >= 5  # default + previous, current and next months
+
+
+def test_a_finished_attempt_hands_its_slot_to_the_brands_next_due_head(clean_db):
+    # Given a brand capped at 2 in flight, with 5 bets due and both slots taken
+    from delivery import dispatch
+    from delivery.sender import send
+
+    store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=2, timeout_s=0.5)
+    store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/settle"))
+                                  for i in range(5)])
+    claims = store.claim_due(clean_db, lease_s=30)
+    sendings = store.begin_attempts(clean_db, [c[:2] for c in claims], margin_s=1)
+    # When both attempts are recorded (failed: nothing listens on port 9)
+    import httpx
+    with httpx.Client() as client:
+        attempts = [dispatch.decide(send(s, client)) for s in sendings]
+    refills = store.finish_attempts(clean_db, attempts, margin_s=1)
+    # Then the two freed slots go to two other due bets at once, still at most 2 in flight
+    assert len(refills) == 2
+    assert {r.callback.bet_id for r in refills}.isdisjoint({s.callback.bet_id for s in sendings})
+    assert store.in_flight_by_brand(clean_db) == {store.brand_named(clean_db, "b").id: 2}
+    # and a stopping worker takes nothing more
+    with httpx.Client() as client:
+        attempts = [dispatch.decide(send(s, client)) for s in refills]
+    assert store.finish_attempts(clean_db, attempts, margin_s=1, take_more=False) == []
+    assert store.in_flight_by_brand(clean_db) == {}
