@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dc_field
 from datetime import datetime
 
 from contract.destinations import COMMON_FIELDS, MAX_INTEGER, Destination, Field
@@ -45,11 +45,13 @@ _DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]
 @dataclass(frozen=True)
 class BodyProblem:
     """Where a body breaks the contract (a dotted path such as ``bet_odds[0].odd_ratio``), what
-    was found there (``found``, already shortened for a message) and what is allowed."""
+    is allowed there (``problem``), what was found (``found``, shortened for a message) and the
+    value itself (``value``, for callers that show it their own way)."""
 
     field: str
     problem: str
     found: str | None = None
+    value: object = dc_field(default=None, compare=False, repr=False)
 
     def message(self) -> str:
         return f"{self.field} {self.problem}" + (f", got {self.found}" if self.found else "")
@@ -101,9 +103,10 @@ def check_json_text(value: object, path: str) -> BodyProblem | None:
                              for i, member in enumerate(current))
         elif isinstance(current, str) and not _storable(current):
             return BodyProblem(where or "body", "must be text without NUL characters or "
-                               "unpaired surrogates")
+                               "unpaired surrogates", show(current), current)
         elif isinstance(current, float) and not math.isfinite(current):
-            return BodyProblem(where or "body", "must be a finite number")
+            return BodyProblem(where or "body", "must be a finite number", show(current),
+                               current)
     return None
 
 
@@ -128,7 +131,7 @@ def _member(container: dict, field: Field, path: str, *, deep: bool,
 def _value(value: object, field: Field, path: str, deep: bool) -> BodyProblem | None:
     problem = kind_problem(field, value, deep)
     if problem:
-        return BodyProblem(path, problem, show(value))
+        return BodyProblem(path, problem, show(value), value)
     if not deep:
         return None
     if field.kind == "list" and field.item is not None:
@@ -159,8 +162,8 @@ def kind_problem(field: Field, value: object, deep: bool = True) -> str | None:
     if kind == "decimal":
         ok = (isinstance(value, str) and _DECIMAL.match(value)
               and len(value.replace(".", "")) <= MAX_DECIMAL_DIGITS)
-        return None if ok else ('must be a decimal string, not negative, of at most '
-                                f'{MAX_DECIMAL_DIGITS} digits, such as "12.50"')
+        return None if ok else ('must be a decimal string such as "12.50" (not negative, at '
+                                f'most {MAX_DECIMAL_DIGITS} digits)')
     if kind == "integer":
         low, high = field.minimum, field.maximum
         ok = _is_int(value) and low <= value <= high

@@ -72,7 +72,7 @@ def parse_callback(raw: object) -> NewCallback:
     problem = checking.check_body(spec, payload, checking.PRODUCER)
     if problem:
         raise InvalidInput(f"payload.{problem.message()}", field=f"payload.{problem.field}",
-                           value=problem.found)
+                           value=problem.value)
 
     size = len(json.dumps(payload, separators=(",", ":")).encode())
     if size > contract.MAX_PAYLOAD_BYTES:
