@@ -182,7 +182,7 @@ def test_the_session_key_is_a_setting():
     from contract.errors import ConfigurationError
     from sandbox.config import config_from_settings
 
-    config = config_from_settings({"session_key": "session_id", "players": ["s-1:5"]})
+    config = config_from_settings({"session_key": "session_id", "players": ["s-1:50"]})
     platform = config.build_platform()
     assert platform.session_key == "session_id" and config.describe()["session_key"] == "session_id"
     place = sender_place("bet-key")
