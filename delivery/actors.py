@@ -24,8 +24,9 @@ from .worker import DeliveryWorker
 
 log = logging.getLogger(__name__)
 
-#: Pooled HTTP connections per worker process (kept alive across requests).
-HTTP_CONNECTIONS = 512
+#: Kept-alive HTTP connections per sending thread (a thread sends one request at a time; a
+#: second connection covers a platform that closes one).
+HTTP_CONNECTIONS_PER_THREAD = 2
 #: On shutdown, how long requests in flight may take to finish and be recorded.
 DRAIN_S = 15.0
 #: How often a worker process checks that the process that started it still runs.
@@ -46,7 +47,7 @@ dramatiq.set_broker(_broker)
 @cache
 def _delivery() -> DeliveryWorker:
     engine = database.make_engine(_database_url, pool_size=8)
-    return DeliveryWorker(engine, make_client(HTTP_CONNECTIONS),
+    return DeliveryWorker(engine, lambda: make_client(HTTP_CONNECTIONS_PER_THREAD),
                           lease_margin_s=_settings.lease_margin_s)
 
 

@@ -90,10 +90,13 @@ class Lanes:
 class DeliveryWorker:
     """Sends claimed callbacks through per-brand lanes and records them as they finish."""
 
-    def __init__(self, engine: sa.Engine, client: httpx.Client, *, lease_margin_s: float,
-                 backoff_s=WRITE_BACKOFF_S):
+    def __init__(self, engine: sa.Engine, new_client: Callable[[], httpx.Client], *,
+                 lease_margin_s: float, backoff_s=WRITE_BACKOFF_S):
         self.engine = engine
-        self.client = client
+        #: Each sending thread keeps a client (and its kept-alive connection) of its own: one
+        #: pool shared by many threads serialises them on the pool's lock.
+        self.new_client = new_client
+        self._clients = threading.local()
         self.lease_margin_s = lease_margin_s
         self.backoff_s = backoff_s
         self.lanes = Lanes()
@@ -125,7 +128,7 @@ class DeliveryWorker:
 
     def _send_one(self, sending: Sending) -> None:
         try:
-            attempt = decide(send(sending, self.client))
+            attempt = decide(send(sending, self._client()))
         except BaseException:
             # send() never raises for what a platform does; this is a bug or an interpreter
             # shutdown. The attempt stays 'sending' and the sweeper closes it as unknown.
@@ -133,6 +136,12 @@ class DeliveryWorker:
             self._done(1)
             raise
         self._finished.put(attempt)
+
+    def _client(self) -> httpx.Client:
+        client = getattr(self._clients, "client", None)
+        if client is None:
+            client = self._clients.client = self.new_client()
+        return client
 
     # --- recording ----------------------------------------------------------------------------
 

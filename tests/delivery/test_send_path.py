@@ -85,11 +85,11 @@ def test_results_survive_a_postgresql_restart_during_the_write(own_server):
             threading.Timer(0.2, own_server.ensure_postgres_running).start()
         return Reply()
 
-    with Receiver(behave) as platform, make_client(16) as client:
+    with Receiver(behave) as platform:
         store.add_brand(engine, "b", platform.url)
         _enqueue(engine, "b", [f"bet-{i}" for i in range(10)], "/bet/place")
         claims = store.claim_due(engine, lease_s=60)
-        delivery = DeliveryWorker(engine, client, lease_margin_s=30)
+        delivery = DeliveryWorker(engine, lambda: make_client(2), lease_margin_s=30)
         # When the batch is delivered and the database restarts under it
         assert delivery.take([c[:2] for c in claims]) == 10
         assert delivery.drain(60), "the attempts were never recorded"
