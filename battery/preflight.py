@@ -79,10 +79,10 @@ def presence_findings(checks: Iterable[StepResult]) -> list[Finding]:
                                         f"{status} at {check.request['url']})"))
         elif check.destination == contract.HEARTBEAT and status is not None \
                 and not 200 <= status < 300:
-            found.append(Finding(ERROR, f"{contract.HEARTBEAT} answered {status} "
-                                        f"{_excerpt(check.response.get('body'))}for the run's "
+            got = Answer(status, check.response.get("body")).describe()
+            found.append(Finding(ERROR, f"{contract.HEARTBEAT} answered {got} for the run's "
                                         "Foreign-Params: a live session's heartbeat must be "
-                                        "answered 204".replace("  ", " ")))
+                                        f"answered {EXPECTED_SUCCESS}"))
     return found
 
 
@@ -127,7 +127,3 @@ def probe_decline_body(probe: Step) -> dict:
     return {"request_id": new_request_id(), "bet_id": probe.bet_id,
             "bet_player_id": probe.payload["bet_player_id"],
             "restrictions": [restriction("max_bet", max_bet="100.00")]}
-
-
-def _excerpt(body: str | None) -> str:
-    return f"{' '.join(body.split())[:120]} " if body else ""

@@ -1,6 +1,6 @@
 """What a battery run produced: the preflight's checks and findings; each step's request, answer
-and judgement; each case's status; the run's status and reason. Plain records, shared by the runner, the store, the reports and the
-page.
+and judgement; each case's status; the run's status and reason. Plain records, shared by the
+runner, the store, the reports and the page.
 
 Statuses — run: running, success, failed, cancelled; case: success, failed, cancelled (not run,
 because the pipeline was cancelled before it).

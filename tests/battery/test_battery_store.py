@@ -14,7 +14,8 @@ from battery_testkit import TOKEN, TIMEOUT_S, closed_port_url, sandbox
 
 def _run(engine, url, brand_name="acme", who="dana", **target):
     brand = store.add_brand(engine, brand_name, url)
-    return run_battery(Target(url, {"token": TOKEN}, timeout_s=TIMEOUT_S, brand_id=brand.id, **target),
+    return run_battery(Target(url, {"token": TOKEN}, timeout_s=TIMEOUT_S, brand_id=brand.id,
+                              **target),
                        recorder=RunRecorder(engine, brand, "dashboard"), triggered_by=who)
 
 
