@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from contract import checking
 from delivery.errors import InvalidInput
 from delivery.validation import NewCallback, parse_callback
 
@@ -22,8 +23,6 @@ MAX_SHOWN_VALUE_CHARS = 200
 SECRET_FIELD = "foreign_params"
 
 _SHAPE = 'the body must be a JSON object {"callbacks": [...]}'
-#: Shown instead of a text that JSON clients could not read back.
-_UNSHOWABLE = "<text with a NUL character or an unpaired surrogate>"
 
 
 class BadBatch(InvalidInput):
@@ -46,20 +45,18 @@ def too_large(limit_bytes: int) -> BadBatch:
 
 
 def parse_batch(body: bytes, *, max_callbacks: int = MAX_CALLBACKS) -> list[NewCallback]:
-    """Validate a whole request body; the callbacks in input order, or :class:`BadBatch`."""
+    """Validate a whole request body; the callbacks in input order, or :class:`BadBatch`.
+
+    Each callback is checked by :func:`parse_callback`, the same rules as ``callbacks enqueue``
+    (text, numbers, depth, kinds, ranges)."""
     items = _items(_json(body), max_callbacks)
     problems: list[dict] = []
     parsed: list[NewCallback | None] = []
     for index, raw in enumerate(items):
         try:
             callback = parse_callback(raw)
-            _check_storable(callback)
         except InvalidInput as exc:
             problems.append(problem(index, exc))
-            parsed.append(None)
-        except RecursionError:
-            problems.append({"index": index, "field": "payload", "value": None,
-                             "message": "payload is nested too deeply"})
             parsed.append(None)
         else:
             parsed.append(callback)
@@ -78,8 +75,9 @@ def problem(index: int, exc: InvalidInput) -> dict:
     message = str(exc)
     if field is not None and _is_secret(field):
         # Messages end with ", got <value>"; the value of a session field stays unsaid.
-        message = message.split(", got ", 1)[0] + " (value not shown: Foreign-Params hold " \
-                                                  "session secrets)"
+        message = message.split(", got ", 1)[0]
+        if "value not shown" not in message:
+            message += " (value not shown: Foreign-Params hold session secrets)"
         return {"index": index, "field": field, "message": message}
     return {"index": index, "field": field, "value": _shown(exc.value), "message": message}
 
@@ -88,6 +86,8 @@ def _json(body: bytes):
     if not body.strip():
         raise BadBatch(400, f"the body is empty; {_SHAPE}")
     try:
+        # NaN and Infinity are not JSON numbers; 1e400 parses as infinity and is refused by the
+        # callback's own check, naming its field.
         return json.loads(body, parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise BadBatch(400, "the body is not UTF-8 text") from None
@@ -140,50 +140,15 @@ def _reused_request_ids(parsed: list[NewCallback | None]) -> list[dict]:
     return problems
 
 
-def _check_storable(callback: NewCallback) -> None:
-    """PostgreSQL cannot keep NUL characters or unpaired surrogates in JSON text: name where."""
-    for root, value in (("bet_id", callback.bet_id), ("payload", callback.payload),
-                        ("foreign_params", callback.foreign_params)):
-        where = _unstorable(value, root)
-        if where:
-            raise InvalidInput(f"{where} holds a NUL character or an unpaired surrogate, which "
-                               "cannot be stored", field=where, value=_UNSHOWABLE)
-
-
-def _unstorable(value, where: str) -> str | None:
-    if isinstance(value, str):
-        return where if not _storable_text(value) else None
-    if isinstance(value, dict):
-        for key, member in value.items():
-            if not _storable_text(key):
-                return where
-            found = _unstorable(member, f"{where}.{key}")
-            if found:
-                return found
-    if isinstance(value, list):
-        for i, member in enumerate(value):
-            found = _unstorable(member, f"{where}[{i}]")
-            if found:
-                return found
-    return None
-
-
-def _storable_text(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _is_secret(field: str) -> bool:
     return field == SECRET_FIELD or field.startswith((SECRET_FIELD + ".", SECRET_FIELD + "["))
 
 
 def _shown(value):
-    """The value as sent, or a cut text of it when its JSON is long."""
+    """The value as sent, or a cut text of it when its JSON is long or cannot be sent back as
+    JSON text (a NUL, an unpaired surrogate, a non-finite number: then its escaped repr)."""
+    if checking.check_json_text(value, "value"):
+        return checking.show(value, MAX_SHOWN_VALUE_CHARS)
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):

@@ -1,17 +1,18 @@
 """The OpenAPI 3.1 document of the producer API, generated from the callback contract (pure).
 
-Each destination of :mod:`contract` becomes three schemas — ``BetPlacePayload`` (its
-fields), ``BetPlaceCallback`` (one item of a batch: bet_id, destination, payload,
-foreign_params) and ``BetPlaceErrorAnswer`` (the 400 codes its platform may answer) — and, under
-``webhooks``, the request Callback Desk sends to the operator's platform. Change the contract
-and the document follows.
+Each destination of :mod:`contract` that producers queue becomes three schemas —
+``BetPlacePayload`` (its fields), ``BetPlaceCallback`` (one item of a batch: bet_id,
+destination, payload, foreign_params) and ``BetPlaceErrorAnswer`` (the 400 codes its platform
+may answer) — and every destination, the heartbeat too (an empty body, Foreign-Params only), a
+request under ``webhooks``: what the operator's platform receives. Change the contract and the
+document follows. The schemas say what :mod:`contract.checking` checks in producer mode.
 """
 from __future__ import annotations
 
 from functools import cache
 
 import contract
-from contract import Destination, Field
+from contract import Destination, Field, checking
 
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS
 
@@ -19,24 +20,29 @@ from .batch import MAX_BODY_BYTES, MAX_CALLBACKS
 API_VERSION = "1"
 
 _REF = "#/components/schemas/"
-_DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"
+_DECIMAL_PATTERN = r"^\d+(\.\d+)?$"
+#: A string with at least one character that is not white space.
+_NON_BLANK_PATTERN = r"\S"
 
 
 @cache
 def document() -> dict:
     """The whole OpenAPI document (built once; treat it as read-only)."""
     schemas = dict(_fixed_schemas())
+    queued = [d for d in contract.DESTINATIONS.values() if contract.queueable(d.path)]
     for dest in contract.DESTINATIONS.values():
         name = schema_name(dest)
-        schemas[f"{name}Payload"] = payload_schema(dest)
-        schemas[f"{name}Callback"] = callback_schema(dest)
+        if dest in queued:
+            schemas[f"{name}Payload"] = payload_schema(dest)
+            schemas[f"{name}Callback"] = callback_schema(dest)
         if dest.supported_errors:
             schemas[f"{name}ErrorAnswer"] = error_answer_schema(dest)
     schemas["Callback"] = {
-        "description": "One callback to queue, exactly like a line of `callbacks enqueue`.",
-        "oneOf": [_ref(f"{schema_name(d)}Callback") for d in contract.DESTINATIONS.values()],
+        "description": "One callback to queue, exactly like a line of `callbacks enqueue` "
+                       "(the heartbeat is sent per session, not queued).",
+        "oneOf": [_ref(f"{schema_name(d)}Callback") for d in queued],
         "discriminator": {"propertyName": "destination", "mapping": {
-            d.path: _REF + f"{schema_name(d)}Callback" for d in contract.DESTINATIONS.values()}},
+            d.path: _REF + f"{schema_name(d)}Callback" for d in queued}},
     }
     return {
         "openapi": "3.1.0",
@@ -121,13 +127,15 @@ def error_answer_schema(dest: Destination) -> dict:
 def _kind_schema(field: Field) -> dict:
     kind = field.kind
     if kind == "string":
-        return {"type": "string", "minLength": 1}
+        return {"type": "string", "pattern": _NON_BLANK_PATTERN}
     if kind == "id":
-        return {"type": ["string", "integer"], "minLength": 1}
+        return {"anyOf": [{"type": "string", "pattern": _NON_BLANK_PATTERN},
+                          {"type": "integer", "minimum": 0, "maximum": contract.MAX_INTEGER}]}
     if kind == "decimal":
-        return {"type": "string", "pattern": _DECIMAL_PATTERN}
+        return {"type": "string", "pattern": _DECIMAL_PATTERN,
+                "maxLength": checking.MAX_DECIMAL_DIGITS + 1}
     if kind == "integer":
-        return {"type": "integer"}
+        return {"type": "integer", "minimum": field.minimum, "maximum": field.maximum}
     if kind == "enum":
         return {"type": "integer", "enum": list(field.enum)}
     if kind == "datetime":
@@ -229,6 +237,8 @@ def _paths() -> dict:
 
 
 def _webhook(dest: Destination) -> dict:
+    if not dest.with_ids:
+        return _session_webhook(dest)
     return {
         "summary": dest.title,
         "description": f"Sent to the brand's platform at base URL + {dest.path}. "
@@ -248,6 +258,24 @@ def _webhook(dest: Destination) -> dict:
             "400": _rejected(dest),
             "default": {"description": "Anything else (3xx, other 4xx, 5xx, no answer) is "
                                        "retried on the brand's schedule."},
+        },
+    }
+
+
+def _session_webhook(dest: Destination) -> dict:
+    """A request about a session, not a bet (the heartbeat): no body, Foreign-Params only."""
+    return {
+        "summary": dest.title,
+        "description": f"Sent to the brand's platform at base URL + {dest.path}. "
+                       f"{dest.sent_when} {dest.notes}".strip(),
+        "parameters": [
+            {"name": "Foreign-Params", "in": "header", "required": True,
+             "schema": {"type": "string"},
+             "description": "The player's session values as JSON: all the request carries."},
+        ],
+        "responses": {
+            "204": {"description": "The session is live (and extended)."},
+            "400": _rejected(dest),
         },
     }
 

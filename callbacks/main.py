@@ -15,12 +15,13 @@ import sqlalchemy as sa
 
 from delivery import broker as brokers
 import contract
+from contract import checking
 from delivery import database, migrate, settings, store
 from delivery.errors import CallbackDeskError, InvalidInput
 from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
 from delivery.schedule import parse_schedule
 from delivery.scheduler import Scheduler
-from delivery.validation import parse_callback
+from delivery.validation import NewCallback, parse_callback
 
 
 def _engine(*, require_schema: bool = True) -> tuple[sa.Engine, str]:
@@ -106,36 +107,79 @@ def cmd_brand_list(args) -> int:
 
 # --- enqueue --------------------------------------------------------------------------------
 
-def read_callbacks(stream) -> list:
-    """Parse and validate every line of a JSON Lines stream; the first bad line raises."""
-    parsed = []
-    for number, line in enumerate(stream, start=1):
-        if not line.strip():
+def read_callbacks(data: bytes) -> list[tuple[int, NewCallback]]:
+    """Parse and validate every line of a JSON Lines file given as bytes: ``(line number,
+    callback)`` pairs. The first bad line raises :class:`InvalidInput` naming the line (each line is decoded on its own, so a bad byte
+    names its line). A ``request_id`` given on two lines is refused with both line numbers."""
+    parsed, lines_of = [], {}
+    for number, raw_line in enumerate(data.split(b"\n"), start=1):
+        if not raw_line.strip():
             continue
         try:
-            raw = json.loads(line)
+            raw = json.loads(_decoded(raw_line, number), parse_constant=_no_constant)
+        except RecursionError:
+            raise InvalidInput(f"line {number}: nested too deeply to be a callback "
+                               f"(at most {checking.MAX_DEPTH} levels)", line=number) from None
         except ValueError as exc:
+            # The decoder's message gives a position, never the text (it may hold secrets).
             raise InvalidInput(f"line {number}: not valid JSON ({exc})", line=number) from None
         try:
-            parsed.append(parse_callback(raw))
+            callback = parse_callback(raw)
         except InvalidInput as exc:
             raise exc.at_line(number) from None
+        earlier = lines_of.setdefault(callback.request_id, number)
+        if earlier != number:
+            raise InvalidInput(f"line {number}: request_id {callback.request_id!r} is also on "
+                               f"line {earlier}; give each callback its own request_id",
+                               field="payload.request_id", value=callback.request_id,
+                               line=number)
+        parsed.append((number, callback))
     return parsed
+
+
+def _decoded(raw_line: bytes, number: int) -> str:
+    try:
+        return raw_line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"line {number}: not UTF-8 text (byte 0x{raw_line[exc.start]:02x} at "
+                           f"column {exc.start + 1}); save the file as UTF-8", line=number
+                           ) from None
+
+
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number; numbers must be finite")
+
+
+def refuse_queued_already(engine, numbered: list[tuple[int, NewCallback]]) -> None:
+    """A file's callbacks must be new: a request_id queued already is refused with its lines
+    (the API answers repeats; a file read twice is a mistake to stop, not to repeat)."""
+    found = store.queued_by_request_id(engine, [cb.request_id for _, cb in numbered])
+    queued = [(number, cb) for number, cb in numbered if cb.request_id in found]
+    if queued:
+        number, first = queued[0]
+        lines = ", ".join(str(n) for n, _ in queued[:10]) + (", ..." if len(queued) > 10 else "")
+        raise InvalidInput(f"line {number}: request_id {first.request_id!r} is queued already "
+                           f"(lines {lines}); nothing was queued — drop the lines queued "
+                           "before, or give new callbacks new request_ids",
+                           field="payload.request_id", value=first.request_id, line=number)
 
 
 def cmd_enqueue(args) -> int:
     if args.file == "-":
-        callbacks = read_callbacks(sys.stdin)
+        data = sys.stdin.buffer.read()
     else:
         try:
-            with open(args.file, encoding="utf-8") as stream:
-                callbacks = read_callbacks(stream)
+            with open(args.file, "rb") as stream:
+                data = stream.read()
         except OSError as exc:
             raise InvalidInput(f"cannot read {args.file}: {exc.strerror}", field="FILE",
                                value=args.file) from None
-    if not callbacks:
+    numbered = read_callbacks(data)
+    if not numbered:
         raise InvalidInput(f"{args.file} holds no callbacks", field="FILE", value=args.file)
     engine, _ = _engine()
+    refuse_queued_already(engine, numbered)
+    callbacks = [cb for _, cb in numbered]
     queued = store.enqueue(engine, args.brand, callbacks)
     if args.json:
         _print_json([e.__dict__ for e in queued])

@@ -6,12 +6,14 @@ read this package; it imports nothing else of Callback Desk. Add a destination i
 :mod:`contract.destinations` and every consumer follows.
 
 Modules: :mod:`~contract.destinations` (destinations, fields, supported codes, delivery
-defaults), :mod:`~contract.payouts` (settle arithmetic).
+defaults), :mod:`~contract.restrictions` (restriction types), :mod:`~contract.payouts` (settle
+arithmetic), :mod:`~contract.checking` (the one body checker, producer and reader modes).
 """
 from contract.destinations import (  # noqa: F401  (the package's public names)
     BET_TYPES, COMMON_FIELDS, CONTRACT_VERSION, DECLINE, DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_RETRY_SCHEDULE_S, DEFAULT_TIMEOUT_S, DESTINATIONS, HEARTBEAT, MAX_PAYLOAD_BYTES,
+    DEFAULT_RETRY_SCHEDULE_S, DEFAULT_TIMEOUT_S, DESTINATIONS, HEARTBEAT, HEARTBEAT_DESTINATION,
+    MAX_INTEGER, MAX_PAYLOAD_BYTES, MAX_SYSTEM_SIZE,
     COMPETITOR, MAX_RETRY_AFTER_S, ODD, ODD_STATUSES, PLACE, PLACE_RETRY_LIMIT_RESTRICTION,
     RESPONSE_BODY_CAP_BYTES, RESTRICTION, RETRY_JITTER, SETTLE_TYPES, Destination, Field,
-    SupportedError, destination, error_body, error_code_of, supported_codes,
+    SupportedError, destination, error_body, error_code_of, queueable, supported_codes,
 )

@@ -33,12 +33,17 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 RESPONSE_BODY_CAP_BYTES = 64 * 1024
 
 
+#: Largest integer an integer, enum or id field may carry (PostgreSQL's bigint).
+MAX_INTEGER = 2**63 - 1
+
+
 # --- field types ----------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Field:
     """One body field. ``kind`` is one of: string, id, decimal, integer, enum, datetime, list,
-    object, any. ``item`` describes list items; ``fields`` describes object members."""
+    object, any. ``item`` describes list items; ``fields`` describes object members;
+    ``minimum``/``maximum`` bound an integer."""
 
     name: str
     kind: str
@@ -48,6 +53,8 @@ class Field:
     item: "Field | None" = None
     fields: tuple["Field", ...] = ()
     example: object = None
+    minimum: int = 0
+    maximum: int = MAX_INTEGER
 
 
 BET_TYPES = {1: "single", 2: "express", 3: "system"}
@@ -70,7 +77,8 @@ ODD = Field("odd", "object", "One leg of the bet.", fields=(
     Field("odd_ratio", "decimal", "Decimal odds.", example="2.50"),
     Field("odd_status", "enum", "Leg result.", enum=tuple(ODD_STATUSES), example=0),
     Field("match_id", "id", "Match id.", example="match-1"),
-    Field("match_status", "integer", "Match status code (0..8).", example=0),
+    Field("match_status", "integer", "Match status code (0..8).", example=0,
+          maximum=8),
     Field("market_id", "id", "Market id.", example="market-1"),
     Field("odd_updated_at", "datetime", "When the odds were last updated.", required=False,
           example="2026-11-23T11:59:00.123456789Z"),
@@ -84,6 +92,9 @@ COMPETITOR = Field("competitor", "object", "A competitor of the bet's matches.",
     Field("type", "integer", "Competitor type.", example=1),
 ))
 
+#: Largest combination size (and so number of legs) a system size may name.
+MAX_SYSTEM_SIZE = 100
+
 _PLAYER = Field("bet_player_id", "id", "The player on the platform.", example="player-1")
 _BET_FIELDS = (
     _PLAYER,
@@ -92,7 +103,8 @@ _BET_FIELDS = (
     Field("bet_odds", "list", "The legs.", item=ODD),
     Field("bet_system_sizes", "list", "Combination sizes: [1] for a single, [n] for an n-leg "
           "express, the chosen sizes for a system (e.g. [2] for 2/3).",
-          item=Field("size", "integer", "Combination size."), example=[1]),
+          item=Field("size", "integer", "Combination size.", minimum=1, maximum=MAX_SYSTEM_SIZE),
+          example=[1]),
     Field("bet_created_at", "datetime", "When the player placed the bet (UTC).",
           example="2026-11-23T12:00:00Z"),
     Field("competitors", "list", "Competitors of the bet's matches (omitted when none).",
@@ -139,6 +151,20 @@ COMMON_FIELDS = (
           example="0b7f6c1e-8a53-4a4e-9a0e-1d2f3c4b5a69"),
     Field("bet_id", "id", "The bet (also the callback group).", example="bet-1"),
 )
+
+HEARTBEAT = "/heartbeat"
+#: Sent per player session, not per bet: no ids, no body, nothing to order it by, so producers
+#: cannot queue it (:func:`queueable`); platforms must answer it all the same.
+HEARTBEAT_DESTINATION = Destination(
+    HEARTBEAT, "Heartbeat",
+    "Periodically for each active player session, so the platform can extend it "
+    "(mandatory for go-live).",
+    (),
+    (SupportedError("auth_session_unknown", "The session is not known (any more)."),),
+    notes="Empty body; the session is in Foreign-Params only. Answer 204.",
+    with_ids=False,
+)
+
 
 DESTINATIONS: dict[str, Destination] = {d.path: d for d in (
     Destination(
@@ -193,35 +219,32 @@ DESTINATIONS: dict[str, Destination] = {d.path: d for d in (
             Field("amount", "decimal", "The stake being cashed out.", example="10.00"),
             Field("refund_amount", "decimal", "What the player is paid.", example="8.00"),
         ),
-        money_fields=("refund_amount",),
+        money_fields=("cash_out_order_id", "refund_amount"),
     ),
     Destination(
         "/bet/cash-out-orders/declined", "Cash-out declined",
         "An accepted cash-out is annulled (then refunded manually).",
         (Field("cash_out_order_ids", "list", "Annulled cash-out orders.",
                item=Field("cash_out_order_id", "id", "A cash-out order."), example=["co-1"]),),
+        money_fields=("cash_out_order_ids",),
     ),
+    HEARTBEAT_DESTINATION,
 )}
 
 PLACE = "/bet/place"
 DECLINE = "/bet/decline"
 
-HEARTBEAT = "/heartbeat"
-#: Not in DESTINATIONS yet: producers, the sandbox and the battery learn it first.
-HEARTBEAT_DESTINATION = Destination(
-    HEARTBEAT, "Heartbeat",
-    "Periodically for each active player session, so the platform can extend it "
-    "(mandatory for go-live).",
-    (),
-    (SupportedError("auth_session_unknown", "The session is not known (any more)."),),
-    notes="Empty body; the session is in Foreign-Params only. Answer 204.",
-    with_ids=False,
-)
-
 
 def destination(path: str) -> Destination | None:
     """The destination for a path, or None if the contract has no such destination."""
     return DESTINATIONS.get(path)
+
+
+def queueable(path: str) -> bool:
+    """Whether producers may queue callbacks to ``path``: a destination about one bet (with
+    ``request_id`` and ``bet_id``). The heartbeat is not: it belongs to a session."""
+    found = DESTINATIONS.get(path)
+    return found is not None and found.with_ids
 
 
 def supported_codes(path: str) -> frozenset[str]:

@@ -25,17 +25,25 @@ def example_value(field: Field) -> object:
     return _KIND_EXAMPLES.get(field.kind, None)
 
 
+def _fields(destination: Destination) -> tuple[Field, ...]:
+    """The body's fields: the ids (unless the destination has none, as the heartbeat) and its
+    own."""
+    return (contract.COMMON_FIELDS if destination.with_ids else ()) + destination.fields
+
+
 def example_body(destination: Destination) -> dict:
-    """A complete, valid request body for ``destination`` (required fields only)."""
-    body = {f.name: example_value(f) for f in contract.COMMON_FIELDS}
+    """A complete, valid request body for ``destination`` (required fields only; ``{}`` for the
+    heartbeat, whose request has an empty body)."""
+    body = {f.name: example_value(f) for f in _fields(destination) if f in contract.COMMON_FIELDS}
     body.update({f.name: example_value(f) for f in destination.fields if f.required})
     return body
 
 
 def field_rows(destination: Destination) -> list[dict]:
-    """One row per field, nested ones as ``bet_odds[].odd_ratio``, for a table."""
+    """One row per field, nested ones as ``bet_odds[].odd_ratio``, for a table (none for the
+    heartbeat: it has no body)."""
     rows: list[dict] = []
-    for f in contract.COMMON_FIELDS + destination.fields:
+    for f in _fields(destination):
         _add(rows, f, f.name)
     return rows
 

@@ -31,6 +31,11 @@ _STATUS_ON_ENQUEUE = {
     "/bet/cash-out-orders/accepted": CASHED_OUT,
     "/bet/cash-out-orders/declined": ACCEPTED,
 }
+# Every destination producers can queue moves a bet; the heartbeat is about a session, is never
+# queued, and so has no bet status.
+_MISSING = {p for p in contract.DESTINATIONS if contract.queueable(p)} ^ set(_STATUS_ON_ENQUEUE)
+if _MISSING:  # the contract changed: say what the new destination does to a bet
+    raise ImportError(f"delivery.lifecycle does not match the contract: {sorted(_MISSING)}")
 
 
 def status_on_enqueue(current: str | None, destination: str) -> str:

@@ -11,7 +11,7 @@ import sys
 from contract.errors import ConfigurationError
 from sandbox import faults
 from sandbox.bugs import BUGS
-from sandbox.config import config_from_args, normalize_base_path, parse_player
+from sandbox.config import config_from_args, normalize_base_path, parse_player, parse_session_key
 from sandbox.server import serve_forever
 
 #: Port of ``callbacks sandbox`` unless ``--port`` says otherwise.
@@ -20,7 +20,8 @@ DEFAULT_PORT = 8090
 _EPILOG = "bug switches (--bug NAME, repeatable):\n" + "\n".join(
     f"  {name:<22} {summary}" for name, summary in BUGS.items()) + """
 
-players: --player TOKEN:BALANCE opens a session TOKEN for a player whose id is TOKEN; more can be
+players: --player TOKEN:BALANCE opens a session TOKEN (found in Foreign-Params under --session-key,
+default "token") for a player whose id is TOKEN; more can be
 added while running with POST /_sandbox/players {"token": ..., "balance": ..., "player_id": ...}.
 With --state-file, saved balances win over --player on restart.
 """
@@ -110,6 +111,9 @@ def register(subparsers) -> None:
         help="switch on a bug on purpose (repeatable; see below)")
     add("--slow-s", metavar="SECONDS", type=_checked(_seconds, "seconds, at least 0"),
         help="how long the slow bug waits before answering (default: 15)")
+    add("--session-key", metavar="KEY", type=_checked(parse_session_key, "a key"),
+        help="the Foreign-Params key whose value names the player's session, as the operator "
+             "chose it (default: token; the sportsbook's own tool uses session_id)")
     add("--seed", type=_checked(int, "an integer"),
         help="seed of the fault draws, for reproducible runs")
     parser.set_defaults(func=run)

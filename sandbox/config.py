@@ -11,7 +11,8 @@ from both are combined)::
       "unsupported_rate": 0.02, "unsupported_code": "internal_error",
       "outages": ["10/60", "300-330", {"start": "2026-11-23T12:00:00Z", "end": "..."}],
       "outage_mode": "503",              # or "close"
-      "base_path": "/api", "bugs": ["slow"], "slow_s": 15, "seed": 7
+      "base_path": "/api", "bugs": ["slow"], "slow_s": 15, "seed": 7,
+      "session_key": "session_id"        # the Foreign-Params key naming a session
     }
 """
 from __future__ import annotations
@@ -30,11 +31,12 @@ from sandbox.faults import (
 )
 from sandbox.platform import Platform
 from sandbox.state_file import StateFile
+from sandbox.validation import DEFAULT_SESSION_KEY
 
 PROFILE_KEYS = frozenset({
     "players", "latency_ms", "error_rate", "error_statuses", "timeout_rate", "timeout_s",
     "timeout_applies", "unsupported_rate", "unsupported_code", "outages", "outage_mode",
-    "base_path", "bugs", "slow_s", "seed",
+    "base_path", "bugs", "slow_s", "seed", "session_key",
 })
 
 
@@ -58,10 +60,13 @@ class SandboxConfig:
     slow_s: float = bug_names.DEFAULT_SLOW_S
     base_path: str = ""
     seed: int | None = None
+    #: The Foreign-Params key whose value names a player's session (the operator's choice).
+    session_key: str = DEFAULT_SESSION_KEY
 
     def describe(self) -> dict:
         """The settings for people (the inspection page and ``/_sandbox/state``)."""
         return {"base_path": self.base_path, "bugs": sorted(self.bugs), "slow_s": self.slow_s,
+                "session_key": self.session_key,
                 "state_file": str(self.state_file) if self.state_file else None,
                 "faults": self.faults.describe()}
 
@@ -69,7 +74,8 @@ class SandboxConfig:
         """A platform with this config's bugs, loaded from the state file if there is one, with
         every seed player it does not know yet (a restart keeps the balances it saved)."""
         platform = Platform(bugs=self.bugs,
-                            state_file=StateFile(self.state_file) if self.state_file else None)
+                            state_file=StateFile(self.state_file) if self.state_file else None,
+                            session_key=self.session_key)
         for seed in self.players:
             if not platform.has_token(seed.token):
                 platform.add_player(seed.token, seed.balance, player_id=seed.player_id)
@@ -163,7 +169,17 @@ def config_from_settings(settings: dict, source: str = "profile") -> SandboxConf
         slow_s=slow_s,
         base_path=normalize_base_path(settings.get("base_path", ""), f"{source} base_path"),
         seed=None if seed is None else int(number("seed", 0, int)),
+        session_key=parse_session_key(settings.get("session_key", DEFAULT_SESSION_KEY),
+                                      f"{source} session_key"),
     )
+
+
+def parse_session_key(key: object, option: str = "--session-key") -> str:
+    """A Foreign-Params key: a non-blank string such as ``token`` or ``session_id``."""
+    if not isinstance(key, str) or not key.strip():
+        raise ConfigurationError(f"{option} {key!r} must be a Foreign-Params key such as token "
+                                 "or session_id")
+    return key
 
 
 def _statuses(values: object, option: str) -> list[int]:
@@ -175,7 +191,7 @@ def _statuses(values: object, option: str) -> list[int]:
 
 #: Profile keys that a command-line option of the same name (dashes for underscores) replaces.
 OPTION_KEYS = ("latency_ms", "error_rate", "timeout_rate", "timeout_s", "unsupported_rate",
-               "outage_mode", "base_path", "slow_s", "seed")
+               "outage_mode", "base_path", "slow_s", "seed", "session_key")
 
 
 def config_from_args(args) -> SandboxConfig:

@@ -10,10 +10,15 @@ Per player, ``available`` and ``held`` (SPEC §3):
 - settle: held −= stake, available += ``settle_amount``, whatever ``settle_type`` says.
 - unsettle: available −= ``unsettle_amount`` (may go below zero), held += stake.
 - cash-out accepted: held −= stake, available += ``refund_amount``; declined: the reverse.
+- the settle that follows an accepted cash-out (type 3, amount 0): 204, nothing moves.
+- unsettle of a cashed-out bet: the stake is held again and the cash-out payout taken back.
+- heartbeat: 204 for a live session, 400 ``auth_session_unknown`` otherwise.
 
-The player is found by the session token in ``Foreign-Params`` (``{"token": "..."}``) on a
-place, and by ``bet_id`` on every later callback (a session may expire before a bet settles);
-``bet_player_id`` is not checked. A repeated ``request_id`` gets the stored first answer and
+The player is found by the session in ``Foreign-Params`` on a place and a heartbeat — under the
+key ``session_key`` (default ``token``; the operator chooses it, e.g. ``session_id``) — and by
+``bet_id`` on every later callback (a session may expire before a bet settles);
+``bet_player_id`` is not needed. Bodies are read tolerantly (:mod:`sandbox.validation`): only
+the ids and what moves money are required. A repeated ``request_id`` gets the stored first answer and
 changes nothing. A callback that does not fit the bet's state (a settle for an unknown or already
 settled bet, say) gets a 400 with a code the destination does not support, so the sender shows it
 as a platform-side failure. Bodies that break the contract get 400 ``bad_request``.
@@ -41,7 +46,9 @@ from sandbox.ledger import (
 )
 from sandbox.settling import bet_shape_problem, settle_credit
 from sandbox.state_file import StateFile
-from sandbox.validation import INVALID_BODY_CODE, BodyError, check_body, money, session_token
+from sandbox.validation import (
+    DEFAULT_SESSION_KEY, INVALID_BODY_CODE, BodyError, check_body, money, problem_data, session_id,
+)
 
 #: How many recent requests the inspection page keeps.
 RECENT_LIMIT = 200
@@ -55,7 +62,8 @@ _BET_HANDLERS = {
     "/bet/cash-out-orders/accepted": "_cash_out",
     "/bet/cash-out-orders/declined": "_cash_out_declined",
 }
-_UNHANDLED = set(contract.DESTINATIONS) ^ (set(_BET_HANDLERS) | {contract.PLACE, contract.DECLINE})
+_UNHANDLED = set(contract.DESTINATIONS) ^ (set(_BET_HANDLERS) | {
+    contract.PLACE, contract.DECLINE, contract.HEARTBEAT})
 if _UNHANDLED:  # the contract changed: the sandbox must learn what the new destination means
     raise ImportError(f"sandbox.platform does not match the contract: {sorted(_UNHANDLED)}")
 
@@ -68,8 +76,10 @@ class Platform:
     """A reference operator platform: wallets, bets and answers, guarded by one lock."""
 
     def __init__(self, *, bugs: frozenset[str] | set[str] = frozenset(),
-                 state_file: StateFile | None = None, clock: Callable[[], float] = time.time):
+                 state_file: StateFile | None = None, clock: Callable[[], float] = time.time,
+                 session_key: str = DEFAULT_SESSION_KEY):
         self.bugs = bug_names.parse_bugs(bugs)
+        self.session_key = session_key
         self.state_file = state_file
         self._clock = clock
         self._lock = threading.RLock()
@@ -150,14 +160,17 @@ class Platform:
         found = contract.destination(destination)
         if found is None:
             return Answer(404, self._error("unknown_destination", {"destination": destination}))
+        if not found.with_ids:
+            return self._heartbeat(foreign_params)
         if isinstance(body, (bytes, str)):
             try:
                 body = json.loads(body)
-            except ValueError as exc:
-                return self._reject("body", f"is not JSON ({exc})", destination)
+            except (ValueError, RecursionError) as exc:
+                return self._reject({"field": "body", "problem": f"is not JSON ({exc})"},
+                                    destination)
         problem = check_body(found, body)
         if problem:
-            return self._reject(problem.field, problem.problem, destination, body)
+            return self._reject(problem_data(problem), destination, body)
         with self._lock:
             request_id = body["request_id"]
             first = self._ledger.answers.get(request_id)
@@ -168,7 +181,7 @@ class Platform:
                 answer = self._apply(destination, body, foreign_params, lax=first is not None)
             except BodyError as bad:
                 self._note(destination, body, Answer(400), str(bad))
-                return Answer(400, self._error(INVALID_BODY_CODE, bad.problem.as_data()))
+                return Answer(400, self._error(INVALID_BODY_CODE, problem_data(bad.problem)))
             self._ledger.answers.setdefault(request_id, answer)
             self._note(destination, body, answer, "applied again" if first else "")
             self._save()
@@ -185,6 +198,20 @@ class Platform:
         with self._lock:
             self._note(destination, body, Answer(status or 0), what)
 
+    def _heartbeat(self, foreign_params: str | None) -> Answer:
+        """A session is live when it is known and not expired; the body is not read (it is
+        empty), and nothing is stored: a heartbeat has no request_id to replay."""
+        try:
+            session = session_id(foreign_params, self.session_key)
+        except BodyError:
+            session = None
+        with self._lock:
+            player_id = self._ledger.sessions.get(session) if session else None
+            live = player_id is not None and not self._ledger.players[player_id].expired
+            answer = NO_CONTENT if live else self._fail("auth_session_unknown")
+            self._note(contract.HEARTBEAT, {}, answer, "" if live else "session not live")
+        return answer
+
     def _apply(self, destination: str, body: dict, foreign_params: str | None,
                lax: bool) -> Answer:
         if destination == contract.PLACE:
@@ -198,7 +225,7 @@ class Platform:
         return handler(bet, self._ledger.players[bet.player_id], body, lax)
 
     def _place(self, body: dict, foreign_params: str | None, lax: bool) -> Answer:
-        token = session_token(foreign_params)
+        token = session_id(foreign_params, self.session_key)
         player_id = self._ledger.sessions.get(token) if token else None
         if player_id is None:
             return self._fail("auth_session_unknown")
@@ -223,9 +250,10 @@ class Platform:
         if bet is not None:
             bet.held_amount += hold
         else:
+            # A tolerant reader: the type and sizes only matter to the half_win_as_win bug.
             self._ledger.bets[str(body["bet_id"])] = Bet(
-                str(body["bet_id"]), player.player_id, body["bet_type"], stake,
-                tuple(body["bet_system_sizes"]), hold)
+                str(body["bet_id"]), player.player_id, body.get("bet_type") or payouts.SINGLE,
+                stake, tuple(body.get("bet_system_sizes") or (1,)), hold)
         return NO_CONTENT
 
     def _accept(self, bet: Bet, player: Player, body: dict, lax: bool) -> Answer:
@@ -238,11 +266,15 @@ class Platform:
         return NO_CONTENT
 
     def _settle(self, bet: Bet, player: Player, body: dict, lax: bool) -> Answer:
+        amount = money(body, "settle_amount")
+        if bet.state == CASHED_OUT and amount == 0:
+            # The sportsbook still settles a cashed-out bet (type 3, amount 0): the cash-out
+            # paid it already, so it is answered and nothing moves.
+            return NO_CONTENT
         resettle_ok = lax or bug_names.IGNORES_UNSETTLE in self.bugs
         if bet.state != OPEN and not (bet.state == SETTLED and resettle_ok):
             return self._fail("bet_already_settled" if bet.state == SETTLED else "bet_not_open",
                               bet)
-        amount = money(body, "settle_amount")
         self._release(bet, credit=False)
         bet.credited = settle_credit(bet, body, amount, self.bugs)
         player.available += bet.credited
@@ -253,6 +285,8 @@ class Platform:
         amount = money(body, "unsettle_amount")
         if bug_names.IGNORES_UNSETTLE in self.bugs:
             return NO_CONTENT
+        if bet.state == CASHED_OUT:
+            return self._unsettle_cash_out(bet, player)
         if bet.state != SETTLED and not lax:
             return self._fail("bet_not_settled", bet)
         player.available -= amount
@@ -261,9 +295,20 @@ class Platform:
         bet.state = OPEN
         return NO_CONTENT
 
+    def _unsettle_cash_out(self, bet: Bet, player: Player) -> Answer:
+        """An unsettle of a cashed-out bet reverses the cash-out: the payout goes back and the
+        stake is held again (what the settle after it credited was nothing)."""
+        for order in self._ledger.cash_outs.values():
+            if order.bet_id == bet.bet_id and order.state == ACCEPTED:
+                player.available -= order.refund_amount
+                order.state = ANNULLED
+        player.held += bet.stake
+        bet.held_amount += bet.stake
+        bet.state = OPEN
+        return NO_CONTENT
+
     def _cash_out(self, bet: Bet, player: Player, body: dict, lax: bool) -> Answer:
         refund = money(body, "refund_amount")
-        money(body, "amount")
         if bet.state != OPEN and not lax:
             return self._fail("bet_not_open", bet)
         released = self._release(bet, credit=False)
@@ -309,11 +354,11 @@ class Platform:
             data = {"bet_id": data.bet_id, "bet_state": data.state}
         return Answer(400, self._error(code, data))
 
-    def _reject(self, field: str, problem: str, destination: str, body: object = None) -> Answer:
-        answer = Answer(400, self._error(INVALID_BODY_CODE, {"field": field, "problem": problem}))
+    def _reject(self, data: dict, destination: str, body: object = None) -> Answer:
+        answer = Answer(400, self._error(INVALID_BODY_CODE, data))
         with self._lock:
             self._note(destination, body if isinstance(body, dict) else {}, answer,
-                       f"{field} {problem}")
+                       f"{data['field']} {data['problem']}")
         return answer
 
     def _note(self, destination: str, body: dict, answer: Answer, what: str) -> None:

@@ -58,9 +58,13 @@ def _destination(destination: contract.Destination) -> None:
     if destination.notes:
         st.caption(destination.notes)
     rows = reference.field_rows(destination)
-    st.dataframe(pd.DataFrame(rows), hide_index=True,
-                 height=components.table_height(len(rows), max_rows=40),
-                 column_config={"Description": st.column_config.TextColumn(width="large")})
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True,
+                     height=components.table_height(len(rows), max_rows=40),
+                     column_config={"Description": st.column_config.TextColumn(width="large")})
+    else:
+        st.markdown("**No body.** The request carries the player's session in the "
+                    "`Foreign-Params` header only; answer `204` while the session is live.")
     body, errors = st.columns(2, gap="large")
     with body:
         st.markdown("**Example request body**")

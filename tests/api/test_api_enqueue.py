@@ -195,8 +195,43 @@ def test_a_value_postgresql_cannot_store_is_a_422_not_a_500(client, api_db):
     huge["payload"]["bet_system_sizes"] = [10 ** 30]  # an integer, but not an int4
     answer = client.post(ROUTE, json={"callbacks": [huge]})
     assert answer.status_code == 422, answer.text
-    assert "out of range" in answer.json()["error"]
+    [only] = answer.json()["problems"]
+    assert only["field"] == "payload.bet_system_sizes[0]" and "integer 1..100" in only["message"]
     assert count(api_db, "bets") == 0
+
+
+@pytest.mark.parametrize("raw, field, allowed", [
+    (b'"bet_stake": "-10.00"', "payload.bet_stake", "not negative"),
+    (b'"bet_type": 1e400', "payload.bet_type", "finite number"),
+    (b'"bet_player_id": "\\ud800"', "payload.bet_player_id", "unpaired surrogates"),
+    (b'"bet_player_id": "p\\u0000"', "payload.bet_player_id", "NUL"),
+    (b'"bet_type": 100000000000000000000000000000', "payload.bet_type", "one of 1, 2, 3"),
+])
+def test_malformed_values_are_422s_naming_the_field(client, api_db, raw, field, allowed):
+    # Given a callback whose text carries a value no JSON schema would catch
+    good = json.dumps({"callbacks": [item("bet-1", "/bet/place")]}).encode()
+    name = raw.split(b":")[0]
+    start = good.index(name)
+    end = good.index(b",", start)
+    sent = good[:start] + raw + good[end:]
+    # When it is posted
+    answer = client.post(ROUTE, content=sent, headers={"Content-Type": "application/json"})
+    # Then 422 names the field and says what is allowed; nothing is queued
+    assert answer.status_code == 422, answer.text
+    [only] = answer.json()["problems"]
+    assert only["field"] == field and allowed in only["message"]
+    assert count(api_db, "callbacks") == 0
+
+
+def test_deep_nesting_is_a_400_not_a_500(client, api_db):
+    deep = b'{"callbacks": [' + b"[" * 1000 + b"]" * 1000 + b"]}"
+    answer = client.post(ROUTE, content=deep, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 400 and "nested too deeply" in answer.json()["error"]
+    inner = json.dumps({"callbacks": [dict(item("bet-1", "/bet/place"), payload=dict(
+        item("bet-1", "/bet/place")["payload"], meta=json.loads("[" * 40 + "]" * 40)))]})
+    answer = client.post(ROUTE, content=inner, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422 and "nested more than" in answer.json()["problems"][0][
+        "message"]
 
 
 def test_unknown_routes_and_methods_answer_json(client):

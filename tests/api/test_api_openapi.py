@@ -32,8 +32,10 @@ def test_every_destination_is_a_schema_a_callback_kind_and_a_webhook():
     doc = document()
     schemas, mapping = doc["components"]["schemas"], \
         doc["components"]["schemas"]["Callback"]["discriminator"]["mapping"]
-    assert set(mapping) == set(contract.DESTINATIONS) == set(doc["webhooks"])
-    for path, dest in contract.DESTINATIONS.items():
+    queued = {p for p in contract.DESTINATIONS if contract.queueable(p)}
+    assert set(mapping) == queued and set(doc["webhooks"]) == set(contract.DESTINATIONS)
+    for path in queued:
+        dest = contract.DESTINATIONS[path]
         payload = schemas[f"{schema_name(dest)}Payload"]
         assert set(payload["properties"]) == {f.name for f in contract.COMMON_FIELDS
                                               + dest.fields}
@@ -57,7 +59,19 @@ def test_routes_and_security_are_described():
     assert doc["paths"]["/healthz"]["get"]["security"] == []
 
 
-@pytest.mark.parametrize("destination", list(contract.DESTINATIONS))
+def test_the_heartbeat_is_a_webhook_with_no_body_and_foreign_params_only():
+    doc = document()
+    heartbeat = doc["webhooks"][contract.HEARTBEAT]["post"]
+    assert "requestBody" not in heartbeat
+    assert [p["name"] for p in heartbeat["parameters"]] == ["Foreign-Params"]
+    assert set(heartbeat["responses"]) == {"204", "400"}
+    answer = doc["components"]["schemas"]["HeartbeatErrorAnswer"]
+    assert answer["properties"]["error"]["properties"]["code"]["enum"] == ["auth_session_unknown"]
+    assert "HeartbeatCallback" not in doc["components"]["schemas"]
+
+
+@pytest.mark.parametrize("destination", [p for p in contract.DESTINATIONS
+                                         if contract.queueable(p)])
 def test_what_the_validation_accepts_the_schema_accepts(destination):
     good = item("bet-1", destination)
     parse_callback(copy.deepcopy(good))
@@ -73,6 +87,11 @@ def test_what_the_validation_accepts_the_schema_accepts(destination):
     ("/bet/settle", "bet_player_id", None),
     ("/bet/place", "bet_created_at", 1700000000),
     ("/bet/cash-out-orders/declined", "cash_out_order_ids", "co-1"),
+    ("/bet/place", "bet_player_id", " "),
+    ("/bet/place", "bet_stake", "-10.00"),
+    ("/bet/place", "bet_system_sizes", [0]),
+    ("/bet/unsettle", "unsettle_amount", "1" * 40),
+    ("/bet/cash-out-orders/accepted", "cash_out_order_id", -1),
 ])
 def test_what_the_validation_refuses_the_schema_refuses(destination, field, value):
     bad = item("bet-1", destination, payload=dict(PAYLOADS[destination], **{field: value}))

@@ -12,7 +12,7 @@ from delivery.schedule import REJECTED, classify
 from delivery.validation import parse_callback
 
 
-@pytest.mark.parametrize("path", list(contract.DESTINATIONS))
+@pytest.mark.parametrize("path", [p for p in contract.DESTINATIONS if contract.queueable(p)])
 def test_example_body_is_valid_for_the_dispatcher(path):
     body = reference.example_body(contract.DESTINATIONS[path])
     parsed = parse_callback({"bet_id": body["bet_id"], "destination": path, "payload": body,
@@ -35,6 +35,13 @@ def test_field_rows_name_nested_fields_and_enum_meanings():
     assert rows["request_id"]["Required"] == "yes"
     place = {r["Field"]: r for r in reference.field_rows(contract.DESTINATIONS["/bet/place"])}
     assert place["bet_freebet_id"]["Required"] == "no"
+
+
+def test_the_heartbeat_has_no_body_and_no_field_rows():
+    heartbeat = contract.DESTINATIONS[contract.HEARTBEAT]
+    assert reference.example_body(heartbeat) == {}
+    assert reference.field_rows(heartbeat) == []
+    assert [e.code for e in heartbeat.supported_errors] == ["auth_session_unknown"]
 
 
 def test_schedule_text():

@@ -99,3 +99,53 @@ def test_bad_schedules_are_explained(text):
     with pytest.raises(ValueError, match="retry schedule"):
         parse_schedule(text)
     assert parse_schedule("0, 5,30") == (0, 5, 30)
+
+
+# --- every boundary of classify, with the whole outcome ---------------------------------------
+
+DELIVERED = ("delivered", None)
+HTTP_STATUS = ("failed", "http_status")
+REDIRECT = "redirects are not followed"
+
+
+@pytest.mark.parametrize("status, expected, detail", [
+    (199, HTTP_STATUS, "HTTP 199"),
+    (200, DELIVERED, None),
+    (299, DELIVERED, None),
+    (300, HTTP_STATUS, "HTTP 300: " + REDIRECT),
+    (399, HTTP_STATUS, "HTTP 399: " + REDIRECT),
+    (401, HTTP_STATUS, "HTTP 401"),
+    (422, HTTP_STATUS, "HTTP 422"),
+    (429, HTTP_STATUS, "HTTP 429"),
+    (499, HTTP_STATUS, "HTTP 499"),
+    (500, HTTP_STATUS, "HTTP 500"),
+    (599, HTTP_STATUS, "HTTP 599"),
+])
+def test_status_boundaries(status, expected, detail):
+    # Even with a supported error code in the body, only a 400 can be a business answer
+    outcome = classify("/bet/place", status, _err("not_enough_balance"))
+    assert (outcome.kind, outcome.error_class) == expected
+    assert outcome.error_detail == detail
+    assert outcome.error_code is None
+    assert outcome.final == (expected == DELIVERED)
+
+
+@pytest.mark.parametrize("destination", list(contract.DESTINATIONS))
+def test_400_is_rejected_only_with_a_code_of_its_own_destination(destination):
+    spec = contract.DESTINATIONS[destination]
+    for code in sorted({e.code for d in contract.DESTINATIONS.values()
+                        for e in d.supported_errors} | {"internal_error"}):
+        outcome = classify(destination, 400, _err(code))
+        if code in spec.supported_codes:
+            assert (outcome.kind, outcome.error_class, outcome.error_code) == (
+                "rejected", None, code)
+            assert outcome.final
+        else:
+            assert (outcome.kind, outcome.error_class, outcome.error_code) == (
+                "failed", "unsupported_error", code)
+            assert f"not supported for {destination}" in outcome.error_detail
+
+
+def test_the_heartbeats_unknown_session_is_a_business_answer():
+    outcome = classify(contract.HEARTBEAT, 400, _err("auth_session_unknown"))
+    assert (outcome.kind, outcome.error_code) == ("rejected", "auth_session_unknown")

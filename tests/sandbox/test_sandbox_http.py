@@ -44,8 +44,8 @@ def place_ok(client, token, stake="10.00", legs=None, **kwargs):
 
 
 def test_every_contract_destination_is_served(client):
-    # Given an empty body to each destination
-    for destination in contract.DESTINATIONS:
+    # Given an empty body to each destination about a bet
+    for destination in filter(contract.queueable, contract.DESTINATIONS):
         response = client.send(destination, {})
         # Then the route exists and the body is refused as breaking the contract
         assert response.status_code == 400, destination
