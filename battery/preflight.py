@@ -15,17 +15,21 @@ there, does the heartbeat answer, and can balance probes work at all?
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from typing import Iterable
 
 import contract
+from battery.plan import MIN_BALANCE
 from battery.results import ERROR, WARNING, Finding, StepResult
 from battery.steps import (
     CREATED_AT, PROBE_STAKE, Accepted, Present, Step, new_request_id, odds_list,
 )
-from battery.verdicts import Answer, endpoint_missing
+from battery.verdicts import Answer, Verdict, endpoint_missing
 from contract import payouts
 from contract.restrictions import restriction
 
+#: A probe refused with one of these: the Foreign-Params name no live session.
+AUTH_CODES = ("auth_session_unknown", "auth_credentials_expired")
 #: The only success status the sportsbook's own test tool accepts.
 EXPECTED_SUCCESS = 204
 
@@ -127,3 +131,37 @@ def probe_decline_body(probe: Step) -> dict:
     return {"request_id": new_request_id(), "bet_id": probe.bet_id,
             "bet_player_id": probe.payload["bet_player_id"],
             "restrictions": [restriction("max_bet", max_bet="100.00")]}
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    """What the preflight's balance probe decides: ``reason`` cancels the pipeline, ``blocked``
+    is why no money case can be judged, ``findings`` join the run's."""
+
+    reason: str | None = None
+    blocked: str | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def probe_outcome(answer: Answer, verdict: Verdict, foreign_params: dict) -> ProbeOutcome:
+    """Judge the preflight's balance probe (an answer that arrived)."""
+    if answer.status == 400 and answer.error_code in AUTH_CODES:
+        return ProbeOutcome(
+            f"the platform answered {answer.error_code} for the run's Foreign-Params "
+            f"{session_keys(foreign_params)}: they name no live session. Log in as the test "
+            "player, copy fresh session values and run again")
+    if answer.endpoint_missing:
+        return ProbeOutcome(blocked=endpoint_missing(contract.PLACE))
+    if 200 <= answer.status < 300:
+        return ProbeOutcome(blocked=PROBES_CANNOT_WORK,
+                            findings=[Finding(ERROR, probes_cannot_work(answer.status))])
+    if verdict.passed and verdict.balance < MIN_BALANCE:
+        return ProbeOutcome(
+            f"the test player has {payouts.format_amount(verdict.balance)} available; the "
+            f"battery needs at least {MIN_BALANCE}. Top up the player and run again")
+    return ProbeOutcome()
+
+
+def session_keys(params: dict) -> str:
+    """The keys of a Foreign-Params object, never its values (they are session secrets)."""
+    return "{" + ", ".join(f'"{key}": …' for key in params) + "}"

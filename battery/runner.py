@@ -34,16 +34,16 @@ import contract
 from contract import payouts
 from delivery import dispatch
 from battery import preflight
-from battery.plan import MIN_BALANCE, balance_probe_step, plan_battery, without_probes
+from battery.plan import balance_probe_step, plan_battery, without_probes
 from battery.results import (
-    CANCELLED, ERROR, FAILED, RUNNING, SUCCESS, CaseResult, Finding, RunResult, StepResult,
+    CANCELLED, FAILED, RUNNING, SUCCESS, CaseResult, RunResult, StepResult,
 )
 from battery.session import check_foreign_params, unknown_session
 from battery.steps import (
     DEFAULT_PLAYER_ID, Accepted, Balance, CasePlan, Step, new_request_id, odds_list,
     resolve_payload,
 )
-from battery.verdicts import Answer, Verdict, endpoint_missing, judge
+from battery.verdicts import Answer, Verdict, judge
 from delivery.errors import InvalidInput
 from delivery.sender import Attempt, OutgoingCallback, deliver_once
 
@@ -51,8 +51,6 @@ from delivery.sender import Attempt, OutgoingCallback, deliver_once
 DEFAULT_TIMEOUT_S = 4.0
 #: ``callbacks.origin`` and ``attempts.origin`` of battery traffic.
 ORIGIN = "integration_test"
-
-_AUTH_CODES = ("auth_session_unknown", "auth_credentials_expired")
 
 
 @dataclass(frozen=True)
@@ -174,19 +172,9 @@ class _Pipeline:
             if checked.cancel:
                 return self._unreachable(step, check), None
         run.findings += preflight.presence_findings(run.preflight)
-        if answer.status == 400 and answer.error_code in _AUTH_CODES:
-            return (f"the platform answered {answer.error_code} for the run's Foreign-Params "
-                    f"{_keys(self.target.foreign_params)}: they name no live session. Log in as "
-                    "the test player, copy fresh session values and run again"), None
-        if answer.endpoint_missing:
-            return None, endpoint_missing(contract.PLACE)
-        if 200 <= answer.status < 300:
-            run.findings.append(Finding(ERROR, preflight.probes_cannot_work(answer.status)))
-            return None, preflight.PROBES_CANNOT_WORK
-        if verdict.passed and verdict.balance < MIN_BALANCE:
-            return (f"the test player has {payouts.format_amount(verdict.balance)} available; the "
-                    f"battery needs at least {MIN_BALANCE}. Top up the player and run again"), None
-        return None, None
+        outcome = preflight.probe_outcome(answer, verdict, self.target.foreign_params)
+        run.findings += outcome.findings
+        return outcome.reason, outcome.blocked
 
     def _run_case(self, plan: CasePlan, case: CaseResult) -> str | None:
         """Run one case into ``case``; a cancellation reason when the endpoint stopped answering."""
@@ -300,11 +288,6 @@ class _OpenBets:
     def places(self) -> list[Step]:
         """The place steps of the bets still open, in the order they were placed."""
         return [step for bet_id, step in self._placed.items() if bet_id in self._open]
-
-
-def _keys(params: dict) -> str:
-    """The keys of a Foreign-Params object, never its values (they are session secrets)."""
-    return "{" + ", ".join(f'"{key}": …' for key in params) + "}"
 
 
 def _result(step: Step, attempt: Attempt, verdict: Verdict | None, payload: dict) -> StepResult:
