@@ -109,8 +109,9 @@ def cmd_brand_list(args) -> int:
 
 def read_callbacks(data: bytes) -> list[tuple[int, NewCallback]]:
     """Parse and validate every line of a JSON Lines file given as bytes: ``(line number,
-    callback)`` pairs. The first bad line raises :class:`InvalidInput` naming the line (each line is decoded on its own, so a bad byte
-    names its line). A ``request_id`` given on two lines is refused with both line numbers."""
+    callback)`` pairs. The first bad line raises :class:`InvalidInput` naming the line (each
+    line is decoded on its own, so a bad byte names its line). A ``request_id`` given on two
+    lines is refused with both line numbers."""
     parsed, lines_of = [], {}
     for number, raw_line in enumerate(data.split(b"\n"), start=1):
         if not raw_line.strip():

@@ -39,7 +39,8 @@ MAX_DECIMAL_DIGITS = 30
 
 _DECIMAL = re.compile(r"^\d+(\.\d+)?$")
 #: RFC 3339 / ISO 8601 date-time; any number of fraction digits (the sender sends nanoseconds).
-_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
+_DATETIME = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?$")
 
 
 @dataclass(frozen=True)

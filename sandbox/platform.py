@@ -18,8 +18,8 @@ The player is found by the session in ``Foreign-Params`` on a place and a heartb
 key ``session_key`` (default ``token``; the operator chooses it, e.g. ``session_id``) — and by
 ``bet_id`` on every later callback (a session may expire before a bet settles);
 ``bet_player_id`` is not needed. Bodies are read tolerantly (:mod:`sandbox.validation`): only
-the ids and what moves money are required. A repeated ``request_id`` gets the stored first answer and
-changes nothing. A callback that does not fit the bet's state (a settle for an unknown or already
+the ids and what moves money are required. A repeated ``request_id`` gets the stored first
+answer and changes nothing. A callback that does not fit the bet's state (a settle for an unknown or already
 settled bet, say) gets a 400 with a code the destination does not support, so the sender shows it
 as a platform-side failure. Bodies that break the contract get 400 ``bad_request``.
 

@@ -43,7 +43,8 @@ CASES = {
     "depth 1000": (_nested(1000), "line 1: nested too deeply"),
     "depth 40": (_nested(40), "line 1: payload.meta"),
     "negative stake": (_place(bet_stake="-10.00"),
-                       "line 1: payload.bet_stake must be a decimal string, not negative"),
+                       'line 1: payload.bet_stake must be a decimal string such as "12.50" '
+                       "(not negative"),
     "negative leg odds": (_place(bet_odds=[odd(ratio="-2.50")]),
                           "line 1: payload.bet_odds[0].odd_ratio must be a decimal string"),
     "heartbeat": (_line(destination="/heartbeat", payload={}),

@@ -148,3 +148,37 @@ def test_attempt_row_has_every_field(clean_db):
     assert a["request_headers"]["X-Request-ID"] == str(a["id"])
     assert "session-token" not in a["request_headers"]["Foreign-Params"]
     assert a["callback_request_id"] == queued.request_id == p.seen[0].request_id
+
+
+def test_an_unanswered_place_ends_in_a_decline_the_sandbox_applies(clean_db):
+    # Given the reference platform, whose answers to /bet/place are lost on the way back (it
+    # holds the stake each time, idempotently, but the sender only ever sees a 502)
+    from decimal import Decimal
+
+    from sandbox.platform import Platform
+
+    sandbox = Platform()
+    sandbox.add_player("session-token-123456", "100.00")
+
+    def platform(seen):
+        answer = sandbox.handle(seen.path, seen.raw, seen.headers.get("foreign-params"))
+        if seen.path == "/bet/place":
+            return Reply(502)
+        return Reply(answer.status) if answer.body is None else Reply.json(answer.status,
+                                                                          answer.body)
+
+    with Receiver(platform) as receiver:
+        store.add_brand(clean_db, "b", receiver.url, retry_schedule_s=(0, 0, 1))
+        # When a place is enqueued and never answered
+        _enqueue(clean_db, "b", item("bet-1", "/bet/place"))
+        drive(clean_db)
+    # Then the automatic decline carries the place-retry-limit restriction (an object context)
+    decline = receiver.seen[-1]
+    assert decline.path == "/bet/decline"
+    assert decline.body["restrictions"] == [contract.PLACE_RETRY_LIMIT_RESTRICTION]
+    assert isinstance(decline.body["restrictions"][0]["context"], dict)
+    # And the sandbox accepted it: delivered, the hold released, the bet declined
+    [*_, last] = store.group_attempts(clean_db, "bet-1")
+    assert (last["outcome"], last["response_status"]) == ("delivered", 204)
+    assert sandbox.balance("session-token-123456") == (Decimal("100.00"), Decimal("0"))
+    assert sandbox.bet("bet-1")["state"] == "declined"

@@ -176,3 +176,18 @@ def test_settle_by_type_credits_nothing_on_a_type_3_with_money():
         assert client.send("/bet/settle", half_loss).status_code == 204
         # Then nothing is credited (a correct platform credits 5), and the hold is released
         assert client.balance(token) == (D("90"), D("0"))
+
+
+def test_the_session_key_is_a_setting():
+    from contract.errors import ConfigurationError
+    from sandbox.config import config_from_settings
+
+    config = config_from_settings({"session_key": "session_id", "players": ["s-1:50"]})
+    platform = config.build_platform()
+    assert platform.session_key == "session_id" and config.describe()["session_key"] == "session_id"
+    place = sender_place("bet-key")
+    by_key = platform.handle("/bet/place", json.dumps(place), json.dumps({"session_id": "s-1"}))
+    assert by_key.status == 204
+    assert config_from_settings({}).session_key == "token"
+    with pytest.raises(ConfigurationError, match="session_key"):
+        config_from_settings({"session_key": " "})
