@@ -7,6 +7,7 @@ import pytest
 from battery import reports
 from battery.plan import CASES
 from battery.results import CANCELLED, FAILED, SUCCESS, WARNING
+from battery.steps import PROBE_BROKEN
 from battery.verdicts import ERROR_SHAPE_BROKEN
 from sandbox import bugs
 from battery_testkit import (
@@ -267,3 +268,25 @@ def test_success_other_than_204_is_a_warning_that_does_not_fail_the_run():
                                    "/bet/place, /bet/accept")
     assert "accepts only 204" in warning.text
     assert "WARNING  success came back as 201" in reports.summary(run)
+
+
+def test_a_probe_accepted_mid_run_is_declined_again_and_nothing_stays_held():
+    """A platform that starts accepting impossible places after the preflight (the sandbox's
+    ``ok_on_insufficient`` switched on once the preflight is done)."""
+    with sandbox() as platform:
+        def break_after_preflight(run, case):
+            if case is None:
+                platform.platform.bugs = frozenset({bugs.OK_ON_INSUFFICIENT})
+
+        run = run_against(platform.url, on_progress=break_after_preflight)
+        first = run.cases[0]
+        probe, decline = first.steps[0], first.steps[1]
+        # Then the case fails at its first probe, which is declined at once, unjudged
+        assert first.status == FAILED and first.failed_step == 1
+        assert first.message.startswith(PROBE_BROKEN) and first.message.endswith("got 204")
+        assert decline.cleanup and decline.passed is None
+        assert (decline.destination, decline.bet_id) == ("/bet/decline", probe.bet_id)
+        assert decline.response["status"] == 204
+        assert platform.platform.bet(probe.bet_id)["state"] == "declined"
+        assert reports.ticks(first) == "✗·····↺"
+        assert platform.platform.balance(TOKEN)[1] == 0
