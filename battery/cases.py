@@ -1,4 +1,4 @@
-"""The 20 cases of the integration battery (SPEC §6), each a plain function that writes its steps
+"""The cases of the integration battery (SPEC §6), each a plain function that writes its steps
 on a :class:`~battery.script.Script` in the order they are sent. Every balance probe's
 expectation follows from the steps before it; every amount from :mod:`contract.payouts`."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from battery.script import Script
-from battery.steps import START, Rel, new_request_id
+from battery.steps import START, Rel
 from contract.payouts import HALF_LOSS, HALF_WIN, LOSS, REFUNDED, REFUNDED_MANUALLY, WIN
 
 
@@ -171,6 +171,9 @@ def cash_out_accepted(s: Script) -> None:
     s.send(bet.accept())
     s.send(bet.cash_out("12.00"))
     s.probe("a cash-out did not credit refund_amount (12.00) and release the hold")
+    s.send(bet.settle_cashed_out(), "the settle that follows an accepted cash-out (settle_type 3, "
+           "amount 0.00) was not accepted")
+    s.probe("the settle after a cash-out (amount 0.00) changed the available balance")
 
 
 def cash_out_refunded_manually(s: Script) -> None:
@@ -230,7 +233,7 @@ def not_enough_balance(s: Script) -> None:
 
 
 def unknown_session(s: Script) -> None:
-    s.refused(s.bet("2.00").place("place with an unknown session token"),
+    s.refused(s.bet("2.00").place("place with an unknown session"),
               "auth_session_unknown",
-              "a place with an unknown session token was not refused with auth_session_unknown",
-              token=f"it-unknown-{new_request_id()}")
+              "a place whose Foreign-Params name an unknown session was not refused with "
+              "auth_session_unknown", unknown_session=True)

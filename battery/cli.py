@@ -1,8 +1,9 @@
 """``callbacks integration-test`` — the integration battery from a terminal or a CI job.
 
-Exit codes: 0 when all 20 cases pass, 1 when any fails, 2 when the pipeline was cancelled (the
-endpoint did not answer, the token is not a session, the player has too little money) or the
-options cannot work. Needs no database unless ``--brand`` or ``--store`` is given.
+Exit codes: 0 when every case passes and the preflight found no error, 1 when a case fails or an
+endpoint is missing, 2 when the pipeline was cancelled (the endpoint did not answer, the session
+is unknown, the player has too little money) or the options cannot work. Needs no database unless
+``--brand`` or ``--store`` is given.
 """
 from __future__ import annotations
 
@@ -13,13 +14,17 @@ from pathlib import Path
 
 from battery import reports
 from delivery import database, migrate, settings, store
+from battery.plan import CASES
+from battery.session import foreign_params_from
 from battery.steps import DEFAULT_PLAYER_ID
 from delivery.errors import CallbackDeskError, InvalidInput
 from battery.results import CANCELLED, SUCCESS, CaseResult, RunResult
 from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
 
-#: Read when --token is not given, so CI jobs need not put the token on the command line.
+#: Read when neither --token nor --foreign-params is given, so CI jobs need not put the session
+#: on the command line.
 TOKEN_ENV = "CALLBACKS_INTEGRATION_TOKEN"
+FOREIGN_PARAMS_ENV = "CALLBACKS_INTEGRATION_FOREIGN_PARAMS"
 
 EXIT_SUCCESS, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 2
 
@@ -27,15 +32,22 @@ EXIT_SUCCESS, EXIT_FAILED, EXIT_CANCELLED = 0, 1, 2
 def register(subparsers) -> None:
     """Add the ``integration-test`` subcommand."""
     parser = subparsers.add_parser(
-        "integration-test", help="run the 20-case integration battery against a platform",
-        description="Send the battery's synthetic bets to a platform's callback endpoints as the "
-                    "player of TOKEN and judge every answer. Exit 0: all 20 passed; 1: a case "
-                    "failed; 2: cancelled (endpoint unreachable, token unknown, too little "
-                    "money) or bad options.")
+        "integration-test",
+        help=f"run the {len(CASES)}-case integration battery against a platform",
+        description="Check the heartbeat and every endpoint, then send the battery's synthetic "
+                    "bets to a platform's callback endpoints with the test player's "
+                    "Foreign-Params and judge every answer. Exit 0: every case passed and no "
+                    "endpoint is missing; 1: a case failed or an endpoint is missing; 2: "
+                    "cancelled (endpoint unreachable, session unknown, too little money) or bad "
+                    "options.")
     parser.add_argument("--url", help="platform base URL, e.g. https://ops.example/callbacks "
                         "(default with --brand: the brand's URL)")
-    parser.add_argument("--token", help=f"session token of a logged-in test player (default: "
-                        f"${TOKEN_ENV})")
+    parser.add_argument("--foreign-params", metavar="JSON",
+                        help="the Foreign-Params object of a logged-in test player, sent "
+                             "exactly as given, e.g. '{\"session_id\": \"...\"}' (default: "
+                             f"${FOREIGN_PARAMS_ENV})")
+    parser.add_argument("--token", help='shorthand for --foreign-params \'{"token": TOKEN}\' '
+                        f"(default: ${TOKEN_ENV})")
     parser.add_argument("--player-id", default=DEFAULT_PLAYER_ID,
                         help="bet_player_id to send (default: %(default)s)")
     parser.add_argument("--timeout-s", type=float, default=DEFAULT_TIMEOUT_S,
@@ -62,10 +74,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    token = args.token or os.environ.get(TOKEN_ENV, "")
-    if not token:
-        raise InvalidInput(f"--token is required (or set ${TOKEN_ENV}): the session token of a "
-                           "logged-in test player", field="token")
+    foreign_params = _session(args)
     if args.store and not args.brand:
         raise InvalidInput("--store needs --brand NAME: runs are kept in a brand's history",
                            field="brand")
@@ -82,14 +91,16 @@ def _run(args: argparse.Namespace) -> int:
     if not url:
         raise InvalidInput("--url is required (or --brand NAME to use the brand's URL)",
                            field="url")
-    target = Target(url, token, args.player_id, args.timeout_s, brand.id if brand else 0,
+    target = Target(url, foreign_params, args.player_id, args.timeout_s, brand.id if brand else 0,
                     brand.signing_secret if brand else None)
     target.check()
-    print(f"Integration test of {url} — 20 cases, timeout {args.timeout_s:g} s per request",
-          flush=True)
+    print(f"Integration test of {url} — {len(CASES)} cases, timeout {args.timeout_s:g} s per "
+          "request", flush=True)
 
     def progress(run_result: RunResult, case: CaseResult | None) -> None:
-        if case is not None:
+        if case is None:
+            print("\n".join(["Preflight:", *reports.preflight_lines(run_result)]), flush=True)
+        else:
             print(reports.case_line(case, len(run_result.cases)), flush=True)
 
     result = run_battery(target, recorder=recorder, on_progress=progress,
@@ -102,6 +113,21 @@ def _run(args: argparse.Namespace) -> int:
     if result.run_id is not None:
         print(f"stored as run {result.run_id} of brand {brand.name}")
     return exit_code(result)
+
+
+def _session(args: argparse.Namespace) -> dict:
+    """The Foreign-Params to test with: the options, else the environment."""
+    if args.foreign_params or args.token:
+        return foreign_params_from(token=args.token, foreign_params=args.foreign_params,
+                                   field="--foreign-params" if args.foreign_params else "--token")
+    from_env = os.environ.get(FOREIGN_PARAMS_ENV) or None
+    token = None if from_env else os.environ.get(TOKEN_ENV)
+    if not (from_env or token):
+        raise InvalidInput(f"--foreign-params (or --token) is required, or set "
+                           f"${FOREIGN_PARAMS_ENV} or ${TOKEN_ENV}: the Foreign-Params of a "
+                           "logged-in test player's session", field="--foreign-params")
+    return foreign_params_from(token=token, foreign_params=from_env, field=FOREIGN_PARAMS_ENV
+                               if from_env else TOKEN_ENV)
 
 
 def exit_code(result: RunResult) -> int:

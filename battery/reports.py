@@ -7,11 +7,11 @@ from datetime import datetime
 from xml.etree import ElementTree as ET
 
 from battery.results import (
-    CANCELLED, FAILED, SUCCESS, CaseResult, RunResult, StepResult,
+    CANCELLED, FAILED, SUCCESS, CaseResult, Finding, RunResult, StepResult,
 )
 
-#: Version of the JSON report's layout.
-REPORT_VERSION = 1
+#: Version of the JSON report's layout (2: ``preflight`` holds its checks and findings).
+REPORT_VERSION = 2
 _MARK = {SUCCESS: "PASS", FAILED: "FAIL", CANCELLED: "----"}
 
 
@@ -25,11 +25,31 @@ def case_line(case: CaseResult, total: int) -> str:
 
 
 def summary(run: RunResult) -> str:
-    """The closing line: status, counts, duration, and the reason of a cancellation."""
+    """The closing lines: status, counts, duration, the findings, and the reason of a
+    cancellation."""
     took = f"{(run.duration_ms or 0) / 1000:.2f} s"
-    text = (f"Status: {run.status.capitalize()} — {run.passed} of {len(run.cases)} cases passed, "
-            f"{run.failed} failed, in {took}")
-    return text + (f"\nCancelled: {run.reason}" if run.status == CANCELLED and run.reason else "")
+    lines = [f"Status: {run.status.capitalize()} — {run.passed} of {len(run.cases)} cases passed, "
+             f"{run.failed} failed, in {took}"]
+    lines += [finding_line(f) for f in run.findings]
+    if run.status == CANCELLED and run.reason:
+        lines.append(f"Cancelled: {run.reason}")
+    return "\n".join(lines)
+
+
+def finding_line(finding: Finding) -> str:
+    """``ERROR    endpoint missing: /heartbeat (...)`` or ``WARNING  success came back ...``."""
+    return f"{finding.level.upper():<8} {finding.text}"
+
+
+def preflight_lines(run: RunResult) -> list[str]:
+    """The preflight for a terminal: one line per check, then what it found."""
+    lines = []
+    for check in run.preflight:
+        mark = "↺" if check.cleanup else "✓" if check.passed else "✗"
+        response = check.response
+        got = response.get("status") or f"no answer ({response.get('error_class')})"
+        lines.append(f"  {mark} {check.label:<44} {check.destination:<32} {got}")
+    return lines + [f"  {finding_line(f)}" for f in run.findings]
 
 
 def ticks(case: CaseResult) -> str:
@@ -69,8 +89,14 @@ def run_json(run: RunResult) -> dict:
             "duration_ms": run.duration_ms, "timeout_s": run.timeout_s,
             "cases_total": len(run.cases), "cases_passed": run.passed,
             "cases_failed": run.failed,
-            "preflight": step_json(run.preflight) if run.preflight else None,
-            "cases": [case_json(c) for c in run.cases]}
+            "preflight": preflight_json(run), "cases": [case_json(c) for c in run.cases]}
+
+
+def preflight_json(run: RunResult) -> dict:
+    """The preflight as stored and reported: every check, and the run's findings (errors fail
+    the run, warnings do not)."""
+    return {"checks": [step_json(s) for s in run.preflight],
+            "findings": [f.as_dict() for f in run.findings]}
 
 
 def dumps(run: RunResult) -> str:
@@ -80,16 +106,21 @@ def dumps(run: RunResult) -> str:
 # --- JUnit XML ----------------------------------------------------------------------------
 
 def junit_xml(run: RunResult) -> str:
-    """One ``<testsuite>`` of 20 ``<testcase>``s: failures carry the message and the steps;
-    cases not run because the pipeline was cancelled are skipped with the reason."""
+    """One ``<testsuite>`` with a ``<testcase>`` per case: failures carry the message and the
+    steps; cases not run because the pipeline was cancelled are skipped with the reason. The
+    preflight's findings are suite properties (``preflight.error``, ``preflight.warning``) and the
+    suite's ``<system-out>``."""
     suite = ET.Element("testsuite", {
         "name": "callback integration battery", "tests": str(len(run.cases)),
         "failures": str(run.failed),
         "skipped": str(sum(1 for c in run.cases if c.status == CANCELLED)),
         "errors": "0", "time": f"{(run.duration_ms or 0) / 1000:.3f}",
         "timestamp": _iso(run.started_at) or ""})
-    ET.SubElement(ET.SubElement(suite, "properties"), "property",
-                  {"name": "base_url", "value": run.base_url})
+    properties = ET.SubElement(suite, "properties")
+    ET.SubElement(properties, "property", {"name": "base_url", "value": run.base_url})
+    for finding in run.findings:
+        ET.SubElement(properties, "property",
+                      {"name": f"preflight.{finding.level}", "value": finding.text})
     for case in run.cases:
         element = ET.SubElement(suite, "testcase", {
             "classname": f"battery.{case.group.replace(' ', '_')}",
@@ -101,6 +132,7 @@ def junit_xml(run: RunResult) -> str:
         elif case.status == CANCELLED:
             ET.SubElement(element, "skipped",
                           {"message": f"pipeline cancelled: {run.reason or 'not run'}"})
+    ET.SubElement(suite, "system-out").text = "\n".join(["Preflight:", *preflight_lines(run)])
     return ET.tostring(suite, encoding="unicode", xml_declaration=True)
 
 
@@ -127,10 +159,13 @@ def run_from_rows(run: dict, cases: list[dict], steps: list[dict]) -> RunResult:
         [CaseResult(c["number"], c["case_group"], c["name"], c["checks"], c["status"],
                     c["steps_planned"], by_case.get(c["number"], []), c["failed_step"],
                     c["message"], c["duration_ms"] or 0.0) for c in cases],
-        run["reason"], None, run["finished_at"], run["duration_ms"], run["id"],
-        run["timeout_s"])
-    if run.get("preflight"):
-        result.preflight = _step_from_row(run["preflight"])
+        reason=run["reason"], finished_at=run["finished_at"], duration_ms=run["duration_ms"],
+        run_id=run["id"], timeout_s=run["timeout_s"])
+    stored = run.get("preflight") or {}
+    if "position" in stored:  # a run stored before the preflight had checks: its one probe
+        stored = {"checks": [stored]}
+    result.preflight = [_step_from_row(row) for row in stored.get("checks", [])]
+    result.findings = [Finding(f["level"], f["text"]) for f in stored.get("findings", [])]
     return result
 
 

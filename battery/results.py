@@ -1,6 +1,6 @@
-"""What a battery run produced: each step's request, answer and judgement; each case's status;
-the run's status and reason. Plain records, shared by the runner, the store, the reports and the
-page.
+"""What a battery run produced: the preflight's checks and findings; each step's request, answer
+and judgement; each case's status; the run's status and reason. Plain records, shared by the
+runner, the store, the reports and the page.
 
 Statuses — run: running, success, failed, cancelled; case: success, failed, cancelled (not run,
 because the pipeline was cancelled before it).
@@ -13,6 +13,20 @@ from datetime import datetime
 from delivery.sender import Attempt
 
 RUNNING, SUCCESS, FAILED, CANCELLED = "running", "success", "failed", "cancelled"
+#: Finding levels: an error fails the run, a warning does not.
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the preflight (or the run as a whole) found, for people: ``endpoint missing:
+    /bet/settle``, ``success came back as 201 ...``."""
+
+    level: str
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"level": self.level, "text": self.text}
 
 
 @dataclass
@@ -60,7 +74,10 @@ class RunResult:
     triggered_by: str = ""
     cases: list[CaseResult] = field(default_factory=list)
     reason: str | None = None
-    preflight: StepResult | None = None
+    #: The preflight's requests in order: heartbeat, presence checks, balance probe (and the
+    #: decline of a probe the platform wrongly accepted).
+    preflight: list[StepResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
     finished_at: datetime | None = None
     duration_ms: float | None = None
     run_id: int | None = None
@@ -73,3 +90,11 @@ class RunResult:
     @property
     def failed(self) -> int:
         return sum(1 for c in self.cases if c.status == FAILED)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == WARNING]

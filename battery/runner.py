@@ -1,16 +1,21 @@
-"""Runs the integration battery against a platform: the 20 cases in order, through the real
+"""Runs the integration battery against a platform: its cases in order, through the real
 delivery path, reporting progress as each case finishes.
 
 Every callback goes out through :func:`delivery.sender.deliver_once` — the same headers, signing,
 timeouts and classification as a worker — and is decided by :func:`delivery.dispatch.decide` with
 a one-attempt schedule (the battery never retries). Its origin is ``integration_test`` so history
-and breakdowns can tell battery traffic apart.
+and breakdowns can tell battery traffic apart. Every request carries the run's Foreign-Params
+object exactly as given.
 
-Flow: a *preflight* balance probe first (no answer, an unknown token or too little money cancels
-the pipeline with the reason); then each case, step by step, until its first unmet expectation.
-A failed case gives back what it left held (a refund settle per open bet, sent but not judged) so
-the next case starts from the player's own money. A step that gets no HTTP answer at all cancels
-the pipeline: the remaining cases are ``cancelled``.
+Flow: the *preflight* first (:mod:`battery.preflight`): the heartbeat and every destination's
+presence, then a balance probe. No answer, an unknown session or too little money cancels the
+pipeline with the reason; a missing endpoint is an error finding. A probe the platform accepts
+(it keeps no balances) is declined again at once, and every case that checks money gets that one
+diagnosis while the cases that need no balance still run, without their probes. Then each case,
+step by step, until its first unmet expectation. A failed case gives back what it left held (a
+refund settle per open bet, a decline per accepted probe; sent but not judged) so the next case
+starts from the player's own money. A step that gets no HTTP answer at all cancels the pipeline:
+the remaining cases are ``cancelled``. Success answered with a 2xx other than 204 is a warning.
 
 The runner needs no database. With a recorder (:class:`battery.store.RunRecorder`)
 the run, its cases and steps, and every attempt are stored as they happen.
@@ -28,10 +33,12 @@ import httpx
 import contract
 from contract import payouts
 from delivery import dispatch
-from battery.plan import MIN_BALANCE, plan_battery, preflight_step
+from battery import preflight
+from battery.plan import balance_probe_step, plan_battery, without_probes
 from battery.results import (
     CANCELLED, FAILED, RUNNING, SUCCESS, CaseResult, RunResult, StepResult,
 )
+from battery.session import check_foreign_params, unknown_session
 from battery.steps import (
     DEFAULT_PLAYER_ID, Accepted, Balance, CasePlan, Step, new_request_id, odds_list,
     resolve_payload,
@@ -45,15 +52,14 @@ DEFAULT_TIMEOUT_S = 4.0
 #: ``callbacks.origin`` and ``attempts.origin`` of battery traffic.
 ORIGIN = "integration_test"
 
-_AUTH_CODES = ("auth_session_unknown", "auth_credentials_expired")
-
 
 @dataclass(frozen=True)
 class Target:
-    """The platform under test and the session to test as."""
+    """The platform under test and the session to test as: ``foreign_params`` is sent as the
+    Foreign-Params header of every request, exactly as given."""
 
     base_url: str
-    token: str
+    foreign_params: dict
     player_id: str = DEFAULT_PLAYER_ID
     timeout_s: float = DEFAULT_TIMEOUT_S
     brand_id: int = 0
@@ -64,9 +70,7 @@ class Target:
         if not self.base_url.startswith(("http://", "https://")):
             raise InvalidInput(f"the platform URL {self.base_url!r} must start with http:// or "
                                "https://", field="url", value=self.base_url)
-        if not self.token.strip():
-            raise InvalidInput("an integration token is needed: paste the session token of a "
-                               "logged-in test player", field="token")
+        check_foreign_params(self.foreign_params)
         if not 0 < self.timeout_s <= 60:
             raise InvalidInput(f"timeout {self.timeout_s!r} s must be above 0 and at most 60",
                                field="timeout_s", value=self.timeout_s)
@@ -123,42 +127,54 @@ class _Pipeline:
 
     def run(self, plans: list[CasePlan]) -> None:
         run = self.run_result
-        run.reason = self._preflight()
+        run.reason, blocked = self._preflight()
         self._notify(None)
         for index, plan in enumerate(plans):
             if run.reason:
                 break
             case = run.cases[index]
-            run.reason = self._run_case(plan, case)
+            if blocked and plan.needs_balance:
+                case.status, case.message = FAILED, preflight.not_judged(blocked)
+            else:
+                run.reason = self._run_case(without_probes(plan) if blocked else plan, case)
             if self.recorder:
                 self.recorder.case_finished(run, case)
             self._notify(case)
+        run.findings += preflight.success_warnings(
+            [*run.preflight, *(s for c in run.cases for s in c.steps if not s.cleanup)])
         if run.reason:
             run.status = CANCELLED
             for case in run.cases:
                 if case.status == CANCELLED and self.recorder:
                     self.recorder.case_finished(run, case)
         else:
-            run.status = SUCCESS if run.failed == 0 else FAILED
+            run.status = SUCCESS if run.failed == 0 and not run.errors else FAILED
 
     def _notify(self, case: CaseResult | None) -> None:
         if self.on_progress:
             self.on_progress(self.run_result, case)
 
-    def _preflight(self) -> str | None:
-        """Why the pipeline cannot start, or None."""
-        step = preflight_step(self.target.player_id)
-        attempt, answer, verdict = self._send_and_judge(step, None, {}, {})
-        self.run_result.preflight = _result(step, attempt, verdict, step.payload)
+    def _preflight(self) -> tuple[str | None, str | None]:
+        """``(why the pipeline cannot start, why no money case can be judged)``, each or None;
+        the checks go to ``run.preflight``, what they found to ``run.findings``. The balance probe
+        goes first: an endpoint that does not answer it cancels before anything else is sent."""
+        run, sent = self.run_result, {}
+        probe = balance_probe_step(self.target.player_id)
+        attempt, answer, verdict = self._send_and_judge(probe, None, {}, sent)
+        run.preflight.append(_result(probe, attempt, verdict, probe.payload))
         if verdict.cancel:
-            return self._unreachable(step, attempt)
-        if answer.status == 400 and answer.error_code in _AUTH_CODES:
-            return (f"the platform answered {answer.error_code} for the pasted token: it is not "
-                    "a live session. Log in as the test player, copy a fresh token and run again")
-        if verdict.passed and verdict.balance < MIN_BALANCE:
-            return (f"the test player has {payouts.format_amount(verdict.balance)} available; the "
-                    f"battery needs at least {MIN_BALANCE}. Top up the player and run again")
-        return None
+            return self._unreachable(probe, attempt), None
+        if 200 <= answer.status < 300:
+            run.preflight.append(self._decline_probe(probe, len(run.preflight) + 1, sent))
+        for step in preflight.presence_steps(self.target.player_id, len(run.preflight) + 1):
+            check, _, checked = self._send_and_judge(step, None, {}, sent)
+            run.preflight.append(_result(step, check, checked, step.payload))
+            if checked.cancel:
+                return self._unreachable(step, check), None
+        run.findings += preflight.presence_findings(run.preflight)
+        outcome = preflight.probe_outcome(answer, verdict, self.target.foreign_params)
+        run.findings += outcome.findings
+        return outcome.reason, outcome.blocked
 
     def _run_case(self, plan: CasePlan, case: CaseResult) -> str | None:
         """Run one case into ``case``; a cancellation reason when the endpoint stopped answering."""
@@ -177,6 +193,8 @@ class _Pipeline:
             case.steps.append(_result(step, attempt, verdict, attempt.callback.payload))
             if verdict.cancel:
                 reason = self._unreachable(step, attempt)
+            if step.is_probe and answer.reached and 200 <= answer.status < 300:
+                case.steps.append(self._decline_probe(step, len(case.steps) + 1, sent))
             if not verdict.passed:
                 case.status, case.failed_step = FAILED, step.position
                 case.message = verdict.message(step)
@@ -190,21 +208,35 @@ class _Pipeline:
     def _send_and_judge(self, step: Step, start: Decimal | None, earlier: dict[int, Answer],
                         sent: dict[str, int]) -> tuple[Attempt, Answer, Verdict]:
         payload = resolve_payload(step.payload, start)
-        attempt = self._send(step.destination, step.bet_id, payload, step.token, sent)
+        params = self.target.foreign_params
+        attempt = self._send(step.destination, step.bet_id, payload,
+                             unknown_session(params) if step.unknown_session else params, sent)
         answer = Answer.from_attempt(attempt)
         return attempt, answer, judge(step, answer, start, earlier)
 
-    def _send(self, destination: str, bet_id: str, payload: dict, token: str | None,
+    def _send(self, destination: str, bet_id: str, payload: dict, foreign_params: dict,
               sent: dict[str, int]) -> Attempt:
-        request_id = payload["request_id"]
+        # The heartbeat's body is empty: its attempt is keyed by a request id of its own.
+        request_id = payload.get("request_id") or new_request_id()
         sent[request_id] = sent.get(request_id, 0) + 1
         callback = OutgoingCallback(
             callback_id=0, request_id=request_id, bet_id=bet_id, brand_id=self.target.brand_id,
-            destination=destination, payload=payload,
-            foreign_params={"token": token or self.target.token}, attempt_no=sent[request_id],
-            base_url=self.target.base_url, timeout_s=self.target.timeout_s, retry_schedule_s=(0,),
+            destination=destination, payload=payload, foreign_params=foreign_params,
+            attempt_no=sent[request_id], base_url=self.target.base_url,
+            timeout_s=self.target.timeout_s, retry_schedule_s=(0,),
             signing_secret=self.target.signing_secret, origin=ORIGIN)
         return dispatch.decide(deliver_once(callback, self.client))
+
+    def _decline_probe(self, probe: Step, position: int, sent: dict[str, int]) -> StepResult:
+        """Decline a balance probe the platform wrongly accepted, so no test money stays held."""
+        body = preflight.probe_decline_body(probe)
+        attempt = self._send(contract.DECLINE, probe.bet_id, body, self.target.foreign_params,
+                             sent)
+        cleanup = Step(position, "cleanup: decline the wrongly accepted balance probe",
+                       contract.DECLINE, probe.bet_id, body, Accepted(), "")
+        result = _result(cleanup, attempt, None, body)
+        result.cleanup = True
+        return result
 
     def _unreachable(self, step: Step, attempt: Attempt) -> str:
         outcome = attempt.outcome
@@ -221,10 +253,9 @@ class _Pipeline:
             body = {"request_id": new_request_id(), "bet_id": bet_id,
                     "bet_player_id": placed["bet_player_id"],
                     "settle_type": payouts.SETTLE_REFUND, "settle_amount": placed["bet_stake"],
-                    "restrictions": [],
                     "bet_odds": odds_list(tuple(o["odd_ratio"] for o in placed["bet_odds"]),
                                           (payouts.REFUNDED,) * len(placed["bet_odds"]))}
-            attempt = self._send("/bet/settle", bet_id, body, None, sent)
+            attempt = self._send("/bet/settle", bet_id, body, self.target.foreign_params, sent)
             cleanup = Step(len(case.steps) + 1, "cleanup: refund what the case left held",
                            "/bet/settle", bet_id, body, Accepted(), "")
             result = _result(cleanup, attempt, None, body)
@@ -269,7 +300,7 @@ def _result(step: Step, attempt: Attempt, verdict: Verdict | None, payload: dict
         "started_at": attempt.started_at.isoformat(),
     }
     return StepResult(
-        step.position, step.label, step.destination, step.bet_id, payload["request_id"],
+        step.position, step.label, step.destination, step.bet_id, callback.request_id,
         verdict.expected if verdict else "a 2xx answer (cleanup, not judged)",
         verdict.passed if verdict else None, verdict.message(step) if verdict else None,
         {"url": callback.url, "headers": attempt.request_headers, "body": payload}, response,

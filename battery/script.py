@@ -13,6 +13,7 @@ from contract import payouts
 from battery.steps import (
     CREATED_AT, DEFAULT_PLAYER_ID, PROBE_BROKEN, PROBE_ODDS, PROBE_STAKE, START, Accepted,
     Amount, Balance, Refused, Rel, Replay, Step, new_bet_id, new_request_id, odds_list, rel,
+    system_sizes,
 )
 from contract.payouts import EXPRESS, SINGLE, SYSTEM, Leg
 
@@ -65,8 +66,8 @@ class BetPlan:
                 "bet_player_id": self.player_id, "bet_type": self.bet_type,
                 "bet_stake": self.stake if isinstance(self.stake, Rel)
                 else payouts.format_amount(self.stake), "bet_odds": odds_list(self.ratios),
-                "bet_system_sizes": list(self.sizes), "bet_created_at": CREATED_AT,
-                "competitors": []}
+                "bet_system_sizes": system_sizes(self.bet_type, len(self.ratios), self.sizes),
+                "bet_created_at": CREATED_AT}
 
     def place(self, label: str = "place") -> Callback:
         return Callback(label, contract.PLACE, self.bet_id, self._bet_body(), self.stake)
@@ -101,9 +102,15 @@ class BetPlan:
                 "bet_player_id": self.player_id, "settle_type": settle_type,
                 "settle_amount": amount if isinstance(amount, Rel)
                 else payouts.format_amount(amount),
-                "restrictions": [], "bet_odds": odds_list(self.ratios, statuses)}
+                "bet_odds": odds_list(self.ratios, statuses)}
         kind = contract.SETTLE_TYPES[settle_type]
         return Callback(f"settle {kind} {shown}", "/bet/settle", self.bet_id, body)
+
+    def settle_cashed_out(self) -> Callback:
+        """The settle the sportsbook still sends after an accepted cash-out: type 3, amount 0 (the
+        bet is paid out already, so it moves no money)."""
+        statuses = (payouts.LOSS,) * len(self.ratios)
+        return self._settle(payouts.SETTLE_LOST, _ZERO, statuses)
 
     def unsettle(self) -> Callback:
         """Take back what the last settle credited."""
@@ -113,10 +120,11 @@ class BetPlan:
         return Callback(f"unsettle {amount}", "/bet/unsettle", self.bet_id, body)
 
     def cash_out(self, refund_amount: str) -> Callback:
+        """An accepted cash-out of the whole stake (``amount``) paying ``refund_amount``."""
         order_id = f"co-{uuid.uuid4().hex[:12]}"
         self.cash_outs.append((order_id, refund_amount))
         body = {"request_id": new_request_id(), "bet_id": self.bet_id,
-                "cash_out_order_id": order_id, "amount": refund_amount,
+                "cash_out_order_id": order_id, "amount": payouts.format_amount(self.stake),
                 "refund_amount": refund_amount}
         return Callback(f"cash-out accepted {refund_amount}", "/bet/cash-out-orders/accepted",
                         self.bet_id, body)
@@ -176,10 +184,11 @@ class Script:
                          step.payload, Replay(step.position), broken)
 
     def refused(self, callback: Callback, code: str, broken: str, *,
-                actual_balance: Rel | None = None, token: str | None = None) -> Step:
-        """A callback a correct platform refuses with ``code``; nothing moves."""
+                actual_balance: Rel | None = None, unknown_session: bool = False) -> Step:
+        """A callback a correct platform refuses with ``code``; nothing moves. With
+        ``unknown_session`` it goes out with the run's Foreign-Params values changed."""
         return self._add(callback.label, callback.destination, callback.bet_id, callback.payload,
-                         Refused(code, actual_balance), broken, token=token)
+                         Refused(code, actual_balance), broken, unknown_session=unknown_session)
 
 
 def probe_body(case_number: int, player_id: str) -> tuple[str, dict]:
@@ -188,5 +197,4 @@ def probe_body(case_number: int, player_id: str) -> tuple[str, dict]:
     return bet_id, {"request_id": new_request_id(), "bet_id": bet_id,
                     "bet_player_id": player_id, "bet_type": SINGLE,
                     "bet_stake": f"{PROBE_STAKE:f}", "bet_odds": odds_list((PROBE_ODDS,)),
-                    "bet_system_sizes": [], "bet_created_at": CREATED_AT,
-                    "competitors": []}
+                    "bet_system_sizes": system_sizes(SINGLE, 1), "bet_created_at": CREATED_AT}

@@ -10,7 +10,8 @@ Expectations:
 - :class:`Refused` — 400 with a given error code (and optionally ``data.actual_balance``);
 - :class:`Balance` — a *balance probe*: a ``/bet/place`` with an impossible stake, answered
   ``not_enough_balance`` with ``data.actual_balance`` equal to the modelled available balance;
-- :class:`Replay` — the same status and body as an earlier step with the same ``request_id``.
+- :class:`Replay` — the same status and body as an earlier step with the same ``request_id``;
+- :class:`Present` — any answer but a bare 404 or 405 (the preflight's presence checks).
 
 Every step also names the behaviour that is broken when its expectation is not met, so a failed
 case reads as a diagnosis ("the hold was not released on decline"), not only as a diff.
@@ -33,6 +34,8 @@ PROBE_ODDS = "2.00"
 DEFAULT_PLAYER_ID = "integration-test-player"
 #: Fixed ``bet_created_at`` of battery bets (the platform must not care when a bet was made).
 CREATED_AT = "2026-01-01T12:00:00Z"
+#: ``odd_updated_at`` of battery legs: the real sender writes nanoseconds.
+ODDS_UPDATED_AT = "2026-01-01T11:59:00.123456789Z"
 #: Named when a balance probe is not answered as one.
 PROBE_BROKEN = ("balance probes do not work: a /bet/place the player cannot cover must be "
                 "refused with 400 not_enough_balance carrying data.actual_balance")
@@ -143,15 +146,25 @@ class Replay:
         return f"the same status and body as step {self.of_position}"
 
 
-Expectation = Union[Accepted, Refused, Balance, Replay]
+@dataclass(frozen=True)
+class Present:
+    """Any HTTP answer that shows the endpoint exists (not a bare 404 or 405): the preflight's
+    presence checks, whose bodies are about a bet no platform knows."""
+
+    def describe(self) -> str:
+        return "any answer but 404 or 405 (the endpoint exists)"
+
+
+Expectation = Union[Accepted, Refused, Balance, Replay, Present]
 
 
 # --- steps and cases ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Step:
-    """One callback to send and what must come back. ``token`` overrides the run's session token
-    (the unknown-session case); ``payload`` may hold :class:`Rel` amounts."""
+    """One callback to send and what must come back. ``unknown_session`` sends the run's
+    Foreign-Params with every value changed (the unknown-session case); ``payload`` may hold
+    :class:`Rel` amounts."""
 
     position: int
     label: str
@@ -160,7 +173,7 @@ class Step:
     payload: dict
     expect: Expectation
     broken: str
-    token: str | None = None
+    unknown_session: bool = False
 
     @property
     def request_id(self) -> str:
@@ -180,6 +193,7 @@ class CasePlan:
     name: str
     checks: str
     steps: tuple[Step, ...]
+    needs_balance: bool = True
 
 
 def new_request_id() -> str:
@@ -192,8 +206,25 @@ def new_bet_id(case_number: int) -> str:
 
 
 def odds_list(ratios: tuple[str, ...], statuses: tuple[int, ...] | None = None) -> list[dict]:
-    """A contract ``bet_odds`` list; not resulted unless ``statuses`` are given."""
+    """A contract ``bet_odds`` list as the real sender writes it (with ``odd_updated_at`` and
+    ``meta``); not resulted unless ``statuses`` are given."""
     statuses = statuses or (payouts.NOT_RESULTED,) * len(ratios)
     return [{"odd_id": f"odd-{i + 1}", "odd_ratio": ratio, "odd_status": status,
-             "match_id": f"match-{i + 1}", "match_status": 0, "market_id": f"market-{i + 1}"}
+             "match_id": f"match-{i + 1}", "match_status": 0, "market_id": f"market-{i + 1}",
+             "odd_updated_at": ODDS_UPDATED_AT, "meta": dict(ODDS_META)}
             for i, (ratio, status) in enumerate(zip(ratios, statuses))]
+
+
+#: ``meta`` of battery legs: provider, sport, tournament and market type, as the sender fills it.
+ODDS_META = {"provider": "integration-test", "sport_id": "football",
+             "tournament_id": "integration-test-cup", "market_type": 1}
+
+
+def system_sizes(bet_type: int, legs: int, sizes: tuple[int, ...] = ()) -> list[int]:
+    """``bet_system_sizes`` as the sender fills it: ``[1]`` for a single, ``[n]`` for an n-leg
+    express, the chosen sizes for a system."""
+    if bet_type == payouts.SINGLE:
+        return [1]
+    if bet_type == payouts.EXPRESS:
+        return [legs]
+    return list(sizes)

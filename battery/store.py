@@ -18,7 +18,7 @@ import sql
 import contract
 from delivery import lifecycle, store
 from battery.results import CaseResult, RunResult, StepResult
-from battery.reports import step_json
+from battery.reports import preflight_json
 from delivery.sender import Attempt, redact_params
 
 SOURCES = ("dashboard", "cli")
@@ -59,20 +59,21 @@ class RunRecorder:
 
     def finish(self, run: RunResult) -> None:
         with self.engine.begin() as conn:
-            if run.preflight is not None:
-                record_traffic(conn, self.brand.id, [run.preflight])
+            record_traffic(conn, self.brand.id, run.preflight)
             conn.execute(_q("finish_run"), dict(
                 id=run.run_id, status=run.status, reason=run.reason, cases_passed=run.passed,
                 cases_failed=run.failed,
-                preflight=json.dumps(step_json(run.preflight)) if run.preflight else None,
+                preflight=json.dumps(preflight_json(run), default=str),
                 finished_at=run.finished_at, duration_ms=run.duration_ms))
 
 
 def record_traffic(conn: sa.Connection, brand_id: int, steps: list[StepResult]) -> dict[int, int]:
-    """Write the bet, callback and attempt of every step; ``{id(step): callback_id}``."""
+    """Write the bet, callback and attempt of every step about a bet; ``{id(step):
+    callback_id}``. The heartbeat is about a session, not a bet, so it has no callbacks row: it
+    stays in the run's preflight only."""
     ids, recorded = {}, []
     for step in steps:
-        if step.attempt is not None:
+        if step.attempt is not None and step.bet_id:
             attempt = _record_callback(conn, brand_id, step.attempt)
             ids[id(step)] = attempt.callback.callback_id
             recorded.append(attempt)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import contract
-from battery.steps import PROBE_BROKEN, Accepted, Balance, Replay, Step
+from battery.steps import PROBE_BROKEN, Accepted, Balance, Present, Replay, Step
 from contract.payouts import format_amount
 
 #: Named when a 400 cannot be read as the contract's error body.
@@ -24,6 +24,13 @@ ERROR_SHAPE_BROKEN = ('400 answers do not carry the contract\'s error body '
                       '{"error": {"code": ..., "data": {...}}}')
 #: Longest body excerpt quoted in a message.
 EXCERPT_CHARS = 200
+#: Answers that mean "no such endpoint" (405: the path exists for other methods only).
+MISSING_STATUSES = (404, 405)
+
+
+def endpoint_missing(destination: str) -> str:
+    """The diagnosis of a 404/405: said so, rather than as the balance failure it would cause."""
+    return f"endpoint missing: {destination}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,12 @@ class Answer:
     @property
     def error_code(self) -> str | None:
         return contract.error_code_of(self.json())
+
+    @property
+    def endpoint_missing(self) -> bool:
+        """A 404 or 405 without the contract's error body: the path is not served at all (a 404
+        carrying ``{"error": {"code": ...}}`` is the platform's own answer, so it is there)."""
+        return self.status in MISSING_STATUSES and self.error_code is None
 
     def error_data(self) -> dict:
         """``error.data`` of the contract's error body, or {}."""
@@ -107,6 +120,10 @@ def judge(step: Step, answer: Answer, start: Decimal | None,
     expected, got = expectation_text(step, start), answer.describe()
     if not answer.reached:
         return Verdict(False, expected, got, "the endpoint did not answer", cancel=True)
+    if answer.endpoint_missing:
+        return Verdict(False, expected, got, endpoint_missing(step.destination))
+    if isinstance(expect, Present):
+        return Verdict(True, expected, got)
     if isinstance(expect, Accepted):
         ok = 200 <= answer.status < 300
         return Verdict(ok, expected, got, None if ok else step.broken)

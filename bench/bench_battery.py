@@ -49,12 +49,13 @@ def bench_runner(url: str, runs: int, recorder=None) -> tuple[list[float], int]:
     seconds, requests = [], 0
     for _ in range(runs):
         started = time.perf_counter()
-        result = run_battery(Target(url, TOKEN, brand_id=recorder.brand.id if recorder else 0),
+        result = run_battery(Target(url, {"token": TOKEN},
+                                    brand_id=recorder.brand.id if recorder else 0),
                              recorder=recorder, triggered_by="bench")
         seconds.append(time.perf_counter() - started)
         if result.status != "success":
             raise SystemExit(f"the run did not pass: {result.status} {result.reason}")
-        requests = 1 + sum(len(c.steps) for c in result.cases)
+        requests = len(result.preflight) + sum(len(c.steps) for c in result.cases)
     return seconds, requests
 
 

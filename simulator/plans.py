@@ -3,6 +3,12 @@
 A plan starts with ``/bet/place``; the steps after it are sent only once the place is delivered
 (a place error ends the bet). Each step carries the movement of the player's ``available`` and
 ``held`` money that a correct platform makes when it applies the step (SPEC §3 money model).
+
+Bodies are shaped like the sportsbook sender's real traffic: system sizes
+``[1]`` for a single and ``[n]`` for an n-leg express, competitors as ``{id, type}``, odds with
+``odd_updated_at`` and ``meta``, a cash-out's ``amount`` the stake it cashes out, settle types by
+the payout against the stake, and after an accepted cash-out the settle of type 3 and 0.00 the
+sportsbook still sends (it moves no money: the bet is paid out already).
 """
 from __future__ import annotations
 
@@ -49,10 +55,22 @@ class BetPlan:
     steps: list[Step] = field(default_factory=list)
 
 
+#: ``odd_updated_at`` of simulated legs, with nanoseconds as the real sender writes it.
+ODDS_UPDATED_AT = "2026-11-23T11:59:00.123456789Z"
+
+
 def _odd(n: int, ratio: Decimal, status: int = 0) -> dict:
     return {"odd_id": f"odd-{n}", "odd_ratio": payouts.format_amount(ratio),
             "odd_status": status, "match_id": f"match-{n}", "match_status": 0 if status == 0
-            else 3, "market_id": f"market-{n}"}
+            else 3, "market_id": f"market-{n}", "odd_updated_at": ODDS_UPDATED_AT,
+            "meta": {"provider": "simulator", "sport_id": "football",
+                     "tournament_id": f"tournament-{n}", "market_type": 1}}
+
+
+def system_sizes(bet_type: int, legs: int) -> list[int]:
+    """``[1]`` for a single, ``[n]`` for an n-leg express, ``[2]`` (2/3) for the system bets the
+    simulator makes."""
+    return {payouts.SINGLE: [1], payouts.EXPRESS: [legs]}.get(bet_type, [2])
 
 
 def _results(rng: random.Random, legs: int) -> list[int]:
@@ -65,22 +83,33 @@ def settle_step(bet_type: int, stake: Decimal, odds: list[Decimal], sizes: list[
     """The settle for these leg results, with the amount the payout rules give."""
     legs = [payouts.Leg(o, s) for o, s in zip(odds, statuses)]
     result = payouts.settlement(bet_type, stake, legs, sizes)
-    body = {"bet_player_id": player_id, **result.as_fields(), "restrictions": [],
+    body = {"bet_player_id": player_id, **result.as_fields(),
             "bet_odds": [_odd(i, o, s) for i, (o, s) in enumerate(zip(odds, statuses))]}
     return Step("/bet/settle", body, Move(result.settle_amount, -stake), delay_s)
+
+
+def cashed_out_settle_step(odds: list[Decimal], statuses: list[int], player_id: str,
+                           delay_s: float) -> Step:
+    """The settle the sportsbook sends once a cashed-out bet's events are resulted: type 3 and
+    0.00 — answered, and no money moves (the cash-out paid the bet out already)."""
+    body = {"bet_player_id": player_id,
+            **payouts.Settlement(payouts.SETTLE_LOST, Decimal(0)).as_fields(),
+            "bet_odds": [_odd(i, o, s) for i, (o, s) in enumerate(zip(odds, statuses))]}
+    return Step("/bet/settle", body, Move(), delay_s)
 
 
 def plan_bet(rng: random.Random, bet_id: str, player_id: str, created_at: str) -> BetPlan:
     """A random but realistic lifecycle for one bet."""
     bet_type = rng.choices(list(BET_TYPE_WEIGHTS), list(BET_TYPE_WEIGHTS.values()))[0]
     legs = {1: 1, 2: rng.randint(2, 4), 3: 3}[bet_type]
-    sizes = [2] if bet_type == 3 else []
+    sizes = system_sizes(bet_type, legs)
     odds = [Decimal(rng.randint(115, 400)) / 100 for _ in range(legs)]
     stake = Decimal(rng.choice([1, 2, 5, 10, 10, 20, 25, 50]))
     bet = {"bet_player_id": player_id, "bet_type": bet_type,
            "bet_stake": payouts.format_amount(stake),
            "bet_odds": [_odd(i, o) for i, o in enumerate(odds)], "bet_system_sizes": sizes,
-           "bet_created_at": created_at, "competitors": [{"id": f"team-{rng.randint(1, 99)}", "type": 1}]}
+           "bet_created_at": created_at,
+           "competitors": [{"id": f"team-{rng.randint(1, 99)}", "type": 1}]}
     lifecycle = rng.choices(list(LIFECYCLES), list(LIFECYCLES.values()))[0]
     plan = BetPlan(bet_id, lifecycle, stake)
     plan.steps.append(Step("/bet/place", bet, Move(-stake, stake)))
@@ -101,9 +130,11 @@ def plan_bet(rng: random.Random, bet_id: str, player_id: str, created_at: str) -
         refund = (stake * Decimal(rng.randint(40, 180)) / 100).quantize(Decimal("0.01"))
         order = f"co-{bet_id}"
         plan.steps.append(Step("/bet/cash-out-orders/accepted", {
-            "cash_out_order_id": order, "amount": payouts.format_amount(refund),
+            "cash_out_order_id": order, "amount": payouts.format_amount(stake),
             "refund_amount": payouts.format_amount(refund)}, Move(refund, -stake), later()))
         if lifecycle == "cash_out":
+            plan.steps.append(cashed_out_settle_step(odds, _results(rng, legs), player_id,
+                                                     later()))
             return plan
         plan.steps.append(Step("/bet/cash-out-orders/declined", {"cash_out_order_ids": [order]},
                                Move(-refund, stake), later()))

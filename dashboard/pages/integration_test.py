@@ -1,5 +1,5 @@
-"""Callbacks → Integration Test: run the 20-case battery against the brand's platform, watch it
-case by case, and browse, load and compare earlier runs of the brand.
+"""Callbacks → Integration Test: run the battery against the brand's platform, watch its preflight
+and then each case, and browse, load and compare earlier runs of the brand.
 
 URL: ``?brand=NAME`` picks the brand, ``&run=ID`` shows a stored run. Reads go through the
 dashboard's read engine; a run writes through the owner engine via the delivery runner — the one
@@ -19,8 +19,12 @@ from dashboard import integration_queries as queries
 from battery import reports
 from delivery import database, settings, store
 from delivery.errors import CallbackDeskError
-from battery.results import CANCELLED, FAILED, SUCCESS, CaseResult, RunResult
+from battery.plan import CASES
+from battery.results import (
+    CANCELLED, ERROR, FAILED, SUCCESS, CaseResult, RunResult, StepResult,
+)
 from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
+from battery.session import foreign_params_from
 
 _BADGE = {SUCCESS: ":green-badge[Success]", FAILED: ":red-badge[Failed]",
           CANCELLED: ":orange-badge[Cancelled]", "running": ":blue-badge[Running]"}
@@ -41,8 +45,9 @@ def _read_engine(url: str):
 def render() -> None:
     """The page body."""
     st.header("Integration Test")
-    st.caption("Runs 20 synthetic bet scenarios against your platform's callback endpoints and "
-               "checks every answer. Run it during integration and after every redeploy.")
+    st.caption(f"Checks the heartbeat and every endpoint, then runs {len(CASES)} synthetic bet "
+               "scenarios against your platform's callback endpoints and checks every answer. "
+               "Run it during integration and after every redeploy.")
     try:
         engine = _read_engine(connection.dashboard_url())
     except CallbackDeskError as exc:
@@ -69,32 +74,39 @@ def render() -> None:
 
 
 def _run_form(brand: dict) -> RunResult | None:
-    """The token field and the button; the run just made, if the button was pressed."""
+    """The session fields and the button; the run just made, if the button was pressed."""
     with st.form("it_form", border=True):
-        token = st.text_input("Integration token", type="password", key="it_token",
-                              help="The session token of a logged-in test player on your "
-                                   "platform; sent in Foreign-Params, never stored.")
+        params = st.text_input("Foreign-Params (JSON)", type="password", key="it_params",
+                               placeholder='{"session_id": "..."}',
+                               help="The Foreign-Params object of a logged-in test player's "
+                                    "session, with the keys your platform reads; sent exactly "
+                                    "as given, never stored.")
+        token = st.text_input("…or a session token", type="password", key="it_token",
+                              help='Shorthand for Foreign-Params {"token": "<this>"}.')
         url = st.text_input("Platform URL", value=brand["base_url"], key="it_url")
         who = st.text_input("Your name", value=os.environ.get("USER", ""), key="it_who")
         pressed = st.form_submit_button("Test My Integration", type="primary")
     if not pressed:
         return None
     try:
-        return _run_now(brand["name"], url.strip(), token.strip(), who.strip() or "dashboard")
+        session = foreign_params_from(token=token, foreign_params=params,
+                                      field="Foreign-Params" if params.strip() else "token")
+        return _run_now(brand["name"], url.strip(), session, who.strip() or "dashboard")
     except CallbackDeskError as exc:
         st.error(str(exc))
         return None
 
 
-def _run_now(brand_name: str, url: str, token: str, who: str) -> RunResult:
+def _run_now(brand_name: str, url: str, foreign_params: dict, who: str) -> RunResult:
     from battery.store import RunRecorder
 
     owner = _owner_engine(database.database_url(settings.from_env()))
     brand = store.brand_named(owner, brand_name)
-    target = Target(url, token, timeout_s=min(brand.timeout_s, DEFAULT_TIMEOUT_S),
+    target = Target(url, foreign_params, timeout_s=min(brand.timeout_s, DEFAULT_TIMEOUT_S),
                     brand_id=brand.id, signing_secret=brand.signing_secret)
     target.check()
-    bar = st.progress(0.0, text="Preflight: is the endpoint there, is the token a session?")
+    bar = st.progress(0.0, text="Preflight: are the heartbeat and every endpoint there, is the "
+                               "session live, do balance probes work?")
     live = st.empty()
 
     def progress(run: RunResult, case: CaseResult | None) -> None:
@@ -132,12 +144,25 @@ def _show_run(run: RunResult) -> None:
     st.caption(f"Platform: {run.base_url}")
     if run.status == CANCELLED and run.reason:
         st.error(f"Cancelled: {run.reason}")
+    _show_preflight(run)
     st.subheader("Test cases")
     for case in run.cases:
         label = (f"{_BADGE[case.status]} **{case.number:02d}** {case.group} / {case.name} "
                  f"`{reports.ticks(case)}`")
         with st.expander(label, expanded=False):
             _show_case(case)
+
+
+def _show_preflight(run: RunResult) -> None:
+    """What the preflight found (errors fail the run, warnings do not), and its checks."""
+    for finding in run.findings:
+        (st.error if finding.level == ERROR else st.warning)(f"Preflight: {finding.text}")
+    if not run.preflight:
+        return
+    marks = "".join("↺" if s.cleanup else "✓" if s.passed else "✗" for s in run.preflight)
+    with st.expander(f"**Preflight** `{marks}`", expanded=False):
+        for check in run.preflight:
+            _show_step(check)
 
 
 def _show_case(case: CaseResult) -> None:
@@ -147,12 +172,16 @@ def _show_case(case: CaseResult) -> None:
     if not case.steps:
         st.info("Not run: the pipeline was cancelled before this case.")
     for step in case.steps:
-        mark = "↺ cleanup" if step.cleanup else "✓" if step.passed else "✗"
-        st.markdown(f"**{step.position}. {step.label}** → `{step.destination}` {mark} — "
-                    f"expected {step.expected}")
-        sent, got = st.columns(2)
-        sent.code(json.dumps(step.request, indent=2, default=str), language="json")
-        got.code(json.dumps(step.response, indent=2, default=str), language="json")
+        _show_step(step)
+
+
+def _show_step(step: StepResult) -> None:
+    mark = "↺ cleanup" if step.cleanup else "✓" if step.passed else "✗"
+    st.markdown(f"**{step.position}. {step.label}** → `{step.destination}` {mark} — "
+                f"expected {step.expected}")
+    sent, got = st.columns(2)
+    sent.code(json.dumps(step.request, indent=2, default=str), language="json")
+    got.code(json.dumps(step.response, indent=2, default=str), language="json")
 
 
 def _history(engine, brand: dict) -> None:

@@ -5,8 +5,13 @@ import socket
 import threading
 from contextlib import contextmanager
 
+import time
+
+import uvicorn
+
 from battery.results import RunResult
 from battery.runner import Target, run_battery
+from sandbox.app import create_app
 from sandbox.config import SandboxConfig
 from sandbox.server import serve_in_thread
 
@@ -16,15 +21,62 @@ TIMEOUT_S = 2.0
 
 
 @contextmanager
-def sandbox(*bugs: str, balance: str = "100.00", slow_s: float = 1.0):
+def sandbox(*bugs: str, balance: str = "100.00", slow_s: float = 1.0, **config):
     """A sandbox with the bug switches ``bugs`` and a player of session TOKEN."""
-    with serve_in_thread(SandboxConfig(bugs=frozenset(bugs), slow_s=slow_s)) as handle:
+    with serve_in_thread(SandboxConfig(bugs=frozenset(bugs), slow_s=slow_s, **config)) as handle:
         handle.platform.add_player(TOKEN, balance)
         yield handle
 
 
-def run_against(url: str, token: str = TOKEN, timeout_s: float = TIMEOUT_S, **kwargs) -> RunResult:
-    return run_battery(Target(url, token, timeout_s=timeout_s), **kwargs)
+@contextmanager
+def unlike_sandbox(*, without: tuple[str, ...] = (), success_status: int | None = None):
+    """The sandbox platform (with a player of session TOKEN) behind a real HTTP server that
+    differs in one way a real platform might: the paths in ``without`` are not served at all (a
+    bare 404, as from a server without that route), or success is answered ``success_status``
+    instead of 204. Yields ``(url, platform)``."""
+    config = SandboxConfig()
+    platform = config.build_platform()
+    platform.add_player(TOKEN, "100.00")
+    inner = create_app(platform, config)
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http" and scope["path"] in without:
+            await send({"type": "http.response.start", "status": 404,
+                        "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"Not Found"})
+            return
+
+        async def answer(message):
+            if message["type"] == "http.response.start" and message["status"] == 204 \
+                    and success_status:
+                message = {**message, "status": success_status}
+            await send(message)
+
+        await inner(scope, receive, answer)
+
+    # IPPROTO_TCP explicitly, as the sandbox does: asyncio then sets TCP_NODELAY, and answers do
+    # not wait ~40 ms for a delayed ACK.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", platform
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        listener.close()
+
+
+def run_against(url: str, token: str = TOKEN, timeout_s: float = TIMEOUT_S, *,
+                foreign_params: dict | None = None, **kwargs) -> RunResult:
+    """The battery against ``url`` as the session ``{"token": token}`` (or ``foreign_params``)."""
+    return run_battery(Target(url, foreign_params or {"token": token}, timeout_s=timeout_s),
+                       **kwargs)
 
 
 def failing(run: RunResult) -> set[int]:

@@ -6,9 +6,12 @@ from xml.etree import ElementTree as ET
 import sqlalchemy as sa
 
 from delivery import store
-from battery.cli import TOKEN_ENV, register
+from battery.cli import FOREIGN_PARAMS_ENV, TOKEN_ENV, register
+from battery.plan import CASES
 from sandbox import bugs
-from battery_testkit import TOKEN, closed_port_url, sandbox
+from battery_testkit import TOKEN, closed_port_url, sandbox, unlike_sandbox
+
+N = len(CASES)
 
 
 def integration_test(*argv: str) -> int:
@@ -18,7 +21,7 @@ def integration_test(*argv: str) -> int:
     return args.func(args)
 
 
-def test_all_twenty_passing_exits_0_with_a_line_per_case(capsys, tmp_path):
+def test_every_case_passing_exits_0_with_the_preflight_and_a_line_per_case(capsys, tmp_path):
     with sandbox() as platform:
         code = integration_test("--url", platform.url, "--token", TOKEN,
                                 "--json", str(tmp_path / "out" / "report.json"),
@@ -26,10 +29,12 @@ def test_all_twenty_passing_exits_0_with_a_line_per_case(capsys, tmp_path):
     out = capsys.readouterr().out
     assert code == 0
     lines = [line for line in out.splitlines() if line.startswith("[")]
-    assert len(lines) == 20 and all(" PASS " in line for line in lines)
-    assert "Status: Success — 20 of 20 cases passed" in out
+    assert len(lines) == N and all(" PASS " in line for line in lines)
+    assert f"Integration test of {platform.url} — {N} cases" in out
+    assert "Preflight:\n  ✓ preflight balance probe" in out and "✓ heartbeat" in out
+    assert f"Status: Success — {N} of {N} cases passed" in out
     report = json.loads((tmp_path / "out" / "report.json").read_text())
-    assert report["status"] == "success" and len(report["cases"]) == 20
+    assert report["status"] == "success" and len(report["cases"]) == N
     assert ET.parse(tmp_path / "out" / "junit.xml").getroot().get("failures") == "0"
 
 
@@ -38,7 +43,7 @@ def test_a_failing_case_exits_1_and_says_why(capsys):
         code = integration_test("--url", platform.url, "--token", TOKEN)
     out = capsys.readouterr().out
     assert code == 1
-    assert "[ 3/20] FAIL  single / half-win" in out
+    assert f"[ 3/{N}] FAIL  single / half-win" in out
     assert "a half-win was not credited stake × (odds + 1) / 2 (15.00)" in out
 
 
@@ -55,10 +60,47 @@ def test_the_token_can_come_from_the_environment(capsys, monkeypatch):
         assert integration_test("--url", platform.url) == 0
 
 
-def test_missing_token_or_bad_url_exit_2_naming_the_option(capsys, monkeypatch):
+def test_foreign_params_are_sent_exactly_with_the_platforms_own_key(capsys, tmp_path):
+    with sandbox(session_key="session_id") as platform:
+        code = integration_test("--url", platform.url, "--foreign-params",
+                                f'{{"session_id": "{TOKEN}", "internal_player_id": 42}}',
+                                "--json", str(tmp_path / "report.json"))
+    assert code == 0, capsys.readouterr().out
+    report = (tmp_path / "report.json").read_text()
+    assert '\\"internal_player_id\\":42' in report and TOKEN not in report
+
+
+def test_foreign_params_can_come_from_the_environment(capsys, monkeypatch):
     monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.setenv(FOREIGN_PARAMS_ENV, f'{{"token": "{TOKEN}"}}')
+    with sandbox() as platform:
+        assert integration_test("--url", platform.url) == 0
+
+
+def test_a_missing_endpoint_exits_1_and_the_output_names_it(capsys):
+    with unlike_sandbox(without=("/bet/cash-out-orders/declined",)) as (url, _):
+        code = integration_test("--url", url, "--token", TOKEN)
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "  ✗ is /bet/cash-out-orders/declined there?" in out
+    assert "ERROR    endpoint missing: /bet/cash-out-orders/declined" in out
+
+
+def test_missing_or_bad_session_or_url_exit_2_naming_the_option(capsys, monkeypatch):
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    monkeypatch.delenv(FOREIGN_PARAMS_ENV, raising=False)
     assert integration_test("--url", "http://127.0.0.1:9") == 2
-    assert "--token is required" in capsys.readouterr().err
+    assert "--foreign-params (or --token) is required" in capsys.readouterr().err
+    assert integration_test("--url", "http://127.0.0.1:9", "--foreign-params", "{nope") == 2
+    assert "--foreign-params '{nope' is not JSON" in capsys.readouterr().err
+    assert integration_test("--url", "http://127.0.0.1:9", "--foreign-params", "[]") == 2
+    assert "must be a non-empty JSON object" in capsys.readouterr().err
+    assert integration_test("--url", "http://127.0.0.1:9", "--foreign-params",
+                            '{"session_id": ""}') == 2
+    assert "--foreign-params.session_id must be a non-empty string" in capsys.readouterr().err
+    assert integration_test("--url", "http://127.0.0.1:9", "--token", "t",
+                            "--foreign-params", '{"a": "b"}') == 2
+    assert "not both" in capsys.readouterr().err
     assert integration_test("--url", "ftp://x", "--token", "t") == 2
     assert "must start with http:// or https://" in capsys.readouterr().err
     assert integration_test("--token", "t") == 2

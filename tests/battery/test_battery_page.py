@@ -4,8 +4,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from delivery import store
+from battery.plan import CASES
 from sandbox import bugs
-from battery_testkit import TOKEN, sandbox
+from battery_testkit import TOKEN, sandbox, unlike_sandbox
+
+N = len(CASES)
 
 
 def _page():
@@ -32,8 +35,9 @@ def _markdown(app) -> str:
     return "\n".join(m.value for m in app.markdown)
 
 
-def _test_my_integration(app, token=TOKEN) -> AppTest:
+def _test_my_integration(app, token=TOKEN, foreign_params="") -> AppTest:
     app.text_input(key="it_token").input(token)
+    app.text_input(key="it_params").input(foreign_params)
     return app.button[0].click().run()
 
 
@@ -49,12 +53,16 @@ def test_a_run_from_the_page_shows_status_cases_and_history(page_env):
     assert not app.exception and not app.error
     # Then the pipeline's status, a row per case with its ticks, and the run in history show
     text = _markdown(app)
-    assert "**Status:** :green-badge[Success]" in text and "20/20 passed" in text
+    assert "**Status:** :green-badge[Success]" in text and f"{N}/{N} passed" in text
+    assert any(f"runs {N} synthetic bet scenarios" in c.value for c in app.caption)
+    # The preflight's checks come first, then a row per case
     labels = [e.label for e in app.expander]
-    assert len(labels) == 20 and labels[5].startswith(":green-badge[Success] **06** single")
+    assert labels[0] == "**Preflight** `✓✓✓✓✓✓✓✓`" and not app.warning
+    labels = labels[1:]
+    assert len(labels) == N and labels[5].startswith(":green-badge[Success] **06** single")
     assert "`✓✓✓✓✓`" in labels[5]
     history = [b.label for b in app.button if b.key and b.key.startswith("it_load_")]
-    assert len(history) == 1 and "Success · 20/20" in history[0]
+    assert len(history) == 1 and f"Success · {N}/{N}" in history[0]
     assert app.query_params["run"] == history[0].split()[0][1:]
 
 
@@ -63,7 +71,7 @@ def test_a_failed_case_shows_the_broken_behaviour_and_what_was_sent(page_env):
         store.add_brand(page_env, "acme", platform.url)
         app = _test_my_integration(_open(brand="acme"))
     assert "**Status:** :red-badge[Failed]" in _markdown(app)
-    decline = app.expander[5]
+    decline = app.expander[6]
     assert decline.label.startswith(":red-badge[Failed] **06**") and "`✓✓✓✓✗`" in decline.label
     [error] = decline.error
     assert error.value.startswith("the hold was not released on decline — step 5")
@@ -78,12 +86,33 @@ def test_an_unreachable_platform_shows_cancelled_with_the_reason(page_env):
                                   "answer") for e in app.error)
 
 
-def test_without_a_token_nothing_runs(page_env):
+def test_without_a_session_nothing_runs(page_env):
     store.add_brand(page_env, "acme", "http://127.0.0.1:9")
     app = _test_my_integration(_open(brand="acme"), token="")
-    assert [e.value for e in app.error] == [
-        "an integration token is needed: paste the session token of a logged-in test player"]
+    [error] = app.error
+    assert error.value.startswith("the test player's session is needed: give its Foreign-Params "
+                                  "JSON")
     assert not [b for b in app.button if b.key and b.key.startswith("it_load_")]
+    app = _test_my_integration(_open(brand="acme"), token="", foreign_params="{nope")
+    assert app.error[0].value.startswith("Foreign-Params '{nope' is not JSON")
+
+
+def test_the_session_can_be_given_as_foreign_params_json(page_env):
+    with sandbox(session_key="session_id") as platform:
+        store.add_brand(page_env, "acme", platform.url)
+        app = _test_my_integration(_open(brand="acme"), token="",
+                                   foreign_params=f'{{"session_id": "{TOKEN}"}}')
+    assert not app.error and "**Status:** :green-badge[Success]" in _markdown(app)
+
+
+def test_the_preflight_findings_show_above_the_cases(page_env):
+    with unlike_sandbox(without=("/bet/unsettle",), success_status=201) as (url, _):
+        store.add_brand(page_env, "acme", url)
+        app = _test_my_integration(_open(brand="acme"))
+    assert any(e.value.startswith("Preflight: endpoint missing: /bet/unsettle") for e in app.error)
+    [warning] = app.warning
+    assert warning.value.startswith("Preflight: success came back as 201, not 204")
+    assert app.expander[0].label.startswith("**Preflight** `✓✓✓✓✓✗")
 
 
 def test_earlier_runs_load_from_the_url_and_two_runs_compare(page_env):

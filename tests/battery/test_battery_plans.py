@@ -1,5 +1,6 @@
-"""The battery's plans as data: the 20 cases of SPEC §6, contract-valid bodies, and expected
-balances worked out by hand from the money model (not by the code under test)."""
+"""The battery's plans as data: the cases of SPEC §6, contract-valid bodies shaped like the real
+sender's, and expected balances worked out by hand from the money model (not by the code under
+test)."""
 from decimal import Decimal
 
 import pytest
@@ -35,10 +36,12 @@ def _settles(plan):
             if s.destination == "/bet/settle"]
 
 
-def test_the_battery_is_the_twenty_cases_of_the_spec_in_order():
+def test_the_battery_is_the_cases_of_the_spec_in_order():
     plans = battery.plan_battery()
     assert [(p.group, p.name) for p in plans] == SPEC_CASES
-    assert [p.number for p in plans] == list(range(1, 21))
+    assert [p.number for p in plans] == list(range(1, len(SPEC_CASES) + 1))
+    # Only the replay and the unknown session mean something without balance probes
+    assert [p.number for p in plans if not p.needs_balance] == [7, 20]
 
 
 def test_every_body_sent_satisfies_the_contract():
@@ -88,7 +91,9 @@ def test_the_first_probe_reads_the_start_and_the_others_check_the_model():
 
 def test_cash_out_cases_credit_and_take_back_the_refund():
     assert _probes(_plan(11)) == [None, Rel(1, D("-2.00")), Rel(1, D("-10.00")), START]
-    assert _probes(_plan(15)) == [None, Rel(1, D("2.00"))]
+    # The settle of type 3 and 0.00 that follows an accepted cash-out moves nothing
+    assert _settles(_plan(15)) == [(3, "0.00")]
+    assert _probes(_plan(15)) == [None, Rel(1, D("2.00")), Rel(1, D("2.00"))]
     assert _probes(_plan(16)) == [None, Rel(1, D("-3.00")), Rel(1, D("-10.00")), START]
 
 
@@ -118,12 +123,11 @@ def test_not_enough_balance_asks_one_more_than_the_balance_and_unknown_session_a
     assert resolve_payload(above.payload, D("42.10"))["bet_stake"] == "43.10"
     assert above.expect == Refused("not_enough_balance", START)
     [unknown] = _plan(20).steps
-    assert unknown.expect == Refused("auth_session_unknown")
-    assert unknown.token and unknown.token != _plan(20).steps[0].token
+    assert unknown.expect == Refused("auth_session_unknown") and unknown.unknown_session
 
 
 def test_probes_are_places_no_player_can_cover():
-    step = battery.preflight_step()
+    step = battery.balance_probe_step()
     assert step.destination == contract.PLACE
     assert D(step.payload["bet_stake"]) >= D("1000000000000")
 
@@ -140,3 +144,63 @@ def test_a_case_that_sends_before_reading_the_start_is_refused():
     script = battery.Script(99)
     with pytest.raises(ValueError, match="probe the starting balance"):
         script.send(script.bet("2.00").place())
+
+
+# --- what goes out is shaped like the real sender's traffic -----------------------------------
+
+def _sent(destination):
+    return [s.payload for p in battery.plan_battery() for s in p.steps
+            if s.destination == destination]
+
+
+def test_system_sizes_are_one_for_singles_and_the_leg_count_for_an_express():
+    places = {(p["bet_type"], len(p["bet_odds"])): p["bet_system_sizes"]
+              for p in _sent(contract.PLACE)}
+    assert places[(1, 1)] == [1]
+    assert places[(2, 3)] == [3] and places[(2, 2)] == [2]
+    assert places[(3, 3)] == [2]  # a system 2/3: the chosen size
+
+
+def test_odds_carry_updated_at_and_meta_and_empty_competitors_are_omitted():
+    for body in _sent(contract.PLACE) + _sent("/bet/settle"):
+        assert "competitors" not in body and "restrictions" not in body
+        for odd in body["bet_odds"]:
+            assert odd["odd_updated_at"].endswith("Z") and isinstance(odd["meta"], dict)
+
+
+def test_cash_out_amount_is_the_stake_and_refund_amount_what_is_paid():
+    plan = _plan(15)
+    placed = next(s.payload for s in plan.steps if s.destination == contract.PLACE
+                  and not s.is_probe)
+    [cash_out] = [s.payload for s in plan.steps
+                  if s.destination == "/bet/cash-out-orders/accepted"]
+    assert (cash_out["amount"], cash_out["refund_amount"]) == (placed["bet_stake"], "12.00")
+
+
+def test_declines_carry_real_restriction_types_with_object_contexts():
+    from contract.restrictions import RESTRICTION_TYPES
+
+    for body in _sent(contract.DECLINE):
+        for item in body["restrictions"]:
+            assert item["type"] in RESTRICTION_TYPES and isinstance(item["context"], dict)
+
+
+def test_every_settle_type_follows_the_payout_against_the_stake():
+    from contract.payouts import settle_type
+
+    for plan in battery.plan_battery():
+        stakes = {s.bet_id: s.payload["bet_stake"] for s in plan.steps
+                  if s.destination == contract.PLACE}
+        for step in plan.steps:
+            if step.destination == "/bet/settle":
+                body = resolve_payload(step.payload, D("100.00"))
+                stake = resolve_payload(stakes[step.bet_id], D("100.00"))
+                assert body["settle_type"] == settle_type(D(body["settle_amount"]), D(stake))
+
+
+def test_without_probes_keeps_the_other_steps_and_points_replays_at_them():
+    plan = battery.without_probes(_plan(7))
+    assert not [s for s in plan.steps if s.is_probe]
+    assert [s.position for s in plan.steps] == list(range(1, len(plan.steps) + 1))
+    for again in (s for s in plan.steps if isinstance(s.expect, Replay)):
+        assert plan.steps[again.expect.of_position - 1].request_id == again.request_id

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from dashboard import integration_queries
 from delivery import store
+from battery.plan import CASES
 from battery.results import CANCELLED, SUCCESS
 from battery.runner import Target, run_battery
 from battery.store import RunRecorder
@@ -13,7 +14,8 @@ from battery_testkit import TOKEN, TIMEOUT_S, closed_port_url, sandbox
 
 def _run(engine, url, brand_name="acme", who="dana", **target):
     brand = store.add_brand(engine, brand_name, url)
-    return run_battery(Target(url, TOKEN, timeout_s=TIMEOUT_S, brand_id=brand.id, **target),
+    return run_battery(Target(url, {"token": TOKEN}, timeout_s=TIMEOUT_S, brand_id=brand.id,
+                              **target),
                        recorder=RunRecorder(engine, brand, "dashboard"), triggered_by=who)
 
 
@@ -27,14 +29,18 @@ def test_a_run_is_stored_with_its_cases_steps_and_attempts(clean_db):
         run = _run(clean_db, platform.url)
     [stored] = _all(clean_db, "SELECT * FROM integration_runs")
     assert stored["id"] == run.run_id and stored["status"] == SUCCESS
-    assert (stored["cases_passed"], stored["cases_failed"], stored["cases_total"]) == (20, 0, 20)
+    assert (stored["cases_passed"], stored["cases_failed"], stored["cases_total"]) == \
+           (len(CASES), 0, len(CASES))
     assert stored["triggered_by"] == "dana" and stored["source"] == "dashboard"
-    assert stored["duration_ms"] > 0 and stored["preflight"]["passed"] is True
+    assert stored["duration_ms"] > 0 and stored["preflight"]["findings"] == []
+    assert all(c["passed"] for c in stored["preflight"]["checks"])
     steps = sum(len(c.steps) for c in run.cases)
     assert len(_all(clean_db, "SELECT 1 FROM integration_steps")) == steps
-    # Every request is an attempt of origin integration_test, preflight included
+    # Every request about a bet is an attempt of origin integration_test, preflight included
+    # (the heartbeat is about a session: it is kept in the run's preflight only)
+    about_bets = [c for c in run.preflight if c.destination != "/heartbeat"]
     origins = _all(clean_db, "SELECT origin, count(*) AS n FROM attempts GROUP BY origin")
-    assert origins == [{"origin": "integration_test", "n": steps + 1}]
+    assert origins == [{"origin": "integration_test", "n": steps + len(about_bets)}]
     # And every step names its attempt (the Request ID) and its callback
     linked = _all(clean_db, """SELECT count(*) AS n FROM integration_steps s
                                JOIN attempts a ON a.id = s.attempt_id
@@ -45,9 +51,14 @@ def test_a_run_is_stored_with_its_cases_steps_and_attempts(clean_db):
 def test_battery_callbacks_are_final_and_a_replay_is_a_second_attempt(clean_db):
     with sandbox() as platform:
         run = _run(clean_db, platform.url)
-    states = _all(clean_db, "SELECT DISTINCT origin, state FROM callbacks ORDER BY state")
+    states = _all(clean_db, """SELECT DISTINCT origin, state FROM callbacks
+                               WHERE bet_id NOT LIKE 'it00-absent-%' ORDER BY state""")
     assert states == [{"origin": "integration_test", "state": "delivered"},
                       {"origin": "integration_test", "state": "rejected"}]
+    # The preflight's presence checks are about a bet no platform knows: refused, never retried
+    checks = _all(clean_db, """SELECT DISTINCT state FROM callbacks
+                               WHERE bet_id LIKE 'it00-absent-%'""")
+    assert {c["state"] for c in checks} <= {"rejected", "exhausted"} and checks
     place = next(s for s in run.cases[6].steps if s.label.startswith("place again"))
     [callback] = _all(clean_db, "SELECT attempts FROM callbacks WHERE request_id = :r",
                       r=place.request_id)
@@ -105,7 +116,7 @@ def test_a_cancelled_run_is_stored_with_its_reason_and_every_case(clean_db):
     [stored] = _all(clean_db, "SELECT status, reason FROM integration_runs")
     assert stored == {"status": CANCELLED, "reason": run.reason}
     cases = _all(clean_db, "SELECT status FROM integration_cases ORDER BY number")
-    assert [c["status"] for c in cases] == [CANCELLED] * 20
+    assert [c["status"] for c in cases] == [CANCELLED] * len(CASES)
     # The preflight's failed attempt is in the history too, as exhausted (no retries)
     assert _all(clean_db, "SELECT outcome, error_class FROM attempts") == \
            [{"outcome": "exhausted", "error_class": "connect"}]

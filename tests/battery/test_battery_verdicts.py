@@ -3,7 +3,7 @@ import json
 from decimal import Decimal
 
 from battery.steps import (
-    PROBE_BROKEN, START, Accepted, Balance, Refused, Rel, Replay, Step,
+    PROBE_BROKEN, START, Accepted, Balance, Present, Refused, Rel, Replay, Step,
 )
 from battery.verdicts import ERROR_SHAPE_BROKEN, Answer, judge
 
@@ -90,3 +90,20 @@ def test_no_answer_at_all_cancels_instead_of_judging():
     verdict = judge(_step(Accepted()), Answer(None, None, "connect", "Connection refused"), None)
     assert verdict.cancel and not verdict.passed
     assert verdict.got == "no answer (connect: Connection refused)"
+
+
+def test_a_bare_404_or_405_is_a_missing_endpoint_not_the_expected_behaviour():
+    step = _step(Balance(START), "the hold was not released on decline")
+    for status in (404, 405):
+        verdict = judge(step, Answer(status, "Not Found"), D("100.00"))
+        assert not verdict.passed and verdict.broken == "endpoint missing: /bet/place"
+        assert verdict.message(step).startswith("endpoint missing: /bet/place — step 3")
+
+
+def test_a_404_with_the_contracts_error_body_is_the_platforms_own_answer():
+    step = _step(Present(), destination="/bet/settle")
+    assert judge(step, _error("bet_not_found", status=404), None).passed
+    assert not judge(step, Answer(404, "Not Found"), None).passed
+    # Any other answer shows the endpoint is there
+    assert judge(step, _error("bet_not_found"), None).passed
+    assert judge(step, Answer(500, "boom"), None).passed

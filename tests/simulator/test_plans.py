@@ -49,3 +49,51 @@ def test_resettle_pays_only_the_last_settlement():
                                 "/bet/settle"]
         last = Decimal(plan.steps[-1].payload["settle_amount"])
         assert total_move(plan.steps).available == last - plan.stake
+
+
+# --- shaped like the sportsbook's real traffic ------------------------------------------------
+
+def _bodies(destination):
+    return [s.payload for p in _plans() for s in p.steps if s.destination == destination]
+
+
+def test_system_sizes_are_one_for_singles_and_the_leg_count_for_an_express():
+    for body in _bodies("/bet/place"):
+        legs = len(body["bet_odds"])
+        expected = {1: [1], 2: [legs], 3: [2]}[body["bet_type"]]
+        assert body["bet_system_sizes"] == expected
+
+
+def test_odds_carry_updated_at_and_meta_and_competitors_are_id_type_objects():
+    for body in _bodies("/bet/place") + _bodies("/bet/settle"):
+        for odd in body["bet_odds"]:
+            assert odd["odd_updated_at"].endswith("Z") and isinstance(odd["meta"], dict)
+    for body in _bodies("/bet/place"):
+        assert all(set(c) == {"id", "type"} for c in body["competitors"])
+    assert not [b for b in _bodies("/bet/settle") if "restrictions" in b]
+
+
+def test_every_settle_type_follows_the_payout_against_the_stake():
+    from contract.payouts import settle_type
+
+    for plan in _plans():
+        for step in plan.steps:
+            if step.destination == "/bet/settle":
+                amount = Decimal(step.payload["settle_amount"])
+                assert step.payload["settle_type"] == settle_type(amount, plan.stake)
+
+
+def test_a_cash_out_pays_refund_amount_for_the_stake_then_a_settle_of_nothing():
+    plans = [p for p in _plans() if p.lifecycle == "cash_out"]
+    assert plans
+    for plan in plans:
+        assert [s.destination for s in plan.steps] == [
+            "/bet/place", "/bet/accept", "/bet/cash-out-orders/accepted", "/bet/settle"]
+        cash_out, settle = plan.steps[2], plan.steps[3]
+        assert Decimal(cash_out.payload["amount"]) == plan.stake
+        refund = Decimal(cash_out.payload["refund_amount"])
+        assert (settle.payload["settle_type"], settle.payload["settle_amount"]) == (3, "0.00")
+        assert settle.move.available == settle.move.held == 0
+        # The player ends with the refund for the stake, nothing held
+        assert total_move(plan.steps).available == refund - plan.stake
+        assert total_move(plan.steps).held == 0

@@ -39,3 +39,16 @@ def test_thirty_seconds_of_traffic_arrive_in_order_and_balance(clean_db, databas
               FROM attempts) t
             WHERE previous > callback_id""")).scalar()
     assert disorder == 0
+    # and the settle the sportsbook sends after an accepted cash-out (type 3, 0.00) was answered
+    # as a delivery that moved no money (the wallets above match)
+    with clean_db.connect() as conn:
+        after_cash_out = dict(conn.execute(sa.text("""
+            SELECT s.state, count(*) FROM callbacks s
+            JOIN callbacks c ON c.bet_id = s.bet_id
+                            AND c.destination = '/bet/cash-out-orders/accepted' AND c.id < s.id
+            WHERE s.destination = '/bet/settle' AND s.payload->>'settle_amount' = '0.00'
+              AND (s.payload->>'settle_type')::int = 3
+              AND NOT EXISTS (SELECT 1 FROM callbacks d WHERE d.bet_id = s.bet_id
+                              AND d.destination = '/bet/cash-out-orders/declined')
+            GROUP BY s.state""")).all())
+    assert after_cash_out and set(after_cash_out) == {"delivered"}
