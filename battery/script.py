@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import contract
-from contract.restrictions import restriction
-from contract import payouts
 from battery.steps import (
     CREATED_AT, DEFAULT_PLAYER_ID, PROBE_BROKEN, PROBE_ODDS, PROBE_STAKE, START, Accepted,
     Amount, Balance, Refused, Rel, Replay, Step, new_bet_id, new_request_id, odds_list, rel,
-    system_sizes,
 )
+from contract import payouts
+from contract.bodies import system_sizes
 from contract.payouts import EXPRESS, SINGLE, SYSTEM, Leg
+from contract.restrictions import restriction
 
 _ZERO = Decimal(0)
 

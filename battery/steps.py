@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Union
 
-from contract import payouts
+from contract import bodies, payouts
 
 #: Stake of a balance probe: no test player can cover it, so the platform must answer
 #: ``not_enough_balance`` and tell the balance.
@@ -209,22 +209,10 @@ def odds_list(ratios: tuple[str, ...], statuses: tuple[int, ...] | None = None) 
     """A contract ``bet_odds`` list as the real sender writes it (with ``odd_updated_at`` and
     ``meta``); not resulted unless ``statuses`` are given."""
     statuses = statuses or (payouts.NOT_RESULTED,) * len(ratios)
-    return [{"odd_id": f"odd-{i + 1}", "odd_ratio": ratio, "odd_status": status,
-             "match_id": f"match-{i + 1}", "match_status": 0, "market_id": f"market-{i + 1}",
-             "odd_updated_at": ODDS_UPDATED_AT, "meta": dict(ODDS_META)}
+    return [bodies.odd(i + 1, ratio, status, updated_at=ODDS_UPDATED_AT, meta=ODDS_META)
             for i, (ratio, status) in enumerate(zip(ratios, statuses))]
 
 
 #: ``meta`` of battery legs: provider, sport, tournament and market type, as the sender fills it.
 ODDS_META = {"provider": "integration-test", "sport_id": "football",
              "tournament_id": "integration-test-cup", "market_type": 1}
-
-
-def system_sizes(bet_type: int, legs: int, sizes: tuple[int, ...] = ()) -> list[int]:
-    """``bet_system_sizes`` as the sender fills it: ``[1]`` for a single, ``[n]`` for an n-leg
-    express, the chosen sizes for a system."""
-    if bet_type == payouts.SINGLE:
-        return [1]
-    if bet_type == payouts.EXPRESS:
-        return [legs]
-    return list(sizes)

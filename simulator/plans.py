@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from contract import payouts
+from contract import bodies, payouts
 from contract.restrictions import restriction
 
 #: Lifecycles and how often each is chosen.
@@ -60,17 +60,14 @@ ODDS_UPDATED_AT = "2026-11-23T11:59:00.123456789Z"
 
 
 def _odd(n: int, ratio: Decimal, status: int = 0) -> dict:
-    return {"odd_id": f"odd-{n}", "odd_ratio": payouts.format_amount(ratio),
-            "odd_status": status, "match_id": f"match-{n}", "match_status": 0 if status == 0
-            else 3, "market_id": f"market-{n}", "odd_updated_at": ODDS_UPDATED_AT,
-            "meta": {"provider": "simulator", "sport_id": "football",
-                     "tournament_id": f"tournament-{n}", "market_type": 1}}
+    return bodies.odd(n, payouts.format_amount(ratio), status, updated_at=ODDS_UPDATED_AT,
+                      meta={"provider": "simulator", "sport_id": "football",
+                            "tournament_id": f"tournament-{n}", "market_type": 1},
+                      match_status=0 if status == 0 else 3)
 
 
-def system_sizes(bet_type: int, legs: int) -> list[int]:
-    """``[1]`` for a single, ``[n]`` for an n-leg express, ``[2]`` (2/3) for the system bets the
-    simulator makes."""
-    return {payouts.SINGLE: [1], payouts.EXPRESS: [legs]}.get(bet_type, [2])
+#: The system bets the simulator makes are 2/3.
+SYSTEM_SIZES = (2,)
 
 
 def _results(rng: random.Random, legs: int) -> list[int]:
@@ -102,7 +99,7 @@ def plan_bet(rng: random.Random, bet_id: str, player_id: str, created_at: str) -
     """A random but realistic lifecycle for one bet."""
     bet_type = rng.choices(list(BET_TYPE_WEIGHTS), list(BET_TYPE_WEIGHTS.values()))[0]
     legs = {1: 1, 2: rng.randint(2, 4), 3: 3}[bet_type]
-    sizes = system_sizes(bet_type, legs)
+    sizes = bodies.system_sizes(bet_type, legs, SYSTEM_SIZES)
     odds = [Decimal(rng.randint(115, 400)) / 100 for _ in range(legs)]
     stake = Decimal(rng.choice([1, 2, 5, 10, 10, 20, 25, 50]))
     bet = {"bet_player_id": player_id, "bet_type": bet_type,
