@@ -18,6 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import cache
 
 import httpcore
 import httpx
@@ -285,9 +286,16 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One certificate store for every client: loading it costs tens of milliseconds and about
+    a megabyte, and a worker makes a client per sending thread."""
+    return ssl.create_default_context()
+
+
 def make_client(max_connections: int) -> httpx.Client:
     """A pooled client for workers: connections kept alive, one overall deadline per request."""
-    transport = httpx.HTTPTransport(limits=httpx.Limits(
+    transport = httpx.HTTPTransport(verify=_tls_context(), limits=httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections))
     # httpx has no public seam for httpcore's network backend; the pool reads this attribute
     # on every new connection (tests/delivery/test_sender.py proves the deadline holds).
