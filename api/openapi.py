@@ -240,13 +240,9 @@ def _webhook(dest: Destination) -> dict:
     if not dest.with_ids:
         return _session_webhook(dest)
     return {
-        "summary": dest.title,
-        "description": f"Sent to the brand's platform at base URL + {dest.path}. "
-                       f"{dest.sent_when} {dest.notes}".strip(),
+        **_about(dest),
         "parameters": [
-            {"name": "Foreign-Params", "in": "header", "required": True,
-             "schema": {"type": "string"},
-             "description": "The callback's foreign_params as JSON (the player's session)."},
+            _foreign_params("The callback's foreign_params as JSON (the player's session)."),
             {"name": "X-Request-ID", "in": "header", "required": True,
              "schema": {"type": "string", "format": "uuid"},
              "description": "This attempt's Request ID (new on every retry)."},
@@ -265,19 +261,26 @@ def _webhook(dest: Destination) -> dict:
 def _session_webhook(dest: Destination) -> dict:
     """A request about a session, not a bet (the heartbeat): no body, Foreign-Params only."""
     return {
-        "summary": dest.title,
-        "description": f"Sent to the brand's platform at base URL + {dest.path}. "
-                       f"{dest.sent_when} {dest.notes}".strip(),
+        **_about(dest),
         "parameters": [
-            {"name": "Foreign-Params", "in": "header", "required": True,
-             "schema": {"type": "string"},
-             "description": "The player's session values as JSON: all the request carries."},
+            _foreign_params("The player's session values as JSON: all the request carries."),
         ],
         "responses": {
             "204": {"description": "The session is live (and extended)."},
             "400": _rejected(dest),
         },
     }
+
+
+def _about(dest: Destination) -> dict:
+    return {"summary": dest.title,
+            "description": f"Sent to the brand's platform at base URL + {dest.path}. "
+                           f"{dest.sent_when} {dest.notes}".strip()}
+
+
+def _foreign_params(description: str) -> dict:
+    return {"name": "Foreign-Params", "in": "header", "required": True,
+            "schema": {"type": "string"}, "description": description}
 
 
 def _rejected(dest: Destination) -> dict:
