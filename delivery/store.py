@@ -210,18 +210,6 @@ def sweep_expired_leases(engine: sa.Engine) -> list[int]:
     return swept
 
 
-def start_delivery(engine: sa.Engine, claims: list[tuple[int, str]],
-                   margin_s: float) -> list[OutgoingCallback]:
-    """Confirm the leases a message carries and stretch them past the HTTP timeout.
-
-    Claims whose lease was lost (expired and re-claimed) are left out: someone else sends them.
-    """
-    if not claims:
-        return []
-    with engine.begin() as conn:
-        return _confirm(conn, claims, margin_s)
-
-
 def _confirm(conn: sa.Connection, claims, margin_s: float) -> list[OutgoingCallback]:
     rows = conn.execute(_q("start_delivery"), dict(
         ids=[c[0] for c in claims], tokens=[c[1] for c in claims], margin_s=margin_s)).all()
@@ -293,13 +281,15 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
         for attempt in finished:
             if _apply_group_effect(conn, attempt, bets[attempt.callback.bet_id]):
                 chain.append(attempt.callback.bet_id)
-        if not take_more:
-            chain = []
-            conn.execute(_q("promote_next_in_groups"), {"bet_ids": [
-                a.callback.bet_id for a in finished]})
-        successors = [_outgoing(r) for r in conn.execute(_q("chain_next_in_groups"), {
-            "bet_ids": chain, "margin_s": margin_s})] if chain else []
-        refills = _refill(conn, owned, successors, margin_s) if take_more else []
+        successors: list[OutgoingCallback] = []
+        refills: list[OutgoingCallback] = []
+        if take_more:
+            if chain:
+                successors = [_outgoing(r) for r in conn.execute(_q("chain_next_in_groups"), {
+                    "bet_ids": chain, "margin_s": margin_s})]
+            refills = _refill(conn, owned, successors, margin_s)
+        elif chain:
+            conn.execute(_q("promote_next_in_groups"), {"bet_ids": chain})
         if len(successors) + len(refills) < len(owned) or len(finished) < len(owned):
             # A slot stays free, a decline was queued, or a retry was scheduled: the scheduler
             # looks again.

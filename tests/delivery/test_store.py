@@ -64,8 +64,9 @@ def test_expired_lease_is_swept_and_old_token_loses(clean_db):
     assert store.sweep_expired_leases(clean_db) == [cid]
     [(same, new_token, _)] = store.claim_due(clean_db, lease_s=30)
     assert same == cid and new_token != old_token
-    assert store.start_delivery(clean_db, [(cid, old_token)], margin_s=1) == []
-    assert [c.callback_id for c in store.start_delivery(clean_db, [(cid, new_token)], 1)] == [cid]
+    assert store.begin_attempts(clean_db, [(cid, old_token)], margin_s=1) == []
+    assert [s.callback.callback_id for s in store.begin_attempts(clean_db, [(cid, new_token)],
+                                                                  1)] == [cid]
     assert "lease expired" in store.group_callbacks(clean_db, "bet-1")[0]["last_error"]
 
 
