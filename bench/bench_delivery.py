@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,15 +33,20 @@ sys.path.insert(0, str(ROOT))
 
 from bench import baseline_actor  # noqa: E402
 from bench.feeding import line, wait_until  # noqa: E402
-from bench.servers import (Processes, sigterm_exits, start_logged,  # noqa: E402
-                           start_receiver, start_worker, worker_output)
+from bench.servers import (Processes, process_tree, sigterm_exits,  # noqa: E402
+                           start_logged, start_receiver, start_worker, worker_output)
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
 from delivery import database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 
 
-def plain_loop(url: str, n: int, concurrency: int) -> float:
+def plain_loop(url: str, n: int, concurrency: int, cpu: dict | None = None,
+               receiver=None) -> float:
+    """Requests per second; with ``cpu`` given, fills it with the CPU microseconds per request
+    this process (the loop) and the receiver used."""
     body = line("b")["payload"]
+    me = psutil.Process()
+    before = (cpu_s([me]), cpu_s([receiver]) if receiver else 0.0)
     with httpx.Client(limits=httpx.Limits(max_connections=concurrency)) as client:
         def post(_):
             client.post(url + "/bet/settle", json=body, headers={"Foreign-Params": "{}"})
@@ -51,22 +57,65 @@ def plain_loop(url: str, n: int, concurrency: int) -> float:
         else:
             with ThreadPoolExecutor(concurrency) as pool:
                 list(pool.map(post, range(n)))
-        return n / (time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+    if cpu is not None:
+        cpu["loop"] = (cpu_s([me]) - before[0]) * 1e6 / n
+        cpu["receiver"] = ((cpu_s([receiver]) - before[1]) * 1e6 / n) if receiver else 0.0
+    return n / elapsed
 
 
-def rate_when_done(engine: sa.Engine, query: str, n: int, proc, timeout_s: float) -> float:
-    """Wait until ``query`` (count, first start, last finish) counts ``n``; n per second."""
+def cpu_s(processes) -> float:
+    """User + system CPU seconds the processes have used so far (gone ones count 0)."""
+    total = 0.0
+    for p in processes:
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def database_backends(engine: sa.Engine) -> list[psutil.Process]:
+    """The PostgreSQL server processes serving this database, other than our own."""
+    with engine.connect() as conn:
+        pids = conn.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()")).scalars().all()
+    found = []
+    for pid in pids:
+        try:
+            found.append(psutil.Process(pid))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return found
+
+
+def rate_when_done(engine: sa.Engine, query: str, n: int, proc, timeout_s: float,
+                   cpu: dict | None = None, receiver=None) -> float:
+    """Wait until ``query`` (count, first start, last finish) counts ``n``; n per second.
+
+    With ``cpu`` given, fills it with the CPU microseconds per delivery that the worker's
+    process tree, the receiver and this database's PostgreSQL backends used during the run.
+    """
     def done():
         with engine.connect() as conn:
             return conn.execute(sa.text(query)).one()
+    receiver_before = cpu_s([receiver]) if receiver else 0.0
     if not wait_until(lambda: done()[0] >= n, timeout_s):
         raise SystemExit(f"{done()[0]} of {n} attempts after {timeout_s:g} s; output:\n"
                          f"{worker_output(proc)}")
+    if cpu is not None:
+        per = 1e6 / n
+        cpu["workers"] = cpu_s(process_tree(proc)) * per
+        cpu["receiver"] = (cpu_s([receiver]) - receiver_before) * per if receiver else 0.0
+        cpu["postgres"] = cpu_s(database_backends(engine)) * per
     count, first, last = done()
     return n / (last - first).total_seconds()
 
 
-def ours_per_s(procs: Processes, url: str, engine: sa.Engine, receiver_url: str, args) -> float:
+def ours_per_s(procs: Processes, url: str, engine: sa.Engine, receiver_url: str, args,
+               cpu: dict, receiver) -> float:
     store.add_brand(engine, "bench", receiver_url, max_in_flight=args.max_in_flight)
     callbacks = [parse_callback(line(f"bet-{i}")) for i in range(args.callbacks)]
     for start in range(0, args.callbacks, 1000):
@@ -76,7 +125,7 @@ def ours_per_s(procs: Processes, url: str, engine: sa.Engine, receiver_url: str,
     try:
         return rate_when_done(engine, "SELECT count(*), min(started_at), max(finished_at) "
                               "FROM attempts WHERE finished_at IS NOT NULL", args.callbacks,
-                              worker, args.timeout_s)
+                              worker, args.timeout_s, cpu, receiver)
     finally:
         procs.stop(worker, grace_s=30)
 
@@ -123,9 +172,11 @@ def main() -> None:
         engine = database.make_engine(url)
         try:
             receiver_url = procs.server(start_receiver())
-            sequential = plain_loop(receiver_url, 2000, 1)
+            receiver = psutil.Process(procs.running[-1].pid)
+            loop_cpu, ours_cpu = {}, {}
+            sequential = plain_loop(receiver_url, 2000, 1, loop_cpu, receiver)
             concurrent = plain_loop(receiver_url, 4000, 16)
-            ours = ours_per_s(procs, url, engine, receiver_url, args)
+            ours = ours_per_s(procs, url, engine, receiver_url, args, ours_cpu, receiver)
             baseline = (None if args.no_baseline
                         else baseline_per_s(procs, url, engine, receiver_url, args))
         finally:
@@ -143,6 +194,10 @@ def main() -> None:
               f"one INSERT per attempt:")
         print(f"                                       {baseline:8.0f} deliveries/s")
     print(f"Callback Desk / sequential loop:       {ours / sequential:8.2f}   (goal ≥ 0.8)")
+    print(f"CPU per request, sequential loop:      loop {loop_cpu['loop']:.0f} µs, "
+          f"receiver {loop_cpu['receiver']:.0f} µs")
+    print(f"CPU per delivery, Callback Desk:       worker processes {ours_cpu['workers']:.0f} µs, "
+          f"receiver {ours_cpu['receiver']:.0f} µs, PostgreSQL {ours_cpu['postgres']:.0f} µs")
     if baseline is not None:
         print(f"Callback Desk / baseline:              {ours / baseline:8.2f}")
 
