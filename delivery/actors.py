@@ -23,6 +23,10 @@ from .sender import make_client
 from .worker import DeliveryWorker
 
 log = logging.getLogger(__name__)
+# httpx logs every request at INFO, and Dramatiq runs its processes at INFO: a line per delivery
+# through a lock every sending thread shares and a pipe to the parent process cost more CPU than
+# the request itself. Every attempt is in the history already; warnings and errors still show.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 #: Kept-alive HTTP connections per sending thread (a thread sends one request at a time; a
 #: second connection covers a platform that closes one).
@@ -46,7 +50,7 @@ dramatiq.set_broker(_broker)
 
 @cache
 def _delivery() -> DeliveryWorker:
-    engine = database.make_engine(_database_url, pool_size=8)
+    engine = database.make_engine(_database_url, pool_size=8, pre_ping=False)
     return DeliveryWorker(engine, lambda: make_client(HTTP_CONNECTIONS_PER_THREAD),
                           lease_margin_s=_settings.lease_margin_s)
 
