@@ -103,7 +103,12 @@ def redact_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> sa.Engine:
-    """An engine with connections checked before use (workers live long, servers restart)."""
-    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=pool_size,
+def make_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True) -> sa.Engine:
+    """An engine with connections checked before use (workers live long, servers restart).
+
+    ``pre_ping=False`` saves a round trip per transaction for callers that retry a transaction
+    whose connection failed (the delivery worker's writes do): a dead pooled connection then
+    fails the first statement, is discarded, and the retry gets a fresh one.
+    """
+    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=pre_ping, pool_size=pool_size,
                             max_overflow=pool_size)
