@@ -267,8 +267,11 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
             "bet_ids": sorted({a.callback.bet_id for a in attempts})})}
         held = {r.id: r for r in conn.execute(_q("lock_callbacks"), {
             "ids": [a.callback.callback_id for a in attempts]})}
-        conn.execute(_q("complete_attempts"), {"rows": _json_rows(
-            completion_row(a) for a in attempts)})
+        completions = [completion_row(a) for a in attempts]
+        conn.execute(_q("complete_attempts"), {
+            "rows": _json_rows(completions),
+            "started_ats": sorted({c["started_at"] for c in completions}),
+            "ids": [str(c["id"]) for c in completions]})
         owned = [a for a in attempts if _still_holds(held.get(a.callback.callback_id), a)]
         if not owned:
             return []

@@ -81,10 +81,12 @@ due AS (
     ) d
     WHERE r.room > 0
 )
+-- The ids as one array: the rows are then looked up by primary key, never by a hash join
+-- over the whole table (which the planner chose for a young table whose statistics were stale).
 UPDATE callbacks c
 SET state = 'in_flight', lease_token = gen_random_uuid(),
     lease_expires_at = now() + make_interval(secs => :lease_s)
-FROM due WHERE c.id = due.id
+WHERE c.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING c.id, c.lease_token::text AS lease_token, c.brand_id;
 
 -- name: next_due_in_s
@@ -131,6 +133,7 @@ SET lease_expires_at = now() + make_interval(secs => b.timeout_s + :margin_s)
 FROM unnest(CAST(:ids AS bigint[]), CAST(:tokens AS uuid[])) AS t(id, token), brands b
 WHERE c.id = t.id AND c.lease_token = t.token AND c.state = 'in_flight'
   AND c.lease_expires_at > now() AND b.id = c.brand_id
+  AND c.id = ANY(CAST(:ids AS bigint[]))  -- by primary key, not by every live lease
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
@@ -233,16 +236,25 @@ WHERE id IN (SELECT DISTINCT ON (bet_id) id FROM callbacks
 
 -- name: complete_attempts
 -- Fills in the answer of attempts written as 'sending' before their request went out (or
--- closed as 'unknown' meanwhile by the sweeper: the real answer is better).
+-- closed as 'unknown' meanwhile by the sweeper: the real answer is better). The JSON is read
+-- once (a materialised CTE, however the join is planned), and the keys come again as constant
+-- arrays so that the planner prunes to the months concerned and looks the rows up by primary
+-- key whatever the (often stale) statistics of a young partition say: joined to the JSON rows
+-- alone it estimated 100 rows and scanned the whole month for every batch.
+WITH r AS MATERIALIZED (
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+        id uuid, started_at timestamptz, finished_at timestamptz, duration_ms double precision,
+        response_status integer, response_headers jsonb, response_body text,
+        response_truncated boolean, outcome text, error_class text, error_detail text,
+        error_code text, next_attempt_at timestamptz)
+)
 UPDATE attempts a
 SET finished_at = r.finished_at, duration_ms = r.duration_ms,
     response_status = r.response_status, response_headers = r.response_headers,
     response_body = r.response_body, response_truncated = r.response_truncated,
     outcome = r.outcome, error_class = r.error_class, error_detail = r.error_detail,
     error_code = r.error_code, next_attempt_at = r.next_attempt_at
-FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-    id uuid, started_at timestamptz, finished_at timestamptz, duration_ms double precision,
-    response_status integer, response_headers jsonb, response_body text,
-    response_truncated boolean, outcome text, error_class text, error_detail text,
-    error_code text, next_attempt_at timestamptz)
-WHERE a.started_at = r.started_at AND a.id = r.id AND a.outcome IN ('sending', 'unknown');
+FROM r
+WHERE a.started_at = r.started_at AND a.id = r.id AND a.outcome IN ('sending', 'unknown')
+  AND a.started_at = ANY(CAST(:started_ats AS timestamptz[]))
+  AND a.id = ANY(CAST(:ids AS uuid[]));
