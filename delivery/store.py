@@ -309,12 +309,12 @@ def _refill(conn: sa.Connection, owned: list[Attempt], successors: list[Outgoing
         free[attempt.callback.brand_id] = free.get(attempt.callback.brand_id, 0) + 1
     for successor in successors:
         free[successor.brand_id] -= 1
-    claims = []
+    refills = []
     for brand_id, count in sorted(free.items()):
         if count > 0:
-            claims += [(r.id, r.lease_token) for r in conn.execute(_q("claim_due"), dict(
-                brand_id=brand_id, limit=count, lease_s=margin_s))]
-    return _confirm(conn, claims, margin_s) if claims else []
+            refills += [_outgoing(r) for r in conn.execute(_q("refill_brand"), dict(
+                brand_id=brand_id, limit=count, margin_s=margin_s))]
+    return refills
 
 
 def insert_attempts(conn: sa.Connection, attempts: list[Attempt]) -> None:

@@ -142,14 +142,43 @@ RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
 -- name: chain_next_in_groups
 -- Each listed group's head is done: the worker that finished it leases the group's next
 -- callback itself (the head's slot under max_in_flight passes to it) and sends it at once.
+-- Each group's next is found by its (bet_id, id) index, one bet at a time.
 UPDATE callbacks c
 SET state = 'in_flight', next_attempt_at = now(), lease_token = gen_random_uuid(),
     lease_expires_at = now() + make_interval(secs => b.timeout_s + :margin_s)
 FROM brands b
 WHERE b.id = c.brand_id
-  AND c.id IN (SELECT DISTINCT ON (bet_id) id FROM callbacks
-               WHERE bet_id = ANY(CAST(:bet_ids AS text[])) AND state = 'waiting'
-               ORDER BY bet_id, id)
+  AND c.id = ANY(ARRAY(SELECT w.id FROM unnest(CAST(:bet_ids AS text[])) AS g(bet_id)
+                       CROSS JOIN LATERAL (
+                           SELECT id FROM callbacks
+                           WHERE bet_id = g.bet_id AND state = 'waiting'
+                           ORDER BY id LIMIT 1) w))
+RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
+          c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
+          c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
+          b.signing_secret, b.max_in_flight;
+
+-- name: refill_brand
+-- A worker whose attempts freed slots of a brand leases that brand's next due heads itself (no
+-- more than :limit, nor than the room under its max_in_flight) and sends them at once: leased
+-- past the HTTP timeout straight away, as a confirmed claim is, in one statement.
+WITH room AS (
+    SELECT b.max_in_flight - (SELECT count(*) FROM callbacks f
+                              WHERE f.brand_id = b.id AND f.state = 'in_flight') AS room
+    FROM brands b WHERE b.id = :brand_id
+),
+due AS (
+    SELECT c.id FROM callbacks c
+    WHERE c.state = 'pending' AND c.brand_id = :brand_id AND c.next_attempt_at <= now()
+    ORDER BY c.next_attempt_at
+    LIMIT GREATEST(0, LEAST((SELECT room FROM room), :limit))
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE callbacks c
+SET state = 'in_flight', lease_token = gen_random_uuid(),
+    lease_expires_at = now() + make_interval(secs => b.timeout_s + :margin_s)
+FROM brands b
+WHERE b.id = c.brand_id AND c.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
@@ -230,9 +259,11 @@ WHERE c.id = r.id;
 -- Each listed group's head is done: its oldest waiting callback becomes due now (for the
 -- scheduler to hand out, when the worker that finished the head takes nothing more).
 UPDATE callbacks SET state = 'pending', next_attempt_at = now()
-WHERE id IN (SELECT DISTINCT ON (bet_id) id FROM callbacks
-             WHERE bet_id = ANY(CAST(:bet_ids AS text[])) AND state = 'waiting'
-             ORDER BY bet_id, id);
+WHERE id = ANY(ARRAY(SELECT w.id FROM unnest(CAST(:bet_ids AS text[])) AS g(bet_id)
+                     CROSS JOIN LATERAL (
+                         SELECT id FROM callbacks
+                         WHERE bet_id = g.bet_id AND state = 'waiting'
+                         ORDER BY id LIMIT 1) w));
 
 -- name: complete_attempts
 -- Fills in the answer of attempts written as 'sending' before their request went out (or
