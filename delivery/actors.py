@@ -19,7 +19,7 @@ import dramatiq
 
 from . import database, settings
 from .broker import DELIVER_ACTOR, make_broker
-from .sender import make_client
+from .sender import make_transport
 from .worker import DeliveryWorker
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ dramatiq.set_broker(_broker)
 @cache
 def _delivery() -> DeliveryWorker:
     engine = database.make_engine(_database_url, pool_size=8, pre_ping=False)
-    return DeliveryWorker(engine, lambda: make_client(HTTP_CONNECTIONS_PER_THREAD),
+    return DeliveryWorker(engine, lambda: make_transport(HTTP_CONNECTIONS_PER_THREAD),
                           lease_margin_s=_settings.lease_margin_s)
 
 

@@ -5,9 +5,13 @@ An attempt has two halves so that it can be recorded before the request goes out
 ``send(sending, client)`` POSTs it, reads at most ``RESPONSE_BODY_CAP_BYTES`` of the answer,
 classifies it and returns an :class:`Attempt` — it never raises for anything the platform or the
 network does. ``deliver_once`` does both. Tests pass an ``httpx.Client`` with a ``MockTransport``;
-workers pass :func:`make_client`, whose connections enforce the brand's timeout as one overall
+workers pass :func:`make_transport`, whose connections enforce the brand's timeout as one overall
 deadline per request (connect, headers and body together), even against a platform that trickles
 one byte a second.
+
+The request is exactly what :func:`build_headers` and the body say (plus Host and
+Content-Length): no client-wide default headers, no cookie jar — a platform's Set-Cookie is never
+replayed on other callbacks — and redirects are not followed.
 """
 from __future__ import annotations
 
@@ -152,8 +156,12 @@ def deliver_once(callback: OutgoingCallback, client: httpx.Client) -> Attempt:
     return send(prepare(callback), client)
 
 
-def send(sending: Sending, client: httpx.Client) -> Attempt:
-    """Send a prepared attempt and classify the answer. Redirects are not followed."""
+def send(sending: Sending, client: httpx.Client | httpx.BaseTransport) -> Attempt:
+    """Send a prepared attempt and classify the answer. Redirects are not followed.
+
+    ``client`` is a transport (the worker's, from :func:`make_transport`: nothing between the
+    request and the connection pool) or a client (tools and tests).
+    """
     callback, attempt_id, started_at = sending.callback, sending.id, sending.started_at
     body, headers = sending.body, sending.headers
     clock = time.perf_counter()
@@ -164,11 +172,18 @@ def send(sending: Sending, client: httpx.Client) -> Attempt:
     truncated = False
     transport_error = detail = None
     try:
-        with client.stream("POST", callback.url, content=body, headers=headers,
-                           timeout=callback.timeout_s, follow_redirects=False) as response:
+        request = httpx.Request("POST", callback.url, content=body, headers=headers, extensions={
+            "timeout": httpx.Timeout(callback.timeout_s).as_dict()})
+        if isinstance(client, httpx.BaseTransport):
+            response = client.handle_request(request)
+        else:
+            response = client.send(request, stream=True, follow_redirects=False)
+        try:
             status = response.status_code
             response_headers = dict(response.headers)
             raw, truncated = _read_capped(response, clock + callback.timeout_s)
+        finally:
+            response.close()
     except _Deadline:
         transport_error, detail = "timeout", (
             f"the response body was still arriving after {callback.timeout_s:g} s")
@@ -293,11 +308,13 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def make_client(max_connections: int) -> httpx.Client:
-    """A pooled client for workers: connections kept alive, one overall deadline per request."""
+def make_transport(max_connections: int) -> httpx.HTTPTransport:
+    """A connection pool for workers: connections kept alive, one overall deadline per
+    request. :func:`send` hands requests straight to it — an ``httpx.Client`` around it would add
+    a cookie jar and default headers the platform must not get, at a tenth of a request's CPU."""
     transport = httpx.HTTPTransport(verify=_tls_context(), limits=httpx.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections))
     # httpx has no public seam for httpcore's network backend; the pool reads this attribute
     # on every new connection (tests/delivery/test_sender.py proves the deadline holds).
     transport._pool._network_backend = _DeadlineBackend()
-    return httpx.Client(transport=transport)
+    return transport

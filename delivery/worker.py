@@ -90,10 +90,11 @@ class Lanes:
 class DeliveryWorker:
     """Sends claimed callbacks through per-brand lanes and records them as they finish."""
 
-    def __init__(self, engine: sa.Engine, new_client: Callable[[], httpx.Client], *,
+    def __init__(self, engine: sa.Engine,
+                 new_client: Callable[[], httpx.BaseTransport | httpx.Client], *,
                  lease_margin_s: float, backoff_s=WRITE_BACKOFF_S):
         self.engine = engine
-        #: Each sending thread keeps a client (and its kept-alive connection) of its own: one
+        #: Each sending thread keeps a transport (and its kept-alive connection) of its own: one
         #: pool shared by many threads serialises them on the pool's lock.
         self.new_client = new_client
         self._clients = threading.local()
@@ -137,7 +138,7 @@ class DeliveryWorker:
             raise
         self._finished.put(attempt)
 
-    def _client(self) -> httpx.Client:
+    def _client(self) -> httpx.BaseTransport | httpx.Client:
         client = getattr(self._clients, "client", None)
         if client is None:
             client = self._clients.client = self.new_client()

@@ -118,9 +118,9 @@ def test_the_timeout_is_one_deadline_even_against_a_trickling_platform():
     # Given a platform that sends its headers one byte every 0.2 s (each read is quick)
     from platforms import Trickling
 
-    from delivery.sender import make_client
+    from delivery.sender import make_transport
 
-    with Trickling(interval_s=0.2) as platform, make_client(4) as client:
+    with Trickling(interval_s=0.2) as platform, make_transport(4) as client:
         callback = _callback(base_url=platform.url, timeout_s=1.0)
         # When one attempt is made with a 1 s timeout
         started = time.monotonic()
