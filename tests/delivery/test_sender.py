@@ -129,3 +129,23 @@ def test_the_timeout_is_one_deadline_even_against_a_trickling_platform():
     # Then it ends as a timeout at the deadline, not when the platform stops talking
     assert attempt.outcome.kind == "failed" and attempt.outcome.error_class == "timeout"
     assert took_s < 10.0  # a per-read timeout would wait as long as the platform trickles
+
+
+def test_the_worker_sends_exactly_the_callbacks_headers_and_never_replays_a_cookie():
+    # Given a real platform that answers every request with a session cookie
+    from receiver import Receiver, Reply
+
+    from delivery.sender import make_transport
+
+    with Receiver(lambda seen: Reply(204, headers={"Set-Cookie": "sid=abc; Path=/"})) as platform, \
+            make_transport(2) as transport:
+        # When the worker's transport sends two callbacks over the same kept-alive pool
+        for n in (1, 2):
+            attempt = deliver_once(_callback(base_url=platform.url, request_id=f"req-{n}"),
+                                   transport)
+            assert attempt.outcome.kind == "delivered"
+    # Then neither request carries a cookie, and the headers are the callback's own
+    first, second = platform.seen
+    assert "cookie" not in first.headers and "cookie" not in second.headers
+    assert set(second.headers) == {"host", "content-length", "content-type", "foreign-params",
+                                   "x-request-id", "user-agent"}
