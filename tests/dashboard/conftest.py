@@ -1,5 +1,6 @@
 """Fixtures of the dashboard tests: the scenario rows (one bet per verdict), the read-only URL
-the pages use, and a helper that opens one page with query parameters under AppTest."""
+the pages use, and a helper that opens one page with query parameters under AppTest, signed in
+as a user of every brand."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 import dashboard_scenarios
 from databases import empty
-from dashboard_apptest import app_script
+from dashboard_apptest import ADMIN, app_script, make_user, signed_in
 from dashboard import connection
 
 #: Seconds an AppTest run may take (the first run imports pandas, altair and friends).
@@ -20,6 +21,7 @@ def scenario_db(engine, database_url):
     """The scenario rows, built once per test module; tests only read them."""
     empty(engine)
     dashboard_scenarios.build_with_receiver(engine)
+    make_user(engine, ADMIN)
     yield engine
     empty(engine)
 
@@ -40,6 +42,7 @@ def open_page(scenario_db, reader_env):
     def run(page: str, **params) -> AppTest:
         app = AppTest.from_function(app_script, args=(page,), default_timeout=RUN_TIMEOUT_S)
         app.context = {"timezone": "UTC"}
+        signed_in(app, scenario_db)
         for name, value in params.items():
             app.query_params[name] = value
         app.run()
