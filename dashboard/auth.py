@@ -17,14 +17,19 @@ For other code::
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+import sqlalchemy as sa
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from . import accounts, queries
+from . import accounts, connection
 from .accounts import ACT, RUN_BATTERY, User  # noqa: F401  (part of this module's interface)
 from .connection import DashboardUnavailable
 
@@ -45,6 +50,66 @@ def can(user: User | None, action: str) -> bool:
     """Whether ``user`` may ``action``: ``"run_battery"`` (Integration Test) or ``"act"``
     (actions on the queue). See :data:`accounts.PERMISSIONS`."""
     return accounts.can(user, action)
+
+
+#: The brands code outside a page run sees (benchmarks, tests of the queries): see seeing().
+_OUTSIDE_PAGES: ContextVar[str] = ContextVar("brands_outside_pages", default="")
+
+
+def brands_setting_now() -> str:
+    """What this run may see, as ``callbacks.brands`` (see :mod:`dashboard.connection`): the
+    signed-in user's brands in a page run (nothing before sign-in); outside one, what
+    :func:`seeing` says (by default nothing)."""
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return _OUTSIDE_PAGES.get()
+    user = current_user()
+    return "" if user is None else connection.brands_setting(user.brand_ids)
+
+
+@contextmanager
+def seeing(brand_ids) -> Iterator[None]:
+    """Let code outside a page run (a benchmark, a test) query these brands (None: all).
+    Page runs always see their signed-in user's brands, whatever this says."""
+    token = _OUTSIDE_PAGES.set(connection.brands_setting(brand_ids))
+    try:
+        yield
+    finally:
+        _OUTSIDE_PAGES.reset(token)
+
+
+def deferred(fn):
+    """``fn`` to be called later, outside this page run (a download button's data), seeing the
+    brands this run sees."""
+    brands = brands_setting_now()
+
+    def call(*args, **kwargs):
+        token = _OUTSIDE_PAGES.set(brands)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _OUTSIDE_PAGES.reset(token)
+    return call
+
+
+def cached(*, ttl: float):
+    """``st.cache_data(ttl=...)`` whose entries belong to the brands the signed-in user sees:
+    one user's results are never served to a user of other brands."""
+    def decorate(fn):
+        def per_brands(brands: str, *args, **kwargs):
+            return fn(*args, **kwargs)
+
+        # Streamlit keys a cache by the function's module, name and source.
+        per_brands.__module__, per_brands.__qualname__ = fn.__module__, fn.__qualname__
+        per_brands.__name__ = fn.__name__
+        cache = st.cache_data(ttl=ttl, show_spinner=False)(per_brands)
+
+        @functools.wraps(fn)
+        def call(*args, **kwargs):
+            return cache(brands_setting_now(), *args, **kwargs)
+
+        call.clear = cache.clear
+        return call
+    return decorate
 
 
 def oidc_configured() -> bool:
@@ -88,8 +153,16 @@ def _oidc_user() -> User | None:
     return User(user.name, user.role, user.brands, user.brand_ids, email=str(email), via="oidc")
 
 
+@st.cache_resource(show_spinner=False)
+def _accounts_engine(url: str) -> sa.Engine:
+    # Accounts are read through back_office_account(), which needs no brand setting.
+    engine = connection.make_engine(url, brands=lambda: "")
+    connection.check(engine)
+    return engine
+
+
 def _lookup(login: str, *, by_email: bool = False) -> tuple[User, str | None] | None:
-    with queries.engine().connect() as conn:
+    with _accounts_engine(connection.dashboard_url()).connect() as conn:
         return accounts.account(conn, login, by_email=by_email)
 
 
@@ -156,8 +229,7 @@ def _try_password(name: str, password: str) -> None:
     if wait_s > 0:
         st.error(f"Too many failed sign-ins. Wait {math.ceil(wait_s)} s, then try again.")
         return
-    with queries.engine().connect() as conn:
-        found = accounts.account(conn, name) if name else None
+    found = _lookup(name) if name else None
     user = found[0] if found and accounts.verify_password(found[1], password) else None
     if user is None:
         if not found:

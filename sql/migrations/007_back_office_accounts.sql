@@ -49,3 +49,87 @@ BEGIN
         GRANT EXECUTE ON FUNCTION back_office_account(text, boolean) TO callbacks_reader;
     END IF;
 END $$;
+
+-- Brand isolation in the database. Every role but the owner (which the delivery engine, the
+-- API and the CLI use) sees only the rows of the brands named by the setting callbacks.brands,
+-- which the dashboard sets in each transaction from the signed-in user:
+--   SELECT set_config('callbacks.brands', '3,7', true)   -- brands 3 and 7
+--   SELECT set_config('callbacks.brands', '*', true)     -- every brand
+-- Without the setting (or with '') nothing is visible. The setting is read once per query
+-- (the scalar subqueries become init plans), so brand_id = ANY (...) can use indexes.
+CREATE FUNCTION back_office_all_brands() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(current_setting('callbacks.brands', true) = '*', false)
+$$;
+
+CREATE FUNCTION back_office_brand_ids() RETURNS integer[]
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CAST(string_to_array(nullif(nullif(current_setting('callbacks.brands', true), ''),
+                                       '*'), ',') AS integer[])
+$$;
+
+ALTER TABLE brands ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON brands FOR SELECT TO PUBLIC
+    USING ((SELECT back_office_all_brands())
+           OR id = ANY (CAST((SELECT back_office_brand_ids()) AS integer[])));
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['bets', 'callbacks', 'attempts', 'attempt_rollup_hourly',
+                             'attempt_latency_hourly', 'integration_runs'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY back_office_brands ON %I FOR SELECT TO PUBLIC USING ('
+                       '(SELECT back_office_all_brands()) '
+                       'OR brand_id = ANY (CAST((SELECT back_office_brand_ids()) AS integer[])))',
+                       t);
+    END LOOP;
+END $$;
+
+-- A run's cases and steps are visible with their run.
+ALTER TABLE integration_cases ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON integration_cases FOR SELECT TO PUBLIC
+    USING (EXISTS (SELECT FROM integration_runs r WHERE r.id = run_id));
+ALTER TABLE integration_steps ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON integration_steps FOR SELECT TO PUBLIC
+    USING (EXISTS (SELECT FROM integration_runs r WHERE r.id = run_id));
+
+-- Policies of a partitioned table apply to queries through it, not to its partitions read
+-- directly: no one but the owner reads partitions of attempts (today's or those made later).
+CREATE OR REPLACE FUNCTION ensure_attempt_partitions(first_month date, months integer)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    month_start date;
+    part text;
+    created integer := 0;
+BEGIN
+    FOR i IN 0 .. months - 1 LOOP
+        month_start := (date_trunc('month', first_month) + make_interval(months => i))::date;
+        part := 'attempts_' || to_char(month_start, 'YYYY_MM');
+        IF to_regclass(part) IS NULL THEN
+            EXECUTE format('CREATE TABLE %I PARTITION OF attempts FOR VALUES FROM (%L) TO (%L)',
+                           part, month_start, (month_start + interval '1 month')::date);
+            PERFORM attempt_partitions_private();
+            created := created + 1;
+        END IF;
+    END LOOP;
+    RETURN created;
+END $$;
+
+CREATE FUNCTION attempt_partitions_private() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT inhrelid::regclass FROM pg_inherits
+                WHERE inhparent = 'attempts'::regclass LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', part);
+        IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'callbacks_reader') THEN
+            EXECUTE format('REVOKE ALL ON %s FROM callbacks_reader', part);
+        END IF;
+    END LOOP;
+END $$;
+
+SELECT attempt_partitions_private();

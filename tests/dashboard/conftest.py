@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 import dashboard_scenarios
 from databases import empty
 from dashboard_apptest import ADMIN, app_script, make_user, signed_in
-from dashboard import connection
+from dashboard import auth, connection
 
 #: Seconds an AppTest run may take (the first run imports pandas, altair and friends).
 RUN_TIMEOUT_S = 60
@@ -28,11 +28,13 @@ def scenario_db(engine, database_url):
 
 @pytest.fixture
 def reader_env(database_url, monkeypatch):
-    """Pages read the test database as callbacks_reader; caches start empty."""
+    """Pages read the test database as callbacks_reader; caches start empty. Queries called
+    outside a page see every brand (pages see their signed-in user's)."""
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", connection.reader_url(database_url))
     st.cache_data.clear()
     st.cache_resource.clear()
-    yield connection.reader_url(database_url)
+    with auth.seeing(None):
+        yield connection.reader_url(database_url)
     st.cache_data.clear()
 
 

@@ -92,3 +92,35 @@ def test_sign_out_returns_to_the_sign_in_form(desk, page):
     settle(page)
     expect(_sign_in_form(page)).to_be_visible(timeout=30_000)
     assert PASSWORD not in page.content()
+
+
+def test_an_analyst_of_bravo_sees_nothing_of_alpha_by_editing_the_url(desk, page):
+    # Given an analyst of bravo, When they paste alpha's bet into Investigate with ?brand=alpha
+    page.goto(desk + "investigate?bet=bet-5xx&brand=alpha")
+    settle(page)
+    sign_in(page, "bravo-analyst")
+    main = page.locator("[data-testid='stMain']").inner_text()
+    # Then no verdict about it: the bet is not found, and alpha is named nowhere
+    assert "Service Unavailable" not in main and "503" not in main
+    assert "alpha" not in page.locator("[data-testid='stSidebar']").inner_text()
+    no_errors(page)
+    shoot(page, "24-analyst-pastes-another-brands-bet")
+    # Nor in Callback history, by group id
+    page.goto(desk + "history?group_ids=bet-5xx+bet-delivered&window=Any+time")
+    settle(page)
+    sign_in(page, "bravo-analyst")
+    expect(page.get_by_text("No attempts match these filters.")).to_be_visible()
+    assert page.locator("[data-testid='stDataFrame']").count() == 0
+
+
+def test_an_analysts_csv_export_holds_only_their_brand(desk, page):
+    page.goto(desk + "history?window=Any+time")
+    settle(page)
+    sign_in(page, "bravo-analyst")
+    export = page.get_by_role("button", name="Export CSV")
+    expect(export).to_be_visible(timeout=30_000)
+    with page.expect_download(timeout=30_000) as download:
+        export.click()
+    lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+    assert lines[0].startswith("Group ID,") and len(lines) > 1
+    assert all(line.startswith("bet-gaveup,") for line in lines[1:]), lines
