@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from dashboard import accounts
 from delivery import database, migrate, settings, store
 from callbacks.processes import die_with_parent, stop_on_signals, stop_processes
 
@@ -39,6 +40,13 @@ SANDBOX_PORT = 8091
 DASHBOARD_PORT = 8501
 #: First port tried for the producer API.
 API_PORT = 8000
+#: The demo's back-office users: name, role, brands (None: all). Their passwords are new on
+#: every run and printed with the dashboard's URL.
+DEMO_USERS = (
+    ("demo-admin", accounts.ADMIN, None),
+    ("demo-manager", accounts.INTEGRATION_MANAGER, ("healthy", "flaky")),
+    ("demo-analyst", accounts.ANALYST, ("healthy",)),
+)
 #: Session token of the player the printed curl example bets for (opened on the healthy sandbox).
 CURL_PLAYER = "curl-player"
 
@@ -126,6 +134,21 @@ def _open_curl_player(sandbox_url: str) -> None:
         print(f"warning: could not open the curl example's player: {exc}", file=sys.stderr)
 
 
+def demo_users(engine) -> list[tuple[accounts.User, str]]:
+    """(Re)create the demo's back-office users with fresh passwords: ``[(user, password)]``."""
+    made = []
+    for name, role, brands in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        try:
+            accounts.remove_user(engine, name)
+        except accounts.UnknownUser:
+            pass
+        made.append((accounts.add_user(engine, name, role, brands=brands or (),
+                                       all_brands=brands is None, password=password),
+                     password))
+    return made
+
+
 def run(args) -> int:
     conf = settings.from_env()
     embedded = conf.database_url is None
@@ -167,8 +190,9 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
             raise RuntimeError(f"the producer API did not start on port {api_port}")
         healthy = next(c for c in demo.children if c.name == "sandbox healthy")
         _open_curl_player(healthy.url)
-        dashboard = None
+        dashboard, users = None, []
         if not args.no_dashboard:
+            users = demo_users(engine)
             dash_port = free_port(DASHBOARD_PORT)
             dashboard = demo.start("dashboard", ["dashboard", "--port", str(dash_port)], env,
                                    url=f"http://127.0.0.1:{dash_port}")
@@ -176,7 +200,10 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
         say("")
         say("Callback Desk is running:")
         if dashboard:
-            say(f"  back-office dashboard   {dashboard.url}")
+            say(f"  back-office dashboard   {dashboard.url}  — sign in as:")
+            for user, password in users:
+                say(f"      {user.name:<14} password {password:<18} ({user.role_label}, "
+                    f"{user.brands_label()})")
         say(f"  producer HTTP API       {api.url}  (token {api_token}; "
             f"{api.url}/openapi.json)")
         for child in demo.children:

@@ -358,8 +358,9 @@ def _plugins():
 
     from callbacks.demo import register as demo
     from battery.cli import register as integration_test
+    from callbacks.users import register as users
 
-    return [sandbox, simulate, integration_test, dashboard, api, demo]
+    return [sandbox, simulate, integration_test, dashboard, api, demo, users]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,13 +1,13 @@
 """Callback Desk back-office — ``callbacks dashboard`` runs ``streamlit run dashboard/app.py``.
 
-This file only wires things: page settings, the sidebar scope (brand, time zone) and the
-navigation. Each page is a module in ``dashboard/pages``.
+This file only wires things: page settings, sign-in, the sidebar scope (brand, time zone) and
+the navigation. Each page is a module in ``dashboard/pages``.
 """
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import components, navigation
+from dashboard import auth, components, navigation
 from dashboard.connection import DashboardUnavailable
 
 _CSS = """
@@ -25,10 +25,22 @@ def main(default: str = "bets") -> None:
                        layout="wide")
     st.html(_CSS)
     try:
+        user = auth.signed_in_user()
+    except DashboardUnavailable as exc:
+        st.error(f"**The dashboard cannot read the database.** {exc}")
+        st.stop()
+    if user is None:
+        # Every URL shows the sign-in form, so the address (page and filters) is kept for
+        # after sign-in.
+        st.navigation(navigation.sections(default, render=auth.sign_in_page),
+                      position="hidden").run()
+        return
+    try:
         components.sidebar_scope()
     except DashboardUnavailable as exc:
         st.error(f"**The dashboard cannot read the database.** {exc}")
         st.stop()
+    auth.account_box(user)
     st.navigation(navigation.sections(default)).run()
 
 

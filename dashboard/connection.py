@@ -3,10 +3,15 @@
 ``DASHBOARD_DATABASE_URL`` wins when set. Otherwise the owner URL comes from the usual settings
 (``DATABASE_URL``, or the embedded server) and the dashboard logs in to the same host and
 database as ``callbacks_reader``, the SELECT-only role that migration 002 creates.
+
+Every transaction of a dashboard engine starts by naming the brands the signed-in user may see
+(``set_config('callbacks.brands', ..., true)``): PostgreSQL's row-level security (migration 007)
+then shows only their rows, whatever a page asks for. No one signed in: nothing is visible.
 """
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import sqlalchemy as sa
 
@@ -17,6 +22,9 @@ from delivery.errors import CallbackDeskError
 READER_ROLE = "callbacks_reader"
 #: A page query that runs longer than this is cancelled rather than left to pile up.
 STATEMENT_TIMEOUT_MS = 20_000
+#: The setting the row-level security policies read: brand ids joined by commas, ``*`` for
+#: every brand, empty for none.
+BRANDS_SETTING = "callbacks.brands"
 
 
 class DashboardUnavailable(CallbackDeskError):
@@ -41,19 +49,41 @@ def dashboard_url(env: dict | None = None) -> str:
     return reader_url(database.database_url(settings.from_env(env)))
 
 
-def make_engine(url: str) -> sa.Engine:
-    """A small pool whose sessions are read-only and time out instead of piling up.
+def brands_setting(brand_ids) -> str:
+    """The value of ``callbacks.brands`` for these brand ids (None: every brand)."""
+    if brand_ids is None:
+        return "*"
+    return ",".join(str(int(i)) for i in sorted(brand_ids))
+
+
+def _signed_in_brands() -> str:
+    # Imported here: auth reads accounts through this module's engines.
+    from dashboard.auth import brands_setting_now
+
+    return brands_setting_now()
+
+
+def make_engine(url: str, brands: Callable[[], str] | None = None) -> sa.Engine:
+    """A small pool whose sessions are read-only and time out instead of piling up, and whose
+    transactions see the brands ``brands()`` names (default: the signed-in user's).
 
     JIT is off: page queries return tens of rows, and compiling them cost more than running
     them (1.6 s of JIT for 0.1 s of work on a rare history filter at 10 million attempts).
     """
-    return sa.create_engine(
+    engine = sa.create_engine(
         database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=4, max_overflow=4,
         connect_args={
             "application_name": "callbacks-dashboard",
             "options": f"-c default_transaction_read_only=on -c jit=off "
                        f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         })
+    scope = brands or _signed_in_brands
+
+    @sa.event.listens_for(engine, "begin")
+    def _limit_to_brands(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (BRANDS_SETTING, scope()))
+
+    return engine
 
 
 def check(engine: sa.Engine) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Callable
 
 import streamlit as st
 
@@ -40,17 +41,21 @@ PAGES = (
 )
 
 
-def page(key: str, *, default: bool = False) -> st.Page:
-    """The ``st.Page`` for a page key; equal pages are built the same way everywhere."""
+def page(key: str, *, default: bool = False,
+         render: Callable[[], None] | None = None) -> st.Page:
+    """The ``st.Page`` for a page key; equal pages are built the same way everywhere.
+    ``render`` draws something else at the page's URL (the sign-in form)."""
     spec = next(s for s in PAGES if s.key == key)
-    render = importlib.import_module(spec.module).render
+    render = render or importlib.import_module(spec.module).render
     return st.Page(render, title=spec.title, icon=spec.icon, url_path=spec.url_path,
                    default=default)
 
 
-def sections(default: str = "bets") -> dict[str, list[st.Page]]:
-    """``{section: [pages]}`` for ``st.navigation``."""
+def sections(default: str = "bets", *,
+             render: Callable[[], None] | None = None) -> dict[str, list[st.Page]]:
+    """``{section: [pages]}`` for ``st.navigation``; ``render`` replaces every page's body."""
     grouped: dict[str, list[st.Page]] = {}
     for spec in PAGES:
-        grouped.setdefault(spec.section, []).append(page(spec.key, default=spec.key == default))
+        grouped.setdefault(spec.section, []).append(
+            page(spec.key, default=spec.key == default, render=render))
     return grouped

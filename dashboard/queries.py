@@ -16,7 +16,7 @@ import streamlit as st
 
 import sql
 
-from . import connection, tables
+from . import auth, connection, tables
 from .filters import HistoryFilter
 from .shaping import Page, decode_cursor, encode_cursor
 PAGE_SIZE = 50
@@ -53,7 +53,7 @@ def _rows(name: str, params: dict | None = None) -> list[dict]:
 
 # --- brands ---------------------------------------------------------------------------------
 
-@st.cache_data(ttl=60, show_spinner=False)
+@auth.cached(ttl=60)
 def brands() -> list[dict]:
     """Every brand with its delivery settings (never its signing secret)."""
     return _rows("brands")
@@ -75,7 +75,7 @@ def fetch_bets(brand_id: int | None, created_from: datetime, created_to: datetim
 
 
 #: :func:`fetch_bets`, cached for 10 s.
-bets = st.cache_data(ttl=10, show_spinner=False)(fetch_bets)
+bets = auth.cached(ttl=10)(fetch_bets)
 
 
 def _page(rows: list[dict], limit: int, key) -> Page:
@@ -96,7 +96,7 @@ def fetch_sender(brand_id: int | None, group_ids: tuple[str, ...],
 
 
 #: :func:`fetch_sender`, cached for 2 s.
-sender = st.cache_data(ttl=2, show_spinner=False)(fetch_sender)
+sender = auth.cached(ttl=2)(fetch_sender)
 
 
 # --- callback history -----------------------------------------------------------------------
@@ -113,7 +113,7 @@ def fetch_history(filters: HistoryFilter, cursor: str | None, limit: int = PAGE_
 
 
 #: :func:`fetch_history`, cached for 10 s.
-history = st.cache_data(ttl=10, show_spinner=False)(fetch_history)
+history = auth.cached(ttl=10)(fetch_history)
 
 
 def history_csv(filters: HistoryFilter, columns: dict[str, str], zone) -> bytes:
@@ -127,7 +127,7 @@ def history_csv(filters: HistoryFilter, columns: dict[str, str], zone) -> bytes:
 
 # An attempt row changes once after it is written (sending → its answer, or unknown), so it
 # is cached no longer than the history list it was selected from.
-@st.cache_data(ttl=10, show_spinner=False)
+@auth.cached(ttl=10)
 def attempt(request_id: str, brand_id: int | None) -> dict | None:
     """Everything recorded about one attempt, with the payload its callback carried."""
     try:
@@ -156,12 +156,12 @@ def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
 
 
 #: :func:`fetch_investigation`, cached for 5 s.
-investigation = st.cache_data(ttl=5, show_spinner=False)(fetch_investigation)
+investigation = auth.cached(ttl=5)(fetch_investigation)
 
 
 # --- breakdowns -----------------------------------------------------------------------------
 
-@st.cache_data(ttl=3600, show_spinner=False)
+@auth.cached(ttl=3600)
 def latency_edges_ms() -> list[float]:
     """Upper edges of the request-duration buckets the rollup uses."""
     return list(_rows("latency_edges")[0]["edges"])
@@ -191,4 +191,4 @@ def fetch_breakdown(brand_id: int | None, window_from: datetime, window_to: date
 
 
 #: :func:`fetch_breakdown`, cached for 30 s.
-breakdown = st.cache_data(ttl=30, show_spinner=False)(fetch_breakdown)
+breakdown = auth.cached(ttl=30)(fetch_breakdown)

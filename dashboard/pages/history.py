@@ -9,7 +9,7 @@ import streamlit as st
 import contract
 from delivery.schedule import ERROR_CLASSES
 
-from .. import components, queries, tables
+from .. import auth, components, queries, tables
 from ..filters import FilterError, HistoryFilter, parse_codes, parse_group_ids
 from ..shaping import (OUTCOMES, SENDING, SENDING_ERROR, UNKNOWN, UNKNOWN_DETAIL, format_time,
                        measured_ms, pretty_json, relative)
@@ -123,7 +123,8 @@ def _on_select() -> None:
 
 def _export(filters: HistoryFilter, scope) -> None:
     st.download_button(
-        "Export CSV", lambda: queries.history_csv(filters, tables.HISTORY_EXPORT, scope.zone),
+        "Export CSV", auth.deferred(
+            lambda: queries.history_csv(filters, tables.HISTORY_EXPORT, scope.zone)),
         file_name="callback-history.csv", mime="text/csv", icon=":material/download:",
         help=f"Every attempt matching the filters (at most {queries.EXPORT_LIMIT:,}), times in "
              f"{scope.zone_name}")

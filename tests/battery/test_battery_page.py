@@ -1,8 +1,9 @@
 """The Integration Test page, rendered by Streamlit's AppTest against a real database and a real
-sandbox platform."""
+sandbox platform, for a signed-in admin."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import accounts, auth
 from delivery import store
 from battery.plan import CASES
 from sandbox import bugs
@@ -11,22 +12,33 @@ from battery_testkit import TOKEN, sandbox, unlike_sandbox
 N = len(CASES)
 
 
+ADMIN = "it-admin"
+
+
 def _page():
+    from dashboard import auth
     from dashboard.pages.integration_test import render
 
+    auth.signed_in_user()
     render()
 
 
 @pytest.fixture
 def page_env(database_url, clean_db, monkeypatch):
-    """The page reads and writes this run's database."""
+    """The page reads and writes this run's database; an admin of every brand exists."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("DASHBOARD_DATABASE_URL", raising=False)
+    accounts.add_user(clean_db, ADMIN, accounts.ADMIN, all_brands=True, password="x" * 12)
+    with clean_db.connect() as conn:
+        _, hashed = accounts.account(conn, ADMIN)
+    pytest.admin_session = auth.session_values(ADMIN, hashed)
     return clean_db
 
 
 def _open(**params) -> AppTest:
     app = AppTest.from_function(_page, default_timeout=60)
+    for key, value in pytest.admin_session.items():
+        app.session_state[key] = value
     app.query_params.update(params)
     return app.run()
 

@@ -1,14 +1,44 @@
-"""What the AppTest page tests share: the app script and a way to read a page's text."""
+"""What the AppTest page tests share: the app script, signed-in users and a way to read a
+page's text."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
+
+from dashboard import accounts, auth
+
+#: The password of every user the tests make.
+PASSWORD = "correct horse battery"
+#: A user of every brand, signed in by :func:`signed_in` unless a test says otherwise.
+ADMIN = "desk-admin"
 
 
 def app_script(page: str) -> None:
-    """The whole app (sidebar scope, navigation) with ``page`` shown at ``/``."""
+    """The whole app (sign-in, sidebar scope, navigation) with ``page`` shown at ``/``."""
     from dashboard.app import main
 
     main(default=page)
+
+
+def make_user(engine: sa.Engine, name: str, role: str = accounts.ADMIN, brands=(),
+              password: str | None = PASSWORD) -> accounts.User:
+    """The back-office user ``name`` as given, replacing one of that name."""
+    try:
+        accounts.remove_user(engine, name)
+    except accounts.UnknownUser:
+        pass
+    return accounts.add_user(engine, name, role, brands=brands, all_brands=not brands,
+                             password=password)
+
+
+def signed_in(app: AppTest, engine: sa.Engine, name: str = ADMIN) -> AppTest:
+    """``app`` with ``name`` signed in (as the sign-in form leaves the session)."""
+    with engine.connect() as conn:
+        found = accounts.account(conn, name)
+    assert found is not None, f"no user {name}; make_user() first"
+    for key, value in auth.session_values(name, found[1]).items():
+        app.session_state[key] = value
+    return app
 
 
 def texts(app: AppTest) -> str:

@@ -1,6 +1,6 @@
-"""The running dashboard in Debian's Chromium: every page opens, Bets → clock → Callback
-history works in the same tab, a history row expands. Screenshots of each page are saved
-under test-artifacts/screenshots/ for a person to look at."""
+"""The running dashboard in Debian's Chromium: every page opens once signed in, Bets → clock →
+Callback history works in the same tab, a history row expands. Screenshots of each page are
+saved under test-artifacts/screenshots/ for a person to look at."""
 from __future__ import annotations
 
 import re
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from dashboard import seeding
 from callbacks.dashboard import launch, wait_ready
+from dashboard_apptest import ADMIN, PASSWORD, make_user
 from dashboard_scenarios import build_with_receiver
 from databases import empty
 
@@ -34,6 +35,7 @@ def demo(engine, database_url):
     empty(engine)
     build_with_receiver(engine)
     seeding.seed_history(engine, 3000, days=2, seed=3)
+    make_user(engine, ADMIN)
     process, url = launch(database_url, port=0)
     try:
         wait_ready(process, url, timeout_s=60)
@@ -70,6 +72,23 @@ def settle(tab) -> None:
     tab.wait_for_timeout(700)
 
 
+def sign_in(tab, name: str = ADMIN, password: str = PASSWORD) -> None:
+    """Fill the sign-in form the page shows and wait for the page asked for."""
+    tab.get_by_role("textbox", name="User name").wait_for(timeout=30_000)
+    tab.get_by_role("textbox", name="User name").fill(name)
+    tab.get_by_role("textbox", name="Password").fill(password)
+    tab.get_by_role("textbox", name="Password").press("Enter")
+    tab.get_by_role("textbox", name="User name").wait_for(state="detached", timeout=30_000)
+    settle(tab)
+
+
+def open_signed_in(tab, url: str, name: str = ADMIN, password: str = PASSWORD) -> None:
+    """Open ``url`` in a fresh session and sign in on the form it shows."""
+    tab.goto(url)
+    settle(tab)
+    sign_in(tab, name, password)
+
+
 def shoot(tab, name: str) -> Path:
     """A screenshot of the whole page (the main area scrolls, so the viewport grows to it)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -103,8 +122,7 @@ def no_errors(tab) -> None:
      "11-history-sending-and-unknown", "Callback history"),
 ])
 def test_every_page_opens(demo, page, path, name, heading):
-    page.goto(demo + path)
-    settle(page)
+    open_signed_in(page, demo + path)
     # the first page a fresh server draws can take longer than settle()'s fixed pauses
     expect(page.get_by_role("heading", name=heading).first).to_be_visible(timeout=30_000)
     settle(page)
@@ -113,8 +131,7 @@ def test_every_page_opens(demo, page, path, name, heading):
 
 
 def test_integration_test_page_opens(demo, page):
-    page.goto(demo)
-    settle(page)
+    open_signed_in(page, demo)
     link = page.locator("[data-testid='stSidebarNav'] a", has_text="Integration Test")
     link.first.click()
     settle(page)
@@ -124,8 +141,7 @@ def test_integration_test_page_opens(demo, page):
 
 
 def test_bets_clock_opens_that_bets_history_and_a_row_expands(demo, page):
-    page.goto(demo + "?brand=alpha")
-    settle(page)
+    open_signed_in(page, demo + "?brand=alpha")
     page.get_by_role("textbox", name="Bet ID").fill("bet-5xx")
     page.get_by_role("textbox", name="Bet ID").press("Enter")
     settle(page)
@@ -148,6 +164,7 @@ def test_bets_clock_opens_that_bets_history_and_a_row_expands(demo, page):
     no_errors(page)
     shoot(page, "09-history-row-expanded")
 
-    page.reload()  # the link alone reproduces the expanded view
+    page.reload()  # the link alone reproduces the expanded view (once signed in again)
     settle(page)
+    sign_in(page)
     expect(page.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)

@@ -23,9 +23,12 @@ def reader(scenario_db, reader_env):
     engine.dispose()
 
 
-def test_reader_can_read_history(reader):
+def test_reader_can_read_history_of_the_brands_it_is_given_and_nothing_else(reader):
     with reader.connect() as conn:
+        conn.execute(sa.text("SELECT set_config('callbacks.brands', '*', true)"))
         assert conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one() > 0
+    with reader.connect() as conn:  # no brands named: nothing
+        assert conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one() == 0
 
 
 @pytest.mark.parametrize("statement", [

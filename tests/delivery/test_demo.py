@@ -54,3 +54,23 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
     rest = proc.communicate(timeout=60)[0]
     assert proc.returncode == 0 and "stopped" in rest
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_demo_users_sign_in_with_the_printed_passwords_and_are_new_each_run(clean_db):
+    from callbacks.demo import demo_users
+    from dashboard import accounts
+    from delivery import store
+
+    for name in ("healthy", "flaky", "buggy"):
+        store.add_brand(clean_db, name, "http://127.0.0.1:9")
+    first = demo_users(clean_db)
+    second = demo_users(clean_db)  # a second run of the demo on the same database
+    assert [(u.name, u.role, u.brands) for u, _ in second] == [
+        ("demo-admin", "admin", None),
+        ("demo-manager", "integration_manager", frozenset({"healthy", "flaky"})),
+        ("demo-analyst", "analyst", frozenset({"healthy"}))]
+    with clean_db.connect() as conn:
+        for (user, old), (_, new) in zip(first, second):
+            _, hashed = accounts.account(conn, user.name)
+            assert accounts.verify_password(hashed, new) and old != new
+            assert not accounts.verify_password(hashed, old)

@@ -1,0 +1,252 @@
+"""Back-office accounts: who a signed-in person is, what their role lets them do, which brands
+they see; password hashing (argon2) and the slowing of repeated failed sign-ins.
+
+No Streamlit here: :mod:`dashboard.auth` puts this in front of the pages, and ``callbacks user
+add|list|remove|passwd`` (:mod:`callbacks.users`) manages the accounts. Writes run as the
+database owner; the dashboard reads one account at a time through ``back_office_account()``
+(migration 007), which its read-only role may call but whose table it cannot read.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+import sql
+from delivery.errors import CallbackDeskError, InvalidInput
+
+ANALYST, INTEGRATION_MANAGER, ADMIN = "analyst", "integration_manager", "admin"
+#: Every role, least first.
+ROLES = (ANALYST, INTEGRATION_MANAGER, ADMIN)
+
+RUN_BATTERY, ACT = "run_battery", "act"
+#: What each role may do besides reading its brands: ``run_battery`` runs the Integration Test
+#: against a brand's registered URLs; ``act`` is the integration manager's actions on the queue
+#: (retry, recover, cancel).
+PERMISSIONS: dict[str, frozenset[str]] = {
+    ANALYST: frozenset(),
+    INTEGRATION_MANAGER: frozenset({RUN_BATTERY, ACT}),
+    ADMIN: frozenset({RUN_BATTERY, ACT}),
+}
+ACTIONS = frozenset().union(*PERMISSIONS.values())
+
+#: Shortest password ``callbacks user add`` and ``passwd`` accept.
+MIN_PASSWORD_LENGTH = 10
+
+_HASHER = PasswordHasher()
+#: Verified against when the name is unknown, so that a wrong name costs as long as a wrong
+#: password and answer times do not tell which names exist.
+_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+class UnknownUser(CallbackDeskError):
+    """No back-office user has this name; ``callbacks user list`` shows them."""
+
+
+@dataclass(frozen=True)
+class User:
+    """A signed-in person. ``brands`` (names) and ``brand_ids`` are None for a user of every
+    brand; ``via`` is ``password`` (built-in account) or ``oidc``."""
+
+    name: str
+    role: str
+    brands: frozenset[str] | None
+    brand_ids: frozenset[int] | None = None
+    email: str | None = None
+    via: str = "password"
+
+    @property
+    def all_brands(self) -> bool:
+        return self.brands is None
+
+    def sees(self, brand: str) -> bool:
+        """Whether this user may see the brand called ``brand``."""
+        return self.brands is None or brand in self.brands
+
+    @property
+    def role_label(self) -> str:
+        return self.role.replace("_", " ")
+
+    def brands_label(self) -> str:
+        return "all brands" if self.brands is None else ", ".join(sorted(self.brands)) or "none"
+
+
+def can(user: User | None, action: str) -> bool:
+    """Whether ``user`` may ``action`` (``"run_battery"`` or ``"act"``); False when no one is
+    signed in. An unknown action is a programming error, not a refusal."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown action {action!r}; one of {sorted(ACTIONS)}")
+    return user is not None and action in PERMISSIONS.get(user.role, frozenset())
+
+
+# --- passwords ------------------------------------------------------------------------------
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of ``password`` (salted; parameters inside the hash)."""
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; a missing hash (an OIDC-only user) matches nothing, after
+    the same work as a real check."""
+    try:
+        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_rules(password: str) -> None:
+    """Raise :class:`InvalidInput` for a password too weak to keep."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"the password must be at least {MIN_PASSWORD_LENGTH} characters "
+                           "long", field="password")
+    if password != password.strip():
+        raise InvalidInput("the password must not start or end with spaces", field="password")
+
+
+# --- slowing brute force --------------------------------------------------------------------
+
+class Throttle:
+    """Counts failed sign-ins per key (the name typed, the client address) and makes each one
+    past ``free`` wait twice as long as the one before, up to ``max_wait_s``. A success clears
+    its keys. Thread-safe: one instance serves every session of the server process."""
+
+    def __init__(self, *, free: int = 3, max_wait_s: float = 300.0, forget_s: float = 3600.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.free, self.max_wait_s, self.forget_s, self.clock = free, max_wait_s, forget_s, clock
+        self._failures: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+
+    def wait_s(self, keys: Iterable[str]) -> float:
+        """Seconds to wait before the next try with any of ``keys`` is looked at (0: go on)."""
+        now = self.clock()
+        with self._lock:
+            return max((self._wait(key, now) for key in keys), default=0.0)
+
+    def _wait(self, key: str, now: float) -> float:
+        count, last = self._failures.get(key, (0, 0.0))
+        if now - last >= self.forget_s:
+            self._failures.pop(key, None)
+            return 0.0
+        if count < self.free:
+            return 0.0
+        delay = min(self.max_wait_s, 2.0 ** (count - self.free))
+        return max(0.0, last + delay - now)
+
+    def failed(self, keys: Iterable[str]) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                count, last = self._failures.get(key, (0, now))
+                fresh = now - last >= self.forget_s
+                self._failures[key] = (1 if fresh else count + 1, now)
+
+    def succeeded(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+# --- the store ------------------------------------------------------------------------------
+
+def _q(name: str) -> sa.TextClause:
+    return sa.text(sql.queries("accounts.sql")[name])
+
+
+def _user_from(row) -> User:
+    ids, names = row["brand_ids"], row["brand_names"]
+    return User(name=row["name"], role=row["role"], email=row["email"],
+                brands=None if names is None else frozenset(names),
+                brand_ids=None if ids is None else frozenset(ids))
+
+
+def account(conn: sa.Connection, login: str, *, by_email: bool = False) -> tuple[User, str | None] | None:
+    """``(user, password hash)`` of the account called ``login`` (or with that e-mail address),
+    or None. Works for the owner and for the dashboard's read-only role."""
+    row = conn.execute(_q("account"), {"login": login, "by_email": by_email}).mappings().first()
+    return None if row is None else (_user_from(row), row["password_hash"])
+
+
+def add_user(engine: sa.Engine, name: str, role: str, *, brands: Iterable[str] = (),
+             all_brands: bool = False, password: str | None = None,
+             email: str | None = None) -> User:
+    """Create a back-office user; :class:`InvalidInput` names what is wrong (taken name, unknown
+    role or brand, no brands, weak password) and nothing is written."""
+    brands = sorted(set(brands))
+    if role not in ROLES:
+        raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", field="role",
+                           value=role)
+    if all_brands and brands:
+        raise InvalidInput("give --brand or --all-brands, not both", field="brand")
+    if not all_brands and not brands:
+        raise InvalidInput("a user needs at least one --brand, or --all-brands",
+                           field="brand")
+    if password is not None:
+        check_password_rules(password)
+    with engine.begin() as conn:
+        known = set(conn.execute(_q("brands_named"), {"names": brands}).scalars())
+        missing = [b for b in brands if b not in known]
+        if missing:
+            raise InvalidInput(f"no brand called {missing[0]!r}; `callbacks brand list` shows "
+                               "the brands", field="brand", value=missing[0])
+        if email:
+            owner = conn.execute(_q("email_taken"), {"email": email}).scalar()
+            if owner:
+                raise InvalidInput(f"the e-mail address {email!r} belongs to user {owner!r} "
+                                   "already", field="email", value=email)
+        try:
+            user_id = conn.execute(_q("insert_user"), dict(
+                name=name, email=email, role=role, all_brands=all_brands,
+                password_hash=hash_password(password) if password is not None else None)
+            ).scalar()
+        except sa.exc.IntegrityError as exc:
+            raise InvalidInput(_bad_user_field(name, email, exc), field="name",
+                               value=name) from None
+        if user_id is None:
+            raise InvalidInput(f"user {name!r} exists already; `callbacks user remove "
+                               f"{name}` first to change their role or brands, or `callbacks "
+                               f"user passwd {name}` to change the password", field="name",
+                               value=name)
+        conn.execute(_q("insert_user_brands"), {"user_id": user_id, "brands": brands})
+    return User(name, role, None if all_brands else frozenset(brands), email=email)
+
+
+def _bad_user_field(name: str, email: str | None, exc: sa.exc.IntegrityError) -> str:
+    if "email" in str(exc.orig):
+        return f"{email!r} is not an e-mail address (name@example.com)"
+    return (f"user name {name!r} must be letters, digits, '_', '.', '@', '+' or '-' "
+            "(at most 128), starting with a letter or digit")
+
+
+def list_users(engine: sa.Engine) -> list[dict]:
+    """Every user: name, email, role, brands (names; None for all), has_password, dates."""
+    with engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(_q("list_users")).mappings()]
+    for row in rows:
+        if row.pop("all_brands"):
+            row["brands"] = None
+    return rows
+
+
+def remove_user(engine: sa.Engine, name: str) -> None:
+    """Remove a user (they are signed out at their next page load)."""
+    with engine.begin() as conn:
+        if conn.execute(_q("remove_user"), {"name": name}).scalar() is None:
+            raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
+                              "shows them")
+
+
+def set_password(engine: sa.Engine, name: str, password: str) -> None:
+    """Give a user a new password."""
+    check_password_rules(password)
+    with engine.begin() as conn:
+        found = conn.execute(_q("set_password"), {"name": name,
+                                                  "password_hash": hash_password(password)})
+        if found.scalar() is None:
+            raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
+                              "shows them")
