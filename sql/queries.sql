@@ -112,6 +112,7 @@ WITH expired AS (
                        'received request ' || a.id
     FROM expired e
     WHERE a.callback_id = e.id AND a.outcome = 'sending'
+      AND a.callback_id = ANY(ARRAY(SELECT id FROM expired))  -- by attempts_callback, always
     RETURNING a.callback_id, a.id, a.error_detail
 )
 UPDATE callbacks c
