@@ -121,7 +121,7 @@ def ours_per_s(procs: Processes, url: str, engine: sa.Engine, receiver_url: str,
     for start in range(0, args.callbacks, 1000):
         store.enqueue(engine, "bench", callbacks[start:start + 1000])
     worker = procs.add(start_worker(url, processes=args.processes, threads=args.threads, env={
-        "CALLBACKS_POLL_INTERVAL_S": "0.05", "CALLBACKS_BATCH_SIZE": "50"}))
+        "CALLBACKS_POLL_INTERVAL_S": "0.05", "CALLBACKS_BATCH_SIZE": str(args.batch_size)}))
     try:
         return rate_when_done(engine, "SELECT count(*), min(started_at), max(finished_at) "
                               "FROM attempts WHERE finished_at IS NOT NULL", args.callbacks,
@@ -161,6 +161,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--max-in-flight", type=int, default=64,
                         help="the brand's cap: requests in flight at once (default 64)")
+    parser.add_argument("--batch-size", type=int, default=50,
+                        help="callbacks per broker message (CALLBACKS_BATCH_SIZE; default 50)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the one-actor-per-callback baseline")
     parser.add_argument("--timeout-s", type=float, default=300,
