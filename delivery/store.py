@@ -246,6 +246,18 @@ def _write_sending(conn: sa.Connection, callbacks: list[OutgoingCallback]) -> li
     return sendings
 
 
+def keep_leases(engine: sa.Engine, sendings: list[Sending], margin_s: float) -> list[Sending]:
+    """Stretch the leases of attempts about to be sent from now on (after a write that took
+    long enough to eat into them); the ones whose lease ran out and was swept are left out."""
+    if not sendings:
+        return []
+    with engine.begin() as conn:
+        held = set(conn.execute(_q("keep_leases"), dict(
+            ids=[s.callback.callback_id for s in sendings],
+            tokens=[s.callback.lease_token for s in sendings], margin_s=margin_s)).scalars())
+    return [s for s in sendings if s.callback.callback_id in held]
+
+
 # --- outcomes -------------------------------------------------------------------------------
 
 def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float, *,
@@ -281,9 +293,13 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
             next_attempt_at=a.next_attempt_at) for a in owned)})
         finished = [a for a in owned if a.final_state in FINAL_STATES]
         chain = []
+        statuses: list[dict] = []
         for attempt in finished:
-            if _apply_group_effect(conn, attempt, bets[attempt.callback.bet_id]):
+            if _apply_group_effect(conn, attempt, bets[attempt.callback.bet_id], statuses):
                 chain.append(attempt.callback.bet_id)
+        if statuses:
+            conn.execute(_q("set_bet_statuses"), {
+                "rows": _json_rows(statuses), "bet_ids": [s["bet_id"] for s in statuses]})
         successors: list[OutgoingCallback] = []
         refills: list[OutgoingCallback] = []
         if take_more:
@@ -329,13 +345,18 @@ def _still_holds(row, attempt: Attempt) -> bool:
             and row.lease_token == attempt.callback.lease_token)
 
 
-def _apply_group_effect(conn: sa.Connection, attempt: Attempt, bet_status: str) -> bool:
-    """Apply what a finished head does to its bet; True when the next callback should go."""
+def _apply_group_effect(conn: sa.Connection, attempt: Attempt, bet_status: str,
+                        statuses: list[dict]) -> bool:
+    """Apply what a finished head does to its bet; True when the next callback should go.
+
+    A new bet status is added to ``statuses`` (the caller sets a batch's in one statement; a
+    bet has one callback in flight at a time, so it appears once)."""
     cb = attempt.callback
     effect = lifecycle.effect_of(cb.destination, attempt.final_state, bet_status,
                                  attempt.outcome.error_code)
     if effect.bet_status and effect.bet_status != bet_status:
-        set_bet_status(conn, cb.bet_id, effect.bet_status, effect.restrictions)
+        statuses.append({"bet_id": cb.bet_id, "status": effect.bet_status,
+                         "restrictions": effect.restrictions or []})
     if effect.skip_reason:
         conn.execute(_q("skip_waiting_in_group"), {"bet_id": cb.bet_id,
                                                    "reason": effect.skip_reason})

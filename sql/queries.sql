@@ -34,6 +34,13 @@ UPDATE bets SET status = :status, restrictions = restrictions || CAST(:restricti
                 updated_at = now()
 WHERE bet_id = :bet_id;
 
+-- name: set_bet_statuses
+-- A batch's bets moved on at once: rows of {bet_id, status, restrictions} (added to the bet's).
+UPDATE bets b SET status = r.status, restrictions = b.restrictions || r.restrictions,
+                  updated_at = now()
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(bet_id text, status text, restrictions jsonb)
+WHERE b.bet_id = r.bet_id AND b.bet_id = ANY(CAST(:bet_ids AS text[]));
+
 -- name: group_is_open
 SELECT EXISTS (
     SELECT 1 FROM callbacks
@@ -130,7 +137,7 @@ RETURNING c.id;
 -- name: start_delivery
 -- The worker confirms it holds each lease and stretches it past the HTTP timeout.
 UPDATE callbacks c
-SET lease_expires_at = now() + make_interval(secs => b.timeout_s + :margin_s)
+SET lease_expires_at = clock_timestamp() + make_interval(secs => b.timeout_s + :margin_s)
 FROM unnest(CAST(:ids AS bigint[]), CAST(:tokens AS uuid[])) AS t(id, token), brands b
 WHERE c.id = t.id AND c.lease_token = t.token AND c.state = 'in_flight'
   AND c.lease_expires_at > now() AND b.id = c.brand_id
@@ -140,13 +147,24 @@ RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
           b.signing_secret, b.max_in_flight;
 
+-- name: keep_leases
+-- After a write that took long: the leases of the attempts about to be sent, stretched past the
+-- HTTP timeout from now. A lease that ran out meanwhile and was swept (the callback is due
+-- again, its attempt closed as 'unknown') is not returned: that attempt must not go out.
+UPDATE callbacks c
+SET lease_expires_at = clock_timestamp() + make_interval(secs => b.timeout_s + :margin_s)
+FROM unnest(CAST(:ids AS bigint[]), CAST(:tokens AS uuid[])) AS t(id, token), brands b
+WHERE c.id = t.id AND c.lease_token = t.token AND c.state = 'in_flight' AND b.id = c.brand_id
+  AND c.id = ANY(CAST(:ids AS bigint[]))
+RETURNING c.id;
+
 -- name: chain_next_in_groups
 -- Each listed group's head is done: the worker that finished it leases the group's next
 -- callback itself (the head's slot under max_in_flight passes to it) and sends it at once.
 -- Each group's next is found by its (bet_id, id) index, one bet at a time.
 UPDATE callbacks c
 SET state = 'in_flight', next_attempt_at = now(), lease_token = gen_random_uuid(),
-    lease_expires_at = now() + make_interval(secs => b.timeout_s + :margin_s)
+    lease_expires_at = clock_timestamp() + make_interval(secs => b.timeout_s + :margin_s)
 FROM brands b
 WHERE b.id = c.brand_id
   AND c.id = ANY(ARRAY(SELECT w.id FROM unnest(CAST(:bet_ids AS text[])) AS g(bet_id)
@@ -177,7 +195,7 @@ due AS (
 )
 UPDATE callbacks c
 SET state = 'in_flight', lease_token = gen_random_uuid(),
-    lease_expires_at = now() + make_interval(secs => b.timeout_s + :margin_s)
+    lease_expires_at = clock_timestamp() + make_interval(secs => b.timeout_s + :margin_s)
 FROM brands b
 WHERE b.id = c.brand_id AND c.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
