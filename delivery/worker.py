@@ -114,11 +114,37 @@ class DeliveryWorker:
     def take(self, claims: list[tuple[int, str]]) -> int:
         """Write the claimed callbacks' attempts as ``sending`` and start sending them; returns
         how many went to the lanes (claims whose lease was lost are left out)."""
+        started = time.monotonic()
         sendings = with_retries(
             lambda: store.begin_attempts(self.engine, claims, self.lease_margin_s),
             "writing attempts before sending", self.backoff_s)
+        sendings = self._still_leased(sendings, time.monotonic() - started)
         self._send_all(sendings)
         return len(sendings)
+
+    def _still_leased(self, sendings: list[Sending], write_s: float) -> list[Sending]:
+        """The attempts that may go out after a write that took ``write_s``.
+
+        A lease covers the timeout plus the margin from when the write ran; a write slower
+        than half the margin (a stalled database) may have left too little of it, and a lease
+        that ran out was swept and handed to someone else. Such attempts are re-leased from now
+        first, and the ones already swept are not sent: two requests of a bet never overlap.
+        """
+        if write_s <= self.lease_margin_s / 2 or not sendings:
+            return sendings
+        try:
+            kept = with_retries(
+                lambda: store.keep_leases(self.engine, sendings, self.lease_margin_s),
+                "renewing leases after a slow write", self.backoff_s)
+        except Exception:
+            log.exception("could not renew %d lease(s) after a %.1f s write; not sending them "
+                          "(the sweeper closes their attempts as unknown)", len(sendings),
+                          write_s)
+            kept = []
+        if len(kept) < len(sendings):
+            log.warning("a write took %.1f s: %d attempt(s) lost their lease meanwhile and are "
+                        "not sent", write_s, len(sendings) - len(kept))
+        return kept
 
     def _send_all(self, sendings: list[Sending]) -> None:
         with self._idle:
@@ -166,10 +192,12 @@ class DeliveryWorker:
     def _record(self, batch: list[Attempt]) -> None:
         successors: list[Sending] = []
         try:
+            started = time.monotonic()
             successors = with_retries(
                 lambda: store.finish_attempts(self.engine, batch, self.lease_margin_s,
                                               take_more=not self._stopping),
                 f"recording {len(batch)} attempt(s)", self.backoff_s)
+            successors = self._still_leased(successors, time.monotonic() - started)
         except Exception:
             # The rows stay 'sending'; once the leases run out the sweeper closes them as
             # unknown and the callbacks go out again. Nothing is lost from the history.

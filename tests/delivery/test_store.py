@@ -96,6 +96,31 @@ def test_an_attempt_is_written_before_its_request_and_closed_unknown_if_never_fi
     assert resent.callback.request_id == sending.callback.request_id
 
 
+def test_after_a_slow_write_only_attempts_still_leased_are_renewed_and_sent(clean_db):
+    store.add_brand(clean_db, "b", "http://127.0.0.1:9", timeout_s=0.1)
+    store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{n}", "/bet/place"))
+                                  for n in (1, 2)])
+    claims = [(cid, token) for cid, token, _ in store.claim_due(clean_db, lease_s=30)]
+    # Given two attempts written with short leases, and a write so slow that one of them ran
+    # out and was swept (the other's lease was stretched meanwhile by its worker)
+    first, second = store.begin_attempts(clean_db, claims, margin_s=0.1)
+    time.sleep(0.3)
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("UPDATE callbacks SET lease_expires_at = now() + interval '1 min' "
+                             "WHERE id = :id"), {"id": second.callback.callback_id})
+    assert store.sweep_expired_leases(clean_db) == [first.callback.callback_id]
+    # When the worker renews the leases before sending
+    kept = store.keep_leases(clean_db, [first, second], margin_s=5)
+    # Then only the attempt still leased may go out, with its lease running from now
+    assert [s.id for s in kept] == [second.id]
+    [cb] = store.group_callbacks(clean_db, "bet-2")
+    with clean_db.connect() as conn:
+        left_s = conn.execute(sa.text("SELECT extract(epoch FROM lease_expires_at - now()) "
+                                      "FROM callbacks WHERE id = :id"),
+                              {"id": cb["id"]}).scalar()
+    assert 4 < left_s <= 5.1
+
+
 def test_unknown_brand_writes_nothing(clean_db):
     store.add_brand(clean_db, "known", "http://127.0.0.1:9")
     with pytest.raises(UnknownBrand, match="known brands: known"):
