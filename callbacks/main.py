@@ -352,6 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugins():
     """Subcommands that live beside the components they run."""
     from api.cli import register as api
+    from archive.cli import register as archive
     from callbacks.dashboard import register as dashboard
     from sandbox.cli import register as sandbox
     from simulator.cli import register as simulate
@@ -360,7 +361,7 @@ def _plugins():
     from battery.cli import register as integration_test
     from callbacks.users import register as users
 
-    return [sandbox, simulate, integration_test, dashboard, api, demo, users]
+    return [sandbox, simulate, integration_test, dashboard, api, demo, users, archive]
 
 
 def main(argv: list[str] | None = None) -> int:
