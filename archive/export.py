@@ -38,6 +38,7 @@ import sqlalchemy as sa
 import sql
 from delivery.errors import CallbackDeskError
 
+from .reader import held_partitions
 from .layout import DROPPED, EXPORTED, PRUNED, TABLES, Entry, Manifest, partition_month, \
     sync_folder
 
@@ -129,11 +130,6 @@ def _q(name: str, partition: str | None = None) -> sa.TextClause:
             raise ValueError(f"not an attempt partition: {partition!r}")
         text = text.replace("{partition}", f'"{partition}"')
     return sa.text(text)
-
-
-def held_partitions(conn: sa.Connection) -> list[str]:
-    """The monthly attempt partitions PostgreSQL holds now, oldest first."""
-    return list(conn.execute(_q("attempt_partitions")).scalars())
 
 
 def archive(engine: sa.Engine, *, older_than: timedelta, folder: Path, dry_run: bool = False,

@@ -19,6 +19,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import sqlalchemy as sa
+
+import sql
 
 from .layout import DROPPED, TABLES, Manifest
 
@@ -229,6 +232,12 @@ class Archive:
                 if isinstance(row[key], str):
                     row[key] = json.loads(row[key])
         return rows
+
+
+def held_partitions(conn: sa.Connection) -> list[str]:
+    """The monthly attempt partitions PostgreSQL holds now, oldest first (any role may ask)."""
+    return list(conn.execute(sa.text(sql.queries("archive.sql")["attempt_partitions"]))
+                .scalars())
 
 
 def open_archive(folder: Path, held_partitions: Iterable[str]) -> Archive:

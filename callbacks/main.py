@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from delivery import broker as brokers
 import contract
 from contract import checking
+from archive import reader as archive_reader
 from delivery import database, migrate, settings, store
 from delivery.errors import CallbackDeskError, InvalidInput
 from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
@@ -265,27 +266,61 @@ def cmd_status(args) -> int:
 
 
 def cmd_history(args) -> int:
+    bet_id = args.bet_id or args.group_id
+    if not bet_id or (args.bet_id and args.group_id and args.bet_id != args.group_id):
+        raise InvalidInput("give one Bet ID: `callbacks history BET_ID`", field="bet_id")
     engine, _ = _engine()
-    attempts = store.group_attempts(engine, args.group_id)
+    attempts = store.group_attempts(engine, bet_id)
+    callbacks = store.group_callbacks(engine, bet_id)
+    attempts, callbacks = _with_archived(engine, bet_id, attempts, callbacks)
     if args.json:
         _print_json(attempts)
         return 0
-    callbacks = store.group_callbacks(engine, args.group_id)
     if not attempts and not callbacks:
-        print(f"no callbacks for bet {args.group_id}")
+        print(f"no callbacks for bet {bet_id}")
         return 1
     for a in attempts:
+        duration = "-" if a["duration_ms"] is None else f"{a['duration_ms']:.1f}"
         print(f"{a['started_at']:%Y-%m-%d %H:%M:%S.%f}"[:-3] +
               f"  {a['destination']:<30} #{a['attempt_no']:<2} {a['outcome']:<9} "
-              f"{a['response_status'] or '-':>3}  {a['duration_ms']:8.1f} ms  "
+              f"{a['response_status'] or '-':>3}  {duration:>8} ms  "
               f"request {a['id']}" +
-              (f"  {a['error_class']}: {a['error_detail']}" if a['error_class'] else ""))
+              (f"  {a['error_class']}: {a['error_detail']}" if a['error_class'] else "") +
+              ("  (archive)" if a.get("archived") else ""))
     for c in callbacks:
         if c["state"] in store.OPEN_STATES or c["state"] == "skipped":
             print(f"{'':23}  {c['destination']:<30} {c['state']}"
                   + (f", next try {c['next_attempt_at']:%H:%M:%S}" if c["next_attempt_at"]
                      else "") + (f" — {c['last_error']}" if c["last_error"] else ""))
     return 0
+
+
+def _with_archived(engine, bet_id: str, attempts: list[dict], callbacks: list[dict]):
+    """The bet's attempts and callbacks with those the Parquet archive holds added (marked
+    ``archived``), oldest first."""
+    conf = settings.from_env()
+    with engine.connect() as conn:
+        stored = archive_reader.open_archive(conf.archive_dir,
+                                             archive_reader.held_partitions(conn))
+    if stored.empty:
+        return attempts, callbacks
+    brands = {b.id: b.name for b in store.brands(engine)}
+    have = {c["id"] for c in callbacks}
+    old_callbacks = [dict(c, archived=True) for c in stored.callbacks_of(bet_id, brands, 10_000)
+                     if c["id"] not in have]
+    by_id = {c["id"]: c for c in callbacks + old_callbacks}
+    seen = {str(a["id"]) for a in attempts}
+    for a in stored.attempts_of(bet_id, brands, 10_000):
+        if a["request_id"] in seen:
+            continue
+        a["id"] = a.pop("request_id")
+        callback = by_id.get(a["callback_id"], {})
+        attempts.append(dict(a, callback_request_id=callback.get("request_id"),
+                             payload=callback.get("payload"),
+                             callback_state=callback.get("state"), archived=True))
+    attempts.sort(key=lambda a: (a["started_at"], a["attempt_no"]))
+    callbacks = sorted(callbacks + old_callbacks, key=lambda c: c["id"])
+    return attempts, callbacks
 
 
 # --- parser ---------------------------------------------------------------------------------
@@ -339,8 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
 
-    history = sub.add_parser("history", help="every attempt for one bet")
-    history.add_argument("--group-id", required=True, help="the Bet ID")
+    history = sub.add_parser("history", help="every attempt for one bet (archive included)")
+    history.add_argument("bet_id", nargs="?", metavar="BET_ID", help="the Bet ID")
+    history.add_argument("--group-id", help="the Bet ID (same as BET_ID)")
     history.add_argument("--json", action="store_true")
     history.set_defaults(func=cmd_history)
 

@@ -14,7 +14,8 @@ from archive_scenarios import OLD, bet_ids, build, old_partition
 from databases import empty
 
 from archive import reader
-from archive.export import ArchiveError, archive, held_partitions
+from archive.export import ArchiveError, archive
+from archive.reader import held_partitions
 from archive.layout import DROPPED, EXPORTED, Manifest
 
 NINETY_DAYS = timedelta(days=90)
