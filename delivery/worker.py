@@ -26,7 +26,7 @@ from typing import Callable, TypeVar
 import httpx
 import sqlalchemy as sa
 
-from . import store
+from . import metrics, store
 from .dispatch import decide
 from .sender import Attempt, Sending, send
 
@@ -170,6 +170,7 @@ class DeliveryWorker:
                 lambda: store.finish_attempts(self.engine, batch, self.lease_margin_s,
                                               take_more=not self._stopping),
                 f"recording {len(batch)} attempt(s)", self.backoff_s)
+            metrics.record_attempts(self.engine, batch)
         except Exception:
             # The rows stay 'sending'; once the leases run out the sweeper closes them as
             # unknown and the callbacks go out again. Nothing is lost from the history.
