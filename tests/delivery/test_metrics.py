@@ -24,7 +24,7 @@ def closed_port() -> int:
 
 
 def platform(seen) -> Reply:
-    if (seen.body or {}).get("bet_id") == "bet-broken":
+    if (seen.body or {}).get("bet_id") == "bet-broken" and seen.path == "/bet/place":
         return Reply(500, b"boom")
     return Reply(204)
 
