@@ -143,6 +143,14 @@ def test_history_page_lists_archived_attempts(reader, engine):
     assert not app.exception, [e.message for e in app.exception]
     table = app.dataframe[0].value
     assert list(table["Group ID"]) == ["old-south-1"] * 3
+    # Selecting an archived attempt shows everything recorded about it
+    request_id = queries.fetch_history(everything(group_ids=("old-south-1",)), None
+                                       ).rows[-1]["request_id"]
+    app.query_params["attempt"] = request_id
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert "/bet/place · attempt 1 of 1 · 204 · delivered" in texts(app)
+    assert any('"bet_id": "old-south-1"' in c.value for c in app.code)
 
 
 def test_breakdowns_count_archived_months(reader, engine):

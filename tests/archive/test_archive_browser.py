@@ -1,0 +1,94 @@
+"""The running dashboard in Chromium, reading a bet two years old from the Parquet archive.
+Screenshots go to test-artifacts/screenshots/ for a person to look at."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from archive_scenarios import OLD, build
+from databases import empty
+
+from archive.export import archive
+from callbacks.dashboard import launch, wait_ready
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-quic"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
+                                reason="Debian's Chromium is not installed (/usr/bin/chromium)")
+
+
+@pytest.fixture(scope="module")
+def dashboard(engine, database_url, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("archive")
+    empty(engine)
+    build(engine)
+    archive(engine, older_than=timedelta(days=90), folder=folder)
+    os.environ["CALLBACKS_ARCHIVE_DIR"] = str(folder)
+    try:
+        process, url = launch(database_url, port=0)
+    finally:
+        del os.environ["CALLBACKS_ARCHIVE_DIR"]
+    try:
+        wait_ready(process, url, timeout_s=60)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        empty(engine)
+
+
+@pytest.fixture
+def page(dashboard):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        tab = chromium.new_page(viewport={"width": 1500, "height": 1100})
+        yield tab
+        chromium.close()
+
+
+def settle(tab, heading: str) -> None:
+    tab.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    tab.wait_for_timeout(800)
+    tab.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=30_000)
+    tab.wait_for_timeout(700)
+
+
+def shoot(tab, name: str) -> None:
+    """The whole page (the main area scrolls, so the viewport grows to it)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = tab.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
+                          ".scrollHeight")
+    tab.set_viewport_size({"width": 1500, "height": max(1100, min(height, 5000))})
+    tab.wait_for_timeout(600)
+    tab.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_an_archived_bet_is_investigated_in_the_browser(page, dashboard):
+    page.goto(dashboard + "investigate?bet=old-north-refused&tz=UTC")
+    settle(page, "Investigate a missing notification")
+    shoot(page, "20-investigate-archived-bet")
+    main = page.locator("[data-testid='stMain']")
+    text = main.inner_text()
+    assert "read from the archive" in text
+    assert "not_enough_balance" in text
+    assert "Bet ID: old-north-refused" in text
+    assert not page.locator("[data-testid='stException']").count()
+
+
+def test_callback_history_reaches_into_the_archive(page, dashboard):
+    page.goto(dashboard + "history?window=Any+time&tz=UTC")
+    settle(page, "Callback history")
+    shoot(page, "21-history-with-archive")
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for(timeout=30_000)
+    assert not page.locator("[data-testid='stException']").count()
+    # (the grid draws on a canvas; its cells are also in the page for screen readers)
+    assert grid.locator("td", has_text="old-north-refused").count() == 1
+    assert grid.locator("td", has_text=f"{OLD:%Y-%m-%d} 12:00:00").count() == 8
