@@ -92,3 +92,16 @@ def test_callback_history_reaches_into_the_archive(page, dashboard):
     # (the grid draws on a canvas; its cells are also in the page for screen readers)
     assert grid.locator("td", has_text="old-north-refused").count() == 1
     assert grid.locator("td", has_text=f"{OLD:%Y-%m-%d} 12:00:00").count() == 8
+
+
+def test_breakdowns_of_an_archived_month(page, dashboard):
+    start, end = OLD - timedelta(days=10), OLD + timedelta(days=10)
+    page.goto(dashboard + f"breakdowns?window=Custom&window_from={start:%Y-%m-%dT%H:%M}"
+                          f"&window_to={end:%Y-%m-%dT%H:%M}&tz=UTC")
+    settle(page, "Breakdowns")
+    page.get_by_text("Response codes over time").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)
+    shoot(page, "22-breakdowns-archived-month")
+    attempts = page.locator("[data-testid='stMetric']").first.inner_text()
+    assert attempts.split() == ["Attempts", "8"]
+    assert not page.locator("[data-testid='stException']").count()
