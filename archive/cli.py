@@ -53,7 +53,7 @@ def cmd_archive(args) -> int:
         print(f"  {part.partition}: {part.action}" + (f" ({counts})" if counts else "")
               + (f" — {part.note}" if part.note else ""))
     if not report.partitions:
-        print(f"  nothing to archive: no month of attempts ended before the cutoff")
+        print("  nothing to archive: no month of attempts ended before the cutoff")
     if report.kept:
         print(f"  kept in PostgreSQL: {', '.join(report.kept)}")
     done = sum(1 for p in report.partitions if p.action in ("archived", "would archive"))

@@ -10,7 +10,7 @@ CREATE TABLE archived_partitions (
     attempts       bigint NOT NULL,
     callbacks      bigint NOT NULL,
     bets           bigint NOT NULL,
-    files          jsonb NOT NULL,             -- {"attempts": "attempts/attempts_2024_07.parquet", ...}
+    files          jsonb NOT NULL,     -- {stem: {"attempts": "attempts/<stem>.parquet", ...}}
     exported_at    timestamptz NOT NULL,
     dropped_at     timestamptz NOT NULL DEFAULT now()
 );

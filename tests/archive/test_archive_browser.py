@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from archive_scenarios import OLD, build
 from databases import empty
 
@@ -73,25 +74,27 @@ def shoot(tab, name: str) -> None:
 def test_an_archived_bet_is_investigated_in_the_browser(page, dashboard):
     page.goto(dashboard + "investigate?bet=old-north-refused&tz=UTC")
     settle(page, "Investigate a missing notification")
-    shoot(page, "20-investigate-archived-bet")
     main = page.locator("[data-testid='stMain']")
-    text = main.inner_text()
-    assert "read from the archive" in text
-    assert "not_enough_balance" in text
-    assert "Bet ID: old-north-refused" in text
+    # Then the verdict, the archive's note and the escalation summary are drawn
+    expect(main.get_by_text("read from the archive")).to_have_count(1, timeout=30_000)
+    expect(main.locator("code", has_text="Bet ID: old-north-refused")).to_have_count(
+        1, timeout=30_000)
+    shoot(page, "20-investigate-archived-bet")
+    assert "not_enough_balance" in main.inner_text()
     assert not page.locator("[data-testid='stException']").count()
 
 
 def test_callback_history_reaches_into_the_archive(page, dashboard):
     page.goto(dashboard + "history?window=Any+time&tz=UTC")
     settle(page, "Callback history")
-    shoot(page, "21-history-with-archive")
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.wait_for(timeout=30_000)
     assert not page.locator("[data-testid='stException']").count()
     # (the grid draws on a canvas; its cells are also in the page for screen readers)
-    assert grid.locator("td", has_text="old-north-refused").count() == 1
-    assert grid.locator("td", has_text=f"{OLD:%Y-%m-%d} 12:00:00").count() == 8
+    expect(grid.locator("td", has_text="old-north-refused")).to_have_count(1, timeout=30_000)
+    expect(grid.locator("td", has_text=f"{OLD:%Y-%m-%d} 12:00:00")).to_have_count(
+        8, timeout=30_000)
+    shoot(page, "21-history-with-archive")
 
 
 def test_breakdowns_of_an_archived_month(page, dashboard):
