@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 from archive_scenarios import OLD, build
+from dashboard_apptest import ADMIN, PASSWORD, make_user
 from databases import empty
 
 from archive.export import archive
@@ -29,6 +30,7 @@ def dashboard(engine, database_url, tmp_path_factory):
     empty(engine)
     build(engine)
     archive(engine, older_than=timedelta(days=90), folder=folder)
+    make_user(engine, ADMIN)
     os.environ["CALLBACKS_ARCHIVE_DIR"] = str(folder)
     try:
         process, url = launch(database_url, port=0)
@@ -61,6 +63,17 @@ def settle(tab, heading: str) -> None:
     tab.wait_for_timeout(700)
 
 
+def open_signed_in(tab, url: str, heading: str) -> None:
+    """Open ``url`` in a fresh session, sign in on the form it shows, wait for the page."""
+    tab.goto(url)
+    tab.get_by_role("textbox", name="User name").wait_for(timeout=30_000)
+    tab.get_by_role("textbox", name="User name").fill(ADMIN)
+    tab.get_by_role("textbox", name="Password").fill(PASSWORD)
+    tab.get_by_role("textbox", name="Password").press("Enter")
+    tab.get_by_role("textbox", name="User name").wait_for(state="detached", timeout=30_000)
+    settle(tab, heading)
+
+
 def shoot(tab, name: str) -> None:
     """The whole page (the main area scrolls, so the viewport grows to it)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -72,8 +85,8 @@ def shoot(tab, name: str) -> None:
 
 
 def test_an_archived_bet_is_investigated_in_the_browser(page, dashboard):
-    page.goto(dashboard + "investigate?bet=old-north-refused&tz=UTC")
-    settle(page, "Investigate a missing notification")
+    open_signed_in(page, dashboard + "investigate?bet=old-north-refused&tz=UTC",
+                   "Investigate a missing notification")
     main = page.locator("[data-testid='stMain']")
     # Then the verdict, the archive's note and the escalation summary are drawn
     expect(main.get_by_text("read from the archive")).to_have_count(1, timeout=30_000)
@@ -85,8 +98,7 @@ def test_an_archived_bet_is_investigated_in_the_browser(page, dashboard):
 
 
 def test_callback_history_reaches_into_the_archive(page, dashboard):
-    page.goto(dashboard + "history?window=Any+time&tz=UTC")
-    settle(page, "Callback history")
+    open_signed_in(page, dashboard + "history?window=Any+time&tz=UTC", "Callback history")
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.wait_for(timeout=30_000)
     assert not page.locator("[data-testid='stException']").count()
@@ -99,9 +111,9 @@ def test_callback_history_reaches_into_the_archive(page, dashboard):
 
 def test_breakdowns_of_an_archived_month(page, dashboard):
     start, end = OLD - timedelta(days=10), OLD + timedelta(days=10)
-    page.goto(dashboard + f"breakdowns?window=Custom&window_from={start:%Y-%m-%dT%H:%M}"
-                          f"&window_to={end:%Y-%m-%dT%H:%M}&tz=UTC")
-    settle(page, "Breakdowns")
+    open_signed_in(page, dashboard + f"breakdowns?window=Custom&window_from="
+                   f"{start:%Y-%m-%dT%H:%M}&window_to={end:%Y-%m-%dT%H:%M}&tz=UTC",
+                   "Breakdowns")
     page.get_by_text("Response codes over time").first.wait_for(timeout=30_000)
     page.wait_for_timeout(1500)
     shoot(page, "22-breakdowns-archived-month")

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import streamlit as st
 from archive_scenarios import OLD, build
-from dashboard_apptest import app_script, texts
+from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
 from databases import empty
 from streamlit.testing.v1 import AppTest
 
 from archive.export import archive
-from dashboard import connection, queries
+from dashboard import accounts, auth, connection, queries
 from dashboard.filters import EPOCH, HistoryFilter
 from delivery import store
 
@@ -30,19 +30,34 @@ def archived(engine, database_url, tmp_path_factory):
     build(engine)
     report = archive(engine, older_than=timedelta(days=90), folder=folder)
     assert any(p.action == "archived" for p in report.partitions)
+    make_user(engine, ADMIN)
+    make_user(engine, "sam", accounts.ANALYST, brands=["south"])
     yield folder
     empty(engine)
 
 
 @pytest.fixture
 def reader(archived, database_url, monkeypatch):
-    """Pages and queries read the test database as callbacks_reader, and the archive."""
+    """Pages and queries read the test database as callbacks_reader, and the archive; queries
+    called outside a page see every brand (pages see their signed-in user's)."""
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", connection.reader_url(database_url))
     monkeypatch.setenv("CALLBACKS_ARCHIVE_DIR", str(archived))
     st.cache_data.clear()
     st.cache_resource.clear()
-    yield archived
+    with auth.seeing(None):
+        yield archived
     st.cache_data.clear()
+
+
+def open_page(engine, page: str, user: str = ADMIN, **params) -> AppTest:
+    app = AppTest.from_function(app_script, args=(page,), default_timeout=60)
+    app.context = {"timezone": "UTC"}
+    signed_in(app, engine, user)
+    for name, value in params.items():
+        app.query_params[name] = value
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
 
 
 def brand_id(engine, name: str) -> int:
@@ -119,11 +134,7 @@ def test_an_archived_bet_is_investigated_from_its_bet_id(reader, engine):
 
 
 def test_investigate_page_explains_an_archived_bet(reader, engine):
-    app = AppTest.from_function(app_script, args=("investigate",), default_timeout=60)
-    app.context = {"timezone": "UTC"}
-    app.query_params["bet"] = "old-north-refused"
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
+    app = open_page(engine, "investigate", bet="old-north-refused")
     page = texts(app)
     assert "read from the archive" in page
     summary = app.code[-1].value
@@ -135,12 +146,7 @@ def test_investigate_page_explains_an_archived_bet(reader, engine):
 
 
 def test_history_page_lists_archived_attempts(reader, engine):
-    app = AppTest.from_function(app_script, args=("history",), default_timeout=60)
-    app.context = {"timezone": "UTC"}
-    app.query_params["window"] = "Any time"
-    app.query_params["group_ids"] = "old-south-1"
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
+    app = open_page(engine, "history", window="Any time", group_ids="old-south-1")
     table = app.dataframe[0].value
     assert list(table["Group ID"]) == ["old-south-1"] * 3
     # Selecting an archived attempt shows everything recorded about it
@@ -151,6 +157,26 @@ def test_history_page_lists_archived_attempts(reader, engine):
     assert not app.exception, [e.message for e in app.exception]
     assert "/bet/place · attempt 1 of 1 · 204 · delivered" in texts(app)
     assert any('"bet_id": "old-south-1"' in c.value for c in app.code)
+
+
+def test_an_analyst_never_sees_another_brands_archived_rows(reader, engine):
+    # Given sam, an analyst of brand south only
+    # When sam pastes a north bet's id, and lists every attempt of any time
+    investigate = open_page(engine, "investigate", user="sam", bet="old-north-refused")
+    history = open_page(engine, "history", user="sam", window="Any time")
+    # Then the archive shows sam south's rows only
+    assert "read from the archive" not in texts(investigate)
+    assert "not_enough_balance" not in texts(investigate)
+    summary = investigate.code[-1].value
+    assert "Brand: north" not in summary and "PLACE_ERROR" not in summary
+    assert "none is queued now" in summary  # no trace of it, as far as sam can see
+    groups = set(history.dataframe[0].value["Group ID"])
+    assert groups == {"new-south-1", "old-south-1", "old-south-refused"}
+    north_request = [r for r in queries.fetch_history(everything(), None).rows
+                     if r["group_id"] == "old-north-1"][0]["request_id"]
+    expanded = open_page(engine, "history", user="sam", window="Any time",
+                         attempt=north_request)
+    assert "old-north-1" not in texts(expanded)
 
 
 def test_breakdowns_count_archived_months(reader, engine):
