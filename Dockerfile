@@ -10,6 +10,7 @@ COPY dashboard ./dashboard
 COPY sandbox ./sandbox
 COPY simulator ./simulator
 COPY api ./api
+COPY archive ./archive
 COPY sql ./sql
 COPY .streamlit ./.streamlit
 RUN pip install --no-cache-dir .

@@ -6,6 +6,7 @@ Routes::
     GET  /v1/bets/{bet_id}/callbacks     the bet, its callbacks and their attempts
     GET  /openapi.json                   the OpenAPI 3.1 document (public)
     GET  /healthz                        {"status": "ok"} or 503 (public)
+    GET  /metrics                        Prometheus metrics: queue figures per brand (public)
 
 Every answer is JSON; an error is ``{"error": "what went wrong and what to do"}`` with
 ``problems`` (422) or ``conflicts`` (409) when there are several. The database is only reached
@@ -21,15 +22,16 @@ from decimal import Decimal
 from typing import Iterable
 
 import sqlalchemy as sa
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from delivery import store
+from delivery import metrics, store
 from delivery.errors import InvalidInput, RequestIdConflict, UnknownBrand
 from delivery.validation import NewCallback
 
@@ -69,6 +71,9 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
     """The ASGI app on ``engine``. ``tokens`` are accepted besides the stored ones (the
     command passes ``CALLBACKS_API_TOKENS``)."""
 
+    queued = Counter("callbacks_api_queued", "Callbacks queued through the producer API "
+                     "(repeats of a request_id not counted)", ["brand"], registry=None)
+
     async def post_callbacks(request: Request) -> Json:
         brand = request.path_params["brand"]
         await run_in_threadpool(store.brand_named, engine, brand)
@@ -83,6 +88,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         except InvalidInput as exc:
             return _refused(exc, callbacks)
         created = any(r.created for r in results)
+        queued.labels(brand).inc(sum(1 for r in results if r.created))
         return Json({
             "request_ids": [r.queued.request_id for r in results],
             "callbacks": [{"request_id": r.queued.request_id, "bet_id": r.queued.bet_id,
@@ -99,6 +105,12 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
     async def openapi_json(request: Request) -> Json:
         return Json(openapi.document())
 
+    registry = metrics.registry_for(engine, queued)
+
+    async def metrics_text(request: Request) -> Response:
+        body = await run_in_threadpool(generate_latest, registry)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
     async def healthz(request: Request) -> Json:
         try:
             await asyncio.wait_for(run_in_threadpool(_ping, engine), HEALTH_TIMEOUT_S)
@@ -114,6 +126,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         Route("/v1/bets/{bet_id:path}/callbacks", get_bet_callbacks, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_text, methods=["GET"]),
     ]
     handlers = {
         HTTPException: _http_error,

@@ -25,8 +25,9 @@ from delivery import store
 
 #: Environment variable holding comma-separated tokens accepted besides the stored ones.
 ENV_VAR = "CALLBACKS_API_TOKENS"
-#: Paths anyone may read: the health check and the OpenAPI document (the contract, no data).
-PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json"})
+#: Paths anyone may read: the health check, the OpenAPI document (the contract, no data) and
+#: the Prometheus metrics (queue figures per brand; no payloads, ids or secrets).
+PUBLIC_PATHS = frozenset({"/healthz", "/openapi.json", "/metrics"})
 #: Prefix of generated tokens, so a leaked one is recognisable in logs and secret scanners.
 TOKEN_PREFIX = "cbk_"
 #: Realm named in the WWW-Authenticate challenge.

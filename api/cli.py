@@ -30,7 +30,8 @@ def register(subparsers) -> None:
     """Add the ``api`` and ``api-token`` subcommands."""
     api = subparsers.add_parser(
         "api", help="serve the producer HTTP API (queue callbacks, read a bet's callbacks)",
-        description="Serve the producer HTTP API. Every route but /healthz and /openapi.json "
+        description="Serve the producer HTTP API. Every route but /healthz, /metrics and "
+                    "/openapi.json "
                     f"needs Authorization: Bearer <token>: a token from {ENV_VAR} "
                     "(comma-separated) or one made by `callbacks api-token create`.")
     api.add_argument("--host", default="127.0.0.1",

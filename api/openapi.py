@@ -227,6 +227,13 @@ def _paths() -> dict:
             "responses": {"200": _answer("The database answers.", "Health"),
                           "503": _answer("The database does not answer.", "Health")},
         }},
+        "/metrics": {"get": {
+            "operationId": "metrics", "summary": "Prometheus metrics: queue depth, due now, "
+            "in flight and oldest open callback per brand; callbacks queued through this API",
+            "security": [],
+            "responses": {"200": {"description": "Prometheus text exposition format.",
+                                  "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        }},
         "/openapi.json": {"get": {
             "operationId": "openapi", "summary": "This document", "security": [],
             "responses": {"200": {"description": "The OpenAPI 3.1 document.",
@@ -410,7 +417,8 @@ def _fixed_schemas() -> dict:
 
 _DESCRIPTION = """\
 Queue sportsbook bet callbacks for delivery to an operator's platform, and see what became of
-them. Every route but /healthz and /openapi.json needs `Authorization: Bearer <token>`.
+them. Every route but /healthz, /metrics and /openapi.json needs
+`Authorization: Bearer <token>`.
 
 A bet is a callback group: its callbacks go out in the order they were queued, one at a time.
 Delivery is at-least-once; the payload's request_id is the idempotency key on both sides: a

@@ -5,8 +5,10 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 from datetime import datetime
 from decimal import Decimal
@@ -16,11 +18,12 @@ import sqlalchemy as sa
 from delivery import broker as brokers
 import contract
 from contract import checking
-from delivery import database, migrate, settings, store
+from archive import reader as archive_reader
+from delivery import database, metrics, migrate, settings, store
 from delivery.errors import CallbackDeskError, InvalidInput
 from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
 from delivery.schedule import parse_schedule
-from delivery.scheduler import Scheduler
+from delivery.scheduler import METRICS as scheduler_metrics, Scheduler
 from delivery.validation import NewCallback, parse_callback
 
 
@@ -200,11 +203,17 @@ def cmd_scheduler(args) -> int:
     broker = brokers.make_broker(conf.broker_url, url)
     print(f"scheduler on {database.redact_url(url)}, broker {brokers.describe(conf.broker_url)}; "
           "Ctrl-C stops it", flush=True)
+    server = None
+    if args.metrics_port is not None:
+        server = _serve_metrics(metrics.registry_for(engine, *scheduler_metrics), args)
     try:
         with stop_on_signals() as stop:
+            _start_daily_archive(engine, conf, stop)
             Scheduler(engine, broker, conf).run(stop)
     finally:
         broker.close()
+        if server is not None:
+            server.shutdown()
     print("scheduler stopped")
     return 0
 
@@ -214,6 +223,10 @@ def cmd_worker(args) -> int:
     engine, url = _engine()
     broker = brokers.make_broker(conf.broker_url, url)
     env = dict(os.environ, DATABASE_URL=url, CALLBACKS_SUPERVISOR_PID=str(os.getpid()))
+    # The Dramatiq processes count into a folder of this run's own (prometheus-client's
+    # multiprocess mode); this process serves their sum with its scheduler's counters.
+    counts_dir = tempfile.mkdtemp(prefix="callbacks-metrics-")
+    env.update(metrics.multiprocess_env(counts_dir))
     command = [sys.executable, "-m", "dramatiq", "delivery.actors", "--queues", conf.queue_name,
                "--processes", str(args.processes), "--threads", str(args.threads)]
     print(f"database: {database.redact_url(url)}")
@@ -221,6 +234,9 @@ def cmd_worker(args) -> int:
     print(f"workers:  {args.processes} process(es) × {args.threads} thread(s)"
           + ("" if not args.no_scheduler else ", no scheduler") + "; Ctrl-C stops cleanly",
           flush=True)
+    server = None
+    if args.metrics_port is not None:
+        server = _serve_metrics(metrics.worker_registry(engine, counts_dir), args)
     # Its own session: a terminal Ctrl-C reaches only this process, which stops the workers once.
     # If this process is killed outright, the workers get SIGTERM and stop too.
     workers = subprocess.Popen(command, env=env, start_new_session=True,
@@ -230,6 +246,7 @@ def cmd_worker(args) -> int:
                                      name="scheduler", daemon=True)
         if not args.no_scheduler:
             scheduler.start()
+            _start_daily_archive(engine, conf, stop)
         try:
             while not stop.is_set():
                 if workers.poll() is not None:
@@ -243,8 +260,34 @@ def cmd_worker(args) -> int:
                 scheduler.join(timeout=10)
             stop_process(workers, timeout_s=30)
             broker.close()
+            if server is not None:
+                server.shutdown()
+            shutil.rmtree(counts_dir, ignore_errors=True)
     print("worker stopped")
     return 0 if ended_cleanly(workers) else 1
+
+
+def _serve_metrics(registry, args):
+    """Serve /metrics, or say why not and carry on (delivery matters more than metrics)."""
+    try:
+        server = metrics.serve(registry, args.metrics_host, args.metrics_port)
+    except OSError as exc:
+        print(f"warning: metrics not served: cannot listen on {args.metrics_host}:"
+              f"{args.metrics_port} ({exc.strerror}); pick another --metrics-port",
+              file=sys.stderr, flush=True)
+        return None
+    host = f"[{args.metrics_host}]" if ":" in args.metrics_host else args.metrics_host
+    print(f"metrics:  http://{host}:{server.server_port}/metrics", flush=True)
+    return server
+
+
+def _start_daily_archive(engine, conf: settings.Settings, stop: threading.Event) -> None:
+    if conf.archive_daily:
+        from archive import daily
+
+        daily.start(engine, conf, stop)
+        print(f"archive:  daily, history older than {conf.retention_days:g} days to "
+              f"{conf.archive_dir}", flush=True)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -265,21 +308,27 @@ def cmd_status(args) -> int:
 
 
 def cmd_history(args) -> int:
+    bet_id = args.bet_id or args.group_id
+    if not bet_id or (args.bet_id and args.group_id and args.bet_id != args.group_id):
+        raise InvalidInput("give one Bet ID: `callbacks history BET_ID`", field="bet_id")
     engine, _ = _engine()
-    attempts = store.group_attempts(engine, args.group_id)
+    attempts = store.group_attempts(engine, bet_id)
+    callbacks = store.group_callbacks(engine, bet_id)
+    attempts, callbacks = _with_archived(engine, bet_id, attempts, callbacks)
     if args.json:
         _print_json(attempts)
         return 0
-    callbacks = store.group_callbacks(engine, args.group_id)
     if not attempts and not callbacks:
-        print(f"no callbacks for bet {args.group_id}")
+        print(f"no callbacks for bet {bet_id}")
         return 1
     for a in attempts:
+        duration = "-" if a["duration_ms"] is None else f"{a['duration_ms']:.1f}"
         print(f"{a['started_at']:%Y-%m-%d %H:%M:%S.%f}"[:-3] +
               f"  {a['destination']:<30} #{a['attempt_no']:<2} {a['outcome']:<9} "
-              f"{a['response_status'] or '-':>3}  {a['duration_ms']:8.1f} ms  "
+              f"{a['response_status'] or '-':>3}  {duration:>8} ms  "
               f"request {a['id']}" +
-              (f"  {a['error_class']}: {a['error_detail']}" if a['error_class'] else ""))
+              (f"  {a['error_class']}: {a['error_detail']}" if a['error_class'] else "") +
+              ("  (archive)" if a.get("archived") else ""))
     for c in callbacks:
         if c["state"] in store.OPEN_STATES or c["state"] == "skipped":
             print(f"{'':23}  {c['destination']:<30} {c['state']}"
@@ -288,7 +337,61 @@ def cmd_history(args) -> int:
     return 0
 
 
+def _with_archived(engine, bet_id: str, attempts: list[dict], callbacks: list[dict]):
+    """The bet's attempts and callbacks with those the Parquet archive holds added (marked
+    ``archived``), oldest first."""
+    conf = settings.from_env()
+    with engine.connect() as conn:
+        stored = archive_reader.open_archive(conf.archive_dir,
+                                             archive_reader.held_partitions(conn))
+    if stored.empty:
+        return attempts, callbacks
+    brands = {b.id: b.name for b in store.brands(engine)}
+    have = {c["id"] for c in callbacks}
+    old_callbacks = [dict(c, archived=True) for c in stored.callbacks_of(bet_id, brands, 10_000)
+                     if c["id"] not in have]
+    by_id = {c["id"]: c for c in callbacks + old_callbacks}
+    seen = {str(a["id"]) for a in attempts}
+    for a in stored.attempts_of(bet_id, brands, 10_000):
+        if a["request_id"] in seen:
+            continue
+        a["id"] = a.pop("request_id")
+        callback = by_id.get(a["callback_id"], {})
+        attempts.append(dict(a, callback_request_id=callback.get("request_id"),
+                             payload=callback.get("payload"),
+                             callback_state=callback.get("state"), archived=True))
+    attempts.sort(key=lambda a: (a["started_at"], a["attempt_no"]))
+    callbacks = sorted(callbacks + old_callbacks, key=lambda c: c["id"])
+    return attempts, callbacks
+
+
 # --- parser ---------------------------------------------------------------------------------
+
+#: Where ``callbacks worker`` serves Prometheus metrics unless told otherwise.
+DEFAULT_WORKER_METRICS_PORT = 9191
+
+
+def _metrics_options(parser, default_port: int | None) -> None:
+    parser.add_argument(
+        "--metrics-port", type=_port, default=default_port, metavar="N",
+        help="serve Prometheus metrics on this port at /metrics; 0 picks a free one"
+             + (f" (default: {default_port})" if default_port else " (default: not served)"))
+    parser.add_argument("--no-metrics", dest="metrics_port", action="store_const", const=None,
+                        help="do not serve metrics")
+    parser.add_argument("--metrics-host", default="127.0.0.1",
+                        help="address metrics listen on; 0.0.0.0 in a container "
+                             "(default: %(default)s)")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port 0-65535")
+    return value
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -330,17 +433,21 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--threads", type=int, default=4)
     worker.add_argument("--no-scheduler", action="store_true",
                         help="run only the Dramatiq workers (a `callbacks scheduler` runs elsewhere)")
+    _metrics_options(worker, DEFAULT_WORKER_METRICS_PORT)
     worker.set_defaults(func=cmd_worker)
 
-    sub.add_parser("scheduler", help="run only the scheduler (claims due callbacks, sweeps "
-                   "expired leases)").set_defaults(func=cmd_scheduler)
+    scheduler = sub.add_parser("scheduler", help="run only the scheduler (claims due callbacks, "
+                               "sweeps expired leases)")
+    _metrics_options(scheduler, None)
+    scheduler.set_defaults(func=cmd_scheduler)
 
     status = sub.add_parser("status", help="queue figures")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
 
-    history = sub.add_parser("history", help="every attempt for one bet")
-    history.add_argument("--group-id", required=True, help="the Bet ID")
+    history = sub.add_parser("history", help="every attempt for one bet (archive included)")
+    history.add_argument("bet_id", nargs="?", metavar="BET_ID", help="the Bet ID")
+    history.add_argument("--group-id", help="the Bet ID (same as BET_ID)")
     history.add_argument("--json", action="store_true")
     history.set_defaults(func=cmd_history)
 
@@ -352,6 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _plugins():
     """Subcommands that live beside the components they run."""
     from api.cli import register as api
+    from archive.cli import register as archive
     from callbacks.dashboard import register as dashboard
     from sandbox.cli import register as sandbox
     from simulator.cli import register as simulate
@@ -360,7 +468,7 @@ def _plugins():
     from battery.cli import register as integration_test
     from callbacks.users import register as users
 
-    return [sandbox, simulate, integration_test, dashboard, api, demo, users]
+    return [sandbox, simulate, integration_test, dashboard, api, demo, users, archive]
 
 
 def main(argv: list[str] | None = None) -> int:

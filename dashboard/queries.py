@@ -1,6 +1,10 @@
 """The only dashboard module that runs SQL: named blocks of ``sql/dashboard.sql``, run as the
 read-only role, with bounded results and short-lived caches.
 
+History past the retention is read from the Parquet archive (:mod:`archive.reader`, DuckDB)
+when a window reaches past what PostgreSQL holds, and merged with PostgreSQL's rows; archived
+rows are limited to the brands this session can see in PostgreSQL.
+
 Caches are short on purpose: an analyst who reruns a page (selecting a row, switching a tab)
 should not wait for the same query twice, but must never look at minutes-old data.
 """
@@ -15,6 +19,8 @@ import sqlalchemy as sa
 import streamlit as st
 
 import sql
+from archive import reader as archive_reader
+from delivery import settings
 
 from . import auth, connection, tables
 from .filters import HistoryFilter
@@ -57,6 +63,31 @@ def _rows(name: str, params: dict | None = None) -> list[dict]:
 def brands() -> list[dict]:
     """Every brand with its delivery settings (never its signing secret)."""
     return _rows("brands")
+
+
+def visible_brands(brand_id: int | None) -> dict[int, str]:
+    """``{id: name}`` of the brands a query may return: the selected one, or every brand this
+    session can read in PostgreSQL."""
+    readable = {b["id"]: b["name"] for b in brands()}
+    if brand_id is None:
+        return readable
+    return {brand_id: readable[brand_id]} if brand_id in readable else {}
+
+
+# --- the archive ----------------------------------------------------------------------------
+
+@st.cache_data(ttl=10, show_spinner=False)
+def archive() -> archive_reader.Archive:
+    """The Parquet archive as it stands (which files, and how far back PostgreSQL reaches)."""
+    with engine().connect() as conn:
+        held = archive_reader.held_partitions(conn)
+    return archive_reader.open_archive(settings.from_env().archive_dir, held)
+
+
+def _newest_first(rows: list[dict], more: list[dict], limit: int) -> list[dict]:
+    """Two history lists (each in the history order) merged, the first ``limit`` rows."""
+    key = lambda r: (r["callback_created_at"], r["started_at"], str(r["request_id"]))  # noqa: E731
+    return sorted(rows + more, key=key, reverse=True)[:limit]
 
 
 # --- bets -----------------------------------------------------------------------------------
@@ -104,10 +135,10 @@ sender = auth.cached(ttl=2)(fetch_sender)
 def fetch_history(filters: HistoryFilter, cursor: str | None, limit: int = PAGE_SIZE) -> Page:
     """One page of attempts matching the filters."""
     after = decode_cursor(cursor, 3)
-    rows = _rows("history", dict(
-        filters.params(), limit=limit + 1,
-        after_created=after[0] if after else None, after_started=after[1] if after else None,
-        after_id=after[2] if after else None))
+    params = dict(filters.params(), after_created=after[0] if after else None,
+                  after_started=after[1] if after else None,
+                  after_id=after[2] if after else None)
+    rows = _history_rows(filters, params, limit + 1)
     return _page(rows, limit,
                  lambda r: [r["callback_created_at"], r["started_at"], r["request_id"]])
 
@@ -118,11 +149,20 @@ history = auth.cached(ttl=10)(fetch_history)
 
 def history_csv(filters: HistoryFilter, columns: dict[str, str], zone) -> bytes:
     """Every attempt matching the filters (up to EXPORT_LIMIT) as CSV, times in ``zone``."""
-    rows = _rows("history", dict(filters.params(), limit=EXPORT_LIMIT, after_created=None,
-                                 after_started=None, after_id=None))
+    rows = _history_rows(filters, dict(filters.params(), after_created=None,
+                                       after_started=None, after_id=None), EXPORT_LIMIT)
     buffer = io.StringIO()
     tables.history_export(rows, columns, zone).to_csv(buffer, index=False)
     return buffer.getvalue().encode()
+
+
+def _history_rows(filters: HistoryFilter, params: dict, limit: int) -> list[dict]:
+    rows = _rows("history", dict(params, limit=limit))
+    stored = archive()
+    if archive_reader.reaches(stored, filters.created_from):
+        more = stored.history(visible_brands(filters.brand_id), params, limit)
+        rows = _newest_first(rows, more, limit)
+    return rows
 
 
 # An attempt row changes once after it is written (sending → its answer, or unknown), so it
@@ -135,7 +175,13 @@ def attempt(request_id: str, brand_id: int | None) -> dict | None:
     except ValueError:
         return None
     found = _rows("attempt_detail", {"request_id": request_id, "brand_id": brand_id})
-    return found[0] if found else None
+    if found:
+        return found[0]
+    archived = archive().attempt(request_id, visible_brands(brand_id))
+    if archived is not None:
+        brand = next((b for b in brands() if b["id"] == archived["brand_id"]), {})
+        archived["base_url"] = brand.get("base_url", "")
+    return archived
 
 
 # --- investigate ----------------------------------------------------------------------------
@@ -147,12 +193,38 @@ def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
     found = _rows("investigate_bet", params)
     callbacks = _rows("investigate_callbacks", params)
     attempts = _rows("investigate_attempts", params)
+    bet = found[0] if found else None
+    stored = archive()
+    archived = False
+    if not stored.empty:
+        visible = visible_brands(brand_id)
+        old_callbacks = stored.callbacks_of(bet_id, visible, GROUP_LIMIT)
+        old_attempts = stored.attempts_of(bet_id, visible, GROUP_LIMIT)
+        if bet is None:
+            bet = stored.bet(bet_id, visible)
+            if bet is not None:
+                brand = next((b for b in brands() if b["id"] == bet["brand_id"]), {})
+                bet["timeout_s"] = brand.get("timeout_s")
+        archived = bool(old_callbacks or old_attempts) or (bet is not None and not found)
+        callbacks = _by_key(callbacks, old_callbacks, "id", lambda c: c["id"])
+        attempts = _by_key(attempts, [dict(a, response_body=(a["response_body"] or "")[:2000]
+                                           or None) for a in old_attempts], "request_id",
+                           lambda a: (a["started_at"], a["attempt_no"]))
     other = None
-    if not found and not callbacks and brand_id is not None:
+    if bet is None and not callbacks and brand_id is not None:
         owner = _rows("bet_brand", {"bet_id": bet_id})
         other = owner[0]["name"] if owner else None
-    return {"bet": found[0] if found else None, "callbacks": callbacks, "attempts": attempts,
-            "other_brand": other}
+        if other is None and not stored.empty:
+            elsewhere = stored.bet(bet_id, visible_brands(None))
+            other = elsewhere["brand"] if elsewhere else None
+    return {"bet": bet, "callbacks": callbacks[:GROUP_LIMIT], "attempts": attempts[:GROUP_LIMIT],
+            "other_brand": other, "archived": archived}
+
+
+def _by_key(rows: list[dict], more: list[dict], key: str, order) -> list[dict]:
+    """PostgreSQL's rows and the archive's ones PostgreSQL does not have, sorted."""
+    have = {r[key] for r in rows}
+    return sorted(rows + [r for r in more if r[key] not in have], key=order)
 
 
 #: :func:`fetch_investigation`, cached for 5 s.
@@ -172,6 +244,16 @@ def fetch_breakdown(brand_id: int | None, window_from: datetime, window_to: date
                     use_rollup: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Attempt counts and latency buckets per time bucket, from the hourly rollup where it is
     complete (buckets of an hour or more) and from the attempts themselves for the rest."""
+    stored = archive()
+    old_counts: list[dict] = []
+    old_latency: list[dict] = []
+    if archive_reader.reaches(stored, window_from):
+        # The months PostgreSQL no longer holds come from the archive, the rest from below.
+        split = min(stored.holds_before, window_to)
+        old_counts, old_latency = stored.breakdown(
+            visible_brands(brand_id), window_from, split, bucket.total_seconds(),
+            bucket_origin, include_tests, latency_edges_ms())
+        window_from = split
     rolled = _rows("rollup_state") if use_rollup else []
     rollup_to = window_from
     if bucket >= timedelta(hours=1) and rolled:
@@ -182,11 +264,21 @@ def fetch_breakdown(brand_id: int | None, window_from: datetime, window_to: date
     params = dict(brand_id=brand_id, window_from=window_from, window_to=window_to,
                   rollup_to=rollup_to, bucket=bucket, bucket_origin=bucket_origin,
                   include_tests=include_tests)
-    counts = pd.DataFrame(_rows("breakdown_counts", params), columns=[
-        "bucket", "brand", "destination", "response_status", "outcome", "error_class",
-        "error_code", "attempts", "first_attempts", "retries", "duration_ms_sum"])
-    latency = pd.DataFrame(_rows("breakdown_latency", params),
-                           columns=["bucket", "destination", "latency_bucket", "attempts"])
+    count_columns = ["bucket", "brand", "destination", "response_status", "outcome",
+                     "error_class", "error_code", "attempts", "first_attempts", "retries",
+                     "duration_ms_sum"]
+    latency_columns = ["bucket", "destination", "latency_bucket", "attempts"]
+    counts = pd.DataFrame(old_counts + _rows("breakdown_counts", params), columns=count_columns)
+    latency = pd.DataFrame(old_latency + _rows("breakdown_latency", params),
+                           columns=latency_columns)
+    if old_counts:
+        # A bucket that straddles the archive's edge gets its two halves added up.
+        counts["bucket"] = pd.to_datetime(counts["bucket"], utc=True)
+        counts = (counts.groupby(count_columns[:7], dropna=False, as_index=False, sort=True)
+                  [count_columns[7:]].sum())
+        latency["bucket"] = pd.to_datetime(latency["bucket"], utc=True)
+        latency = (latency.groupby(latency_columns[:3], dropna=False, as_index=False, sort=True)
+                   [["attempts"]].sum())
     return counts, latency
 
 

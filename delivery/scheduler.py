@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import dramatiq
 import sqlalchemy as sa
+from prometheus_client import Counter
 
 from . import store
 from .broker import send_batch
@@ -22,6 +23,19 @@ from .settings import Settings
 from .wakeups import DueSignal
 
 log = logging.getLogger(__name__)
+
+# Prometheus counters, served by whatever runs the scheduler (see delivery.metrics).
+DISPATCHED = Counter(
+    "callbacks_dispatched", "Claimed callbacks the scheduler handed to workers through the "
+    "broker", registry=None)
+PUBLISH_ERRORS = Counter(
+    "callbacks_broker_publish_errors", "Broker messages the scheduler could not publish (their "
+    "callbacks go out again when the lease runs out)", registry=None)
+LEASES_EXPIRED = Counter(
+    "callbacks_leases_expired", "Callbacks whose lease ran out and were made due again by the "
+    "sweeper", registry=None)
+#: What the scheduler counts.
+METRICS = (DISPATCHED, PUBLISH_ERRORS, LEASES_EXPIRED)
 
 #: How often expired leases are swept.
 SWEEP_EVERY_S = 1.0
@@ -73,13 +87,24 @@ class Scheduler:
         if now - self._swept_at >= SWEEP_EVERY_S:
             report.swept = len(store.sweep_expired_leases(self.engine))
             if report.swept:
+                LEASES_EXPIRED.inc(report.swept)
                 log.warning("%d callback lease(s) expired; sending them again", report.swept)
             self._swept_at = now
         claims = store.claim_due(self.engine, self.settings.dispatch_lease_s, limit=CLAIM_LIMIT)
         for batch in batches([c[:2] for c in claims], self.settings.batch_size):
-            send_batch(self.broker, self.settings.queue_name, batch)
+            try:
+                send_batch(self.broker, self.settings.queue_name, batch)
+            except Exception as exc:  # whatever the broker's client raises
+                # The claims stay leased; when the lease runs out the sweeper makes them due
+                # again, so nothing is lost. The rest of this round's claims wait the same way.
+                PUBLISH_ERRORS.inc()
+                log.error("could not publish to the broker (%s: %s); %d claimed callback(s) go "
+                          "out again when their lease runs out", type(exc).__name__, exc,
+                          len(claims) - report.dispatched)
+                break
             report.messages += 1
-        report.dispatched = len(claims)
+            report.dispatched += len(batch)
+            DISPATCHED.inc(len(batch))
         return report
 
     def run(self, stop: threading.Event) -> None:

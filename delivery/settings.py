@@ -29,6 +29,12 @@ class Settings:
     batch_size: int = 20
     #: Broker queue of delivery messages (deployments sharing a broker use different names).
     queue_name: str = "callbacks"
+    #: Attempt history kept in PostgreSQL; whole months older than this go to the archive.
+    retention_days: float = 90.0
+    #: Folder of the Parquet archive (shared by whoever archives and whoever reads it).
+    archive_dir: Path = Path(".callbacks/archive")
+    #: Whether the scheduler runs the archive once a day.
+    archive_daily: bool = False
 
 
 def from_env(env: os._Environ | dict | None = None) -> Settings:
@@ -43,7 +49,21 @@ def from_env(env: os._Environ | dict | None = None) -> Settings:
         poll_interval_s=_number(env, "CALLBACKS_POLL_INTERVAL_S", 1.0),
         batch_size=int(_number(env, "CALLBACKS_BATCH_SIZE", 20)),
         queue_name=env.get("CALLBACKS_QUEUE") or "callbacks",
+        retention_days=_number(env, "CALLBACKS_RETENTION_DAYS", 90.0),
+        archive_dir=Path(env.get("CALLBACKS_ARCHIVE_DIR")
+                         or Path(env.get("CALLBACKS_HOME") or ".callbacks") / "archive"
+                         ).absolute(),
+        archive_daily=_flag(env, "CALLBACKS_ARCHIVE_DAILY"),
     )
+
+
+def _flag(env, name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigurationError(f"{name}={raw!r} is not a yes/no value; use 1 or 0")
 
 
 def _number(env, name: str, default: float) -> float:

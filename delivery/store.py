@@ -432,6 +432,12 @@ def status(engine: sa.Engine) -> dict:
                 oldest_pending_age_s=round(float(age), 3) if age is not None else None)
 
 
+def queue_by_brand(engine: sa.Engine) -> list[dict]:
+    """Per brand: open callbacks, due now, in flight, and the oldest open one's age (s)."""
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(_q("queue_by_brand"))]
+
+
 def wait_until_drained(engine: sa.Engine, timeout_s: float = 300.0) -> bool:
     """Wait until nothing is left to deliver; False when ``timeout_s`` ran out first."""
     deadline = time.monotonic() + timeout_s

@@ -26,7 +26,7 @@ from typing import Callable, TypeVar
 import httpx
 import sqlalchemy as sa
 
-from . import store
+from . import metrics, store
 from .dispatch import decide
 from .sender import Attempt, Sending, send
 
@@ -197,6 +197,7 @@ class DeliveryWorker:
                 lambda: store.finish_attempts(self.engine, batch, self.lease_margin_s,
                                               take_more=not self._stopping),
                 f"recording {len(batch)} attempt(s)", self.backoff_s)
+            metrics.record_attempts(self.engine, batch)
             successors = self._still_leased(successors, time.monotonic() - started)
         except Exception:
             # The rows stay 'sending'; once the leases run out the sweeper closes them as

@@ -308,3 +308,16 @@ FROM r
 WHERE a.started_at = r.started_at AND a.id = r.id AND a.outcome IN ('sending', 'unknown')
   AND a.started_at = ANY(CAST(:started_ats AS timestamptz[]))
   AND a.id = ANY(CAST(:ids AS uuid[]));
+
+-- name: queue_by_brand
+-- What the metrics endpoints report per brand (every brand, idle ones with zeros): open
+-- callbacks, those due now, those in flight, and the age of the oldest open one.
+SELECT b.name AS brand,
+       count(c.id) AS open,
+       count(c.id) FILTER (WHERE c.state = 'pending' AND c.next_attempt_at <= now()) AS due_now,
+       count(c.id) FILTER (WHERE c.state = 'in_flight') AS in_flight,
+       coalesce(extract(epoch FROM now() - min(c.created_at)), 0) AS oldest_open_age_s
+FROM brands b
+LEFT JOIN callbacks c ON c.brand_id = b.id AND c.state IN ('waiting', 'pending', 'in_flight')
+GROUP BY b.name
+ORDER BY b.name;

@@ -32,5 +32,5 @@ def test_every_callbacks_service_runs_a_real_command_against_real_servers():
 
 def test_dockerfile_copies_every_package():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("delivery", "dashboard", "sandbox", "simulator", "sql", "api"):
+    for package in ("delivery", "dashboard", "sandbox", "simulator", "sql", "api", "archive"):
         assert f"COPY {package} ./{package}" in dockerfile

@@ -13,9 +13,10 @@ ALLOWED = {
     "battery": {"contract", "delivery", "sql"},
     "simulator": {"contract", "delivery", "sandbox"},
     "api": {"contract", "delivery", "sql"},
-    "dashboard": {"contract", "delivery", "battery", "sql"},
+    "archive": {"delivery", "sql"},
+    "dashboard": {"contract", "delivery", "battery", "archive", "sql"},
     "callbacks": {"contract", "delivery", "battery", "sandbox", "simulator", "api", "dashboard",
-                  "sql"},
+                  "archive", "sql"},
 }
 
 

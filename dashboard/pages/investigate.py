@@ -44,6 +44,9 @@ def render() -> None:
                                    timeout_s=(found["bet"] or {}).get("timeout_s"))
 
     _TONES[verdict.tone](f"### {verdict.title}\n{verdict.explanation}")
+    if found.get("archived"):
+        st.caption("Part of this bet's history is older than the retention and was read from "
+                   "the archive.")
     st.markdown(f"**Next step:** {verdict.next_step}")
 
     left, right = st.columns([3, 2], gap="large")

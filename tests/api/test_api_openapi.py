@@ -52,7 +52,7 @@ def test_every_destination_is_a_schema_a_callback_kind_and_a_webhook():
 def test_routes_and_security_are_described():
     doc = document()
     assert set(doc["paths"]) == {"/v1/brands/{brand}/callbacks", "/v1/bets/{bet_id}/callbacks",
-                                 "/healthz", "/openapi.json"}
+                                 "/healthz", "/metrics", "/openapi.json"}
     post = doc["paths"]["/v1/brands/{brand}/callbacks"]["post"]
     assert {"200", "201", "400", "401", "404", "409", "413", "422"} <= set(post["responses"])
     assert doc["security"] == [{"bearer": []}]

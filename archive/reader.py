@@ -1,0 +1,279 @@
+"""Questions answered from the Parquet archive with DuckDB's ``read_parquet``.
+
+The back-office and ``callbacks history`` ask PostgreSQL first and the archive for what left
+it. Every question takes ``brands``, ``{brand_id: name}`` of the brands the caller may see:
+archived rows of any other brand are never returned (the files hold every brand, and no
+PostgreSQL row-level security reaches them).
+
+Which files count: callbacks and bets files always (a caller merges them with PostgreSQL's rows
+by key, PostgreSQL's winning); an attempts file only once its partition is gone from
+PostgreSQL, so an attempt is never counted twice while an archive run is between steps.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+
+import sql
+
+from .layout import DROPPED, TABLES, Manifest
+
+#: Longest response body text the history list carries per row (as the PostgreSQL query).
+RESPONSE_PREVIEW_CHARS = 2000
+
+_JSON_COLUMNS = {"request_headers", "response_headers", "payload", "odds", "restrictions"}
+
+
+@dataclass(frozen=True)
+class Archive:
+    """The archive folder as seen now: its files, and the month before which it holds every
+    attempt PostgreSQL no longer has."""
+
+    folder: Path
+    files: Mapping[str, tuple[str, ...]]
+    #: Attempts that started before this instant may be in the archive (None: none are).
+    holds_before: datetime | None
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.files.values())
+
+    # --- history ------------------------------------------------------------------------------
+
+    def history(self, brands: Mapping[int, str], params: dict, limit: int) -> list[dict]:
+        """Archived attempts for Callback history: the ``history`` query's filters, order,
+        keyset cursor and columns (see ``sql/dashboard.sql``)."""
+        if not self.files["attempts"] or not brands:
+            return []
+        p = dict(params)
+        rows = self._rows(f"""
+            SELECT a.id AS request_id, a.group_id, a.destination, a.callback_created_at,
+                   a.started_at, a.attempt_no, c.attempts AS callback_attempts,
+                   c.state AS callback_state,
+                   left(a.response_body, {RESPONSE_PREVIEW_CHARS}) AS response_data,
+                   a.response_truncated, a.response_status, a.outcome, a.error_class,
+                   a.error_code, a.error_detail, a.duration_ms, a.finished_at,
+                   a.next_attempt_at, c.request_id AS callback_request_id, a.brand_id
+            FROM {self._table("attempts")} a
+            LEFT JOIN {self._table("callbacks")} c ON c.id = a.callback_id
+            WHERE a.callback_created_at >= $created_from AND a.callback_created_at < $created_to
+              AND list_contains($brand_ids, a.brand_id)
+              AND (len($group_ids) = 0 OR list_contains($group_ids, a.group_id))
+              AND (len($destinations) = 0 OR list_contains($destinations, a.destination))
+              AND (len($outcomes) = 0 OR list_contains($outcomes, a.outcome))
+              AND (len($error_classes) = 0 OR list_contains($error_classes, a.error_class))
+              AND (NOT $filter_codes
+                   OR list_contains($codes, a.response_status)
+                   OR list_contains($code_classes, a.response_status // 100)
+                   OR ($no_response AND a.response_status IS NULL))
+              AND ($after_created IS NULL
+                   OR a.callback_created_at < $after_created
+                   OR (a.callback_created_at = $after_created
+                       AND (a.started_at < $after_started
+                            OR (a.started_at = $after_started AND a.id < $after_id))))
+            ORDER BY a.callback_created_at DESC, a.started_at DESC, a.id DESC
+            LIMIT {int(limit)}""", dict(
+            created_from=p["created_from"], created_to=p["created_to"],
+            brand_ids=list(brands), group_ids=_texts(p.get("group_ids")),
+            destinations=_texts(p.get("destinations")), outcomes=_texts(p.get("outcomes")),
+            error_classes=_texts(p.get("error_classes")),
+            filter_codes=bool(p.get("filter_codes")), codes=_ints(p.get("codes")),
+            code_classes=_ints(p.get("code_classes")), no_response=bool(p.get("no_response")),
+            after_created=p.get("after_created"), after_started=p.get("after_started"),
+            after_id=None if p.get("after_id") is None else str(p["after_id"])),
+            casts={"group_ids": "VARCHAR[]", "destinations": "VARCHAR[]",
+                   "outcomes": "VARCHAR[]", "error_classes": "VARCHAR[]",
+                   "codes": "INTEGER[]", "code_classes": "INTEGER[]",
+                   "brand_ids": "INTEGER[]", "after_created": "TIMESTAMPTZ",
+                   "after_started": "TIMESTAMPTZ", "after_id": "VARCHAR"})
+        for row in rows:
+            row["brand"] = brands.get(row["brand_id"])
+        return rows
+
+    def attempt(self, request_id: str, brands: Mapping[int, str]) -> dict | None:
+        """Everything recorded about one archived attempt, with its callback's payload."""
+        if not self.files["attempts"] or not brands:
+            return None
+        rows = self._rows(f"""
+            SELECT a.id AS request_id, a.callback_id, a.group_id, a.destination, a.origin,
+                   a.attempt_no, a.callback_created_at, a.scheduled_at, a.started_at,
+                   a.finished_at, a.duration_ms, a.request_headers, a.response_status,
+                   a.response_headers, a.response_body, a.response_truncated, a.outcome,
+                   a.error_class, a.error_detail, a.error_code, a.next_attempt_at,
+                   c.request_id AS callback_request_id, c.state AS callback_state,
+                   c.attempts AS callback_attempts, c.payload, a.brand_id
+            FROM {self._table("attempts")} a
+            LEFT JOIN {self._table("callbacks")} c ON c.id = a.callback_id
+            WHERE a.id = $request_id AND list_contains($brand_ids, a.brand_id)""",
+            {"request_id": request_id, "brand_ids": list(brands)},
+            casts={"brand_ids": "INTEGER[]"})
+        if not rows:
+            return None
+        row = rows[0]
+        row["brand"] = brands.get(row["brand_id"])
+        return row
+
+    # --- one bet ------------------------------------------------------------------------------
+
+    def bet(self, bet_id: str, brands: Mapping[int, str]) -> dict | None:
+        """The archived bet row (with ``brand``), if the archive has it for these brands."""
+        if not self.files["bets"] or not brands:
+            return None
+        rows = self._rows(f"""
+            SELECT bet_id, status, player_id, bet_type, stake, odds, system_sizes,
+                   restrictions, placed_at, created_at, updated_at, brand_id
+            FROM {self._table("bets")}
+            WHERE bet_id = $bet_id AND list_contains($brand_ids, brand_id)
+            ORDER BY updated_at DESC LIMIT 1""",
+            {"bet_id": bet_id, "brand_ids": list(brands)}, casts={"brand_ids": "INTEGER[]"})
+        if not rows:
+            return None
+        row = rows[0]
+        row["brand"] = brands.get(row["brand_id"])
+        if row["stake"] is not None:
+            row["stake"] = Decimal(row["stake"])
+        return row
+
+    def callbacks_of(self, bet_id: str, brands: Mapping[int, str], limit: int) -> list[dict]:
+        """The bet's archived callbacks in queue order (Foreign-Params are never archived)."""
+        if not self.files["callbacks"] or not brands:
+            return []
+        return self._rows(f"""
+            SELECT id, request_id, destination, state, attempts, next_attempt_at, last_status,
+                   last_error, origin, created_at, finished_at, payload, brand_id
+            FROM {self._table("callbacks")}
+            WHERE bet_id = $bet_id AND list_contains($brand_ids, brand_id)
+            ORDER BY id LIMIT {int(limit)}""",
+            {"bet_id": bet_id, "brand_ids": list(brands)}, casts={"brand_ids": "INTEGER[]"})
+
+    def attempts_of(self, bet_id: str, brands: Mapping[int, str], limit: int) -> list[dict]:
+        """The bet's archived attempts, oldest first, with every recorded field."""
+        if not self.files["attempts"] or not brands:
+            return []
+        rows = self._rows(f"""
+            SELECT a.id AS request_id, a.callback_id, a.group_id, a.destination, a.origin,
+                   a.attempt_no, a.callback_created_at, a.scheduled_at, a.started_at,
+                   a.finished_at, a.duration_ms, a.request_headers, a.response_status,
+                   a.response_headers, a.response_body, a.response_truncated, a.outcome,
+                   a.error_class, a.error_detail, a.error_code, a.next_attempt_at, a.brand_id
+            FROM {self._table("attempts")} a
+            WHERE a.group_id = $bet_id AND list_contains($brand_ids, a.brand_id)
+            ORDER BY a.started_at, a.attempt_no LIMIT {int(limit)}""",
+            {"bet_id": bet_id, "brand_ids": list(brands)}, casts={"brand_ids": "INTEGER[]"})
+        return rows
+
+    # --- breakdowns ---------------------------------------------------------------------------
+
+    def breakdown(self, brands: Mapping[int, str], window_from: datetime, window_to: datetime,
+                  bucket_s: float, bucket_origin: datetime, include_tests: bool,
+                  edges_ms: list[float]) -> tuple[list[dict], list[dict]]:
+        """Attempt counts and latency buckets of archived attempts in ``[from, to)``, in the
+        shape of the ``breakdown_counts`` and ``breakdown_latency`` queries."""
+        if not self.files["attempts"] or not brands or window_to <= window_from:
+            return [], []
+        bucket = (f"to_timestamp($origin_s + floor((epoch(started_at) - $origin_s) / "
+                  f"{float(bucket_s)}) * {float(bucket_s)})")
+        where = ("started_at >= $window_from AND started_at < $window_to "
+                 "AND list_contains($brand_ids, brand_id) "
+                 "AND ($include_tests OR origin <> 'integration_test')")
+        params = dict(window_from=window_from, window_to=window_to,
+                      brand_ids=list(brands), include_tests=include_tests,
+                      origin_s=bucket_origin.timestamp())
+        casts = {"brand_ids": "INTEGER[]", "origin_s": "DOUBLE"}
+        counts = self._rows(f"""
+            SELECT {bucket} AS bucket, brand_id, destination, response_status, outcome,
+                   error_class, error_code, count(*) AS attempts,
+                   count(*) FILTER (WHERE attempt_no = 1) AS first_attempts,
+                   count(*) FILTER (WHERE attempt_no > 1) AS retries,
+                   coalesce(sum(duration_ms) FILTER (WHERE outcome NOT IN ('sending', 'unknown')),
+                            0) AS duration_ms_sum
+            FROM {self._table("attempts")}
+            WHERE {where}
+            GROUP BY ALL ORDER BY 1""", params, casts=casts)
+        for row in counts:
+            row["brand"] = brands.get(row.pop("brand_id"))
+        latency = self._rows(f"""
+            SELECT {bucket} AS bucket, destination,
+                   len(list_filter($edges, lambda e: e <= duration_ms)) AS latency_bucket,
+                   count(*) AS attempts
+            FROM {self._table("attempts")}
+            WHERE {where} AND duration_ms IS NOT NULL
+              AND outcome NOT IN ('sending', 'unknown')
+            GROUP BY ALL ORDER BY 1""", dict(params, edges=[float(e) for e in edges_ms]),
+            casts=dict(casts, edges="DOUBLE[]"))
+        return counts, latency
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def _table(self, table: str) -> str:
+        files = ", ".join("'" + f.replace("'", "''") + "'" for f in self.files[table])
+        return f"read_parquet([{files}])"
+
+    def _rows(self, query: str, params: dict, casts: dict[str, str] | None = None
+              ) -> list[dict]:
+        # Typed parameters: DuckDB cannot tell the type of an empty list or of a NULL.
+        for name, kind in (casts or {}).items():
+            query = query.replace(f"${name}", f"CAST(${name} AS {kind})")
+        used = {k: v for k, v in params.items() if f"${k}" in query}
+        with duckdb.connect() as db:
+            db.execute("SET TimeZone = 'UTC'")
+            cursor = db.execute(query, used)
+            names = [d[0] for d in cursor.description]
+            rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+        for row in rows:
+            for key in _JSON_COLUMNS & row.keys():
+                if isinstance(row[key], str):
+                    row[key] = json.loads(row[key])
+        return rows
+
+
+def held_partitions(conn: sa.Connection) -> list[str]:
+    """The monthly attempt partitions PostgreSQL holds now, oldest first (any role may ask)."""
+    return list(conn.execute(sa.text(sql.queries("archive.sql")["attempt_partitions"]))
+                .scalars())
+
+
+def open_archive(folder: Path, held_partitions: Iterable[str]) -> Archive:
+    """The archive in ``folder``; ``held_partitions`` are the attempt partitions PostgreSQL
+    still holds (their archived attempts, if any, are not read)."""
+    folder = Path(folder)
+    manifest = Manifest.load(folder)
+    held = set(held_partitions)
+    files: dict[str, list[str]] = {t: [] for t in TABLES}
+    holds_before = None
+    for entry in sorted(manifest.entries.values(), key=lambda e: e.stem):
+        present = {t: folder / entry.file(t) for t in TABLES}
+        if not all(p.exists() for p in present.values()):
+            continue
+        for table in ("callbacks", "bets"):
+            files[table].append(str(present[table]))
+        if entry.state == DROPPED or entry.partition not in held:
+            files["attempts"].append(str(present["attempts"]))
+            if holds_before is None or entry.month_to > holds_before:
+                holds_before = entry.month_to
+    return Archive(folder, {t: tuple(v) for t, v in files.items()}, holds_before)
+
+
+def reaches(archive: Archive, since: datetime) -> bool:
+    """True when a window starting at ``since`` reaches past what PostgreSQL holds."""
+    return archive.holds_before is not None and since < archive.holds_before
+
+
+def _texts(values) -> list[str]:
+    return [str(v) for v in values or ()]
+
+
+def _ints(values) -> list[int]:
+    return [int(v) for v in values or ()]
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A datetime in UTC (DuckDB and PostgreSQL rows compare and sort alike)."""
+    return value.astimezone(timezone.utc) if value is not None else None

@@ -1,0 +1,145 @@
+"""Prometheus metrics (``prometheus-client``) of the API server, the scheduler and the workers.
+
+What the database knows — open callbacks, due now, in flight and the oldest open callback's age,
+per brand — is read by :class:`QueueCollector` when the endpoint is scraped (one query per
+scrape, nothing per attempt). What only a process knows is counted where it happens, with a
+counter increment and nothing else:
+
+- workers: attempts recorded, by brand, destination and outcome, and their duration;
+- the scheduler: claimed callbacks handed to the broker, broker publish errors, leases that ran
+  out (defined in :mod:`delivery.scheduler`, which worker processes never import, so their
+  multiprocess files never hold a second copy).
+
+``callbacks worker`` runs its Dramatiq processes in prometheus-client's multiprocess mode
+(``PROMETHEUS_MULTIPROC_DIR``, a folder of its own that it removes when it stops): each process
+writes its counters to a memory-mapped file, and the parent serves their sum next to its own
+scheduler counters and the queue figures, on one port.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+
+from . import store
+from .schedule import EXHAUSTED
+
+log = logging.getLogger(__name__)
+
+#: Request duration buckets, seconds (the edges the Breakdowns page uses, in seconds).
+DURATION_BUCKETS_S = (0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75,
+                      1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 30.0)
+
+# Created outside any registry: each process registers the ones it serves (a worker process's
+# values are collected from its multiprocess file instead).
+DELIVERIES = Counter(
+    "callbacks_deliveries", "HTTP delivery attempts recorded by the workers, by outcome "
+    "(delivered, rejected, failed, exhausted)", ["brand", "destination", "outcome"],
+    registry=None)
+ATTEMPT_DURATION = Histogram(
+    "callbacks_attempt_duration_seconds", "How long platforms took to answer (or to fail), "
+    "per attempt", ["brand", "destination"], buckets=DURATION_BUCKETS_S, registry=None)
+class BrandNames:
+    """Brand id → name for metric labels; asks the database only for an id it has not seen."""
+
+    def __init__(self):
+        self._names: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, engine: sa.Engine, brand_id: int) -> str:
+        name = self._names.get(brand_id)
+        if name is None:
+            with self._lock:
+                try:
+                    self._names.update({b.id: b.name for b in store.brands(engine)})
+                except sa.exc.SQLAlchemyError:
+                    pass
+                name = self._names.get(brand_id, str(brand_id))
+        return name
+
+
+_brand_name = BrandNames()
+
+
+def record_attempts(engine: sa.Engine, attempts) -> None:
+    """Count recorded attempts (a few increments each; no SQL but for a brand never seen)."""
+    for attempt in attempts:
+        cb = attempt.callback
+        brand = _brand_name(engine, cb.brand_id)
+        outcome = EXHAUSTED if attempt.final_state == EXHAUSTED else attempt.outcome.kind
+        DELIVERIES.labels(brand, cb.destination, outcome).inc()
+        if attempt.duration_ms is not None:
+            ATTEMPT_DURATION.labels(brand, cb.destination).observe(attempt.duration_ms / 1000)
+
+
+class QueueCollector:
+    """Queue figures per brand, read from PostgreSQL at each scrape."""
+
+    def __init__(self, engine: sa.Engine):
+        self.engine = engine
+
+    def collect(self):
+        up = GaugeMetricFamily("callbacks_database_up",
+                               "1 when the last scrape could read the queue from PostgreSQL")
+        try:
+            rows = store.queue_by_brand(self.engine)
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning("metrics: cannot read the queue (%s)", type(exc).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        families = {
+            "open": GaugeMetricFamily(
+                "callbacks_queue_depth", "Callbacks not finished yet (waiting behind their "
+                "bet's head, pending, or in flight)", labels=["brand"]),
+            "due_now": GaugeMetricFamily(
+                "callbacks_due_now", "Group heads due now and not yet claimed", labels=["brand"]),
+            "in_flight": GaugeMetricFamily(
+                "callbacks_in_flight", "Callbacks claimed or being sent (at most the brand's "
+                "max_in_flight)", labels=["brand"]),
+            "oldest_open_age_s": GaugeMetricFamily(
+                "callbacks_oldest_pending_age_seconds", "Age of the oldest callback not "
+                "finished yet (0 when none is)", labels=["brand"]),
+        }
+        for row in rows:
+            for column, family in families.items():
+                family.add_metric([row["brand"]], float(row[column]))
+        yield from families.values()
+
+
+def registry_for(engine: sa.Engine, *collectors) -> CollectorRegistry:
+    """A registry with the queue figures and ``collectors``."""
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(QueueCollector(engine))
+    for collector in collectors:
+        registry.register(collector)
+    return registry
+
+
+def worker_registry(engine: sa.Engine, multiprocess_dir: str) -> CollectorRegistry:
+    """What ``callbacks worker`` serves: its Dramatiq processes' counters (summed from
+    ``multiprocess_dir``), its scheduler's counters and the queue figures."""
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from .scheduler import METRICS
+
+    registry = registry_for(engine, *METRICS)
+    MultiProcessCollector(registry, path=multiprocess_dir)
+    return registry
+
+
+def serve(registry: CollectorRegistry, host: str, port: int):
+    """Serve ``/metrics`` on ``host:port`` (0: a free port) in a thread; the server (its
+    ``server_port`` is the port taken)."""
+    server, _thread = start_http_server(port, addr=host, registry=registry)
+    return server
+
+
+def multiprocess_env(folder: str) -> dict[str, str]:
+    """Environment of worker processes that count into ``folder``."""
+    return {"PROMETHEUS_MULTIPROC_DIR": folder}

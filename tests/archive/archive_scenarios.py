@@ -1,0 +1,72 @@
+"""Real history that is old enough to archive: callbacks queued through delivery.store,
+delivered over real HTTP to a test receiver, then moved back in time (rows, partitions and all)
+as if they had happened long ago.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from dashboard_scenarios import deliver_due
+from factories import item
+from receiver import Receiver, Reply
+
+import contract
+from delivery import store
+from delivery.validation import parse_callback
+
+#: When the "old" bets happened: the middle of a month two years before now.
+OLD = (datetime.now(timezone.utc) - timedelta(days=730)).replace(day=15, hour=12, minute=0,
+                                                                 second=0, microsecond=0)
+
+
+def platform(seen) -> Reply:
+    bet = (seen.body or {}).get("bet_id", "")
+    if bet.endswith("-refused") and seen.path == "/bet/place":
+        return Reply.json(400, contract.error_body("not_enough_balance",
+                                                   {"actual_balance": "1.00"}))
+    return Reply(204)
+
+
+def build(engine: sa.Engine) -> None:
+    """Brands ``north`` and ``south``; for each, bets delivered now, and bets moved back to
+    :data:`OLD` (``old-*``) — one of them refused by the platform."""
+    with Receiver(platform) as receiver:
+        store.add_brand(engine, "north", receiver.url, retry_schedule_s=(0,))
+        store.add_brand(engine, "south", receiver.url, retry_schedule_s=(0,))
+        for brand in ("north", "south"):
+            store.enqueue(engine, brand, [parse_callback(i) for i in (
+                item(f"old-{brand}-1", "/bet/place"), item(f"old-{brand}-1", "/bet/accept"),
+                item(f"old-{brand}-1", "/bet/settle"),
+                item(f"old-{brand}-refused", "/bet/place"),
+                item(f"new-{brand}-1", "/bet/place"))])
+        deliver_due(engine)
+    move_back(engine, [b for b in bet_ids(engine) if b.startswith("old-")], OLD)
+
+
+def bet_ids(engine: sa.Engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.execute(sa.text("SELECT bet_id FROM bets ORDER BY bet_id")).scalars())
+
+
+def move_back(engine: sa.Engine, bets: list[str], to: datetime) -> None:
+    """Shift every row of these bets so that the first happened at ``to``."""
+    store.ensure_partitions(engine, to + timedelta(days=31), months=2)
+    with engine.begin() as conn:
+        first = conn.execute(sa.text("SELECT min(created_at) FROM bets WHERE bet_id = ANY(:b)"),
+                             {"b": bets}).scalar_one()
+        shift = {"b": bets, "d": first - to}
+        conn.execute(sa.text(
+            "UPDATE bets SET created_at = created_at - :d, updated_at = updated_at - :d "
+            "WHERE bet_id = ANY(:b)"), shift)
+        conn.execute(sa.text(
+            "UPDATE callbacks SET created_at = created_at - :d, finished_at = finished_at - :d "
+            "WHERE bet_id = ANY(:b)"), shift)
+        conn.execute(sa.text(
+            "UPDATE attempts SET callback_created_at = callback_created_at - :d, "
+            "scheduled_at = scheduled_at - :d, started_at = started_at - :d, "
+            "finished_at = finished_at - :d WHERE group_id = ANY(:b)"), shift)
+
+
+def old_partition() -> str:
+    return f"attempts_{OLD:%Y_%m}"

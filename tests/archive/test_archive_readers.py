@@ -1,0 +1,209 @@
+"""Reading the archive back: Callback history spanning PostgreSQL and Parquet, an archived bet
+investigated from its Bet ID (the page's query and the page itself), `callbacks history`, the
+Breakdowns counts — and never another brand's rows."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import streamlit as st
+from archive_scenarios import OLD, build
+from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
+from databases import empty
+from streamlit.testing.v1 import AppTest
+
+from archive.export import archive
+from dashboard import accounts, auth, connection, queries
+from dashboard.filters import EPOCH, HistoryFilter
+from delivery import store
+
+
+@pytest.fixture(scope="module")
+def archived(engine, database_url, tmp_path_factory):
+    """The scenario with its old month archived; yields the archive folder."""
+    folder = tmp_path_factory.mktemp("archive")
+    empty(engine)
+    build(engine)
+    report = archive(engine, older_than=timedelta(days=90), folder=folder)
+    assert any(p.action == "archived" for p in report.partitions)
+    make_user(engine, ADMIN)
+    make_user(engine, "sam", accounts.ANALYST, brands=["south"])
+    yield folder
+    empty(engine)
+
+
+@pytest.fixture
+def reader(archived, database_url, monkeypatch):
+    """Pages and queries read the test database as callbacks_reader, and the archive; queries
+    called outside a page see every brand (pages see their signed-in user's)."""
+    monkeypatch.setenv("DASHBOARD_DATABASE_URL", connection.reader_url(database_url))
+    monkeypatch.setenv("CALLBACKS_ARCHIVE_DIR", str(archived))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    with auth.seeing(None):
+        yield archived
+    st.cache_data.clear()
+
+
+def open_page(engine, page: str, user: str = ADMIN, **params) -> AppTest:
+    app = AppTest.from_function(app_script, args=(page,), default_timeout=60)
+    app.context = {"timezone": "UTC"}
+    signed_in(app, engine, user)
+    for name, value in params.items():
+        app.query_params[name] = value
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def brand_id(engine, name: str) -> int:
+    return store.brand_named(engine, name).id
+
+
+def everything(brand: int | None = None, **over) -> HistoryFilter:
+    now = datetime.now(timezone.utc)
+    return HistoryFilter(over.pop("created_from", EPOCH), now + timedelta(days=1), brand,
+                         **over)
+
+
+def test_history_spans_postgresql_and_the_archive(reader, engine):
+    # Given attempts of two years ago (archived) and of today (in PostgreSQL)
+    page = queries.fetch_history(everything(), None, limit=50)
+    groups = [r["group_id"] for r in page.rows]
+    # Then one list holds both, newest callback first
+    assert set(groups) == {"new-north-1", "new-south-1", "old-north-1", "old-north-refused",
+                           "old-south-1", "old-south-refused"}
+    assert len(page.rows) == 10
+    created = [r["callback_created_at"] for r in page.rows]
+    assert created == sorted(created, reverse=True)
+    old = [r for r in page.rows if r["group_id"] == "old-north-refused"]
+    assert [(r["response_status"], r["outcome"], r["brand"]) for r in old] == [
+        (400, "rejected", "north")]
+    assert old[0]["callback_state"] == "rejected"
+
+
+def test_history_pages_through_both_stores_without_gaps_or_repeats(reader, engine):
+    seen, cursor = [], None
+    for _ in range(10):
+        page = queries.fetch_history(everything(), cursor, limit=3)
+        seen += [r["request_id"] for r in page.rows]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == 10 == len(set(seen))
+
+
+def test_a_window_inside_postgresql_does_not_read_the_archive(reader, engine):
+    recent = everything(created_from=datetime.now(timezone.utc) - timedelta(days=1))
+    groups = {r["group_id"] for r in queries.fetch_history(recent, None).rows}
+    assert groups == {"new-north-1", "new-south-1"}
+
+
+def test_archived_history_is_limited_to_the_brand(reader, engine):
+    north = brand_id(engine, "north")
+    rows = queries.fetch_history(everything(north), None).rows
+    assert {r["brand"] for r in rows} == {"north"}
+    assert {r["group_id"] for r in rows} == {"new-north-1", "old-north-1", "old-north-refused"}
+    # An archived attempt of another brand is not shown by its Request ID either
+    south_old = [r for r in queries.fetch_history(everything(brand_id(engine, "south")),
+                                                  None).rows
+                 if r["group_id"] == "old-south-1"][0]
+    assert queries.attempt(south_old["request_id"], north) is None
+    detail = queries.attempt(south_old["request_id"], None)
+    assert detail["group_id"] == "old-south-1"
+    assert detail["payload"]["bet_id"] == "old-south-1"
+    assert detail["request_headers"]["X-Request-ID"] == south_old["request_id"]
+
+
+def test_an_archived_bet_is_investigated_from_its_bet_id(reader, engine):
+    found = queries.fetch_investigation("old-north-1", None)
+    assert found["archived"]
+    assert found["bet"]["bet_id"] == "old-north-1"
+    assert found["bet"]["brand"] == "north"
+    assert [c["destination"] for c in found["callbacks"]] == ["/bet/place", "/bet/accept",
+                                                              "/bet/settle"]
+    assert [a["outcome"] for a in found["attempts"]] == ["delivered"] * 3
+    # and not from a brand that does not own it
+    elsewhere = queries.fetch_investigation("old-north-1", brand_id(engine, "south"))
+    assert (elsewhere["bet"], elsewhere["callbacks"], elsewhere["attempts"]) == (None, [], [])
+    assert elsewhere["other_brand"] == "north"
+
+
+def test_investigate_page_explains_an_archived_bet(reader, engine):
+    app = open_page(engine, "investigate", bet="old-north-refused")
+    page = texts(app)
+    assert "read from the archive" in page
+    summary = app.code[-1].value
+    assert "Bet ID: old-north-refused" in summary
+    assert "not_enough_balance" in page
+    evidence = app.dataframe[0].value
+    assert list(evidence["Response code"]) == [400]
+    assert f"{OLD:%Y-%m-%d}" in " ".join(evidence["Sent at"])
+
+
+def test_history_page_lists_archived_attempts(reader, engine):
+    app = open_page(engine, "history", window="Any time", group_ids="old-south-1")
+    table = app.dataframe[0].value
+    assert list(table["Group ID"]) == ["old-south-1"] * 3
+    # Selecting an archived attempt shows everything recorded about it
+    request_id = queries.fetch_history(everything(group_ids=("old-south-1",)), None
+                                       ).rows[-1]["request_id"]
+    app.query_params["attempt"] = request_id
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert "/bet/place · attempt 1 of 1 · 204 · delivered" in texts(app)
+    assert any('"bet_id": "old-south-1"' in c.value for c in app.code)
+
+
+def test_an_analyst_never_sees_another_brands_archived_rows(reader, engine):
+    # Given sam, an analyst of brand south only
+    # When sam pastes a north bet's id, and lists every attempt of any time
+    investigate = open_page(engine, "investigate", user="sam", bet="old-north-refused")
+    history = open_page(engine, "history", user="sam", window="Any time")
+    # Then the archive shows sam south's rows only
+    assert "read from the archive" not in texts(investigate)
+    assert "not_enough_balance" not in texts(investigate)
+    summary = investigate.code[-1].value
+    assert "Brand: north" not in summary and "PLACE_ERROR" not in summary
+    assert "none is queued now" in summary  # no trace of it, as far as sam can see
+    groups = set(history.dataframe[0].value["Group ID"])
+    assert groups == {"new-south-1", "old-south-1", "old-south-refused"}
+    north_request = [r for r in queries.fetch_history(everything(), None).rows
+                     if r["group_id"] == "old-north-1"][0]["request_id"]
+    expanded = open_page(engine, "history", user="sam", window="Any time",
+                         attempt=north_request)
+    assert "old-north-1" not in texts(expanded)
+
+
+def test_breakdowns_count_archived_months(reader, engine):
+    old_from = OLD - timedelta(days=3)
+    counts, latency = queries.fetch_breakdown(None, old_from, old_from + timedelta(days=30),
+                                              timedelta(days=1),
+                                              datetime(2000, 1, 1, tzinfo=timezone.utc), False)
+    assert counts["attempts"].sum() == 8
+    assert set(counts["brand"]) == {"north", "south"}
+    assert counts.loc[counts["response_status"] == 400, "attempts"].sum() == 2
+    assert latency["attempts"].sum() == 8
+    north, _ = queries.fetch_breakdown(brand_id(engine, "north"), old_from,
+                                       old_from + timedelta(days=30), timedelta(days=1),
+                                       datetime(2000, 1, 1, tzinfo=timezone.utc), False)
+    assert north["attempts"].sum() == 4
+
+
+def test_callbacks_history_command_reads_the_archive(reader, database_url):
+    env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_ARCHIVE_DIR=str(reader))
+    shown = subprocess.run([sys.executable, "-m", "callbacks", "history", "old-south-1"],
+                           capture_output=True, text=True, env=env, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert [line.split()[2] for line in lines] == ["/bet/place", "/bet/accept", "/bet/settle"]
+    assert all("(archive)" in line for line in lines)
+    as_json = subprocess.run([sys.executable, "-m", "callbacks", "history", "old-south-1",
+                              "--json"], capture_output=True, text=True, env=env, timeout=60)
+    attempts = json.loads(as_json.stdout)
+    assert [a["payload"]["bet_id"] for a in attempts] == ["old-south-1"] * 3
+    assert {a["callback_state"] for a in attempts} == {"delivered"}
