@@ -6,13 +6,13 @@ import streamlit as st
 from delivery.lifecycle import BET_STATUSES
 
 from .. import components, navigation, queries, tables
-from ..filters import clean_text
 from ..shaping import history_params
 
 _CLOCK_KEY = "bets_clock"
 _TABLE_KEY = "bets_table"
 
 
+@components.guarded
 def render() -> None:
     scope = components.scope()
     components.page_header(
@@ -21,16 +21,14 @@ def render() -> None:
     table_col, filter_col = st.columns([4, 1], gap="medium")
     with filter_col:
         st.markdown("**Filters**")
-        bet_id = clean_text(st.text_input("Bet ID", key="bet", bind="query-params",
-                                          placeholder="exact Bet ID"))
-        player = clean_text(st.text_input("Player", key="player", bind="query-params",
-                                          placeholder="exact player id"))
+        bet_id = components.text_filter("Bet ID", "bet", "exact Bet ID", "Bet ID")
+        player = components.text_filter("Player", "player", "exact player id", "player id")
         statuses = st.multiselect("Status", BET_STATUSES, key="status", bind="query-params")
         created_from, created_to = components.window_picker("Created", key="created",
                                                             default="Last 7 days")
 
     filters = (scope.brand_id, created_from, created_to, bet_id, player, tuple(statuses))
-    cursor = components.current_cursor(filters)
+    cursor = components.current_cursor(filters, queries.BETS_CURSOR)
     page = queries.bets(*filters, cursor)
 
     with table_col:

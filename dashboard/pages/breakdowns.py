@@ -13,6 +13,7 @@ _BUCKET_LABELS = {timedelta(minutes=1): "minute", timedelta(minutes=10): "10 min
                   timedelta(hours=1): "hour", timedelta(hours=6): "6 h", timedelta(days=1): "day"}
 
 
+@components.guarded
 def render() -> None:
     scope = components.scope()
     components.page_header(

@@ -9,8 +9,8 @@ import streamlit as st
 import contract
 from delivery.schedule import ERROR_CLASSES
 
-from .. import auth, components, queries, tables
-from ..filters import FilterError, HistoryFilter, parse_codes, parse_group_ids
+from .. import auth, components, markup, queries, tables
+from ..filters import FilterError, HistoryFilter, parse_codes
 from ..shaping import (OUTCOMES, SENDING, SENDING_ERROR, UNKNOWN, UNKNOWN_DETAIL, format_time,
                        measured_ms, pretty_json, relative)
 
@@ -21,6 +21,7 @@ _IDS_KEY = "_history_ids"
 FILTER_ERROR_CLASSES = tuple(dict.fromkeys((*ERROR_CLASSES, UNKNOWN)))
 
 
+@components.guarded
 def render() -> None:
     scope = components.scope()
     components.page_header(
@@ -33,7 +34,7 @@ def render() -> None:
     with table_col:
         if filters is None:
             return
-        cursor = components.current_cursor(filters)
+        cursor = components.current_cursor(filters, queries.HISTORY_CURSOR)
         page = queries.history(filters, cursor)
         if not page.rows:
             components.no_data(
@@ -52,9 +53,8 @@ def render() -> None:
 def _filters(scope) -> HistoryFilter | None:
     st.markdown("**Filters**")
     created_from, created_to = components.window_picker("Created at")
-    text = st.text_area("Group ids", key="group_ids", bind="query-params", height=110,
-                        placeholder="Paste Bet IDs — spaces, commas or new lines",
-                        help="Group ID = Bet ID. The clock in the Bets list fills this in.")
+    group_ids = components.group_ids_filter(
+        110, "Group ID = Bet ID. The clock in the Bets list fills this in.")
     destinations = st.multiselect("Destination", list(contract.DESTINATIONS),
                                   key="destination", bind="query-params")
     codes_text = st.text_input("Response code", key="code", bind="query-params",
@@ -69,10 +69,11 @@ def _filters(scope) -> HistoryFilter | None:
     error_classes = st.multiselect("Error class", FILTER_ERROR_CLASSES, key="error_class",
                                    bind="query-params")
     try:
-        group_ids = parse_group_ids(text)
         codes = parse_codes(codes_text)
     except FilterError as exc:
-        st.warning(str(exc))
+        components.warn(exc)
+        return None
+    if group_ids is None:
         return None
     return HistoryFilter(created_from, created_to, scope.brand_id, tuple(group_ids),
                          tuple(destinations), tuple(outcomes), tuple(error_classes), codes)
@@ -134,15 +135,15 @@ def _expanded(request_id: str, scope) -> None:
     found = queries.attempt(request_id, scope.brand_id)
     st.divider()
     if found is None:
-        st.warning(f"No attempt with Request ID {request_id!r} in this brand.")
+        st.warning(f"No attempt with Request ID {markup.code(request_id)} in this brand.")
         return
     a = found
     sending, unknown = a["outcome"] == SENDING, a["outcome"] == UNKNOWN
     answer = ("no answer yet" if sending else "answer not recorded" if unknown else
               a["response_status"] or "no response")
-    st.subheader(f"{a['destination']} · attempt {a['attempt_no']} of "
-                 f"{max(a['attempt_no'], a['callback_attempts'] or 0)} · {answer} · "
-                 f"{a['outcome']}")
+    st.subheader(markup.text(
+        f"{a['destination']} · attempt {a['attempt_no']} of "
+        f"{max(a['attempt_no'], a['callback_attempts'] or 0)} · {answer} · {a['outcome']}"))
     ids = st.columns(3)
     with ids[0]:
         components.copyable("Group ID (Bet ID)", a["group_id"])
@@ -151,8 +152,9 @@ def _expanded(request_id: str, scope) -> None:
     with ids[2]:
         components.copyable("request_id (same on every retry)", a["callback_request_id"] or "")
     zone = scope.zone
-    st.markdown(f"`POST {a['base_url'].rstrip('/')}{a['destination']}` · brand "
-                f"**{a['brand']}** · origin {a['origin']} · times in {scope.zone_name}")
+    st.markdown(f"{markup.code('POST ' + a['base_url'].rstrip('/') + a['destination'])} · "
+                f"brand **{markup.text(a['brand'])}** · origin {markup.text(a['origin'])} · "
+                f"times in {markup.text(scope.zone_name)}")
     facts = {
         "Created at": format_time(a["callback_created_at"], zone),
         "Scheduled for": format_time(a["scheduled_at"], zone) or "—",
@@ -164,7 +166,7 @@ def _expanded(request_id: str, scope) -> None:
     }
     for column, (name, value) in zip(st.columns(len(facts)), facts.items()):
         column.caption(name)
-        column.markdown(value)
+        column.markdown(markup.text(value))
     if sending:
         st.info(f"**{SENDING_ERROR}** — the attempt started "
                 f"{relative(a['started_at'], datetime.now(timezone.utc))} and its answer is not "
@@ -172,13 +174,14 @@ def _expanded(request_id: str, scope) -> None:
                 "stops first, it is closed as outcome unknown and the callback is sent again "
                 "with the same request_id.")
     elif unknown:
-        st.warning(f"**Outcome unknown** — {a['error_detail'] or UNKNOWN_DETAIL}. Ask the "
-                   f"platform team to search their logs for Request ID {a['request_id']} (sent "
-                   "as X-Request-ID) and say whether they received and applied it. "
-                   + _sent_again(a))
+        st.warning(f"**Outcome unknown** — {markup.text(a['error_detail'] or UNKNOWN_DETAIL)}. "
+                   "Ask the platform team to search their logs for Request ID "
+                   f"{markup.code(a['request_id'])} (sent as X-Request-ID) and say whether they "
+                   "received and applied it. " + _sent_again(a))
     elif a["error_class"] or a["outcome"] == "rejected":
-        st.error(f"**{a['error_class'] or 'supported error'}** — {a['error_detail'] or ''}"
-                 + (f" (code `{a['error_code']}`)" if a["error_code"] else ""))
+        st.error(f"**{markup.text(a['error_class'] or 'supported error')}** — "
+                 f"{markup.text(a['error_detail'] or '')}"
+                 + (f" (code {markup.code(a['error_code'])})" if a["error_code"] else ""))
     sent, headers, response = st.tabs(["Payload sent", "Request headers", "Response"])
     with sent:
         st.code(json.dumps(a["payload"], indent=2, ensure_ascii=False), language="json")
@@ -192,7 +195,8 @@ def _expanded(request_id: str, scope) -> None:
         elif unknown:
             st.info("No answer was recorded: the worker stopped before it could write one.")
         elif a["response_status"] is None:
-            st.info("No HTTP response: " + (a["error_detail"] or a["error_class"] or ""))
+            st.info("No HTTP response: "
+                    + markup.text(a["error_detail"] or a["error_class"] or ""))
         else:
             st.markdown(f"**HTTP {a['response_status']}**")
             st.code(json.dumps(a["response_headers"] or {}, indent=2), language="json")
@@ -204,15 +208,15 @@ def _expanded(request_id: str, scope) -> None:
 
 def _sent_again(attempt: dict) -> str:
     """What became of the callback after an attempt whose outcome is unknown."""
-    same = "the same request_id" + (f" ({attempt['callback_request_id']})"
+    same = "the same request_id" + (f" ({markup.code(attempt['callback_request_id'])})"
                                     if attempt["callback_request_id"] else "")
     state = attempt["callback_state"]
     if state in ("pending", "in_flight", "waiting"):
         return f"The callback is being sent again with {same}; the platform must apply it once."
     if state == "delivered":
         return f"The callback was sent again with {same} and delivered."
-    return f"The callback was sent again with {same}" + (f"; it is now {state}." if state
-                                                         else ".")
+    return f"The callback was sent again with {same}" + (
+        f"; it is now {markup.text(state)}." if state else ".")
 
 
 def _duration(attempt: dict) -> str:

@@ -6,11 +6,11 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from .. import components, navigation, queries, tables
-from ..filters import FilterError, parse_group_ids
 from ..shaping import format_time, history_params, relative
 REFRESH_S = 5
 
 
+@components.guarded
 def render() -> None:
     components.page_header(
         "Callback sender",
@@ -19,19 +19,13 @@ def render() -> None:
     table_col, filter_col = st.columns([5, 1], gap="small")
     with filter_col:
         st.markdown("**Filters**")
-        text = st.text_area("Group ids", key="group_ids", bind="query-params", height=120,
-                            placeholder="Paste Bet IDs — spaces, commas or new lines",
-                            help="Group ID = Bet ID")
-        try:
-            group_ids = tuple(parse_group_ids(text))
-        except FilterError as exc:
-            st.warning(str(exc))
-            group_ids = ()
+        group_ids = components.group_ids_filter(120, "Group ID = Bet ID") or ()
     with table_col:
         _queue(group_ids)
 
 
 @st.fragment(run_every=REFRESH_S)
+@components.guarded
 def _queue(group_ids: tuple[str, ...]) -> None:
     scope = components.scope()
     now = datetime.now(timezone.utc)

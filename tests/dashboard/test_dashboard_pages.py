@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from dashboard_apptest import texts
+from dashboard import markup
 from dashboard_scenarios import UNKNOWN_DETAIL, VERDICT_BETS
 
 
@@ -146,8 +147,8 @@ def test_history_expanded_attempt_whose_outcome_is_unknown(open_page, scenario_d
 
     [attempt] = store.group_attempts(scenario_db, "bet-outcome-unknown")
     app = open_page("history", group_ids="bet-outcome-unknown", attempt=str(attempt["id"]))
-    [warning] = [w.value for w in app.warning]
-    assert warning.startswith("**Outcome unknown** — " + UNKNOWN_DETAIL + str(attempt["id"]))
+    [warning] = [markup.plain(w.value) for w in app.warning]
+    assert warning.startswith("Outcome unknown — " + UNKNOWN_DETAIL + str(attempt["id"]))
     assert f"search their logs for Request ID {attempt['id']}" in warning
     assert "is being sent again with the same request_id" in warning
     shown = texts(app)
