@@ -186,7 +186,10 @@ def _expanded(request_id: str, scope) -> None:
     with sent:
         st.code(json.dumps(a["payload"], indent=2, ensure_ascii=False), language="json")
     with headers:
-        st.caption("As sent; session secrets and signatures are masked.")
+        st.caption("As sent, except what is masked when stored: the signature, credential "
+                   "and cookie headers, and Foreign-Params members named like token, secret, "
+                   "password, session, sid, jwt, auth, key or cookie (or one of the brand's "
+                   "own mask keys), at any depth.")
         st.code(json.dumps(a["request_headers"], indent=2, ensure_ascii=False),
                 language="json")
     with response:
@@ -198,7 +201,8 @@ def _expanded(request_id: str, scope) -> None:
             st.info("No HTTP response: "
                     + markup.text(a["error_detail"] or a["error_class"] or ""))
         else:
-            st.markdown(f"**HTTP {a['response_status']}**")
+            st.markdown(f"**HTTP {a['response_status']}** · Set-Cookie and credential headers "
+                        "masked")
             st.code(json.dumps(a["response_headers"] or {}, indent=2), language="json")
             body, language = pretty_json(a["response_body"])
             st.code(body, language=language)

@@ -104,7 +104,8 @@ def _run_now(brand_name: str, url: str, foreign_params: dict, who: str) -> RunRe
     owner = _owner_engine(database.database_url(settings.from_env()))
     brand = store.brand_named(owner, brand_name)
     target = Target(url, foreign_params, timeout_s=min(brand.timeout_s, DEFAULT_TIMEOUT_S),
-                    brand_id=brand.id, signing_secret=brand.signing_secret)
+                    brand_id=brand.id, signing_secret=brand.signing_secret,
+                    mask_keys=brand.mask_keys)
     target.check()
     bar = st.progress(0.0, text="Preflight: are the heartbeat and every endpoint there, is the "
                                "session live, do balance probes work?")
