@@ -26,6 +26,11 @@ _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u
 #: Control characters other than the ones that break lines.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
+#: Where GitHub-flavoured Markdown turns plain text into a link even when every punctuation
+#: character is escaped (it links the text, after escapes are read): ``http://``, ``https://``,
+#: ``www.`` and ``name@host``. A WORD JOINER (U+2060, invisible) is put inside each.
+_AUTOLINK = re.compile(r"(?i)(?<=https)(?=://)|(?<=http)(?=://)|(?<=www)(?=\.)|(?=@)")
+WORD_JOINER = "\u2060"
 
 
 def visible(value: object, limit: int | None = INLINE_LIMIT) -> str:
@@ -41,8 +46,9 @@ def visible(value: object, limit: int | None = INLINE_LIMIT) -> str:
 
 def text(value: object, limit: int | None = INLINE_LIMIT) -> str:
     """``value`` as Markdown that renders exactly as the characters it holds (see
-    :func:`visible`): every punctuation character escaped."""
-    return _PUNCTUATION.sub(r"\\\1", visible(value, limit))
+    :func:`visible`): every punctuation character escaped, and an invisible word joiner inside
+    what would otherwise be linked (``https://``, ``www.``, ``@``)."""
+    return _PUNCTUATION.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, visible(value, limit)))
 
 
 def code(value: object, limit: int | None = INLINE_LIMIT) -> str:
@@ -58,7 +64,7 @@ def code(value: object, limit: int | None = INLINE_LIMIT) -> str:
 def plain(markdown: str) -> str:
     """Markdown built with these helpers back to plain text (for tickets): escapes, code fences
     and bold markers removed."""
-    return _MARKS.sub(_unmark, markdown)
+    return _MARKS.sub(_unmark, markdown.replace(WORD_JOINER, ""))
 
 
 _MARKS = re.compile(r"(`+) ?(.*?) ?\1|\\(.)|\*\*")

@@ -100,6 +100,27 @@ def stake_label(stake) -> str:
         return str(stake)
 
 
+def callback_trouble(callbacks: int | None, troubled: int | None, last_state: str | None,
+                     last_status: int | None) -> str:
+    """How a bet's callbacks went, in a table cell: ``✓ delivered``, ``⚠ delivered after
+    retries``, ``⚠ retrying · HTTP 503``, ``✗ gave up · no response``, ``✗ rejected · HTTP 400``,
+    ``queued`` (none tried yet) or ``—`` (no callbacks)."""
+    if not callbacks:
+        return "—"
+    if last_state is None:
+        return "queued"
+    answer = f"HTTP {last_status}" if last_status else "no response"
+    if last_state == "rejected":
+        return f"✗ rejected · {answer}"
+    if last_state == "exhausted":
+        return f"✗ gave up · {answer}"
+    if last_state in ("pending", "in_flight", "waiting"):
+        return f"⚠ retrying · {answer}"
+    if last_state == "delivered":
+        return "⚠ delivered after retries" if troubled else "✓ delivered"
+    return last_state
+
+
 # --- responses ------------------------------------------------------------------------------
 
 #: Outcomes of an attempt, in the order filters offer them. ``sending``: the row was written

@@ -9,6 +9,10 @@ from .. import components, navigation, queries, tables
 from ..shaping import history_params
 
 _CLOCK_KEY = "bets_clock"
+#: Columns as shown: how the bet's callbacks went right after its id, so trouble is in view
+#: without scrolling on a 1280 px screen.
+SHOWN_COLUMNS = ("history", "Status", "Bet ID", "Callbacks", "Attempts", "Player", "Placed",
+                 "Type", "Stake", "Odds", "Brand")
 _TABLE_KEY = "bets_table"
 
 
@@ -40,14 +44,20 @@ def render() -> None:
             frame, hide_index=True, key=_TABLE_KEY, on_select="rerun",
             height=components.table_height(len(frame)),
             selection_mode="single-row", placeholder="",
-            column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
+            column_order=[c for c in SHOWN_COLUMNS if c != "Brand" or scope.brand_id is None],
             column_config={
                 "history": st.column_config.ButtonColumn(
                     " ", key=_CLOCK_KEY, type="tertiary", width=44,
                     help="Open this bet's Callback history"),
-                "Bet ID": st.column_config.TextColumn(width="medium"),
+                "Bet ID": st.column_config.TextColumn(width=180),
+                "Player": st.column_config.TextColumn(width=140),
                 "Status": st.column_config.TextColumn(width=130),
                 "Placed": st.column_config.TextColumn(f"Placed ({scope.zone_name})"),
+                "Callbacks": st.column_config.TextColumn(
+                    width=185, help="How the bet's callbacks went: the latest one tried, and ⚠ "
+                                    "when any needed a retry, ✗ when one failed for good"),
+                "Attempts": st.column_config.NumberColumn(
+                    width=70, help="HTTP attempts for all of the bet's callbacks"),
             })
         clicked = st.session_state.get(_CLOCK_KEY)
         if clicked is not None:

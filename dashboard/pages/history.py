@@ -15,6 +15,10 @@ from ..shaping import (OUTCOMES, SENDING, SENDING_ERROR, UNKNOWN, UNKNOWN_DETAIL
                        measured_ms, pretty_json, relative)
 
 _TABLE_KEY = "history_table"
+#: Columns as shown: where the decision path starts (Code, Response error) right after the
+#: Group ID, so they are in view without scrolling on a 1280 px screen; then the full Request ID.
+SHOWN_COLUMNS = ("Group ID", "Response code", "Response error", "Request ID", "Destination",
+                 "Attempts", "Outcome", "Created at", "Sent at", "Response data", "ms", "Brand")
 _IDS_KEY = "_history_ids"
 #: Error classes to filter on: the sender's, and ``unknown`` for attempts whose answer was never
 #: recorded (the worker stopped in between).
@@ -90,12 +94,13 @@ def _table(rows: list[dict], scope) -> None:
         height=components.table_height(len(frame)),
         selection_default={"selection": {"rows": [ids.index(chosen)]}}
         if chosen in ids else None,
-        column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
+        column_order=[c for c in SHOWN_COLUMNS if c != "Brand" or scope.brand_id is None],
         column_config={
-            "Group ID": st.column_config.TextColumn(width=150, help="The Bet ID"),
+            "Group ID": st.column_config.TextColumn(width=140, help="The Bet ID",
+                                                    pinned=True),
             "Request ID": st.column_config.TextColumn(
-                width=95, help="This HTTP attempt (sent as X-Request-ID); select the row for "
-                               "the whole ID"),
+                width=265, help="This HTTP attempt (sent as X-Request-ID). Click the cell and "
+                                "copy (Ctrl+C / ⌘C), or select the row"),
             "Destination": st.column_config.TextColumn(width=110),
             "Created at": st.column_config.TextColumn(
                 width=140, help=f"When the callback was created ({scope.zone_name})"),
@@ -105,7 +110,7 @@ def _table(rows: list[dict], scope) -> None:
                 width=70, help="This attempt's number, of the callback's attempts so far"),
             "Response data": st.column_config.TextColumn(width=170),
             "Response code": st.column_config.NumberColumn("Code", format="%d", width=50),
-            "Response error": st.column_config.TextColumn(width=200),
+            "Response error": st.column_config.TextColumn(width=210),
             "Outcome": st.column_config.TextColumn(width=80),
             "ms": st.column_config.NumberColumn(
                 width=55, help="Duration of the request, ms (none while it is still sending, "

@@ -24,7 +24,7 @@ from battery.results import (
     CANCELLED, ERROR, FAILED, SUCCESS, CaseResult, RunResult, StepResult,
 )
 from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
-from battery.session import foreign_params_from
+from battery.session import DEMO_TOKEN, TOKEN_KEY, foreign_params_from
 
 _BADGE = {SUCCESS: ":green-badge[Success]", FAILED: ":red-badge[Failed]",
           CANCELLED: ":orange-badge[Cancelled]", "running": ":blue-badge[Running]"}
@@ -76,6 +76,9 @@ def render() -> None:
 
 def _run_form(brand: dict) -> RunResult | None:
     """The session fields and the button; the run just made, if the button was pressed."""
+    st.caption(f"Trying the demo (`callbacks run`)? Its sandbox platforms read the session "
+               f"under the Foreign-Params key `{TOKEN_KEY}`, and each has a test player: type "
+               f"the session token `{DEMO_TOKEN}`.")
     with st.form("it_form", border=True):
         params = st.text_input("Foreign-Params (JSON)", type="password", key="it_params",
                                placeholder='{"session_id": "..."}',

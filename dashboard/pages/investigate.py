@@ -64,7 +64,8 @@ def render() -> None:
         if verdict.key in (verdicts.QUEUED, verdicts.RETRYING, verdicts.PLATFORM_ERROR,
                            verdicts.HANDLER_BUG, verdicts.IN_FLIGHT, verdicts.OUTCOME_UNKNOWN):
             st.page_link(navigation.page("sender"), label="Open in Callback sender",
-                         icon=":material/outbox:", query_params={"group_ids": format_group_ids([bet_id])})
+                         icon=":material/outbox:",
+                         query_params={"group_ids": format_group_ids([bet_id])})
     st.markdown("**Escalation summary** — copy it into the ticket")
     st.code(verdicts.escalation_summary(bet_id, verdict, found["bet"], found["callbacks"],
                                         found["attempts"], now, scope.brand_name),

@@ -61,10 +61,16 @@ def markdown_strings(app: AppTest) -> list[str]:
     return found
 
 
+#: What GitHub-flavoured Markdown links even when escaped: it links the text once escapes are
+#: read.
+_AUTOLINKED = re.compile(r"(?i)https?://|www\.|[\w.+-]@[\w-]+\.")
+
+
 def interpreted(markdown: str) -> list[str]:
-    """Corpus markers standing in Markdown outside code spans (escaped ones read ``\\.``)."""
+    """Corpus markers standing in Markdown outside code spans (escaped ones read ``\\.``), and
+    text the renderer would turn into a link anyway."""
     outside = _CODE_SPAN.sub("", markdown)
-    return [m for m in MARKERS if m in outside]
+    return [m for m in MARKERS if m in outside] + _AUTOLINKED.findall(shown(outside))
 
 
 def assert_text_stays_text(app: AppTest) -> None:

@@ -57,3 +57,12 @@ def test_plain_reads_back_what_was_escaped(value):
     assert markup.plain(markup.code(value)) == value
     assert markup.plain(f"**{markup.text(value)}** in {markup.code(value)}") == \
         f"{value} in {value}"
+
+
+@pytest.mark.parametrize("value", ["https://evil.example/x", "HTTP://evil.example",
+                                   "see www.evil.example", "mail ann@evil.example"])
+def test_text_breaks_what_markdown_would_link_even_escaped(value):
+    escaped = markup.text(value)
+    unescaped = re.sub(r"\\(.)", r"\1", escaped)  # the text the renderer links from
+    assert not re.search(r"(?i)https?://|www\.|\w@\w", unescaped)
+    assert markup.plain(escaped) == value

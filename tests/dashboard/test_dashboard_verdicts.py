@@ -257,4 +257,4 @@ def test_data_in_a_verdict_stays_text():
     # the code sits in a code span whose fence is longer than any backtick run in it
     assert f"``{evil}``" in v.explanation
     none = verdicts.investigate(evil, None, [], [], NOW, other_brand="[b](https://evil.example)")
-    assert "\\[b\\]\\(https\\:\\/\\/evil\\.example\\)" in none.explanation
+    assert markup.text("[b](https://evil.example)") in none.explanation
