@@ -92,7 +92,8 @@ def _run(args: argparse.Namespace) -> int:
         raise InvalidInput("--url is required (or --brand NAME to use the brand's URL)",
                            field="url")
     target = Target(url, foreign_params, args.player_id, args.timeout_s, brand.id if brand else 0,
-                    brand.signing_secret if brand else None)
+                    brand.signing_secret if brand else None,
+                    brand.mask_keys if brand else ())
     target.check()
     print(f"Integration test of {url} — {len(CASES)} cases, timeout {args.timeout_s:g} s per "
           "request", flush=True)

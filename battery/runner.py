@@ -64,6 +64,8 @@ class Target:
     timeout_s: float = DEFAULT_TIMEOUT_S
     brand_id: int = 0
     signing_secret: str | None = None
+    #: The brand's Foreign-Params keys masked in stored results besides the default ones.
+    mask_keys: tuple[str, ...] = ()
 
     def check(self) -> None:
         """InvalidInput naming the field when the target cannot be tested."""
@@ -224,7 +226,8 @@ class _Pipeline:
             destination=destination, payload=payload, foreign_params=foreign_params,
             attempt_no=sent[request_id], base_url=self.target.base_url,
             timeout_s=self.target.timeout_s, retry_schedule_s=(0,),
-            signing_secret=self.target.signing_secret, origin=ORIGIN)
+            signing_secret=self.target.signing_secret, origin=ORIGIN,
+            mask_keys=self.target.mask_keys)
         return dispatch.decide(deliver_once(callback, self.client))
 
     def _decline_probe(self, probe: Step, position: int, sent: dict[str, int]) -> StepResult:

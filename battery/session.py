@@ -14,6 +14,11 @@ from delivery.errors import InvalidInput
 
 #: The Foreign-Params key ``--token T`` stands for: ``{"token": T}``.
 TOKEN_KEY = "token"
+#: The test player's session token ``callbacks run`` opens on each of its sandbox platforms
+#: (they read the session under TOKEN_KEY), so the Integration Test runs against them as is.
+DEMO_TOKEN = "integration-test"
+#: That player's balance on each sandbox: plenty for any number of runs.
+DEMO_BALANCE = "1000000.00"
 
 
 def foreign_params_from(*, token: str | None = None, foreign_params: str | None = None,

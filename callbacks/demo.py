@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 
+from battery import session
 from dashboard import accounts
 from delivery import database, migrate, settings, store
 from callbacks.processes import die_with_parent, stop_on_signals, stop_processes
@@ -127,11 +128,15 @@ def curl_example(api_url: str, token: str) -> list[str]:
 def _open_curl_player(sandbox_url: str) -> None:
     """Give the curl example's player a wallet on the healthy sandbox (else its place is
     rejected: auth_session_unknown)."""
+    _open_player(sandbox_url, CURL_PLAYER, "1000", "the curl example's player")
+
+
+def _open_player(sandbox_url: str, token: str, balance: str, who: str) -> None:
     try:
         httpx.post(f"{sandbox_url}/_sandbox/players", timeout=5,
-                   json={"token": CURL_PLAYER, "balance": "1000"}).raise_for_status()
+                   json={"token": token, "balance": balance}).raise_for_status()
     except httpx.HTTPError as exc:
-        print(f"warning: could not open the curl example's player: {exc}", file=sys.stderr)
+        print(f"warning: could not open {who}: {exc}", file=sys.stderr)
 
 
 def demo_users(engine) -> list[tuple[accounts.User, str]]:
@@ -178,6 +183,9 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
             if not wait_listening(port, child.proc):
                 raise RuntimeError(f"the {name} sandbox did not start on port {port}")
             store.add_brand(engine, name, child.url + base_path, **delivery)
+            # The Integration Test page's test player (its page names the token).
+            _open_player(child.url, session.DEMO_TOKEN, session.DEMO_BALANCE,
+                         f"the Integration Test's player on the {name} sandbox")
             port += 1
         demo.start("worker", ["worker", "--processes", "1", "--threads", "8"], env)
         demo.start("simulator", ["simulate", "--rate", str(args.rate), "--duration", "0"], env)

@@ -87,13 +87,27 @@ def cmd_brand_add(args) -> int:
     try:
         brand = store.add_brand(engine, args.name, args.url, retry_schedule_s=schedule,
                                 timeout_s=args.timeout_s, max_in_flight=args.max_in_flight,
-                                signing_secret=args.signing_secret)
+                                signing_secret=args.signing_secret,
+                                mask_keys=_mask_keys(args.mask_key))
     except sa.exc.IntegrityError:
         raise InvalidInput(f"brand name {args.name!r} must be letters, digits, '_', '.' or "
                            "'-' (at most 63)", field="name", value=args.name) from None
     print(f"brand {brand.name} → {brand.base_url} (timeout {brand.timeout_s:g} s, "
           f"{len(brand.retry_schedule_s)} attempts, at most {brand.max_in_flight} in flight)")
     return 0
+
+
+def _mask_keys(given: list[str] | None) -> tuple[str, ...] | None:
+    """``--mask-key`` values (each may list several, comma-separated); None when none given.
+    ``--mask-key ''`` clears the brand's own keys."""
+    if given is None:
+        return None
+    keys = tuple(k.strip().lower() for value in given for k in value.split(",") if k.strip())
+    for key in keys:
+        if len(key) > 100 or not key.isprintable():
+            raise InvalidInput(f"--mask-key {key!r} must be printable and at most 100 "
+                               "characters", field="mask_key", value=key)
+    return keys
 
 
 def cmd_brand_list(args) -> int:
@@ -104,7 +118,8 @@ def cmd_brand_list(args) -> int:
     for r in [] if args.json else rows:
         print(f"{r['name']:<20} {r['base_url']}  timeout {r['timeout_s']:g}s  "
               f"schedule {','.join(map(str, r['retry_schedule_s']))}  "
-              f"max in flight {r['max_in_flight']}")
+              f"max in flight {r['max_in_flight']}"
+              + (f"  masks {','.join(r['mask_keys'])}" if r["mask_keys"] else ""))
     return 0
 
 
@@ -416,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--timeout-s", type=float, default=contract.DEFAULT_TIMEOUT_S)
     add.add_argument("--max-in-flight", type=int, default=contract.DEFAULT_MAX_IN_FLIGHT)
     add.add_argument("--signing-secret", help="Standard Webhooks secret (whsec_…)")
+    add.add_argument("--mask-key", action="append", metavar="KEY",
+                     help="a Foreign-Params key (or part of one, any case) whose values are "
+                          "masked in the stored history, besides token, secret, password, "
+                          "session, sid, jwt, auth, key and cookie; repeatable or comma-"
+                          "separated; kept when the brand is changed without it; '' clears")
     add.set_defaults(func=cmd_brand_add)
     lst = brand_sub.add_parser("list", help="list brands")
     lst.add_argument("--json", action="store_true")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import auth, components, navigation
+from dashboard import auth, components, markup, navigation
 from dashboard.connection import DashboardUnavailable
 
 _CSS = """
@@ -27,7 +27,7 @@ def main(default: str = "bets") -> None:
     try:
         user = auth.signed_in_user()
     except DashboardUnavailable as exc:
-        st.error(f"**The dashboard cannot read the database.** {exc}")
+        st.error(f"**The dashboard cannot read the database.** {markup.text(exc, limit=None)}")
         st.stop()
     if user is None:
         # Every URL shows the sign-in form, so the address (page and filters) is kept for
@@ -38,7 +38,7 @@ def main(default: str = "bets") -> None:
     try:
         components.sidebar_scope()
     except DashboardUnavailable as exc:
-        st.error(f"**The dashboard cannot read the database.** {exc}")
+        st.error(f"**The dashboard cannot read the database.** {markup.text(exc, limit=None)}")
         st.stop()
     auth.account_box(user)
     st.navigation(navigation.sections(default)).run()

@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,7 +28,7 @@ import sqlalchemy as sa
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from . import accounts, connection
+from . import accounts, connection, markup
 from .accounts import ACT, RUN_BATTERY, User  # noqa: F401  (part of this module's interface)
 from .connection import DashboardUnavailable
 
@@ -205,7 +204,8 @@ def sign_in_page() -> None:
             else:
                 _password_sign_in()
         except DashboardUnavailable as exc:
-            st.error(f"Sign-in is unavailable: the dashboard cannot read the database. {exc}")
+            st.error("Sign-in is unavailable: the dashboard cannot read the database. "
+                     + markup.text(exc, limit=None))
 
 
 def _password_sign_in() -> None:
@@ -252,7 +252,7 @@ def session_values(name: str, password_hash: str | None) -> dict[str, str]:
 def _oidc_sign_in() -> None:
     if st.user.is_logged_in:
         email = st.user.get("email") or "(no e-mail address)"
-        st.warning(f"You are signed in as {plain(str(email))}, but no Callback Desk user has "
+        st.warning(f"You are signed in as {markup.text(email)}, but no Callback Desk user has "
                    "this verified e-mail address. Ask an administrator to run `callbacks user "
                    "add NAME --email ADDRESS --no-password --role ROLE --brand BRAND`.")
         if st.button("Sign out"):
@@ -277,8 +277,8 @@ def _providers() -> list[str | None]:
 def account_box(user: User) -> None:
     """Who is signed in, their role and brands, and Sign out (in the sidebar)."""
     with st.sidebar:
-        st.caption(f"Signed in as **{plain(user.name)}** · {user.role_label} · "
-                   f"{plain(user.brands_label())}")
+        st.caption(f"Signed in as **{markup.text(user.name)}** · {user.role_label} · "
+                   f"{markup.text(user.brands_label())}")
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             sign_out()
 
@@ -290,10 +290,3 @@ def sign_out() -> None:
         st.logout()
     st.rerun()
 
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
-
-
-def plain(text: str) -> str:
-    """``text`` with Markdown's special characters escaped, to show it as typed."""
-    return _MARKDOWN.sub(r"\\\1", text)

@@ -11,6 +11,11 @@ ANSWER_COLORS = ("#2f9e5b", "#9aa5b8", "#4c78a8", "#f28e2b", "#d6404e", "#8e6cc0
                  "#c9a227", "#cdd5e0")
 _ANSWER_SCALE = alt.Scale(domain=list(ANSWER_CLASSES), range=list(ANSWER_COLORS))
 _HEIGHT = 240
+#: Time axes on a 24-hour clock: the hour and minute, or the day at midnight. The times are
+#: wall-clock times of the chosen zone already (see prepare), so the browser's zone plays no part.
+TIME_AXIS = alt.Axis(labelExpr="timeFormat(datum.value, '%H:%M') == '00:00' ? "
+                               "timeFormat(datum.value, '%d %b') : "
+                               "timeFormat(datum.value, '%H:%M')", labelOverlap=True)
 
 
 def prepare(counts: pd.DataFrame, zone) -> pd.DataFrame:
@@ -60,7 +65,7 @@ def answers_over_time(frame: pd.DataFrame, bucket_label: str) -> alt.Chart:
     """Stacked bars: attempts per time bucket by answer class."""
     data = frame.groupby(["time", "answer"], as_index=False)["attempts"].sum()
     return alt.Chart(data, height=_HEIGHT).mark_bar().encode(
-        x=alt.X("time:T", title=None),
+        x=alt.X("time:T", title=None, axis=TIME_AXIS),
         y=alt.Y("attempts:Q", title=f"attempts per {bucket_label}"),
         color=alt.Color("answer:N", scale=_ANSWER_SCALE, title="Answer",
                         sort=list(ANSWER_CLASSES)),
@@ -79,7 +84,7 @@ def codes_over_time(frame: pd.DataFrame, bucket_label: str, top: int = 8) -> alt
     data = frame.assign(code=[c if c in keep else "other" for c in frame["code"]])
     data = data.groupby(["time", "code"], as_index=False)["attempts"].sum()
     return alt.Chart(data, height=_HEIGHT).mark_bar().encode(
-        x=alt.X("time:T", title=None),
+        x=alt.X("time:T", title=None, axis=TIME_AXIS),
         y=alt.Y("attempts:Q", title=f"attempts per {bucket_label}"),
         color=alt.Color("code:N", title="Code", scale=alt.Scale(scheme="tableau10")),
         tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "code:N", "attempts:Q"],
@@ -107,7 +112,7 @@ def first_attempt_success(frame: pd.DataFrame) -> alt.Chart:
                          "rate": (ok.reindex(first.index, fill_value=0) / first).values})
     data = data[first.values > 0]
     return alt.Chart(data, height=_HEIGHT).mark_line(point=True, color="#2f9e5b").encode(
-        x=alt.X("time:T", title=None),
+        x=alt.X("time:T", title=None, axis=TIME_AXIS),
         y=alt.Y("rate:Q", title="first attempts delivered", axis=alt.Axis(format="%"),
                 scale=alt.Scale(zero=False)),
         tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"),
@@ -123,7 +128,7 @@ def retries_and_exhaustions(frame: pd.DataFrame, bucket_label: str) -> alt.Chart
     data = (pd.concat([retries, exhausted], axis=1).fillna(0).reset_index()
             .melt("time", var_name="kind", value_name="count"))
     return alt.Chart(data, height=_HEIGHT).mark_line(point=True).encode(
-        x=alt.X("time:T", title=None),
+        x=alt.X("time:T", title=None, axis=TIME_AXIS),
         y=alt.Y("count:Q", title=f"per {bucket_label}"),
         color=alt.Color("kind:N", title=None,
                         scale=alt.Scale(domain=["Retries", "Exhausted"],
@@ -184,7 +189,7 @@ def latency_counts(latency: pd.DataFrame) -> dict[int, int]:
 
 def latency_chart(data: pd.DataFrame) -> alt.Chart:
     return alt.Chart(data, height=_HEIGHT).mark_line(point=True).encode(
-        x=alt.X("time:T", title=None),
+        x=alt.X("time:T", title=None, axis=TIME_AXIS),
         y=alt.Y("ms:Q", title="request duration, ms (log scale)",
                 scale=alt.Scale(type="log")),
         color=alt.Color("percentile:N", title=None,

@@ -6,14 +6,21 @@ holds the view, so a pasted link reproduces it.
 """
 from __future__ import annotations
 
+import functools
+import logging
 import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import sqlalchemy as sa
 import streamlit as st
 
-from . import queries
-from .filters import CUSTOM, LAST_24H, WINDOWS, FilterError, window_bounds
+from . import markup, queries
+from .filters import (CUSTOM, LAST_24H, WINDOWS, FilterError, clean_text, parse_group_ids,
+                      window_bounds)
+from .shaping import decode_cursor
+
+log = logging.getLogger("callbacks.dashboard")
 
 ALL_BRANDS = "All brands"
 BROWSER_ZONE = "Browser"
@@ -94,18 +101,18 @@ def window_picker(label: str, *, default: str = LAST_24H, key: str = "window",
     try:
         return window_bounds(preset, now_minute(), start, end)
     except FilterError as exc:
-        st.warning(str(exc))
+        warn(exc)
         return window_bounds(LAST_24H, now_minute())
 
 
 def copyable(label: str, value: object) -> None:
     """An ID with a copy button (st.code shows one on hover)."""
-    st.caption(label)
+    st.caption(markup.text(label, limit=None))
     st.code(str(value), language=None)
 
 
 def status_badge(status: str) -> None:
-    st.badge(status, color=STATUS_COLORS.get(status, "gray"))
+    st.badge(markup.text(status), color=STATUS_COLORS.get(status, "gray"))
 
 
 #: Height of a table row and of its header at the theme's 14 px base font (.streamlit/config).
@@ -124,16 +131,24 @@ def no_data(hint: str | None = None) -> None:
         st.caption(hint)
 
 
-def current_cursor(fingerprint: object, *, param: str = "after") -> str | None:
+def current_cursor(fingerprint: object, kinds: tuple[str, ...], *,
+                   param: str = "after") -> str | None:
     """The keyset cursor of the page to show; it lives in the URL. Changing the filters
-    (``fingerprint``) goes back to the newest page."""
+    (``fingerprint``) goes back to the newest page, and so does a cursor that is not one of
+    this list's (``kinds``, see :func:`~.shaping.decode_cursor`), with a word why."""
     previous = st.session_state.get(f"_fp_{param}")
     st.session_state[f"_fp_{param}"] = fingerprint
     if previous is not None and previous != fingerprint:
         st.session_state[f"_pages_{param}"] = []
         st.query_params.pop(param, None)
         return None
-    return st.query_params.get(param)
+    cursor = st.query_params.get(param)
+    if cursor and decode_cursor(cursor, kinds) is None:
+        st.warning("The link's page position (after=) is damaged or out of date; showing the "
+                   "newest rows.")
+        st.query_params.pop(param, None)
+        return None
+    return cursor
 
 
 def pager_buttons(current: str | None, next_cursor: str | None, *, param: str = "after") -> None:
@@ -161,6 +176,57 @@ def pager_buttons(current: str | None, next_cursor: str | None, *, param: str = 
     cols[1].button("‹ Newer", on_click=newer, disabled=current is None, key=f"{param}_newer")
     cols[2].button("Older ›", on_click=older, disabled=next_cursor is None,
                    key=f"{param}_older")
+
+
+def warn(problem: Exception | str) -> None:
+    """A short warning about something typed or linked (its text may quote the value)."""
+    st.warning(markup.text(str(problem), limit=400))
+
+
+def text_filter(label: str, key: str, placeholder: str, what: str) -> str | None:
+    """A single-value text filter bound to the URL; a value no id can be gets a short warning
+    and leaves the filter off."""
+    value = st.text_input(label, key=key, bind="query-params", placeholder=placeholder)
+    try:
+        return clean_text(value, what)
+    except FilterError as exc:
+        warn(exc)
+        return None
+
+
+def group_ids_filter(height: int, help_text: str) -> tuple[str, ...] | None:
+    """The Group ids box (bound to the URL); None, after a warning, when it cannot be read."""
+    text = st.text_area("Group ids", key="group_ids", bind="query-params", height=height,
+                        placeholder='Paste Bet IDs — spaces, commas or new lines; "quote ids" '
+                                    "holding those",
+                        help=help_text)
+    try:
+        return tuple(parse_group_ids(text))
+    except FilterError as exc:
+        warn(exc)
+        return None
+
+
+def guarded(render):
+    """A page (or fragment) body whose failures end in a short message on the page and the
+    details in the server's log — never a stack trace or SQL in the browser."""
+    @functools.wraps(render)
+    def run(*args, **kwargs):
+        try:
+            return render(*args, **kwargs)
+        except sa.exc.OperationalError as exc:
+            log.exception("page %s: database error", render.__module__)
+            if "statement timeout" in str(exc.orig):
+                st.error("The database took too long to answer. Narrow the filters or the time "
+                         "window and try again.")
+            else:
+                st.error("The database cannot be reached right now. Try again in a moment; if "
+                         "it lasts, tell whoever runs Callback Desk.")
+        except Exception:
+            log.exception("page %s failed", render.__module__)
+            st.error("This view could not be shown. Open the page from the sidebar for its "
+                     "default view; the details are in the dashboard's log.")
+    return run
 
 
 def page_header(title: str, caption: str) -> None:

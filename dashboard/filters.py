@@ -10,6 +10,10 @@ from datetime import datetime, timedelta, timezone
 
 #: How many group ids one paste may hold.
 MAX_GROUP_IDS = 500
+#: Longest value a single-value text filter (a Bet ID, a player id) takes.
+MAX_TEXT_CHARS = 500
+#: Longest paste of group ids.
+MAX_PASTE_CHARS = 64 * 1024
 
 #: Time-window presets offered by every page with a window, in the order shown. The label is
 #: also the value in the page's URL (``?window=Any+time``).
@@ -26,6 +30,12 @@ LAST_24H, ANY_TIME, CUSTOM = "Last 24 h", "Any time", "Custom"
 EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 _SEPARATORS = re.compile(r"[\s,;]+")
+#: A pasted id: in double or single quotes (may hold spaces, commas, semicolons), or a run of
+#: anything else up to the next separator.
+_GROUP_ID = re.compile(r'"([^"]*)"|\'([^\']*)\'|([^\s,;]+)')
+#: Characters no id holds: NUL and the other control characters (they reach the browser as
+#: nothing, and the database refuses NUL).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class FilterError(ValueError):
@@ -37,12 +47,19 @@ class FilterError(ValueError):
 def parse_group_ids(text: str | None) -> list[str]:
     """Group (Bet) ids pasted with spaces, commas, semicolons or new lines, in order, once each.
 
-    Quotes around ids (as copied from a spreadsheet or JSON) are dropped.
+    An id holding spaces, commas or semicolons is pasted in quotes: ``"a b", 'c,d'``. Brackets
+    and backticks around ids (as copied from JSON or a spreadsheet) are dropped.
     """
+    text = text or ""
+    if len(text) > MAX_PASTE_CHARS:
+        raise FilterError(f"the pasted group ids are {len(text):,} characters long; paste at "
+                          f"most {MAX_PASTE_CHARS:,} (about {MAX_GROUP_IDS} ids) at a time")
+    _refuse_control(text, "group ids")
     ids: list[str] = []
     seen = set()
-    for part in _SEPARATORS.split(text or ""):
-        part = part.strip().strip("'\"`[]")
+    for match in _GROUP_ID.finditer(text):
+        quoted = match.group(1) if match.group(1) is not None else match.group(2)
+        part = quoted if quoted is not None else match.group(3).strip("'\"`[]")
         if part and part not in seen:
             seen.add(part)
             ids.append(part)
@@ -50,6 +67,24 @@ def parse_group_ids(text: str | None) -> list[str]:
         raise FilterError(f"{len(ids)} group ids pasted; at most {MAX_GROUP_IDS} at a time — "
                           "split the list or narrow the time window instead")
     return ids
+
+
+def format_group_ids(ids: list[str] | tuple[str, ...]) -> str:
+    """Group ids as the Group ids filter reads them back (:func:`parse_group_ids`): quoted
+    when they hold a separator or a quote."""
+    def one(group_id: str) -> str:
+        if not _SEPARATORS.search(group_id) and group_id[:1] not in "\"'`[" \
+                and group_id[-1:] not in "\"'`]":
+            return group_id
+        return f"'{group_id}'" if '"' in group_id else f'"{group_id}"'
+    return "\n".join(one(i) for i in ids)
+
+
+def _refuse_control(text: str, what: str) -> None:
+    found = _CONTROL.search(text)
+    if found:
+        raise FilterError(f"there is a control character (U+{ord(found.group()):04X}) in the "
+                          f"{what}; no id holds one — type or paste it again")
 
 
 @dataclass(frozen=True)
@@ -70,7 +105,7 @@ class CodeFilter:
                 "code_classes": list(self.classes), "no_response": self.no_response}
 
 
-_CODE = re.compile(r"^[1-5]\d\d$")
+_CODE = re.compile(r"^[1-5][0-9][0-9]$")
 _CLASS = re.compile(r"^([1-5])xx$")
 
 
@@ -80,6 +115,9 @@ def parse_codes(text: str | None) -> CodeFilter:
     ``none`` (or ``-``) means attempts that got no HTTP response: timeouts and connection errors.
     """
     codes, classes, no_response = [], [], False
+    if len(text or "") > MAX_TEXT_CHARS:
+        raise FilterError(f"the response code filter is {len(text):,} characters long; type "
+                          "a few codes like 404, classes like 5xx, or none")
     for part in _SEPARATORS.split((text or "").strip().lower()):
         if not part:
             continue
@@ -95,9 +133,15 @@ def parse_codes(text: str | None) -> CodeFilter:
     return CodeFilter(tuple(sorted(set(codes))), tuple(sorted(set(classes))), no_response)
 
 
-def clean_text(value: str | None) -> str | None:
-    """A single-value text filter: trimmed, or None when empty."""
+def clean_text(value: str | None, what: str = "value") -> str | None:
+    """A single-value text filter: trimmed, or None when empty.
+
+    Raises :class:`FilterError` for a value no id can be (too long, control characters)."""
     value = (value or "").strip()
+    if len(value) > MAX_TEXT_CHARS:
+        raise FilterError(f"the {what} is {len(value):,} characters long; ids are at most "
+                          f"{MAX_TEXT_CHARS} — paste the id alone")
+    _refuse_control(value, what)
     return value or None
 
 

@@ -41,21 +41,31 @@ PAGES = (
 )
 
 
-def page(key: str, *, default: bool = False,
+#: Where the default page (served at ``/``) says it is: its own path then opens it through a
+#: hidden copy instead of a "Page not found" dialog.
+DEFAULT_URL_PATH = "home"
+
+
+def page(key: str, *, default: bool = False, hidden: bool = False,
          render: Callable[[], None] | None = None) -> st.Page:
     """The ``st.Page`` for a page key; equal pages are built the same way everywhere.
     ``render`` draws something else at the page's URL (the sign-in form)."""
     spec = next(s for s in PAGES if s.key == key)
     render = render or importlib.import_module(spec.module).render
-    return st.Page(render, title=spec.title, icon=spec.icon, url_path=spec.url_path,
-                   default=default)
+    return st.Page(render, title=spec.title, icon=spec.icon,
+                   url_path=DEFAULT_URL_PATH if default else spec.url_path, default=default,
+                   visibility="hidden" if hidden else "visible")
 
 
 def sections(default: str = "bets", *,
              render: Callable[[], None] | None = None) -> dict[str, list[st.Page]]:
-    """``{section: [pages]}`` for ``st.navigation``; ``render`` replaces every page's body."""
+    """``{section: [pages]}`` for ``st.navigation``; ``render`` replaces every page's body.
+    The default page is also at its own path (``/bets``), as a hidden page, so links to it
+    open it."""
     grouped: dict[str, list[st.Page]] = {}
     for spec in PAGES:
         grouped.setdefault(spec.section, []).append(
             page(spec.key, default=spec.key == default, render=render))
+        if spec.key == default:
+            grouped[spec.section].append(page(spec.key, hidden=True, render=render))
     return grouped

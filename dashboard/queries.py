@@ -10,7 +10,6 @@ should not wait for the same query twice, but must never look at minutes-old dat
 """
 from __future__ import annotations
 
-import io
 import uuid
 from datetime import datetime, timedelta
 
@@ -26,6 +25,9 @@ from . import auth, connection, tables
 from .filters import HistoryFilter
 from .shaping import Page, decode_cursor, encode_cursor
 PAGE_SIZE = 50
+#: What the keyset cursors of the lists hold (see shaping.decode_cursor).
+BETS_CURSOR = ("time", "text")
+HISTORY_CURSOR = ("time", "time", "uuid")
 #: Largest CSV export of Callback history.
 EXPORT_LIMIT = 50_000
 #: Most groups the Callback sender lists at once.
@@ -96,7 +98,7 @@ def fetch_bets(brand_id: int | None, created_from: datetime, created_to: datetim
          bet_id: str | None, player_id: str | None, statuses: tuple[str, ...],
          cursor: str | None, limit: int = PAGE_SIZE) -> Page:
     """One page of bets, newest first."""
-    after = decode_cursor(cursor, 2)
+    after = decode_cursor(cursor, BETS_CURSOR)
     rows = _rows("bets", dict(
         brand_id=brand_id, created_from=created_from, created_to=created_to, bet_id=bet_id,
         player_id=player_id, statuses=list(statuses),
@@ -134,7 +136,7 @@ sender = auth.cached(ttl=2)(fetch_sender)
 
 def fetch_history(filters: HistoryFilter, cursor: str | None, limit: int = PAGE_SIZE) -> Page:
     """One page of attempts matching the filters."""
-    after = decode_cursor(cursor, 3)
+    after = decode_cursor(cursor, HISTORY_CURSOR)
     params = dict(filters.params(), after_created=after[0] if after else None,
                   after_started=after[1] if after else None,
                   after_id=after[2] if after else None)
@@ -151,9 +153,7 @@ def history_csv(filters: HistoryFilter, columns: dict[str, str], zone) -> bytes:
     """Every attempt matching the filters (up to EXPORT_LIMIT) as CSV, times in ``zone``."""
     rows = _history_rows(filters, dict(filters.params(), after_created=None,
                                        after_started=None, after_id=None), EXPORT_LIMIT)
-    buffer = io.StringIO()
-    tables.history_export(rows, columns, zone).to_csv(buffer, index=False)
-    return buffer.getvalue().encode()
+    return tables.to_csv(tables.history_export(rows, columns, zone))
 
 
 def _history_rows(filters: HistoryFilter, params: dict, limit: int) -> list[dict]:

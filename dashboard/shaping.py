@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
-from .filters import ANY_TIME
+from .filters import ANY_TIME, format_group_ids
 
 # --- time -----------------------------------------------------------------------------------
 
@@ -97,6 +98,27 @@ def stake_label(stake) -> str:
         return f"{Decimal(str(stake)):.2f}"
     except InvalidOperation:
         return str(stake)
+
+
+def callback_trouble(callbacks: int | None, troubled: int | None, last_state: str | None,
+                     last_status: int | None) -> str:
+    """How a bet's callbacks went, in a table cell: ``✓ delivered``, ``⚠ delivered after
+    retries``, ``⚠ retrying · HTTP 503``, ``✗ gave up · no response``, ``✗ rejected · HTTP 400``,
+    ``queued`` (none tried yet) or ``—`` (no callbacks)."""
+    if not callbacks:
+        return "—"
+    if last_state is None:
+        return "queued"
+    answer = f"HTTP {last_status}" if last_status else "no response"
+    if last_state == "rejected":
+        return f"✗ rejected · {answer}"
+    if last_state == "exhausted":
+        return f"✗ gave up · {answer}"
+    if last_state in ("pending", "in_flight", "waiting"):
+        return f"⚠ retrying · {answer}"
+    if last_state == "delivered":
+        return "⚠ delivered after retries" if troubled else "✓ delivered"
+    return last_state
 
 
 # --- responses ------------------------------------------------------------------------------
@@ -187,18 +209,39 @@ def encode_cursor(values: list) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(token: str | None, size: int) -> list[str] | None:
-    """The sort key in a cursor token, or None for the first page (or a mangled token)."""
-    if not token:
+#: Longest cursor token a page accepts (a real one is under 200 characters).
+MAX_CURSOR_CHARS = 1_000
+
+
+def decode_cursor(token: str | None, kinds: tuple[str, ...]) -> list[str] | None:
+    """The sort key in a cursor token, or None for the first page (or a mangled token).
+
+    ``kinds`` names each value's type — ``time`` (ISO 8601), ``uuid`` or ``text`` — and a token
+    whose values are not of those types is mangled too, so it never reaches a query."""
+    if not token or len(token) > MAX_CURSOR_CHARS:
         return None
     try:
         padded = token + "=" * (-len(token) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
         return None
-    if not isinstance(values, list) or len(values) != size:
+    if not isinstance(values, list) or len(values) != len(kinds):
         return None
-    return [str(v) for v in values]
+    values = [str(v) for v in values]
+    return values if all(map(_is_kind, values, kinds)) else None
+
+
+def _is_kind(value: str, kind: str) -> bool:
+    if "\x00" in value:
+        return False
+    try:
+        if kind == "time":
+            datetime.fromisoformat(value)
+        elif kind == "uuid":
+            uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -211,7 +254,7 @@ class Page:
 
 def history_params(group_id: str) -> dict[str, str]:
     """Query parameters of Callback history showing every attempt of one bet (the clock)."""
-    return {"group_ids": group_id, "window": ANY_TIME}
+    return {"group_ids": format_group_ids([group_id]), "window": ANY_TIME}
 
 
 # --- latency --------------------------------------------------------------------------------

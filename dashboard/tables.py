@@ -6,7 +6,8 @@ from datetime import datetime
 
 import pandas as pd
 
-from .shaping import (answer_class, attempts_label, bet_type_label, format_time,
+from .shaping import (answer_class, attempts_label, bet_type_label, callback_trouble,
+                      format_time,
                       measured_ms, odds_label, relative, response_error, stake_label)
 
 CLOCK = "🕒"
@@ -30,6 +31,29 @@ HISTORY_EXPORT = {
 
 #: Time columns of the export, shown in the viewer's zone.
 _EXPORT_TIMES = ("callback_created_at", "started_at", "finished_at", "next_attempt_at")
+#: Whole-number columns of the export (kept whole where some rows have none).
+_EXPORT_INTEGERS = ("response_status", "attempt_no", "callback_attempts")
+#: First characters that make a spreadsheet read a cell as a formula (or hide it).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as a CSV export writes it: a text cell that a spreadsheet would take for a
+    formula gets a leading apostrophe, so it is shown, never computed."""
+    safe = frame.copy()
+    for name in safe.columns:
+        column = safe[name]
+        if pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column):
+            safe[name] = pd.Series(
+                [f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v
+                 for v in column], index=safe.index, dtype=column.dtype)
+    return safe
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """A frame as CSV for spreadsheets: RFC 4180 line ends, so a cell holding a line break
+    (CR or LF) is quoted and stays one cell."""
+    return frame.to_csv(index=False, lineterminator="\r\n").encode()
 
 
 def history_export(rows: list[dict], columns: dict[str, str], zone) -> pd.DataFrame:
@@ -42,7 +66,19 @@ def history_export(rows: list[dict], columns: dict[str, str], zone) -> pd.DataFr
     if "duration_ms" in frame and "outcome" in frame:
         frame["duration_ms"] = [measured_ms(d, o) for d, o in
                                 zip(frame["duration_ms"], frame["outcome"])]
-    return frame.rename(columns=columns)
+    for name in _EXPORT_INTEGERS:
+        if name in frame:
+            frame[name] = pd.array(frame[name].tolist(), dtype="Int64")
+    return csv_safe(frame.rename(columns=columns))
+
+
+def breakdown_export(frame: pd.DataFrame, zone_name: str) -> pd.DataFrame:
+    """The Breakdowns counts as exported: wall-clock time in the chosen zone, whole codes."""
+    export = frame.drop(columns=["bucket"]).rename(columns={"time": f"time ({zone_name})"})
+    if "response_status" in export:
+        export["response_status"] = pd.array(
+            [None if pd.isna(v) else int(v) for v in export["response_status"]], dtype="Int64")
+    return csv_safe(export)
 
 
 def status_cell(status: str | None) -> str:
@@ -61,9 +97,12 @@ def bets_table(rows: list[dict], zone) -> pd.DataFrame:
         "Type": bet_type_label(r["bet_type"], len(r["odds"] or []), r["system_sizes"]),
         "Stake": stake_label(r["stake"]),
         "Odds": odds_label(r["bet_type"], r["odds"]),
+        "Callbacks": callback_trouble(r.get("callbacks"), r.get("troubled"), r.get("last_state"),
+                                      r.get("last_status")),
+        "Attempts": r.get("attempts") or 0,
         "Brand": r["brand"],
     } for r in rows], columns=["history", "Status", "Bet ID", "Player", "Placed", "Type",
-                               "Stake", "Odds", "Brand"])
+                               "Stake", "Odds", "Callbacks", "Attempts", "Brand"])
 
 
 def sender_table(rows: list[dict], zone, now: datetime) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 
 import contract
 
+from . import markup
 from .shaping import SENDING, UNKNOWN, UNKNOWN_DETAIL, relative
 
 DELIVERED = "delivered"
@@ -67,10 +68,12 @@ class Verdict:
     #: Request IDs of the attempts that support the verdict, oldest first.
     evidence: tuple[str, ...] = ()
     decisive: dict | None = field(default=None, compare=False)
+    #: A title more precise than the verdict's usual one (e.g. delivered after handler errors).
+    headline: str | None = None
 
     @property
     def title(self) -> str:
-        return STYLE[self.key][0]
+        return self.headline or STYLE[self.key][0]
 
     @property
     def tone(self) -> str:
@@ -103,7 +106,8 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
                  " The bet became PLACE_ERROR, as the contract says."
                  if dest == contract.PLACE else "")
         return Verdict(SUPPORTED_ERROR,
-                       f"The platform answered `{dest}` with the supported error `{code}` "
+                       f"The platform answered {markup.code(dest)} with the supported error "
+                       f"{markup.code(code)} "
                        f"({meaning.rstrip('.').lower()}). It is a normal answer and is not "
                        f"retried.{after}",
                        f"Nothing to fix on either side: explain to the player why the platform "
@@ -114,7 +118,8 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
                  "(internal_error / place_retry_limit_reached) and a /bet/decline was queued."
                  if dest == contract.PLACE else "")
         return Verdict(GAVE_UP,
-                       f"`{dest}` failed {len(tried)} time(s) and reached its retry limit; the "
+                       f"{markup.code(dest)} failed {len(tried)} time(s) and reached its retry "
+                       "limit; the "
                        f"last attempt got {answer}.{extra}",
                        "We stopped retrying. Send the escalation summary to your integration "
                        "manager (a resend needs them) and the Request IDs to the platform team.",
@@ -122,7 +127,7 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
     if not tried:
         behind = state == "waiting"
         return Verdict(QUEUED,
-                       f"`{dest}` is queued and has not been sent yet"
+                       f"{markup.code(dest)} is queued and has not been sent yet"
                        + (", waiting behind an earlier callback of this bet." if behind else
                           f"; it is due {when}."),
                        "Nothing to do yet: watch it in Callback sender. If it is still queued "
@@ -136,22 +141,25 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
     status = last.get("response_status")
     if status is not None and 400 <= status < 500 and status != 429:
         code = last.get("error_code")
-        said = f"HTTP {status}" + (f" with error code `{code}`" if code else "")
+        said = f"HTTP {status}" + (f" with error code {markup.code(code)}" if code else "")
         return Verdict(HANDLER_BUG,
-                       f"`{dest}` was answered {said}, which the contract does not allow for "
+                       f"{markup.code(dest)} was answered {said}, which the contract does not "
+                       "allow for "
                        f"{dest} ({_allowed(dest)}). We keep retrying{progress}; next try {when}.",
                        f"Send the Request IDs and the response below to the platform's "
                        f"engineering team: their {dest} handler needs fixing.",
                        evidence, decisive)
     if status is not None and status >= 500:
         return Verdict(PLATFORM_ERROR,
-                       f"The platform's `{dest}` endpoint errored (HTTP {status}). We keep "
+                       f"The platform's {markup.code(dest)} endpoint errored (HTTP {status}). "
+                       "We keep "
                        f"retrying{progress}; next try {when}.",
                        "Expand the attempts below for the response, then ask the platform team "
                        "to check their logs for these Request IDs (sent as X-Request-ID).",
                        evidence, decisive)
     return Verdict(RETRYING,
-                   f"`{dest}` has no usable answer yet: the last attempt got {_describe(last)}. "
+                   f"{markup.code(dest)} has no usable answer yet: the last attempt got "
+                   f"{_describe(last)}. "
                    f"We keep retrying{progress}; next try {when}.",
                    "Nothing to do while it retries. If it keeps failing, check with the "
                    "platform team that their endpoint is reachable and answers within the "
@@ -165,14 +173,14 @@ def _in_flight(decisive: dict, tried: list[dict], now: datetime, progress: str,
     started = _utc(last["started_at"])
     age_s = (now - started).total_seconds()
     limit_s = timeout_s or contract.DEFAULT_TIMEOUT_S
-    text = (f"A request is in flight right now: `{dest}` attempt {last['attempt_no']} "
-            f"(Request ID `{last['request_id']}`) started {relative(started, now)} "
+    text = (f"A request is in flight right now: {markup.code(dest)} attempt {last['attempt_no']} "
+            f"(Request ID {markup.code(last['request_id'])}) started {relative(started, now)} "
             f"({_utc_text(started)}) and its answer is not recorded yet{progress}.")
     lost = [a for a in tried[:-1] if a["outcome"] == UNKNOWN]
     if lost:
         text += (f" It is the callback sent again after an attempt whose outcome is unknown "
-                 f"(Request ID `{lost[-1]['request_id']}`): same request_id "
-                 f"`{decisive['request_id']}`, so the platform must apply it only once.")
+                 f"(Request ID {markup.code(lost[-1]['request_id'])}): same request_id "
+                 f"{markup.code(decisive['request_id'])}, so the platform must apply it only once.")
     if age_s > limit_s + SENDING_GRACE_S:
         text += (f" It has been sending for longer than the {limit_s:g} s timeout: its worker "
                  "probably stopped. It will be closed as outcome unknown and the callback sent "
@@ -192,18 +200,20 @@ def _outcome_unknown(decisive: dict, tried: list[dict], now: datetime, progress:
     last = tried[-1]
     started = _utc(last["started_at"])
     text = (f"Outcome unknown: {UNKNOWN_DETAIL}; the platform may have received request "
-            f"`{last['request_id']}` (`{dest}` attempt {last['attempt_no']}) at "
+            f"{markup.code(last['request_id'])} ({markup.code(dest)} attempt "
+            f"{last['attempt_no']}) at "
             f"{_utc_text(started)} ({relative(started, now)}).")
     if decisive["state"] == "in_flight":
         text += (f" The callback is being sent again right now with the same request_id "
-                 f"`{decisive['request_id']}`{progress}.")
+                 f"{markup.code(decisive['request_id'])}{progress}.")
     else:
         text += (f" The callback is being sent again with the same request_id "
-                 f"`{decisive['request_id']}`{progress}; next try "
+                 f"{markup.code(decisive['request_id'])}{progress}; next try "
                  f"{_when(decisive.get('next_attempt_at'), now)}.")
     return Verdict(OUTCOME_UNKNOWN, text,
                    f"Ask the platform team to search their logs for Request ID "
-                   f"{last['request_id']} (sent as X-Request-ID) and say whether they received "
+                   f"{markup.code(last['request_id'])} (sent as X-Request-ID) and say whether "
+                   "they received "
                    "and applied it. Nothing to resend: the callback goes out again with the "
                    "same request_id, which the platform must apply only once.",
                    evidence, decisive)
@@ -212,12 +222,14 @@ def _outcome_unknown(decisive: dict, tried: list[dict], now: datetime, progress:
 def _no_trace(bet_id: str, bet: dict | None, other_brand: str | None) -> Verdict:
     if other_brand:
         return Verdict(NO_TRACE,
-                       f"Bet `{bet_id}` has no callbacks in the selected brand; it belongs to "
-                       f"brand **{other_brand}**.",
-                       f"Switch the brand selector to {other_brand} (or All brands).")
+                       f"Bet {markup.code(bet_id)} has no callbacks in the selected brand; it "
+                       "belongs to "
+                       f"brand **{markup.text(other_brand)}**.",
+                       f"Switch the brand selector to {markup.text(other_brand)} (or All brands).")
     known = " The bet is known but has no callbacks." if bet else ""
     return Verdict(NO_TRACE,
-                   f"No callback was ever queued for bet `{bet_id}`, and none is queued now."
+                   f"No callback was ever queued for bet {markup.code(bet_id)}, and none is "
+                   "queued now."
                    + known,
                    "Check the Bet ID. If it is right, contact your integration manager with the "
                    "Bet ID: the sportsbook never asked us to notify your platform about it.")
@@ -227,19 +239,39 @@ def _delivered(callbacks: list[dict], attempts: list[dict]) -> Verdict:
     delivered = [c for c in callbacks if c["state"] == "delivered"]
     retried = sum(1 for c in delivered if (c.get("attempts") or 0) > 1)
     note = f" {retried} of them needed more than one attempt." if retried else ""
+    handler_errors = [a for a in attempts if _handler_error(a)]
+    headline = None
+    if handler_errors:
+        count = len(handler_errors)
+        headline = (f"Delivered after {count} handler error{'s' if count > 1 else ''} — "
+                    "look downstream")
+        codes = ", ".join(dict.fromkeys(_describe(a) for a in handler_errors))
+        note += (f" Before that the platform answered {count} time(s) with an error the "
+                 f"contract does not allow ({codes}): its handler failed, and the retry "
+                 "went through.")
     lost = [str(a["request_id"]) for a in attempts if a["outcome"] == UNKNOWN]
     if lost:
         note += (f" {len(lost)} earlier attempt(s) ended with an unknown outcome (Request ID "
-                 + ", ".join(f"`{r}`" for r in lost) + "): the platform may have received "
-                 "those too, with the same request_id as the delivered one.")
+                 + ", ".join(f"{markup.code(r)}" for r in lost) + "): the platform may have "
+                 "received those too, with the same request_id as the delivered one.")
     paths = ", ".join(dict.fromkeys(c["destination"] for c in delivered)) or "nothing"
     return Verdict(DELIVERED,
-                   f"Every callback of this bet was delivered with a 2xx ({paths}).{note} We did "
-                   "our part.",
+                   f"Every callback of this bet was delivered with a 2xx "
+                   f"({markup.text(paths)}).{note} We did our part.",
                    "Escalate to the platform's engineering team with the Bet ID and the Request "
-                   "IDs below, and ask for their logs of these requests (sent as X-Request-ID).",
+                   "IDs below, and ask for their logs of these requests (sent as X-Request-ID)."
+                   + (" Ask them too why their handler failed before." if handler_errors
+                      else ""),
                    tuple(str(a["request_id"]) for a in attempts
-                         if a["outcome"] in ("delivered", UNKNOWN)))
+                         if a["outcome"] in ("delivered", UNKNOWN) or _handler_error(a)),
+                   headline=headline)
+
+
+def _handler_error(attempt: dict) -> bool:
+    """An answer the contract does not allow: a 4xx other than a supported 400 or a 429."""
+    status = attempt.get("response_status")
+    return (status is not None and 400 <= status < 500 and status != 429
+            and attempt.get("outcome") != "rejected")
 
 
 def _meaning(dest: str, code: str) -> str:
@@ -252,21 +284,21 @@ def _meaning(dest: str, code: str) -> str:
 
 def _allowed(dest: str) -> str:
     codes = sorted(contract.supported_codes(dest))
-    return ("its supported codes are " + ", ".join(f"`{c}`" for c in codes) if codes
+    return ("its supported codes are " + ", ".join(f"{markup.code(c)}" for c in codes) if codes
             else "it supports no error codes")
 
 
 def _describe(attempt: dict) -> str:
     if attempt.get("outcome") == UNKNOWN:
         return ("no recorded answer (the worker stopped before recording it; the platform may "
-                f"have received request `{attempt['request_id']}`)")
+                f"have received request {markup.code(attempt['request_id'])})")
     if attempt.get("outcome") == SENDING:
-        return f"no answer yet (request `{attempt['request_id']}` is still out)"
+        return f"no answer yet (request {markup.code(attempt['request_id'])} is still out)"
     status = attempt.get("response_status")
     if status is None:
         return f"no response ({attempt.get('error_class') or 'error'})"
     code = attempt.get("error_code")
-    return f"HTTP {status}" + (f" `{code}`" if code else "")
+    return f"HTTP {status}" + (f" {markup.code(code)}" if code else "")
 
 
 def _progress(tried: int, max_attempts: int | None) -> str:
@@ -327,4 +359,4 @@ _NOTES = {SENDING: "  (in flight: no answer recorded yet)",
 
 
 def _plain(markdown: str) -> str:
-    return markdown.replace("`", "").replace("**", "")
+    return markup.plain(markdown)

@@ -28,11 +28,11 @@ import httpcore
 import httpx
 
 import contract
-from . import signing
+from . import masking, signing
 from .schedule import Outcome, classify, parse_retry_after
 
 #: Foreign-Params keys whose values are secrets and are masked in the stored headers.
-SECRET_KEYS = ("token", "secret", "password", "session", "auth")
+SECRET_KEYS = masking.DEFAULT_MASK_KEYS
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,8 @@ class OutgoingCallback:
     origin: str = "producer"
     lease_token: str | None = None
     max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT
+    #: The brand's Foreign-Params keys masked in stored headers besides the default ones.
+    mask_keys: tuple[str, ...] = ()
 
     @property
     def url(self) -> str:
@@ -97,38 +99,16 @@ def build_headers(callback: OutgoingCallback, attempt_id: str, body: bytes,
     return headers
 
 
-def redact_headers(headers: dict[str, str]) -> dict[str, str]:
-    """Headers as stored in the history: signatures and session secrets masked."""
-    shown = {}
-    for name, value in headers.items():
-        if name.lower() == "webhook-signature":
-            shown[name] = "***"
-        elif name.lower() == "foreign-params":
-            shown[name] = _redact_foreign_params(value)
-        else:
-            shown[name] = value
-    return shown
+def redact_headers(headers: dict[str, str] | None,
+                   extra_keys: tuple[str, ...] = ()) -> dict[str, str] | None:
+    """Headers as stored in the history: credentials, cookies, signatures and Foreign-Params
+    secrets (the default keys and ``extra_keys``) masked (see :mod:`.masking`)."""
+    return masking.mask_headers(headers, masking.mask_keys(extra_keys))
 
 
-def _redact_foreign_params(value: str) -> str:
-    try:
-        params = json.loads(value)
-    except ValueError:
-        return "***"
-    if not isinstance(params, dict):
-        return value
-    return json.dumps(redact_params(params), separators=(",", ":"))
-
-
-def redact_params(params: dict) -> dict:
-    """Foreign-Params with the values of secret-looking keys masked."""
-    return {k: (_mask(v) if any(s in k.lower() for s in SECRET_KEYS) else v)
-            for k, v in params.items()}
-
-
-def _mask(value: object) -> str:
-    text = str(value)
-    return "***" + text[-4:] if len(text) > 8 else "***"
+def redact_params(params: dict, extra_keys: tuple[str, ...] = ()) -> dict:
+    """Foreign-Params with the values of secret-looking members masked, at any depth."""
+    return masking.mask_params(params, masking.mask_keys(extra_keys))
 
 
 @dataclass(frozen=True)
@@ -214,8 +194,10 @@ def send(sending: Sending, client: httpx.Client | httpx.BaseTransport) -> Attemp
         retry_after = parse_retry_after(response_headers.get("retry-after"), finished_at)
     return Attempt(
         id=attempt_id, callback=callback, started_at=started_at, finished_at=finished_at,
-        duration_ms=round(duration_ms, 3), request_headers=redact_headers(headers),
-        outcome=outcome, response_status=status, response_headers=response_headers,
+        duration_ms=round(duration_ms, 3),
+        request_headers=redact_headers(headers, callback.mask_keys),
+        outcome=outcome, response_status=status,
+        response_headers=redact_headers(response_headers, callback.mask_keys),
         response_body=raw.decode("utf-8", errors="replace") if raw else None,
         response_truncated=truncated, retry_after_s=retry_after,
     )

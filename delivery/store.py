@@ -42,11 +42,14 @@ class Brand:
     timeout_s: float
     max_in_flight: int
     signing_secret: str | None = None
+    #: Foreign-Params keys masked in stored headers besides the default ones.
+    mask_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row) -> "Brand":
         return cls(row.id, row.name, row.base_url, tuple(row.retry_schedule_s),
-                   float(row.timeout_s), row.max_in_flight, row.signing_secret)
+                   float(row.timeout_s), row.max_in_flight, row.signing_secret,
+                   tuple(row.mask_keys or ()))
 
 
 # --- brands ---------------------------------------------------------------------------------
@@ -55,13 +58,15 @@ def add_brand(engine: sa.Engine, name: str, base_url: str, *,
               retry_schedule_s: tuple[int, ...] = contract.DEFAULT_RETRY_SCHEDULE_S,
               timeout_s: float = contract.DEFAULT_TIMEOUT_S,
               max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT,
-              signing_secret: str | None = None) -> Brand:
-    """Create the brand, or update its settings when it exists."""
+              signing_secret: str | None = None,
+              mask_keys: tuple[str, ...] | None = None) -> Brand:
+    """Create the brand, or update its settings when it exists. ``mask_keys`` (Foreign-Params
+    keys masked besides the default ones) None keeps the brand's."""
     with engine.begin() as conn:
         row = conn.execute(_q("upsert_brand"), dict(
             name=name, base_url=base_url, retry_schedule_s=list(retry_schedule_s),
-            timeout_s=timeout_s, max_in_flight=max_in_flight,
-            signing_secret=signing_secret)).one()
+            timeout_s=timeout_s, max_in_flight=max_in_flight, signing_secret=signing_secret,
+            mask_keys=None if mask_keys is None else list(mask_keys))).one()
     return Brand.from_row(row)
 
 
@@ -223,7 +228,8 @@ def _outgoing(r) -> OutgoingCallback:
         attempt_no=r.attempts + 1, base_url=r.base_url, timeout_s=float(r.timeout_s),
         retry_schedule_s=tuple(r.retry_schedule_s), signing_secret=r.signing_secret,
         scheduled_at=r.next_attempt_at, created_at=r.created_at, origin=r.origin,
-        lease_token=r.lease_token, max_in_flight=r.max_in_flight)
+        lease_token=r.lease_token, max_in_flight=r.max_in_flight,
+        mask_keys=tuple(r.mask_keys or ()))
 
 
 def begin_attempts(engine: sa.Engine, claims: list[tuple[int, str]],
@@ -405,7 +411,8 @@ def sending_row(sending: Sending) -> dict:
         destination=cb.destination, origin=cb.origin, attempt_no=cb.attempt_no,
         callback_created_at=cb.created_at or sending.started_at, scheduled_at=cb.scheduled_at,
         started_at=sending.started_at, finished_at=None, duration_ms=None,
-        request_headers=redact_headers(sending.headers), response_status=None,
+        request_headers=redact_headers(sending.headers, sending.callback.mask_keys),
+        response_status=None,
         response_headers=None, response_body=None, response_truncated=False,
         outcome="sending", error_class=None, error_detail=None, error_code=None,
         next_attempt_at=None)

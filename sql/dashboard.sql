@@ -7,9 +7,22 @@ SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight
 FROM brands ORDER BY name;
 
 -- name: bets
+-- With each bet, how its callbacks went: attempts in all, how many callbacks needed more than
+-- one attempt or failed, and the state and last HTTP status of the latest callback tried.
 SELECT b.bet_id, b.status, b.player_id, b.bet_type, b.stake, b.odds, b.system_sizes,
-       b.placed_at, b.created_at, br.name AS brand
+       b.placed_at, b.created_at, br.name AS brand,
+       cb.callbacks, cb.attempts, cb.troubled, cb.last_state, cb.last_status
 FROM bets b JOIN brands br ON br.id = b.brand_id
+LEFT JOIN LATERAL (
+    SELECT count(*) AS callbacks, coalesce(sum(c.attempts), 0) AS attempts,
+           count(*) FILTER (WHERE c.attempts > 1
+                              OR c.state IN ('rejected', 'exhausted')) AS troubled,
+           (array_agg(c.state ORDER BY c.id DESC) FILTER (WHERE c.attempts > 0))[1]
+               AS last_state,
+           (array_agg(c.last_status ORDER BY c.id DESC) FILTER (WHERE c.attempts > 0))[1]
+               AS last_status
+    FROM callbacks c WHERE c.bet_id = b.bet_id
+) cb ON true
 WHERE b.created_at >= :created_from AND b.created_at < :created_to
   AND (CAST(:brand_id AS integer) IS NULL OR b.brand_id = :brand_id)
   AND (CAST(:bet_id AS text) IS NULL OR b.bet_id = :bet_id)

@@ -8,9 +8,10 @@ import streamlit as st
 
 import contract
 
-from .. import components, reference
+from .. import components, markup, reference
 
 
+@components.guarded
 def render() -> None:
     scope = components.scope()
     brand = scope.brand
@@ -21,9 +22,12 @@ def render() -> None:
     schedule = tuple(brand["retry_schedule_s"]) if brand else contract.DEFAULT_RETRY_SCHEDULE_S
     timeout_s = float(brand["timeout_s"]) if brand else contract.DEFAULT_TIMEOUT_S
     where = brand["base_url"].rstrip("/") if brand else "{platform base URL}"
+    request_line = markup.code(f"POST {where}{{destination}}")
+    retries_for = ("for brand " + markup.text(brand["name"]) if brand else
+                   "(default; a brand may override)")
     st.markdown(
         f"""
-Every callback is `POST {where}{{destination}}` with a JSON body (snake_case keys, money and
+Every callback is {request_line} with a JSON body (snake_case keys, money and
 odds as decimal strings, enums as integers, times ISO 8601 UTC). Headers on every attempt:
 
 | Header | Value |
@@ -40,7 +44,7 @@ destination is a normal business answer and is not retried. Anything else — an
 unreadable body, other 4xx, 3xx (redirects are not followed), 5xx, a timeout
 (after {timeout_s:g} s) or a connection error — is retried.
 
-**Retries** {"for brand " + brand["name"] if brand else "(default; a brand may override)"}:
+**Retries** {retries_for}:
 {len(schedule)} attempts at {reference.schedule_text(schedule)} (each wait ±
 {contract.RETRY_JITTER:.0%}); a `429` may set `Retry-After` (honoured up to
 {contract.MAX_RETRY_AFTER_S // 60} min). `request_id` is the same on every retry of a callback —

@@ -6,13 +6,17 @@ import streamlit as st
 from delivery.lifecycle import BET_STATUSES
 
 from .. import components, navigation, queries, tables
-from ..filters import clean_text
 from ..shaping import history_params
 
 _CLOCK_KEY = "bets_clock"
+#: Columns as shown: how the bet's callbacks went right after its id, so trouble is in view
+#: without scrolling on a 1280 px screen.
+SHOWN_COLUMNS = ("history", "Status", "Bet ID", "Callbacks", "Attempts", "Player", "Placed",
+                 "Type", "Stake", "Odds", "Brand")
 _TABLE_KEY = "bets_table"
 
 
+@components.guarded
 def render() -> None:
     scope = components.scope()
     components.page_header(
@@ -21,16 +25,14 @@ def render() -> None:
     table_col, filter_col = st.columns([4, 1], gap="medium")
     with filter_col:
         st.markdown("**Filters**")
-        bet_id = clean_text(st.text_input("Bet ID", key="bet", bind="query-params",
-                                          placeholder="exact Bet ID"))
-        player = clean_text(st.text_input("Player", key="player", bind="query-params",
-                                          placeholder="exact player id"))
+        bet_id = components.text_filter("Bet ID", "bet", "exact Bet ID", "Bet ID")
+        player = components.text_filter("Player", "player", "exact player id", "player id")
         statuses = st.multiselect("Status", BET_STATUSES, key="status", bind="query-params")
         created_from, created_to = components.window_picker("Created", key="created",
                                                             default="Last 7 days")
 
     filters = (scope.brand_id, created_from, created_to, bet_id, player, tuple(statuses))
-    cursor = components.current_cursor(filters)
+    cursor = components.current_cursor(filters, queries.BETS_CURSOR)
     page = queries.bets(*filters, cursor)
 
     with table_col:
@@ -42,14 +44,20 @@ def render() -> None:
             frame, hide_index=True, key=_TABLE_KEY, on_select="rerun",
             height=components.table_height(len(frame)),
             selection_mode="single-row", placeholder="",
-            column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
+            column_order=[c for c in SHOWN_COLUMNS if c != "Brand" or scope.brand_id is None],
             column_config={
                 "history": st.column_config.ButtonColumn(
                     " ", key=_CLOCK_KEY, type="tertiary", width=44,
                     help="Open this bet's Callback history"),
-                "Bet ID": st.column_config.TextColumn(width="medium"),
+                "Bet ID": st.column_config.TextColumn(width=180),
+                "Player": st.column_config.TextColumn(width=140),
                 "Status": st.column_config.TextColumn(width=130),
                 "Placed": st.column_config.TextColumn(f"Placed ({scope.zone_name})"),
+                "Callbacks": st.column_config.TextColumn(
+                    width=185, help="How the bet's callbacks went: the latest one tried, and ⚠ "
+                                    "when any needed a retry, ✗ when one failed for good"),
+                "Attempts": st.column_config.NumberColumn(
+                    width=70, help="HTTP attempts for all of the bet's callbacks"),
             })
         clicked = st.session_state.get(_CLOCK_KEY)
         if clicked is not None:

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from .. import charts, components, queries
+from .. import charts, components, queries, tables
 from ..shaping import chart_bucket, histogram_percentile
 
 _BUCKET_LABELS = {timedelta(minutes=1): "minute", timedelta(minutes=10): "10 min",
                   timedelta(hours=1): "hour", timedelta(hours=6): "6 h", timedelta(days=1): "day"}
 
 
+@components.guarded
 def render() -> None:
     scope = components.scope()
     components.page_header(
@@ -68,8 +69,8 @@ def render() -> None:
         with by[1]:
             st.altair_chart(charts.answers_by(frame, "brand", "By brand"))
 
-    export = frame.drop(columns=["bucket"]).rename(columns={"time": f"time ({scope.zone_name})"})
-    st.download_button("Export CSV", export.to_csv(index=False).encode(),
+    export = tables.breakdown_export(frame, scope.zone_name)
+    st.download_button("Export CSV", tables.to_csv(export),
                        file_name="callback-breakdowns.csv", mime="text/csv",
                        icon=":material/download:",
                        help=f"Attempt counts per {label}, destination, brand and answer")

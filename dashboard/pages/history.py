@@ -9,18 +9,23 @@ import streamlit as st
 import contract
 from delivery.schedule import ERROR_CLASSES
 
-from .. import auth, components, queries, tables
-from ..filters import FilterError, HistoryFilter, parse_codes, parse_group_ids
+from .. import auth, components, markup, queries, tables
+from ..filters import FilterError, HistoryFilter, parse_codes
 from ..shaping import (OUTCOMES, SENDING, SENDING_ERROR, UNKNOWN, UNKNOWN_DETAIL, format_time,
                        measured_ms, pretty_json, relative)
 
 _TABLE_KEY = "history_table"
+#: Columns as shown: where the decision path starts (Code, Response error) right after the
+#: Group ID, so they are in view without scrolling on a 1280 px screen; then the full Request ID.
+SHOWN_COLUMNS = ("Group ID", "Response code", "Response error", "Request ID", "Destination",
+                 "Attempts", "Outcome", "Created at", "Sent at", "Response data", "ms", "Brand")
 _IDS_KEY = "_history_ids"
 #: Error classes to filter on: the sender's, and ``unknown`` for attempts whose answer was never
 #: recorded (the worker stopped in between).
 FILTER_ERROR_CLASSES = tuple(dict.fromkeys((*ERROR_CLASSES, UNKNOWN)))
 
 
+@components.guarded
 def render() -> None:
     scope = components.scope()
     components.page_header(
@@ -33,7 +38,7 @@ def render() -> None:
     with table_col:
         if filters is None:
             return
-        cursor = components.current_cursor(filters)
+        cursor = components.current_cursor(filters, queries.HISTORY_CURSOR)
         page = queries.history(filters, cursor)
         if not page.rows:
             components.no_data(
@@ -52,9 +57,8 @@ def render() -> None:
 def _filters(scope) -> HistoryFilter | None:
     st.markdown("**Filters**")
     created_from, created_to = components.window_picker("Created at")
-    text = st.text_area("Group ids", key="group_ids", bind="query-params", height=110,
-                        placeholder="Paste Bet IDs — spaces, commas or new lines",
-                        help="Group ID = Bet ID. The clock in the Bets list fills this in.")
+    group_ids = components.group_ids_filter(
+        110, "Group ID = Bet ID. The clock in the Bets list fills this in.")
     destinations = st.multiselect("Destination", list(contract.DESTINATIONS),
                                   key="destination", bind="query-params")
     codes_text = st.text_input("Response code", key="code", bind="query-params",
@@ -69,10 +73,11 @@ def _filters(scope) -> HistoryFilter | None:
     error_classes = st.multiselect("Error class", FILTER_ERROR_CLASSES, key="error_class",
                                    bind="query-params")
     try:
-        group_ids = parse_group_ids(text)
         codes = parse_codes(codes_text)
     except FilterError as exc:
-        st.warning(str(exc))
+        components.warn(exc)
+        return None
+    if group_ids is None:
         return None
     return HistoryFilter(created_from, created_to, scope.brand_id, tuple(group_ids),
                          tuple(destinations), tuple(outcomes), tuple(error_classes), codes)
@@ -89,12 +94,13 @@ def _table(rows: list[dict], scope) -> None:
         height=components.table_height(len(frame)),
         selection_default={"selection": {"rows": [ids.index(chosen)]}}
         if chosen in ids else None,
-        column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
+        column_order=[c for c in SHOWN_COLUMNS if c != "Brand" or scope.brand_id is None],
         column_config={
-            "Group ID": st.column_config.TextColumn(width=150, help="The Bet ID"),
+            "Group ID": st.column_config.TextColumn(width=140, help="The Bet ID",
+                                                    pinned=True),
             "Request ID": st.column_config.TextColumn(
-                width=95, help="This HTTP attempt (sent as X-Request-ID); select the row for "
-                               "the whole ID"),
+                width=265, help="This HTTP attempt (sent as X-Request-ID). Click the cell and "
+                                "copy (Ctrl+C / ⌘C), or select the row"),
             "Destination": st.column_config.TextColumn(width=110),
             "Created at": st.column_config.TextColumn(
                 width=140, help=f"When the callback was created ({scope.zone_name})"),
@@ -104,7 +110,7 @@ def _table(rows: list[dict], scope) -> None:
                 width=70, help="This attempt's number, of the callback's attempts so far"),
             "Response data": st.column_config.TextColumn(width=170),
             "Response code": st.column_config.NumberColumn("Code", format="%d", width=50),
-            "Response error": st.column_config.TextColumn(width=200),
+            "Response error": st.column_config.TextColumn(width=210),
             "Outcome": st.column_config.TextColumn(width=80),
             "ms": st.column_config.NumberColumn(
                 width=55, help="Duration of the request, ms (none while it is still sending, "
@@ -134,15 +140,15 @@ def _expanded(request_id: str, scope) -> None:
     found = queries.attempt(request_id, scope.brand_id)
     st.divider()
     if found is None:
-        st.warning(f"No attempt with Request ID {request_id!r} in this brand.")
+        st.warning(f"No attempt with Request ID {markup.code(request_id)} in this brand.")
         return
     a = found
     sending, unknown = a["outcome"] == SENDING, a["outcome"] == UNKNOWN
     answer = ("no answer yet" if sending else "answer not recorded" if unknown else
               a["response_status"] or "no response")
-    st.subheader(f"{a['destination']} · attempt {a['attempt_no']} of "
-                 f"{max(a['attempt_no'], a['callback_attempts'] or 0)} · {answer} · "
-                 f"{a['outcome']}")
+    st.subheader(markup.text(
+        f"{a['destination']} · attempt {a['attempt_no']} of "
+        f"{max(a['attempt_no'], a['callback_attempts'] or 0)} · {answer} · {a['outcome']}"))
     ids = st.columns(3)
     with ids[0]:
         components.copyable("Group ID (Bet ID)", a["group_id"])
@@ -151,8 +157,9 @@ def _expanded(request_id: str, scope) -> None:
     with ids[2]:
         components.copyable("request_id (same on every retry)", a["callback_request_id"] or "")
     zone = scope.zone
-    st.markdown(f"`POST {a['base_url'].rstrip('/')}{a['destination']}` · brand "
-                f"**{a['brand']}** · origin {a['origin']} · times in {scope.zone_name}")
+    st.markdown(f"{markup.code('POST ' + a['base_url'].rstrip('/') + a['destination'])} · "
+                f"brand **{markup.text(a['brand'])}** · origin {markup.text(a['origin'])} · "
+                f"times in {markup.text(scope.zone_name)}")
     facts = {
         "Created at": format_time(a["callback_created_at"], zone),
         "Scheduled for": format_time(a["scheduled_at"], zone) or "—",
@@ -164,7 +171,7 @@ def _expanded(request_id: str, scope) -> None:
     }
     for column, (name, value) in zip(st.columns(len(facts)), facts.items()):
         column.caption(name)
-        column.markdown(value)
+        column.markdown(markup.text(value))
     if sending:
         st.info(f"**{SENDING_ERROR}** — the attempt started "
                 f"{relative(a['started_at'], datetime.now(timezone.utc))} and its answer is not "
@@ -172,18 +179,22 @@ def _expanded(request_id: str, scope) -> None:
                 "stops first, it is closed as outcome unknown and the callback is sent again "
                 "with the same request_id.")
     elif unknown:
-        st.warning(f"**Outcome unknown** — {a['error_detail'] or UNKNOWN_DETAIL}. Ask the "
-                   f"platform team to search their logs for Request ID {a['request_id']} (sent "
-                   "as X-Request-ID) and say whether they received and applied it. "
-                   + _sent_again(a))
+        st.warning(f"**Outcome unknown** — {markup.text(a['error_detail'] or UNKNOWN_DETAIL)}. "
+                   "Ask the platform team to search their logs for Request ID "
+                   f"{markup.code(a['request_id'])} (sent as X-Request-ID) and say whether they "
+                   "received and applied it. " + _sent_again(a))
     elif a["error_class"] or a["outcome"] == "rejected":
-        st.error(f"**{a['error_class'] or 'supported error'}** — {a['error_detail'] or ''}"
-                 + (f" (code `{a['error_code']}`)" if a["error_code"] else ""))
+        st.error(f"**{markup.text(a['error_class'] or 'supported error')}** — "
+                 f"{markup.text(a['error_detail'] or '')}"
+                 + (f" (code {markup.code(a['error_code'])})" if a["error_code"] else ""))
     sent, headers, response = st.tabs(["Payload sent", "Request headers", "Response"])
     with sent:
         st.code(json.dumps(a["payload"], indent=2, ensure_ascii=False), language="json")
     with headers:
-        st.caption("As sent; session secrets and signatures are masked.")
+        st.caption("As sent, except what is masked when stored: the signature, credential "
+                   "and cookie headers, and Foreign-Params members named like token, secret, "
+                   "password, session, sid, jwt, auth, key or cookie (or one of the brand's "
+                   "own mask keys), at any depth.")
         st.code(json.dumps(a["request_headers"], indent=2, ensure_ascii=False),
                 language="json")
     with response:
@@ -192,9 +203,11 @@ def _expanded(request_id: str, scope) -> None:
         elif unknown:
             st.info("No answer was recorded: the worker stopped before it could write one.")
         elif a["response_status"] is None:
-            st.info("No HTTP response: " + (a["error_detail"] or a["error_class"] or ""))
+            st.info("No HTTP response: "
+                    + markup.text(a["error_detail"] or a["error_class"] or ""))
         else:
-            st.markdown(f"**HTTP {a['response_status']}**")
+            st.markdown(f"**HTTP {a['response_status']}** · Set-Cookie and credential headers "
+                        "masked")
             st.code(json.dumps(a["response_headers"] or {}, indent=2), language="json")
             body, language = pretty_json(a["response_body"])
             st.code(body, language=language)
@@ -204,15 +217,15 @@ def _expanded(request_id: str, scope) -> None:
 
 def _sent_again(attempt: dict) -> str:
     """What became of the callback after an attempt whose outcome is unknown."""
-    same = "the same request_id" + (f" ({attempt['callback_request_id']})"
+    same = "the same request_id" + (f" ({markup.code(attempt['callback_request_id'])})"
                                     if attempt["callback_request_id"] else "")
     state = attempt["callback_state"]
     if state in ("pending", "in_flight", "waiting"):
         return f"The callback is being sent again with {same}; the platform must apply it once."
     if state == "delivered":
         return f"The callback was sent again with {same} and delivered."
-    return f"The callback was sent again with {same}" + (f"; it is now {state}." if state
-                                                         else ".")
+    return f"The callback was sent again with {same}" + (
+        f"; it is now {markup.text(state)}." if state else ".")
 
 
 def _duration(attempt: dict) -> str:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from dashboard import connection
+from dashboard import components, connection, markup
 from dashboard import integration_queries as queries
 from battery import reports
 from delivery import database, settings, store
@@ -24,7 +24,7 @@ from battery.results import (
     CANCELLED, ERROR, FAILED, SUCCESS, CaseResult, RunResult, StepResult,
 )
 from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
-from battery.session import foreign_params_from
+from battery.session import DEMO_TOKEN, TOKEN_KEY, foreign_params_from
 
 _BADGE = {SUCCESS: ":green-badge[Success]", FAILED: ":red-badge[Failed]",
           CANCELLED: ":orange-badge[Cancelled]", "running": ":blue-badge[Running]"}
@@ -42,6 +42,7 @@ def _read_engine(url: str):
     return engine
 
 
+@components.guarded
 def render() -> None:
     """The page body."""
     st.header("Integration Test")
@@ -51,7 +52,7 @@ def render() -> None:
     try:
         engine = _read_engine(connection.dashboard_url())
     except CallbackDeskError as exc:
-        st.error(str(exc))
+        st.error(markup.text(str(exc), limit=600))
         return
     names = queries.brand_names(engine)
     if not names:
@@ -75,6 +76,9 @@ def render() -> None:
 
 def _run_form(brand: dict) -> RunResult | None:
     """The session fields and the button; the run just made, if the button was pressed."""
+    st.caption(f"Trying the demo (`callbacks run`)? Its sandbox platforms read the session "
+               f"under the Foreign-Params key `{TOKEN_KEY}`, and each has a test player: type "
+               f"the session token `{DEMO_TOKEN}`.")
     with st.form("it_form", border=True):
         params = st.text_input("Foreign-Params (JSON)", type="password", key="it_params",
                                placeholder='{"session_id": "..."}',
@@ -93,7 +97,7 @@ def _run_form(brand: dict) -> RunResult | None:
                                       field="Foreign-Params" if params.strip() else "token")
         return _run_now(brand["name"], url.strip(), session, who.strip() or "dashboard")
     except CallbackDeskError as exc:
-        st.error(str(exc))
+        st.error(markup.text(str(exc), limit=600))
         return None
 
 
@@ -103,7 +107,8 @@ def _run_now(brand_name: str, url: str, foreign_params: dict, who: str) -> RunRe
     owner = _owner_engine(database.database_url(settings.from_env()))
     brand = store.brand_named(owner, brand_name)
     target = Target(url, foreign_params, timeout_s=min(brand.timeout_s, DEFAULT_TIMEOUT_S),
-                    brand_id=brand.id, signing_secret=brand.signing_secret)
+                    brand_id=brand.id, signing_secret=brand.signing_secret,
+                    mask_keys=brand.mask_keys)
     target.check()
     bar = st.progress(0.0, text="Preflight: are the heartbeat and every endpoint there, is the "
                                "session live, do balance probes work?")
@@ -114,8 +119,9 @@ def _run_now(brand_name: str, url: str, foreign_params: dict, who: str) -> RunRe
         if case is not None:
             bar.progress(len(done) / len(run.cases),
                          text=f"Case {case.number}/{len(run.cases)}: {case.group} / {case.name}")
-        live.markdown("\n".join(f"{_BADGE[c.status]} {c.number:02d} {c.group} / {c.name} "
-                                f"`{reports.ticks(c)}`" for c in done))
+        live.markdown("\n".join(f"{_BADGE[c.status]} {c.number:02d} "
+                                f"{markup.text(f'{c.group} / {c.name}')} "
+                                f"{markup.code(reports.ticks(c))}  " for c in done))
 
     run = run_battery(target, recorder=RunRecorder(owner, brand, "dashboard"),
                       on_progress=progress, triggered_by=who)
@@ -130,25 +136,29 @@ def _requested_run(engine, brand: dict) -> RunResult | None:
     run_id = st.query_params.get("run")
     if not run_id:
         return None
-    run = queries.load_run(engine, int(run_id), brand["id"]) if run_id.isdigit() else None
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    is_id = run_id.isascii() and run_id.isdigit() and len(run_id) <= 18
+    run = queries.load_run(engine, int(run_id), brand["id"]) if is_id else None
     if run is None:
-        st.warning(f"Run {run_id} is not a run of brand {brand['name']}.")
+        st.warning(f"Run {markup.code(run_id)} is not a run of brand "
+                   f"{markup.text(brand['name'])}.")
     return run
 
 
 def _show_run(run: RunResult) -> None:
     took = f"{(run.duration_ms or 0) / 1000:.2f} s"
     st.markdown(f"**Status:** {_BADGE[run.status]} &nbsp; {run.passed}/{len(run.cases)} passed "
-                f"· {took} · run {run.run_id or '-'} by {run.triggered_by or '-'} · "
-                f"{_when(run.started_at)}")
-    st.caption(f"Platform: {run.base_url}")
+                f"· {took} · run {run.run_id or '-'} by "
+                f"{markup.text(run.triggered_by or '-')} · {_when(run.started_at)}")
+    st.caption(f"Platform: {markup.code(run.base_url)}")
     if run.status == CANCELLED and run.reason:
-        st.error(f"Cancelled: {run.reason}")
+        st.error(f"Cancelled: {markup.text(run.reason, limit=600)}")
     _show_preflight(run)
     st.subheader("Test cases")
     for case in run.cases:
-        label = (f"{_BADGE[case.status]} **{case.number:02d}** {case.group} / {case.name} "
-                 f"`{reports.ticks(case)}`")
+        label = (f"{_BADGE[case.status]} **{case.number:02d}** "
+                 f"{markup.text(f'{case.group} / {case.name}')} "
+                 f"{markup.code(reports.ticks(case))}")
         with st.expander(label, expanded=False):
             _show_case(case)
 
@@ -156,19 +166,20 @@ def _show_run(run: RunResult) -> None:
 def _show_preflight(run: RunResult) -> None:
     """What the preflight found (errors fail the run, warnings do not), and its checks."""
     for finding in run.findings:
-        (st.error if finding.level == ERROR else st.warning)(f"Preflight: {finding.text}")
+        (st.error if finding.level == ERROR else st.warning)(
+            f"Preflight: {markup.text(finding.text, limit=600)}")
     if not run.preflight:
         return
     marks = "".join("↺" if s.cleanup else "✓" if s.passed else "✗" for s in run.preflight)
-    with st.expander(f"**Preflight** `{marks}`", expanded=False):
+    with st.expander(f"**Preflight** {markup.code(marks)}", expanded=False):
         for check in run.preflight:
             _show_step(check)
 
 
 def _show_case(case: CaseResult) -> None:
-    st.caption(f"Checks: {case.checks}")
+    st.caption(f"Checks: {markup.text(case.checks, limit=600)}")
     if case.message:
-        st.error(case.message)
+        st.error(markup.text(case.message, limit=600))
     if not case.steps:
         st.info("Not run: the pipeline was cancelled before this case.")
     for step in case.steps:
@@ -177,8 +188,9 @@ def _show_case(case: CaseResult) -> None:
 
 def _show_step(step: StepResult) -> None:
     mark = "↺ cleanup" if step.cleanup else "✓" if step.passed else "✗"
-    st.markdown(f"**{step.position}. {step.label}** → `{step.destination}` {mark} — "
-                f"expected {step.expected}")
+    st.markdown(f"**{step.position}. {markup.text(step.label)}** → "
+                f"{markup.code(step.destination)} {mark} — expected "
+                f"{markup.text(step.expected)}")
     sent, got = st.columns(2)
     sent.code(json.dumps(step.request, indent=2, default=str), language="json")
     got.code(json.dumps(step.response, indent=2, default=str), language="json")
@@ -192,9 +204,9 @@ def _history(engine, brand: dict) -> None:
         return
     for row in runs:
         took = f"{(row['duration_ms'] or 0) / 1000:.2f} s"
-        text = (f"#{row['id']} {row['status'].capitalize()} · {row['cases_passed']}/"
-                f"{row['cases_total']} · {took} · {row['triggered_by']} · "
-                f"{_when(row['started_at'])}")
+        text = markup.text(f"#{row['id']} {row['status'].capitalize()} · "
+                           f"{row['cases_passed']}/{row['cases_total']} · {took} · "
+                           f"{row['triggered_by']} · {_when(row['started_at'])}")
         if st.button(text, key=f"it_load_{row['id']}", width="stretch"):
             st.query_params["run"] = str(row["id"])
             st.rerun()

@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from .. import components, navigation, queries, tables, verdicts
-from ..filters import clean_text
+from .. import components, markup, navigation, queries, tables, verdicts
+from ..filters import format_group_ids
 from ..shaping import bet_type_label, format_time, history_params, stake_label
 PATH = (
     ("Any callback at all? If not, is it queued?", (verdicts.NO_TRACE, verdicts.QUEUED)),
@@ -23,14 +23,14 @@ PATH = (
 _TONES = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
 
 
+@components.guarded
 def render() -> None:
     scope = components.scope()
     components.page_header(
         "Investigate a missing notification",
         "Paste a Bet ID: the page walks the decision path for you and says what happened, "
         "with the rows that prove it and what to do next.")
-    bet_id = clean_text(st.text_input("Bet ID", key="bet", bind="query-params",
-                                      placeholder="e.g. bet-7c1e…"))
+    bet_id = components.text_filter("Bet ID", "bet", "e.g. bet-7c1e…", "Bet ID")
     if not bet_id:
         st.caption("The Bet ID comes from the player, or from the Bets list.")
         return
@@ -64,7 +64,8 @@ def render() -> None:
         if verdict.key in (verdicts.QUEUED, verdicts.RETRYING, verdicts.PLATFORM_ERROR,
                            verdicts.HANDLER_BUG, verdicts.IN_FLIGHT, verdicts.OUTCOME_UNKNOWN):
             st.page_link(navigation.page("sender"), label="Open in Callback sender",
-                         icon=":material/outbox:", query_params={"group_ids": bet_id})
+                         icon=":material/outbox:",
+                         query_params={"group_ids": format_group_ids([bet_id])})
     st.markdown("**Escalation summary** — copy it into the ticket")
     st.code(verdicts.escalation_summary(bet_id, verdict, found["bet"], found["callbacks"],
                                         found["attempts"], now, scope.brand_name),
@@ -95,9 +96,18 @@ def _bet(bet: dict | None, scope) -> None:
     components.status_badge(bet["status"])
     components.copyable("Bet ID", bet["bet_id"])
     kind = bet_type_label(bet["bet_type"], len(bet["odds"] or []), bet["system_sizes"])
-    st.markdown(f"**Player** {bet['player_id'] or '—'} · **Type** {kind} · "
-                f"**Stake** {stake_label(bet['stake']) or '—'} · **Brand** {bet['brand']}  \n"
-                f"**Created** {format_time(bet['created_at'], scope.zone)} ({scope.zone_name})")
+    st.markdown(f"**Player** {markup.code(bet['player_id'] or '—')} · "
+                f"**Type** {markup.text(kind)} · "
+                f"**Stake** {markup.text(stake_label(bet['stake']) or '—')} · "
+                f"**Brand** {markup.text(bet['brand'])}  \n"
+                f"**Created** {format_time(bet['created_at'], scope.zone)} "
+                f"({markup.text(scope.zone_name)})")
     if bet["restrictions"]:
-        st.caption("Restrictions: " + ", ".join(
-            f"{r.get('type')} / {r.get('context')}" for r in bet["restrictions"]))
+        st.caption("Restrictions: " + markup.text(", ".join(
+            f"{_get(r, 'type')} / {_get(r, 'context')}" for r in bet["restrictions"]),
+            limit=600))
+
+
+def _get(restriction: object, key: str) -> object:
+    """A restriction's field, whatever shape the stored restriction has."""
+    return restriction.get(key) if isinstance(restriction, dict) else restriction

@@ -6,11 +6,16 @@ from datetime import datetime, timezone
 import streamlit as st
 
 from .. import components, navigation, queries, tables
-from ..filters import FilterError, parse_group_ids
 from ..shaping import format_time, history_params, relative
 REFRESH_S = 5
+_TABLE_KEY = "sender_table"
+#: The Group IDs of the rows as last drawn, and the Group ID the analyst selected: the selection
+#: follows the group when the refreshed queue puts it on another row (or drops it).
+_IDS_KEY = "_sender_ids"
+_CHOSEN_KEY = "_sender_group"
 
 
+@components.guarded
 def render() -> None:
     components.page_header(
         "Callback sender",
@@ -19,19 +24,13 @@ def render() -> None:
     table_col, filter_col = st.columns([5, 1], gap="small")
     with filter_col:
         st.markdown("**Filters**")
-        text = st.text_area("Group ids", key="group_ids", bind="query-params", height=120,
-                            placeholder="Paste Bet IDs — spaces, commas or new lines",
-                            help="Group ID = Bet ID")
-        try:
-            group_ids = tuple(parse_group_ids(text))
-        except FilterError as exc:
-            st.warning(str(exc))
-            group_ids = ()
+        group_ids = components.group_ids_filter(120, "Group ID = Bet ID") or ()
     with table_col:
         _queue(group_ids)
 
 
 @st.fragment(run_every=REFRESH_S)
+@components.guarded
 def _queue(group_ids: tuple[str, ...]) -> None:
     scope = components.scope()
     now = datetime.now(timezone.utc)
@@ -51,9 +50,10 @@ def _queue(group_ids: tuple[str, ...]) -> None:
             "moved to Callback history.")
     else:
         frame = tables.sender_table(rows, scope.zone, now)
-        event = st.dataframe(
+        chosen = _follow_selection([r["group_id"] for r in rows])
+        st.dataframe(
             frame, hide_index=True, placeholder="", height=components.table_height(len(frame)),
-            key="sender_table", on_select="rerun", selection_mode="single-row",
+            key=_TABLE_KEY, on_select=_on_select, selection_mode="single-row",
             column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
             column_config={
                 "Group ID": st.column_config.TextColumn(width=150),
@@ -72,11 +72,43 @@ def _queue(group_ids: tuple[str, ...]) -> None:
         if len(rows) >= queries.SENDER_LIMIT:
             st.caption(f"Showing the {queries.SENDER_LIMIT} groups due first; paste Group ids "
                        "to find a specific bet.")
-        chosen = event.selection.rows if event else []
-        if chosen and chosen[0] < len(rows):
-            _selected(rows[chosen[0]])
+        if chosen is not None:
+            _selected(rows[chosen])
     st.caption(f"Refreshes every {REFRESH_S} s · updated {format_time(now, scope.zone)} "
                f"({scope.zone_name})")
+
+
+def _on_select() -> None:
+    rows = _rows_of(st.session_state.get(_TABLE_KEY))
+    ids = st.session_state.get(_IDS_KEY) or []
+    st.session_state[_CHOSEN_KEY] = ids[rows[0]] if rows and rows[0] < len(ids) else None
+
+
+def _rows_of(state) -> list[int]:
+    """The selected rows in the table's state (an event, or a dict when set by code)."""
+    if state is None:
+        return []
+    if isinstance(state, dict):
+        return list((state.get("selection") or {}).get("rows") or [])
+    return list(state.selection.rows)
+
+
+def _follow_selection(ids: list[str]) -> int | None:
+    """The row of the selected group in this refresh (None when nothing is selected or the
+    group left the queue); the table's selection is moved to it before the table is drawn."""
+    drawn = st.session_state.get(_IDS_KEY) or ids
+    st.session_state[_IDS_KEY] = ids
+    shown = _rows_of(st.session_state.get(_TABLE_KEY))
+    chosen = st.session_state.get(_CHOSEN_KEY)
+    if chosen is None and shown and shown[0] < len(drawn):
+        chosen = drawn[shown[0]]  # a selection made without the callback (a link, a test)
+    row = ids.index(chosen) if chosen in ids else None
+    st.session_state[_CHOSEN_KEY] = None if row is None else chosen
+    wanted = [] if row is None else [row]
+    if shown != wanted:
+        st.session_state[_TABLE_KEY] = {"selection": {"rows": wanted, "columns": [],
+                                                      "cells": []}}
+    return row
 
 
 def _selected(group: dict) -> None:

@@ -3,7 +3,7 @@ sandbox platform, for a signed-in admin."""
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, auth
+from dashboard import accounts, auth, markup
 from delivery import store
 from battery.plan import CASES
 from sandbox import bugs
@@ -73,7 +73,8 @@ def test_a_run_from_the_page_shows_status_cases_and_history(page_env):
     labels = labels[1:]
     assert len(labels) == N and labels[5].startswith(":green-badge[Success] **06** single")
     assert "`✓✓✓✓✓`" in labels[5]
-    history = [b.label for b in app.button if b.key and b.key.startswith("it_load_")]
+    history = [markup.plain(b.label) for b in app.button
+               if b.key and b.key.startswith("it_load_")]
     assert len(history) == 1 and f"Success · {N}/{N}" in history[0]
     assert app.query_params["run"] == history[0].split()[0][1:]
 
@@ -94,7 +95,7 @@ def test_an_unreachable_platform_shows_cancelled_with_the_reason(page_env):
     store.add_brand(page_env, "acme", "http://127.0.0.1:9")
     app = _test_my_integration(_open(brand="acme"))
     assert "**Status:** :orange-badge[Cancelled]" in _markdown(app)
-    assert any(e.value.startswith("Cancelled: /bet/place at http://127.0.0.1:9/bet/place got no "
+    assert any(markup.plain(e.value).startswith("Cancelled: /bet/place at http://127.0.0.1:9/bet/place got no "
                                   "answer") for e in app.error)
 
 
@@ -102,11 +103,11 @@ def test_without_a_session_nothing_runs(page_env):
     store.add_brand(page_env, "acme", "http://127.0.0.1:9")
     app = _test_my_integration(_open(brand="acme"), token="")
     [error] = app.error
-    assert error.value.startswith("the test player's session is needed: give its Foreign-Params "
+    assert markup.plain(error.value).startswith("the test player's session is needed: give its Foreign-Params "
                                   "JSON")
     assert not [b for b in app.button if b.key and b.key.startswith("it_load_")]
     app = _test_my_integration(_open(brand="acme"), token="", foreign_params="{nope")
-    assert app.error[0].value.startswith("Foreign-Params '{nope' is not JSON")
+    assert markup.plain(app.error[0].value).startswith("Foreign-Params '{nope' is not JSON")
 
 
 def test_the_session_can_be_given_as_foreign_params_json(page_env):
@@ -121,9 +122,10 @@ def test_the_preflight_findings_show_above_the_cases(page_env):
     with unlike_sandbox(without=("/bet/unsettle",), success_status=201) as (url, _):
         store.add_brand(page_env, "acme", url)
         app = _test_my_integration(_open(brand="acme"))
-    assert any(e.value.startswith("Preflight: endpoint missing: /bet/unsettle") for e in app.error)
+    assert any(markup.plain(e.value).startswith("Preflight: endpoint missing: /bet/unsettle")
+               for e in app.error)
     [warning] = app.warning
-    assert warning.value.startswith("Preflight: success came back as 201, not 204")
+    assert markup.plain(warning.value).startswith("Preflight: success came back as 201, not 204")
     assert app.expander[0].label.startswith("**Preflight** `✓✓✓✓✓✗")
 
 
@@ -152,7 +154,8 @@ def test_a_run_of_another_brand_is_not_shown(page_env):
         store.add_brand(page_env, "other", platform.url)
         run_id = _test_my_integration(_open(brand="acme")).query_params["run"]
     app = _open(brand="other", run=run_id)
-    assert [w.value for w in app.warning] == [f"Run {run_id} is not a run of brand other."]
+    assert [markup.plain(w.value) for w in app.warning] == \
+        [f"Run {run_id} is not a run of brand other."]
 
 
 def test_without_a_brand_in_the_url_the_page_offers_the_brands(page_env):

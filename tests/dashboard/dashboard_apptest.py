@@ -2,6 +2,8 @@
 page's text."""
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
@@ -11,6 +13,8 @@ from dashboard import accounts, auth
 PASSWORD = "correct horse battery"
 #: A user of every brand, signed in by :func:`signed_in` unless a test says otherwise.
 ADMIN = "desk-admin"
+
+_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
 def app_script(page: str) -> None:
@@ -41,10 +45,17 @@ def signed_in(app: AppTest, engine: sa.Engine, name: str = ADMIN) -> AppTest:
     return app
 
 
+def shown(markdown: str) -> str:
+    """A Markdown string as its characters read: backslash escapes undone."""
+    return _ESCAPE.sub(r"\1", markdown)
+
+
 def texts(app: AppTest) -> str:
-    """Every markdown, caption, alert, code and heading text on the page, one string."""
+    """Every markdown, caption, alert, code and heading text on the page, one string (Markdown
+    escapes undone; code as it is)."""
     parts = []
-    for kind in ("markdown", "caption", "success", "info", "warning", "error", "code", "title",
+    for kind in ("markdown", "caption", "success", "info", "warning", "error", "title",
                  "subheader"):
-        parts += [str(e.value) for e in getattr(app, kind)]
+        parts += [shown(str(e.value)) for e in getattr(app, kind)]
+    parts += [str(e.value) for e in app.code]
     return "\n".join(parts)

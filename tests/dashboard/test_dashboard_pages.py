@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from dashboard_apptest import texts
+from dashboard import markup
 from dashboard_scenarios import UNKNOWN_DETAIL, VERDICT_BETS
 
 
@@ -146,8 +147,8 @@ def test_history_expanded_attempt_whose_outcome_is_unknown(open_page, scenario_d
 
     [attempt] = store.group_attempts(scenario_db, "bet-outcome-unknown")
     app = open_page("history", group_ids="bet-outcome-unknown", attempt=str(attempt["id"]))
-    [warning] = [w.value for w in app.warning]
-    assert warning.startswith("**Outcome unknown** — " + UNKNOWN_DETAIL + str(attempt["id"]))
+    [warning] = [markup.plain(w.value) for w in app.warning]
+    assert warning.startswith("Outcome unknown — " + UNKNOWN_DETAIL + str(attempt["id"]))
     assert f"search their logs for Request ID {attempt['id']}" in warning
     assert "is being sent again with the same request_id" in warning
     shown = texts(app)
@@ -337,3 +338,31 @@ def test_bets_selected_row_offers_its_ids_and_the_way_to_its_callbacks(open_page
     assert [c.value for c in app.code] == ["bet-handler", "player-1"]
     links = {link.proto.label: link.proto.page for link in app.get("page_link")}
     assert "Callback history for this bet" in links and "Investigate this bet" in links
+
+
+def test_sender_selection_follows_the_group_when_the_queue_reorders(open_page, scenario_db):
+    import sqlalchemy as sa
+    import streamlit as st
+
+    app = open_page("sender")
+    before = list(app.dataframe[0].value["Group ID"])
+    row = before.index("bet-5xx")
+    assert row > 0
+    app.session_state["sender_table"] = {"selection": {"rows": [row], "columns": [],
+                                                       "cells": []}}
+    app.run()
+    assert "bet-5xx" in [c.value for c in app.code]
+    move = ("UPDATE callbacks SET next_attempt_at = next_attempt_at + CAST(:by AS interval)"
+            " WHERE bet_id = 'bet-5xx' AND state = 'pending'")
+    with scenario_db.begin() as conn:  # bet-5xx's retry is now due first
+        conn.execute(sa.text(move), {"by": "-2 days"})
+    try:
+        st.cache_data.clear()
+        app.run()  # what the 5 s refresh does
+        after = list(app.dataframe[0].value["Group ID"])
+        assert after.index("bet-5xx") != row
+        assert "bet-5xx" in [c.value for c in app.code]  # the same group, on its new row
+        assert before[row] == "bet-5xx" and after[row] not in [c.value for c in app.code]
+    finally:
+        with scenario_db.begin() as conn:
+            conn.execute(sa.text(move), {"by": "2 days"})

@@ -165,10 +165,22 @@ def test_every_outcome_can_be_filtered_on():
 
 def test_cursor_round_trip_and_mangled_cursor():
     token = shaping.encode_cursor([NOW, "bet-1"])
-    assert shaping.decode_cursor(token, 2) == [NOW.isoformat(), "bet-1"]
-    assert shaping.decode_cursor(token, 3) is None
-    assert shaping.decode_cursor("not a cursor!", 2) is None
-    assert shaping.decode_cursor(None, 2) is None
+    assert shaping.decode_cursor(token, ("time", "text")) == [NOW.isoformat(), "bet-1"]
+    assert shaping.decode_cursor(token, ("time", "text", "uuid")) is None
+    assert shaping.decode_cursor("not a cursor!", ("time", "text")) is None
+    assert shaping.decode_cursor(None, ("time", "text")) is None
+
+
+@pytest.mark.parametrize("values", [
+    ["yesterday", "bet-1"],                       # not a time: the query would fail on it
+    [NOW.isoformat(), "bet\x00-1"],               # NUL: the database refuses it
+])
+def test_a_cursor_of_the_wrong_types_is_mangled(values):
+    token = shaping.encode_cursor(values)
+    assert shaping.decode_cursor(token, ("time", "text")) is None
+    assert shaping.decode_cursor(shaping.encode_cursor([NOW, NOW, "x"]),
+                                 ("time", "time", "uuid")) is None
+    assert shaping.decode_cursor("A" * 5000, ("time", "text")) is None
 
 
 def test_histogram_percentiles_interpolate_within_a_bucket():
@@ -202,3 +214,38 @@ def test_history_reads_only_failures_when_no_delivery_can_match(kw, problems_onl
     chosen = filters.HistoryFilter(NOW - timedelta(hours=1), NOW, **kw)
     assert chosen.problems_only is problems_only
     assert chosen.params()["problems_only"] is problems_only
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('"a b","c,d"', ["a b", "c,d"]),
+    ("'a b'; plain, \"x\"", ["a b", "plain", "x"]),
+    ('["bet-1", "bet-2"]', ["bet-1", "bet-2"]),
+    ("o'brien", ["o'brien"]),
+])
+def test_group_ids_in_quotes_may_hold_spaces_and_commas(text, expected):
+    assert filters.parse_group_ids(text) == expected
+
+
+def test_group_ids_are_quoted_so_they_read_back():
+    ids = ["a b", "c,d", "plain", 'say "hi"', "[x]"]
+    assert filters.parse_group_ids(filters.format_group_ids(ids)) == ids
+    assert filters.parse_group_ids(shaping.history_params("a b, c")["group_ids"]) == ["a b, c"]
+
+
+@pytest.mark.parametrize("text", ["bet\x00-1", "x" * 100_000])
+def test_group_ids_no_id_can_hold_are_refused_with_a_reason(text):
+    with pytest.raises(FilterError, match="control character|characters long"):
+        filters.parse_group_ids(text)
+
+
+@pytest.mark.parametrize("value", ["bet\x00", "b" * 1000])
+def test_single_text_filters_refuse_what_no_id_can_be(value):
+    with pytest.raises(FilterError):
+        filters.clean_text(value, "Bet ID")
+
+
+def test_codes_take_ascii_digits_only():
+    with pytest.raises(FilterError):
+        filters.parse_codes("5²²")
+    with pytest.raises(FilterError):
+        filters.parse_codes("٤٠٤")

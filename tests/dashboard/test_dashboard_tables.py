@@ -222,3 +222,73 @@ def test_a_429_is_not_an_unsupported_answer():
     rows = counts_frame().iloc[:1].assign(response_status=429, outcome="failed",
                                           error_class="http_status")
     assert charts.unsupported_codes(charts.prepare(rows, timezone.utc)).empty
+
+
+def test_history_export_writes_whole_codes_and_no_formulas():
+    rows = [attempt_row(response_status=204, error_class=None, error_code=None,
+                        error_detail=None, outcome="delivered"),
+            attempt_row(response_status=None, error_code="=HYPERLINK(\"https://x\")",
+                        error_detail="+1 -2", group_id="@bet", response_data="\tcmd"),
+            attempt_row(response_status=400, group_id="-bet", error_code="\rx")]
+    frame = tables.history_export(rows, tables.HISTORY_EXPORT, "UTC")
+    text = tables.to_csv(frame).decode()
+    [ok, bad, minus] = csv.DictReader(io.StringIO(text, newline=""))
+    assert (ok["Response code"], bad["Response code"], minus["Response code"]) == \
+        ("204", "", "400")
+    assert ok["Attempt"] == "2" and ok["Attempts"] == "3"
+    assert bad["Error code"] == "'=HYPERLINK(\"https://x\")"
+    assert (bad["Response error"], bad["Group ID"], bad["Response data"]) == \
+        ("'+1 -2", "'@bet", "'\tcmd")
+    assert (minus["Group ID"], minus["Error code"]) == ("'-bet", "'\rx")
+
+
+def test_breakdown_export_writes_whole_codes():
+    counts = pd.DataFrame([
+        {"bucket": NOW, "brand": "=cmd", "destination": "/bet/place", "response_status": 204.0,
+         "outcome": "delivered", "error_class": None, "error_code": None, "attempts": 3,
+         "first_attempts": 3, "retries": 0, "duration_ms_sum": 1.0},
+        {"bucket": NOW, "brand": "a", "destination": "/bet/place", "response_status": None,
+         "outcome": "failed", "error_class": "timeout", "error_code": None, "attempts": 1,
+         "first_attempts": 0, "retries": 1, "duration_ms_sum": 1.0}])
+    frame = charts.prepare(counts, timezone.utc)
+    [one, two] = csv.DictReader(io.StringIO(
+        tables.to_csv(tables.breakdown_export(frame, "UTC")).decode(), newline=""))
+    assert (one["response_status"], two["response_status"]) == ("204", "")
+    assert one["brand"] == "'=cmd" and "time (UTC)" in one
+
+
+@pytest.mark.parametrize("row, shown", [
+    (dict(callbacks=0, troubled=0, last_state=None, last_status=None), "—"),
+    (dict(callbacks=1, troubled=0, last_state=None, last_status=None), "queued"),
+    (dict(callbacks=3, troubled=0, last_state="delivered", last_status=204), "✓ delivered"),
+    (dict(callbacks=3, troubled=1, last_state="delivered", last_status=204),
+     "⚠ delivered after retries"),
+    (dict(callbacks=2, troubled=1, last_state="pending", last_status=503),
+     "⚠ retrying · HTTP 503"),
+    (dict(callbacks=2, troubled=0, last_state="pending", last_status=None),
+     "⚠ retrying · no response"),
+    (dict(callbacks=1, troubled=1, last_state="exhausted", last_status=None),
+     "✗ gave up · no response"),
+    (dict(callbacks=2, troubled=1, last_state="rejected", last_status=400),
+     "✗ rejected · HTTP 400"),
+])
+def test_bets_table_says_how_the_callbacks_went(row, shown):
+    bet = {"status": "PLACED", "bet_id": "b", "player_id": "p", "placed_at": NOW,
+           "created_at": NOW, "bet_type": 1, "odds": [], "system_sizes": [], "stake": "1",
+           "brand": "alpha", "attempts": 4, **row}
+    frame = tables.bets_table([bet], timezone.utc)
+    assert frame["Callbacks"].iloc[0] == shown
+    assert frame["Attempts"].iloc[0] == 4
+
+
+def test_time_axes_use_a_24_hour_clock():
+    counts = pd.DataFrame([
+        {"bucket": NOW, "brand": "a", "destination": "/bet/place", "response_status": 503,
+         "outcome": "failed", "error_class": "http_status", "error_code": None, "attempts": 3,
+         "first_attempts": 3, "retries": 0, "duration_ms_sum": 1.0}])
+    frame = charts.prepare(counts, timezone.utc)
+    for chart in (charts.answers_over_time(frame, "hour"), charts.codes_over_time(frame, "hour"),
+                  charts.first_attempt_success(frame),
+                  charts.retries_and_exhaustions(frame, "hour")):
+        axis = chart.to_dict()["encoding"]["x"]["axis"]
+        assert "%H:%M" in axis["labelExpr"] and "%I" not in axis["labelExpr"]

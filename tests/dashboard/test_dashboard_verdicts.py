@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from dashboard import verdicts
+from dashboard import markup, verdicts
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -142,7 +142,7 @@ def test_unknown_outcome_names_the_request_the_platform_may_have_received():
         "(8 min ago).")
     assert "sent again with the same request_id `req-2`" in v.explanation
     assert "next try in 5 s" in v.explanation and "1 of 10 attempts made" in v.explanation
-    assert "search their logs for Request ID att-2" in v.next_step
+    assert "search their logs for Request ID att-2" in markup.plain(v.next_step)
     assert v.evidence == ("att-2",)
 
 
@@ -226,3 +226,35 @@ def test_escalation_summary_names_the_requests_without_an_answer():
     assert "unknown" in first and "the platform may have received this request" in first
     assert "sending" in second and "in flight: no answer recorded yet" in second
     assert "`" not in text
+
+
+def test_delivered_after_handler_errors_says_so_and_keeps_them_as_evidence():
+    callbacks = [cb(1, "/bet/place", "delivered", 3)]
+    attempts = [att(1, 1, "/bet/place", 400, "failed", "unsupported_error", "oops", no=1),
+                att(2, 1, "/bet/place", 404, "failed", "http_status", no=2),
+                att(3, 1, "/bet/place", 204, "delivered", no=3)]
+    v = verdicts.investigate("b", {"status": "PLACED"}, callbacks, attempts, NOW)
+    assert v.key == verdicts.DELIVERED
+    assert v.title == "Delivered after 2 handler errors — look downstream"
+    assert "HTTP 400 oops, HTTP 404" in markup.plain(v.explanation)
+    assert v.evidence == ("att-1", "att-2", "att-3")
+
+
+def test_delivered_after_a_5xx_or_a_supported_error_is_plainly_delivered():
+    callbacks = [cb(1, "/bet/place", "delivered", 2)]
+    attempts = [att(1, 1, "/bet/place", 503, "failed", "http_status"),
+                att(2, 1, "/bet/place", 204, "delivered", no=2)]
+    v = verdicts.investigate("b", {"status": "PLACED"}, callbacks, attempts, NOW)
+    assert v.title == "Delivered — look downstream"
+
+
+def test_data_in_a_verdict_stays_text():
+    evil = "x`](javascript:alert(1)) ![i](https://evil.example/i.png) <b>"
+    callbacks = [cb(1, "/bet/settle", "pending", 1, NOW)]
+    attempts = [att(1, 1, "/bet/settle", 400, "failed", "unsupported_error", evil)]
+    v = verdicts.investigate(evil, None, callbacks, attempts, NOW)
+    assert v.key == verdicts.HANDLER_BUG
+    # the code sits in a code span whose fence is longer than any backtick run in it
+    assert f"``{evil}``" in v.explanation
+    none = verdicts.investigate(evil, None, [], [], NOW, other_brand="[b](https://evil.example)")
+    assert markup.text("[b](https://evil.example)") in none.explanation
