@@ -184,15 +184,8 @@ def _throttles() -> tuple[accounts.Throttle, accounts.Throttle]:
     return accounts.Throttle(free=3), accounts.Throttle(free=10)
 
 
-#: Before sign-in there is nothing to choose in the sidebar (after sign-out, the browser would
-#: keep an empty one).
-_NO_SIDEBAR = """<style>[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-[data-testid="stExpandSidebarButton"] {display: none;}</style>"""
-
-
 def sign_in_page() -> None:
     """What every URL shows before sign-in."""
-    st.html(_NO_SIDEBAR)
     _, middle, _ = st.columns([1, 1.2, 1])
     with middle:
         st.title("Callback Desk")
