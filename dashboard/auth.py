@@ -141,7 +141,7 @@ def _password_user() -> User | None:
 
 
 def _oidc_user() -> User | None:
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in", False):
         return None
     email = st.user.get("email")
     if not email or st.user.get("email_verified") is False:
@@ -243,7 +243,7 @@ def session_values(name: str, password_hash: str | None) -> dict[str, str]:
 
 
 def _oidc_sign_in() -> None:
-    if st.user.is_logged_in:
+    if st.user.get("is_logged_in", False):
         email = st.user.get("email") or "(no e-mail address)"
         st.warning(f"You are signed in as {plain(str(email))}, but no Callback Desk user has "
                    "this verified e-mail address. Ask an administrator to run `callbacks user "
@@ -279,7 +279,7 @@ def account_box(user: User) -> None:
 def sign_out() -> None:
     """End the session's sign-in (and the OIDC cookie) and show the sign-in page."""
     _forget_session()
-    if oidc_configured() and st.user.is_logged_in:
+    if oidc_configured() and st.user.get("is_logged_in", False):
         st.logout()
     st.rerun()
 
