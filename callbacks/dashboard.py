@@ -67,11 +67,15 @@ def launch(owner_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
            reader_url: str | None = None, quiet: bool = True) -> tuple[subprocess.Popen, str]:
     """Start the Streamlit server for the database at ``owner_url``; ``(process, url)``.
 
-    The pages read through ``reader_url`` (default: the read-only role on the same database).
+    The pages read through ``reader_url`` (default: the read-only role on the same database);
+    the Integration Test page records runs as the callbacks_battery role on it.
     """
     if port == 0:
         port = free_port(host)
+    battery_url = os.environ.get("DASHBOARD_BATTERY_DATABASE_URL") or connection.reader_url(
+        owner_url, connection.BATTERY_ROLE)
     env = dict(os.environ, DASHBOARD_DATABASE_URL=reader_url or connection.reader_url(owner_url),
+               DASHBOARD_BATTERY_DATABASE_URL=battery_url,
                PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                         os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "dashboard.server", "run", str(APP),

@@ -440,6 +440,8 @@ def build_parser() -> argparse.ArgumentParser:
     lst = brand_sub.add_parser("list", help="list brands")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_brand_list)
+    from callbacks.test_urls import register as test_urls
+    test_urls(brand_sub)
 
     enq = sub.add_parser("enqueue", help="queue callbacks from a JSON Lines file")
     enq.add_argument("--brand", required=True)

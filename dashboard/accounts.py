@@ -165,7 +165,8 @@ def _user_from(row) -> User:
                 brand_ids=None if ids is None else frozenset(ids))
 
 
-def account(conn: sa.Connection, login: str, *, by_email: bool = False) -> tuple[User, str | None] | None:
+def account(conn: sa.Connection, login: str, *,
+            by_email: bool = False) -> tuple[User, str | None] | None:
     """``(user, password hash)`` of the account called ``login`` (or with that e-mail address),
     or None. Works for the owner and for the dashboard's read-only role."""
     row = conn.execute(_q("account"), {"login": login, "by_email": by_email}).mappings().first()

@@ -31,10 +31,13 @@ def main(default: str = "bets") -> None:
         st.stop()
     if user is None:
         # Every URL shows the sign-in form, so the address (page and filters) is kept for
-        # after sign-in.
+        # after sign-in. Nothing to choose in the sidebar yet (after sign-out it would stay
+        # open, empty).
+        st.set_page_config(initial_sidebar_state="collapsed")
         st.navigation(navigation.sections(default, render=auth.sign_in_page),
                       position="hidden").run()
         return
+    st.set_page_config(initial_sidebar_state="auto")  # open again after the sign-in form
     try:
         components.sidebar_scope()
     except DashboardUnavailable as exc:

@@ -140,7 +140,7 @@ def _password_user() -> User | None:
 
 
 def _oidc_user() -> User | None:
-    if not st.user.is_logged_in:
+    if not st.user.get("is_logged_in", False):
         return None
     email = st.user.get("email")
     if not email or st.user.get("email_verified") is False:
@@ -183,15 +183,8 @@ def _throttles() -> tuple[accounts.Throttle, accounts.Throttle]:
     return accounts.Throttle(free=3), accounts.Throttle(free=10)
 
 
-#: Before sign-in there is nothing to choose in the sidebar (after sign-out, the browser would
-#: keep an empty one).
-_NO_SIDEBAR = """<style>[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
-[data-testid="stExpandSidebarButton"] {display: none;}</style>"""
-
-
 def sign_in_page() -> None:
     """What every URL shows before sign-in."""
-    st.html(_NO_SIDEBAR)
     _, middle, _ = st.columns([1, 1.2, 1])
     with middle:
         st.title("Callback Desk")
@@ -250,7 +243,7 @@ def session_values(name: str, password_hash: str | None) -> dict[str, str]:
 
 
 def _oidc_sign_in() -> None:
-    if st.user.is_logged_in:
+    if st.user.get("is_logged_in", False):
         email = st.user.get("email") or "(no e-mail address)"
         st.warning(f"You are signed in as {markup.text(email)}, but no Callback Desk user has "
                    "this verified e-mail address. Ask an administrator to run `callbacks user "
@@ -286,7 +279,7 @@ def account_box(user: User) -> None:
 def sign_out() -> None:
     """End the session's sign-in (and the OIDC cookie) and show the sign-in page."""
     _forget_session()
-    if oidc_configured() and st.user.is_logged_in:
+    if oidc_configured() and st.user.get("is_logged_in", False):
         st.logout()
     st.rerun()
 

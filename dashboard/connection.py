@@ -20,6 +20,9 @@ from delivery.errors import CallbackDeskError
 
 #: The PostgreSQL role the pages query as (created by sql/migrations/002_dashboard.sql).
 READER_ROLE = "callbacks_reader"
+#: The role the Integration Test page records runs as: it may insert a run of the brand in
+#: hand, with its cases, steps and test traffic, and nothing else (migration 014).
+BATTERY_ROLE = "callbacks_battery"
 #: A page query that runs longer than this is cancelled rather than left to pile up.
 STATEMENT_TIMEOUT_MS = 20_000
 #: The setting the row-level security policies read: brand ids joined by commas, ``*`` for
@@ -31,11 +34,12 @@ class DashboardUnavailable(CallbackDeskError):
     """The dashboard cannot read the database; the message says what to run or set."""
 
 
-def reader_url(owner_url: str) -> str:
-    """The owner's URL with the user swapped for the read-only role (no password: the role
-    logs in by the server's trust or peer rules; set DASHBOARD_DATABASE_URL otherwise)."""
+def reader_url(owner_url: str, role: str = READER_ROLE) -> str:
+    """The owner's URL with the user swapped for the read-only role (or ``role``; no password:
+    the role logs in by the server's trust or peer rules; set DASHBOARD_DATABASE_URL or
+    DASHBOARD_BATTERY_DATABASE_URL otherwise)."""
     url = sa.make_url(database.sqlalchemy_url(owner_url))
-    reader = sa.engine.URL.create(url.drivername, username=READER_ROLE, host=url.host,
+    reader = sa.engine.URL.create(url.drivername, username=role, host=url.host,
                                   port=url.port, database=url.database, query=url.query)
     return reader.render_as_string(hide_password=False)
 
@@ -47,6 +51,32 @@ def dashboard_url(env: dict | None = None) -> str:
     if explicit:
         return database.sqlalchemy_url(explicit)
     return reader_url(database.database_url(settings.from_env(env)))
+
+
+def battery_url(env: dict | None = None) -> str:
+    """The URL the Integration Test page records runs through: DASHBOARD_BATTERY_DATABASE_URL,
+    else the owner URL with the user swapped for callbacks_battery."""
+    env = os.environ if env is None else env
+    explicit = env.get("DASHBOARD_BATTERY_DATABASE_URL")
+    if explicit:
+        return database.sqlalchemy_url(explicit)
+    return reader_url(database.database_url(settings.from_env(env)), BATTERY_ROLE)
+
+
+def battery_engine(url: str, brand_id: int) -> sa.Engine:
+    """A one-connection engine that records runs of one brand: its transactions see (and may
+    write) that brand only. Not read-only, unlike :func:`make_engine`."""
+    engine = sa.create_engine(
+        database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=1, max_overflow=1,
+        connect_args={"application_name": "callbacks-dashboard-battery",
+                      "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
+    setting = brands_setting([brand_id])
+
+    @sa.event.listens_for(engine, "begin")
+    def _limit_to_brand(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (BRANDS_SETTING, setting))
+
+    return engine
 
 
 def brands_setting(brand_ids) -> str:

@@ -1,10 +1,12 @@
 """Reads of the Integration Test page (named blocks of ``sql/integration.sql``), bounded, through
-whatever engine the dashboard reads with (the read-only role)."""
+whatever engine the dashboard reads with (the read-only role); and the URLs a brand's battery may
+run against, which ``callbacks brand test-url add|list|remove`` manages as the owner."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 import sql
+from delivery.errors import InvalidInput, UnknownBrand
 from battery.results import RunResult
 from battery.reports import run_from_rows
 
@@ -45,3 +47,48 @@ def load_run(engine: sa.Engine, run_id: int, brand_id: int | None = None) -> Run
         return None
     return run_from_rows(found[0], _rows(engine, "run_cases", run_id=run_id),
                          _rows(engine, "run_steps", run_id=run_id))
+
+
+# --- the URLs a battery may run against -----------------------------------------------------
+
+def test_urls(engine: sa.Engine, brand_id: int) -> list[str]:
+    """The brand's own URL first, then those registered for testing it, oldest first."""
+    return [r["url"] for r in _rows(engine, "test_urls", brand_id=brand_id)]
+
+
+def add_test_url(engine: sa.Engine, brand: str, url: str) -> bool:
+    """Register ``url`` for the brand's Integration Test; False when it was registered already.
+    :class:`InvalidInput` for a URL that is not http(s), :class:`UnknownBrand` for no brand."""
+    url = url.strip()
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        raise InvalidInput(f"test URL {url!r} must start with http:// or https:// and hold no "
+                           "spaces", field="url", value=url)
+    with engine.begin() as conn:
+        added = conn.execute(_q("add_test_url"), {"brand": brand, "url": url}).first()
+        if added is None:
+            _require_brand(conn, brand)
+    return added is not None
+
+
+def remove_test_url(engine: sa.Engine, brand: str, url: str) -> None:
+    """Stop offering ``url`` for the brand's Integration Test."""
+    with engine.begin() as conn:
+        if conn.execute(_q("remove_test_url"), {"brand": brand, "url": url}).first() is None:
+            _require_brand(conn, brand)
+            raise InvalidInput(f"{url!r} is not a test URL of brand {brand!r}; `callbacks "
+                               f"brand test-url list {brand}` shows them", field="url",
+                               value=url)
+
+
+def all_test_urls(engine: sa.Engine, brand: str | None = None) -> list[dict]:
+    """Every registered test URL (of one brand): ``{brand, url, added_at}``."""
+    with engine.connect() as conn:
+        if brand is not None:
+            _require_brand(conn, brand)
+        return [dict(r._mapping) for r in conn.execute(_q("all_test_urls"), {"brand": brand})]
+
+
+def _require_brand(conn: sa.Connection, name: str) -> None:
+    if conn.execute(_q("brand_by_name"), {"name": name}).first() is None:
+        raise UnknownBrand(f"no brand called {name!r}; `callbacks brand list` shows the brands",
+                           field="brand", value=name)

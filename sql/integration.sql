@@ -74,3 +74,31 @@ FROM integration_cases WHERE run_id = :run_id ORDER BY number;
 SELECT case_number, position, label, destination, bet_id, request_id, attempt_id::text,
        callback_id, expected, passed, cleanup, message, request, response
 FROM integration_steps WHERE run_id = :run_id ORDER BY case_number, position;
+
+-- name: test_urls
+-- The URLs the Integration Test page may run a brand's battery against: its own, then those
+-- an administrator registered (brand_test_urls, migration 014).
+SELECT b.base_url AS url, true AS registered_url, b.created_at AS added_at
+FROM brands b WHERE b.id = :brand_id
+UNION ALL
+SELECT t.url, false, t.added_at
+FROM brand_test_urls t WHERE t.brand_id = :brand_id AND t.url <> (
+    SELECT base_url FROM brands WHERE id = :brand_id)
+ORDER BY registered_url DESC, added_at, url;
+
+-- name: add_test_url
+INSERT INTO brand_test_urls (brand_id, url)
+SELECT id, :url FROM brands WHERE name = :brand
+ON CONFLICT (brand_id, url) DO NOTHING
+RETURNING brand_id;
+
+-- name: remove_test_url
+DELETE FROM brand_test_urls t USING brands b
+WHERE b.id = t.brand_id AND b.name = :brand AND t.url = :url
+RETURNING t.brand_id;
+
+-- name: all_test_urls
+SELECT b.name AS brand, t.url, t.added_at
+FROM brand_test_urls t JOIN brands b ON b.id = t.brand_id
+WHERE CAST(:brand AS text) IS NULL OR b.name = :brand
+ORDER BY b.name, t.added_at, t.url;

@@ -1,23 +1,27 @@
 """Callbacks → Integration Test: run the battery against the brand's platform, watch its preflight
 and then each case, and browse, load and compare earlier runs of the brand.
 
-URL: ``?brand=NAME`` picks the brand, ``&run=ID`` shows a stored run. Reads go through the
-dashboard's read engine; a run writes through the owner engine via the delivery runner — the one
-place the dashboard writes.
+The page follows the sidebar's brand (``?brand=NAME``; with "All brands" it asks for one), and
+``&run=ID`` shows a stored run. Integration managers and admins may run the battery, only
+against the brand's registered URL or those an administrator registered for testing it
+(``callbacks brand test-url add``), never a typed one; the run is recorded as theirs, through
+the ``callbacks_battery`` role, which may record runs of that brand and nothing else. Analysts
+see past runs. Reads go through the dashboard's read engine.
 """
 from __future__ import annotations
 
 import json
-import os
+import zlib
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 import streamlit as st
 
-from dashboard import components, connection, markup
+from dashboard import auth, components, connection, markup
 from dashboard import integration_queries as queries
 from battery import reports
-from delivery import database, settings, store
+from delivery import store
 from delivery.errors import CallbackDeskError
 from battery.plan import CASES
 from battery.results import (
@@ -31,8 +35,8 @@ _BADGE = {SUCCESS: ":green-badge[Success]", FAILED: ":red-badge[Failed]",
 
 
 @st.cache_resource(show_spinner=False)
-def _owner_engine(url: str):
-    return database.make_engine(url, pool_size=2)
+def _battery_engine(url: str, brand_id: int):
+    return connection.battery_engine(url, brand_id)
 
 
 @st.cache_resource(show_spinner=False)
@@ -54,18 +58,18 @@ def render() -> None:
     except CallbackDeskError as exc:
         st.error(markup.text(str(exc), limit=600))
         return
-    names = queries.brand_names(engine)
-    if not names:
-        st.info("No brands yet. Add one with `callbacks brand add NAME --url BASE_URL`.")
+    brand = _brand(engine)
+    if brand is None:
         return
-    chosen = st.query_params.get("brand")
-    if chosen not in names:
-        chosen = st.selectbox("Brand", names, key="it_brand",
-                              help="The brand whose platform is tested (its URL and settings).")
-    brand = queries.brand(engine, chosen)
+    user = auth.current_user()
     main, side = st.columns([3, 2], gap="large")
     with main:
-        shown = _run_form(brand)
+        if auth.can(user, auth.RUN_BATTERY):
+            shown = _run_form(engine, brand, user)
+        else:
+            shown = None
+            st.info("Integration managers and admins run the Integration Test; the brand's "
+                    "past runs are listed here to open and compare.")
         if shown is None:
             shown = _requested_run(engine, brand)
         if shown is not None:
@@ -74,8 +78,28 @@ def render() -> None:
         _history(engine, brand)
 
 
-def _run_form(brand: dict) -> RunResult | None:
-    """The session fields and the button; the run just made, if the button was pressed."""
+def _brand(engine) -> dict | None:
+    """The sidebar's brand, or (with "All brands") the one chosen here."""
+    scope = components.scope()
+    if scope.brand_name is not None:
+        return queries.brand(engine, scope.brand_name)
+    names = queries.brand_names(engine)
+    if not names:
+        st.info("No brands yet. Add one with `callbacks brand add NAME --url BASE_URL`.")
+        return None
+    chosen = st.selectbox("Brand", names, key="it_brand",
+                          help="The brand whose platform is tested; the sidebar's brand "
+                               "selector picks it too.")
+    return queries.brand(engine, chosen)
+
+
+def _run_form(engine, brand: dict, user: auth.User) -> RunResult | None:
+    """The session fields, the URL choice and the button; the run just made, if pressed."""
+    urls = queries.test_urls(engine, brand["id"])
+    # A new list (another brand, a URL added or removed) is a new choice: a press that was
+    # meant for a URL no longer offered must not run against whichever comes first now.
+    url_key = f"it_url_{brand['id']}_{zlib.crc32(json.dumps(urls).encode()):08x}"
+    new_choice = url_key not in st.session_state
     st.caption(f"Trying the demo (`callbacks run`)? Its sandbox platforms read the session "
                f"under the Foreign-Params key `{TOKEN_KEY}`, and each has a test player: type "
                f"the session token `{DEMO_TOKEN}`.")
@@ -87,25 +111,43 @@ def _run_form(brand: dict) -> RunResult | None:
                                     "as given, never stored.")
         token = st.text_input("…or a session token", type="password", key="it_token",
                               help='Shorthand for Foreign-Params {"token": "<this>"}.')
-        url = st.text_input("Platform URL", value=brand["base_url"], key="it_url")
-        who = st.text_input("Your name", value=os.environ.get("USER", ""), key="it_who")
+        url = st.selectbox("Platform URL", urls, key=url_key,
+                           help="The brand's registered URL, or one an administrator "
+                                "registered for testing it (`callbacks brand test-url add "
+                                "BRAND URL`).")
+        st.caption(f"The run is recorded as {markup.text(user.name)}'s.")
         pressed = st.form_submit_button("Test My Integration", type="primary")
     if not pressed:
+        return None
+    # Decided again when pressed: the role and the URL may have changed since the form drew.
+    if not auth.can(auth.current_user(), auth.RUN_BATTERY):
+        st.error("Your role no longer lets you run the Integration Test.")
+        return None
+    if new_choice or url not in queries.test_urls(engine, brand["id"]):
+        st.error("The brand's test URLs changed since the page was drawn; check the Platform "
+                 "URL and press again.")
         return None
     try:
         session = foreign_params_from(token=token, foreign_params=params,
                                       field="Foreign-Params" if params.strip() else "token")
-        return _run_now(brand["name"], url.strip(), session, who.strip() or "dashboard")
+        return _run_now(brand["name"], brand["id"], url, session, user.name)
     except CallbackDeskError as exc:
         st.error(markup.text(str(exc), limit=600))
         return None
 
 
-def _run_now(brand_name: str, url: str, foreign_params: dict, who: str) -> RunResult:
+def _run_now(brand_name: str, brand_id: int, url: str, foreign_params: dict,
+             who: str) -> RunResult | None:
     from battery.store import RunRecorder
 
-    owner = _owner_engine(database.database_url(settings.from_env()))
-    brand = store.brand_named(owner, brand_name)
+    writer = _battery_engine(connection.battery_url(), brand_id)
+    try:
+        brand = store.brand_named(writer, brand_name)
+    except sa.exc.SQLAlchemyError as exc:
+        st.error(f"Runs cannot be recorded as {connection.BATTERY_ROLE}: "
+                 f"{getattr(exc, 'orig', exc)}. Run `callbacks db upgrade` (it creates the "
+                 "role), or point DASHBOARD_BATTERY_DATABASE_URL at it with its password.")
+        return None
     target = Target(url, foreign_params, timeout_s=min(brand.timeout_s, DEFAULT_TIMEOUT_S),
                     brand_id=brand.id, signing_secret=brand.signing_secret,
                     mask_keys=brand.mask_keys)
@@ -123,7 +165,7 @@ def _run_now(brand_name: str, url: str, foreign_params: dict, who: str) -> RunRe
                                 f"{markup.text(f'{c.group} / {c.name}')} "
                                 f"{markup.code(reports.ticks(c))}  " for c in done))
 
-    run = run_battery(target, recorder=RunRecorder(owner, brand, "dashboard"),
+    run = run_battery(target, recorder=RunRecorder(writer, brand, "dashboard"),
                       on_progress=progress, triggered_by=who)
     bar.empty()
     live.empty()

@@ -1,6 +1,10 @@
 """The Integration Test page, rendered by Streamlit's AppTest against a real database and a real
-sandbox platform, for a signed-in admin."""
+sandbox platform, for a signed-in integration manager (and an analyst, who may only look)."""
+import os
+
 import pytest
+import sqlalchemy as sa
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import accounts, auth, markup
@@ -12,32 +16,44 @@ from battery_testkit import TOKEN, sandbox, unlike_sandbox
 N = len(CASES)
 
 
-ADMIN = "it-admin"
+MANAGER = "it-manager"
 
 
 def _page():
-    from dashboard import auth
+    from dashboard import auth, components
     from dashboard.pages.integration_test import render
 
     auth.signed_in_user()
+    components.sidebar_scope()
     render()
 
 
 @pytest.fixture
 def page_env(database_url, clean_db, monkeypatch):
-    """The page reads and writes this run's database; an admin of every brand exists."""
+    """The page reads and writes this run's database; an integration manager of every brand
+    exists."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.delenv("DASHBOARD_DATABASE_URL", raising=False)
-    accounts.add_user(clean_db, ADMIN, accounts.ADMIN, all_brands=True, password="x" * 12)
-    with clean_db.connect() as conn:
-        _, hashed = accounts.account(conn, ADMIN)
-    pytest.admin_session = auth.session_values(ADMIN, hashed)
+    st.cache_data.clear()  # brand lists of earlier tests' databases
+    accounts.add_user(clean_db, MANAGER, accounts.INTEGRATION_MANAGER, all_brands=True,
+                      password="x" * 12)
     return clean_db
 
 
-def _open(**params) -> AppTest:
+def _session_of(user: str) -> dict:
+    """What the session holds once ``user`` signed in (page_env set DATABASE_URL)."""
+    engine = sa.create_engine(os.environ["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            _, hashed = accounts.account(conn, user)
+    finally:
+        engine.dispose()
+    return auth.session_values(user, hashed)
+
+
+def _open(user=MANAGER, **params) -> AppTest:
     app = AppTest.from_function(_page, default_timeout=60)
-    for key, value in pytest.admin_session.items():
+    for key, value in _session_of(user).items():
         app.session_state[key] = value
     app.query_params.update(params)
     return app.run()
@@ -59,7 +75,8 @@ def test_a_run_from_the_page_shows_status_cases_and_history(page_env):
         # Given the brand's page
         app = _open(brand="acme")
         assert not app.exception
-        assert app.text_input(key="it_url").value == platform.url
+        [choice] = [s for s in app.selectbox if s.key.startswith("it_url_")]
+        assert choice.options == [platform.url] and choice.value == platform.url
         # When the integration is tested with the player's token
         app = _test_my_integration(app)
     assert not app.exception and not app.error
@@ -163,4 +180,73 @@ def test_without_a_brand_in_the_url_the_page_offers_the_brands(page_env):
     store.add_brand(page_env, "zeta", "http://127.0.0.1:10")
     app = _open()
     assert app.selectbox(key="it_brand").options == ["acme", "zeta"]
-    assert app.text_input(key="it_url").value == "http://127.0.0.1:9"
+    [choice] = [s for s in app.selectbox if s.key.startswith("it_url_")]
+    assert choice.options == ["http://127.0.0.1:9"]
+
+
+def _runs(engine) -> list[tuple[str, str, str]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT b.name, r.base_url, r.triggered_by FROM integration_runs r "
+            "JOIN brands b ON b.id = r.brand_id ORDER BY r.id"))]
+
+
+def _url_choice(app):
+    [choice] = [s for s in app.selectbox if s.key and s.key.startswith("it_url_")]
+    return choice
+
+
+def test_a_run_records_who_ran_it_and_analysts_only_look(page_env):
+    with sandbox() as platform:
+        store.add_brand(page_env, "acme", platform.url)
+        accounts.add_user(page_env, "ana", accounts.ANALYST, brands=["acme"],
+                          password="x" * 12)
+        run_id = _test_my_integration(_open(brand="acme")).query_params["run"]
+    # The run is the signed-in manager's: no name field to type another
+    assert _runs(page_env) == [("acme", platform.url, MANAGER)]
+    # Given an analyst of the brand, When they open the page
+    app = _open("ana", brand="acme")
+    # Then there is nothing to run, and the past runs are there to open
+    assert not app.button or all(b.key and b.key.startswith("it_load_") for b in app.button)
+    assert not [t for t in app.text_input if t.key in ("it_token", "it_params")]
+    assert "Integration managers and admins run the Integration Test" in app.info[0].value
+    [load] = [b for b in app.button if b.key == f"it_load_{run_id}"]
+    assert MANAGER in load.label
+    app = _open("ana", brand="acme", run=run_id)
+    assert f"run {run_id} by {MANAGER}" in _markdown(app)
+
+
+def test_urls_come_from_the_brand_and_follow_the_brand_selector(page_env):
+    from dashboard import integration_queries
+
+    with sandbox() as acme, sandbox() as staging, sandbox() as other:
+        store.add_brand(page_env, "acme", acme.url)
+        store.add_brand(page_env, "other", other.url)
+        integration_queries.add_test_url(page_env, "acme", staging.url)
+        # Given acme's page: its own URL first, then the one registered for testing
+        app = _open(brand="acme")
+        assert _url_choice(app).options == [acme.url, staging.url]
+        # When the staging URL is chosen and the battery run
+        _url_choice(app).select(staging.url)
+        _test_my_integration(app)
+        # And the sidebar is switched to the other brand
+        app.selectbox(key="brand").select("other").run()
+        # Then the choices are the other brand's, and its run is stored under it
+        assert _url_choice(app).options == [other.url]
+        _test_my_integration(app)
+    assert _runs(page_env) == [("acme", staging.url, MANAGER), ("other", other.url, MANAGER)]
+
+
+def test_a_url_unregistered_after_the_page_drew_is_refused(page_env):
+    from dashboard import integration_queries
+
+    store.add_brand(page_env, "acme", "http://127.0.0.1:9")
+    integration_queries.add_test_url(page_env, "acme", "http://127.0.0.1:10")
+    app = _open(brand="acme")
+    _url_choice(app).select("http://127.0.0.1:10")
+    integration_queries.remove_test_url(page_env, "acme", "http://127.0.0.1:10")
+    app = _test_my_integration(app)
+    assert [e.value for e in app.error] == [
+        "The brand's test URLs changed since the page was drawn; check the Platform URL and "
+        "press again."]
+    assert _runs(page_env) == []

@@ -3,6 +3,8 @@ wrong password is refused plainly, a deep link leads where it was going, sign-ou
 Screenshots are saved under test-artifacts/screenshots/."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -124,3 +126,40 @@ def test_an_analysts_csv_export_holds_only_their_brand(desk, page):
     lines = open(download.value.path(), encoding="utf-8").read().splitlines()
     assert lines[0].startswith("Group ID,") and len(lines) > 1
     assert all(line.startswith("bet-gaveup,") for line in lines[1:]), lines
+
+
+def test_the_integration_test_page_lets_a_manager_run_and_an_analyst_only_look(desk, page):
+    # Given the manager of alpha on alpha's Integration Test page
+    page.goto(desk + "integration-test?brand=alpha")
+    settle(page)
+    sign_in(page, "alpha-manager")
+    expect(page.get_by_role("heading", name="Integration Test")).to_be_visible(timeout=30_000)
+    main = page.locator("[data-testid='stMain']")
+    # Then the platform URL is a choice of registered ones, and there is no name to type
+    expect(main.get_by_text("Platform URL")).to_be_visible()
+    assert main.get_by_role("textbox", name="Platform URL").count() == 0
+    assert main.get_by_role("textbox", name="Your name").count() == 0
+    expect(main.get_by_text("The run is recorded as alpha-manager's.")).to_be_visible()
+    shoot(page, "25-integration-test-manager")
+    # When they run it (the scenario platform is gone: the run is cancelled at once)
+    page.get_by_role("textbox", name="…or a session token").fill("tok-anything")
+    page.get_by_role("button", name="Test My Integration").click()
+    expect(main.get_by_text("Cancelled:").first).to_be_visible(timeout=60_000)
+    settle(page)
+    # Then it is in the brand's history under the manager's name
+    expect(main.get_by_role("button", name=re.compile(r"#\d+ Cancelled .* alpha-manager"))
+           ).to_be_visible()
+    no_errors(page)
+    shoot(page, "26-integration-test-manager-ran")
+
+    # Given an analyst of bravo on the same link, Then nothing to run and nothing of alpha
+    page.goto(desk + "integration-test?brand=alpha")
+    settle(page)
+    sign_in(page, "bravo-analyst")
+    expect(page.get_by_role("heading", name="Integration Test")).to_be_visible(timeout=30_000)
+    expect(main.get_by_text("Integration managers and admins run the Integration Test")
+           ).to_be_visible()
+    assert page.get_by_role("button", name="Test My Integration").count() == 0
+    assert "alpha-manager" not in main.inner_text()
+    no_errors(page)
+    shoot(page, "27-integration-test-analyst")

@@ -113,3 +113,40 @@ def test_a_removed_user_or_a_changed_password_signs_the_session_out(scenario_db,
     accounts.remove_user(scenario_db, "carla")
     app.run()
     assert _signed_out(app)
+
+
+OIDC = {"auth": {"redirect_uri": "http://localhost:8501/oauth2callback",
+                 "cookie_secret": "a-long-random-secret-for-tests",
+                 "client_id": "desk", "client_secret": "s3cret",
+                 "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}}
+
+
+def _oidc(page: str, user: dict, **params) -> AppTest:
+    app = AppTest.from_function(app_script, args=(page,), default_timeout=RUN_TIMEOUT_S)
+    app.context = {"timezone": "UTC"}
+    app.secrets = OIDC
+    app.user = user
+    app.query_params.update(params)
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def test_with_oidc_the_identity_gets_the_role_and_brands_of_the_user_with_its_email(
+        scenario_db, reader_env):
+    accounts.add_user(scenario_db, "dora", accounts.ANALYST, brands=["bravo"],
+                      email="Dora@Example.com")
+    # Given nobody signed in: a button to the identity provider, no password form
+    app = _oidc("bets", {"is_logged_in": False})
+    assert [b.label for b in app.button] == ["Sign in"] and not app.text_input
+    # When the provider vouches for dora's address: her role and brands apply
+    app = _oidc("bets", {"is_logged_in": True, "email": "dora@example.com",
+                         "email_verified": True})
+    assert any("Signed in as **dora**" in c.value for c in app.caption)
+    assert app.selectbox(key="brand").options == ["All brands", "bravo"]
+    # An address no user has, or one not verified, sees nothing but what to ask for
+    for user in ({"is_logged_in": True, "email": "eve@example.com", "email_verified": True},
+                 {"is_logged_in": True, "email": "dora@example.com", "email_verified": False}):
+        app = _oidc("investigate", user, bet="bet-gaveup")
+        assert "no Callback Desk user has this verified e-mail address" in app.warning[0].value
+        assert "bet-gaveup" not in texts(app) and not app.selectbox
