@@ -62,10 +62,11 @@ def start_worker(database_url: str, *, processes: int | None = None,
 
 
 def start_logged(args: list[str], env: dict) -> subprocess.Popen:
-    """``python ARGS`` with ``env`` added to ours (BROKER_URL removed: the PostgreSQL broker on
-    DATABASE_URL); its output goes to ``worker_output(proc)``."""
-    full_env = dict(os.environ, **env)
+    """``python ARGS`` with ``env`` added to ours (a BROKER_URL of ours removed: the PostgreSQL
+    broker on DATABASE_URL unless ``env`` names one); its output goes to ``worker_output(proc)``."""
+    full_env = dict(os.environ)
     full_env.pop("BROKER_URL", None)
+    full_env.update(env)
     log = tempfile.TemporaryFile("w+")
     proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=full_env, stdout=log,
                             stderr=subprocess.STDOUT, text=True)

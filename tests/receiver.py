@@ -19,6 +19,8 @@ class Seen:
     raw: bytes
     status: int | None = None
     at: float = field(default_factory=time.time)
+    #: The sender's TCP port: which process (and connection) sent the request.
+    client_port: int | None = None
 
     @property
     def request_id(self) -> str | None:
@@ -63,7 +65,8 @@ class Receiver:
                     body = json.loads(raw)
                 except ValueError:
                     body = None
-                seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body, raw)
+                seen = Seen(self.path, {k.lower(): v for k, v in self.headers.items()}, body, raw,
+                            client_port=self.client_address[1])
                 with receiver.lock:
                     receiver.seen.append(seen)
                 reply = receiver.behave(seen)

@@ -25,7 +25,7 @@ class Worker:
     def __init__(self, database_url: str, broker_url: str | None = None, *, threads: int = 8,
                  processes: int = 1, env: dict | None = None,
                  args: tuple[str, ...] = ("--metrics-port", "0")):
-        self.env = dict(os.environ, DATABASE_URL=database_url, **FAST, **(env or {}))
+        self.env = dict(os.environ, DATABASE_URL=database_url, **{**FAST, **(env or {})})
         self.env.pop("BROKER_URL", None)
         if broker_url:
             self.env["BROKER_URL"] = broker_url
