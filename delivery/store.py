@@ -21,7 +21,7 @@ import contract
 from . import lifecycle
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
-from .sender import Attempt, OutgoingCallback, Sending, prepare, redact_headers
+from .sender import Attempt, OutgoingCallback, Sending, prepare
 from .validation import NewCallback
 
 OPEN_STATES = ("waiting", "pending", "in_flight")
@@ -411,7 +411,7 @@ def sending_row(sending: Sending) -> dict:
         destination=cb.destination, origin=cb.origin, attempt_no=cb.attempt_no,
         callback_created_at=cb.created_at or sending.started_at, scheduled_at=cb.scheduled_at,
         started_at=sending.started_at, finished_at=None, duration_ms=None,
-        request_headers=redact_headers(sending.headers, sending.callback.mask_keys),
+        request_headers=sending.stored_headers,
         response_status=None,
         response_headers=None, response_body=None, response_truncated=False,
         outcome="sending", error_class=None, error_detail=None, error_code=None,
