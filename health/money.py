@@ -87,10 +87,11 @@ def parse_amount(value: object) -> Decimal | None:
 
 
 def currency_of(*candidates: object) -> str:
-    """The first currency given (a callback's own, its place's, its brand's), upper-case."""
+    """The first currency given (a callback's own, its place's, its brand's) as a code: upper
+    case, letters and digits only, at most 12 (as ``brand_now`` reads it)."""
     for candidate in candidates:
         if isinstance(candidate, str) and candidate.strip():
-            return candidate.strip().upper()
+            return "".join(c for c in candidate.upper() if c.isascii() and c.isalnum())[:12]
     return NO_CURRENCY
 
 
@@ -177,6 +178,20 @@ class MoneyAtRisk:
         return " · ".join(format_money(r.total, r.currency) for r in self.currencies())
 
 
+def combined(moneys: Iterable[MoneyAtRisk]) -> MoneyAtRisk:
+    """Several brands' money at risk added up, still per currency."""
+    total = MoneyAtRisk()
+    for money in moneys:
+        for r in money.by_currency.values():
+            mine = total.by_currency.setdefault(r.currency, CurrencyRisk(r.currency))
+            mine.held += r.held
+            mine.owed += r.owed
+            mine.exhausted += r.exhausted
+            mine.callbacks += r.callbacks
+            mine.unreadable += r.unreadable
+    return total
+
+
 def summarize(items: Iterable[RiskItem]) -> MoneyAtRisk:
     """Callbacks' risk items added up per currency."""
     money = MoneyAtRisk()
@@ -203,9 +218,13 @@ def from_rows(rows: Iterable[Mapping]) -> MoneyAtRisk:
     return money
 
 
+def plain_amount(amount: Decimal) -> str:
+    """``1,250.00``: grouped thousands, at least two decimals, no digits lost."""
+    whole, _, fraction = format_amount(amount).partition(".")
+    return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+
+
 def format_money(amount: Decimal, currency: str) -> str:
     """``EUR 1,250.00``; an amount without a currency is written ``1,250.00 (no currency)``."""
-    text = format_amount(amount)
-    whole, _, fraction = text.partition(".")
-    grouped = f"{int(whole):,}" + (f".{fraction}" if fraction else "")
+    grouped = plain_amount(amount)
     return f"{currency} {grouped}" if currency else f"{grouped} (no currency)"

@@ -103,3 +103,12 @@ SELECT n.id AS notification_id, n.event_id, n.state, t.attempt_no, t.started_at,
 FROM alert_notification_attempts t JOIN alert_notifications n ON n.id = t.notification_id
 WHERE n.event_id = :event_id
 ORDER BY n.id, t.attempt_no;
+
+-- name: firing_now
+-- Rules firing now, with the event that started each.
+SELECT b.name AS brand, f.kind, f.since, e.value, e.threshold, e.message
+FROM alert_firing f
+JOIN brands b ON b.id = f.brand_id
+JOIN alert_events e ON e.id = f.event_id
+WHERE (CAST(:brand_id AS integer) IS NULL OR f.brand_id = :brand_id)
+ORDER BY f.since DESC;

@@ -74,7 +74,7 @@ LEFT JOIN LATERAL (
                count(*) FILTER (WHERE k.amount IS NULL) AS unreadable, sum(k.amount) AS amount
         FROM (
             SELECT src.kind, c.state = 'exhausted' AS exhausted,
-                   upper(coalesce(
+                   left(regexp_replace(upper(coalesce(
                        nullif(btrim(c.payload ->> 'bet_currency'), ''),
                        nullif(btrim(c.payload ->> 'currency'), ''),
                        (SELECT coalesce(nullif(btrim(p.payload ->> 'bet_currency'), ''),
@@ -82,7 +82,7 @@ LEFT JOIN LATERAL (
                         FROM callbacks p
                         WHERE p.bet_id = c.bet_id AND p.destination = :place
                         ORDER BY p.id LIMIT 1),
-                       s.currency, '')) AS currency,
+                       s.currency, '')), '[^A-Z0-9]', '', 'g'), 12) AS currency,
                    CASE WHEN src.amount_field = '' THEN bt.stake
                         WHEN (c.payload ->> src.amount_field) ~ '^\s*\d+(\.\d+)?\s*$'
                             THEN CAST(btrim(c.payload ->> src.amount_field) AS numeric)

@@ -8,7 +8,7 @@ from delivery import database, store
 from health import figures
 from health.state import DEGRADED, DOWN, HEALTHY
 
-from health_testkit import deliver, enqueue, failing_receiver
+from brand_traffic import deliver, enqueue, failing_receiver
 
 
 def _now(engine, **kw):

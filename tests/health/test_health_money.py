@@ -70,7 +70,8 @@ def test_rows_of_the_query_make_the_same_totals():
 
 
 @pytest.mark.parametrize("given, expected", [
-    (("eur", None, "USD"), "EUR"), ((None, " ", "usd"), "USD"), ((None, None, None), "")])
+    (("eur", None, "USD"), "EUR"), ((None, " ", "usd"), "USD"), ((None, None, None), ""),
+    (("<b>x</b>",), "BXB")])
 def test_currency_is_the_first_one_named(given, expected):
     assert money.currency_of(*given) == expected
 
