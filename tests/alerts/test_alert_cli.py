@@ -16,8 +16,6 @@ def callbacks(database_url, *args) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def acme(clean_db, database_url):
-    with clean_db.begin() as conn:
-        conn.execute(sa.text("TRUNCATE alert_urls, alert_rules RESTART IDENTITY CASCADE"))
     done = callbacks(database_url, "brand", "add", "acme", "--url", "http://127.0.0.1:9",
                      "--currency", "eur")
     assert done.returncode == 0, done.stderr
