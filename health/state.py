@@ -80,7 +80,8 @@ def classify(recent: Recent) -> Verdict:
                        f"({rate:.0%})")
     if recent.oldest_pending_age_s is not None \
             and recent.oldest_pending_age_s > DEGRADED_OLDEST_PENDING_S:
-        reasons.append(f"oldest undelivered callback waiting {duration(recent.oldest_pending_age_s)}")
+        reasons.append("oldest undelivered callback waiting "
+                       f"{duration(recent.oldest_pending_age_s)}")
     if recent.exhausted:
         reasons.append(f"{recent.exhausted} callback(s) exhausted in the last "
                        f"{RECENT_EXHAUSTED_WINDOW_S // 60} min")

@@ -2,7 +2,7 @@
 period against the previous one, and alerts."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import streamlit as st
 

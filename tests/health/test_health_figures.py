@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from dashboard import connection
 from delivery import database, store
 from health import figures
-from health.state import DEGRADED, DOWN, HEALTHY
+from health.state import DOWN, HEALTHY
 
 from brand_traffic import deliver, enqueue, failing_receiver
 
