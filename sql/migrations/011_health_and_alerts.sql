@@ -112,3 +112,29 @@ BEGIN
                       created_at, finished_at) ON alert_notifications TO callbacks_reader;
     END IF;
 END $$;
+
+-- Brand isolation (migration 007): a back-office user sees the alerts of their brands only;
+-- the default rules (brand_id NULL) belong to every brand.
+ALTER TABLE alert_rules ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON alert_rules FOR SELECT TO PUBLIC
+    USING (brand_id IS NULL OR (SELECT back_office_all_brands())
+           OR brand_id = ANY (CAST((SELECT back_office_brand_ids()) AS integer[])));
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['alert_firing', 'alert_events'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY back_office_brands ON %I FOR SELECT TO PUBLIC USING ('
+                       '(SELECT back_office_all_brands()) '
+                       'OR brand_id = ANY (CAST((SELECT back_office_brand_ids()) AS integer[])))',
+                       t);
+    END LOOP;
+END $$;
+-- A notification and its attempts are visible with their event.
+ALTER TABLE alert_notifications ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON alert_notifications FOR SELECT TO PUBLIC
+    USING (EXISTS (SELECT FROM alert_events e WHERE e.id = event_id));
+ALTER TABLE alert_notification_attempts ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON alert_notification_attempts FOR SELECT TO PUBLIC
+    USING (EXISTS (SELECT FROM alert_notifications n WHERE n.id = notification_id));

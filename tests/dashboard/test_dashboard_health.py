@@ -6,7 +6,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from alerts import store as alert_store
-from dashboard_apptest import app_script, texts
+from dashboard import accounts
+from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
 from databases import empty
 from delivery import store
 
@@ -33,16 +34,19 @@ def health_db(engine):
         deliver(engine)
     alert_store.set_rule(engine, "money_at_risk", 20)
     alert_store.evaluate(engine)
+    make_user(engine, ADMIN)
+    make_user(engine, "fine-analyst", accounts.ANALYST, brands=("fine",))
     yield engine
     empty(engine)
 
 
 @pytest.fixture
 def open_health(health_db, reader_env):
-    def run(**params) -> AppTest:
+    def run(user: str = ADMIN, **params) -> AppTest:
         app = AppTest.from_function(app_script, args=("health",),
                                     default_timeout=RUN_TIMEOUT_S)
         app.context = {"timezone": "UTC"}
+        signed_in(app, health_db, user)
         for name, value in params.items():
             app.query_params[name] = value
         app.run()
@@ -100,3 +104,12 @@ def test_alerts_firing_history_and_rules(open_health):
     assert rules.set_index("Rule").loc["money at risk", "Set by"] == "default"
     assert rules.set_index("Rule").loc["money at risk", "Fires when"] == \
         "money at risk above 20 in a currency"
+
+
+def test_a_user_sees_the_health_and_alerts_of_their_brands_only(open_health):
+    app = open_health(user="fine-analyst")
+    assert list(_table(app, "State")["Brand"]) == ["fine"]
+    assert "No rule is firing." in texts(app)
+    assert "No alert has fired yet." in texts(app)
+    rules = next(d.value for d in app.dataframe if "Fires when" in d.value.columns)
+    assert rules.set_index("Rule").loc["money at risk", "Set by"] == "default"

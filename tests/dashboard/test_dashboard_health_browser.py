@@ -10,7 +10,9 @@ from callbacks.dashboard import launch, wait_ready
 from dashboard import seeding
 from databases import empty
 from delivery import store
-from test_dashboard_browser import SHOTS, CHROMIUM, browser, no_errors, settle  # noqa: F401
+from dashboard_apptest import ADMIN, make_user
+from test_dashboard_browser import (SHOTS, CHROMIUM, browser, no_errors,  # noqa: F401
+                                    open_signed_in, settle)
 
 from brand_traffic import deliver, enqueue, failing_receiver
 
@@ -32,6 +34,7 @@ def health_demo(engine, database_url):
             enqueue(engine, "deadplatform", f"x{i}", "/bet/place", stake="25.00")
         deliver(engine)
     alert_store.evaluate(engine)
+    make_user(engine, ADMIN)
     process, url = launch(database_url, port=0)
     try:
         wait_ready(process, url, timeout_s=60)
@@ -70,8 +73,7 @@ def narrow_page(browser):  # noqa: F811
 
 def test_health_page_from_its_link_and_the_period_switch(health_demo, narrow_page):
     tab = narrow_page
-    tab.goto(health_demo + "health?period=7d&brand=deadplatform")
-    settle(tab)
+    open_signed_in(tab, health_demo + "health?period=7d&brand=deadplatform")
     expect(tab.get_by_role("heading", name="Brand health").first).to_be_visible(timeout=30_000)
     settle(tab)
     no_errors(tab)
@@ -91,8 +93,7 @@ def test_health_page_from_its_link_and_the_period_switch(health_demo, narrow_pag
 
 
 def test_health_page_for_every_brand(health_demo, narrow_page):
-    narrow_page.goto(health_demo + "health")
-    settle(narrow_page)
+    open_signed_in(narrow_page, health_demo + "health")
     expect(narrow_page.get_by_role("heading", name="Money at risk")).to_be_visible(
         timeout=30_000)
     no_errors(narrow_page)

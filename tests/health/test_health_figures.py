@@ -94,16 +94,24 @@ def test_windows_are_per_brand(clean_db):
     assert (long.rate_finished, long.rate_failed) == (2, 1)
 
 
-def test_the_back_office_role_reads_the_figures(clean_db, database_url):
-    with failing_receiver({"x1"}) as platform:
-        store.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0, 3600))
-        store.set_brand_currency(clean_db, "b", "EUR")
-        enqueue(clean_db, "b", "x1", "/bet/place", stake="4.00")
+def test_the_back_office_role_reads_the_figures_of_its_brands(clean_db, database_url):
+    with failing_receiver({"x1", "y1"}) as platform:
+        mine = store.add_brand(clean_db, "mine", platform.url, retry_schedule_s=(0, 3600))
+        store.set_brand_currency(clean_db, "mine", "EUR")
+        store.add_brand(clean_db, "theirs", platform.url, retry_schedule_s=(0, 3600))
+        enqueue(clean_db, "mine", "x1", "/bet/place", stake="4.00")
+        enqueue(clean_db, "theirs", "y1", "/bet/place", stake="9.00")
         deliver(clean_db)
     reader = database.make_engine(connection.reader_url(database_url))
     try:
-        with reader.connect() as conn:
-            (b,) = figures.read_now(conn)
+        seen = {}
+        for setting in ("*", str(mine.id), ""):
+            with reader.connect() as conn:
+                conn.exec_driver_sql("SELECT set_config('callbacks.brands', %s, true)",
+                                     (setting,))
+                seen[setting] = {b.brand: b for b in figures.read_now(conn)}
     finally:
         reader.dispose()
+    assert set(seen["*"]) == {"mine", "theirs"} and seen[""] == {}
+    (b,) = seen[str(mine.id)].values()
     assert b.money.label() == "EUR 4.00" and b.recent.failed == 1
