@@ -36,6 +36,8 @@ PLATFORMS = (
     ("buggy", ["--unsupported-rate", "0.15", "--outage", "20/90", "--base-path", "/api"],
      dict(timeout_s=3.0, retry_schedule_s=(0, 5, 15, 30, 60, 120, 300, 600))),
 )
+#: Currency of the demo platforms' wallets (the Brand health page adds money up per currency).
+DEMO_CURRENCY = "EUR"
 #: First port tried for the sandboxes (then the next ones).
 SANDBOX_PORT = 8091
 DASHBOARD_PORT = 8501
@@ -183,6 +185,7 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
             if not wait_listening(port, child.proc):
                 raise RuntimeError(f"the {name} sandbox did not start on port {port}")
             store.add_brand(engine, name, child.url + base_path, **delivery)
+            store.set_brand_currency(engine, name, DEMO_CURRENCY)
             # The Integration Test page's test player (its page names the token).
             _open_player(child.url, session.DEMO_TOKEN, session.DEMO_BALANCE,
                          f"the Integration Test's player on the {name} sandbox")

@@ -25,6 +25,7 @@ from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals,
 from delivery.schedule import parse_schedule
 from delivery.scheduler import METRICS as scheduler_metrics, Scheduler
 from delivery.validation import NewCallback, parse_callback
+from alerts.monitor import AlertMonitor
 
 
 def _engine(*, require_schema: bool = True) -> tuple[sa.Engine, str]:
@@ -83,12 +84,19 @@ def cmd_brand_add(args) -> int:
                            field="url", value=args.url)
     if args.timeout_s <= 0 or args.max_in_flight <= 0:
         raise InvalidInput("--timeout-s and --max-in-flight must be greater than 0")
+    currency = args.currency.strip().upper() if args.currency else None
+    if currency is not None and not (currency.isascii() and currency.isalnum()
+                                     and len(currency) <= 12):
+        raise InvalidInput(f"--currency {args.currency!r} must be a currency code such as EUR",
+                           field="currency", value=args.currency)
     engine, _ = _engine()
     try:
         brand = store.add_brand(engine, args.name, args.url, retry_schedule_s=schedule,
                                 timeout_s=args.timeout_s, max_in_flight=args.max_in_flight,
                                 signing_secret=args.signing_secret,
                                 mask_keys=_mask_keys(args.mask_key))
+        if currency:
+            store.set_brand_currency(engine, brand.name, currency)
     except sa.exc.IntegrityError:
         raise InvalidInput(f"brand name {args.name!r} must be letters, digits, '_', '.' or "
                            "'-' (at most 63)", field="name", value=args.name) from None
@@ -211,6 +219,14 @@ def cmd_enqueue(args) -> int:
 
 # --- worker ---------------------------------------------------------------------------------
 
+def _scheduler_with_alerts(engine, broker, conf, stop: threading.Event) -> Scheduler:
+    """The scheduler, evaluating alert rules on its ticks; notifications go out from a thread
+    of their own until ``stop`` is set."""
+    monitor = AlertMonitor(engine)
+    monitor.start(stop)
+    return Scheduler(engine, broker, conf, hooks=(monitor.tick,))
+
+
 def cmd_scheduler(args) -> int:
     """The scheduler alone, for deployments that run workers elsewhere."""
     conf = settings.from_env()
@@ -224,7 +240,7 @@ def cmd_scheduler(args) -> int:
     try:
         with stop_on_signals() as stop:
             _start_daily_archive(engine, conf, stop)
-            Scheduler(engine, broker, conf).run(stop)
+            _scheduler_with_alerts(engine, broker, conf, stop).run(stop)
     finally:
         broker.close()
         if server is not None:
@@ -257,8 +273,8 @@ def cmd_worker(args) -> int:
     workers = subprocess.Popen(command, env=env, start_new_session=True,
                                preexec_fn=die_with_parent)
     with stop_on_signals() as stop:
-        scheduler = threading.Thread(target=Scheduler(engine, broker, conf).run, args=(stop,),
-                                     name="scheduler", daemon=True)
+        scheduler = threading.Thread(target=lambda: _scheduler_with_alerts(
+            engine, broker, conf, stop).run(stop), name="scheduler", daemon=True)
         if not args.no_scheduler:
             scheduler.start()
             _start_daily_archive(engine, conf, stop)
@@ -436,6 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "masked in the stored history, besides token, secret, password, "
                           "session, sid, jwt, auth, key and cookie; repeatable or comma-"
                           "separated; kept when the brand is changed without it; '' clears")
+    add.add_argument("--currency", help="currency of the platform's wallets, e.g. EUR (money "
+                     "at risk is added up per currency; a callback's bet_currency wins)")
     add.set_defaults(func=cmd_brand_add)
     lst = brand_sub.add_parser("list", help="list brands")
     lst.add_argument("--json", action="store_true")
@@ -489,8 +507,9 @@ def _plugins():
     from callbacks.demo import register as demo
     from battery.cli import register as integration_test
     from callbacks.users import register as users
+    from alerts.cli import register as alert
 
-    return [sandbox, simulate, integration_test, dashboard, api, demo, users, archive]
+    return [sandbox, simulate, integration_test, dashboard, api, demo, users, archive, alert]
 
 
 def main(argv: list[str] | None = None) -> int:

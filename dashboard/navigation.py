@@ -34,6 +34,8 @@ PAGES = (
              ":material/troubleshoot:", "investigate", "Callbacks"),
     PageSpec("breakdowns", "dashboard.pages.breakdowns", "Breakdowns",
              ":material/bar_chart:", "breakdowns", "Callbacks"),
+    PageSpec("health", "dashboard.pages.health", "Brand health", ":material/monitor_heart:",
+             "health", "Callbacks"),
     PageSpec("integration_test", "dashboard.pages.integration_test", "Integration Test",
              ":material/fact_check:", "integration-test", "Callbacks"),
     PageSpec("api_reference", "dashboard.pages.api_reference", "Callback API reference",

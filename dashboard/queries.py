@@ -18,8 +18,10 @@ import sqlalchemy as sa
 import streamlit as st
 
 import sql
+from alerts import store as alert_store
 from archive import reader as archive_reader
 from delivery import settings
+from health import figures as health_figures
 
 from . import auth, connection, tables
 from .filters import HistoryFilter
@@ -34,6 +36,8 @@ EXPORT_LIMIT = 50_000
 SENDER_LIMIT = 500
 #: Most callbacks / attempts the investigator reads for one bet.
 GROUP_LIMIT = 1_000
+#: Most alert events the Health page lists.
+ALERT_LIMIT = 100
 
 
 @st.cache_resource(show_spinner=False)
@@ -284,3 +288,29 @@ def fetch_breakdown(brand_id: int | None, window_from: datetime, window_to: date
 
 #: :func:`fetch_breakdown`, cached for 30 s.
 breakdown = auth.cached(ttl=30)(fetch_breakdown)
+
+
+# --- brand health and alerts ----------------------------------------------------------------
+
+def fetch_health_now(brand_id: int | None) -> list:
+    """Every brand's (or one brand's) figures now: queue, recent attempts, money at risk."""
+    with engine().connect() as conn:
+        return health_figures.read_now(conn, brand_id=brand_id)
+
+
+#: :func:`fetch_health_now`, cached for 10 s.
+health_now = auth.cached(ttl=10)(fetch_health_now)
+
+
+def fetch_alerts(brand_id: int | None, limit: int = ALERT_LIMIT) -> dict:
+    """Rules firing now, the latest alert events and the rule rows (brand and default)."""
+    with engine().connect() as conn:
+        firing = [dict(r._mapping) for r in conn.execute(
+            sa.text(sql.queries("alerts.sql")["firing_now"]), {"brand_id": brand_id})]
+        history = alert_store.history(conn, brand_id=brand_id, limit=limit)
+        rule_rows = alert_store.rule_rows(conn)
+    return {"firing": firing, "history": history, "rules": rule_rows}
+
+
+#: :func:`fetch_alerts`, cached for 10 s.
+alerts = auth.cached(ttl=10)(fetch_alerts)

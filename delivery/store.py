@@ -70,6 +70,15 @@ def add_brand(engine: sa.Engine, name: str, base_url: str, *,
     return Brand.from_row(row)
 
 
+def set_brand_currency(engine: sa.Engine, name: str, currency: str | None) -> None:
+    """The currency the brand's platform keeps wallets in (money at risk is added up per
+    currency); None clears it."""
+    with engine.begin() as conn:
+        if conn.execute(_q("set_brand_currency"), {"name": name, "currency": currency}
+                        ).rowcount == 0:
+            _brand_named(conn, name)
+
+
 def brands(engine: sa.Engine) -> list[Brand]:
     with engine.connect() as conn:
         return [Brand.from_row(r) for r in conn.execute(_q("brands"))]

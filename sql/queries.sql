@@ -17,6 +17,9 @@ ON CONFLICT (name) DO UPDATE SET
 RETURNING id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
           mask_keys;
 
+-- name: set_brand_currency
+UPDATE brands SET currency = :currency, updated_at = now() WHERE name = :name;
+
 -- name: brands
 SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, mask_keys
 FROM brands ORDER BY name;

@@ -70,12 +70,13 @@ def scratch_database(prefix: str = "callbacks_test"):
 
 
 def empty(engine: sa.Engine) -> None:
-    """Remove every brand, bet, callback, attempt, rollup, archive record, back-office user and
-    broker message."""
+    """Remove every brand, bet, callback, attempt, rollup, archive record, back-office user,
+    alert and broker message."""
     with engine.begin() as conn:
         conn.execute(sa.text(
             "TRUNCATE brands, bets, callbacks, attempts, attempt_rollup_hourly, "
-            "attempt_latency_hourly, attempt_rollup_state, archived_partitions, users "
+            "attempt_latency_hourly, attempt_rollup_state, archived_partitions, users, "
+            "alert_rules, alert_urls "
             "RESTART IDENTITY CASCADE"))
         conn.execute(sa.text("TRUNCATE dramatiq.queue"))
 

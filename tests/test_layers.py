@@ -9,14 +9,16 @@ ALLOWED = {
     "contract": set(),
     "sql": set(),
     "delivery": {"contract", "sql"},
+    "health": {"contract", "sql"},
+    "alerts": {"contract", "delivery", "health", "sql"},
     "sandbox": {"contract"},
     "battery": {"contract", "delivery", "sql"},
     "simulator": {"contract", "delivery", "sandbox"},
     "api": {"contract", "delivery", "sql"},
     "archive": {"delivery", "sql"},
-    "dashboard": {"contract", "delivery", "battery", "archive", "sql"},
+    "dashboard": {"contract", "delivery", "battery", "archive", "health", "alerts", "sql"},
     "callbacks": {"contract", "delivery", "battery", "sandbox", "simulator", "api", "dashboard",
-                  "archive", "sql"},
+                  "archive", "health", "alerts", "sql"},
 }
 
 

@@ -1,0 +1,72 @@
+"""The scheduler's alert hook and the notification thread.
+
+``callbacks worker`` and ``callbacks scheduler`` give :meth:`AlertMonitor.tick` to the
+scheduler, which calls it on every tick; it evaluates at most every
+:data:`EVALUATE_EVERY_S` (one query and a short transaction) and wakes the notification thread
+when it wrote events. The thread, started with :meth:`AlertMonitor.start`, sends notifications
+as they fall due, so a slow alert receiver never delays a claim.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import sqlalchemy as sa
+
+from . import store
+from .notify import Notifier
+
+log = logging.getLogger(__name__)
+
+#: How often rules are evaluated.
+EVALUATE_EVERY_S = 30.0
+#: Longest the notification thread sleeps between looks at the outbox.
+SEND_POLL_S = 1.0
+
+
+class AlertMonitor:
+    def __init__(self, engine: sa.Engine, *, evaluate_every_s: float = EVALUATE_EVERY_S,
+                 notifier: Notifier | None = None):
+        self.engine = engine
+        self.evaluate_every_s = evaluate_every_s
+        self.notifier = notifier or Notifier(engine)
+        self._evaluated_at = float("-inf")
+        self._wake = threading.Event()
+
+    def tick(self) -> None:
+        """The scheduler's hook: evaluate when it is time. Never raises (a failed evaluation
+        is logged and tried again at the next interval)."""
+        now = time.monotonic()
+        if now - self._evaluated_at < self.evaluate_every_s:
+            return
+        self._evaluated_at = now
+        try:
+            events = store.evaluate(self.engine)
+        except Exception:  # an alert problem must never stop deliveries
+            log.exception("alert evaluation failed; trying again in %.0f s",
+                          self.evaluate_every_s)
+            return
+        if events:
+            self._wake.set()
+
+    def run_sender(self, stop: threading.Event) -> None:
+        """Send notifications as they fall due until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                self.notifier.send_due()
+                due_in_s = store.next_due_in_s(self.engine)
+            except Exception:
+                log.exception("sending alert notifications failed; retrying in 5 s")
+                due_in_s = 5.0
+            wait_s = SEND_POLL_S if due_in_s is None else min(max(due_in_s, 0.05), SEND_POLL_S)
+            if self._wake.wait(wait_s):
+                self._wake.clear()
+        self.notifier.close()
+
+    def start(self, stop: threading.Event) -> threading.Thread:
+        """The notification thread, started."""
+        thread = threading.Thread(target=self.run_sender, args=(stop,), name="alert-sender",
+                                  daemon=True)
+        thread.start()
+        return thread

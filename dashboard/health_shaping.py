@@ -1,0 +1,215 @@
+"""The Health page's tables and series, from the health figures and the breakdown frame (pure).
+
+Nothing here touches Streamlit or the database, so each rule is tested with plain values.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+
+from health.figures import BrandNow
+from health.money import plain_amount
+from health.state import DEGRADED, DOWN, HEALTHY, RECENT_WINDOW_S, duration
+
+#: Periods the page compares with the one before, as they appear in its URL (``?period=7d``).
+PERIODS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
+PERIOD_LABELS = {"24h": "24 h", "7d": "7 days"}
+DEFAULT_PERIOD = "24h"
+CURRENT, PREVIOUS = "this period", "previous period"
+
+#: How each state reads in a table (the mark makes it readable without colour too).
+STATE_LABELS = {DOWN: "🔴 down", DEGRADED: "🟠 degraded", HEALTHY: "🟢 healthy"}
+_STATE_ORDER = {DOWN: 0, DEGRADED: 1, HEALTHY: 2}
+_FAILED = ("failed", "exhausted", "unknown")
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[start, split)`` is the previous period, ``[split, end)`` this one; charts bin by
+    ``bucket`` from ``split``."""
+
+    key: str
+    start: datetime
+    split: datetime
+    end: datetime
+    bucket: timedelta
+
+    @property
+    def span(self) -> timedelta:
+        """The period's length (this one ends with the hour under way)."""
+        return self.split - self.start
+
+
+def period(key: str | None, now: datetime) -> Period:
+    """The period for a URL value (unknown → 24 h), ending now. Bounds fall on whole buckets so
+    the hourly rollups serve them."""
+    key = key if key in PERIODS else DEFAULT_PERIOD
+    span = PERIODS[key]
+    bucket = timedelta(hours=1) if span <= timedelta(days=1) else timedelta(hours=6)
+    now = now.astimezone(timezone.utc)
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    split = hour + timedelta(hours=1) - span
+    return Period(key, split - span, split, now + timedelta(minutes=1), bucket)
+
+
+def order_brands(brands: list[BrandNow]) -> list[BrandNow]:
+    """Worst first: down, degraded, healthy; then by money at risk, then by name."""
+    return sorted(brands, key=lambda b: (_STATE_ORDER[b.verdict.state],
+                                         -float(b.money.largest().total) if not b.money.empty
+                                         else 0.0, b.brand))
+
+
+def now_table(brands: list[BrandNow]) -> pd.DataFrame:
+    """One row per brand: its state now and what it rests on."""
+    minutes = RECENT_WINDOW_S // 60
+    rows = []
+    for b in order_brands(brands):
+        verdict = b.verdict
+        rate = b.recent.failure_rate
+        rows.append({
+            "State": STATE_LABELS[verdict.state], "Brand": b.brand, "Why": verdict.reason,
+            "Backlog": b.backlog, "Oldest pending": duration(b.oldest_pending_age_s)
+            if b.oldest_pending_age_s is not None else "—",
+            f"Failed ({minutes} min)": "—" if rate is None else
+            f"{rate:.0%} of {b.recent.finished:,}",
+            "Exhausted (1 h)": b.recent.exhausted,
+            "Money at risk": b.money.label(),
+        })
+    return pd.DataFrame(rows, columns=["State", "Brand", "Why", "Backlog", "Oldest pending",
+                                       f"Failed ({minutes} min)", "Exhausted (1 h)",
+                                       "Money at risk"])
+
+
+def money_table(brands: list[BrandNow]) -> pd.DataFrame:
+    """One row per brand and currency with money at risk (amounts as exact decimal text)."""
+    rows = []
+    for b in order_brands(brands):
+        for r in b.money.currencies():
+            rows.append({"Brand": b.brand, "Currency": r.currency or "(none)",
+                         "Held": plain_amount(r.held), "Owed": plain_amount(r.owed),
+                         "Total": plain_amount(r.total),
+                         "Exhausted": plain_amount(r.exhausted), "Callbacks": r.callbacks,
+                         "held": float(r.held), "owed": float(r.owed)})
+    return pd.DataFrame(rows, columns=["Brand", "Currency", "Held", "Owed", "Total",
+                                       "Exhausted", "Callbacks", "held", "owed"])
+
+
+def money_chart_data(money: pd.DataFrame) -> pd.DataFrame:
+    """Bars of money at risk: one per brand and currency (never one axis per brand across
+    currencies), split into held and owed."""
+    if money.empty:
+        return pd.DataFrame(columns=["label", "kind", "amount", "currency"])
+    data = money.assign(label=money["Brand"] + " · " + money["Currency"])
+    data = data.melt(id_vars=["label", "Currency"], value_vars=["held", "owed"],
+                     var_name="kind", value_name="amount")
+    data["kind"] = data["kind"].map({"held": "stakes possibly held",
+                                     "owed": "owed to players"})
+    data = data[data["amount"] > 0].rename(columns={"Currency": "currency"})
+    return data.reset_index(drop=True)
+
+
+def _period_of(frame: pd.DataFrame, split: datetime) -> pd.Series:
+    buckets = pd.to_datetime(frame["bucket"], utc=True)
+    return pd.Series([CURRENT if b >= split else PREVIOUS for b in buckets], index=frame.index)
+
+
+def compare(frame: pd.DataFrame, p: Period) -> pd.DataFrame:
+    """Per brand, this period against the previous one: attempts, failure rate, first-attempt
+    success, exhaustions (from the breakdown frame's rows)."""
+    columns = ["Brand", "Attempts", "Failure rate", "Previous failure rate", "Change",
+               "First-attempt success", "Previous first-attempt success", "Exhausted",
+               "Previous exhausted"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    data = frame.assign(period=_period_of(frame, p.split))
+    rows = []
+    for brand, part in data.groupby("brand"):
+        figures = {name: _figures(part[part["period"] == name]) for name in (CURRENT, PREVIOUS)}
+        now, before = figures[CURRENT], figures[PREVIOUS]
+        change = (None if now["failure_rate"] is None or before["failure_rate"] is None
+                  else now["failure_rate"] - before["failure_rate"])
+        rows.append({"Brand": brand, "Attempts": now["attempts"],
+                     "Failure rate": now["failure_rate"],
+                     "Previous failure rate": before["failure_rate"], "Change": change,
+                     "First-attempt success": now["first_success"],
+                     "Previous first-attempt success": before["first_success"],
+                     "Exhausted": now["exhausted"], "Previous exhausted": before["exhausted"]})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _figures(part: pd.DataFrame) -> dict:
+    finished = part[part["outcome"] != "sending"]
+    total = int(finished["attempts"].sum())
+    failed = int(finished.loc[finished["outcome"].isin(_FAILED), "attempts"].sum())
+    first = int(finished["first_attempts"].sum())
+    first_ok = int(finished.loc[finished["outcome"] == "delivered", "first_attempts"].sum())
+    return {"attempts": int(part["attempts"].sum()),
+            "failure_rate": failed / total if total else None,
+            "first_success": first_ok / first if first else None,
+            "exhausted": int(part.loc[part["outcome"] == "exhausted", "attempts"].sum())}
+
+
+def rate_series(frame: pd.DataFrame, p: Period, zone) -> pd.DataFrame:
+    """Failure rate and first-attempt success per bucket and brand, for both periods; the
+    previous period is moved forward by one period so the two lines overlay."""
+    columns = ["time", "brand", "period", "failure_rate", "first_success", "attempts"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    data = frame.assign(period=_period_of(frame, p.split),
+                        at=pd.to_datetime(frame["bucket"], utc=True))
+    rows = []
+    for (at, brand, name), part in data.groupby(["at", "brand", "period"]):
+        figures = _figures(part)
+        shown = at + (p.span if name == PREVIOUS else timedelta(0))
+        rows.append({"time": shown.tz_convert(zone).tz_localize(None), "brand": brand,
+                     "period": name, "failure_rate": figures["failure_rate"],
+                     "first_success": figures["first_success"],
+                     "attempts": figures["attempts"]})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def exhaustions(frame: pd.DataFrame, p: Period, zone) -> pd.DataFrame:
+    """Exhausted callbacks per bucket and brand in this period."""
+    if frame.empty:
+        return pd.DataFrame(columns=["time", "brand", "exhausted"])
+    data = frame[(frame["outcome"] == "exhausted")
+                 & (pd.to_datetime(frame["bucket"], utc=True) >= p.split)]
+    data = data.groupby(["time", "brand"], as_index=False)["attempts"].sum()
+    return data.rename(columns={"attempts": "exhausted"})
+
+
+def export(now: pd.DataFrame, compared: pd.DataFrame) -> pd.DataFrame:
+    """The brand table as exported: now and the period's figures, one row per brand."""
+    if now.empty:
+        return now
+    return now.merge(compared, on="Brand", how="left")
+
+
+def events_table(events: list[dict], zone) -> pd.DataFrame:
+    """Alert history rows as shown: newest first."""
+    from .shaping import format_time
+
+    rows = [{"At": format_time(e["at"], zone), "Brand": e["brand"],
+             "Status": "🔔 firing" if e["status"] == "firing" else "✅ resolved",
+             "Rule": e["kind"].replace("_", " "), "Value": e["value"],
+             "Threshold": e["threshold"], "What": e["message"],
+             "Notifications": _notifications(e)} for e in events]
+    return pd.DataFrame(rows, columns=["At", "Brand", "Status", "Rule", "Value", "Threshold",
+                                       "What", "Notifications"])
+
+
+def _notifications(event: dict) -> str:
+    total = int(event["notifications"] or 0)
+    if not total:
+        return "no alert URL"
+    parts = [f"{event['delivered']}/{total} delivered"]
+    if event["sending"]:
+        parts.append(f"{event['sending']} retrying")
+    if event["failed"]:
+        parts.append(f"{event['failed']} gave up")
+    text = ", ".join(parts) + f" ({event['attempts']} attempt(s))"
+    if event.get("last_error") and event["delivered"] < total:
+        text += f" — last error: {event['last_error']}"
+    return text

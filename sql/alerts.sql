@@ -1,0 +1,114 @@
+-- Named queries of alerts (alerts/store.py). Parameters are :named.
+
+-- name: rules
+SELECT r.brand_id, b.name AS brand, r.kind, r.threshold, r.window_s, r.enabled, r.updated_at
+FROM alert_rules r LEFT JOIN brands b ON b.id = r.brand_id
+ORDER BY b.name NULLS FIRST, r.kind;
+
+-- name: upsert_rule
+INSERT INTO alert_rules (brand_id, kind, threshold, window_s, enabled)
+VALUES (:brand_id, :kind, :threshold, :window_s, :enabled)
+ON CONFLICT (coalesce(brand_id, 0), kind) DO UPDATE SET
+    threshold = EXCLUDED.threshold, window_s = EXCLUDED.window_s, enabled = EXCLUDED.enabled,
+    updated_at = now();
+
+-- name: delete_rule
+DELETE FROM alert_rules
+WHERE coalesce(brand_id, 0) = coalesce(CAST(:brand_id AS integer), 0) AND kind = :kind;
+
+-- name: urls
+SELECT id, url, created_at FROM alert_urls ORDER BY id;
+
+-- name: add_url
+INSERT INTO alert_urls (url) VALUES (:url)
+ON CONFLICT (url) DO NOTHING
+RETURNING id;
+
+-- name: remove_url
+DELETE FROM alert_urls WHERE url = :url OR CAST(id AS text) = :url RETURNING id, url;
+
+-- name: brand_ids
+SELECT id, name FROM brands ORDER BY name;
+
+-- name: firing
+SELECT f.brand_id, f.kind, f.event_id, f.since FROM alert_firing f;
+
+-- name: insert_event
+INSERT INTO alert_events (brand_id, kind, status, value, threshold, message, details)
+VALUES (:brand_id, :kind, :status, :value, :threshold, :message, CAST(:details AS jsonb))
+RETURNING id, at;
+
+-- name: start_firing
+INSERT INTO alert_firing (brand_id, kind, event_id, since) VALUES (:brand_id, :kind, :event_id, :at);
+
+-- name: stop_firing
+DELETE FROM alert_firing WHERE brand_id = :brand_id AND kind = :kind;
+
+-- name: insert_notification
+INSERT INTO alert_notifications (event_id, url, body, state, next_attempt_at)
+VALUES (:event_id, :url, CAST(:body AS jsonb), 'pending', now());
+
+-- name: claim_notifications
+-- Due notifications, and those whose sender stopped mid-request (lease run out), oldest
+-- first; each is leased so that two senders never post the same one at once.
+WITH due AS (
+    SELECT id FROM alert_notifications
+    WHERE (state = 'pending' AND next_attempt_at <= now())
+       OR (state = 'sending' AND lease_expires_at < now())
+    ORDER BY next_attempt_at, id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE alert_notifications n
+SET state = 'sending', lease_expires_at = now() + make_interval(secs => :lease_s)
+FROM due WHERE n.id = due.id
+RETURNING n.id, n.event_id, n.url, n.body, n.attempts;
+
+-- name: insert_notification_attempt
+INSERT INTO alert_notification_attempts (notification_id, attempt_no, started_at, duration_ms,
+                                         response_status, error)
+VALUES (:id, :attempt_no, :started_at, :duration_ms, :response_status, :error);
+
+-- name: finish_notification
+UPDATE alert_notifications
+SET state = :state, attempts = :attempt_no, last_status = :response_status, last_error = :error,
+    next_attempt_at = :next_attempt_at, lease_expires_at = NULL,
+    finished_at = CASE WHEN :state IN ('delivered', 'failed') THEN now() END
+WHERE id = :id;
+
+-- name: next_notification_due_in_s
+SELECT extract(epoch FROM min(next_attempt_at) - now()) AS due_in_s
+FROM alert_notifications WHERE state = 'pending';
+
+-- name: history
+-- Alert events newest first, with how their notifications went.
+SELECT e.id, e.at, b.name AS brand, e.kind, e.status, e.value, e.threshold, e.message,
+       count(n.id) AS notifications,
+       count(n.id) FILTER (WHERE n.state = 'delivered') AS delivered,
+       count(n.id) FILTER (WHERE n.state = 'failed') AS failed,
+       count(n.id) FILTER (WHERE n.state IN ('pending', 'sending')) AS sending,
+       coalesce(sum(n.attempts), 0) AS attempts,
+       max(n.last_error) FILTER (WHERE n.state <> 'delivered') AS last_error
+FROM alert_events e
+JOIN brands b ON b.id = e.brand_id
+LEFT JOIN alert_notifications n ON n.event_id = e.id
+WHERE (CAST(:brand_id AS integer) IS NULL OR e.brand_id = :brand_id)
+GROUP BY e.id, b.name
+ORDER BY e.at DESC, e.id DESC
+LIMIT :limit;
+
+-- name: notification_attempts
+SELECT n.id AS notification_id, n.event_id, n.state, t.attempt_no, t.started_at, t.duration_ms,
+       t.response_status, t.error
+FROM alert_notification_attempts t JOIN alert_notifications n ON n.id = t.notification_id
+WHERE n.event_id = :event_id
+ORDER BY n.id, t.attempt_no;
+
+-- name: firing_now
+-- Rules firing now, with the event that started each.
+SELECT b.name AS brand, f.kind, f.since, e.value, e.threshold, e.message
+FROM alert_firing f
+JOIN brands b ON b.id = f.brand_id
+JOIN alert_events e ON e.id = f.event_id
+WHERE (CAST(:brand_id AS integer) IS NULL OR f.brand_id = :brand_id)
+ORDER BY f.since DESC;
