@@ -11,6 +11,8 @@ COPY sandbox ./sandbox
 COPY simulator ./simulator
 COPY api ./api
 COPY archive ./archive
+COPY health ./health
+COPY alerts ./alerts
 COPY sql ./sql
 COPY .streamlit ./.streamlit
 RUN pip install --no-cache-dir .

@@ -32,5 +32,25 @@ def test_every_callbacks_service_runs_a_real_command_against_real_servers():
 
 def test_dockerfile_copies_every_package():
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("delivery", "dashboard", "sandbox", "simulator", "sql", "api", "archive"):
-        assert f"COPY {package} ./{package}" in dockerfile
+    packages = [p.parent.name for p in ROOT.glob("*/__init__.py")
+                if p.parent.name not in ("tests", "bench")]
+    assert len(packages) >= 10
+    for package in packages:
+        assert f"COPY {package} ./{package}" in dockerfile, package
+
+
+def test_the_prometheus_example_scrapes_the_ports_the_services_serve_metrics_on():
+    services = _compose()["services"]
+    assert "./deploy/prometheus.yml:/etc/prometheus/prometheus.yml:ro" in \
+        services["prometheus"]["volumes"]
+    jobs = {job["job_name"]: job for job in
+            yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())["scrape_configs"]}
+    parser = build_parser()
+    worker = parser.parse_args(services["worker"]["command"])
+    assert jobs["callbacks-worker"]["dns_sd_configs"][0]["port"] == worker.metrics_port
+    assert worker.metrics_host == "0.0.0.0"
+    scheduler = parser.parse_args(services["scheduler"]["command"])
+    assert jobs["callbacks-scheduler"]["static_configs"][0]["targets"] == [
+        f"scheduler:{scheduler.metrics_port}"]
+    api = parser.parse_args(services["api"]["command"])
+    assert jobs["callbacks-api"]["static_configs"][0]["targets"] == [f"api:{api.port}"]
