@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from dashboard import seeding
-from callbacks.dashboard import launch, wait_ready
+from dashboards import serving
 from dashboard_apptest import ADMIN, PASSWORD, make_user
 from dashboard_scenarios import build_with_receiver
 from databases import empty
@@ -36,14 +36,8 @@ def demo(engine, database_url):
     build_with_receiver(engine)
     seeding.seed_history(engine, 3000, days=2, seed=3)
     make_user(engine, ADMIN)
-    process, url = launch(database_url, port=0)
-    try:
-        wait_ready(process, url, timeout_s=60)
+    with serving(engine, database_url) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        empty(engine)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 import dashboard_injection
-from callbacks.dashboard import launch, wait_ready
+from dashboards import serving
 from dashboard_injection import BET_IDS, BRAND, CORPUS_PARAMS
 from databases import empty
 from dashboard_apptest import ADMIN, make_user
@@ -55,14 +55,8 @@ def corpus_app(engine, database_url):
     empty(engine)
     dashboard_injection.build_with_receiver(engine)
     make_user(engine, ADMIN)
-    process, url = launch(database_url, port=0)
-    try:
-        wait_ready(process, url, timeout_s=60)
+    with serving(engine, database_url) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        empty(engine)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from callbacks.dashboard import launch, wait_ready
+from dashboards import serving
 from dashboard import accounts
 from dashboard_apptest import PASSWORD, make_user
 from dashboard_scenarios import build_with_receiver
@@ -31,14 +31,8 @@ def desk(engine, database_url):
     build_with_receiver(engine)
     make_user(engine, "bravo-analyst", accounts.ANALYST, brands=["bravo"])
     make_user(engine, "alpha-manager", accounts.INTEGRATION_MANAGER, brands=["alpha"])
-    process, url = launch(database_url, port=0)
-    try:
-        wait_ready(process, url, timeout_s=60)
+    with serving(engine, database_url) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        empty(engine)
 
 
 def _sign_in_form(tab):

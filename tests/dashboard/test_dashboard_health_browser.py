@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from alerts import store as alert_store
-from callbacks.dashboard import launch, wait_ready
+from dashboards import serving
 from dashboard import seeding
 from databases import empty
 from delivery import store
@@ -35,14 +35,8 @@ def health_demo(engine, database_url):
         deliver(engine)
     alert_store.evaluate(engine)
     make_user(engine, ADMIN)
-    process, url = launch(database_url, port=0)
-    try:
-        wait_ready(process, url, timeout_s=60)
+    with serving(engine, database_url) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        empty(engine)
 
 
 def shoot(tab, name: str):

@@ -1,0 +1,33 @@
+"""The real back-office for browser tests: ``callbacks dashboard`` on a free port."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+from callbacks.dashboard import launch, wait_ready
+from databases import empty
+
+
+@contextmanager
+def serving(engine: sa.Engine, database_url: str, environ: dict | None = None):
+    """Start the dashboard on the database (with ``environ`` added to its environment), yield
+    its URL; stop it and empty the database afterwards."""
+    saved = {name: os.environ.get(name) for name in environ or {}}
+    os.environ.update(environ or {})
+    try:
+        process, url = launch(database_url, port=0)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    try:
+        wait_ready(process, url, timeout_s=60)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        empty(engine)
