@@ -52,6 +52,7 @@ def render() -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         _evidence(verdict, found, scope)
+        _actions_taken(bet_id, scope)
     with right:
         _bet(found["bet"], scope)
         st.markdown("**Decision path**")
@@ -88,6 +89,20 @@ def _evidence(verdict: verdicts.Verdict, found: dict, scope) -> None:
         with st.expander(f"Other attempts of this bet ({len(others)})"):
             st.dataframe(tables.evidence_table(others, scope.zone), hide_index=True,
                          placeholder="null")
+
+
+def _actions_taken(bet_id: str, scope) -> None:
+    """The integration manager's actions on this bet (read-only here)."""
+    taken = queries.bet_actions(bet_id, scope.brand_id)
+    st.markdown("**Actions taken on this bet**")
+    if not taken:
+        st.caption("None: no retry, recover or cancel has touched this bet's callbacks.")
+        return
+    st.dataframe(tables.bet_actions_table(taken, scope.zone), hide_index=True,
+                 placeholder="", column_config={
+                     "Reason": st.column_config.TextColumn(width="large"),
+                     "#": st.column_config.NumberColumn(help="The action's number in the "
+                                                             "audit trail (Actions page)")})
 
 
 def _bet(bet: dict | None, scope) -> None:
