@@ -46,8 +46,14 @@ def render() -> None:
             column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
             column_config={
                 "When": st.column_config.TextColumn(width=140, help=scope.zone_name),
-                "Reason": st.column_config.TextColumn(width="large"),
-                "Target": st.column_config.TextColumn(width="medium"),
+                "Action": st.column_config.TextColumn(width=70),
+                "Who": st.column_config.TextColumn(width=80),
+                "Reason": st.column_config.TextColumn(width=250),
+                "Target": st.column_config.TextColumn(
+                    width=230, help="The bet, the recover's filters, or the old and new URL"),
+                "Callbacks": st.column_config.NumberColumn(width=75),
+                "Bets": st.column_config.NumberColumn(width=50),
+                "From": st.column_config.TextColumn(width=80),
                 "#": st.column_config.NumberColumn(width=50, help="The action's number"),
             })
         if len(rows) >= queries.ACTIONS_LIMIT:
@@ -65,7 +71,7 @@ def _per_day(rows: list[dict], zone) -> alt.Chart:
         "callbacks": [r["callbacks"] for r in rows]})
     data = data.groupby(["day", "action"], as_index=False).agg(
         actions=("callbacks", "size"), callbacks=("callbacks", "sum"))
-    return alt.Chart(data, height=160).mark_bar().encode(
+    return alt.Chart(data, height=160).mark_bar(size=24).encode(
         x=alt.X("day:O", title=None),
         y=alt.Y("actions:Q", title="actions per day"),
         color=alt.Color("action:N", title="Action", scale=alt.Scale(scheme="tableau10")),

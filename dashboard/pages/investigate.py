@@ -100,7 +100,7 @@ def _actions_taken(bet_id: str, scope) -> None:
         return
     st.dataframe(tables.bet_actions_table(taken, scope.zone), hide_index=True,
                  placeholder="", column_config={
-                     "Reason": st.column_config.TextColumn(width="large"),
+                     "Reason": st.column_config.TextColumn(width=260),
                      "#": st.column_config.NumberColumn(help="The action's number in the "
                                                              "audit trail (Actions page)")})
 
