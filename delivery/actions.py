@@ -126,13 +126,15 @@ def _groups(conn: sa.Connection, bet_ids: list[str]) -> dict[str, list[Queued]]:
 
 
 def _record(conn: sa.Connection, result: Result, brand_id: int, actor: Actor,
-            bet_id: str | None) -> None:
-    """Append the action and apply its changes."""
+            bet_id: str | None, *, counts: tuple[int, int] | None = None) -> None:
+    """Append the action and apply its changes. ``counts`` (callbacks, bets) overrides the
+    changed rows' count for an action that changes no callback row (a re-route)."""
+    callbacks, bets = counts or (len(result.changes), len(result.bets))
     row = conn.execute(_q("insert_action"), dict(
         brand_id=brand_id, kind=result.kind, actor=actor.who.strip(),
         reason=actor.reason.strip(), source=actor.source, bet_id=bet_id,
-        parameters=json.dumps(result.parameters, default=str), callbacks=len(result.changes),
-        bets=len(result.bets) if result.changes else (1 if bet_id else 0))).one()
+        parameters=json.dumps(result.parameters, default=str), callbacks=callbacks,
+        bets=bets)).one()
     result.action_id, result.created_at = row.id, row.created_at
     if not result.changes:
         return
@@ -266,7 +268,7 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
             old_url=brand.base_url, new_url=base_url, queued=queue.queued, bets=queue.bets,
             in_flight=queue.in_flight))
         conn.execute(_q("set_base_url"), {"brand_id": brand.id, "base_url": base_url})
-        _record(conn, result, brand.id, actor, None)
+        _record(conn, result, brand.id, actor, None, counts=(queue.queued, queue.bets))
         return result
     return _run(engine, dry_run, work)
 
