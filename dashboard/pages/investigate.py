@@ -19,6 +19,7 @@ PATH = (
     ("The worker stopped before recording the answer — outcome unknown; sent again.",
      (verdicts.OUTCOME_UNKNOWN,)),
     ("Retry limit reached — we gave up.", (verdicts.GAVE_UP,)),
+    ("Cancelled by an integration manager — not sent.", (verdicts.CANCELLED,)),
 )
 _TONES = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
 

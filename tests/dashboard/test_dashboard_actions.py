@@ -79,3 +79,33 @@ def test_actions_page_without_actions_says_so(acted_db, open_page):
     app = open_page("actions", window="Last hour", brand="alpha", kind="Recover")
     assert not app.dataframe
     assert "No data" in texts(app)
+
+
+def test_investigate_says_a_cancelled_bet_was_cancelled(acted_db, open_page):
+    app = open_page("investigate", bet="bet-queued")
+    shown = texts(app)
+    assert "Cancelled by an integration manager" in shown
+    assert "was cancelled by an integration manager after 1 attempt(s)" in shown
+    taken = next(d.value for d in app.dataframe if "Who" in d.value.columns)
+    assert list(taken["Who"]) == ["bob"] and list(taken["Reason"]) == ["duplicate bet"]
+
+
+def test_a_cancelled_callback_decides_the_verdict_a_skipped_one_does_not():
+    from datetime import datetime, timezone
+
+    from dashboard import verdicts
+
+    def cb(n, state, last_error=None):
+        return {"id": n, "destination": "/bet/settle", "state": state, "attempts": 1,
+                "last_error": last_error, "next_attempt_at": None}
+
+    now = datetime.now(timezone.utc)
+    cancelled = verdicts.investigate("b", None, [cb(1, "delivered"),
+                                                 cb(2, "skipped", "cancelled by ann: dup")],
+                                     [], now)
+    assert cancelled.key == verdicts.CANCELLED and "before it was ever sent" in \
+        cancelled.explanation
+    delivered = verdicts.investigate("b", None, [cb(1, "delivered"),
+                                                 cb(2, "skipped", "skipped: other reason")],
+                                     [], now)
+    assert delivered.key == verdicts.DELIVERED
