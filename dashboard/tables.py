@@ -238,6 +238,17 @@ def action_callbacks_table(rows: list[dict]) -> pd.DataFrame:
                                "Now"])
 
 
+def changes_table(changes) -> pd.DataFrame:
+    """An action's dry run (``delivery.plans.Change`` values): each callback it would change."""
+    return pd.DataFrame([{
+        "Group ID": c.callback.bet_id, "Destination": c.callback.destination,
+        "request_id": c.callback.request_id, "Now": c.callback.state,
+        "After": c.state + (" (due now)" if c.due_now else ""),
+        "Attempts": c.callback.attempts,
+    } for c in changes], columns=["Group ID", "Destination", "request_id", "Now", "After",
+                                  "Attempts"])
+
+
 def _round(value: float | None) -> int | None:
     return None if value is None else round(value)
 

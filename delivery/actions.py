@@ -164,10 +164,11 @@ def _check_expected(result: Result, expect: int | None) -> None:
 
 def retry(engine: sa.Engine, bet_id: str, actor: Actor, *, request_id: str | None = None,
           include_delivered: bool = False, dry_run: bool = False,
-          brand: str | None = None) -> Result:
+          brand: str | None = None, expect: int | None = None) -> Result:
     """Send the bet's exhausted callbacks (or its failed head) again now; see
     :func:`delivery.plans.retry`. ``brand`` limits the bet to one brand (the back-office's
-    scope)."""
+    scope); with ``expect``, refused unless exactly that many callbacks change (the dry run a
+    person confirmed)."""
     def work(conn):
         bet = _lock_bet(conn, bet_id, brand)
         group = _groups(conn, [bet_id]).get(bet_id, [])
@@ -177,6 +178,7 @@ def retry(engine: sa.Engine, bet_id: str, actor: Actor, *, request_id: str | Non
             request_id=request_id, include_delivered=include_delivered or None))
         result.changes = plans.retry(group, _now(conn), request_id=request_id,
                                      include_delivered=include_delivered)
+        _check_expected(result, expect)
         _record(conn, result, bet.brand_id, actor, bet_id)
         return result
     return _run(engine, dry_run, work)

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from .. import components, markup, navigation, queries, tables, verdicts
+from .. import acting, components, markup, navigation, queries, tables, verdicts
 from ..filters import format_group_ids
 from ..shaping import bet_type_label, format_time, history_params, stake_label
 PATH = (
@@ -68,6 +68,10 @@ def render() -> None:
             st.page_link(navigation.page("sender"), label="Open in Callback sender",
                          icon=":material/outbox:",
                          query_params={"group_ids": format_group_ids([bet_id])})
+        who = acting.permitted_user()
+        if who and found["bet"]:
+            st.markdown("**Act on this bet**")
+            acting.buttons(bet_id, who, brand=found["bet"]["brand"], key="investigate")
     st.markdown("**Escalation summary** — copy it into the ticket")
     st.code(verdicts.escalation_summary(bet_id, verdict, found["bet"], found["callbacks"],
                                         found["attempts"], now, scope.brand_name),
