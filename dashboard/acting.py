@@ -14,7 +14,7 @@ import streamlit as st
 from delivery import actions
 from delivery.errors import ActionRefused, InvalidInput
 
-from . import connection, tables
+from . import auth, connection, tables
 
 #: Session key of the message an action leaves for the page it returns to.
 _DONE = "_action_done"
@@ -33,9 +33,10 @@ def engine() -> sa.Engine:
 
 
 def permitted_user() -> str | None:
-    """The name of the signed-in user when they may act on the queue, else None (the pages
-    stay read-only)."""
-    return None
+    """The name of the signed-in user when they may act on the queue (integration managers
+    and admins), else None: the pages stay read-only."""
+    user = auth.current_user()
+    return user.name if auth.can(user, auth.ACT) else None
 
 
 def buttons(bet_id: str, who: str, *, brand: str | None, key: str) -> None:

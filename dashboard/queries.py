@@ -241,14 +241,14 @@ investigation = auth.cached(ttl=5)(fetch_investigation)
 ACTIONS_LIMIT = 500
 
 
-@st.cache_data(ttl=5, show_spinner=False)
+@auth.cached(ttl=5)
 def bet_actions(bet_id: str, brand_id: int | None) -> list[dict]:
     """The actions that changed a bet's callbacks, oldest first."""
     return _rows("bet_actions", {"bet_id": bet_id, "brand_id": brand_id,
                                  "limit": GROUP_LIMIT})
 
 
-@st.cache_data(ttl=5, show_spinner=False)
+@auth.cached(ttl=5)
 def actions(brand_id: int | None, created_from: datetime, created_to: datetime,
             kinds: tuple[str, ...] = (), limit: int = ACTIONS_LIMIT) -> list[dict]:
     """Actions taken in ``[created_from, created_to)``, newest first."""
@@ -256,7 +256,7 @@ def actions(brand_id: int | None, created_from: datetime, created_to: datetime,
                                  created_to=created_to, kinds=list(kinds), limit=limit))
 
 
-@st.cache_data(ttl=5, show_spinner=False)
+@auth.cached(ttl=5)
 def action_callbacks(action_id: int, brand_id: int | None) -> list[dict]:
     """The callbacks one action changed, with their state before, after and now."""
     return _rows("action_callbacks", {"action_id": action_id, "brand_id": brand_id,

@@ -102,3 +102,36 @@ BEGIN
         GRANT USAGE ON SEQUENCE actions_id_seq TO callbacks_operator;
     END IF;
 END $$;
+
+-- Row-level security (migration 007): a brand's actions are seen by that brand's back-office
+-- users only, and the back-office acts only on the brands its signed-in user has (the
+-- callbacks_operator engine names them in callbacks.brands, as the reader's does).
+ALTER TABLE actions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON actions FOR SELECT TO PUBLIC
+    USING ((SELECT back_office_all_brands())
+           OR brand_id = ANY (CAST((SELECT back_office_brand_ids()) AS integer[])));
+ALTER TABLE action_callbacks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON action_callbacks FOR SELECT TO PUBLIC
+    USING (EXISTS (SELECT FROM actions a WHERE a.id = action_id));
+
+DO $$
+DECLARE
+    visible text := '(SELECT back_office_all_brands()) '
+                    'OR %I = ANY (CAST((SELECT back_office_brand_ids()) AS integer[]))';
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'callbacks_operator') THEN
+        EXECUTE format('CREATE POLICY back_office_act ON brands FOR UPDATE TO '
+                       'callbacks_operator USING (' || visible || ') WITH CHECK (' || visible
+                       || ')', 'id', 'id');
+        EXECUTE format('CREATE POLICY back_office_act ON bets FOR UPDATE TO '
+                       'callbacks_operator USING (' || visible || ') WITH CHECK (' || visible
+                       || ')', 'brand_id', 'brand_id');
+        EXECUTE format('CREATE POLICY back_office_act ON callbacks FOR UPDATE TO '
+                       'callbacks_operator USING (' || visible || ') WITH CHECK (' || visible
+                       || ')', 'brand_id', 'brand_id');
+        EXECUTE format('CREATE POLICY back_office_act ON actions FOR INSERT TO '
+                       'callbacks_operator WITH CHECK (' || visible || ')', 'brand_id');
+        CREATE POLICY back_office_act ON action_callbacks FOR INSERT TO callbacks_operator
+            WITH CHECK (EXISTS (SELECT FROM actions a WHERE a.id = action_id));
+    END IF;
+END $$;

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from delivery import actions, store
+from delivery.errors import UnknownBet
 from delivery.validation import parse_callback
 from factories import item
 from receiver import Receiver, Reply
@@ -449,6 +450,9 @@ def test_the_audit_trail_is_append_only(clean_db, database_url):
                                                             password=None))
     try:
         with reader.connect() as conn:
+            # row-level security: a brand's actions are visible to that brand's users only
+            assert conn.execute(sa.text("SELECT reason FROM actions")).scalar() is None
+            conn.execute(sa.text("SELECT set_config('callbacks.brands', '*', false)"))
             assert conn.execute(sa.text("SELECT reason FROM actions")).scalar() == "moved"
         for statement in ("UPDATE actions SET reason = 'x'", "DELETE FROM actions",
                           "INSERT INTO actions (brand_id, kind, actor, reason, source, "
@@ -469,7 +473,18 @@ def test_the_operator_role_can_act_and_nothing_more(clean_db, database_url):
     enqueue(clean_db, "acme", "bet-1", FLOW[:2])
     operator = sa.create_engine(sa.make_url(database_url).set(username="callbacks_operator",
                                                               password=None))
+    brands = {"seen": "*"}
+
+    @sa.event.listens_for(operator, "begin")
+    def _brands(conn):  # what the back-office sets from the signed-in user (row-level security)
+        conn.exec_driver_sql("SELECT set_config('callbacks.brands', %s, true)",
+                             (brands["seen"],))
+
     try:
+        brands["seen"] = "999"  # a user of another brand: the bet is not there
+        with pytest.raises(UnknownBet):
+            actions.cancel(operator, "bet-1", actions.Actor("ann", "dup", "dashboard"))
+        brands["seen"] = "*"
         result = actions.cancel(operator, "bet-1", actions.Actor("ann", "dup", "dashboard"))
         assert [c.state for c in result.changes] == ["skipped", "skipped"]
         result = actions.set_url(operator, "acme", "http://127.0.0.1:8",
