@@ -109,3 +109,23 @@ def test_a_cancelled_callback_decides_the_verdict_a_skipped_one_does_not():
                                                  cb(2, "skipped", "skipped: other reason")],
                                      [], now)
     assert delivered.key == verdicts.DELIVERED
+
+
+def test_only_integration_managers_and_admins_get_the_action_buttons(acted_db, reader_env):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import accounts
+    from dashboard_apptest import ADMIN, app_script, make_user, signed_in
+
+    make_user(acted_db, "an-analyst", accounts.ANALYST)
+    make_user(acted_db, "a-manager", accounts.INTEGRATION_MANAGER)
+    for name, allowed in (("an-analyst", False), ("a-manager", True), (ADMIN, True)):
+        app = AppTest.from_function(app_script, args=("investigate",), default_timeout=60)
+        app.context = {"timezone": "UTC"}
+        signed_in(app, acted_db, name)
+        app.query_params["bet"] = "bet-5xx"
+        app.run()
+        assert not app.exception, [e.message for e in app.exception]
+        labels = [b.label for b in app.button]
+        assert ("Retry…" in labels, "Cancel…" in labels) == (allowed, allowed), (name, labels)
+        assert ("Act on this bet" in texts(app)) == allowed
