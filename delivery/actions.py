@@ -5,8 +5,8 @@ is decided by the pure functions of :mod:`delivery.plans`. Each action is one tr
 locks the bets concerned (``SELECT ... FOR UPDATE``, in bet-id order, as workers do when they
 record outcomes) and their callbacks, decides, writes the changes and appends one row to the
 ``actions`` audit table (with a row per callback changed in ``action_callbacks``). A dry run
-does the same work, returns the same result and rolls back: it prints exactly what would
-change, and changes nothing.
+takes the same locks and makes the same decisions, writes nothing and rolls back: it prints
+exactly what would change, and changes nothing.
 
 A callback sent again carries its action's id until its next attempt is written; that attempt
 keeps it, so every history view says "manual retry by <who>: <reason>". The command line and
@@ -128,7 +128,10 @@ def _groups(conn: sa.Connection, bet_ids: list[str]) -> dict[str, list[Queued]]:
 def _record(conn: sa.Connection, result: Result, brand_id: int, actor: Actor,
             bet_id: str | None, *, counts: tuple[int, int] | None = None) -> None:
     """Append the action and apply its changes. ``counts`` (callbacks, bets) overrides the
-    changed rows' count for an action that changes no callback row (a re-route)."""
+    changed rows' count for an action that changes no callback row (a re-route). A dry run
+    writes nothing (not even a row rolled back later: action numbers have no gaps)."""
+    if result.dry_run:
+        return
     callbacks, bets = counts or (len(result.changes), len(result.bets))
     row = conn.execute(_q("insert_action"), dict(
         brand_id=brand_id, kind=result.kind, actor=actor.who.strip(),
@@ -269,7 +272,8 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
         result = Result("set_url", brand.name, dry_run, parameters=dict(
             old_url=brand.base_url, new_url=base_url, queued=queue.queued, bets=queue.bets,
             in_flight=queue.in_flight))
-        conn.execute(_q("set_base_url"), {"brand_id": brand.id, "base_url": base_url})
+        if not dry_run:
+            conn.execute(_q("set_base_url"), {"brand_id": brand.id, "base_url": base_url})
         _record(conn, result, brand.id, actor, None, counts=(queue.queued, queue.bets))
         return result
     return _run(engine, dry_run, work)
