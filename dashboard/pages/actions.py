@@ -45,16 +45,17 @@ def render() -> None:
             selection_mode="single-row", height=components.table_height(len(frame)),
             column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
             column_config={
-                "When": st.column_config.TextColumn(width=140, help=scope.zone_name),
+                "When": st.column_config.TextColumn(width=130, help=scope.zone_name),
                 "Action": st.column_config.TextColumn(width=70),
                 "Who": st.column_config.TextColumn(width=80),
-                "Reason": st.column_config.TextColumn(width=250),
+                "Reason": st.column_config.TextColumn(width=190),
                 "Target": st.column_config.TextColumn(
-                    width=230, help="The bet, the recover's filters, or the old and new URL"),
-                "Callbacks": st.column_config.NumberColumn(width=75),
-                "Bets": st.column_config.NumberColumn(width=50),
-                "From": st.column_config.TextColumn(width=80),
-                "#": st.column_config.NumberColumn(width=50, help="The action's number"),
+                    width=170, help="The bet, the recover's filters, or the old and new URL"),
+                "Callbacks": st.column_config.NumberColumn(width=70),
+                "Bets": st.column_config.NumberColumn(width=45),
+                "From": st.column_config.TextColumn(width=75),
+                "Brand": st.column_config.TextColumn(width=70),
+                "#": st.column_config.NumberColumn(width=40, help="The action's number"),
             })
         if len(rows) >= queries.ACTIONS_LIMIT:
             st.caption(f"Showing the latest {queries.ACTIONS_LIMIT}; narrow the window.")
