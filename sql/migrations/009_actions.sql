@@ -53,7 +53,8 @@ ALTER TABLE attempts ADD COLUMN action_id bigint;
 
 -- `callbacks recover` finds a brand's exhausted callbacks since a time without walking the
 -- delivered millions.
-CREATE INDEX callbacks_exhausted ON callbacks (brand_id, created_at) WHERE state = 'exhausted';
+CREATE INDEX callbacks_exhausted_created ON callbacks (brand_id, created_at)
+    WHERE state = 'exhausted';
 
 -- The back-office reads the trail (migration 002's default privileges cover new tables; the
 -- callbacks table is granted column by column).
