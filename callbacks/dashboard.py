@@ -76,6 +76,8 @@ def launch(owner_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
         owner_url, connection.BATTERY_ROLE)
     env = dict(os.environ, DASHBOARD_DATABASE_URL=reader_url or connection.reader_url(owner_url),
                DASHBOARD_BATTERY_DATABASE_URL=battery_url,
+               DASHBOARD_OPERATOR_DATABASE_URL=os.environ.get("DASHBOARD_OPERATOR_DATABASE_URL")
+               or connection.reader_url(owner_url, connection.OPERATOR_ROLE),
                PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                         os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "dashboard.server", "run", str(APP),

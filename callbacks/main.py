@@ -21,6 +21,7 @@ from contract import checking
 from archive import reader as archive_reader
 from delivery import database, metrics, migrate, settings, store
 from delivery.errors import CallbackDeskError, InvalidInput
+from callbacks import actions as manager_actions
 from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
 from delivery.schedule import parse_schedule
 from delivery.scheduler import METRICS as scheduler_metrics, Scheduler
@@ -359,12 +360,14 @@ def cmd_history(args) -> int:
               f"{a['response_status'] or '-':>3}  {duration:>8} ms  "
               f"request {a['id']}" +
               (f"  {a['error_class']}: {a['error_detail']}" if a['error_class'] else "") +
-              ("  (archive)" if a.get("archived") else ""))
+              ("  (archive)" if a.get("archived") else "") +
+              (f"  [{a['manual_note']}]" if a.get("manual_note") else ""))
     for c in callbacks:
         if c["state"] in store.OPEN_STATES or c["state"] == "skipped":
             print(f"{'':23}  {c['destination']:<30} {c['state']}"
                   + (f", next try {c['next_attempt_at']:%H:%M:%S}" if c["next_attempt_at"]
                      else "") + (f" — {c['last_error']}" if c["last_error"] else ""))
+    manager_actions.print_bet_actions(engine, bet_id)
     return 0
 
 
@@ -460,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.set_defaults(func=cmd_brand_list)
     from callbacks.test_urls import register as test_urls
     test_urls(brand_sub)
+    manager_actions.register_brand(brand_sub)
 
     enq = sub.add_parser("enqueue", help="queue callbacks from a JSON Lines file")
     enq.add_argument("--brand", required=True)
@@ -509,7 +513,8 @@ def _plugins():
     from callbacks.users import register as users
     from alerts.cli import register as alert
 
-    return [sandbox, simulate, integration_test, dashboard, api, demo, users, archive, alert]
+    return [sandbox, simulate, integration_test, dashboard, api, demo, users, archive, alert,
+            manager_actions.register]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -79,6 +79,37 @@ def battery_engine(url: str, brand_id: int) -> sa.Engine:
     return engine
 
 
+#: The PostgreSQL role the back-office acts as (retry, cancel; created by migration 009).
+OPERATOR_ROLE = "callbacks_operator"
+
+
+def operator_url(env: dict | None = None) -> str:
+    """The URL the integration manager's actions use: DASHBOARD_OPERATOR_DATABASE_URL, else
+    the owner's URL with the user swapped for ``callbacks_operator``."""
+    env = os.environ if env is None else env
+    explicit = env.get("DASHBOARD_OPERATOR_DATABASE_URL")
+    if explicit:
+        return database.sqlalchemy_url(explicit)
+    return reader_url(database.database_url(settings.from_env(env)), OPERATOR_ROLE)
+
+
+def make_operator_engine(url: str, brands: Callable[[], str] | None = None) -> sa.Engine:
+    """A tiny pool for actions: they write, briefly, and time out rather than wait long. Like
+    the pages' engine, each transaction sees (and may change) only the brands ``brands()``
+    names (default: the signed-in user's)."""
+    engine = sa.create_engine(
+        database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=1, max_overflow=2,
+        connect_args={"application_name": "callbacks-dashboard-actions",
+                      "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
+    scope = brands or _signed_in_brands
+
+    @sa.event.listens_for(engine, "begin")
+    def _limit_to_brands(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (BRANDS_SETTING, scope()))
+
+    return engine
+
+
 def brands_setting(brand_ids) -> str:
     """The value of ``callbacks.brands`` for these brand ids (None: every brand)."""
     if brand_ids is None:

@@ -36,6 +36,8 @@ PAGES = (
              ":material/bar_chart:", "breakdowns", "Callbacks"),
     PageSpec("health", "dashboard.pages.health", "Brand health", ":material/monitor_heart:",
              "health", "Callbacks"),
+    PageSpec("actions", "dashboard.pages.actions", "Actions", ":material/history_edu:",
+             "actions", "Callbacks"),
     PageSpec("integration_test", "dashboard.pages.integration_test", "Integration Test",
              ":material/fact_check:", "integration-test", "Callbacks"),
     PageSpec("api_reference", "dashboard.pages.api_reference", "Callback API reference",

@@ -235,6 +235,34 @@ def _by_key(rows: list[dict], more: list[dict], key: str, order) -> list[dict]:
 investigation = auth.cached(ttl=5)(fetch_investigation)
 
 
+# --- actions (the integration manager's audit trail) ----------------------------------------
+
+#: Most actions the Actions page lists at once.
+ACTIONS_LIMIT = 500
+
+
+@auth.cached(ttl=5)
+def bet_actions(bet_id: str, brand_id: int | None) -> list[dict]:
+    """The actions that changed a bet's callbacks, oldest first."""
+    return _rows("bet_actions", {"bet_id": bet_id, "brand_id": brand_id,
+                                 "limit": GROUP_LIMIT})
+
+
+@auth.cached(ttl=5)
+def actions(brand_id: int | None, created_from: datetime, created_to: datetime,
+            kinds: tuple[str, ...] = (), limit: int = ACTIONS_LIMIT) -> list[dict]:
+    """Actions taken in ``[created_from, created_to)``, newest first."""
+    return _rows("actions", dict(brand_id=brand_id, created_from=created_from,
+                                 created_to=created_to, kinds=list(kinds), limit=limit))
+
+
+@auth.cached(ttl=5)
+def action_callbacks(action_id: int, brand_id: int | None) -> list[dict]:
+    """The callbacks one action changed, with their state before, after and now."""
+    return _rows("action_callbacks", {"action_id": action_id, "brand_id": brand_id,
+                                      "limit": EXPORT_LIMIT})
+
+
 # --- breakdowns -----------------------------------------------------------------------------
 
 @auth.cached(ttl=3600)

@@ -137,9 +137,10 @@ def history_table(rows: list[dict], zone) -> pd.DataFrame:
         "Outcome": r["outcome"],
         "ms": _round(measured_ms(r["duration_ms"], r["outcome"])),
         "Brand": r["brand"],
+        "Sent by": r.get("manual_note") or "",
     } for r in rows], columns=["Group ID", "Request ID", "Destination", "Created at",
                                "Attempts", "Response data", "Response code", "Response error",
-                               "Outcome", "Sent at", "ms", "Brand"])
+                               "Outcome", "Sent at", "ms", "Brand", "Sent by"])
 
 
 def evidence_table(attempts: list[dict], zone) -> pd.DataFrame:
@@ -155,9 +156,10 @@ def evidence_table(attempts: list[dict], zone) -> pd.DataFrame:
                                          a["outcome"]),
         "Response data": _one_line(a["response_body"]),
         "Request ID": a["request_id"],
+        "Sent by": a.get("manual_note") or "",
     } for a in attempts], columns=["Sent at", "Destination", "Attempt", "Response code",
                                    "Answer", "Outcome", "Response error", "Response data",
-                                   "Request ID"])
+                                   "Request ID", "Sent by"])
 
 
 def callbacks_table(callbacks: list[dict], zone) -> pd.DataFrame:
@@ -172,6 +174,79 @@ def callbacks_table(callbacks: list[dict], zone) -> pd.DataFrame:
         "request_id": c["request_id"],
     } for c in callbacks], columns=["Destination", "State", "Attempts", "Created", "Next try",
                                     "Last error", "request_id"])
+
+
+#: How each kind of action is named on the pages.
+ACTION_LABELS = {"retry": "Retry", "recover": "Recover", "cancel": "Cancel",
+                 "set_url": "Re-route"}
+
+
+def action_target(row: dict) -> str:
+    """What an action was aimed at, in a few words: a bet, a recover's filters, two URLs."""
+    p = row.get("parameters") or {}
+    if row["kind"] == "set_url":
+        return f"{p.get('old_url', '?')} → {p.get('new_url', '?')}"
+    if row["kind"] == "recover":
+        parts = [f"since {p.get('since', '?')}", p.get("destination"),
+                 p.get("outcome"), "incl. delivered" if p.get("include_delivered") else None]
+        return " · ".join(x for x in parts if x)
+    parts = [f"bet {row.get('bet_id')}", f"request_id {p['request_id']}"
+             if p.get("request_id") else None,
+             "incl. delivered" if p.get("include_delivered") else None]
+    return " · ".join(x for x in parts if x)
+
+
+def actions_table(rows: list[dict], zone) -> pd.DataFrame:
+    """The audit trail: one row per action, newest first."""
+    return pd.DataFrame([{
+        "When": format_time(r["created_at"], zone),
+        "Action": ACTION_LABELS.get(r["kind"], r["kind"]),
+        "Who": r["actor"],
+        "Reason": r["reason"],
+        "Target": action_target(r),
+        "Callbacks": r["callbacks"],
+        "Bets": r["bets"],
+        "From": r["source"],
+        "Brand": r["brand"],
+        "#": r["id"],
+    } for r in rows], columns=["When", "Action", "Who", "Reason", "Target", "Callbacks",
+                               "Bets", "From", "Brand", "#"])
+
+
+def bet_actions_table(rows: list[dict], zone) -> pd.DataFrame:
+    """Investigate: the actions taken on one bet, oldest first."""
+    return pd.DataFrame([{
+        "When": format_time(r["created_at"], zone),
+        "Action": ACTION_LABELS.get(r["kind"], r["kind"]),
+        "Who": r["actor"],
+        "Reason": r["reason"],
+        "Callbacks of this bet": r["bet_callbacks"],
+        "Of": r["callbacks"],
+        "From": r["source"],
+        "#": r["id"],
+    } for r in rows], columns=["When", "Action", "Who", "Reason", "Callbacks of this bet",
+                               "Of", "From", "#"])
+
+
+def action_callbacks_table(rows: list[dict]) -> pd.DataFrame:
+    """The callbacks one action changed: state before, after the action, and now."""
+    return pd.DataFrame([{
+        "Group ID": r["bet_id"], "Destination": r["destination"],
+        "request_id": r["request_id"], "Before": r["state_before"],
+        "After": r["state_after"], "Now": r["state_now"],
+    } for r in rows], columns=["Group ID", "Destination", "request_id", "Before", "After",
+                               "Now"])
+
+
+def changes_table(changes) -> pd.DataFrame:
+    """An action's dry run (``delivery.plans.Change`` values): each callback it would change."""
+    return pd.DataFrame([{
+        "Group ID": c.callback.bet_id, "Destination": c.callback.destination,
+        "request_id": c.callback.request_id, "Now": c.callback.state,
+        "After": c.state + (" (due now)" if c.due_now else ""),
+        "Attempts": c.callback.attempts,
+    } for c in changes], columns=["Group ID", "Destination", "request_id", "Now", "After",
+                                  "Attempts"])
 
 
 def _round(value: float | None) -> int | None:

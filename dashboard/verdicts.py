@@ -14,6 +14,8 @@ not delivered (skipped ones are only consequences of an earlier one):
   ``outcome_unknown``;
 - queued and never tried: ``queued``;
 - exhausted: ``gave_up``;
+- cancelled by an integration manager (``callbacks cancel``; stored as skipped with "cancelled
+  by ..."): ``cancelled``;
 - no callback at all: ``no_trace`` — escalate.
 """
 from __future__ import annotations
@@ -36,9 +38,12 @@ GAVE_UP = "gave_up"
 NO_TRACE = "no_trace"
 IN_FLIGHT = "in_flight"
 OUTCOME_UNKNOWN = "outcome_unknown"
+CANCELLED = "cancelled"
 
 VERDICTS = (DELIVERED, SUPPORTED_ERROR, HANDLER_BUG, PLATFORM_ERROR, RETRYING, QUEUED, GAVE_UP,
-            NO_TRACE, IN_FLIGHT, OUTCOME_UNKNOWN)
+            NO_TRACE, IN_FLIGHT, OUTCOME_UNKNOWN, CANCELLED)
+#: How a cancel's reason starts (delivery.plans.cancel writes it).
+CANCELLED_PREFIX = "cancelled by "
 #: How each verdict is shown: title and tone (success, info, warning, error).
 STYLE = {
     DELIVERED: ("Delivered — look downstream", "success"),
@@ -51,6 +56,7 @@ STYLE = {
     NO_TRACE: ("No trace — escalate", "warning"),
     IN_FLIGHT: ("A request is in flight right now", "info"),
     OUTCOME_UNKNOWN: ("Outcome unknown", "warning"),
+    CANCELLED: ("Cancelled by an integration manager", "info"),
 }
 #: How long past the brand's HTTP timeout an attempt may stay sending before the investigator
 #: says its worker probably stopped (the lease margin, plus the sweeper's own pace).
@@ -87,9 +93,12 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
     (oldest first). ``timeout_s`` is the brand's HTTP timeout (the default one when None)."""
     if not callbacks and not attempts:
         return _no_trace(bet_id, bet, other_brand)
-    decisive = next((c for c in callbacks if c["state"] not in ("delivered", "skipped")), None)
+    decisive = next((c for c in callbacks if c["state"] not in ("delivered", "skipped")
+                     or _cancelled(c)), None)
     if decisive is None:
         return _delivered(callbacks, attempts)
+    if _cancelled(decisive):
+        return _cancel_verdict(decisive, callbacks, attempts)
     tried = [a for a in attempts if a["callback_id"] == decisive["id"]]
     evidence = tuple(str(a["request_id"]) for a in tried)
     dest = decisive["destination"]
@@ -217,6 +226,25 @@ def _outcome_unknown(decisive: dict, tried: list[dict], now: datetime, progress:
                    "and applied it. Nothing to resend: the callback goes out again with the "
                    "same request_id, which the platform must apply only once.",
                    evidence, decisive)
+
+
+def _cancelled(callback: dict) -> bool:
+    return (callback["state"] == "skipped"
+            and (callback.get("last_error") or "").startswith(CANCELLED_PREFIX))
+
+
+def _cancel_verdict(decisive: dict, callbacks: list[dict], attempts: list[dict]) -> Verdict:
+    tried = [a for a in attempts if a["callback_id"] == decisive["id"]]
+    cancelled = sum(1 for c in callbacks if _cancelled(c))
+    also = f" ({cancelled} callback(s) of this bet were cancelled)" if cancelled > 1 else ""
+    before = (f" after {len(tried)} attempt(s)" if tried else " before it was ever sent")
+    return Verdict(CANCELLED,
+                   f"`{decisive['destination']}` was cancelled by an integration manager"
+                   f"{before}{also}: it will not be sent. Who cancelled it and why is under "
+                   "Actions taken on this bet.",
+                   "Nothing is missing on the platform's side. If it should be sent after all, "
+                   "the sportsbook queues it again with a new request_id; ask your integration "
+                   "manager.", tuple(str(a["request_id"]) for a in tried), decisive)
 
 
 def _no_trace(bet_id: str, bet: dict | None, other_brand: str | None) -> Verdict:

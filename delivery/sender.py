@@ -58,6 +58,8 @@ class OutgoingCallback:
     max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT
     #: The brand's Foreign-Params keys masked in stored headers besides the default ones.
     mask_keys: tuple[str, ...] = ()
+    #: The action (``callbacks retry`` or ``recover``) that sent this callback again, if any.
+    action_id: int | None = None
 
     @property
     def url(self) -> str:

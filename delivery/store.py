@@ -1,5 +1,8 @@
 """The only module that speaks SQL to the queue: brands, enqueue, claims, leases, outcomes.
 
+(The integration manager's actions — retry, recover, cancel, set-url — and their audit trail
+are the one exception: :mod:`delivery.actions` owns that SQL, ``sql/actions.sql``.)
+
 Every function takes an engine and runs its statements (named blocks of ``sql/queries.sql``) in
 one transaction. The bet row is the group's lock: enqueue and outcome recording take it first,
 always in bet-id order, so they never deadlock and never break a group's order.
@@ -238,7 +241,7 @@ def _outgoing(r) -> OutgoingCallback:
         retry_schedule_s=tuple(r.retry_schedule_s), signing_secret=r.signing_secret,
         scheduled_at=r.next_attempt_at, created_at=r.created_at, origin=r.origin,
         lease_token=r.lease_token, max_in_flight=r.max_in_flight,
-        mask_keys=tuple(r.mask_keys or ()))
+        mask_keys=tuple(r.mask_keys or ()), action_id=r.manual_action_id)
 
 
 def begin_attempts(engine: sa.Engine, claims: list[tuple[int, str]],
@@ -409,7 +412,8 @@ def attempt_row(attempt: Attempt) -> dict:
         response_body=(attempt.response_body or "").replace("\x00", "\ufffd") or None,
         response_truncated=attempt.response_truncated, outcome=outcome,
         error_class=attempt.outcome.error_class, error_detail=attempt.outcome.error_detail,
-        error_code=attempt.outcome.error_code, next_attempt_at=attempt.next_attempt_at)
+        error_code=attempt.outcome.error_code, next_attempt_at=attempt.next_attempt_at,
+        action_id=cb.action_id)
 
 
 def sending_row(sending: Sending) -> dict:
@@ -424,7 +428,7 @@ def sending_row(sending: Sending) -> dict:
         response_status=None,
         response_headers=None, response_body=None, response_truncated=False,
         outcome="sending", error_class=None, error_detail=None, error_code=None,
-        next_attempt_at=None)
+        next_attempt_at=None, action_id=cb.action_id)
 
 
 def completion_row(attempt: Attempt) -> dict:

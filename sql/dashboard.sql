@@ -72,10 +72,12 @@ SELECT a.id AS request_id, a.group_id, a.destination, a.callback_created_at, a.s
        a.attempt_no, c.attempts AS callback_attempts, c.state AS callback_state,
        left(a.response_body, 2000) AS response_data, a.response_truncated, a.response_status,
        a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms, a.finished_at,
-       a.next_attempt_at, c.request_id AS callback_request_id, br.name AS brand
+       a.next_attempt_at, c.request_id AS callback_request_id, br.name AS brand,
+       'manual retry by ' || act.actor || ': ' || act.reason AS manual_note
 FROM attempts a
 LEFT JOIN callbacks c ON c.id = a.callback_id
 JOIN brands br ON br.id = a.brand_id
+LEFT JOIN actions act ON act.id = a.action_id
 WHERE a.callback_created_at >= :created_from AND a.callback_created_at < :created_to
   AND a.started_at >= CAST(:created_from AS timestamptz) - interval '1 hour'
   AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
@@ -105,10 +107,12 @@ SELECT a.id AS request_id, a.callback_id, a.group_id, a.destination, a.origin, a
        a.request_headers, a.response_status, a.response_headers, a.response_body,
        a.response_truncated, a.outcome, a.error_class, a.error_detail, a.error_code,
        a.next_attempt_at, c.request_id AS callback_request_id, c.state AS callback_state,
-       c.attempts AS callback_attempts, c.payload, br.name AS brand, br.base_url
+       c.attempts AS callback_attempts, c.payload, br.name AS brand, br.base_url,
+       a.action_id, 'manual retry by ' || act.actor || ': ' || act.reason AS manual_note
 FROM attempts a
 LEFT JOIN callbacks c ON c.id = a.callback_id
 JOIN brands br ON br.id = a.brand_id
+LEFT JOIN actions act ON act.id = a.action_id
 WHERE a.id = CAST(:request_id AS uuid)
   AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id);
 
@@ -131,13 +135,49 @@ ORDER BY id
 LIMIT :limit;
 
 -- name: investigate_attempts
-SELECT id AS request_id, callback_id, destination, attempt_no, callback_created_at,
-       started_at, finished_at, duration_ms, response_status,
-       left(response_body, 2000) AS response_body, outcome, error_class, error_detail,
-       error_code, next_attempt_at
-FROM attempts
-WHERE group_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
-ORDER BY started_at, attempt_no
+SELECT a.id AS request_id, a.callback_id, a.destination, a.attempt_no, a.callback_created_at,
+       a.started_at, a.finished_at, a.duration_ms, a.response_status,
+       left(a.response_body, 2000) AS response_body, a.outcome, a.error_class, a.error_detail,
+       a.error_code, a.next_attempt_at,
+       'manual retry by ' || act.actor || ': ' || act.reason AS manual_note
+FROM attempts a
+LEFT JOIN actions act ON act.id = a.action_id
+WHERE a.group_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
+ORDER BY a.started_at, a.attempt_no
+LIMIT :limit;
+
+-- name: bet_actions
+-- The integration manager's actions that changed this bet's callbacks, oldest first.
+SELECT a.id, a.kind, a.actor, a.reason, a.source, a.created_at, a.callbacks, a.bets,
+       a.parameters, br.name AS brand,
+       (SELECT count(*) FROM action_callbacks ac
+        WHERE ac.action_id = a.id AND ac.bet_id = :bet_id) AS bet_callbacks
+FROM actions a JOIN brands br ON br.id = a.brand_id
+WHERE (a.bet_id = :bet_id
+       OR a.id IN (SELECT action_id FROM action_callbacks WHERE bet_id = :bet_id))
+  AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
+ORDER BY a.created_at, a.id
+LIMIT :limit;
+
+-- name: actions
+-- The Actions page: actions taken in a window, newest first.
+SELECT a.id, a.kind, a.actor, a.reason, a.source, a.bet_id, a.parameters, a.callbacks,
+       a.bets, a.created_at, br.name AS brand
+FROM actions a JOIN brands br ON br.id = a.brand_id
+WHERE a.created_at >= :created_from AND a.created_at < :created_to
+  AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
+  AND (cardinality(CAST(:kinds AS text[])) = 0 OR a.kind = ANY (CAST(:kinds AS text[])))
+ORDER BY a.created_at DESC, a.id DESC
+LIMIT :limit;
+
+-- name: action_callbacks
+-- The callbacks one action changed.
+SELECT ac.bet_id, c.destination, c.request_id, ac.state_before, ac.state_after,
+       c.state AS state_now
+FROM action_callbacks ac JOIN callbacks c ON c.id = ac.callback_id
+WHERE ac.action_id = :action_id
+  AND (CAST(:brand_id AS integer) IS NULL OR c.brand_id = :brand_id)
+ORDER BY ac.bet_id, ac.callback_id
 LIMIT :limit;
 
 -- name: rollup_state

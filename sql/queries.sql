@@ -153,7 +153,7 @@ WHERE c.id = t.id AND c.lease_token = t.token AND c.state = 'in_flight'
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret, b.max_in_flight, b.mask_keys;
+          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id;
 
 -- name: keep_leases
 -- After a write that took long: the leases of the attempts about to be sent, stretched past the
@@ -183,7 +183,7 @@ WHERE b.id = c.brand_id
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret, b.max_in_flight, b.mask_keys;
+          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id;
 
 -- name: refill_brand
 -- A worker whose attempts freed slots of a brand leases that brand's next due heads itself (no
@@ -209,7 +209,7 @@ WHERE b.id = c.brand_id AND c.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret, b.max_in_flight, b.mask_keys;
+          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id;
 
 -- name: skip_waiting_in_group
 UPDATE callbacks SET state = 'skipped', last_error = :reason, finished_at = now()
@@ -229,8 +229,11 @@ FROM callbacks
 WHERE state IN ('waiting', 'pending', 'in_flight');
 
 -- name: group_attempts
-SELECT a.*, c.request_id AS callback_request_id, c.payload, c.state AS callback_state
+-- manual_note: an attempt sent by an integration manager's action (migration 009).
+SELECT a.*, c.request_id AS callback_request_id, c.payload, c.state AS callback_state,
+       'manual retry by ' || act.actor || ': ' || act.reason AS manual_note
 FROM attempts a JOIN callbacks c ON c.id = a.callback_id
+LEFT JOIN actions act ON act.id = a.action_id
 WHERE a.group_id = :group_id
 ORDER BY a.started_at, a.attempt_no;
 
@@ -259,24 +262,25 @@ INSERT INTO attempts (id, callback_id, group_id, brand_id, destination, origin, 
                       callback_created_at, scheduled_at, started_at, finished_at, duration_ms,
                       request_headers, response_status, response_headers, response_body,
                       response_truncated, outcome, error_class, error_detail, error_code,
-                      next_attempt_at)
+                      next_attempt_at, action_id)
 SELECT id, callback_id, group_id, brand_id, destination, origin, attempt_no,
        callback_created_at, scheduled_at, started_at, finished_at, duration_ms,
        request_headers, response_status, response_headers, response_body,
-       response_truncated, outcome, error_class, error_detail, error_code, next_attempt_at
+       response_truncated, outcome, error_class, error_detail, error_code, next_attempt_at,
+       action_id
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
     id uuid, callback_id bigint, group_id text, brand_id integer, destination text,
     origin text, attempt_no integer, callback_created_at timestamptz, scheduled_at timestamptz,
     started_at timestamptz, finished_at timestamptz, duration_ms double precision,
     request_headers jsonb, response_status integer, response_headers jsonb,
     response_body text, response_truncated boolean, outcome text, error_class text,
-    error_detail text, error_code text, next_attempt_at timestamptz);
+    error_detail text, error_code text, next_attempt_at timestamptz, action_id bigint);
 
 -- name: finish_callbacks
 UPDATE callbacks c
 SET state = r.state, attempts = c.attempts + 1, last_status = r.last_status,
     last_error = r.last_error, next_attempt_at = r.next_attempt_at,
-    lease_token = NULL, lease_expires_at = NULL,
+    lease_token = NULL, lease_expires_at = NULL, manual_action_id = NULL,
     finished_at = CASE WHEN r.state IN ('pending', 'waiting') THEN NULL ELSE now() END
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
     id bigint, state text, last_status integer, last_error text, next_attempt_at timestamptz)

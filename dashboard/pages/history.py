@@ -94,7 +94,9 @@ def _table(rows: list[dict], scope) -> None:
         height=components.table_height(len(frame)),
         selection_default={"selection": {"rows": [ids.index(chosen)]}}
         if chosen in ids else None,
-        column_order=[c for c in SHOWN_COLUMNS if c != "Brand" or scope.brand_id is None],
+        column_order=[c for c in SHOWN_COLUMNS + ("Sent by",)
+                      if (c != "Brand" or scope.brand_id is None)
+                      and (c != "Sent by" or frame["Sent by"].any())],
         column_config={
             "Group ID": st.column_config.TextColumn(width=140, help="The Bet ID",
                                                     pinned=True),
@@ -115,6 +117,9 @@ def _table(rows: list[dict], scope) -> None:
             "ms": st.column_config.NumberColumn(
                 width=55, help="Duration of the request, ms (none while it is still sending, "
                                "or when its answer was never recorded)"),
+            "Sent by": st.column_config.TextColumn(
+                width=200, help="Attempts sent again by an integration manager's action: who "
+                                "and why"),
         })
 
 
@@ -160,6 +165,9 @@ def _expanded(request_id: str, scope) -> None:
     st.markdown(f"{markup.code('POST ' + a['base_url'].rstrip('/') + a['destination'])} · "
                 f"brand **{markup.text(a['brand'])}** · origin {markup.text(a['origin'])} · "
                 f"times in {markup.text(scope.zone_name)}")
+    if a.get("manual_note"):
+        st.caption(f"Sent again by action #{a['action_id']} (see the Actions page)")
+        st.text(a["manual_note"])
     facts = {
         "Created at": format_time(a["callback_created_at"], zone),
         "Scheduled for": format_time(a["scheduled_at"], zone) or "—",

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from .. import components, markup, navigation, queries, tables, verdicts
+from .. import acting, components, markup, navigation, queries, tables, verdicts
 from ..filters import format_group_ids
 from ..shaping import bet_type_label, format_time, history_params, stake_label
 PATH = (
@@ -19,6 +19,7 @@ PATH = (
     ("The worker stopped before recording the answer — outcome unknown; sent again.",
      (verdicts.OUTCOME_UNKNOWN,)),
     ("Retry limit reached — we gave up.", (verdicts.GAVE_UP,)),
+    ("Cancelled by an integration manager — not sent.", (verdicts.CANCELLED,)),
 )
 _TONES = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
 
@@ -52,6 +53,7 @@ def render() -> None:
     left, right = st.columns([3, 2], gap="large")
     with left:
         _evidence(verdict, found, scope)
+        _actions_taken(bet_id, scope)
     with right:
         _bet(found["bet"], scope)
         st.markdown("**Decision path**")
@@ -66,6 +68,10 @@ def render() -> None:
             st.page_link(navigation.page("sender"), label="Open in Callback sender",
                          icon=":material/outbox:",
                          query_params={"group_ids": format_group_ids([bet_id])})
+        who = acting.permitted_user()
+        if who and found["bet"]:
+            st.markdown("**Act on this bet**")
+            acting.buttons(bet_id, who, brand=found["bet"]["brand"], key="investigate")
     st.markdown("**Escalation summary** — copy it into the ticket")
     st.code(verdicts.escalation_summary(bet_id, verdict, found["bet"], found["callbacks"],
                                         found["attempts"], now, scope.brand_name),
@@ -88,6 +94,20 @@ def _evidence(verdict: verdicts.Verdict, found: dict, scope) -> None:
         with st.expander(f"Other attempts of this bet ({len(others)})"):
             st.dataframe(tables.evidence_table(others, scope.zone), hide_index=True,
                          placeholder="null")
+
+
+def _actions_taken(bet_id: str, scope) -> None:
+    """The integration manager's actions on this bet (read-only here)."""
+    taken = queries.bet_actions(bet_id, scope.brand_id)
+    st.markdown("**Actions taken on this bet**")
+    if not taken:
+        st.caption("None: no retry, recover or cancel has touched this bet's callbacks.")
+        return
+    st.dataframe(tables.bet_actions_table(taken, scope.zone), hide_index=True,
+                 placeholder="", column_config={
+                     "Reason": st.column_config.TextColumn(width=260),
+                     "#": st.column_config.NumberColumn(help="The action's number in the "
+                                                             "audit trail (Actions page)")})
 
 
 def _bet(bet: dict | None, scope) -> None:

@@ -5,7 +5,7 @@ from datetime import datetime, timezone
 
 import streamlit as st
 
-from .. import components, navigation, queries, tables
+from .. import acting, components, navigation, queries, tables
 from ..shaping import format_time, history_params, relative
 REFRESH_S = 5
 _TABLE_KEY = "sender_table"
@@ -124,3 +124,6 @@ def _selected(group: dict) -> None:
                      query_params=history_params(group["group_id"]))
         st.page_link(navigation.page("investigate"), label="Investigate",
                      icon=":material/troubleshoot:", query_params={"bet": group["group_id"]})
+    who = acting.permitted_user()
+    if who:
+        acting.buttons(group["group_id"], who, brand=group["brand"], key="sender")

@@ -1,0 +1,103 @@
+-- Named queries of the integration manager's actions, run by delivery/actions.py. Each action
+-- is one transaction: the bets are locked first, in bet-id order (the same lock and order the
+-- workers take when they record outcomes), then their callbacks.
+
+-- name: lock_bet
+SELECT b.bet_id, b.brand_id, br.name AS brand
+FROM bets b JOIN brands br ON br.id = b.brand_id
+WHERE b.bet_id = :bet_id
+FOR UPDATE OF b;
+
+-- name: lock_bets
+SELECT bet_id FROM bets WHERE bet_id = ANY (CAST(:bet_ids AS text[]))
+ORDER BY bet_id
+FOR UPDATE;
+
+-- name: lock_groups
+-- Every callback of the locked bets, in group order.
+SELECT id, request_id, bet_id, destination, state, attempts, next_attempt_at, created_at,
+       last_error, lease_expires_at
+FROM callbacks WHERE bet_id = ANY (CAST(:bet_ids AS text[]))
+ORDER BY bet_id, id
+FOR UPDATE;
+
+-- name: lock_brand
+SELECT id, name, base_url FROM brands WHERE name = :name FOR UPDATE;
+
+-- name: recover_bets
+-- The bets that may hold callbacks `recover` selects (the exact choice is made under the lock).
+SELECT DISTINCT bet_id FROM callbacks
+WHERE brand_id = :brand_id AND created_at >= :since
+  AND (CAST(:destination AS text) IS NULL OR destination = :destination)
+  AND state = ANY (CAST(:states AS text[]))
+ORDER BY bet_id;
+
+-- name: insert_action
+INSERT INTO actions (brand_id, kind, actor, reason, source, bet_id, parameters, callbacks, bets)
+VALUES (:brand_id, :kind, :actor, :reason, :source, :bet_id, CAST(:parameters AS jsonb),
+        :callbacks, :bets)
+RETURNING id, created_at;
+
+-- name: apply_changes
+-- rows: [{id, state, due_in_us, manual, note}]. A callback due now is due a few microseconds
+-- apart from the others in the order given (oldest first), so the scheduler hands them out in
+-- that order; waiting and finished callbacks have no next attempt time.
+UPDATE callbacks c
+SET state = r.state,
+    next_attempt_at = CASE
+        WHEN r.due_in_us IS NOT NULL THEN now() + make_interval(secs => r.due_in_us / 1e6)
+        WHEN r.state = 'pending' THEN c.next_attempt_at END,
+    finished_at = CASE WHEN r.state IN ('waiting', 'pending') THEN NULL ELSE now() END,
+    last_error = COALESCE(r.note, c.last_error),
+    manual_action_id = CASE WHEN r.manual THEN CAST(:action_id AS bigint)
+                            ELSE c.manual_action_id END
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    id bigint, state text, due_in_us double precision, manual boolean, note text)
+WHERE c.id = r.id;
+
+-- name: insert_action_callbacks
+INSERT INTO action_callbacks (action_id, callback_id, bet_id, state_before, state_after)
+SELECT CAST(:action_id AS bigint), r.callback_id, r.bet_id, r.state_before, r.state_after
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    callback_id bigint, bet_id text, state_before text, state_after text);
+
+-- name: set_base_url
+UPDATE brands SET base_url = :base_url, updated_at = now() WHERE id = :brand_id;
+
+-- name: brand_queue
+-- What a re-route affects: callbacks still queued (they are sent to the brand's URL of the
+-- moment they go out) and those out now (sent to the URL they were prepared with).
+SELECT count(*) FILTER (WHERE state IN ('waiting', 'pending')) AS queued,
+       count(DISTINCT bet_id) FILTER (WHERE state IN ('waiting', 'pending')) AS bets,
+       count(*) FILTER (WHERE state = 'in_flight') AS in_flight
+FROM callbacks
+WHERE brand_id = :brand_id AND state IN ('waiting', 'pending', 'in_flight');
+
+-- name: notify_due
+SELECT pg_notify('callbacks_due', '');
+
+-- name: bet_actions
+-- The actions that changed a bet's callbacks (or named the bet), oldest first.
+SELECT a.id, a.kind, a.actor, a.reason, a.source, a.parameters, a.callbacks, a.bets,
+       a.created_at, br.name AS brand,
+       (SELECT count(*) FROM action_callbacks ac
+        WHERE ac.action_id = a.id AND ac.bet_id = :bet_id) AS bet_callbacks
+FROM actions a JOIN brands br ON br.id = a.brand_id
+WHERE a.bet_id = :bet_id
+   OR a.id IN (SELECT action_id FROM action_callbacks WHERE bet_id = :bet_id)
+ORDER BY a.created_at, a.id;
+
+-- name: action_callbacks
+SELECT ac.callback_id, ac.bet_id, ac.state_before, ac.state_after, c.request_id,
+       c.destination
+FROM action_callbacks ac JOIN callbacks c ON c.id = ac.callback_id
+WHERE ac.action_id = :action_id
+ORDER BY ac.bet_id, ac.callback_id;
+
+-- name: recent_actions
+SELECT a.id, a.kind, a.actor, a.reason, a.source, a.bet_id, a.parameters, a.callbacks, a.bets,
+       a.created_at, br.name AS brand
+FROM actions a JOIN brands br ON br.id = a.brand_id
+WHERE CAST(:brand AS text) IS NULL OR br.name = :brand
+ORDER BY a.created_at DESC, a.id DESC
+LIMIT :limit;

@@ -1,0 +1,164 @@
+"""The audit trail in Chromium: the Actions page, a bet's actions on Investigate and a manual
+attempt in Callback history open without errors. Screenshots go to
+test-artifacts/screenshots/ for a person to look at."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from callbacks.dashboard import launch, wait_ready
+from dashboard import accounts
+from dashboard_apptest import ADMIN, make_user
+from dashboard_scenarios import build_with_receiver, deliver_due
+from databases import empty
+from delivery import actions, store
+from test_dashboard_browser import (  # noqa: F401  (fixtures)
+    CHROMIUM, browser, page, settle, sign_in)
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's Chromium is not installed (apt-get install -y chromium "
+           "fonts-noto-color-emoji); the browser tests need /usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def demo(engine, database_url):
+    """The dashboard serving the scenario bets after a retry, a cancel and a re-route, with an
+    admin, an integration manager of alpha and an analyst of alpha."""
+    empty(engine)
+    build_with_receiver(engine)
+    actions.retry(engine, "bet-5xx", actions.Actor("ann", "platform back after incident 42"))
+    deliver_due(engine)
+    actions.cancel(engine, "bet-queued", actions.Actor("bob", "duplicate of bet-5xx",
+                                                       "dashboard"))
+    actions.set_url(engine, "bravo", "http://127.0.0.1:8",
+                    actions.Actor("cy", "<b>platform</b> moved to **new** host"))
+    make_user(engine, ADMIN)
+    make_user(engine, "alpha-manager", accounts.INTEGRATION_MANAGER, brands=["alpha"])
+    make_user(engine, "alpha-analyst", accounts.ANALYST, brands=["alpha"])
+    process, url = launch(database_url, port=0)
+    try:
+        wait_ready(process, url, timeout_s=60)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        empty(engine)
+
+
+def shoot(tab, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    height = tab.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
+                          ".scrollHeight")
+    tab.set_viewport_size({"width": 1500, "height": max(1000, min(height, 5000))})
+    tab.wait_for_timeout(600)
+    settle(tab)
+    # tables and code blocks are drawn after the page settles
+    tab.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
+                          timeout=30_000)
+    tab.wait_for_timeout(1500)
+    path = SHOTS / f"{name}.png"
+    tab.screenshot(path=str(path))
+    tab.set_viewport_size({"width": 1500, "height": 1000})
+    return path
+
+
+def test_actions_page_lists_the_trail(demo, page):
+    page.goto(demo + "actions")
+    sign_in(page)
+    expect(page.get_by_role("heading", name="Actions").first).to_be_visible(timeout=30_000)
+    settle(page)
+    assert not page.locator("[data-testid='stException']").count()
+    # data is text: the reason's markup is shown as written, never rendered
+    assert not page.locator("[data-testid='stMain'] b", has_text="platform").count()
+    assert shoot(page, "20-actions").stat().st_size > 10_000
+
+
+def test_investigate_shows_the_actions_taken_on_the_bet(demo, page):
+    page.goto(demo + "investigate?bet=bet-5xx")
+    sign_in(page)
+    expect(page.get_by_text("Actions taken on this bet")).to_be_visible(timeout=30_000)
+    assert not page.locator("[data-testid='stException']").count()
+    shoot(page, "21-investigate-actions")
+
+
+def test_history_shows_the_manual_attempt(demo, page, engine):
+    [manual] = [a for a in store.group_attempts(engine, "bet-5xx") if a["action_id"]]
+    page.goto(demo + f"history?group_ids=bet-5xx&window=Any+time&attempt={manual['id']}")
+    sign_in(page)
+    expect(page.get_by_text("manual retry by ann: platform back after incident 42").first
+           ).to_be_visible(timeout=30_000)
+    assert not page.locator("[data-testid='stException']").count()
+    shoot(page, "22-history-manual-attempt")
+
+
+def audit(engine) -> list:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT * FROM actions ORDER BY id")).all()
+
+
+def test_an_analyst_gets_no_action_buttons(demo, page):
+    page.goto(demo + "investigate?bet=bet-5xx")
+    sign_in(page, "alpha-analyst")
+    expect(page.get_by_text("Actions taken on this bet")).to_be_visible(timeout=30_000)
+    assert not page.get_by_role("button", name="Retry…").count()
+    assert not page.get_by_role("button", name="Cancel…").count()
+
+
+def test_a_manager_retries_from_investigate_after_seeing_the_dry_run(demo, page, engine):
+    before = len(audit(engine))
+    page.goto(demo + "investigate?bet=bet-5xx")
+    sign_in(page, "alpha-manager")
+    page.get_by_role("button", name="Retry…").click()
+    settle(page)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible(timeout=30_000)
+    # the dry run: the failed head goes out now; nothing changed yet
+    expect(dialog.locator("[data-testid='stDataFrame']")).to_be_visible(timeout=30_000)
+    expect(dialog.locator("td", has_text="pending (due now)")).to_have_count(1)
+    confirm = dialog.get_by_role("button", name="Send 1 callback(s) again")
+    expect(confirm).to_be_disabled()  # a reason is required
+    assert len(audit(engine)) == before
+    dialog.get_by_role("textbox", name="Reason").fill("platform fixed their endpoint")
+    dialog.get_by_role("textbox", name="Reason").press("Enter")
+    settle(page)
+    shoot(page, "23-retry-confirmation")
+    confirm.click()
+    settle(page)
+    expect(page.get_by_text("Done — recorded in the audit trail")).to_be_visible(
+        timeout=30_000)
+    shoot(page, "24-retry-done")
+    row = audit(engine)[-1]
+    assert (row.kind, row.actor, row.reason, row.source, row.bet_id, row.callbacks) == (
+        "retry", "alpha-manager", "platform fixed their endpoint", "dashboard", "bet-5xx", 1)
+    head = next(c for c in store.group_callbacks(engine, "bet-5xx") if c["state"] == "pending")
+    assert head["destination"] == "/bet/settle"
+
+
+def test_a_manager_cancels_from_the_callback_sender(demo, page, engine):
+    page.goto(demo + "sender?group_ids=bet-handler")
+    sign_in(page, "alpha-manager")
+    grid = page.locator("[data-testid='stDataFrame']").first.bounding_box()
+    page.mouse.click(grid["x"] + 15, grid["y"] + 31 * 1.5)  # select the group
+    settle(page)
+    page.get_by_role("button", name="Cancel…").click()
+    settle(page)
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible(timeout=30_000)
+    dialog.get_by_role("textbox", name="Reason").fill("the sportsbook voided the bet")
+    dialog.get_by_role("textbox", name="Reason").press("Enter")
+    settle(page)
+    shoot(page, "25-cancel-confirmation")
+    dialog.get_by_role("button", name="Cancel 1 callback(s)").click()
+    settle(page)
+    row = audit(engine)[-1]
+    assert (row.kind, row.actor, row.source, row.bet_id, row.callbacks) == (
+        "cancel", "alpha-manager", "dashboard", "bet-handler", 1)
+    assert {(c["state"], c["last_error"]) for c in store.group_callbacks(engine, "bet-handler")
+            if c["destination"] != "/bet/place"} == {
+        ("skipped", "cancelled by alpha-manager: the sportsbook voided the bet")}
