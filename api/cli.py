@@ -36,7 +36,7 @@ def register(subparsers) -> None:
                     "(comma-separated) or one made by `callbacks api-token create`.")
     api.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default: %(default)s)")
-    api.add_argument("--port", type=_port, default=DEFAULT_PORT,
+    api.add_argument("--port", type=settings.port, default=DEFAULT_PORT,
                      help="port to listen on; 0 picks a free one (default: %(default)s)")
     api.set_defaults(func=cmd_api)
 
@@ -53,16 +53,6 @@ def register(subparsers) -> None:
     revoke = token_sub.add_parser("revoke", help="stop accepting a token (at once)")
     revoke.add_argument("name")
     revoke.set_defaults(func=cmd_token_revoke)
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port 0-65535")
-    return value
 
 
 def _engine(pool_size: int = 1):

@@ -407,7 +407,7 @@ DEFAULT_WORKER_METRICS_PORT = 9191
 
 def _metrics_options(parser, default_port: int | None) -> None:
     parser.add_argument(
-        "--metrics-port", type=_port, default=default_port, metavar="N",
+        "--metrics-port", type=settings.port, default=default_port, metavar="N",
         help="serve Prometheus metrics on this port at /metrics; 0 picks a free one"
              + (f" (default: {default_port})" if default_port else " (default: not served)"))
     parser.add_argument("--no-metrics", dest="metrics_port", action="store_const", const=None,
@@ -415,16 +415,6 @@ def _metrics_options(parser, default_port: int | None) -> None:
     parser.add_argument("--metrics-host", default="127.0.0.1",
                         help="address metrics listen on; 0.0.0.0 in a container "
                              "(default: %(default)s)")
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port 0-65535")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,4 +77,15 @@ def _number(env, name: str, default: float) -> float:
         raise ConfigurationError(f"{name}={raw!r} is not a number") from None
     if value <= 0:
         raise ConfigurationError(f"{name}={raw!r} must be greater than 0")
+    return value
+
+
+def port(text: str) -> int:
+    """A TCP port from the command line (0 asks for a free one); argparse's type for ports."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port 0-65535")
     return value
