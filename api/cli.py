@@ -5,7 +5,6 @@ The main ``callbacks`` command calls :func:`register` with its subparsers.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import socket
 import sys
