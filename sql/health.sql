@@ -93,11 +93,13 @@ LEFT JOIN LATERAL (
             WHERE c.brand_id = s.brand_id AND c.origin <> 'integration_test'
               AND (
                   (c.state = 'exhausted' AND c.destination <> :place)
-                  OR (c.state IN ('waiting', 'pending', 'in_flight') AND EXISTS (
-                      SELECT 1 FROM callbacks f
-                      WHERE f.bet_id = c.bet_id
-                        AND ((f.state IN ('pending', 'in_flight') AND f.attempts > 0)
-                             OR f.state = 'exhausted')))
+                  OR (c.state IN ('waiting', 'pending', 'in_flight') AND (
+                      -- Read through the bet's own few callbacks: a condition on state here
+                      -- let the planner combine the bet's index with a whole-table index of
+                      -- open callbacks, once per open callback.
+                      SELECT bool_or((f.state IN ('pending', 'in_flight') AND f.attempts > 0)
+                                     OR f.state = 'exhausted')
+                      FROM callbacks f WHERE f.bet_id = c.bet_id))
               )
         ) k
         GROUP BY 1, 2, 3
