@@ -13,7 +13,6 @@ import os
 import signal
 import threading
 import time
-from functools import cache
 
 import dramatiq
 
@@ -48,11 +47,22 @@ _broker = make_broker(_settings.broker_url, _database_url)
 dramatiq.set_broker(_broker)
 
 
-@cache
+_delivery_lock = threading.Lock()
+_delivery_made: list[DeliveryWorker] = []
+
+
 def _delivery() -> DeliveryWorker:
-    engine = database.make_engine(_database_url, pool_size=8, pre_ping=False)
-    return DeliveryWorker(engine, lambda: make_transport(HTTP_CONNECTIONS_PER_THREAD),
-                          lease_margin_s=_settings.lease_margin_s)
+    """The process's one :class:`DeliveryWorker`, made by the first message. (Dramatiq's
+    threads take their first messages at the same moment: without the lock each could make
+    one, and the drain at shutdown stopped only the last one made.)"""
+    if not _delivery_made:
+        with _delivery_lock:
+            if not _delivery_made:
+                engine = database.make_engine(_database_url, pool_size=8, pre_ping=False)
+                _delivery_made.append(DeliveryWorker(
+                    engine, lambda: make_transport(HTTP_CONNECTIONS_PER_THREAD),
+                    lease_margin_s=_settings.lease_margin_s))
+    return _delivery_made[0]
 
 
 @dramatiq.actor(actor_name=DELIVER_ACTOR, queue_name=_settings.queue_name, max_retries=0,
@@ -68,8 +78,8 @@ class _Lifecycle(dramatiq.Middleware):
         threading.Thread(target=_exit_when_orphaned, name="parent-watch", daemon=True).start()
 
     def before_worker_shutdown(self, broker, worker):
-        if _delivery.cache_info().currsize:
-            _delivery().stop(DRAIN_S)
+        if _delivery_made:
+            _delivery_made[0].stop(DRAIN_S)
 
 
 def _running(pid: int | None) -> bool:
