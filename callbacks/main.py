@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -252,9 +253,14 @@ def cmd_scheduler(args) -> int:
 
 def cmd_worker(args) -> int:
     conf = settings.from_env()
+    if not os.environ.get("CALLBACKS_WORKER_PROCESSES"):
+        # Its processes share each brand's max_in_flight (set the variable to the total when
+        # other hosts' workers share the queue too).
+        conf = dataclasses.replace(conf, worker_processes=args.processes)
     engine, url = _engine()
     broker = brokers.make_broker(conf.broker_url, url)
-    env = dict(os.environ, DATABASE_URL=url, CALLBACKS_SUPERVISOR_PID=str(os.getpid()))
+    env = dict(os.environ, DATABASE_URL=url, CALLBACKS_SUPERVISOR_PID=str(os.getpid()),
+               CALLBACKS_WORKER_PROCESSES=str(conf.worker_processes))
     # The Dramatiq processes count into a folder of this run's own (prometheus-client's
     # multiprocess mode); this process serves their sum with its scheduler's counters.
     counts_dir = tempfile.mkdtemp(prefix="callbacks-metrics-")

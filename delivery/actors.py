@@ -61,7 +61,8 @@ def _delivery() -> DeliveryWorker:
                 engine = database.make_engine(_database_url, pool_size=8, pre_ping=False)
                 _delivery_made.append(DeliveryWorker(
                     engine, lambda: make_transport(HTTP_CONNECTIONS_PER_THREAD),
-                    lease_margin_s=_settings.lease_margin_s))
+                    lease_margin_s=_settings.lease_margin_s,
+                    processes=_settings.worker_processes))
     return _delivery_made[0]
 
 

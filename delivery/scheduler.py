@@ -9,6 +9,7 @@ bounds what is claimed, so one dead endpoint cannot take every worker.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from dataclasses import dataclass
@@ -48,9 +49,29 @@ CLAIM_LIMIT = 1000
 STOP_CHECK_S = 0.25
 
 
-def batches(claims: list, size: int) -> list[list]:
-    """``claims`` cut into lists of at most ``size``."""
-    return [claims[i:i + size] for i in range(0, len(claims), size)]
+def batches(claims: list, size: int, processes: int = 1) -> list[list]:
+    """``(id, lease token, brand id)`` claims cut into messages of ``(id, lease token)`` of at
+    most ``size``. A brand's claims go in pieces of at most a ``processes``-th, never two pieces
+    in one message, so every worker process can get part of a busy brand; pieces of different
+    brands share messages (few messages when many brands have a little due)."""
+    by_brand: dict[int, list] = {}
+    for claim in claims:
+        by_brand.setdefault(claim[2], []).append((claim[0], claim[1]))
+    messages: list[list] = []
+    brands_in: list[set] = []
+    for brand_id, brand_claims in by_brand.items():
+        part = max(1, min(size, math.ceil(len(brand_claims) / max(1, processes))))
+        for start in range(0, len(brand_claims), part):
+            piece = brand_claims[start:start + part]
+            for message, brands in zip(messages, brands_in):
+                if brand_id not in brands and len(message) + len(piece) <= size:
+                    message += piece
+                    brands.add(brand_id)
+                    break
+            else:
+                messages.append(list(piece))
+                brands_in.append({brand_id})
+    return messages
 
 
 def sleep_s(report: "TickReport", next_due_in_s: float | None, backstop_s: float) -> float:
@@ -96,7 +117,7 @@ class Scheduler:
                 log.warning("%d callback lease(s) expired; sending them again", report.swept)
             self._swept_at = now
         claims = store.claim_due(self.engine, self.settings.dispatch_lease_s, limit=CLAIM_LIMIT)
-        for batch in batches([c[:2] for c in claims], self.settings.batch_size):
+        for batch in batches(claims, self.settings.batch_size, self.settings.worker_processes):
             try:
                 send_batch(self.broker, self.settings.queue_name, batch)
             except Exception as exc:  # whatever the broker's client raises

@@ -28,6 +28,10 @@ class Settings:
     poll_interval_s: float = 1.0
     #: Callbacks per broker message; a worker sends a batch concurrently.
     batch_size: int = 20
+    #: Worker processes sharing the queue: each keeps at most its share of a brand's
+    #: max_in_flight, and the scheduler cuts a brand's claims into that many messages or more.
+    #: ``callbacks worker --processes N`` sets it for its own processes.
+    worker_processes: int = 1
     #: Broker queue of delivery messages (deployments sharing a broker use different names).
     queue_name: str = "callbacks"
     #: Attempt history kept in PostgreSQL; whole months older than this go to the archive.
@@ -49,6 +53,7 @@ def from_env(env: os._Environ | dict | None = None) -> Settings:
         lease_margin_s=_number(env, "CALLBACKS_LEASE_MARGIN_S", 10.0),
         poll_interval_s=_number(env, "CALLBACKS_POLL_INTERVAL_S", 1.0),
         batch_size=int(_number(env, "CALLBACKS_BATCH_SIZE", 20)),
+        worker_processes=int(_number(env, "CALLBACKS_WORKER_PROCESSES", 1)),
         queue_name=env.get("CALLBACKS_QUEUE") or "callbacks",
         retention_days=_number(env, "CALLBACKS_RETENTION_DAYS", 90.0),
         archive_dir=Path(env.get("CALLBACKS_ARCHIVE_DIR")

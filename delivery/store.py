@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from datetime import datetime
@@ -279,7 +280,8 @@ def keep_leases(engine: sa.Engine, sendings: list[Sending], margin_s: float) -> 
 # --- outcomes -------------------------------------------------------------------------------
 
 def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float, *,
-                    take_more: bool = True) -> list[Sending]:
+                    take_more: bool = True,
+                    room: Mapping[int, int] | None = None) -> list[Sending]:
     """Complete a batch of attempts and move each callback and group on, in one transaction.
 
     ``attempt.final_state`` and ``attempt.next_attempt_at`` must be decided already. An attempt
@@ -287,7 +289,10 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
     whose head is done passes its slot to its next callback, and any other freed slot goes to
     the brand's next due head; this transaction leases them and writes them as ``sending``: the
     caller sends the returned attempts at once (``take_more`` False, as when the worker is
-    stopping: nothing more is taken, and the scheduler hands the work to another worker). The
+    stopping: nothing more is taken, and the scheduler hands the work to another worker).
+    ``room`` caps, per brand, how many callbacks this batch may put back in flight (successors
+    and refills together; a successor always goes); a freed slot beyond it is left to the
+    scheduler. The
     work is set-based — a few statements per batch, whatever its size.
     """
     if not attempts:
@@ -324,7 +329,7 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
             if chain:
                 successors = [_outgoing(r) for r in conn.execute(_q("chain_next_in_groups"), {
                     "bet_ids": chain, "margin_s": margin_s})]
-            refills = _refill(conn, owned, successors, margin_s)
+            refills = _refill(conn, owned, successors, margin_s, room or {})
         elif chain:
             conn.execute(_q("promote_next_in_groups"), {"bet_ids": chain})
         if len(successors) + len(refills) < len(owned) or len(finished) < len(owned):
@@ -335,12 +340,16 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
 
 
 def _refill(conn: sa.Connection, owned: list[Attempt], successors: list[OutgoingCallback],
-            margin_s: float) -> list[OutgoingCallback]:
+            margin_s: float, room: Mapping[int, int]) -> list[OutgoingCallback]:
     """Each slot under a brand's max_in_flight that a finished attempt freed and no successor
-    took goes to the brand's next due head at once, without a scheduler round."""
+    took goes to the brand's next due head at once, without a scheduler round (no more than
+    the brand's ``room`` allows)."""
     free: dict[int, int] = {}
     for attempt in owned:
         free[attempt.callback.brand_id] = free.get(attempt.callback.brand_id, 0) + 1
+    for brand_id in free:
+        if brand_id in room:
+            free[brand_id] = min(free[brand_id], room[brand_id])
     for successor in successors:
         free[successor.brand_id] -= 1
     refills = []

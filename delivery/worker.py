@@ -13,10 +13,17 @@ freed with the brand's next due head; both go straight back to a lane, without a
 round: a bet's next callback goes out as soon as its head is done, and a busy brand keeps its
 max_in_flight requests going.
 Database errors are retried with a bounded back-off instead of dropping results.
+
+When several worker processes share the queue, each keeps at most its *share* of a brand's
+max_in_flight (:func:`share`) and leaves the slots it frees beyond that to the scheduler, whose
+messages reach whichever process takes them: a busy brand is spread over the processes instead
+of staying in the one that claimed it first (each process's interpreter runs one thread at a
+time, so one process alone caps a brand's rate).
 """
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -41,6 +48,24 @@ RECORD_BATCH_MAX = 500
 #: Waits between tries of a database write that failed on the connection (about 2 minutes).
 WRITE_BACKOFF_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5, 5, 5, 10, 10, 10, 10, 10, 10, 10, 10,
                    10, 10)
+
+
+def share(max_in_flight: int, processes: int) -> int:
+    """How many of a brand's callbacks one of ``processes`` worker processes keeps in flight
+    (at least one, so every brand moves in every process)."""
+    return max(1, math.ceil(max_in_flight / max(1, processes)))
+
+
+def room_after(batch: list[Attempt], in_flight: dict[int, int], processes: int) -> dict[int, int]:
+    """Per brand of ``batch``: how many callbacks recording it may put back in flight in this
+    process — its share less what stays in flight once the batch's attempts are done."""
+    finished: dict[int, int] = {}
+    caps: dict[int, int] = {}
+    for attempt in batch:
+        cb = attempt.callback
+        finished[cb.brand_id] = finished.get(cb.brand_id, 0) + 1
+        caps[cb.brand_id] = share(cb.max_in_flight, processes)
+    return {b: max(0, caps[b] - (in_flight.get(b, 0) - finished[b])) for b in finished}
 
 
 def with_retries(write: Callable[[], T], what: str, backoff_s=WRITE_BACKOFF_S,
@@ -92,8 +117,10 @@ class DeliveryWorker:
 
     def __init__(self, engine: sa.Engine,
                  new_client: Callable[[], httpx.BaseTransport | httpx.Client], *,
-                 lease_margin_s: float, backoff_s=WRITE_BACKOFF_S):
+                 lease_margin_s: float, backoff_s=WRITE_BACKOFF_S, processes: int = 1):
         self.engine = engine
+        #: Worker processes sharing the queue (see :func:`share`).
+        self.processes = processes
         #: Each sending thread keeps a transport (and its kept-alive connection) of its own: one
         #: pool shared by many threads serialises them on the pool's lock.
         self.new_client = new_client
@@ -103,6 +130,7 @@ class DeliveryWorker:
         self.lanes = Lanes()
         self._finished: queue.SimpleQueue[Attempt | None] = queue.SimpleQueue()
         self._in_flight = 0
+        self._brand_in_flight: dict[int, int] = {}
         self._idle = threading.Condition()
         self._stopping = False
         self._recorder = threading.Thread(target=self._record_forever, name="recorder",
@@ -149,6 +177,9 @@ class DeliveryWorker:
     def _send_all(self, sendings: list[Sending]) -> None:
         with self._idle:
             self._in_flight += len(sendings)
+            for sending in sendings:
+                brand_id = sending.callback.brand_id
+                self._brand_in_flight[brand_id] = self._brand_in_flight.get(brand_id, 0) + 1
         for sending in sendings:
             cb = sending.callback
             self.lanes.submit(cb.brand_id, cb.max_in_flight, self._send_one, sending)
@@ -160,7 +191,7 @@ class DeliveryWorker:
             # send() never raises for what a platform does; this is a bug or an interpreter
             # shutdown. The attempt stays 'sending' and the sweeper closes it as unknown.
             log.exception("sending %s failed", sending.id)
-            self._done(1)
+            self._done([sending.callback.brand_id])
             raise
         self._finished.put(attempt)
 
@@ -193,9 +224,11 @@ class DeliveryWorker:
         successors: list[Sending] = []
         try:
             started = time.monotonic()
+            with self._idle:
+                room = room_after(batch, self._brand_in_flight, self.processes)
             successors = with_retries(
                 lambda: store.finish_attempts(self.engine, batch, self.lease_margin_s,
-                                              take_more=not self._stopping),
+                                              take_more=not self._stopping, room=room),
                 f"recording {len(batch)} attempt(s)", self.backoff_s)
             metrics.record_attempts(self.engine, batch)
             successors = self._still_leased(successors, time.monotonic() - started)
@@ -206,11 +239,17 @@ class DeliveryWorker:
                           "unknown", len(batch))
         finally:
             self._send_all(successors)
-            self._done(len(batch))
+            self._done([a.callback.brand_id for a in batch])
 
-    def _done(self, count: int) -> None:
+    def _done(self, brand_ids: list[int]) -> None:
         with self._idle:
-            self._in_flight -= count
+            self._in_flight -= len(brand_ids)
+            for brand_id in brand_ids:
+                left = self._brand_in_flight[brand_id] - 1
+                if left:
+                    self._brand_in_flight[brand_id] = left
+                else:
+                    del self._brand_in_flight[brand_id]
             if self._in_flight <= 0:
                 self._idle.notify_all()
 

@@ -169,3 +169,25 @@ def test_a_finished_attempt_hands_its_slot_to_the_brands_next_due_head(clean_db)
         attempts = [dispatch.decide(send(s, client)) for s in refills]
     assert store.finish_attempts(clean_db, attempts, margin_s=1, take_more=False) == []
     assert store.in_flight_by_brand(clean_db) == {}
+
+
+def test_a_process_refills_no_more_than_its_room_and_leaves_the_rest_to_the_scheduler(clean_db):
+    # Given a brand capped at 4 in flight, 8 bets due, and 4 attempts about to be recorded
+    from delivery import dispatch
+    from delivery.sender import send
+
+    store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=4, timeout_s=0.5)
+    store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/settle"))
+                                  for i in range(8)])
+    brand_id = store.brand_named(clean_db, "b").id
+    sendings = store.begin_attempts(clean_db, [c[:2] for c in store.claim_due(clean_db, 30)],
+                                    margin_s=1)
+    import httpx
+    with httpx.Client() as client:
+        attempts = [dispatch.decide(send(s, client)) for s in sendings]
+    # When the recording process has room for only 1 more (it holds its share of 2 workers)
+    refills = store.finish_attempts(clean_db, attempts, margin_s=1, room={brand_id: 1})
+    # Then it takes 1, and the 3 freed slots stay free for the scheduler to claim
+    assert len(refills) == 1
+    assert store.in_flight_by_brand(clean_db) == {brand_id: 1}
+    assert len(store.claim_due(clean_db, 30)) == 3

@@ -44,3 +44,25 @@ def test_an_error_that_is_not_the_connection_is_not_retried():
     with pytest.raises(sa.exc.IntegrityError):
         with_retries(write, "recording", backoff_s=(0.1,), sleep=waits.append)
     assert waits == []
+
+
+def test_each_worker_process_keeps_its_share_of_a_brands_slots():
+    from delivery.worker import share
+    assert share(64, 1) == 64
+    assert share(64, 2) == 32
+    assert share(5, 2) == 3        # rounded up: together they may use every slot
+    assert share(1, 4) == 1        # every process can move every brand
+
+
+def test_recording_a_batch_puts_back_only_what_the_process_share_leaves():
+    from types import SimpleNamespace as NS
+    from delivery.worker import room_after
+
+    def attempt(brand_id, cap):
+        return NS(callback=NS(brand_id=brand_id, max_in_flight=cap))
+    batch = [attempt(1, 64), attempt(1, 64), attempt(2, 10)]
+    # Brand 1: share 32, holds 40 of which 2 finish → 38 stay, nothing more may go out.
+    # Brand 2: share 5, holds 3 of which 1 finishes → 2 stay, 3 may go out.
+    assert room_after(batch, {1: 40, 2: 3}, processes=2) == {1: 0, 2: 3}
+    # Alone, a process may use the whole cap.
+    assert room_after(batch, {1: 40, 2: 3}, processes=1) == {1: 26, 2: 8}
