@@ -325,39 +325,49 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
                 "rows": _json_rows(statuses), "bet_ids": [s["bet_id"] for s in statuses]})
         successors: list[OutgoingCallback] = []
         refills: list[OutgoingCallback] = []
+        left_to_scheduler = not take_more
         if take_more:
             if chain:
                 successors = [_outgoing(r) for r in conn.execute(_q("chain_next_in_groups"), {
                     "bet_ids": chain, "margin_s": margin_s})]
-            refills = _refill(conn, owned, successors, margin_s, room or {})
+            refills, left_to_scheduler = _refill(conn, owned, successors, margin_s, room or {})
         elif chain:
             conn.execute(_q("promote_next_in_groups"), {"bet_ids": chain})
-        if len(successors) + len(refills) < len(owned) or len(finished) < len(owned):
-            # A slot stays free, a decline was queued, or a retry was scheduled: the scheduler
-            # looks again.
+        if left_to_scheduler or len(finished) < len(owned) or len(chain) < len(finished):
+            # Freed slots this worker does not fill, a retry scheduled, or a decline queued:
+            # the scheduler looks again. (A slot the refill found nothing due for needs no
+            # look: a new callback's enqueue notifies by itself.)
             conn.execute(_q("notify_due"))
         return _write_sending(conn, successors + refills)
 
 
 def _refill(conn: sa.Connection, owned: list[Attempt], successors: list[OutgoingCallback],
-            margin_s: float, room: Mapping[int, int]) -> list[OutgoingCallback]:
+            margin_s: float, room: Mapping[int, int]) -> tuple[list[OutgoingCallback], bool]:
     """Each slot under a brand's max_in_flight that a finished attempt freed and no successor
     took goes to the brand's next due head at once, without a scheduler round (no more than
-    the brand's ``room`` allows)."""
+    the brand's ``room`` allows). Returns the refills, and whether ``room`` left freed slots
+    for the scheduler to fill."""
     free: dict[int, int] = {}
     for attempt in owned:
         free[attempt.callback.brand_id] = free.get(attempt.callback.brand_id, 0) + 1
+    capped = set()
     for brand_id in free:
-        if brand_id in room:
-            free[brand_id] = min(free[brand_id], room[brand_id])
+        if brand_id in room and room[brand_id] < free[brand_id]:
+            free[brand_id] = room[brand_id]
+            capped.add(brand_id)
     for successor in successors:
         free[successor.brand_id] -= 1
     refills = []
+    left_to_scheduler = False
     for brand_id, count in sorted(free.items()):
+        taken = []
         if count > 0:
-            refills += [_outgoing(r) for r in conn.execute(_q("refill_brand"), dict(
+            taken = [_outgoing(r) for r in conn.execute(_q("refill_brand"), dict(
                 brand_id=brand_id, limit=count, margin_s=margin_s))]
-    return refills
+            refills += taken
+        # Capped, and as much was due as this worker took: more may be due for another.
+        left_to_scheduler |= brand_id in capped and len(taken) == max(0, count)
+    return refills, left_to_scheduler
 
 
 def insert_attempts(conn: sa.Connection, attempts: list[Attempt]) -> None:
