@@ -90,6 +90,9 @@ class TickReport:
     swept: int = 0
     dispatched: int = 0
     messages: int = 0
+    #: Seconds until the earliest pending head is due after this round's claims (≤ 0: one is
+    #: due now but held back by its brand's cap), None when none waits.
+    next_due_in_s: float | None = None
 
 
 class Scheduler:
@@ -116,7 +119,8 @@ class Scheduler:
                 LEASES_EXPIRED.inc(report.swept)
                 log.warning("%d callback lease(s) expired; sending them again", report.swept)
             self._swept_at = now
-        claims = store.claim_due(self.engine, self.settings.dispatch_lease_s, limit=CLAIM_LIMIT)
+        claims, report.next_due_in_s = store.claim_round(
+            self.engine, self.settings.dispatch_lease_s, limit=CLAIM_LIMIT)
         for batch in batches(claims, self.settings.batch_size, self.settings.worker_processes):
             try:
                 send_batch(self.broker, self.settings.queue_name, batch)
@@ -142,7 +146,7 @@ class Scheduler:
             while not stop.is_set():
                 try:
                     report = self.tick()
-                    wait_s = sleep_s(report, store.next_due_in_s(self.engine),
+                    wait_s = sleep_s(report, report.next_due_in_s,
                                      self.settings.poll_interval_s)
                 except sa.exc.OperationalError as exc:
                     log.error("database unavailable (%s); retrying in 2 s", exc.orig)

@@ -205,10 +205,19 @@ def claim_due(engine: sa.Engine, lease_s: float, *, limit: int = 1000,
               brand_id: int | None = None) -> list[tuple[int, str, int]]:
     """Lease due group heads of every brand (or one), each brand at most up to the room under
     its ``max_in_flight`` and ``limit``: ``[(callback_id, lease_token, brand_id)]``."""
+    return claim_round(engine, lease_s, limit=limit, brand_id=brand_id)[0]
+
+
+def claim_round(engine: sa.Engine, lease_s: float, *, limit: int = 1000,
+                brand_id: int | None = None) -> tuple[list[tuple[int, str, int]], float | None]:
+    """The scheduler's round in one statement: :func:`claim_due`, and :func:`next_due_in_s` as
+    it stands after those claims."""
     with engine.begin() as conn:
         rows = conn.execute(_q("claim_due"), dict(brand_id=brand_id, limit=limit,
                                                   lease_s=lease_s)).all()
-    return [(r.id, r.lease_token, r.brand_id) for r in rows]
+    claims = [(r.id, r.lease_token, r.brand_id) for r in rows if r.id is not None]
+    due_in = next((r.next_due_in_s for r in rows if r.id is None), None)
+    return claims, None if due_in is None else float(due_in)
 
 
 def next_due_in_s(engine: sa.Engine) -> float | None:

@@ -70,7 +70,10 @@ SELECT brand_id, count(*) AS in_flight FROM callbacks WHERE state = 'in_flight' 
 -- name: claim_due
 -- Leases due group heads of every brand in one statement, at most each brand's room under its
 -- max_in_flight. Brands are found by a loose index scan over the pending heads, so idle brands
--- cost nothing however many are registered. :brand_id NULL means every brand.
+-- cost nothing however many are registered. :brand_id NULL means every brand. Besides a row per
+-- claim, one row with id NULL says in how many seconds the earliest head left pending is due
+-- (≤ 0: due now but held back by its brand's cap; NULL: none waits), so the scheduler learns
+-- how long it may sleep without another round trip.
 WITH RECURSIVE pending_brands AS (
     (SELECT brand_id FROM callbacks WHERE state = 'pending' ORDER BY brand_id LIMIT 1)
     UNION ALL
@@ -98,11 +101,20 @@ due AS (
 )
 -- The ids as one array: the rows are then looked up by primary key, never by a hash join
 -- over the whole table (which the planner chose for a young table whose statistics were stale).
-UPDATE callbacks c
-SET state = 'in_flight', lease_token = gen_random_uuid(),
-    lease_expires_at = now() + make_interval(secs => :lease_s)
-WHERE c.id = ANY(ARRAY(SELECT id FROM due))
-RETURNING c.id, c.lease_token::text AS lease_token, c.brand_id;
+, claimed AS (
+    UPDATE callbacks c
+    SET state = 'in_flight', lease_token = gen_random_uuid(),
+        lease_expires_at = now() + make_interval(secs => :lease_s)
+    WHERE c.id = ANY(ARRAY(SELECT id FROM due))
+    RETURNING c.id, c.lease_token::text AS lease_token, c.brand_id
+)
+SELECT id, lease_token, brand_id, CAST(NULL AS float8) AS next_due_in_s FROM claimed
+UNION ALL
+-- The statement sees the table as it was before its own update: the heads it claims are left
+-- out by id.
+SELECT NULL, NULL, NULL, extract(epoch FROM min(p.next_attempt_at) - now())
+FROM callbacks p
+WHERE p.state = 'pending' AND p.id <> ALL(ARRAY(SELECT id FROM due));
 
 -- name: next_due_in_s
 -- Seconds until the earliest pending head is due (negative when one is due now), or NULL.

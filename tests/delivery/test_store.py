@@ -233,3 +233,23 @@ def test_the_scheduler_is_woken_only_when_a_finished_attempt_leaves_it_work(clea
     # When the failed one is recorded, its retry scheduled: the scheduler must look again
     assert _notified(clean_db, lambda: store.finish_attempts(
         clean_db, [attempts["bet-down"]], margin_s=1))
+
+
+def test_a_claim_round_says_when_the_earliest_head_it_left_pending_is_due(clean_db):
+    store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=1)
+    # Nothing queued: nothing to claim, nothing due.
+    assert store.claim_round(clean_db, 30) == ([], None)
+    store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/settle"))
+                                  for i in range(2)])
+    # One claimed (the cap), the other due now but held back: due in ≤ 0 s.
+    claims, due_in = store.claim_round(clean_db, 30)
+    assert len(claims) == 1 and due_in is not None and due_in <= 0
+    # Once the held-back one is due in a minute, the round says so, without counting what it
+    # claims itself.
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("UPDATE callbacks SET next_attempt_at = now() + interval '60 s', "
+                             "state = 'pending' WHERE state = 'pending'"))
+        conn.execute(sa.text("UPDATE callbacks SET state = 'pending', lease_token = NULL, "
+                             "next_attempt_at = now() WHERE state = 'in_flight'"))
+    claims, due_in = store.claim_round(clean_db, 30)
+    assert len(claims) == 1 and 55 < due_in <= 60
