@@ -1,10 +1,10 @@
-"""The scheduler's alert hook and the notification thread.
+"""The alert thread: evaluates the rules and sends notifications.
 
-``callbacks worker`` and ``callbacks scheduler`` give :meth:`AlertMonitor.tick` to the
-scheduler, which calls it on every tick; it evaluates at most every
-:data:`EVALUATE_EVERY_S` (one query and a short transaction) and wakes the notification thread
-when it wrote events. The thread, started with :meth:`AlertMonitor.start`, sends notifications
-as they fall due, so a slow alert receiver never delays a claim.
+``callbacks worker`` and ``callbacks scheduler`` start it beside their scheduler with
+:meth:`AlertMonitor.start`. It evaluates every :data:`EVALUATE_EVERY_S` (:meth:`tick`: one
+query and a short transaction) and sends notifications as they fall due, in a thread of its
+own: neither the evaluation (tens of milliseconds over a big history) nor a slow alert receiver
+ever delays a claim.
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ class AlertMonitor:
         self._wake = threading.Event()
 
     def tick(self) -> None:
-        """The scheduler's hook: evaluate when it is time. Never raises (a failed evaluation
-        is logged and tried again at the next interval)."""
+        """Evaluate when it is time. Never raises (a failed evaluation is logged and tried
+        again at the next interval)."""
         now = time.monotonic()
         if now - self._evaluated_at < self.evaluate_every_s:
             return
@@ -50,9 +50,10 @@ class AlertMonitor:
         if events:
             self._wake.set()
 
-    def run_sender(self, stop: threading.Event) -> None:
-        """Send notifications as they fall due until ``stop`` is set."""
+    def run(self, stop: threading.Event) -> None:
+        """Evaluate on time and send notifications as they fall due until ``stop`` is set."""
         while not stop.is_set():
+            self.tick()
             try:
                 self.notifier.send_due()
                 due_in_s = store.next_due_in_s(self.engine)
@@ -65,8 +66,7 @@ class AlertMonitor:
         self.notifier.close()
 
     def start(self, stop: threading.Event) -> threading.Thread:
-        """The notification thread, started."""
-        thread = threading.Thread(target=self.run_sender, args=(stop,), name="alert-sender",
-                                  daemon=True)
+        """The alert thread, started."""
+        thread = threading.Thread(target=self.run, args=(stop,), name="alerts", daemon=True)
         thread.start()
         return thread

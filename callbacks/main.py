@@ -222,11 +222,10 @@ def cmd_enqueue(args) -> int:
 # --- worker ---------------------------------------------------------------------------------
 
 def _scheduler_with_alerts(engine, broker, conf, stop: threading.Event) -> Scheduler:
-    """The scheduler, evaluating alert rules on its ticks; notifications go out from a thread
-    of their own until ``stop`` is set."""
-    monitor = AlertMonitor(engine)
-    monitor.start(stop)
-    return Scheduler(engine, broker, conf, hooks=(monitor.tick,))
+    """The scheduler, with the alert thread (rules evaluated, notifications sent) running
+    beside it until ``stop`` is set."""
+    AlertMonitor(engine).start(stop)
+    return Scheduler(engine, broker, conf)
 
 
 def cmd_scheduler(args) -> int:

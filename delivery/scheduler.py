@@ -13,7 +13,6 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
 
 import dramatiq
 import sqlalchemy as sa
@@ -96,14 +95,10 @@ class TickReport:
 
 
 class Scheduler:
-    def __init__(self, engine: sa.Engine, broker: dramatiq.Broker, settings: Settings,
-                 hooks: tuple[Callable[[], None], ...] = ()):
+    def __init__(self, engine: sa.Engine, broker: dramatiq.Broker, settings: Settings):
         self.engine = engine
         self.broker = broker
         self.settings = settings
-        #: Periodic maintenance called after every tick's claims (e.g. alert evaluation); each
-        #: keeps its own pace and must return quickly.
-        self.hooks = hooks
         self._swept_at = self._partitions_at = float("-inf")
 
     def tick(self) -> TickReport:
@@ -135,8 +130,6 @@ class Scheduler:
             report.messages += 1
             report.dispatched += len(batch)
             DISPATCHED.inc(len(batch))
-        for hook in self.hooks:
-            hook()
         return report
 
     def run(self, stop: threading.Event) -> None:
