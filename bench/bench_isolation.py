@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -54,7 +55,13 @@ def phase(receiver_url: str, bad: list[tuple[str, str]], args):
             producer = PythonProducer(engine)
             warm_up(producer, engine, HEALTHY, worker)
             streams = [Stream(HEALTHY, args.rate, "h-")]
-            streams += [Stream(name, args.bad_rate, f"{name}-") for name, _ in bad]
+            # Independent producers: each bad brand's callbacks at a phase of its own (seeded,
+            # so runs compare), unless --arrivals aligned sends them all at once, in the same
+            # instants as every (rate / bad-rate)-th healthy callback.
+            phases = random.Random(len(bad))
+            streams += [Stream(name, args.bad_rate, f"{name}-",
+                               0.0 if args.arrivals == "aligned" else phases.random())
+                        for name, _ in bad]
             report = feed(producer, streams, args.duration)
             time.sleep(args.settle)
             return waits(engine, HEALTHY, "h-"), report
@@ -73,6 +80,9 @@ def main() -> None:
     parser.add_argument("--modes", default="hang,trickle,slow",
                         help=f"bad platforms' modes, given to the bad brands in turn "
                              f"(of {', '.join(MODES)})")
+    parser.add_argument("--arrivals", choices=("independent", "aligned"), default="independent",
+                        help="independent: each bad brand at a random phase of its own "
+                             "(seeded); aligned: every brand's callbacks in the same instants")
     parser.add_argument("--settle", type=float, default=5,
                         help="seconds after the feed before undelivered callbacks are counted")
     args = parser.parse_args()

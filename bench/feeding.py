@@ -83,11 +83,13 @@ def start_api(database_url: str):
 
 @dataclass(frozen=True)
 class Stream:
-    """``rate`` callbacks per second to ``brand``, bet ids ``{prefix}{n}`` (one bet each)."""
+    """``rate`` callbacks per second to ``brand``, bet ids ``{prefix}{n}`` (one bet each),
+    the first ``phase`` of a period after the feed starts (0 ≤ phase < 1)."""
 
     brand: str
     rate: float
     prefix: str
+    phase: float = 0.0
 
 
 @dataclass
@@ -103,7 +105,7 @@ class FeedReport:
 def feed(producer, streams: list[Stream], duration_s: float, threads: int = 8) -> FeedReport:
     """Send every stream's callbacks evenly spaced over ``duration_s``, concurrently enough
     that one slow enqueue does not hold back the next."""
-    plan = sorted((n / s.rate, s.brand, f"{s.prefix}{n}")
+    plan = sorted(((n + s.phase) / s.rate, s.brand, f"{s.prefix}{n}")
                   for s in streams for n in range(int(s.rate * duration_s)))
     report = FeedReport(planned=len(plan))
     lock = threading.Lock()
