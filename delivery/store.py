@@ -210,21 +210,15 @@ def claim_due(engine: sa.Engine, lease_s: float, *, limit: int = 1000,
 
 def claim_round(engine: sa.Engine, lease_s: float, *, limit: int = 1000,
                 brand_id: int | None = None) -> tuple[list[tuple[int, str, int]], float | None]:
-    """The scheduler's round in one statement: :func:`claim_due`, and :func:`next_due_in_s` as
-    it stands after those claims."""
+    """The scheduler's round in one statement: :func:`claim_due`, and the seconds until the
+    earliest head left pending is due (≤ 0: due now but held back by its brand's cap; None when
+    none waits)."""
     with engine.begin() as conn:
         rows = conn.execute(_q("claim_due"), dict(brand_id=brand_id, limit=limit,
                                                   lease_s=lease_s)).all()
     claims = [(r.id, r.lease_token, r.brand_id) for r in rows if r.id is not None]
     due_in = next((r.next_due_in_s for r in rows if r.id is None), None)
     return claims, None if due_in is None else float(due_in)
-
-
-def next_due_in_s(engine: sa.Engine) -> float | None:
-    """Seconds until the earliest pending head is due (≤ 0: due now); None when none waits."""
-    with engine.connect() as conn:
-        value = conn.execute(_q("next_due_in_s")).scalar()
-    return None if value is None else float(value)
 
 
 def sweep_expired_leases(engine: sa.Engine) -> list[int]:

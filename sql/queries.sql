@@ -116,10 +116,6 @@ SELECT NULL, NULL, NULL, extract(epoch FROM min(p.next_attempt_at) - now())
 FROM callbacks p
 WHERE p.state = 'pending' AND p.id <> ALL(ARRAY(SELECT id FROM due));
 
--- name: next_due_in_s
--- Seconds until the earliest pending head is due (negative when one is due now), or NULL.
-SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM callbacks WHERE state = 'pending';
-
 -- name: notify_due
 -- Wakes the schedulers (LISTEN callbacks_due); delivered with the transaction's commit.
 SELECT pg_notify('callbacks_due', '');
