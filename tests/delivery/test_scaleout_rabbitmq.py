@@ -71,9 +71,13 @@ class Platform:
         return Reply(status)
 
 
-def _ports(process: psutil.Process) -> set[int]:
+def _ports(process: psutil.Process, remote_port: int) -> set[int]:
+    """The process's local ports of its connections to ``remote_port`` (only those: Linux reuses
+    a local port for connections to different servers, so another process's request to the
+    platform may come from the port of this one's database connection)."""
     try:
-        return {c.laddr.port for c in process.net_connections(kind="tcp") if c.laddr}
+        return {c.laddr.port for c in process.net_connections(kind="tcp")
+                if c.laddr and c.raddr and c.raddr.port == remote_port}
     except psutil.NoSuchProcess:
         return set()
 
@@ -131,7 +135,7 @@ def test_two_schedulers_and_three_workers_on_rabbitmq_keep_order_and_lose_nothin
                     held_ports = {s.client_port for s in platform.held}
                 for worker in workers:
                     for child in psutil.Process(worker.proc.pid).children(recursive=True):
-                        ports = _ports(child)
+                        ports = _ports(child, receiver.server.server_address[1])
                         if ports & held_ports:
                             return worker, child, ports
                 return None
