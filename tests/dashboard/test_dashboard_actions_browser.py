@@ -9,10 +9,10 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from callbacks.dashboard import launch, wait_ready
 from dashboard import accounts
 from dashboard_apptest import ADMIN, make_user
 from dashboard_scenarios import build_with_receiver, deliver_due
+from dashboards import serving
 from databases import empty
 from delivery import actions, store
 from test_dashboard_browser import (  # noqa: F401  (fixtures)
@@ -41,14 +41,8 @@ def demo(engine, database_url):
     make_user(engine, ADMIN)
     make_user(engine, "alpha-manager", accounts.INTEGRATION_MANAGER, brands=["alpha"])
     make_user(engine, "alpha-analyst", accounts.ANALYST, brands=["alpha"])
-    process, url = launch(database_url, port=0)
-    try:
-        wait_ready(process, url, timeout_s=60)
+    with serving(engine, database_url) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        empty(engine)
 
 
 def shoot(tab, name: str) -> Path:
