@@ -295,8 +295,7 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
     stopping: nothing more is taken, and the scheduler hands the work to another worker).
     ``room`` caps, per brand, how many callbacks this batch may put back in flight (successors
     and refills together; a successor always goes); a freed slot beyond it is left to the
-    scheduler. The
-    work is set-based — a few statements per batch, whatever its size.
+    scheduler. The work is set-based — a few statements per batch, whatever its size.
     """
     if not attempts:
         return []
