@@ -14,15 +14,12 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from datetime import datetime
 
 import sqlalchemy as sa
 
-import sql
-
 import contract
-from . import lifecycle
+from . import lifecycle, statements
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
 from .sender import Attempt, OutgoingCallback, Sending, prepare
@@ -32,9 +29,9 @@ OPEN_STATES = ("waiting", "pending", "in_flight")
 FINAL_STATES = ("delivered", "rejected", "exhausted", "skipped")
 
 
-@cache
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries()[name])
+def _run(conn: sa.Connection, name: str, params: Mapping | None = None) -> sa.CursorResult:
+    """Run a named query of ``sql/queries.sql`` (prepared once per connection)."""
+    return statements.run(conn, name, params)
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,7 @@ def add_brand(engine: sa.Engine, name: str, base_url: str, *,
     """Create the brand, or update its settings when it exists. ``mask_keys`` (Foreign-Params
     keys masked besides the default ones) None keeps the brand's."""
     with engine.begin() as conn:
-        row = conn.execute(_q("upsert_brand"), dict(
+        row = _run(conn, "upsert_brand", dict(
             name=name, base_url=base_url, retry_schedule_s=list(retry_schedule_s),
             timeout_s=timeout_s, max_in_flight=max_in_flight, signing_secret=signing_secret,
             mask_keys=None if mask_keys is None else list(mask_keys))).one()
@@ -78,14 +75,14 @@ def set_brand_currency(engine: sa.Engine, name: str, currency: str | None) -> No
     """The currency the brand's platform keeps wallets in (money at risk is added up per
     currency); None clears it."""
     with engine.begin() as conn:
-        if conn.execute(_q("set_brand_currency"), {"name": name, "currency": currency}
+        if _run(conn, "set_brand_currency", {"name": name, "currency": currency}
                         ).rowcount == 0:
             _brand_named(conn, name)
 
 
 def brands(engine: sa.Engine) -> list[Brand]:
     with engine.connect() as conn:
-        return [Brand.from_row(r) for r in conn.execute(_q("brands"))]
+        return [Brand.from_row(r) for r in _run(conn, "brands")]
 
 
 def brand_named(engine: sa.Engine, name: str) -> Brand:
@@ -95,10 +92,10 @@ def brand_named(engine: sa.Engine, name: str) -> Brand:
 
 
 def _brand_named(conn: sa.Connection, name: str) -> Brand:
-    row = conn.execute(_q("brand_named"), {"name": name}).first()
+    row = _run(conn, "brand_named", {"name": name}).first()
     if row is not None:
         return Brand.from_row(row)
-    names = ", ".join(r.name for r in conn.execute(_q("brands"))) or "none yet"
+    names = ", ".join(r.name for r in _run(conn, "brands")) or "none yet"
     raise UnknownBrand(f"no brand named {name!r} (known brands: {names}); add it with "
                        f"`callbacks brand add {name} --url BASE_URL`", field="brand", value=name)
 
@@ -139,11 +136,11 @@ def _enqueue(conn: sa.Connection, brand: Brand, callbacks: list[NewCallback],
         skipped = current == lifecycle.PLACE_ERROR
         if skipped:
             state = "skipped"
-        elif conn.execute(_q("group_is_open"), {"bet_id": cb.bet_id}).scalar():
+        elif _run(conn, "group_is_open", {"bet_id": cb.bet_id}).scalar():
             state = "waiting"
         else:
             state = "pending"
-        new_id = conn.execute(_q("insert_callback"), dict(
+        new_id = _run(conn, "insert_callback", dict(
             request_id=cb.request_id, brand_id=brand.id, bet_id=cb.bet_id,
             destination=cb.destination, payload=json.dumps(cb.payload),
             foreign_params=json.dumps(cb.foreign_params), origin=origin, state=state,
@@ -155,7 +152,7 @@ def _enqueue(conn: sa.Connection, brand: Brand, callbacks: list[NewCallback],
             status[cb.bet_id] = new_status
         queued.append(Enqueued(new_id, cb.request_id, cb.bet_id, state))
     if any(e.state == "pending" for e in queued):
-        conn.execute(_q("notify_due"))
+        _run(conn, "notify_due")
     return queued
 
 
@@ -174,7 +171,7 @@ def lock_bet(conn: sa.Connection, brand_id: int, bet_id: str, payload: dict,
              first_destination: str):
     """Create the bet from a callback body (the place, when there is one) or lock the existing
     row: ``(brand_id, status, created)``."""
-    return conn.execute(_q("lock_bet"), dict(
+    return _run(conn, "lock_bet", dict(
         bet_id=bet_id, brand_id=brand_id, player_id=_str_or_none(payload.get("bet_player_id")),
         bet_type=payload.get("bet_type"), stake=payload.get("bet_stake"),
         odds=json.dumps(payload["bet_odds"]) if "bet_odds" in payload else None,
@@ -186,7 +183,7 @@ def lock_bet(conn: sa.Connection, brand_id: int, bet_id: str, payload: dict,
 def set_bet_status(conn: sa.Connection, bet_id: str, status: str,
                    restrictions: list | None = None) -> None:
     """Move the bet to ``status``, adding ``restrictions`` to those it has."""
-    conn.execute(_q("set_bet_status"), dict(bet_id=bet_id, status=status,
+    _run(conn, "set_bet_status", dict(bet_id=bet_id, status=status,
                                            restrictions=json.dumps(restrictions or [])))
 
 
@@ -198,7 +195,7 @@ def _str_or_none(value) -> str | None:
 
 def in_flight_by_brand(engine: sa.Engine) -> dict[int, int]:
     with engine.connect() as conn:
-        return {r.brand_id: r.in_flight for r in conn.execute(_q("in_flight_by_brand"))}
+        return {r.brand_id: r.in_flight for r in _run(conn, "in_flight_by_brand")}
 
 
 def claim_due(engine: sa.Engine, lease_s: float, *, limit: int = 1000,
@@ -214,7 +211,7 @@ def claim_round(engine: sa.Engine, lease_s: float, *, limit: int = 1000,
     earliest head left pending is due (≤ 0: due now but held back by its brand's cap; None when
     none waits)."""
     with engine.begin() as conn:
-        rows = conn.execute(_q("claim_due"), dict(brand_id=brand_id, limit=limit,
+        rows = _run(conn, "claim_due", dict(brand_id=brand_id, limit=limit,
                                                   lease_s=lease_s)).all()
     claims = [(r.id, r.lease_token, r.brand_id) for r in rows if r.id is not None]
     due_in = next((r.next_due_in_s for r in rows if r.id is None), None)
@@ -225,14 +222,14 @@ def sweep_expired_leases(engine: sa.Engine) -> list[int]:
     """Make callbacks whose lease ran out due again, closing the attempts their worker never
     completed as ``unknown``; their ids."""
     with engine.begin() as conn:
-        swept = list(conn.execute(_q("sweep_expired_leases")).scalars())
+        swept = list(_run(conn, "sweep_expired_leases").scalars())
         if swept:
-            conn.execute(_q("notify_due"))
+            _run(conn, "notify_due")
     return swept
 
 
 def _confirm(conn: sa.Connection, claims, margin_s: float) -> list[OutgoingCallback]:
-    rows = conn.execute(_q("start_delivery"), dict(
+    rows = _run(conn, "start_delivery", dict(
         ids=[c[0] for c in claims], tokens=[c[1] for c in claims], margin_s=margin_s)).all()
     return [_outgoing(r) for r in rows]
 
@@ -263,7 +260,7 @@ def begin_attempts(engine: sa.Engine, claims: list[tuple[int, str]],
 def _write_sending(conn: sa.Connection, callbacks: list[OutgoingCallback]) -> list[Sending]:
     sendings = [prepare(cb) for cb in callbacks]
     if sendings:
-        conn.execute(_q("insert_attempts"), {"rows": _json_rows(sending_row(s)
+        _run(conn, "insert_attempts", {"rows": _json_rows(sending_row(s)
                                                                for s in sendings)})
     return sendings
 
@@ -274,7 +271,7 @@ def keep_leases(engine: sa.Engine, sendings: list[Sending], margin_s: float) -> 
     if not sendings:
         return []
     with engine.begin() as conn:
-        held = set(conn.execute(_q("keep_leases"), dict(
+        held = set(_run(conn, "keep_leases", dict(
             ids=[s.callback.callback_id for s in sendings],
             tokens=[s.callback.lease_token for s in sendings], margin_s=margin_s)).scalars())
     return [s for s in sendings if s.callback.callback_id in held]
@@ -300,19 +297,19 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
     if not attempts:
         return []
     with engine.begin() as conn:
-        bets = {r.bet_id: r.status for r in conn.execute(_q("lock_bets"), {
+        bets = {r.bet_id: r.status for r in _run(conn, "lock_bets", {
             "bet_ids": sorted({a.callback.bet_id for a in attempts})})}
-        held = {r.id: r for r in conn.execute(_q("lock_callbacks"), {
+        held = {r.id: r for r in _run(conn, "lock_callbacks", {
             "ids": [a.callback.callback_id for a in attempts]})}
         completions = [completion_row(a) for a in attempts]
-        conn.execute(_q("complete_attempts"), {
+        _run(conn, "complete_attempts", {
             "rows": _json_rows(completions),
             "started_ats": sorted({c["started_at"] for c in completions}),
             "ids": [str(c["id"]) for c in completions]})
         owned = [a for a in attempts if _still_holds(held.get(a.callback.callback_id), a)]
         if not owned:
             return []
-        conn.execute(_q("finish_callbacks"), {"rows": _json_rows(dict(
+        _run(conn, "finish_callbacks", {"rows": _json_rows(dict(
             id=a.callback.callback_id, state=a.final_state, last_status=a.response_status,
             last_error=None if a.outcome.kind == "delivered" else a.outcome.error_detail,
             next_attempt_at=a.next_attempt_at) for a in owned)})
@@ -323,23 +320,23 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
             if _apply_group_effect(conn, attempt, bets[attempt.callback.bet_id], statuses):
                 chain.append(attempt.callback.bet_id)
         if statuses:
-            conn.execute(_q("set_bet_statuses"), {
+            _run(conn, "set_bet_statuses", {
                 "rows": _json_rows(statuses), "bet_ids": [s["bet_id"] for s in statuses]})
         successors: list[OutgoingCallback] = []
         refills: list[OutgoingCallback] = []
         left_to_scheduler = not take_more
         if take_more:
             if chain:
-                successors = [_outgoing(r) for r in conn.execute(_q("chain_next_in_groups"), {
+                successors = [_outgoing(r) for r in _run(conn, "chain_next_in_groups", {
                     "bet_ids": chain, "margin_s": margin_s})]
             refills, left_to_scheduler = _refill(conn, owned, successors, margin_s, room or {})
         elif chain:
-            conn.execute(_q("promote_next_in_groups"), {"bet_ids": chain})
+            _run(conn, "promote_next_in_groups", {"bet_ids": chain})
         if left_to_scheduler or len(finished) < len(owned) or len(chain) < len(finished):
             # Freed slots this worker does not fill, a retry scheduled, or a decline queued:
             # the scheduler looks again. (A slot the refill found nothing due for needs no
             # look: a new callback's enqueue notifies by itself.)
-            conn.execute(_q("notify_due"))
+            _run(conn, "notify_due")
         return _write_sending(conn, successors + refills)
 
 
@@ -364,7 +361,7 @@ def _refill(conn: sa.Connection, owned: list[Attempt], successors: list[Outgoing
     for brand_id, count in sorted(free.items()):
         taken = []
         if count > 0:
-            taken = [_outgoing(r) for r in conn.execute(_q("refill_brand"), dict(
+            taken = [_outgoing(r) for r in _run(conn, "refill_brand", dict(
                 brand_id=brand_id, limit=count, margin_s=margin_s))]
             refills += taken
         # Capped, and as much was due as this worker took: more may be due for another.
@@ -375,7 +372,7 @@ def _refill(conn: sa.Connection, owned: list[Attempt], successors: list[Outgoing
 def insert_attempts(conn: sa.Connection, attempts: list[Attempt]) -> None:
     """Append the attempts to the history in one statement."""
     if attempts:
-        conn.execute(_q("insert_attempts"), {"rows": _json_rows(attempt_row(a)
+        _run(conn, "insert_attempts", {"rows": _json_rows(attempt_row(a)
                                                                for a in attempts)})
 
 
@@ -397,11 +394,11 @@ def _apply_group_effect(conn: sa.Connection, attempt: Attempt, bet_status: str,
         statuses.append({"bet_id": cb.bet_id, "status": effect.bet_status,
                          "restrictions": effect.restrictions or []})
     if effect.skip_reason:
-        conn.execute(_q("skip_waiting_in_group"), {"bet_id": cb.bet_id,
+        _run(conn, "skip_waiting_in_group", {"bet_id": cb.bet_id,
                                                    "reason": effect.skip_reason})
     if effect.queue_decline:
         payload = lifecycle.decline_payload(cb.payload, str(uuid.uuid4()))
-        conn.execute(_q("insert_callback"), dict(
+        _run(conn, "insert_callback", dict(
             request_id=payload["request_id"], brand_id=cb.brand_id, bet_id=cb.bet_id,
             destination=contract.DECLINE, payload=json.dumps(payload),
             foreign_params=json.dumps(cb.foreign_params), origin="system", state="pending",
@@ -466,7 +463,7 @@ def completion_row(attempt: Attempt) -> dict:
 def status(engine: sa.Engine) -> dict:
     """Queue figures: pending callbacks, groups waiting, in flight, due now, oldest age."""
     with engine.connect() as conn:
-        row = conn.execute(_q("status")).one()
+        row = _run(conn, "status").one()
     age = row.oldest_pending_age_s
     return dict(pending_callbacks=row.pending_callbacks, groups_waiting=row.groups_waiting,
                 in_flight=row.in_flight, due_now=row.due_now,
@@ -476,7 +473,7 @@ def status(engine: sa.Engine) -> dict:
 def queue_by_brand(engine: sa.Engine) -> list[dict]:
     """Per brand: open callbacks, due now, in flight, and the oldest open one's age (s)."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(_q("queue_by_brand"))]
+        return [dict(r._mapping) for r in _run(conn, "queue_by_brand")]
 
 
 def wait_until_drained(engine: sa.Engine, timeout_s: float = 300.0) -> bool:
@@ -492,20 +489,20 @@ def wait_until_drained(engine: sa.Engine, timeout_s: float = 300.0) -> bool:
 def group_attempts(engine: sa.Engine, group_id: str) -> list[dict]:
     """Every attempt of one bet, oldest first, with all recorded fields."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(_q("group_attempts"),
+        return [dict(r._mapping) for r in _run(conn, "group_attempts",
                                                         {"group_id": group_id})]
 
 
 def group_callbacks(engine: sa.Engine, group_id: str) -> list[dict]:
     """The bet's callbacks in order, with their queue state."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(_q("group_callbacks"),
+        return [dict(r._mapping) for r in _run(conn, "group_callbacks",
                                                         {"group_id": group_id})]
 
 
 def bet(engine: sa.Engine, bet_id: str) -> dict | None:
     with engine.connect() as conn:
-        row = conn.execute(_q("bet"), {"bet_id": bet_id}).first()
+        row = _run(conn, "bet", {"bet_id": bet_id}).first()
     return dict(row._mapping) if row else None
 
 
@@ -514,7 +511,7 @@ def bet_statuses(engine: sa.Engine, bet_ids: list[str]) -> dict[str, str]:
     if not bet_ids:
         return {}
     with engine.connect() as conn:
-        return {r.bet_id: r.status for r in conn.execute(_q("bet_statuses"),
+        return {r.bet_id: r.status for r in _run(conn, "bet_statuses",
                                                          {"bet_ids": list(bet_ids)})}
 
 
@@ -538,9 +535,9 @@ _REQUEST_ID_KEY = "callbacks_request_id_key"
 _UNIQUE_VIOLATION = "23505"
 
 
-@cache
-def _api_q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("api.sql")[name])
+def _api_run(conn: sa.Connection, name: str, params: Mapping | None = None) -> sa.CursorResult:
+    """Run a named query of ``sql/api.sql`` (prepared once per connection)."""
+    return statements.run(conn, name, params, filename="api.sql")
 
 
 @dataclass(frozen=True)
@@ -605,8 +602,8 @@ def queued_by_request_id(engine: sa.Engine, request_ids: list[str]) -> dict:
 def _queued_by_request_id(conn: sa.Connection, request_ids: list[str]) -> dict:
     if not request_ids:
         return {}
-    return {r.request_id: r for r in conn.execute(_api_q("callbacks_by_request_id"),
-                                                  {"request_ids": request_ids})}
+    return {r.request_id: r for r in _api_run(conn, "callbacks_by_request_id",
+                                               {"request_ids": request_ids})}
 
 
 def _differing_fields(row, brand_id: int, cb: NewCallback) -> list[str]:
@@ -642,12 +639,12 @@ def bet_callbacks(engine: sa.Engine, bet_id: str) -> dict | None:
     ``attempt_log`` (oldest first); None when there is no such bet. Foreign-Params are left
     out. One consistent snapshot."""
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-        bet_row = conn.execute(_api_q("bet_with_brand"), {"bet_id": bet_id}).first()
+        bet_row = _api_run(conn, "bet_with_brand", {"bet_id": bet_id}).first()
         if bet_row is None:
             return None
-        callbacks = [dict(r._mapping) for r in conn.execute(_api_q("bet_callbacks"),
+        callbacks = [dict(r._mapping) for r in _api_run(conn, "bet_callbacks",
                                                              {"bet_id": bet_id})]
-        attempts = [dict(r._mapping) for r in conn.execute(_api_q("bet_attempts"),
+        attempts = [dict(r._mapping) for r in _api_run(conn, "bet_attempts",
                                                             {"bet_id": bet_id})]
     by_callback: dict[int, list[dict]] = {}
     for attempt in attempts:
@@ -662,7 +659,7 @@ def add_api_token(engine: sa.Engine, name: str, token_sha256: str) -> dict:
     when the name is malformed or a live token has it already."""
     try:
         with engine.begin() as conn:
-            row = conn.execute(_api_q("insert_api_token"),
+            row = _api_run(conn, "insert_api_token",
                                {"name": name, "token_sha256": token_sha256}).one()
     except sa.exc.IntegrityError as exc:
         if getattr(exc.orig, "pgcode", None) == _UNIQUE_VIOLATION:
@@ -677,17 +674,17 @@ def add_api_token(engine: sa.Engine, name: str, token_sha256: str) -> dict:
 def live_api_token_hashes(engine: sa.Engine) -> list[tuple[str, str]]:
     """``[(name, sha256 hex), ...]`` of the tokens not revoked."""
     with engine.connect() as conn:
-        return [(r.name, r.token_sha256) for r in conn.execute(_api_q("live_api_token_hashes"))]
+        return [(r.name, r.token_sha256) for r in _api_run(conn, "live_api_token_hashes")]
 
 
 def api_tokens(engine: sa.Engine, *, include_revoked: bool = False) -> list[dict]:
     """Names and dates of the API tokens (never their hashes)."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(
-            _api_q("api_tokens"), {"include_revoked": include_revoked})]
+        return [dict(r._mapping) for r in _api_run(conn, "api_tokens",
+                                                   {"include_revoked": include_revoked})]
 
 
 def revoke_api_token(engine: sa.Engine, name: str) -> bool:
     """Revoke the live token called ``name``; False when there is none."""
     with engine.begin() as conn:
-        return conn.execute(_api_q("revoke_api_token"), {"name": name}).first() is not None
+        return _api_run(conn, "revoke_api_token", {"name": name}).first() is not None

@@ -1,0 +1,78 @@
+"""Named queries run as server-side prepared statements.
+
+psycopg2 sends every statement as text, so PostgreSQL parses and plans it again on each call.
+For the queue's statements that costs more than running them (``callbacks`` has a dozen
+indexes, most of them partial, and the planner weighs each one): at 50 callbacks a second,
+planning was over half of the database's time. :func:`run` prepares a named query once per
+connection (``PREPARE``) and then runs ``EXECUTE`` with the values; after a few calls PostgreSQL
+keeps a generic plan when it is no worse than planning for the values, and plans afresh when it
+is.
+
+A generic plan is made from what the planner knows of the tables at that moment, and a table's
+growth alone does not renew it: made while ``callbacks`` held a few dozen rows, it scans the
+whole table for every claim long after it holds thousands. So each statement is prepared again
+after it has served for a while — after :data:`REPREPARE_FIRST_S`, then twice as long each time up
+to :data:`REPREPARE_MAX_S` — which costs one planning per statement and connection per period.
+
+A prepared statement belongs to the database session: it outlives the transaction that made it
+(rolled back or not), and a new connection — after a restart, or one the pool replaced — starts
+without any, which the pool's per-connection ``info`` (cleared on reconnect) tracks.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import asyncpg
+
+import sql
+
+#: Compiles ``:name`` parameters to PostgreSQL's ``$1`` (a name used twice is one parameter).
+_DOLLAR_PARAMS = asyncpg.dialect()
+_PREPARED = "callbacks_prepared"
+#: A statement is prepared again after serving this long, then twice as long each time...
+REPREPARE_FIRST_S = 1.0
+#: ...up to this period.
+REPREPARE_MAX_S = 60.0
+
+
+@cache
+def _statement(filename: str, name: str) -> tuple[str, str, tuple[str, ...]]:
+    """``(handle, PREPARE text, parameter names in order)`` for a named query of ``filename``."""
+    compiled = sa.text(sql.queries(filename)[name]).compile(dialect=_DOLLAR_PARAMS)
+    handle = f"cd_{filename.removesuffix('.sql')}_{name}"
+    return handle, f"PREPARE {handle} AS {compiled.string}", tuple(compiled.positiontup or ())
+
+
+def run(conn: sa.Connection, name: str, params: Mapping | None = None, *,
+        filename: str = "queries.sql", clock=time.monotonic) -> sa.CursorResult:
+    """Run the named query of ``sql/<filename>`` on ``conn`` as a prepared statement."""
+    prepared = conn.connection.info.setdefault(_PREPARED, {})
+    key = (filename, name)
+    entry = prepared.get(key)
+    now = clock()
+    if entry is None or now >= entry[1]:
+        handle, prepare, names = _statement(filename, name)
+        serve_s = REPREPARE_FIRST_S if entry is None else min(entry[2] * 2, REPREPARE_MAX_S)
+        entry = prepared[key] = (_prepare(conn, handle, prepare, names, again=entry is not None),
+                                 now + serve_s, serve_s)
+    return conn.execute(entry[0], dict(params or {}))
+
+
+def _prepare(conn: sa.Connection, handle: str, prepare: str, names: tuple[str, ...], *,
+             again: bool) -> sa.TextClause:
+    """PREPARE on this connection; the EXECUTE clause casts each value to its parameter's type
+    (psycopg2 writes a list of strings as ``text[]``, which PostgreSQL will not take for a
+    ``uuid[]`` parameter without a cast)."""
+    with conn.connection.dbapi_connection.cursor() as cursor:
+        if again:
+            cursor.execute(f"DEALLOCATE {handle}")
+        cursor.execute(prepare)  # no parameters: a '%' in the query stays literal
+        cursor.execute("SELECT CAST(parameter_types AS text[]) FROM pg_prepared_statements"
+                       " WHERE name = %s", (handle,))
+        types = cursor.fetchone()[0]
+    args = ", ".join(f"CAST(:{p} AS {t})" for p, t in zip(names, types))
+    return sa.text(f"EXECUTE {handle}({args})" if args else f"EXECUTE {handle}")

@@ -1,0 +1,92 @@
+"""Named queries run as prepared statements: each prepares on PostgreSQL, once per connection
+and period, and a connection the pool replaced prepares again."""
+import pytest
+import sqlalchemy as sa
+
+import sql
+from delivery import statements
+
+
+def _prepared_here(conn) -> set[str]:
+    return set(conn.execute(sa.text("SELECT name FROM pg_prepared_statements")).scalars())
+
+
+@pytest.mark.parametrize("filename", ["queries.sql", "api.sql"])
+def test_every_named_query_prepares(engine, clean_db, filename):
+    # A parameter PostgreSQL cannot type from its context (a bare ":x IS NULL") would fail here
+    # rather than in the middle of a worker's transaction.
+    with engine.connect() as conn:
+        conn.invalidate()  # a connection with nothing prepared on it
+        for name in sql.queries(filename):
+            handle, prepare, _ = statements._statement(filename, name)
+            with conn.connection.dbapi_connection.cursor() as cursor:
+                cursor.execute(prepare)
+                cursor.execute(f"DEALLOCATE {handle}")
+        conn.rollback()
+
+
+def test_a_statement_is_prepared_once_per_connection_and_reused(engine, clean_db):
+    with engine.connect() as conn:
+        conn.invalidate()  # a fresh connection: nothing prepared on it yet
+        first = statements.run(conn, "status").one()
+        assert "cd_queries_status" in _prepared_here(conn)
+        conn.execute(sa.text("DEALLOCATE cd_queries_status"))
+        # Still within its period: run() trusts the connection's record and EXECUTEs.
+        with pytest.raises(sa.exc.DBAPIError, match="does not exist"):
+            statements.run(conn, "status")
+        conn.invalidate()  # not back to the pool with a record that no longer holds
+        assert first is not None
+
+
+def test_a_replaced_connection_prepares_again(engine, clean_db):
+    with engine.connect() as conn:
+        statements.run(conn, "status").one()
+        conn.invalidate()  # what the pool does when the server went away
+        conn.rollback()
+        assert "cd_queries_status" not in _prepared_here(conn)
+        statements.run(conn, "status").one()
+        assert "cd_queries_status" in _prepared_here(conn)
+
+
+def test_a_statement_is_prepared_again_after_its_period_which_doubles(engine, clean_db):
+    now = [1000.0]
+
+    def clock():
+        return now[0]
+
+    def plans_made(conn) -> str:
+        return conn.execute(sa.text(
+            "SELECT prepare_time FROM pg_prepared_statements WHERE name = 'cd_queries_status'"
+        )).scalar()
+
+    with engine.connect() as conn:
+        conn.invalidate()
+        statements.run(conn, "status", clock=clock).one()
+        conn.commit()
+        made = plans_made(conn)
+        now[0] += statements.REPREPARE_FIRST_S / 2
+        statements.run(conn, "status", clock=clock).one()
+        conn.commit()
+        assert plans_made(conn) == made, "prepared again within its first period"
+        now[0] += statements.REPREPARE_FIRST_S
+        statements.run(conn, "status", clock=clock).one()
+        conn.commit()
+        again = plans_made(conn)
+        assert again > made
+        now[0] += statements.REPREPARE_FIRST_S * 1.5  # within the doubled period
+        statements.run(conn, "status", clock=clock).one()
+        conn.commit()
+        assert plans_made(conn) == again
+        now[0] += statements.REPREPARE_FIRST_S
+        statements.run(conn, "status", clock=clock).one()
+        conn.commit()
+        assert plans_made(conn) > again
+
+
+def test_values_are_cast_to_each_parameters_type(engine, clean_db):
+    # psycopg2 writes a list of strings as text[]; the statement's parameter is uuid[].
+    with engine.connect() as conn:
+        rows = statements.run(conn, "complete_attempts", {
+            "rows": "[]", "started_ats": [], "ids": ["0b0e6c9c-5e0e-4b43-9d55-000000000000"]})
+        assert rows.rowcount == 0
+        conn.rollback()
