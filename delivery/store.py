@@ -312,7 +312,8 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
         _run(conn, "finish_callbacks", {"rows": _json_rows(dict(
             id=a.callback.callback_id, state=a.final_state, last_status=a.response_status,
             last_error=None if a.outcome.kind == "delivered" else a.outcome.error_detail,
-            next_attempt_at=a.next_attempt_at) for a in owned)})
+            next_attempt_at=a.next_attempt_at) for a in owned),
+            "ids": [a.callback.callback_id for a in owned]})
         finished = [a for a in owned if a.final_state in FINAL_STATES]
         chain = []
         statuses: list[dict] = []

@@ -285,6 +285,8 @@ FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
     error_detail text, error_code text, next_attempt_at timestamptz, action_id bigint);
 
 -- name: finish_callbacks
+-- The ids come again as an array so that the rows are looked up by primary key: joined to the
+-- JSON rows alone (estimated at 100) the planner hashed the whole table for every batch.
 UPDATE callbacks c
 SET state = r.state, attempts = c.attempts + 1, last_status = r.last_status,
     last_error = r.last_error, next_attempt_at = r.next_attempt_at,
@@ -292,7 +294,7 @@ SET state = r.state, attempts = c.attempts + 1, last_status = r.last_status,
     finished_at = CASE WHEN r.state IN ('pending', 'waiting') THEN NULL ELSE now() END
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
     id bigint, state text, last_status integer, last_error text, next_attempt_at timestamptz)
-WHERE c.id = r.id;
+WHERE c.id = r.id AND c.id = ANY(CAST(:ids AS bigint[]));
 
 -- name: promote_next_in_groups
 -- Each listed group's head is done: its oldest waiting callback becomes due now (for the
