@@ -20,10 +20,9 @@ without any, which the pool's per-connection ``info`` (cleared on reconnect) tra
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from functools import cache
-
-import time
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg
@@ -55,20 +54,21 @@ def run(conn: sa.Connection, name: str, params: Mapping | None = None, *,
     entry = prepared.get(key)
     now = clock()
     if entry is None or now >= entry[1]:
-        handle, prepare, names = _statement(filename, name)
         serve_s = REPREPARE_FIRST_S if entry is None else min(entry[2] * 2, REPREPARE_MAX_S)
-        entry = prepared[key] = (_prepare(conn, handle, prepare, names, again=entry is not None),
-                                 now + serve_s, serve_s)
+        entry = prepared[key] = (_prepare(conn, *_statement(filename, name)), now + serve_s,
+                                 serve_s)
     return conn.execute(entry[0], dict(params or {}))
 
 
-def _prepare(conn: sa.Connection, handle: str, prepare: str, names: tuple[str, ...], *,
-             again: bool) -> sa.TextClause:
-    """PREPARE on this connection; the EXECUTE clause casts each value to its parameter's type
-    (psycopg2 writes a list of strings as ``text[]``, which PostgreSQL will not take for a
-    ``uuid[]`` parameter without a cast)."""
+def _prepare(conn: sa.Connection, handle: str, prepare: str,
+             names: tuple[str, ...]) -> sa.TextClause:
+    """PREPARE on this connection (replacing the statement of that name if the session has
+    one, so a preparation that failed half-way is simply done again); the EXECUTE clause casts
+    each value to its parameter's type (psycopg2 writes a list of strings as ``text[]``, which
+    PostgreSQL will not take for a ``uuid[]`` parameter without a cast)."""
     with conn.connection.dbapi_connection.cursor() as cursor:
-        if again:
+        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", (handle,))
+        if cursor.fetchone():
             cursor.execute(f"DEALLOCATE {handle}")
         cursor.execute(prepare)  # no parameters: a '%' in the query stays literal
         cursor.execute("SELECT CAST(parameter_types AS text[]) FROM pg_prepared_statements"

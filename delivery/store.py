@@ -75,8 +75,7 @@ def set_brand_currency(engine: sa.Engine, name: str, currency: str | None) -> No
     """The currency the brand's platform keeps wallets in (money at risk is added up per
     currency); None clears it."""
     with engine.begin() as conn:
-        if _run(conn, "set_brand_currency", {"name": name, "currency": currency}
-                        ).rowcount == 0:
+        if _run(conn, "set_brand_currency", {"name": name, "currency": currency}).rowcount == 0:
             _brand_named(conn, name)
 
 

@@ -90,3 +90,13 @@ def test_values_are_cast_to_each_parameters_type(engine, clean_db):
             "rows": "[]", "started_ats": [], "ids": ["0b0e6c9c-5e0e-4b43-9d55-000000000000"]})
         assert rows.rowcount == 0
         conn.rollback()
+
+
+def test_a_preparation_the_record_lost_is_done_again(engine, clean_db):
+    # The session holds the statement but the connection's record does not (a preparation
+    # that failed after its PREPARE): preparing again replaces it instead of failing.
+    with engine.connect() as conn:
+        statements.run(conn, "status").one()
+        conn.connection.info[statements._PREPARED].clear()
+        assert statements.run(conn, "status").one() is not None
+        assert "cd_queries_status" in _prepared_here(conn)
