@@ -7,16 +7,23 @@ import sql
 from delivery import statements
 
 
+@pytest.fixture
+def fresh(engine):
+    """An engine whose every connection is new: nothing prepared on it by earlier tests."""
+    own = sa.create_engine(engine.url, poolclass=sa.pool.NullPool)
+    yield own
+    own.dispose()
+
+
 def _prepared_here(conn) -> set[str]:
     return set(conn.execute(sa.text("SELECT name FROM pg_prepared_statements")).scalars())
 
 
 @pytest.mark.parametrize("filename", ["queries.sql", "api.sql"])
-def test_every_named_query_prepares(engine, clean_db, filename):
+def test_every_named_query_prepares(fresh, clean_db, filename):
     # A parameter PostgreSQL cannot type from its context (a bare ":x IS NULL") would fail here
     # rather than in the middle of a worker's transaction.
-    with engine.connect() as conn:
-        conn.invalidate()  # a connection with nothing prepared on it
+    with fresh.connect() as conn:
         for name in sql.queries(filename):
             handle, prepare, _ = statements._statement(filename, name)
             with conn.connection.dbapi_connection.cursor() as cursor:
@@ -25,21 +32,20 @@ def test_every_named_query_prepares(engine, clean_db, filename):
         conn.rollback()
 
 
-def test_a_statement_is_prepared_once_per_connection_and_reused(engine, clean_db):
-    with engine.connect() as conn:
-        conn.invalidate()  # a fresh connection: nothing prepared on it yet
+def test_a_statement_is_prepared_once_per_connection_and_reused(fresh, clean_db):
+    with fresh.connect() as conn:
         first = statements.run(conn, "status").one()
         assert "cd_queries_status" in _prepared_here(conn)
         conn.execute(sa.text("DEALLOCATE cd_queries_status"))
         # Still within its period: run() trusts the connection's record and EXECUTEs.
         with pytest.raises(sa.exc.DBAPIError, match="does not exist"):
             statements.run(conn, "status")
-        conn.invalidate()  # not back to the pool with a record that no longer holds
+        conn.rollback()
         assert first is not None
 
 
-def test_a_replaced_connection_prepares_again(engine, clean_db):
-    with engine.connect() as conn:
+def test_a_replaced_connection_prepares_again(fresh, clean_db):
+    with fresh.connect() as conn:
         statements.run(conn, "status").one()
         conn.invalidate()  # what the pool does when the server went away
         conn.rollback()
@@ -48,7 +54,7 @@ def test_a_replaced_connection_prepares_again(engine, clean_db):
         assert "cd_queries_status" in _prepared_here(conn)
 
 
-def test_a_statement_is_prepared_again_after_its_period_which_doubles(engine, clean_db):
+def test_a_statement_is_prepared_again_after_its_period_which_doubles(fresh, clean_db):
     now = [1000.0]
 
     def clock():
@@ -59,8 +65,7 @@ def test_a_statement_is_prepared_again_after_its_period_which_doubles(engine, cl
             "SELECT prepare_time FROM pg_prepared_statements WHERE name = 'cd_queries_status'"
         )).scalar()
 
-    with engine.connect() as conn:
-        conn.invalidate()
+    with fresh.connect() as conn:
         statements.run(conn, "status", clock=clock).one()
         conn.commit()
         made = plans_made(conn)
@@ -83,19 +88,19 @@ def test_a_statement_is_prepared_again_after_its_period_which_doubles(engine, cl
         assert plans_made(conn) > again
 
 
-def test_values_are_cast_to_each_parameters_type(engine, clean_db):
+def test_values_are_cast_to_each_parameters_type(fresh, clean_db):
     # psycopg2 writes a list of strings as text[]; the statement's parameter is uuid[].
-    with engine.connect() as conn:
+    with fresh.connect() as conn:
         rows = statements.run(conn, "complete_attempts", {
             "rows": "[]", "started_ats": [], "ids": ["0b0e6c9c-5e0e-4b43-9d55-000000000000"]})
         assert rows.rowcount == 0
         conn.rollback()
 
 
-def test_a_preparation_the_record_lost_is_done_again(engine, clean_db):
+def test_a_preparation_the_record_lost_is_done_again(fresh, clean_db):
     # The session holds the statement but the connection's record does not (a preparation
     # that failed after its PREPARE): preparing again replaces it instead of failing.
-    with engine.connect() as conn:
+    with fresh.connect() as conn:
         statements.run(conn, "status").one()
         conn.connection.info[statements._PREPARED].clear()
         assert statements.run(conn, "status").one() is not None
