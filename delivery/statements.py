@@ -57,7 +57,7 @@ def run(conn: sa.Connection, name: str, params: Mapping | None = None, *,
         serve_s = REPREPARE_FIRST_S if entry is None else min(entry[2] * 2, REPREPARE_MAX_S)
         entry = prepared[key] = (_prepare(conn, *_statement(filename, name)), now + serve_s,
                                  serve_s)
-    return conn.execute(entry[0], dict(params or {}))
+    return conn.execute(entry[0], params or {})
 
 
 def _prepare(conn: sa.Connection, handle: str, prepare: str,
