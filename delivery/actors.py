@@ -58,7 +58,8 @@ def _delivery() -> DeliveryWorker:
     if not _delivery_made:
         with _delivery_lock:
             if not _delivery_made:
-                engine = database.make_engine(_database_url, pool_size=8, pre_ping=False)
+                engine = database.make_engine(_database_url, pool_size=8, pre_ping=False,
+                                              generic_plans=True)
                 _delivery_made.append(DeliveryWorker(
                     engine, lambda: make_transport(HTTP_CONNECTIONS_PER_THREAD),
                     lease_margin_s=_settings.lease_margin_s,

@@ -103,12 +103,31 @@ def redact_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True) -> sa.Engine:
+def make_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True,
+                generic_plans: bool = False) -> sa.Engine:
     """An engine with connections checked before use (workers live long, servers restart).
 
     ``pre_ping=False`` saves a round trip per transaction for callers that retry a transaction
     whose connection failed (the delivery worker's writes do): a dead pooled connection then
     fails the first statement, is discarded, and the retry gets a fresh one.
+
+    ``generic_plans=True`` makes the connections' prepared statements (see
+    :mod:`delivery.statements`) always run their generic plan, for callers that run nothing
+    else. PostgreSQL otherwise plans afresh on every call whenever a plan for the values looks
+    cheaper than the generic one — always, for a statement on the month-partitioned
+    ``attempts`` (a plan for the values names the one month concerned) or on an array of ids —
+    and at the worker's rate that planning cost more than running the statements.
     """
-    return sa.create_engine(sqlalchemy_url(url), pool_pre_ping=pre_ping, pool_size=pool_size,
-                            max_overflow=pool_size)
+    engine = sa.create_engine(sqlalchemy_url(url), pool_pre_ping=pre_ping,
+                              pool_size=pool_size, max_overflow=pool_size)
+    if generic_plans:
+        sa.event.listen(engine, "connect", _use_generic_plans)
+    return engine
+
+
+def _use_generic_plans(dbapi_connection, _record) -> None:
+    # A session setting, made before the pool hands the connection out (a plain SET inside a
+    # transaction that rolls back would be undone).
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+    dbapi_connection.commit()

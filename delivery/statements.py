@@ -6,7 +6,9 @@ indexes, most of them partial, and the planner weighs each one): at 50 callbacks
 planning was over half of the database's time. :func:`run` prepares a named query once per
 connection (``PREPARE``) and then runs ``EXECUTE`` with the values; after a few calls PostgreSQL
 keeps a generic plan when it is no worse than planning for the values, and plans afresh when it
-is.
+is. The delivery worker's connections always take the generic plan
+(``make_engine(generic_plans=True)``): for most of its statements a plan for the values looked
+cheaper, and planning them on every call cost more than running them.
 
 A generic plan is made from what the planner knows of the tables at that moment, and a table's
 growth alone does not renew it: made while ``callbacks`` held a few dozen rows, it scans the

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 import sql
-from delivery import statements
+from delivery import database, statements
 
 
 @pytest.fixture
@@ -105,3 +105,30 @@ def test_a_preparation_the_record_lost_is_done_again(fresh, clean_db):
         conn.connection.info[statements._PREPARED].clear()
         assert statements.run(conn, "status").one() is not None
         assert "cd_queries_status" in _prepared_here(conn)
+
+
+def _plans(conn, handle: str) -> tuple[int, int]:
+    return conn.execute(sa.text("SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                                " WHERE name = :h"), {"h": handle}).one()
+
+
+@pytest.mark.parametrize("generic", [False, True])
+def test_the_workers_connections_plan_their_statements_once(engine, clean_db, generic):
+    # Completing attempts touches the month-partitioned history: PostgreSQL weighs a plan for
+    # the values (one month) as cheaper than the generic one (every month) and would plan each
+    # call afresh. The worker's engine runs the generic plan instead.
+    own = database.make_engine(engine.url.render_as_string(hide_password=False),
+                               pool_size=1, generic_plans=generic)
+    try:
+        with own.connect() as conn:
+            for _ in range(8):
+                statements.run(conn, "complete_attempts",
+                               {"rows": "[]", "started_ats": [], "ids": []})
+            generic_plans, custom_plans = _plans(conn, "cd_queries_complete_attempts")
+            conn.rollback()
+    finally:
+        own.dispose()
+    if generic:
+        assert (generic_plans, custom_plans) == (8, 0)
+    else:
+        assert (generic_plans, custom_plans) == (0, 8)
