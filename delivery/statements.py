@@ -22,9 +22,10 @@ without any, which the pool's per-connection ``info`` (cleared on reconnect) tra
 """
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Mapping, Sequence
+from functools import cache, lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg
@@ -34,6 +35,8 @@ import sql
 #: Compiles ``:name`` parameters to PostgreSQL's ``$1`` (a name used twice is one parameter).
 _DOLLAR_PARAMS = asyncpg.dialect()
 _PREPARED = "callbacks_prepared"
+#: A ``:name`` parameter of an EXECUTE clause.
+_PARAM = re.compile(r"(?<![:\w]):(\w+)")
 #: A statement is prepared again after serving this long, then twice as long each time...
 REPREPARE_FIRST_S = 1.0
 #: ...up to this period.
@@ -51,6 +54,34 @@ def _statement(filename: str, name: str) -> tuple[str, str, tuple[str, ...]]:
 def run(conn: sa.Connection, name: str, params: Mapping | None = None, *,
         filename: str = "queries.sql", clock=time.monotonic) -> sa.CursorResult:
     """Run the named query of ``sql/<filename>`` on ``conn`` as a prepared statement."""
+    return conn.execute(_execute_clause(conn, filename, name, clock), params or {})
+
+
+def run_many(conn: sa.Connection, calls: Sequence[tuple[str, Mapping]], *,
+             filename: str = "queries.sql", clock=time.monotonic) -> sa.CursorResult:
+    """Run named queries ``[(name, params), ...]`` one after the other in one round trip
+    (PostgreSQL takes several statements in one message, in the transaction under way); the
+    result is the last one's. Each round trip costs both processes a wake-up and the caller
+    an execution through SQLAlchemy, more than a small statement itself."""
+    if len(calls) == 1:
+        return run(conn, *calls[0], filename=filename, clock=clock)
+    texts = []
+    values = {}
+    for i, (name, params) in enumerate(calls):
+        texts.append(_execute_clause(conn, filename, name, clock).text)
+        values.update({f"s{i}_{key}": value for key, value in params.items()})
+    return conn.execute(_one_message(tuple(texts)), values)
+
+
+@lru_cache(maxsize=256)
+def _one_message(texts: tuple[str, ...]) -> sa.TextClause:
+    """The EXECUTE clauses as one text, the i-th one's parameters renamed ``s<i>_<name>``."""
+    return sa.text("; ".join(_PARAM.sub(rf":s{i}_\1", text) for i, text in enumerate(texts)))
+
+
+def _execute_clause(conn: sa.Connection, filename: str, name: str, clock) -> sa.TextClause:
+    """The EXECUTE clause of a named query, prepared on this connection first when it is not,
+    or has served its period."""
     prepared = conn.connection.info.setdefault(_PREPARED, {})
     key = (filename, name)
     entry = prepared.get(key)
@@ -59,7 +90,7 @@ def run(conn: sa.Connection, name: str, params: Mapping | None = None, *,
         serve_s = REPREPARE_FIRST_S if entry is None else min(entry[2] * 2, REPREPARE_MAX_S)
         entry = prepared[key] = (_prepare(conn, *_statement(filename, name)), now + serve_s,
                                  serve_s)
-    return conn.execute(entry[0], params or {})
+    return entry[0]
 
 
 def _prepare(conn: sa.Connection, handle: str, prepare: str,

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 import sql
-from delivery import database, statements
+from delivery import database, statements, store
 
 
 @pytest.fixture
@@ -132,3 +132,23 @@ def test_the_workers_connections_plan_their_statements_once(engine, clean_db, ge
         assert (generic_plans, custom_plans) == (8, 0)
     else:
         assert (generic_plans, custom_plans) == (0, 8)
+
+
+def test_several_statements_go_in_one_round_trip_and_answer_with_the_last(fresh, clean_db):
+    store.add_brand(fresh, "a", "http://a.example")
+    store.add_brand(fresh, "b", "http://b.example")
+    with fresh.connect() as conn:
+        # The same parameter name in each statement, a value of its own in each.
+        rows = statements.run_many(conn, [
+            ("set_brand_currency", {"name": "a", "currency": "EUR"}),
+            ("set_brand_currency", {"name": "b", "currency": "GBP"}),
+            ("brand_named", {"name": "b"}),
+        ]).all()
+        assert [r.name for r in rows] == ["b"]
+        assert dict(conn.execute(sa.text("SELECT name, currency FROM brands")).all()) == {
+            "a": "EUR", "b": "GBP"}
+        sent = conn.execute(sa.text(
+            "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'cd_queries_%'"
+        )).scalar()
+        assert sent == 2  # each prepared once on the connection
+        conn.rollback()
