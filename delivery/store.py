@@ -34,6 +34,11 @@ def _run(conn: sa.Connection, name: str, params: Mapping | None = None) -> sa.Cu
     return statements.run(conn, name, params)
 
 
+def _run_many(conn: sa.Connection, calls: list[tuple[str, Mapping]]) -> sa.CursorResult:
+    """Run named queries of ``sql/queries.sql`` in one round trip; the last one's result."""
+    return statements.run_many(conn, calls)
+
+
 @dataclass(frozen=True)
 class Brand:
     id: int
@@ -256,11 +261,17 @@ def begin_attempts(engine: sa.Engine, claims: list[tuple[int, str]],
         return _write_sending(conn, _confirm(conn, claims, margin_s))
 
 
-def _write_sending(conn: sa.Connection, callbacks: list[OutgoingCallback]) -> list[Sending]:
+def _write_sending(conn: sa.Connection, callbacks: list[OutgoingCallback],
+                   then: list[tuple[str, dict]] = ()) -> list[Sending]:
+    """Write the callbacks' attempts as ``sending`` (and run the statements ``then``, in the
+    same round trip)."""
     sendings = [prepare(cb) for cb in callbacks]
+    writes = list(then)
     if sendings:
-        _run(conn, "insert_attempts", {"rows": _json_rows(sending_row(s)
-                                                               for s in sendings)})
+        writes.insert(0, ("insert_attempts", {"rows": _json_rows(sending_row(s)
+                                                                 for s in sendings)}))
+    if writes:
+        _run_many(conn, writes)
     return sendings
 
 
@@ -291,53 +302,60 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
     stopping: nothing more is taken, and the scheduler hands the work to another worker).
     ``room`` caps, per brand, how many callbacks this batch may put back in flight (successors
     and refills together; a successor always goes); a freed slot beyond it is left to the
-    scheduler. The work is set-based — a few statements per batch, whatever its size.
+    scheduler. The work is set-based — a few statements per batch, whatever its size, sent in
+    a few round trips (the locks; the writes and the chaining; a refill per brand; the new
+    attempts).
     """
     if not attempts:
         return []
     with engine.begin() as conn:
-        bets = {r.bet_id: r.status for r in _run(conn, "lock_bets", {
-            "bet_ids": sorted({a.callback.bet_id for a in attempts})})}
-        held = {r.id: r for r in _run(conn, "lock_callbacks", {
-            "ids": [a.callback.callback_id for a in attempts]})}
+        locked = _run(conn, "lock_finished", {
+            "bet_ids": sorted({a.callback.bet_id for a in attempts}),
+            "ids": [a.callback.callback_id for a in attempts]}).all()
+        bets = {r.bet_id: r.status for r in locked if r.kind == "bet"}
+        held = {r.id: r for r in locked if r.kind == "callback"}
         completions = [completion_row(a) for a in attempts]
-        _run(conn, "complete_attempts", {
+        # The writes that need no answer go in one round trip with the one that does.
+        writes: list[tuple[str, dict]] = [("complete_attempts", {
             "rows": _json_rows(completions),
             "started_ats": sorted({c["started_at"] for c in completions}),
-            "ids": [str(c["id"]) for c in completions]})
+            "ids": [str(c["id"]) for c in completions]})]
         owned = [a for a in attempts if _still_holds(held.get(a.callback.callback_id), a)]
         if not owned:
+            _run_many(conn, writes)
             return []
-        _run(conn, "finish_callbacks", {"rows": _json_rows(dict(
+        writes.append(("finish_callbacks", {"rows": _json_rows(dict(
             id=a.callback.callback_id, state=a.final_state, last_status=a.response_status,
             last_error=None if a.outcome.kind == "delivered" else a.outcome.error_detail,
             next_attempt_at=a.next_attempt_at) for a in owned),
-            "ids": [a.callback.callback_id for a in owned]})
+            "ids": [a.callback.callback_id for a in owned]}))
         finished = [a for a in owned if a.final_state in FINAL_STATES]
         chain = []
         statuses: list[dict] = []
         for attempt in finished:
-            if _apply_group_effect(conn, attempt, bets[attempt.callback.bet_id], statuses):
+            if _apply_group_effect(attempt, bets[attempt.callback.bet_id], statuses, writes):
                 chain.append(attempt.callback.bet_id)
         if statuses:
-            _run(conn, "set_bet_statuses", {
-                "rows": _json_rows(statuses), "bet_ids": [s["bet_id"] for s in statuses]})
+            writes.append(("set_bet_statuses", {
+                "rows": _json_rows(statuses), "bet_ids": [s["bet_id"] for s in statuses]}))
+        if chain:
+            writes.append(("chain_next_in_groups" if take_more else "promote_next_in_groups",
+                           {"bet_ids": chain, "margin_s": margin_s}))
+        result = _run_many(conn, writes)
         successors: list[OutgoingCallback] = []
         refills: list[OutgoingCallback] = []
         left_to_scheduler = not take_more
         if take_more:
             if chain:
-                successors = [_outgoing(r) for r in _run(conn, "chain_next_in_groups", {
-                    "bet_ids": chain, "margin_s": margin_s})]
+                successors = [_outgoing(r) for r in result]
             refills, left_to_scheduler = _refill(conn, owned, successors, margin_s, room or {})
-        elif chain:
-            _run(conn, "promote_next_in_groups", {"bet_ids": chain})
-        if left_to_scheduler or len(finished) < len(owned) or len(chain) < len(finished):
-            # Freed slots this worker does not fill, a retry scheduled, or a decline queued:
-            # the scheduler looks again. (A slot the refill found nothing due for needs no
-            # look: a new callback's enqueue notifies by itself.)
-            _run(conn, "notify_due")
-        return _write_sending(conn, successors + refills)
+        # Freed slots this worker does not fill, a retry scheduled, or a decline queued: the
+        # scheduler looks again. (A slot the refill found nothing due for needs no look: a new
+        # callback's enqueue notifies by itself.)
+        look_again = (left_to_scheduler or len(finished) < len(owned)
+                      or len(chain) < len(finished))
+        return _write_sending(conn, successors + refills,
+                              [("notify_due", {})] if look_again else [])
 
 
 def _refill(conn: sa.Connection, owned: list[Attempt], successors: list[OutgoingCallback],
@@ -381,12 +399,13 @@ def _still_holds(row, attempt: Attempt) -> bool:
             and row.lease_token == attempt.callback.lease_token)
 
 
-def _apply_group_effect(conn: sa.Connection, attempt: Attempt, bet_status: str,
-                        statuses: list[dict]) -> bool:
-    """Apply what a finished head does to its bet; True when the next callback should go.
+def _apply_group_effect(attempt: Attempt, bet_status: str, statuses: list[dict],
+                        writes: list[tuple[str, dict]]) -> bool:
+    """What a finished head does to its bet; True when the next callback should go.
 
     A new bet status is added to ``statuses`` (the caller sets a batch's in one statement; a
-    bet has one callback in flight at a time, so it appears once)."""
+    bet has one callback in flight at a time, so it appears once); skipping the rest of the
+    group or queueing a decline is added to ``writes``."""
     cb = attempt.callback
     effect = lifecycle.effect_of(cb.destination, attempt.final_state, bet_status,
                                  attempt.outcome.error_code)
@@ -394,15 +413,15 @@ def _apply_group_effect(conn: sa.Connection, attempt: Attempt, bet_status: str,
         statuses.append({"bet_id": cb.bet_id, "status": effect.bet_status,
                          "restrictions": effect.restrictions or []})
     if effect.skip_reason:
-        _run(conn, "skip_waiting_in_group", {"bet_id": cb.bet_id,
-                                                   "reason": effect.skip_reason})
+        writes.append(("skip_waiting_in_group", {"bet_id": cb.bet_id,
+                                                 "reason": effect.skip_reason}))
     if effect.queue_decline:
         payload = lifecycle.decline_payload(cb.payload, str(uuid.uuid4()))
-        _run(conn, "insert_callback", dict(
+        writes.append(("insert_callback", dict(
             request_id=payload["request_id"], brand_id=cb.brand_id, bet_id=cb.bet_id,
             destination=contract.DECLINE, payload=json.dumps(payload),
             foreign_params=json.dumps(cb.foreign_params), origin="system", state="pending",
-            last_error=None))
+            last_error=None)))
     return not effect.skip_reason and not effect.queue_decline
 
 

@@ -256,13 +256,23 @@ SELECT * FROM bets WHERE bet_id = :bet_id;
 -- name: bet_statuses
 SELECT bet_id, status FROM bets WHERE bet_id = ANY(CAST(:bet_ids AS text[]));
 
--- name: lock_bets
-SELECT bet_id, status FROM bets WHERE bet_id = ANY(CAST(:bet_ids AS text[]))
-ORDER BY bet_id FOR UPDATE;
-
--- name: lock_callbacks
-SELECT id, state, lease_token::text AS lease_token FROM callbacks
-WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE;
+-- name: lock_finished
+-- Locks the bets and callbacks of a batch of finished attempts, in the order every writer takes
+-- them (bets, then callbacks, each by key), and returns both in one round trip: a row per bet
+-- (kind 'bet': its status) and per callback (kind 'callback': whether the lease still holds).
+WITH locked_bets AS (
+    SELECT bet_id, status FROM bets WHERE bet_id = ANY(CAST(:bet_ids AS text[]))
+    ORDER BY bet_id FOR UPDATE
+),
+locked_callbacks AS (
+    SELECT id, state, lease_token::text AS lease_token FROM callbacks
+    WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE
+)
+SELECT 'bet' AS kind, bet_id, status, NULL::bigint AS id, NULL::text AS state,
+       NULL::text AS lease_token
+FROM locked_bets
+UNION ALL
+SELECT 'callback', NULL, NULL, id, state, lease_token FROM locked_callbacks;
 
 -- name: insert_attempts
 -- One statement for a whole batch: rows arrive as a JSON array of attempt objects.
