@@ -137,26 +137,20 @@ def _enqueue(conn: sa.Connection, brand: Brand, callbacks: list[NewCallback],
         status[bet_id] = _lock_bet(conn, brand, bet_id, by_bet[bet_id])
     for cb in callbacks:
         current = status[cb.bet_id]
-        skipped = current == lifecycle.PLACE_ERROR
-        if skipped:
-            state = "skipped"
-        elif _run(conn, "group_is_open", {"bet_id": cb.bet_id}).scalar():
-            state = "waiting"
-        else:
-            state = "pending"
-        new_id = _run(conn, "insert_callback", dict(
-            request_id=cb.request_id, brand_id=brand.id, bet_id=cb.bet_id,
-            destination=cb.destination, payload=json.dumps(cb.payload),
-            foreign_params=json.dumps(cb.foreign_params), origin=origin, state=state,
-            last_error="skipped: the bet's /bet/place was rejected" if skipped else None,
-        )).scalar_one()
+        writes: list[tuple[str, dict]] = []
         new_status = lifecycle.status_on_enqueue(current, cb.destination)
         if new_status != current:
-            set_bet_status(conn, cb.bet_id, new_status)
+            writes.append(("set_bet_status", dict(bet_id=cb.bet_id, status=new_status,
+                                                  restrictions="[]")))
             status[cb.bet_id] = new_status
-        queued.append(Enqueued(new_id, cb.request_id, cb.bet_id, state))
-    if any(e.state == "pending" for e in queued):
-        _run(conn, "notify_due")
+        writes.append(("queue_callback", dict(
+            request_id=cb.request_id, brand_id=brand.id, bet_id=cb.bet_id,
+            destination=cb.destination, payload=json.dumps(cb.payload),
+            foreign_params=json.dumps(cb.foreign_params), origin=origin,
+            skip_reason=("skipped: the bet's /bet/place was rejected"
+                         if current == lifecycle.PLACE_ERROR else None))))
+        row = _run_many(conn, writes).one()
+        queued.append(Enqueued(row.id, cb.request_id, cb.bet_id, row.state))
     return queued
 
 

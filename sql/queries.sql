@@ -49,11 +49,29 @@ UPDATE bets b SET status = r.status, restrictions = b.restrictions || r.restrict
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(bet_id text, status text, restrictions jsonb)
 WHERE b.bet_id = r.bet_id AND b.bet_id = ANY(CAST(:bet_ids AS text[]));
 
--- name: group_is_open
-SELECT EXISTS (
-    SELECT 1 FROM callbacks
-    WHERE bet_id = :bet_id AND state IN ('waiting', 'pending', 'in_flight')
-);
+-- name: queue_callback
+-- A producer's callback: its group's head (pending, due now, and the schedulers woken) when
+-- nothing else of the group is open, otherwise waiting behind the others; stored as skipped
+-- with :skip_reason when there is one.
+WITH new AS (
+    INSERT INTO callbacks (request_id, brand_id, bet_id, destination, payload, foreign_params,
+                           origin, state, next_attempt_at, last_error, finished_at)
+    SELECT :request_id, :brand_id, :bet_id, :destination, CAST(:payload AS jsonb),
+           CAST(:foreign_params AS jsonb), :origin, s.state,
+           CASE WHEN s.state = 'pending' THEN now() END, CAST(:skip_reason AS text),
+           CASE WHEN s.state = 'skipped' THEN now() END
+    FROM (SELECT CASE
+                     WHEN CAST(:skip_reason AS text) IS NOT NULL THEN 'skipped'
+                     WHEN EXISTS (SELECT 1 FROM callbacks
+                                  WHERE bet_id = :bet_id
+                                    AND state IN ('waiting', 'pending', 'in_flight'))
+                         THEN 'waiting'
+                     ELSE 'pending'
+                 END AS state) s
+    RETURNING id, state
+)
+SELECT id, state, CASE WHEN state = 'pending' THEN pg_notify('callbacks_due', '') END
+FROM new;
 
 -- name: insert_callback
 INSERT INTO callbacks (request_id, brand_id, bet_id, destination, payload, foreign_params,
