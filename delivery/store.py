@@ -140,8 +140,7 @@ def _enqueue(conn: sa.Connection, brand: Brand, callbacks: list[NewCallback],
         writes: list[tuple[str, dict]] = []
         new_status = lifecycle.status_on_enqueue(current, cb.destination)
         if new_status != current:
-            writes.append(("set_bet_status", dict(bet_id=cb.bet_id, status=new_status,
-                                                  restrictions="[]")))
+            writes.append(_bet_status_write(cb.bet_id, new_status))
             status[cb.bet_id] = new_status
         writes.append(("queue_callback", dict(
             request_id=cb.request_id, brand_id=brand.id, bet_id=cb.bet_id,
@@ -181,8 +180,13 @@ def lock_bet(conn: sa.Connection, brand_id: int, bet_id: str, payload: dict,
 def set_bet_status(conn: sa.Connection, bet_id: str, status: str,
                    restrictions: list | None = None) -> None:
     """Move the bet to ``status``, adding ``restrictions`` to those it has."""
-    _run(conn, "set_bet_status", dict(bet_id=bet_id, status=status,
-                                           restrictions=json.dumps(restrictions or [])))
+    _run(conn, *_bet_status_write(bet_id, status, restrictions))
+
+
+def _bet_status_write(bet_id: str, status: str,
+                      restrictions: list | None = None) -> tuple[str, dict]:
+    return "set_bet_status", dict(bet_id=bet_id, status=status,
+                                  restrictions=json.dumps(restrictions or []))
 
 
 def _str_or_none(value) -> str | None:
