@@ -336,9 +336,10 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
         if statuses:
             writes.append(("set_bet_statuses", {
                 "rows": _json_rows(statuses), "bet_ids": [s["bet_id"] for s in statuses]}))
-        if chain:
-            writes.append(("chain_next_in_groups" if take_more else "promote_next_in_groups",
-                           {"bet_ids": chain, "margin_s": margin_s}))
+        if chain and take_more:
+            writes.append(("chain_next_in_groups", {"bet_ids": chain, "margin_s": margin_s}))
+        elif chain:
+            writes.append(("promote_next_in_groups", {"bet_ids": chain}))
         result = _run_many(conn, writes)
         successors: list[OutgoingCallback] = []
         refills: list[OutgoingCallback] = []
