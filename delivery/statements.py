@@ -99,13 +99,16 @@ def _prepare(conn: sa.Connection, handle: str, prepare: str,
     one, so a preparation that failed half-way is simply done again); the EXECUTE clause casts
     each value to its parameter's type (psycopg2 writes a list of strings as ``text[]``, which
     PostgreSQL will not take for a ``uuid[]`` parameter without a cast)."""
-    with conn.connection.dbapi_connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_prepared_statements WHERE name = %s", (handle,))
-        if cursor.fetchone():
-            cursor.execute(f"DEALLOCATE {handle}")
-        cursor.execute(prepare)  # no parameters: a '%' in the query stays literal
-        cursor.execute("SELECT CAST(parameter_types AS text[]) FROM pg_prepared_statements"
-                       " WHERE name = %s", (handle,))
-        types = cursor.fetchone()[0]
+    # Through the Connection, not a bare cursor: an error is then SQLAlchemy's, and a lost
+    # connection is marked as such (and the pool renewed), so a caller's retry recognises it.
+    exists = conn.exec_driver_sql(
+        "SELECT 1 FROM pg_prepared_statements WHERE name = %(handle)s", {"handle": handle})
+    if exists.first():
+        conn.exec_driver_sql(f"DEALLOCATE {handle}")
+    # No parameters, so a '%' in the query stays literal.
+    conn.exec_driver_sql(prepare, execution_options={"no_parameters": True})
+    types = conn.exec_driver_sql(
+        "SELECT CAST(parameter_types AS text[]) FROM pg_prepared_statements"
+        " WHERE name = %(handle)s", {"handle": handle}).scalar_one()
     args = ", ".join(f"CAST(:{p} AS {t})" for p, t in zip(names, types))
     return sa.text(f"EXECUTE {handle}({args})" if args else f"EXECUTE {handle}")

@@ -152,3 +152,22 @@ def test_several_statements_go_in_one_round_trip_and_answer_with_the_last(fresh,
         )).scalar()
         assert sent == 2  # each prepared once on the connection
         conn.rollback()
+
+
+@pytest.mark.parametrize("first_use", [True, False], ids=["preparing", "executing"])
+def test_a_connection_lost_under_a_statement_is_reported_as_lost_so_the_write_is_retried(
+        engine, fresh, clean_db, first_use):
+    # The server ends the session (a restart, a failover) while the statement is being
+    # prepared or run: the error must be SQLAlchemy's, marked as a lost connection, so the
+    # worker's retry sees it (a bare driver error was recorded as a failed write instead).
+    with fresh.connect() as conn:
+        if not first_use:
+            statements.run(conn, "status").one()
+            conn.commit()
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        conn.commit()
+        with engine.connect() as other:
+            other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(sa.exc.DBAPIError) as raised:
+            statements.run(conn, "status")
+        assert raised.value.connection_invalidated
