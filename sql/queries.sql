@@ -102,8 +102,7 @@ WITH RECURSIVE pending_brands AS (
 ),
 room AS (
     SELECT b.id AS brand_id,
-           b.max_in_flight - (SELECT count(*) FROM callbacks f
-                              WHERE f.brand_id = b.id AND f.state = 'in_flight') AS room
+           b.max_in_flight - brand_in_flight(b.id) AS room
     FROM pending_brands p JOIN brands b ON b.id = p.brand_id
     WHERE CAST(:brand_id AS integer) IS NULL OR b.id = CAST(:brand_id AS integer)
 ),
@@ -216,8 +215,7 @@ RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
 -- more than :limit, nor than the room under its max_in_flight) and sends them at once: leased
 -- past the HTTP timeout straight away, as a confirmed claim is, in one statement.
 WITH room AS (
-    SELECT b.max_in_flight - (SELECT count(*) FROM callbacks f
-                              WHERE f.brand_id = b.id AND f.state = 'in_flight') AS room
+    SELECT b.max_in_flight - brand_in_flight(b.id) AS room
     FROM brands b WHERE b.id = :brand_id
 ),
 due AS (

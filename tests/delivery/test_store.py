@@ -253,3 +253,40 @@ def test_a_claim_round_says_when_the_earliest_head_it_left_pending_is_due(clean_
                              "next_attempt_at = now() WHERE state = 'in_flight'"))
     claims, due_in = store.claim_round(clean_db, 30)
     assert len(claims) == 1 and 55 < due_in <= 60
+
+
+
+def test_counting_a_brands_callbacks_in_flight_passes_over_the_ones_finished_since(clean_db):
+    # Under load thousands of callbacks pass through 'in_flight' between two vacuums, and every
+    # claim and refill counts the brand's callbacks in flight. Once a count has met a finished
+    # callback's old row it must not read it again — whatever plan the session's statistics
+    # would favour (here: none that walks an index, so the count brings its own settings).
+    brand = store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=100_000)
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE callbacks SET (autovacuum_enabled = false)"))
+    store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/place"))
+                                  for i in range(4000)])
+    while store.claim_due(clean_db, lease_s=30):
+        pass
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("UPDATE callbacks SET state = 'delivered', lease_token = NULL "
+                             "WHERE id > 3"))
+
+    def count_and_pages_read() -> tuple[int, int]:
+        with clean_db.connect() as conn:
+            conn.execute(sa.text("SET enable_indexscan = off; SET enable_indexonlyscan = off"))
+
+            def fetched():
+                return conn.execute(sa.text("SELECT pg_stat_get_xact_blocks_fetched("
+                                            "CAST('callbacks' AS regclass))")).scalar()
+            before = fetched()
+            count = conn.execute(sa.text("SELECT brand_in_flight(:b)"), {"b": brand.id}).scalar()
+            read = fetched() - before
+            conn.rollback()
+        return count, read
+
+    first = count_and_pages_read()
+    second = count_and_pages_read()
+    assert first[0] == second[0] == 3
+    # The first count met about 4,000 old rows; the next one skips nearly all of them.
+    assert second[1] < first[1] / 5
