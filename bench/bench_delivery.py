@@ -127,7 +127,9 @@ def rate_when_done(engine: sa.Engine, query: str, n: int, proc, timeout_s: float
     receiver_before = cpu_s([receiver]) if receiver else 0.0
     workers_before = cpu_by_pid(process_tree(proc))
     postgres_before = cpu_by_pid(database_backends(engine))
-    if not wait_until(lambda: done()[0] >= n, timeout_s):
+    # The rate runs from the attempts' own times, so looking rarely changes nothing but the
+    # load: counting tens of thousands of attempts takes the database milliseconds each time.
+    if not wait_until(lambda: done()[0] >= n, timeout_s, interval_s=1.0):
         raise SystemExit(f"{done()[0]} of {n} attempts after {timeout_s:g} s; output:\n"
                          f"{worker_output(proc)}")
     if cpu is not None:
