@@ -100,7 +100,10 @@ WITH RECURSIVE pending_brands AS (
             ORDER BY c.brand_id LIMIT 1)
     FROM pending_brands p WHERE p.brand_id IS NOT NULL
 ),
-room AS (
+-- Materialized, so that each brand's callbacks in flight are counted once, and only for the
+-- brands found above: the planner would otherwise push "room > 0" down into a scan of every
+-- registered brand (seen at 500 brands: 500 counts a claim, 1.6 ms).
+room AS MATERIALIZED (
     SELECT b.id AS brand_id,
            b.max_in_flight - brand_in_flight(b.id) AS room
     FROM pending_brands p JOIN brands b ON b.id = p.brand_id

@@ -4,7 +4,7 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from delivery import store
+from delivery import statements, store
 from delivery.errors import InvalidInput, UnknownBrand
 from delivery.validation import parse_callback
 from factories import item
@@ -290,3 +290,25 @@ def test_counting_a_brands_callbacks_in_flight_passes_over_the_ones_finished_sin
     assert first[0] == second[0] == 3
     # The first count met about 4,000 old rows; the next one skips nearly all of them.
     assert second[1] < first[1] / 5
+
+
+def test_a_claim_counts_in_flight_callbacks_only_for_brands_with_due_work(clean_db):
+    # A sportsbook registers hundreds of white labels, most idle at any moment: a claim must
+    # not count callbacks in flight for every one of them.
+    for i in range(300):
+        store.add_brand(clean_db, f"idle-{i}", "http://127.0.0.1:9")
+    busy = store.add_brand(clean_db, "busy", "http://127.0.0.1:9")
+    store.enqueue(clean_db, "busy", [parse_callback(item(f"bet-{i}", "/bet/place"))
+                                     for i in range(3)])
+    with clean_db.connect() as conn:
+        conn.execute(sa.text("ANALYZE brands; ANALYZE callbacks"))
+        conn.execute(sa.text("SET track_functions = 'all'"))
+        # The plan a long-running scheduler ends up with (one for any brand_id).
+        conn.execute(sa.text("SET plan_cache_mode = force_generic_plan"))
+        claimed = [r for r in statements.run(conn, "claim_due", dict(
+            brand_id=None, limit=1000, lease_s=30)) if r.id]
+        counts = conn.execute(sa.text("SELECT pg_stat_get_xact_function_calls("
+                                      "CAST('brand_in_flight' AS regproc))")).scalar()
+        conn.rollback()
+    assert [r.brand_id for r in claimed] == [busy.id] * 3
+    assert counts == 1
