@@ -9,6 +9,7 @@ A Foreign-Params member is secret when its name contains, case-insensitively, on
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 #: Parts of Foreign-Params member names whose values are always masked.
 DEFAULT_MASK_KEYS = ("token", "secret", "password", "passwd", "session", "sid", "jwt", "auth",
@@ -22,7 +23,13 @@ MASK = "***"
 
 def mask_keys(extra: tuple[str, ...] | list[str] | None = ()) -> tuple[str, ...]:
     """The default keys and a brand's own, lower case, once each."""
-    return tuple(dict.fromkeys(k.strip().lower() for k in (*DEFAULT_MASK_KEYS, *(extra or ()))
+    return _mask_keys(tuple(extra or ()))
+
+
+@lru_cache(maxsize=1024)
+def _mask_keys(extra: tuple[str, ...]) -> tuple[str, ...]:
+    # Asked twice per attempt (its request's headers and its answer's) with the brand's keys.
+    return tuple(dict.fromkeys(k.strip().lower() for k in (*DEFAULT_MASK_KEYS, *extra)
                                if k and k.strip()))
 
 
