@@ -7,8 +7,12 @@
 -- 4.7 ms a count. An index scan marks them as it passes and the next count skips them; the
 -- function brings the settings that make it one, whatever the caller's session says.
 CREATE FUNCTION brand_in_flight(brand integer) RETURNS bigint
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET enable_bitmapscan = off SET enable_seqscan = off
 SET enable_indexscan = on SET enable_indexonlyscan = on AS $$
-    SELECT count(*) FROM callbacks WHERE brand_id = brand AND state = 'in_flight'
+BEGIN
+    -- PL/pgSQL keeps the plan for the session; an SQL function with settings is planned again
+    -- at each statement that calls it.
+    RETURN (SELECT count(*) FROM callbacks WHERE brand_id = brand AND state = 'in_flight');
+END
 $$;
