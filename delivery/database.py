@@ -103,6 +103,15 @@ def redact_url(url: str) -> str:
     return url
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached or the connection broke — worth
+    trying again once the server is back — rather than that a statement was wrong. (A server
+    that goes away mid-statement can surface as a plain ``DatabaseError``, which SQLAlchemy
+    marks as a lost connection.)"""
+    return isinstance(exc, sa.exc.OperationalError) or (
+        isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated)
+
+
 def make_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True,
                 generic_plans: bool = False) -> sa.Engine:
     """An engine with connections checked before use (workers live long, servers restart).

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from prometheus_client import Counter
 
 from . import store
+from .database import connection_lost
 from .broker import send_batch
 from .settings import Settings
 from .wakeups import DueSignal
@@ -46,6 +47,8 @@ PARTITIONS_EVERY_S = 6 * 3600.0
 CLAIM_LIMIT = 1000
 #: How often a waiting scheduler looks at its stop event.
 STOP_CHECK_S = 0.25
+#: How long the scheduler waits before trying a round again after it failed.
+RETRY_AFTER_S = 2.0
 
 
 def batches(claims: list, size: int, processes: int = 1) -> list[list]:
@@ -133,7 +136,10 @@ class Scheduler:
         return report
 
     def run(self, stop: threading.Event) -> None:
-        """Tick until ``stop`` is set; database hiccups are logged and retried."""
+        """Tick until ``stop`` is set. Nothing stops it but ``stop``: a database outage, or any
+        other error of a round, is logged and the round tried again after
+        :data:`RETRY_AFTER_S` (a scheduler that died would leave every brand's callbacks
+        unclaimed while the workers kept running)."""
         signal = DueSignal(self.engine)
         try:
             while not stop.is_set():
@@ -141,9 +147,14 @@ class Scheduler:
                     report = self.tick()
                     wait_s = sleep_s(report, report.next_due_in_s,
                                      self.settings.poll_interval_s)
-                except sa.exc.OperationalError as exc:
-                    log.error("database unavailable (%s); retrying in 2 s", exc.orig)
-                    stop.wait(2.0)
+                except Exception as exc:
+                    if connection_lost(exc):
+                        log.error("database unavailable (%s); retrying in %g s",
+                                  getattr(exc, "orig", None) or exc, RETRY_AFTER_S)
+                    else:
+                        log.exception("a scheduler round failed; retrying in %g s",
+                                      RETRY_AFTER_S)
+                    stop.wait(RETRY_AFTER_S)
                     continue
                 self._wait(signal, stop, min(wait_s, SWEEP_EVERY_S))
         finally:

@@ -34,6 +34,7 @@ import httpx
 import sqlalchemy as sa
 
 from . import metrics, store
+from .database import connection_lost
 from .dispatch import decide
 from .sender import Attempt, Sending, send
 
@@ -76,9 +77,7 @@ def with_retries(write: Callable[[], T], what: str, backoff_s=WRITE_BACKOFF_S,
         try:
             return write()
         except sa.exc.DBAPIError as exc:
-            if not (isinstance(exc, sa.exc.OperationalError) or exc.connection_invalidated):
-                raise
-            if wait_s is None:
+            if not connection_lost(exc) or wait_s is None:
                 raise
             log.warning("%s failed (%s); trying again in %g s", what,
                         str(exc.orig).strip().splitlines()[0] if exc.orig else exc, wait_s)

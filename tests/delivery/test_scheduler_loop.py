@@ -1,0 +1,58 @@
+"""The scheduler's loop outlives whatever a round runs into: only its stop event ends it."""
+import logging
+import threading
+
+import sqlalchemy as sa
+
+from delivery import scheduler
+from delivery.database import connection_lost
+from delivery.settings import Settings
+
+
+def _lost_mid_statement() -> sa.exc.DBAPIError:
+    # What psycopg2 raises when the server goes away while a statement runs (a plain
+    # DatabaseError, "server closed the connection unexpectedly"), as SQLAlchemy wraps it.
+    return sa.exc.DatabaseError("SELECT 1", {}, Exception("server closed the connection "
+                                "unexpectedly"), connection_invalidated=True)
+
+
+def test_a_connection_that_broke_or_could_not_be_made_is_told_from_a_wrong_statement():
+    assert connection_lost(_lost_mid_statement())
+    assert connection_lost(sa.exc.OperationalError("SELECT 1", {}, Exception("refused")))
+    assert not connection_lost(sa.exc.IntegrityError("INSERT", {}, Exception("duplicate")))
+    assert not connection_lost(sa.exc.ProgrammingError("SELEC", {}, Exception("syntax")))
+    assert not connection_lost(ValueError("not a database error"))
+
+
+class _Rounds(scheduler.Scheduler):
+    """A scheduler whose rounds fail as listed, then stop it."""
+
+    def __init__(self, engine, failures, stop):
+        super().__init__(engine, broker=None, settings=Settings(poll_interval_s=0.01))
+        self.failures = list(failures)
+        self.stop = stop
+        self.rounds = 0
+
+    def tick(self):
+        self.rounds += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        self.stop.set()
+        return scheduler.TickReport()
+
+
+def test_the_scheduler_goes_on_after_a_lost_connection_and_after_an_unexpected_error(
+        engine, monkeypatch, caplog):
+    monkeypatch.setattr(scheduler, "RETRY_AFTER_S", 0.01)
+    stop = threading.Event()
+    rounds = _Rounds(engine, [_lost_mid_statement(), RuntimeError("a bug in a round")], stop)
+    with caplog.at_level(logging.ERROR, logger="delivery.scheduler"):
+        thread = threading.Thread(target=rounds.run, args=(stop,))
+        thread.start()
+        thread.join(timeout=10)
+    assert not thread.is_alive() and stop.is_set()
+    assert rounds.rounds == 3
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("database unavailable") for m in messages)
+    assert any(m.startswith("a scheduler round failed") for m in messages)
+
