@@ -10,6 +10,7 @@ then shows only their rows, whatever a page asks for. No one signed in: nothing 
 """
 from __future__ import annotations
 
+import functools
 import os
 from typing import Callable
 
@@ -51,6 +52,19 @@ def dashboard_url(env: dict | None = None) -> str:
     if explicit:
         return database.sqlalchemy_url(explicit)
     return reader_url(database.database_url(settings.from_env(env)))
+
+
+def owner_url(env: dict | None = None) -> str:
+    """The owner's URL (``DATABASE_URL``, or the embedded server's). The dashboard uses it only
+    for what no back-office role may read: accounts' password hashes and installation keys."""
+    env = os.environ if env is None else env
+    return database.sqlalchemy_url(database.database_url(settings.from_env(env)))
+
+
+@functools.cache
+def owner_engine(url: str | None = None) -> sa.Engine:
+    """A tiny pool on the owner's URL (default: :func:`owner_url`), one per process."""
+    return database.make_engine(url or owner_url(), pool_size=2)
 
 
 def battery_url(env: dict | None = None) -> str:

@@ -8,6 +8,7 @@ same bytes, so a value signed by one is verified by the other.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -29,3 +30,10 @@ def hmac_sha256(key: bytes, message: str | bytes) -> bytes:
     """HMAC-SHA-256 of ``message`` (UTF-8 when text)."""
     data = message.encode() if isinstance(message, str) else message
     return hmac.new(key, data, hashlib.sha256).digest()
+
+
+@functools.lru_cache(maxsize=64)
+def cached_key(engine: sa.Engine, name: str) -> bytes:
+    """:func:`installation_key` read once per process and engine (keys never change)."""
+    with engine.begin() as conn:
+        return installation_key(conn, name)

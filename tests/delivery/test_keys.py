@@ -45,3 +45,9 @@ def test_no_back_office_role_reads_or_makes_keys(database_url, role, statement):
                 conn.execute(sa.text(statement))
     finally:
         engine.dispose()
+
+
+def test_a_cached_key_is_the_stored_key(engine):
+    with engine.begin() as conn:
+        stored = keys.installation_key(conn, keys.FINGERPRINT)
+    assert keys.cached_key(engine, keys.FINGERPRINT) == stored
