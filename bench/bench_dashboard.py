@@ -69,6 +69,7 @@ def main() -> int:
                 conn.execute(sa.text("VACUUM ANALYZE"))
             print(f"  VACUUM ANALYZE {time.perf_counter() - began:.1f} s")
         _report_size(owner)
+        os.environ["DATABASE_URL"] = url  # the owner: the key that signs the scope
         os.environ["DASHBOARD_DATABASE_URL"] = connection.reader_url(url)
         with auth.seeing(None):  # as an admin of every brand (row-level security applies)
             run_queries(owner)

@@ -74,7 +74,8 @@ def launch(owner_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
         port = free_port(host)
     battery_url = os.environ.get("DASHBOARD_BATTERY_DATABASE_URL") or connection.reader_url(
         owner_url, connection.BATTERY_ROLE)
-    env = dict(os.environ, DASHBOARD_DATABASE_URL=reader_url or connection.reader_url(owner_url),
+    env = dict(os.environ, DATABASE_URL=database.sqlalchemy_url(owner_url),
+               DASHBOARD_DATABASE_URL=reader_url or connection.reader_url(owner_url),
                DASHBOARD_BATTERY_DATABASE_URL=battery_url,
                DASHBOARD_OPERATOR_DATABASE_URL=os.environ.get("DASHBOARD_OPERATOR_DATABASE_URL")
                or connection.reader_url(owner_url, connection.OPERATOR_ROLE),

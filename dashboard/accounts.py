@@ -4,7 +4,7 @@ they see; password hashing (argon2) and the slowing of repeated failed sign-ins.
 No Streamlit here: :mod:`dashboard.auth` puts this in front of the pages, and ``callbacks user
 add|list|remove|passwd`` (:mod:`callbacks.users`) manages the accounts. Writes run as the
 database owner; the dashboard reads one account at a time through ``back_office_account()``
-(migration 007), which its read-only role may call but whose table it cannot read.
+(migration 007) on the owner's connection: no back-office role may call it (migration 022).
 """
 from __future__ import annotations
 

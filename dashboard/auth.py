@@ -56,7 +56,7 @@ _OUTSIDE_PAGES: ContextVar[str] = ContextVar("brands_outside_pages", default="")
 
 
 def brands_setting_now() -> str:
-    """What this run may see, as ``callbacks.brands`` (see :mod:`dashboard.connection`): the
+    """What this run may see, as a scope's brands (see :mod:`dashboard.connection`): the
     signed-in user's brands in a page run (nothing before sign-in); outside one, what
     :func:`seeing` says (by default nothing)."""
     if get_script_run_ctx(suppress_warning=True) is None:
@@ -152,17 +152,15 @@ def _oidc_user() -> User | None:
     return User(user.name, user.role, user.brands, user.brand_ids, email=str(email), via="oidc")
 
 
-@st.cache_resource(show_spinner=False)
-def _accounts_engine(url: str) -> sa.Engine:
-    # Accounts are read through back_office_account(), which needs no brand setting.
-    engine = connection.make_engine(url, brands=lambda: "")
-    connection.check(engine)
-    return engine
-
-
 def _lookup(login: str, *, by_email: bool = False) -> tuple[User, str | None] | None:
-    with _accounts_engine(connection.dashboard_url()).connect() as conn:
-        return accounts.account(conn, login, by_email=by_email)
+    # Password hashes are the owner's alone (migration 022): no page role may read them.
+    try:
+        with connection.owner_engine().connect() as conn:
+            return accounts.account(conn, login, by_email=by_email)
+    except sa.exc.OperationalError as exc:
+        raise DashboardUnavailable(
+            "cannot read back-office accounts through the owner's connection "
+            f"(DATABASE_URL): {str(exc.orig).strip()}") from None
 
 
 def _fingerprint(password_hash: str | None) -> str:

@@ -4,19 +4,23 @@
 (``DATABASE_URL``, or the embedded server) and the dashboard logs in to the same host and
 database as ``callbacks_reader``, the SELECT-only role that migration 002 creates.
 
-Every transaction of a dashboard engine starts by naming the brands the signed-in user may see
-(``set_config('callbacks.brands', ..., true)``): PostgreSQL's row-level security (migration 007)
-then shows only their rows, whatever a page asks for. No one signed in: nothing is visible.
+Every transaction of a dashboard engine starts with a signed statement of the brands the
+signed-in user may see (``callbacks.scope``, see :func:`scope_statement`). PostgreSQL's row-level
+security verifies it (migration 022) and shows only those brands' rows, whatever a page asks
+for; a back-office role cannot make such a statement itself, since the key is the owner's. No
+one signed in: nothing is visible. Password hashes and the key are read through the owner's
+connection (:func:`owner_engine`), never through the pages' roles.
 """
 from __future__ import annotations
 
 import functools
 import os
+import time
 from typing import Callable
 
 import sqlalchemy as sa
 
-from delivery import database, settings
+from delivery import database, keys, settings
 from delivery.errors import CallbackDeskError
 
 #: The PostgreSQL role the pages query as (created by sql/migrations/002_dashboard.sql).
@@ -26,9 +30,11 @@ READER_ROLE = "callbacks_reader"
 BATTERY_ROLE = "callbacks_battery"
 #: A page query that runs longer than this is cancelled rather than left to pile up.
 STATEMENT_TIMEOUT_MS = 20_000
-#: The setting the row-level security policies read: brand ids joined by commas, ``*`` for
-#: every brand, empty for none.
-BRANDS_SETTING = "callbacks.brands"
+#: The setting the row-level security policies verify: a signed statement of the brands this
+#: connection may see (see :func:`scope_statement`).
+SCOPE_SETTING = "callbacks.scope"
+#: Seconds a signed scope stays valid; every transaction gets a new one.
+SCOPE_TTL_S = 600
 
 
 class DashboardUnavailable(CallbackDeskError):
@@ -55,16 +61,54 @@ def dashboard_url(env: dict | None = None) -> str:
 
 
 def owner_url(env: dict | None = None) -> str:
-    """The owner's URL (``DATABASE_URL``, or the embedded server's). The dashboard uses it only
-    for what no back-office role may read: accounts' password hashes and installation keys."""
+    """The owner's URL, ``DATABASE_URL`` (``callbacks dashboard`` passes it on, the embedded
+    server's included). The dashboard uses it only for what no back-office role may read:
+    accounts' password hashes and installation keys."""
     env = os.environ if env is None else env
-    return database.sqlalchemy_url(database.database_url(settings.from_env(env)))
+    url = settings.from_env(env).database_url
+    if not url:
+        raise DashboardUnavailable(
+            "DATABASE_URL is not set: the dashboard reads accounts and the key that signs "
+            "brand scopes through the owner's connection. Start it with `callbacks dashboard` "
+            "(which passes it on) or set DATABASE_URL.")
+    return database.sqlalchemy_url(url)
+
+
+def owner_engine(url: str | None = None) -> sa.Engine:
+    """A tiny pool on the owner's URL (default: :func:`owner_url`), one per URL and process."""
+    return _owner_engine(url or owner_url())
 
 
 @functools.cache
-def owner_engine(url: str | None = None) -> sa.Engine:
-    """A tiny pool on the owner's URL (default: :func:`owner_url`), one per process."""
-    return database.make_engine(url or owner_url(), pool_size=2)
+def _owner_engine(url: str) -> sa.Engine:
+    return database.make_engine(url, pool_size=2)
+
+
+def scope_key() -> bytes:
+    """The key that signs brand scopes (read once per process through the owner)."""
+    return keys.cached_key(owner_engine(), keys.SCOPE)
+
+
+def scope_statement(key: bytes, brands: str, backend_pid: int, now_s: float) -> str:
+    """The value of ``callbacks.scope`` that lets the connection with this backend pid see
+    ``brands`` (``*``, ``3,7`` or empty: none) for :data:`SCOPE_TTL_S` from ``now_s``. The
+    row-level security policies grant exactly that once ``back_office_scope()`` (migration
+    022) has verified the signature; a back-office role cannot make one."""
+    signed = f"v1;{int(backend_pid)};{int(now_s) + SCOPE_TTL_S};{brands}"
+    return f"{signed};{keys.hmac_sha256(key, signed).hex()}"
+
+
+def limit_to_brands(engine: sa.Engine, brands: Callable[[], str],
+                    key: Callable[[], bytes] | None = None) -> None:
+    """Start every transaction of ``engine`` with a scope of ``brands()`` signed with
+    ``key()`` (default: :func:`scope_key`, read through the owner's URL)."""
+    signing_key = key or scope_key
+
+    @sa.event.listens_for(engine, "begin")
+    def _sign_scope(conn: sa.Connection) -> None:
+        pid = conn.connection.dbapi_connection.get_backend_pid()
+        statement = scope_statement(signing_key(), brands(), pid, time.time())
+        conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (SCOPE_SETTING, statement))
 
 
 def battery_url(env: dict | None = None) -> str:
@@ -77,7 +121,8 @@ def battery_url(env: dict | None = None) -> str:
     return reader_url(database.database_url(settings.from_env(env)), BATTERY_ROLE)
 
 
-def battery_engine(url: str, brand_id: int) -> sa.Engine:
+def battery_engine(url: str, brand_id: int,
+                   key: Callable[[], bytes] | None = None) -> sa.Engine:
     """A one-connection engine that records runs of one brand: its transactions see (and may
     write) that brand only. Not read-only, unlike :func:`make_engine`."""
     engine = sa.create_engine(
@@ -85,11 +130,7 @@ def battery_engine(url: str, brand_id: int) -> sa.Engine:
         connect_args={"application_name": "callbacks-dashboard-battery",
                       "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
     setting = brands_setting([brand_id])
-
-    @sa.event.listens_for(engine, "begin")
-    def _limit_to_brand(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (BRANDS_SETTING, setting))
-
+    limit_to_brands(engine, lambda: setting, key)
     return engine
 
 
@@ -107,7 +148,8 @@ def operator_url(env: dict | None = None) -> str:
     return reader_url(database.database_url(settings.from_env(env)), OPERATOR_ROLE)
 
 
-def make_operator_engine(url: str, brands: Callable[[], str] | None = None) -> sa.Engine:
+def make_operator_engine(url: str, brands: Callable[[], str] | None = None,
+                         key: Callable[[], bytes] | None = None) -> sa.Engine:
     """A tiny pool for actions: they write, briefly, and time out rather than wait long. Like
     the pages' engine, each transaction sees (and may change) only the brands ``brands()``
     names (default: the signed-in user's)."""
@@ -115,17 +157,12 @@ def make_operator_engine(url: str, brands: Callable[[], str] | None = None) -> s
         database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=1, max_overflow=2,
         connect_args={"application_name": "callbacks-dashboard-actions",
                       "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
-    scope = brands or _signed_in_brands
-
-    @sa.event.listens_for(engine, "begin")
-    def _limit_to_brands(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (BRANDS_SETTING, scope()))
-
+    limit_to_brands(engine, brands or _signed_in_brands, key)
     return engine
 
 
 def brands_setting(brand_ids) -> str:
-    """The value of ``callbacks.brands`` for these brand ids (None: every brand)."""
+    """The brands part of a scope for these brand ids (None: every brand)."""
     if brand_ids is None:
         return "*"
     return ",".join(str(int(i)) for i in sorted(brand_ids))
@@ -138,7 +175,8 @@ def _signed_in_brands() -> str:
     return brands_setting_now()
 
 
-def make_engine(url: str, brands: Callable[[], str] | None = None) -> sa.Engine:
+def make_engine(url: str, brands: Callable[[], str] | None = None,
+                key: Callable[[], bytes] | None = None) -> sa.Engine:
     """A small pool whose sessions are read-only and time out instead of piling up, and whose
     transactions see the brands ``brands()`` names (default: the signed-in user's).
 
@@ -152,12 +190,7 @@ def make_engine(url: str, brands: Callable[[], str] | None = None) -> sa.Engine:
             "options": f"-c default_transaction_read_only=on -c jit=off "
                        f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         })
-    scope = brands or _signed_in_brands
-
-    @sa.event.listens_for(engine, "begin")
-    def _limit_to_brands(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (BRANDS_SETTING, scope()))
-
+    limit_to_brands(engine, brands or _signed_in_brands, key)
     return engine
 
 

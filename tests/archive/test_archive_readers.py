@@ -40,6 +40,7 @@ def archived(engine, database_url, tmp_path_factory):
 def reader(archived, database_url, monkeypatch):
     """Pages and queries read the test database as callbacks_reader, and the archive; queries
     called outside a page see every brand (pages see their signed-in user's)."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", connection.reader_url(database_url))
     monkeypatch.setenv("CALLBACKS_ARCHIVE_DIR", str(archived))
     st.cache_data.clear()

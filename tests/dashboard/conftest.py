@@ -30,6 +30,7 @@ def scenario_db(engine, database_url):
 def reader_env(database_url, monkeypatch):
     """Pages read the test database as callbacks_reader; caches start empty. Queries called
     outside a page see every brand (pages see their signed-in user's)."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", connection.reader_url(database_url))
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -111,19 +111,20 @@ def test_store_adds_reads_and_refuses_clearly(clean_db):
     accounts.remove_user(clean_db, "ana")
 
 
-def test_the_reader_role_reads_one_account_through_the_function_but_not_the_tables(
-        clean_db, database_url):
+def test_only_the_owner_reads_accounts(clean_db, database_url):
     from dashboard import connection
 
     accounts.add_user(clean_db, "ana", ANALYST, all_brands=True, password="x" * 12)
     reader = sa.create_engine(connection.reader_url(database_url))
     try:
-        with reader.connect() as conn:
-            assert accounts.account(conn, "ana")[0].brands is None
-        for table in ("users", "user_brands"):
+        with clean_db.connect() as conn:
+            user, password_hash = accounts.account(conn, "ana")
+            assert user.brands is None and password_hash.startswith("$argon2")
+        for statement in ("SELECT * FROM users", "SELECT * FROM user_brands",
+                          "SELECT * FROM back_office_account('ana')"):
             with reader.connect() as conn, pytest.raises(sa.exc.ProgrammingError,
                                                          match="permission denied"):
-                conn.execute(sa.text(f"SELECT * FROM {table}"))
+                conn.execute(sa.text(statement))
     finally:
         reader.dispose()
         accounts.remove_user(clean_db, "ana")

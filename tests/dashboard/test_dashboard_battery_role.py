@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from dashboard import connection
 from delivery import store
 from factories import item
+from scopes import key_of
 from delivery.validation import parse_callback
 
 RUN = ("INSERT INTO integration_runs (brand_id, base_url, triggered_by, source, status, "
@@ -25,9 +26,10 @@ def brands(clean_db):
 
 
 @pytest.fixture
-def battery(database_url, brands):
+def battery(database_url, brands, clean_db):
     engine = connection.battery_engine(
-        connection.reader_url(database_url, connection.BATTERY_ROLE), brands[0])
+        connection.reader_url(database_url, connection.BATTERY_ROLE), brands[0],
+        key=key_of(clean_db))
     yield engine
     engine.dispose()
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 from dashboard_scenarios import UNKNOWN_DETAIL, VERDICT_BETS
+from scopes import key_of, set_scope
 
 from dashboard import connection, queries
 from dashboard.filters import EPOCH, CodeFilter, HistoryFilter
@@ -23,9 +24,10 @@ def reader(scenario_db, reader_env):
     engine.dispose()
 
 
-def test_reader_can_read_history_of_the_brands_it_is_given_and_nothing_else(reader):
+def test_reader_can_read_history_of_the_brands_it_is_given_and_nothing_else(reader,
+                                                                            scenario_db):
     with reader.connect() as conn:
-        conn.execute(sa.text("SELECT set_config('callbacks.brands', '*', true)"))
+        set_scope(scenario_db, conn, "*")
         assert conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one() > 0
     with reader.connect() as conn:  # no brands named: nothing
         assert conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one() == 0
@@ -71,10 +73,10 @@ def test_migrating_another_database_reuses_the_existing_role(database_url):
     try:
         owner = database.make_engine(url)
         assert "002_dashboard" in migrate.upgrade(owner, broker_tables=False)
-        owner.dispose()
-        reader = connection.make_engine(connection.reader_url(url))
+        reader = connection.make_engine(connection.reader_url(url), key=key_of(owner))
         connection.check(reader)
         reader.dispose()
+        owner.dispose()
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -165,3 +167,11 @@ def test_breakdown_queries_keep_unknown_and_sending_apart(scenario_db, reader_en
         )).scalar_one()
     assert latency["latency_bucket"].notna().all()
     assert latency["attempts"].sum() == measured
+
+
+def test_the_owner_url_is_never_guessed():
+    """Without DATABASE_URL the dashboard says what to set, rather than start a server."""
+    with pytest.raises(connection.DashboardUnavailable, match="DATABASE_URL is not set"):
+        connection.owner_url({})
+    assert connection.owner_url({"DATABASE_URL": "postgres://o:p@h/d"}) == \
+        "postgresql+psycopg2://o:p@h/d"

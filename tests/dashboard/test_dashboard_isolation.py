@@ -15,6 +15,7 @@ from dashboard import accounts, auth, connection, queries
 from dashboard.filters import EPOCH, HistoryFilter
 from dashboard.tables import HISTORY_EXPORT
 from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
+from scopes import set_scope
 
 ANALYST = "bravo-analyst"
 
@@ -148,7 +149,7 @@ def test_without_a_brand_setting_the_reader_sees_nothing_and_never_writes(scenar
         seeing_all = connection.make_engine(reader_env, brands=lambda: "*")
         with seeing_all.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("SET default_transaction_read_only = off"))
-            conn.execute(sa.text("SELECT set_config('callbacks.brands', '*', false)"))
+            set_scope(scenario_db, conn, "*", local=False)
             assert conn.execute(sa.text("SELECT count(*) FROM bets")).scalar() > 0
             for statement in ("UPDATE bets SET status = 'SETTLED'", "DELETE FROM attempts",
                               "INSERT INTO integration_runs (brand_id, base_url, triggered_by,"

@@ -16,6 +16,7 @@ from delivery.errors import UnknownBet
 from delivery.validation import parse_callback
 from factories import item
 from receiver import Receiver, Reply
+from scopes import set_scope
 from workers import Worker, wait_for
 
 #: A bet's callbacks in the tests (no place: an exhausted place declines the bet).
@@ -452,7 +453,7 @@ def test_the_audit_trail_is_append_only(clean_db, database_url):
         with reader.connect() as conn:
             # row-level security: a brand's actions are visible to that brand's users only
             assert conn.execute(sa.text("SELECT reason FROM actions")).scalar() is None
-            conn.execute(sa.text("SELECT set_config('callbacks.brands', '*', false)"))
+            set_scope(clean_db, conn, "*", local=False)
             assert conn.execute(sa.text("SELECT reason FROM actions")).scalar() == "moved"
         for statement in ("UPDATE actions SET reason = 'x'", "DELETE FROM actions",
                           "INSERT INTO actions (brand_id, kind, actor, reason, source, "
@@ -477,8 +478,7 @@ def test_the_operator_role_can_act_and_nothing_more(clean_db, database_url):
 
     @sa.event.listens_for(operator, "begin")
     def _brands(conn):  # what the back-office sets from the signed-in user (row-level security)
-        conn.exec_driver_sql("SELECT set_config('callbacks.brands', %s, true)",
-                             (brands["seen"],))
+        set_scope(clean_db, conn, brands["seen"])
 
     try:
         brands["seen"] = "999"  # a user of another brand: the bet is not there

@@ -9,6 +9,7 @@ from health import figures
 from health.state import DOWN, HEALTHY
 
 from brand_traffic import deliver, enqueue, failing_receiver
+from scopes import set_scope
 
 
 def _now(engine, **kw):
@@ -107,8 +108,7 @@ def test_the_back_office_role_reads_the_figures_of_its_brands(clean_db, database
         seen = {}
         for setting in ("*", str(mine.id), ""):
             with reader.connect() as conn:
-                conn.exec_driver_sql("SELECT set_config('callbacks.brands', %s, true)",
-                                     (setting,))
+                set_scope(clean_db, conn, setting)
                 seen[setting] = {b.brand: b for b in figures.read_now(conn)}
     finally:
         reader.dispose()
