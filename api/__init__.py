@@ -8,7 +8,8 @@
     GET  /openapi.json                   the OpenAPI 3.1 document, built from the contract
     GET  /healthz                        200 when the database answers, else 503
 
-Every route but the last two asks for ``Authorization: Bearer <token>`` (:mod:`api.auth`).
+Every route but the last two asks for ``Authorization: Bearer <token>`` (:mod:`api.auth`);
+a token reaches only its brands, and may be read-only (:mod:`api.scopes`, pure).
 The request body is read by :mod:`api.batch` (pure), the document built by :mod:`api.openapi`
 (pure); the queue is only ever touched through :mod:`delivery.store`.
 """

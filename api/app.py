@@ -11,6 +11,11 @@ Routes::
 Every answer is JSON; an error is ``{"error": "what went wrong and what to do"}`` with
 ``problems`` (422) or ``conflicts`` (409) when there are several. The database is only reached
 through :mod:`delivery.store`, in Starlette's thread pool.
+
+What a token may do with a brand is :func:`api.scopes.decide`'s to say; the routes resolve the
+brand at request time and turn its decision into an answer: a write out of the token's scope
+is a 403 (whether or not the brand exists), a bet of a brand out of its scope is a 404 like a
+bet that does not exist.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ from delivery.validation import NewCallback
 from . import openapi
 from .auth import BearerAuth, TokenChecker
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS, BadBatch, parse_batch, problem, too_large
+from .scopes import Access, Decision, TokenScope, decide
 
 #: How long the health check waits for the database.
 HEALTH_TIMEOUT_S = 5.0
@@ -68,23 +74,31 @@ def error(status: int, message: str, **more) -> Json:
 def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
                max_body_bytes: int = MAX_BODY_BYTES,
                max_callbacks: int = MAX_CALLBACKS) -> Starlette:
-    """The ASGI app on ``engine``. ``tokens`` are accepted besides the stored ones (the
-    command passes ``CALLBACKS_API_TOKENS``)."""
+    """The ASGI app on ``engine``. ``tokens`` are accepted besides the stored ones: entries of
+    ``CALLBACKS_API_TOKENS``, optionally scoped (ConfigurationError when one is malformed)."""
 
     queued = Counter("callbacks_api_queued", "Callbacks queued through the producer API "
                      "(repeats of a request_id not counted)", ["brand"], registry=None)
 
     async def post_callbacks(request: Request) -> Json:
         brand = request.path_params["brand"]
-        await run_in_threadpool(store.brand_named, engine, brand)
+        token: TokenScope = request.state.api_token
+        try:
+            brand_id = (await run_in_threadpool(store.brand_named, engine, brand)).id
+        except UnknownBrand:
+            brand_id = None
+        refused = _write_refused(decide(token, Access.WRITE, brand, brand_id), token, brand)
+        if refused is not None:
+            return refused
         body = await _read_body(request, max_body_bytes)
         callbacks = parse_batch(body, max_callbacks=max_callbacks)
         try:
-            results = await run_in_threadpool(store.enqueue_once, engine, brand, callbacks)
+            results = await run_in_threadpool(store.enqueue_once, engine, brand, callbacks,
+                                              brand_id=brand_id)
         except RequestIdConflict as exc:
             return _conflict(exc, callbacks)
         except UnknownBrand:
-            raise  # the brand went away meanwhile: its handler answers 404
+            raise  # the brand went away or was replaced meanwhile: its handler answers 404
         except InvalidInput as exc:
             return _refused(exc, callbacks)
         created = any(r.created for r in results)
@@ -97,8 +111,13 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
 
     async def get_bet_callbacks(request: Request) -> Json:
         bet_id = request.path_params["bet_id"]
-        found = await run_in_threadpool(store.bet_callbacks, engine, bet_id)
-        if found is None:
+        token: TokenScope = request.state.api_token
+
+        def readable(brand_id: int, brand_name: str) -> bool:
+            return decide(token, Access.READ, brand_name, brand_id) is Decision.ALLOWED
+
+        found = await run_in_threadpool(store.bet_callbacks, engine, bet_id, readable)
+        if found is None:  # or none of the token's brands: answered alike
             return error(404, f"no bet {bet_id!r}: nothing was ever queued for it")
         return Json(bet_document(found))
 
@@ -160,6 +179,22 @@ def _ping(engine: sa.Engine) -> None:
         conn.execute(sa.text("SELECT 1"))
 
 
+def _write_refused(decision: Decision, token: TokenScope, brand: str) -> Json | None:
+    """The answer to a write the token may not make, or None when it may."""
+    if decision is Decision.READ_ONLY:
+        return error(403, f"the API token {token.name!r} is read-only: it may read bets but "
+                          "not queue callbacks; use a token made without --read-only")
+    if decision is Decision.OUT_OF_SCOPE:
+        # The same answer whether or not the brand exists: a token scoped to other brands is
+        # not told which brands there are.
+        return error(403, f"the API token {token.name!r} is not allowed to write to brand "
+                          f"{brand!r}; a token of this brand is made with `callbacks api-token "
+                          f"create --name NAME --brand {brand}`")
+    if decision is Decision.UNKNOWN_BRAND:
+        return _unknown_brand_answer(brand)
+    return None
+
+
 def _conflict(exc: RequestIdConflict, callbacks: list[NewCallback]) -> Json:
     differs = dict(exc.conflicts)
     conflicts = [{"index": i, "request_id": cb.request_id, "differs": differs[cb.request_id]}
@@ -206,8 +241,12 @@ async def _bad_batch(request: Request, exc: BadBatch) -> Json:
 
 
 async def _unknown_brand(request: Request, exc: UnknownBrand) -> Json:
-    return error(404, f"no brand named {exc.value!r}; `callbacks brand list` shows the known "
-                      f"brands and `callbacks brand add {exc.value} --url BASE_URL` adds one")
+    return _unknown_brand_answer(exc.value)
+
+
+def _unknown_brand_answer(brand: str) -> Json:
+    return error(404, f"no brand named {brand!r}; `callbacks brand list` shows the known "
+                      f"brands and `callbacks brand add {brand} --url BASE_URL` adds one")
 
 
 async def _database_down(request: Request, exc: sa.exc.OperationalError) -> Json:

@@ -15,7 +15,7 @@ from delivery import database, migrate, settings, store
 from delivery.errors import ConfigurationError, InvalidInput
 
 from .app import create_app
-from .auth import ENV_VAR, env_tokens, new_token, token_sha256
+from .auth import ENV_VAR, env_tokens, new_token, parse_env_tokens, token_sha256
 
 #: Port of ``callbacks api`` unless ``--port`` says otherwise.
 DEFAULT_PORT = 8000
@@ -32,7 +32,9 @@ def register(subparsers) -> None:
         description="Serve the producer HTTP API. Every route but /healthz, /metrics and "
                     "/openapi.json "
                     f"needs Authorization: Bearer <token>: a token from {ENV_VAR} "
-                    "(comma-separated) or one made by `callbacks api-token create`.")
+                    "(comma-separated; TOKEN is valid for all brands, TOKEN:BRAND+BRAND for "
+                    "those brands, TOKEN:BRAND:read-only or TOKEN:*:read-only only reads) or "
+                    "one made by `callbacks api-token create`.")
     api.add_argument("--host", default="127.0.0.1",
                      help="address to listen on (default: %(default)s)")
     api.add_argument("--port", type=settings.port, default=DEFAULT_PORT,
@@ -44,8 +46,17 @@ def register(subparsers) -> None:
     create = token_sub.add_parser("create", help="make a token; it is printed once, only its "
                                                  "SHA-256 is stored")
     create.add_argument("--name", required=True, help="who or what uses it, e.g. risk-service")
+    scope = create.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--brand", action="append", metavar="BRAND", dest="brands",
+                       help="a brand the token may queue callbacks for and read the bets of "
+                            "(repeat for more)")
+    scope.add_argument("--all-brands", action="store_true",
+                       help="the token reaches every brand, those added later too")
+    create.add_argument("--read-only", action="store_true",
+                        help="the token reads bets and never queues callbacks")
     create.set_defaults(func=cmd_token_create)
-    lst = token_sub.add_parser("list", help="names and dates of the tokens (no secrets)")
+    lst = token_sub.add_parser("list", help="names, brands and dates of the tokens (no "
+                                            "secrets)")
     lst.add_argument("--all", action="store_true", help="include revoked tokens")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_token_list)
@@ -64,22 +75,23 @@ def _engine(pool_size: int = 1):
 # --- api ------------------------------------------------------------------------------------
 
 def cmd_api(args) -> int:
-    engine, url = _engine(POOL_SIZE)
     tokens = env_tokens()
-    stored = len(store.live_api_token_hashes(engine))
+    parse_env_tokens(tokens)  # a malformed entry stops the command before anything starts
+    engine, url = _engine(POOL_SIZE)
+    stored = len(store.live_api_tokens(engine))
+    app = create_app(engine, tokens=tokens)
     sock = _bind(args.host, args.port)
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{shown_host}:{sock.getsockname()[1]}"
     server = uvicorn.Server(uvicorn.Config(
-        create_app(engine, tokens=tokens), lifespan="off", log_level="info",
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S))
+        app, lifespan="off", log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S))
     print(f"producer API listening on {base} (database {database.redact_url(url)})")
     print(f"OpenAPI document: {base}/openapi.json")
     print(f"tokens: {len(tokens)} from {ENV_VAR}, {stored} made with `callbacks api-token "
           "create`; Ctrl-C stops it", flush=True)
     if not tokens and not stored:
         print(f"warning: no token is valid yet, so every request but /healthz is refused; "
-              f"set {ENV_VAR} or run `callbacks api-token create --name NAME`",
+              f"set {ENV_VAR} or run `callbacks api-token create --name NAME --brand BRAND`",
               file=sys.stderr, flush=True)
     try:
         server.run(sockets=[sock])
@@ -112,25 +124,45 @@ def _bind(host: str, port: int) -> socket.socket:
 def cmd_token_create(args) -> int:
     engine, _ = _engine()
     token = new_token()
-    created = store.add_api_token(engine, args.name, token_sha256(token))
-    engine.dispose()
-    print(f"API token {created['name']!r} created; it is shown this once (only its SHA-256 is "
-          "stored). Send it as: Authorization: Bearer <token>", file=sys.stderr)
+    try:
+        created = store.add_api_token(engine, args.name, token_sha256(token),
+                                      brands=args.brands or (), all_brands=args.all_brands,
+                                      read_only=args.read_only)
+    finally:
+        engine.dispose()
+    print(f"API token {created['name']!r} created for {scope_label(created)}; it is shown this "
+          "once (only its SHA-256 is stored). Send it as: Authorization: Bearer <token>",
+          file=sys.stderr)
     print(token)
     return 0
 
 
+def scope_label(token: dict) -> str:
+    """What a token of :func:`delivery.store.api_tokens` reaches, in words."""
+    if token["all_brands"]:
+        brands = "all brands"
+    elif token["brands"]:
+        brands = ("brand " if len(token["brands"]) == 1 else "brands ") \
+            + ", ".join(token["brands"])
+    else:
+        brands = "no brand (its brands were removed)"
+    return brands + (", read-only" if token["read_only"] else "")
+
+
 def cmd_token_list(args) -> int:
     engine, _ = _engine()
-    tokens = store.api_tokens(engine, include_revoked=args.all)
-    engine.dispose()
+    try:
+        tokens = store.api_tokens(engine, include_revoked=args.all)
+    finally:
+        engine.dispose()
     if args.json:
         print(json.dumps(tokens, indent=2, default=str))
         return 0
     if not tokens:
         print("no API tokens" + ("" if args.all else " (revoked ones: --all)"))
     for t in tokens:
-        print(f"{t['name']:<32} created {t['created_at']:%Y-%m-%d %H:%M:%S %Z}"
+        print(f"{t['name']:<32} {scope_label(t):<36} "
+              f"created {t['created_at']:%Y-%m-%d %H:%M:%S %Z}"
               + (f"  revoked {t['revoked_at']:%Y-%m-%d %H:%M:%S %Z}" if t["revoked_at"]
                  else ""))
     return 0
@@ -138,10 +170,13 @@ def cmd_token_list(args) -> int:
 
 def cmd_token_revoke(args) -> int:
     engine, _ = _engine()
-    revoked = store.revoke_api_token(engine, args.name)
-    engine.dispose()
-    if not revoked:
+    try:
+        revoked = store.revoke_api_token(engine, args.name)
+    finally:
+        engine.dispose()
+    if revoked is None:
         raise InvalidInput(f"no live API token is named {args.name!r}; `callbacks api-token "
                            "list` shows them", field="name", value=args.name)
-    print(f"API token {args.name!r} revoked; requests with it are refused from now on")
+    print(f"API token {args.name!r} ({scope_label(revoked)}) revoked; requests with it are "
+          "refused from now on")
     return 0

@@ -58,8 +58,11 @@ def document() -> dict:
             "schemas": schemas,
             "securitySchemes": {"bearer": {
                 "type": "http", "scheme": "bearer",
-                "description": "A token from `callbacks api-token create --name NAME`, or one "
-                               "of CALLBACKS_API_TOKENS."}},
+                "description": "A token from `callbacks api-token create --name NAME --brand "
+                               "BRAND` (or `--all-brands`; `--read-only` for one that never "
+                               "writes), or one of CALLBACKS_API_TOKENS (`TOKEN`, "
+                               "`TOKEN:BRAND+BRAND`, `TOKEN:BRAND:read-only`). A token "
+                               "writes only to its brands and reads only their bets."}},
         },
     }
 
@@ -200,7 +203,12 @@ def _paths() -> dict:
                                "Queued"),
                 "400": _answer("The body is not JSON."),
                 "401": _UNAUTHORIZED,
-                "404": _answer("No brand has this name (`callbacks brand list`)."),
+                "403": _answer("The token may not write to this brand: it is read-only, or "
+                               "made for other brands. A token made for other brands gets this "
+                               "answer for a brand that does not exist too: it is not told "
+                               "which brands there are."),
+                "404": _answer("No brand has this name (`callbacks brand list`); only a token "
+                               "of all brands, or one naming this brand, is told so."),
                 "409": _answer("A request_id is queued already with a different body.",
                                "Conflicts"),
                 "413": _answer(f"The body is larger than {MAX_BODY_BYTES:,} bytes."),
@@ -212,12 +220,16 @@ def _paths() -> dict:
         "/v1/bets/{bet_id}/callbacks": {"get": {
             "operationId": "betCallbacks",
             "summary": "A bet's callbacks, in order, with their state and attempts",
+            "description": "Only a bet of one of the token's brands, and only its brand's "
+                           "callbacks and attempts.",
             "parameters": [{"name": "bet_id", "in": "path", "required": True,
                             "schema": {"type": "string"}}],
             "responses": {
                 "200": _answer("The bet and its callbacks.", "BetCallbacks"),
                 "401": _UNAUTHORIZED,
-                "404": _answer("No bet has this id."),
+                "404": _answer("No bet has this id among the token's brands: a bet of another "
+                               "brand is answered exactly like one that does not exist (never "
+                               "403)."),
                 "503": _UNAVAILABLE,
             },
         }},
@@ -418,7 +430,9 @@ def _fixed_schemas() -> dict:
 _DESCRIPTION = """\
 Queue sportsbook bet callbacks for delivery to an operator's platform, and see what became of
 them. Every route but /healthz, /metrics and /openapi.json needs
-`Authorization: Bearer <token>`.
+`Authorization: Bearer <token>`. A token is made for some brands or all of them, and may be
+read-only: it queues callbacks only for its brands (else 403) and reads only their bets (a bet
+of another brand is a 404, like one that does not exist).
 
 A bet is a callback group: its callbacks go out in the order they were queued, one at a time.
 Delivery is at-least-once; the payload's request_id is the idempotency key on both sides: a

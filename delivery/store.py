@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -567,7 +567,7 @@ class QueuedOnce:
 
 
 def enqueue_once(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback], *,
-                 origin: str = "producer") -> list[QueuedOnce]:
+                 origin: str = "producer", brand_id: int | None = None) -> list[QueuedOnce]:
     """Queue the callbacks whose ``request_id`` is new; repeats are answered, not written again.
 
     The result follows the input order. A callback whose ``request_id`` is queued already with
@@ -576,6 +576,10 @@ def enqueue_once(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback
     written. The new callbacks go through :func:`enqueue` in one transaction (all or nothing).
     When another producer queues one of the request_ids meanwhile, the unique key stops the
     transaction and the comparison runs again, so concurrent repeats never fail.
+
+    ``brand_id``, when given, is the id the caller resolved ``brand_name`` to (and authorised):
+    when the name stands for another brand by now, :class:`UnknownBrand` is raised and nothing
+    is written.
     """
     from .errors import RequestIdConflict  # imported here to keep this section self-contained
 
@@ -592,6 +596,10 @@ def enqueue_once(engine: sa.Engine, brand_name: str, callbacks: list[NewCallback
         try:
             with engine.begin() as conn:
                 brand = _brand_named(conn, brand_name)
+                if brand_id is not None and brand.id != brand_id:
+                    raise UnknownBrand(f"brand {brand_name!r} was replaced by another brand of "
+                                       "that name while the request was read; send it again",
+                                       field="brand", value=brand_name)
                 found = _queued_by_request_id(conn, list(unique))
                 conflicts = [(rid, fields) for rid, cb in unique.items() if rid in found
                              and (fields := _differing_fields(found[rid], brand.id, cb))]
@@ -652,18 +660,20 @@ def _is_request_id_clash(exc: sa.exc.IntegrityError) -> bool:
             and getattr(getattr(orig, "diag", None), "constraint_name", None) == _REQUEST_ID_KEY)
 
 
-def bet_callbacks(engine: sa.Engine, bet_id: str) -> dict | None:
-    """The bet (with its brand's name) and its callbacks in queue order, each with its
-    ``attempt_log`` (oldest first); None when there is no such bet. Foreign-Params are left
-    out. One consistent snapshot."""
+def bet_callbacks(engine: sa.Engine, bet_id: str,
+                  readable: Callable[[int, str], bool] | None = None) -> dict | None:
+    """The bet (with its brand's ``brand_id`` and name ``brand``) and its callbacks in queue
+    order, each with its ``attempt_log`` (oldest first); None when there is no such bet, or
+    none whose brand ``readable(brand_id, brand_name)`` allows. Only rows of the bet's brand
+    are shown; Foreign-Params are left out. One consistent snapshot."""
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-        bet_row = _api_run(conn, "bet_with_brand", {"bet_id": bet_id}).first()
+        bet_row = next((r for r in _api_run(conn, "bet_with_brand", {"bet_id": bet_id})
+                        if readable is None or readable(r.brand_id, r.brand)), None)
         if bet_row is None:
             return None
-        callbacks = [dict(r._mapping) for r in _api_run(conn, "bet_callbacks",
-                                                             {"bet_id": bet_id})]
-        attempts = [dict(r._mapping) for r in _api_run(conn, "bet_attempts",
-                                                            {"bet_id": bet_id})]
+        of_bet = {"bet_id": bet_id, "brand_id": bet_row.brand_id}
+        callbacks = [dict(r._mapping) for r in _api_run(conn, "bet_callbacks", of_bet)]
+        attempts = [dict(r._mapping) for r in _api_run(conn, "bet_attempts", of_bet)]
     by_callback: dict[int, list[dict]] = {}
     for attempt in attempts:
         by_callback.setdefault(attempt.pop("callback_id"), []).append(attempt)
@@ -672,37 +682,75 @@ def bet_callbacks(engine: sa.Engine, bet_id: str) -> dict | None:
     return dict(bet_row._mapping, callbacks=callbacks)
 
 
-def add_api_token(engine: sa.Engine, name: str, token_sha256: str) -> dict:
-    """Store a new API token's hash under ``name``: ``{"name", "created_at"}``. InvalidInput
-    when the name is malformed or a live token has it already."""
-    try:
-        with engine.begin() as conn:
-            row = _api_run(conn, "insert_api_token",
-                               {"name": name, "token_sha256": token_sha256}).one()
-    except sa.exc.IntegrityError as exc:
-        if getattr(exc.orig, "pgcode", None) == _UNIQUE_VIOLATION:
-            raise InvalidInput(f"a live API token is named {name!r} already; revoke it with "
-                               f"`callbacks api-token revoke {name}` or pick another name",
-                               field="name", value=name) from None
-        raise InvalidInput(f"token name {name!r} must be letters, digits, '_', '.' or '-' "
-                           "(at most 63)", field="name", value=name) from None
-    return dict(row._mapping)
+def add_api_token(engine: sa.Engine, name: str, token_sha256: str, *,
+                  brands: Iterable[str] = (), all_brands: bool = False,
+                  read_only: bool = False) -> dict:
+    """Store a new API token's hash under ``name``, scoped to ``brands`` (names) or to all
+    brands: the token as :func:`api_tokens` lists it. InvalidInput when the name is malformed
+    or a live token has it already, when the scope is neither some brands nor all of them, or
+    when a brand does not exist (:class:`UnknownBrand`); then nothing is written."""
+    brands = sorted(set(brands))
+    if all_brands == bool(brands):
+        raise InvalidInput("give one --brand or more, or --all-brands (one of the two)",
+                           field="brand")
+    with engine.begin() as conn:
+        brand_ids = _api_brand_ids(conn, brands)
+        try:
+            row = _api_run(conn, "insert_api_token", {
+                "name": name, "token_sha256": token_sha256, "all_brands": all_brands,
+                "read_only": read_only}).one()
+        except sa.exc.IntegrityError as exc:
+            if getattr(exc.orig, "pgcode", None) == _UNIQUE_VIOLATION:
+                raise InvalidInput(f"a live API token is named {name!r} already; revoke it "
+                                   f"with `callbacks api-token revoke {name}` or pick another "
+                                   "name", field="name", value=name) from None
+            raise InvalidInput(f"token name {name!r} must be letters, digits, '_', '.' or '-' "
+                               "(at most 63)", field="name", value=name) from None
+        if brand_ids:
+            _api_run(conn, "insert_api_token_brands",
+                     {"token_id": row.id, "brand_ids": brand_ids})
+        token = {"name": row.name, "all_brands": row.all_brands, "brands": brands,
+                 "read_only": row.read_only, "created_at": row.created_at, "revoked_at": None}
+        # Every token made ends here, inside its transaction (`token` is what was made): the
+        # place for an audit row of it.
+    return token
 
 
-def live_api_token_hashes(engine: sa.Engine) -> list[tuple[str, str]]:
-    """``[(name, sha256 hex), ...]`` of the tokens not revoked."""
+def _api_brand_ids(conn: sa.Connection, names: list[str]) -> list[int]:
+    """The ids of the brands called ``names``; UnknownBrand naming the first missing one."""
+    found = {r.name: r.id for r in _api_run(conn, "brands_by_name", {"names": names})}
+    missing = [n for n in names if n not in found]
+    if missing:
+        known = ", ".join(r.name for r in _run(conn, "brands")) or "none yet"
+        raise UnknownBrand(f"no brand named {missing[0]!r} (known brands: {known}); nothing "
+                           "was written", field="brand", value=missing[0])
+    return [found[n] for n in names]
+
+
+def live_api_tokens(engine: sa.Engine) -> list:
+    """The tokens not revoked: rows of ``name, token_sha256, all_brands, read_only, brand_ids``
+    (the ids of the token's brands; none when it is scoped to all brands)."""
     with engine.connect() as conn:
-        return [(r.name, r.token_sha256) for r in _api_run(conn, "live_api_token_hashes")]
+        return list(_api_run(conn, "live_api_tokens"))
 
 
 def api_tokens(engine: sa.Engine, *, include_revoked: bool = False) -> list[dict]:
-    """Names and dates of the API tokens (never their hashes)."""
+    """Names, scopes and dates of the API tokens, never their hashes: ``name, all_brands,
+    brands`` (names of the brands that still exist; none when all_brands), ``read_only,
+    created_at, revoked_at``."""
     with engine.connect() as conn:
         return [dict(r._mapping) for r in _api_run(conn, "api_tokens",
                                                    {"include_revoked": include_revoked})]
 
 
-def revoke_api_token(engine: sa.Engine, name: str) -> bool:
-    """Revoke the live token called ``name``; False when there is none."""
+def revoke_api_token(engine: sa.Engine, name: str) -> dict | None:
+    """Revoke the live token called ``name``: the token as :func:`api_tokens` lists it now,
+    or None when there is none."""
     with engine.begin() as conn:
-        return _api_run(conn, "revoke_api_token", {"name": name}).first() is not None
+        row = _api_run(conn, "revoke_api_token", {"name": name}).first()
+        if row is None:
+            return None
+        token = dict(row._mapping)
+        # Every token revoked ends here, inside its transaction (`token` is what was revoked):
+        # the place for an audit row of it.
+    return token

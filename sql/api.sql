@@ -8,44 +8,68 @@ FROM callbacks
 WHERE request_id = ANY(CAST(:request_ids AS text[]));
 
 -- name: bet_with_brand
--- One bet and the name of its brand.
-SELECT b.bet_id, br.name AS brand, b.status, b.restrictions, b.created_at, b.updated_at
+-- The bet of this id (one row; the caller still picks among them, by brand) and its brand.
+SELECT b.bet_id, b.brand_id, br.name AS brand, b.status, b.restrictions, b.created_at,
+       b.updated_at
 FROM bets b JOIN brands br ON br.id = b.brand_id
-WHERE b.bet_id = :bet_id;
+WHERE b.bet_id = :bet_id
+ORDER BY b.brand_id;
 
 -- name: bet_callbacks
--- A bet's callbacks in queue order (the order they go out), without their Foreign-Params.
+-- A bet's callbacks of its brand in queue order (the order they go out), without their
+-- Foreign-Params.
 SELECT id, request_id, destination, state, origin, attempts, next_attempt_at, last_status,
        last_error, created_at, finished_at, payload
 FROM callbacks
-WHERE bet_id = :bet_id
+WHERE bet_id = :bet_id AND brand_id = :brand_id
 ORDER BY id;
 
 -- name: bet_attempts
--- Every HTTP attempt of a bet, oldest first; finished_at and duration_ms are NULL while an
--- attempt is 'sending'.
+-- Every HTTP attempt of a bet of this brand, oldest first; finished_at and duration_ms are NULL
+-- while an attempt is 'sending'. A group of another brand with the same id is not this bet.
 SELECT id::text AS id, callback_id, attempt_no, started_at, finished_at, duration_ms, outcome,
        response_status, error_class, error_detail, error_code, next_attempt_at
 FROM attempts
-WHERE group_id = :bet_id
+WHERE group_id = :bet_id AND brand_id = :brand_id
 ORDER BY started_at, attempt_no, id;
 
 -- name: insert_api_token
-INSERT INTO api_tokens (name, token_sha256)
-VALUES (:name, :token_sha256)
-RETURNING name, created_at;
+INSERT INTO api_tokens (name, token_sha256, all_brands, read_only)
+VALUES (:name, :token_sha256, :all_brands, :read_only)
+RETURNING id, name, all_brands, read_only, created_at;
 
--- name: live_api_token_hashes
--- The hashes a presented bearer token is compared with.
-SELECT name, token_sha256 FROM api_tokens WHERE revoked_at IS NULL ORDER BY id;
+-- name: brands_by_name
+-- The stored brands among these names.
+SELECT id, name FROM brands WHERE name = ANY (CAST(:names AS text[]));
+
+-- name: insert_api_token_brands
+INSERT INTO api_token_brands (token_id, brand_id)
+SELECT :token_id, unnest(CAST(:brand_ids AS integer[]));
+
+-- name: live_api_tokens
+-- The hashes a presented bearer token is compared with, and each token's scope: the ids of its
+-- brands (none when it is scoped to all brands).
+SELECT t.name, t.token_sha256, t.all_brands, t.read_only,
+       ARRAY(SELECT tb.brand_id FROM api_token_brands tb WHERE tb.token_id = t.id
+             ORDER BY 1) AS brand_ids
+FROM api_tokens t
+WHERE t.revoked_at IS NULL
+ORDER BY t.id;
 
 -- name: api_tokens
--- Names and dates, never hashes.
-SELECT name, created_at, revoked_at FROM api_tokens
-WHERE revoked_at IS NULL OR :include_revoked
-ORDER BY created_at, id;
+-- Names, scopes and dates, never hashes.
+SELECT t.name, t.all_brands,
+       ARRAY(SELECT b.name FROM api_token_brands tb JOIN brands b ON b.id = tb.brand_id
+             WHERE tb.token_id = t.id ORDER BY 1) AS brands,
+       t.read_only, t.created_at, t.revoked_at
+FROM api_tokens t
+WHERE t.revoked_at IS NULL OR :include_revoked
+ORDER BY t.created_at, t.id;
 
 -- name: revoke_api_token
-UPDATE api_tokens SET revoked_at = now()
-WHERE name = :name AND revoked_at IS NULL
-RETURNING name;
+UPDATE api_tokens t SET revoked_at = now()
+WHERE t.name = :name AND t.revoked_at IS NULL
+RETURNING t.name, t.all_brands,
+          ARRAY(SELECT b.name FROM api_token_brands tb JOIN brands b ON b.id = tb.brand_id
+                WHERE tb.token_id = t.id ORDER BY 1) AS brands,
+          t.read_only, t.created_at, t.revoked_at;

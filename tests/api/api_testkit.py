@@ -1,7 +1,11 @@
-"""The producer API served over real HTTP in a background thread, for the API tests."""
+"""The producer API served over real HTTP in a background thread, and the ``callbacks``
+command run as a process, for the API tests."""
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -35,3 +39,12 @@ def serve(app) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+def callbacks(database_url: str, *args: str,
+              environ: dict | None = None) -> subprocess.CompletedProcess:
+    """``callbacks ARGS...`` run on the database at ``database_url``, as an operator would,
+    with ``environ`` added to this process's environment."""
+    env = dict(os.environ, DATABASE_URL=database_url, **(environ or {}))
+    return subprocess.run([sys.executable, "-m", "callbacks", *args], capture_output=True,
+                          text=True, env=env, timeout=60)

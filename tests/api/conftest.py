@@ -15,7 +15,7 @@ from delivery import store
 def api_db(clean_db):
     """The emptied database with brand acme (whose platform nobody answers) and no tokens."""
     with clean_db.begin() as conn:
-        conn.execute(sa.text("TRUNCATE api_tokens RESTART IDENTITY"))
+        conn.execute(sa.text("TRUNCATE api_tokens RESTART IDENTITY CASCADE"))
     store.add_brand(clean_db, "acme", "http://127.0.0.1:9", retry_schedule_s=(0, 0, 0))
     return clean_db
 

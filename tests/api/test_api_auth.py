@@ -1,27 +1,19 @@
 """Bearer tokens: from the environment or made by `callbacks api-token create` (hash stored),
 listed without secrets, revoked at once; /healthz and /openapi.json stay public."""
 import hashlib
-import os
-import subprocess
-import sys
+import json
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from api_testkit import AUTH, TOKEN, serve
+from api_testkit import AUTH, TOKEN, callbacks, serve
 
 from api.app import create_app
 from api.auth import bearer_token, env_tokens
-from delivery import database
+from delivery import database, store
 
 PROTECTED = [("GET", "/v1/bets/bet-1/callbacks"), ("POST", "/v1/brands/acme/callbacks"),
              ("GET", "/v1/no/such/route")]
-
-
-def callbacks(database_url, *args) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DATABASE_URL=database_url)
-    return subprocess.run([sys.executable, "-m", "callbacks", *args], capture_output=True,
-                          text=True, env=env, timeout=60)
 
 
 @pytest.mark.parametrize("method, path", PROTECTED)
@@ -56,7 +48,8 @@ def test_health_and_openapi_need_no_token(anonymous):
 def test_a_created_token_works_is_stored_hashed_and_revoking_stops_it(api_db, database_url,
                                                                       anonymous):
     # Given a token made on the command line
-    made = callbacks(database_url, "api-token", "create", "--name", "risk-service")
+    made = callbacks(database_url, "api-token", "create", "--name", "risk-service",
+                     "--all-brands")
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip()
     assert len(token) > 30 and "shown this once" in made.stderr
@@ -84,15 +77,61 @@ def test_a_created_token_works_is_stored_hashed_and_revoking_stops_it(api_db, da
 
 
 def test_token_names_are_unique_among_live_tokens(api_db, database_url):
-    assert callbacks(database_url, "api-token", "create", "--name", "a").returncode == 0
-    again = callbacks(database_url, "api-token", "create", "--name", "a")
+    assert callbacks(database_url, "api-token", "create", "--name", "a",
+                     "--all-brands").returncode == 0
+    again = callbacks(database_url, "api-token", "create", "--name", "a", "--brand", "acme")
     assert again.returncode == 2 and "revoke" in again.stderr and again.stdout == ""
-    bad = callbacks(database_url, "api-token", "create", "--name", "no spaces")
+    bad = callbacks(database_url, "api-token", "create", "--name", "no spaces", "--all-brands")
     assert bad.returncode == 2 and "must be letters" in bad.stderr
     missing = callbacks(database_url, "api-token", "revoke", "ghost")
     assert missing.returncode == 2 and "api-token list" in missing.stderr
     assert callbacks(database_url, "api-token", "revoke", "a").returncode == 0
-    assert callbacks(database_url, "api-token", "create", "--name", "a").returncode == 0
+    assert callbacks(database_url, "api-token", "create", "--name", "a",
+                     "--all-brands").returncode == 0
+
+
+def test_a_token_is_made_for_some_brands_or_all_and_listed_with_them(api_db, database_url):
+    store.add_brand(api_db, "beta", "http://127.0.0.1:9")
+    # Given tokens for two brands, for one brand read-only, and for all brands
+    made = callbacks(database_url, "api-token", "create", "--name", "feed", "--brand", "beta",
+                     "--brand", "acme")
+    assert made.returncode == 0, made.stderr
+    assert "'feed' created for brands acme, beta;" in made.stderr
+    reader = callbacks(database_url, "api-token", "create", "--name", "reader", "--brand",
+                       "acme", "--read-only")
+    assert "'reader' created for brand acme, read-only;" in reader.stderr
+    every = callbacks(database_url, "api-token", "create", "--name", "ops", "--all-brands")
+    assert "'ops' created for all brands;" in every.stderr
+    # Then the list shows each one's brands, and whether it only reads
+    lines = callbacks(database_url, "api-token", "list").stdout.splitlines()
+    assert [line.split("  created")[0].split() for line in lines] == [
+        ["feed", "brands", "acme,", "beta"], ["reader", "brand", "acme,", "read-only"],
+        ["ops", "all", "brands"]]
+    listed = json.loads(callbacks(database_url, "api-token", "list", "--json").stdout)
+    assert [(t["name"], t["all_brands"], t["brands"], t["read_only"]) for t in listed] == [
+        ("feed", False, ["acme", "beta"], False), ("reader", False, ["acme"], True),
+        ("ops", True, [], False)]
+    assert all(set(t) == {"name", "all_brands", "brands", "read_only", "created_at",
+                          "revoked_at"} for t in listed)
+    # And revoking says what is revoked
+    revoked = callbacks(database_url, "api-token", "revoke", "reader")
+    assert "'reader' (brand acme, read-only) revoked" in revoked.stdout
+
+
+def test_a_token_of_an_unknown_brand_or_without_a_scope_is_refused(api_db, database_url):
+    unknown = callbacks(database_url, "api-token", "create", "--name", "x", "--brand", "acme",
+                        "--brand", "ghost")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert "no brand named 'ghost'" in unknown.stderr and "nothing was written" in \
+        unknown.stderr
+    both = callbacks(database_url, "api-token", "create", "--name", "x", "--brand", "acme",
+                     "--all-brands")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
+    neither = callbacks(database_url, "api-token", "create", "--name", "x", "--read-only")
+    assert neither.returncode == 2 and "--brand --all-brands is required" in neither.stderr
+    with api_db.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM api_tokens")).scalar() == 0
+        assert conn.execute(sa.text("SELECT count(*) FROM api_token_brands")).scalar() == 0
 
 
 def test_health_is_503_when_the_database_does_not_answer():

@@ -54,7 +54,12 @@ def test_routes_and_security_are_described():
     assert set(doc["paths"]) == {"/v1/brands/{brand}/callbacks", "/v1/bets/{bet_id}/callbacks",
                                  "/healthz", "/metrics", "/openapi.json"}
     post = doc["paths"]["/v1/brands/{brand}/callbacks"]["post"]
-    assert {"200", "201", "400", "401", "404", "409", "413", "422"} <= set(post["responses"])
+    assert {"200", "201", "400", "401", "403", "404", "409", "413", "422"} <= set(
+        post["responses"])
+    assert "read-only" in post["responses"]["403"]["description"]
+    get = doc["paths"]["/v1/bets/{bet_id}/callbacks"]["get"]
+    assert "403" not in get["responses"]  # another brand's bet is a 404, like an unknown one
+    assert "another brand" in get["responses"]["404"]["description"]
     assert doc["security"] == [{"bearer": []}]
     assert doc["paths"]["/healthz"]["get"]["security"] == []
 

@@ -1,9 +1,10 @@
 """store.enqueue_once: repeats are answered, conflicts refused, and a request_id queued by
 someone else between the look-up and the insert is a repeat, not an error."""
 import pytest
+import sqlalchemy as sa
 
 from delivery import store
-from delivery.errors import RequestIdConflict
+from delivery.errors import RequestIdConflict, UnknownBrand
 from delivery.validation import parse_callback
 from factories import item
 
@@ -22,6 +23,22 @@ def test_repeats_are_answered_with_the_queued_row(clean_db):
     assert first.created and [r.created for r in both] == [False, True]
     assert both[0].queued.id == first.queued.id
     assert [r.queued.state for r in both] == ["pending", "waiting"]
+
+
+def test_a_brand_replaced_since_it_was_authorised_gets_nothing(clean_db):
+    # Given the API authorised brand b by its id, and b was renamed and another b added since
+    authorised = store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("UPDATE brands SET name = 'b-old' WHERE name = 'b'"))
+    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    # Then queueing for the name b with that id is refused and writes nothing
+    with pytest.raises(UnknownBrand, match="replaced"):
+        store.enqueue_once(clean_db, "b", [callback("bet-1", "/bet/place", "r-1")],
+                           brand_id=authorised.id)
+    assert store.bet(clean_db, "bet-1") is None
+    [done] = store.enqueue_once(clean_db, "b-old", [callback("bet-1", "/bet/place", "r-1")],
+                                brand_id=authorised.id)
+    assert done.created
 
 
 def test_a_conflict_names_the_differing_fields_and_writes_nothing(clean_db):
