@@ -1,6 +1,7 @@
 """How fast the back-office's queries are over a big attempt history.
 
     .venv/bin/python bench/bench_dashboard.py [--attempts 1000000] [--days 30] [--keep|--reuse]
+                                              [--database NAME]
 
 Creates the database ``callbacks_bench_dashboard`` on PostgreSQL at 127.0.0.1:5432 (override
 with BENCH_ADMIN_URL), fills it with ``callbacks seed-history``'s generator, then runs every query
@@ -44,16 +45,19 @@ def main() -> int:
     parser.add_argument("--attempts", type=int, default=1_000_000)
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--database", default=NAME,
+                        help="name of the bench database (default: %(default)s)")
     parser.add_argument("--reuse", action="store_true",
                         help="query an existing bench database without seeding it again")
     args = parser.parse_args()
 
     admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    url = sa.make_url(ADMIN_URL).set(database=NAME).render_as_string(hide_password=False)
+    url = sa.make_url(ADMIN_URL).set(database=args.database).render_as_string(
+        hide_password=False)
     if not args.reuse:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{NAME}"'))
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{args.database}"'))
     owner = database.make_engine(url)
     try:
         if not args.reuse:
@@ -77,7 +81,7 @@ def main() -> int:
         owner.dispose()
         if not args.keep:
             with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{NAME}" WITH (FORCE)'))
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
         admin.dispose()
     return 0
 
