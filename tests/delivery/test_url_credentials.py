@@ -61,7 +61,7 @@ def test_credentials_and_query_reach_the_platform_and_are_never_stored(clean_db,
     with clean_db.connect() as conn:
         stored = conn.execute(sa.text(
             "SELECT request_headers FROM attempts ORDER BY started_at")).scalars().all()
-    assert [h["Authorization"] for h in stored] == ["***", "***"]
+    assert len(stored) == 2 and all(h["Authorization"].startswith("***") for h in stored)
     for table in ("attempts", "callbacks", "brands", "actions"):
         assert _found(clean_db, table) == [], table
     assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
