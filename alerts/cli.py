@@ -10,6 +10,7 @@ from decimal import Decimal, InvalidOperation
 
 from delivery import database, migrate, settings
 from delivery import store as delivery_store
+from delivery import urls as delivery_urls
 from delivery.errors import InvalidInput
 
 from . import rules, store
@@ -190,13 +191,14 @@ def cmd_rule_list(args) -> int:
 def cmd_url_add(args) -> int:
     engine = _engine()
     added = store.add_url(engine, args.url)
-    print(f"alerts will be posted to {args.url}" if added
-          else f"{args.url} is an alert URL already")
+    url = delivery_urls.parse(args.url, what="alert URL").url
+    print(f"alerts will be posted to {url}" if added else f"{url} is an alert URL already")
     return 0
 
 
 def cmd_url_list(args) -> int:
-    found = store.urls(_engine())
+    # Alert URLs added before the URL rule may carry credentials: never shown.
+    found = [dict(u, url=delivery_urls.redact(u["url"])) for u in store.urls(_engine())]
     if args.json:
         print(json.dumps(found, indent=2, default=str))
         return 0
@@ -209,7 +211,7 @@ def cmd_url_list(args) -> int:
 
 def cmd_url_remove(args) -> int:
     removed = store.remove_url(_engine(), args.url)
-    print(f"no more alerts to {removed}")
+    print(f"no more alerts to {delivery_urls.redact(removed)}")
     return 0
 
 

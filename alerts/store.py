@@ -18,6 +18,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 import sql
+from delivery import urls as delivery_urls
 from delivery.errors import InvalidInput
 from health import figures
 
@@ -74,10 +75,11 @@ def default_rules(engine: sa.Engine) -> dict[str, rules.Rule]:
 # --- URLs -----------------------------------------------------------------------------------
 
 def add_url(engine: sa.Engine, url: str) -> bool:
-    """Add a notification URL; False when it was there already."""
-    if not url.startswith(("http://", "https://")) or len(url) < 10:
-        raise InvalidInput(f"alert URL {url!r} must start with http:// or https://",
-                           field="url", value=url)
+    """Add a notification URL (it must pass the URL rule of :mod:`delivery.urls` and carry no
+    credentials); False when it was there already."""
+    url = delivery_urls.parse_without_credentials(
+        url, what="alert URL", instead="use a receiver URL whose path or query string holds "
+        "its token, as Slack's incoming webhooks do")
     with engine.begin() as conn:
         return conn.execute(_q("add_url"), {"url": url}).first() is not None
 
@@ -93,8 +95,9 @@ def remove_url(engine: sa.Engine, url_or_id: str) -> str:
         row = conn.execute(_q("remove_url"), {"url": url_or_id}).first()
     if row is None:
         known = ", ".join(f"{u['id']}" for u in urls(engine)) or "none"
-        raise InvalidInput(f"no alert URL {url_or_id!r} (ids: {known}); see `callbacks alert "
-                           "url list`", field="url", value=url_or_id)
+        shown = delivery_urls.redact(url_or_id)
+        raise InvalidInput(f"no alert URL {shown!r} (ids: {known}); see `callbacks alert "
+                           "url list`", field="url", value=shown)
     return row.url
 
 

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from battery import reports
-from delivery import database, migrate, settings, store
+from delivery import database, migrate, settings, store, urls
 from battery.plan import CASES
 from battery.session import foreign_params_from
 from battery.steps import DEFAULT_PLAYER_ID
@@ -41,7 +41,8 @@ def register(subparsers) -> None:
                     "cancelled (endpoint unreachable, session unknown, too little money) or bad "
                     "options.")
     parser.add_argument("--url", help="platform base URL, e.g. https://ops.example/callbacks "
-                        "(default with --brand: the brand's URL)")
+                        "(default with --brand: the brand's URL, with its credentials); "
+                        "user:password@ in it is sent as Authorization: Basic, never stored")
     parser.add_argument("--foreign-params", metavar="JSON",
                         help="the Foreign-Params object of a logged-in test player, sent "
                              "exactly as given, e.g. '{\"session_id\": \"...\"}' (default: "
@@ -87,13 +88,17 @@ def _run(args: argparse.Namespace) -> int:
             from battery.store import RunRecorder
 
             recorder = RunRecorder(engine, brand, source="cli")
-    url = args.url or (brand.base_url if brand else None)
-    if not url:
+    if not (args.url or brand):
         raise InvalidInput("--url is required (or --brand NAME to use the brand's URL)",
                            field="url")
+    given = urls.parse(args.url or brand.base_url, what="--url")
+    url, credentials = given.url, given.credentials
+    if brand and credentials is None and url == brand.base_url:
+        # The brand's own URL goes with the brand's credentials, and no other URL does.
+        credentials = store.url_credentials(engine, brand.id)
     target = Target(url, foreign_params, args.player_id, args.timeout_s, brand.id if brand else 0,
                     brand.signing_secret if brand else None,
-                    brand.mask_keys if brand else ())
+                    brand.mask_keys if brand else (), credentials=credentials)
     target.check()
     print(f"Integration test of {url} — {len(CASES)} cases, timeout {args.timeout_s:g} s per "
           "request", flush=True)

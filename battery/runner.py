@@ -23,7 +23,7 @@ the run, its cases and steps, and every attempt are stored as they happen.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Callable, Protocol
@@ -32,7 +32,7 @@ import httpx
 
 import contract
 from contract import payouts
-from delivery import dispatch
+from delivery import dispatch, urls
 from battery import preflight
 from battery.plan import balance_probe_step, plan_battery, without_probes
 from battery.results import (
@@ -66,12 +66,17 @@ class Target:
     signing_secret: str | None = None
     #: The brand's Foreign-Params keys masked in stored results besides the default ones.
     mask_keys: tuple[str, ...] = ()
+    #: ``user:password`` sent as ``Authorization: Basic`` with every request (``base_url``
+    #: itself carries none: it is stored with the run and shown).
+    credentials: str | None = field(default=None, repr=False)
 
     def check(self) -> None:
         """InvalidInput naming the field when the target cannot be tested."""
-        if not self.base_url.startswith(("http://", "https://")):
-            raise InvalidInput(f"the platform URL {self.base_url!r} must start with http:// or "
-                               "https://", field="url", value=self.base_url)
+        if urls.parse(self.base_url, what="the platform URL").credentials is not None:
+            raise InvalidInput(f"the platform URL {urls.redact(self.base_url)!r} carries "
+                               "credentials; give them apart (Target.credentials), as they "
+                               "are never stored with the run", field="url",
+                               value=urls.redact(self.base_url))
         check_foreign_params(self.foreign_params)
         if not 0 < self.timeout_s <= 60:
             raise InvalidInput(f"timeout {self.timeout_s!r} s must be above 0 and at most 60",
@@ -227,7 +232,7 @@ class _Pipeline:
             attempt_no=sent[request_id], base_url=self.target.base_url,
             timeout_s=self.target.timeout_s, retry_schedule_s=(0,),
             signing_secret=self.target.signing_secret, origin=ORIGIN,
-            mask_keys=self.target.mask_keys)
+            mask_keys=self.target.mask_keys, url_credentials=self.target.credentials)
         return dispatch.decide(deliver_once(callback, self.client))
 
     def _decline_probe(self, probe: Step, position: int, sent: dict[str, int]) -> StepResult:

@@ -182,7 +182,7 @@ def cmd_set_url(args) -> int:
     p = result.parameters
     head = ("dry run — nothing was changed. set-url would re-route" if result.dry_run
             else f"set_url #{result.action_id} recorded: re-routed")
-    print(f"{head} brand {result.brand}: {p['old_url']} → {p['new_url']}")
+    print(f"{head} brand {result.brand}: {_target(p)}")
     print(f"  {p['queued']} queued callback(s) of {p['bets']} bet(s) "
           f"{'would go' if result.dry_run else 'go'} to the new URL"
           + (f"; {p['in_flight']} being sent now finish at the old URL" if p["in_flight"]
@@ -217,7 +217,9 @@ def print_bet_actions(engine: sa.Engine, bet_id: str) -> None:
 
 def _target(parameters: dict) -> str:
     if "new_url" in parameters:
-        return f"{parameters['old_url']} → {parameters['new_url']}"
+        credentials = parameters.get("credentials")
+        return (f"{parameters['old_url']} → {parameters['new_url']}"
+                + (f" (Basic credentials {credentials})" if credentials else ""))
     return " ".join(f"{k}={v}" for k, v in parameters.items())
 
 

@@ -20,7 +20,7 @@ from delivery import broker as brokers
 import contract
 from contract import checking
 from archive import reader as archive_reader
-from delivery import database, metrics, migrate, settings, store
+from delivery import database, metrics, migrate, settings, store, urls
 from delivery.errors import CallbackDeskError, InvalidInput
 from callbacks import actions as manager_actions
 from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
@@ -81,9 +81,7 @@ def cmd_brand_add(args) -> int:
                     else contract.DEFAULT_RETRY_SCHEDULE_S)
     except ValueError as exc:
         raise InvalidInput(f"--retry-schedule: {exc}", field="retry_schedule") from None
-    if not args.url.startswith(("http://", "https://")):
-        raise InvalidInput(f"--url {args.url!r} must start with http:// or https://",
-                           field="url", value=args.url)
+    target = urls.parse(args.url, what="--url")
     if args.timeout_s <= 0 or args.max_in_flight <= 0:
         raise InvalidInput("--timeout-s and --max-in-flight must be greater than 0")
     currency = args.currency.strip().upper() if args.currency else None
@@ -102,9 +100,15 @@ def cmd_brand_add(args) -> int:
     except sa.exc.IntegrityError:
         raise InvalidInput(f"brand name {args.name!r} must be letters, digits, '_', '.' or "
                            "'-' (at most 63)", field="name", value=args.name) from None
-    print(f"brand {brand.name} → {brand.base_url} (timeout {brand.timeout_s:g} s, "
+    print(f"brand {brand.name} → {brand.base_url}{_with_credentials(target.credentials)} "
+          f"(timeout {brand.timeout_s:g} s, "
           f"{len(brand.retry_schedule_s)} attempts, at most {brand.max_in_flight} in flight)")
     return 0
+
+
+def _with_credentials(credentials: str | None) -> str:
+    """Said after a brand's URL when it has credentials (which are never shown)."""
+    return " with Basic credentials (stored apart, never shown)" if credentials else ""
 
 
 def _mask_keys(given: list[str] | None) -> tuple[str, ...] | None:
@@ -122,11 +126,15 @@ def _mask_keys(given: list[str] | None) -> tuple[str, ...] | None:
 
 def cmd_brand_list(args) -> int:
     engine, _ = _engine()
-    rows = [dict(b.__dict__, signing_secret=bool(b.signing_secret)) for b in store.brands(engine)]
+    with_credentials = store.brands_with_url_credentials(engine)
+    rows = [dict(b.__dict__, signing_secret=bool(b.signing_secret),
+                 url_credentials=b.id in with_credentials) for b in store.brands(engine)]
     if args.json:
         _print_json(rows)
     for r in [] if args.json else rows:
-        print(f"{r['name']:<20} {r['base_url']}  timeout {r['timeout_s']:g}s  "
+        print(f"{r['name']:<20} {r['base_url']}"
+              + ("  (Basic credentials)" if r["url_credentials"] else "")
+              + f"  timeout {r['timeout_s']:g}s  "
               f"schedule {','.join(map(str, r['retry_schedule_s']))}  "
               f"max in flight {r['max_in_flight']}"
               + (f"  masks {','.join(r['mask_keys'])}" if r["mask_keys"] else ""))
@@ -439,7 +447,9 @@ def build_parser() -> argparse.ArgumentParser:
     brand_sub = brand.add_subparsers(dest="brand_command", required=True, metavar="ACTION")
     add = brand_sub.add_parser("add", help="add a brand, or change an existing one")
     add.add_argument("name")
-    add.add_argument("--url", required=True, help="platform base URL, e.g. https://ops.example")
+    add.add_argument("--url", required=True, help="platform base URL, e.g. https://ops.example "
+                     "(a query string is kept after each destination path; user:password@ "
+                     "credentials are stored apart and sent as Authorization: Basic)")
     add.add_argument("--retry-schedule", help="seconds before each attempt, e.g. 0,5,30,120 "
                      "(default: the contract's 10 attempts over ~23 h)")
     add.add_argument("--timeout-s", type=float, default=contract.DEFAULT_TIMEOUT_S)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from dashboard import integration_queries
-from delivery import database, migrate, settings
+from delivery import database, migrate, settings, urls
 
 
 def register(brand_actions) -> None:
@@ -18,7 +18,8 @@ def register(brand_actions) -> None:
     sub = test_url.add_subparsers(dest="test_url_command", required=True, metavar="ACTION")
     add = sub.add_parser("add", help="offer URL on the brand's Integration Test page")
     add.add_argument("brand")
-    add.add_argument("url", help="e.g. https://staging.platform.example/callbacks")
+    add.add_argument("url", help="e.g. https://staging.platform.example/callbacks (no "
+                     "user:password@: the brand's credentials go with its own URL only)")
     add.set_defaults(func=cmd_add)
     lst = sub.add_parser("list", help="registered test URLs (of one brand)")
     lst.add_argument("brand", nargs="?")
@@ -42,7 +43,7 @@ def cmd_add(args) -> int:
         added = integration_queries.add_test_url(engine, args.brand, args.url)
     finally:
         engine.dispose()
-    print(f"brand {args.brand}: {args.url.strip()} "
+    print(f"brand {args.brand}: {urls.parse(args.url).url} "
           + ("can be tested from the Integration Test page" if added
              else "was registered already"))
     return 0
@@ -70,5 +71,6 @@ def cmd_remove(args) -> int:
         integration_queries.remove_test_url(engine, args.brand, args.url)
     finally:
         engine.dispose()
-    print(f"brand {args.brand}: {args.url} is no longer offered for testing")
+    print(f"brand {args.brand}: {urls.redact(args.url.strip())} is no longer offered for "
+          "testing")
     return 0

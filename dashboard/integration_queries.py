@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 import sql
+from delivery import urls
 from delivery.errors import InvalidInput, UnknownBrand
 from battery.results import RunResult
 from battery.reports import run_from_rows
@@ -58,11 +59,11 @@ def test_urls(engine: sa.Engine, brand_id: int) -> list[str]:
 
 def add_test_url(engine: sa.Engine, brand: str, url: str) -> bool:
     """Register ``url`` for the brand's Integration Test; False when it was registered already.
-    :class:`InvalidInput` for a URL that is not http(s), :class:`UnknownBrand` for no brand."""
-    url = url.strip()
-    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
-        raise InvalidInput(f"test URL {url!r} must start with http:// or https:// and hold no "
-                           "spaces", field="url", value=url)
+    :class:`InvalidInput` for a URL that breaks the URL rule (:mod:`delivery.urls`) or carries
+    credentials, :class:`UnknownBrand` for no brand."""
+    url = urls.parse_without_credentials(
+        url, what="test URL", instead="register it without them: the Integration Test sends "
+        "the brand's credentials with the brand's own URL only")
     with engine.begin() as conn:
         added = conn.execute(_q("add_test_url"), {"brand": brand, "url": url}).first()
         if added is None:
@@ -71,13 +72,22 @@ def add_test_url(engine: sa.Engine, brand: str, url: str) -> bool:
 
 
 def remove_test_url(engine: sa.Engine, brand: str, url: str) -> None:
-    """Stop offering ``url`` for the brand's Integration Test."""
+    """Stop offering ``url`` for the brand's Integration Test (as typed, or as the URL rule
+    writes it: scheme and host in lower case)."""
+    url = url.strip()
+    try:
+        spellings = dict.fromkeys([url, urls.parse(url).url])
+    except InvalidInput:
+        spellings = {url: None}
     with engine.begin() as conn:
-        if conn.execute(_q("remove_test_url"), {"brand": brand, "url": url}).first() is None:
+        removed = [conn.execute(_q("remove_test_url"), {"brand": brand, "url": u}).first()
+                   for u in spellings]
+        if not any(removed):
             _require_brand(conn, brand)
-            raise InvalidInput(f"{url!r} is not a test URL of brand {brand!r}; `callbacks "
+            shown = urls.redact(url)
+            raise InvalidInput(f"{shown!r} is not a test URL of brand {brand!r}; `callbacks "
                                f"brand test-url list {brand}` shows them", field="url",
-                               value=url)
+                               value=shown)
 
 
 def all_test_urls(engine: sa.Engine, brand: str | None = None) -> list[dict]:

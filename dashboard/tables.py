@@ -185,7 +185,9 @@ def action_target(row: dict) -> str:
     """What an action was aimed at, in a few words: a bet, a recover's filters, two URLs."""
     p = row.get("parameters") or {}
     if row["kind"] == "set_url":
-        return f"{p.get('old_url', '?')} → {p.get('new_url', '?')}"
+        credentials = p.get("credentials")
+        return (f"{p.get('old_url', '?')} → {p.get('new_url', '?')}"
+                + (f" (Basic credentials {credentials})" if credentials else ""))
     if row["kind"] == "recover":
         parts = [f"since {p.get('since', '?')}", p.get("destination"),
                  p.get("outcome"), "incl. delivered" if p.get("include_delivered") else None]

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 import sql
 
-from . import plans
+from . import plans, store, urls
 from .errors import ActionRefused, InvalidInput, UnknownBet, UnknownBrand, WrongState
 from .plans import Change, Queued
 
@@ -259,24 +259,49 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
             dry_run: bool = False) -> Result:
     """Re-route a brand: every callback sent from now on goes to ``base_url`` (the URL is read
     when a callback goes out, so everything queued follows; requests out now finish at the
-    old URL)."""
-    if not base_url.startswith(("http://", "https://")) or len(base_url) < 10:
-        raise InvalidInput(f"URL {base_url!r} must start with http:// or https:// and name a "
-                           "host", field="url", value=base_url)
+    old URL).
+
+    ``base_url`` passes the URL rule (:func:`delivery.urls.parse`). A new URL drops the brand's
+    credentials (the database does so whoever changes it), so they never follow the brand to
+    another host; as the owner (``callbacks brand set-url``), the credentials in ``base_url``
+    are stored in their place, and the audit row says what became of them (``added``,
+    ``replaced``, ``removed``, ``kept``) — never their value. A back-office role cannot read
+    or write credentials: given a URL with credentials, it is refused."""
+    target = urls.parse(base_url, what="URL")
 
     def work(conn):
         brand = _brand(conn, brand_name)
-        if brand.base_url == base_url:
-            raise WrongState(f"brand {brand.name!r} is routed to {base_url} already")
+        owner = conn.execute(_q("may_keep_url_credentials")).scalar()
+        if target.credentials is not None and not owner:
+            raise ActionRefused(
+                f"URL {urls.redact(base_url.strip())!r} carries credentials, which only the "
+                "owner may store; run `callbacks brand set-url` (the back-office cannot)")
+        old = store.url_credentials(conn, brand.id) if owner else None
+        if brand.base_url == target.url and old == target.credentials:
+            raise WrongState(f"brand {brand.name!r} is routed to {target.url} already"
+                             + (" with these credentials" if old else ""))
         queue = conn.execute(_q("brand_queue"), {"brand_id": brand.id}).one()
-        result = Result("set_url", brand.name, dry_run, parameters=dict(
-            old_url=brand.base_url, new_url=base_url, queued=queue.queued, bets=queue.bets,
-            in_flight=queue.in_flight))
+        parameters = dict(old_url=brand.base_url, new_url=target.url, queued=queue.queued,
+                          bets=queue.bets, in_flight=queue.in_flight)
+        if old or target.credentials:
+            parameters["credentials"] = _credentials_change(old, target.credentials)
+        result = Result("set_url", brand.name, dry_run, parameters=parameters)
         if not dry_run:
-            conn.execute(_q("set_base_url"), {"brand_id": brand.id, "base_url": base_url})
+            conn.execute(_q("set_base_url"), {"brand_id": brand.id, "base_url": target.url})
+            if owner:
+                store.set_url_credentials(conn, brand.id, target.credentials)
         _record(conn, result, brand.id, actor, None, counts=(queue.queued, queue.bets))
         return result
     return _run(engine, dry_run, work)
+
+
+def _credentials_change(old: str | None, new: str | None) -> str:
+    """What a re-route does to the brand's URL credentials, in words (never the values)."""
+    if old is None:
+        return "added"
+    if new is None:
+        return "removed"
+    return "kept" if old == new else "replaced"
 
 
 def _brand(conn: sa.Connection, name: str):

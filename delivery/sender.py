@@ -28,7 +28,7 @@ import httpcore
 import httpx
 
 import contract
-from . import masking, signing
+from . import masking, signing, urls
 from .schedule import Outcome, classify, parse_retry_after
 
 #: Foreign-Params keys whose values are secrets and are masked in the stored headers.
@@ -60,10 +60,15 @@ class OutgoingCallback:
     mask_keys: tuple[str, ...] = ()
     #: The action (``callbacks retry`` or ``recover``) that sent this callback again, if any.
     action_id: int | None = None
+    #: ``user:password`` from the brand's URL, sent as ``Authorization: Basic`` (never stored:
+    #: the stored headers mask Authorization).
+    url_credentials: str | None = field(default=None, repr=False)
 
     @property
     def url(self) -> str:
-        return self.base_url.rstrip("/") + self.destination
+        """Where the request goes: the destination path after the base URL's path, before its
+        query string (see :func:`delivery.urls.join`)."""
+        return urls.join(self.base_url, self.destination)
 
 
 @dataclass
@@ -89,13 +94,16 @@ class Attempt:
 
 def build_headers(callback: OutgoingCallback, attempt_id: str, body: bytes,
                   now: datetime) -> dict[str, str]:
-    """Headers for one attempt; signed when the brand has a signing secret."""
+    """Headers for one attempt; with Basic credentials when the brand's URL has them, signed
+    when the brand has a signing secret."""
     headers = {
         "Content-Type": "application/json",
         "Foreign-Params": json.dumps(callback.foreign_params, separators=(",", ":")),
         "X-Request-ID": attempt_id,
         "User-Agent": "CallbackDesk/1",
     }
+    if callback.url_credentials is not None:
+        headers["Authorization"] = urls.basic_authorization(callback.url_credentials)
     if callback.signing_secret:
         headers.update(signing.sign(callback.signing_secret, callback.request_id, now, body))
     return headers

@@ -19,7 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 import contract
-from . import lifecycle, statements
+from . import lifecycle, statements, urls
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
 from .sender import Attempt, OutgoingCallback, Sending, prepare
@@ -67,13 +67,44 @@ def add_brand(engine: sa.Engine, name: str, base_url: str, *,
               signing_secret: str | None = None,
               mask_keys: tuple[str, ...] | None = None) -> Brand:
     """Create the brand, or update its settings when it exists. ``mask_keys`` (Foreign-Params
-    keys masked besides the default ones) None keeps the brand's."""
+    keys masked besides the default ones) None keeps the brand's.
+
+    ``base_url`` passes the URL rule (:func:`delivery.urls.parse`); credentials in it are
+    stored apart (owner only) and sent as ``Authorization: Basic``; a URL without credentials
+    removes the brand's (they must never follow it to another host)."""
+    target = urls.parse(base_url, what="brand URL")
     with engine.begin() as conn:
         row = _run(conn, "upsert_brand", dict(
-            name=name, base_url=base_url, retry_schedule_s=list(retry_schedule_s),
+            name=name, base_url=target.url, retry_schedule_s=list(retry_schedule_s),
             timeout_s=timeout_s, max_in_flight=max_in_flight, signing_secret=signing_secret,
             mask_keys=None if mask_keys is None else list(mask_keys))).one()
+        set_url_credentials(conn, row.id, target.credentials)
     return Brand.from_row(row)
+
+
+def set_url_credentials(conn: sa.Connection, brand_id: int, credentials: str | None) -> None:
+    """Store (or, with None, remove) the ``user:password`` split off the brand's URL. Owner
+    only: no back-office role may read or write them."""
+    if credentials is None:
+        _run(conn, "drop_url_credentials", {"brand_id": brand_id})
+        return
+    username, _, password = credentials.partition(":")
+    _run(conn, "set_url_credentials", {"brand_id": brand_id, "username": username,
+                                        "password": password})
+
+
+def url_credentials(conn: sa.Connection | sa.Engine, brand_id: int) -> str | None:
+    """The brand's ``user:password`` for ``Authorization: Basic``, or None (owner only)."""
+    if isinstance(conn, sa.Engine):
+        with conn.connect() as c:
+            return url_credentials(c, brand_id)
+    return _run(conn, "url_credentials", {"brand_id": brand_id}).scalar()
+
+
+def brands_with_url_credentials(engine: sa.Engine) -> set[int]:
+    """Ids of the brands whose URL has credentials (owner only)."""
+    with engine.connect() as conn:
+        return set(_run(conn, "brands_with_url_credentials").scalars())
 
 
 def set_brand_currency(engine: sa.Engine, name: str, currency: str | None) -> None:
@@ -244,7 +275,8 @@ def _outgoing(r) -> OutgoingCallback:
         retry_schedule_s=tuple(r.retry_schedule_s), signing_secret=r.signing_secret,
         scheduled_at=r.next_attempt_at, created_at=r.created_at, origin=r.origin,
         lease_token=r.lease_token, max_in_flight=r.max_in_flight,
-        mask_keys=tuple(r.mask_keys or ()), action_id=r.manual_action_id)
+        mask_keys=tuple(r.mask_keys or ()), action_id=r.manual_action_id,
+        url_credentials=r.url_credentials)
 
 
 def begin_attempts(engine: sa.Engine, claims: list[tuple[int, str]],

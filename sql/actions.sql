@@ -62,7 +62,16 @@ FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
     callback_id bigint, bet_id text, state_before text, state_after text);
 
 -- name: set_base_url
+-- A new URL drops the brand's credentials (trigger brands_url_changed, migration 019).
 UPDATE brands SET base_url = :base_url, updated_at = now() WHERE id = :brand_id;
+
+-- name: may_keep_url_credentials
+-- Whether this role reads and writes brands' URL credentials (the owner does; no back-office
+-- role may).
+SELECT has_table_privilege('brand_url_credentials', 'SELECT')
+   AND has_table_privilege('brand_url_credentials', 'INSERT')
+   AND has_table_privilege('brand_url_credentials', 'UPDATE')
+   AND has_table_privilege('brand_url_credentials', 'DELETE');
 
 -- name: brand_queue
 -- What a re-route affects: callbacks still queued (they are sent to the brand's URL of the

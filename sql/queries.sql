@@ -28,6 +28,23 @@ FROM brands ORDER BY name;
 SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, mask_keys
 FROM brands WHERE name = :name;
 
+-- name: url_credentials
+-- The user:password split off a brand's URL (owner only: no back-office role reads the table).
+SELECT username || ':' || password AS credentials FROM brand_url_credentials
+WHERE brand_id = :brand_id;
+
+-- name: brands_with_url_credentials
+SELECT brand_id FROM brand_url_credentials;
+
+-- name: set_url_credentials
+INSERT INTO brand_url_credentials (brand_id, username, password)
+VALUES (:brand_id, :username, :password)
+ON CONFLICT (brand_id) DO UPDATE SET
+    username = EXCLUDED.username, password = EXCLUDED.password, updated_at = now();
+
+-- name: drop_url_credentials
+DELETE FROM brand_url_credentials WHERE brand_id = :brand_id;
+
 -- name: lock_bet
 -- Creates the bet on its first callback and locks its row: the group's mutex.
 INSERT INTO bets (bet_id, brand_id, player_id, bet_type, stake, odds, system_sizes, status,
@@ -175,13 +192,15 @@ RETURNING c.id;
 UPDATE callbacks c
 SET lease_expires_at = clock_timestamp() + make_interval(secs => b.timeout_s + :margin_s)
 FROM unnest(CAST(:ids AS bigint[]), CAST(:tokens AS uuid[])) AS t(id, token), brands b
+     LEFT JOIN brand_url_credentials k ON k.brand_id = b.id
 WHERE c.id = t.id AND c.lease_token = t.token AND c.state = 'in_flight'
   AND c.lease_expires_at > now() AND b.id = c.brand_id
   AND c.id = ANY(CAST(:ids AS bigint[]))  -- by primary key, not by every live lease
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id;
+          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id,
+          k.username || ':' || k.password AS url_credentials;
 
 -- name: keep_leases
 -- After a write that took long: the leases of the attempts about to be sent, stretched past the
@@ -201,7 +220,7 @@ RETURNING c.id;
 UPDATE callbacks c
 SET state = 'in_flight', next_attempt_at = now(), lease_token = gen_random_uuid(),
     lease_expires_at = clock_timestamp() + make_interval(secs => b.timeout_s + :margin_s)
-FROM brands b
+FROM brands b LEFT JOIN brand_url_credentials k ON k.brand_id = b.id
 WHERE b.id = c.brand_id
   AND c.id = ANY(ARRAY(SELECT w.id FROM unnest(CAST(:bet_ids AS text[])) AS g(bet_id)
                        CROSS JOIN LATERAL (
@@ -211,7 +230,8 @@ WHERE b.id = c.brand_id
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id;
+          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id,
+          k.username || ':' || k.password AS url_credentials;
 
 -- name: refill_brand
 -- A worker whose attempts freed slots of a brand leases that brand's next due heads itself (no
@@ -231,12 +251,13 @@ due AS (
 UPDATE callbacks c
 SET state = 'in_flight', lease_token = gen_random_uuid(),
     lease_expires_at = clock_timestamp() + make_interval(secs => b.timeout_s + :margin_s)
-FROM brands b
+FROM brands b LEFT JOIN brand_url_credentials k ON k.brand_id = b.id
 WHERE b.id = c.brand_id AND c.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id;
+          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id,
+          k.username || ':' || k.password AS url_credentials;
 
 -- name: skip_waiting_in_group
 UPDATE callbacks SET state = 'skipped', last_error = :reason, finished_at = now()

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import contract
+from delivery import urls
 
 from .. import components, markup, reference
 
@@ -21,8 +22,9 @@ def render() -> None:
         "dispatcher validates and classifies with.")
     schedule = tuple(brand["retry_schedule_s"]) if brand else contract.DEFAULT_RETRY_SCHEDULE_S
     timeout_s = float(brand["timeout_s"]) if brand else contract.DEFAULT_TIMEOUT_S
-    where = brand["base_url"].rstrip("/") if brand else "{platform base URL}"
-    request_line = markup.code(f"POST {where}{{destination}}")
+    where = (urls.join(brand["base_url"], "{destination}") if brand
+             else "{platform base URL}{destination}")
+    request_line = markup.code(f"POST {where}")
     retries_for = ("for brand " + markup.text(brand["name"]) if brand else
                    "(default; a brand may override)")
     st.markdown(

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import streamlit as st
 
 import contract
+from delivery import urls
 from delivery.schedule import ERROR_CLASSES
 
 from .. import auth, components, markup, queries, tables
@@ -162,7 +163,7 @@ def _expanded(request_id: str, scope) -> None:
     with ids[2]:
         components.copyable("request_id (same on every retry)", a["callback_request_id"] or "")
     zone = scope.zone
-    st.markdown(f"{markup.code('POST ' + a['base_url'].rstrip('/') + a['destination'])} · "
+    st.markdown(f"{markup.code('POST ' + urls.join(a['base_url'], a['destination']))} · "
                 f"brand **{markup.text(a['brand'])}** · origin {markup.text(a['origin'])} · "
                 f"times in {markup.text(scope.zone_name)}")
     if a.get("manual_note"):

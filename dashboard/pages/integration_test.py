@@ -22,7 +22,7 @@ from dashboard import auth, components, connection, markup
 from dashboard import integration_queries as queries
 from battery import reports
 from delivery import store
-from delivery.errors import CallbackDeskError
+from delivery.errors import CallbackDeskError, ConfigurationError
 from battery.plan import CASES
 from battery.results import (
     CANCELLED, ERROR, FAILED, SUCCESS, CaseResult, RunResult, StepResult,
@@ -150,7 +150,7 @@ def _run_now(brand_name: str, brand_id: int, url: str, foreign_params: dict,
         return None
     target = Target(url, foreign_params, timeout_s=min(brand.timeout_s, DEFAULT_TIMEOUT_S),
                     brand_id=brand.id, signing_secret=brand.signing_secret,
-                    mask_keys=brand.mask_keys)
+                    mask_keys=brand.mask_keys, credentials=_credentials(brand, url))
     target.check()
     bar = st.progress(0.0, text="Preflight: are the heartbeat and every endpoint there, is the "
                                "session live, do balance probes work?")
@@ -172,6 +172,20 @@ def _run_now(brand_name: str, brand_id: int, url: str, foreign_params: dict,
     if run.run_id is not None:
         st.query_params["run"] = str(run.run_id)
     return run
+
+
+def _credentials(brand, url: str) -> str | None:
+    """The brand's URL credentials when the run goes to the brand's own URL (test URLs carry
+    none). Read through the owner: callbacks_battery cannot read them."""
+    if url != brand.base_url:
+        return None
+    try:
+        return store.url_credentials(connection.owner_engine(), brand.id)
+    except sa.exc.SQLAlchemyError as exc:
+        raise ConfigurationError(
+            "the brand's URL credentials cannot be read through the owner's database URL "
+            f"(DATABASE_URL): {type(getattr(exc, 'orig', exc)).__name__}; the run would go "
+            "out without them") from None
 
 
 def _requested_run(engine, brand: dict) -> RunResult | None:

@@ -91,3 +91,26 @@ def test_evaluate_and_history(acme):
     assert "no rule started or stopped firing" in callbacks(acme, "alert", "evaluate").stdout
     history = callbacks(acme, "alert", "history", "--brand", "acme")
     assert "firing" in history.stdout and "[no alert URL]" in history.stdout
+
+
+def test_alert_urls_follow_the_url_rule_and_carry_no_credentials(acme):
+    refused = callbacks(acme, "alert", "url", "add", "https://ops:s3cret@hooks.example/T1")
+    assert refused.returncode == 2
+    assert "alert URL 'https://ops:***@hooks.example/T1' carries credentials" in refused.stderr
+    assert "s3cret" not in refused.stderr
+    fragment = callbacks(acme, "alert", "url", "add", "https://hooks.example/T1#x")
+    assert fragment.returncode == 2 and "has a fragment" in fragment.stderr
+    added = callbacks(acme, "alert", "url", "add", "HTTPS://Hooks.example/T1?token=abc")
+    assert added.stdout.strip() == "alerts will be posted to https://hooks.example/T1?token=abc"
+    # One added before the rule, with credentials: still there, never shown.
+    with sa.create_engine(acme).begin() as conn:
+        conn.execute(sa.text("INSERT INTO alert_urls (url) VALUES "
+                             "('https://ops:s3cret@old.example/hook')"))
+    listed = callbacks(acme, "alert", "url", "list")
+    as_json = callbacks(acme, "alert", "url", "list", "--json")
+    assert "https://ops:***@old.example/hook" in listed.stdout
+    assert [u["url"] for u in json.loads(as_json.stdout)] == [
+        "https://hooks.example/T1?token=abc", "https://ops:***@old.example/hook"]
+    removed = callbacks(acme, "alert", "url", "remove", "https://ops:s3cret@old.example/hook")
+    assert removed.stdout.strip() == "no more alerts to https://ops:***@old.example/hook"
+    assert "s3cret" not in listed.stdout + as_json.stdout + removed.stdout

@@ -54,6 +54,44 @@ def unlike_sandbox(*, without: tuple[str, ...] = (), success_status: int | None 
 
         await inner(scope, receive, answer)
 
+    with _serving(app) as url:
+        yield url, platform
+
+
+@contextmanager
+def guarded_sandbox(*, authorization: str, query: str, base_path: str = "/cb"):
+    """The sandbox platform (with a player of session TOKEN, its endpoints under
+    ``base_path``) behind a gate that answers 401 to a request without exactly this
+    ``Authorization`` header and 400 to one whose query string is not ``query``, as a platform
+    behind Basic authentication and a routing key would. Yields ``(url, seen)``: the server's
+    root URL and ``(path, query, authorization)`` of every request, in arrival order."""
+    config = SandboxConfig(base_path=base_path)
+    platform = config.build_platform()
+    platform.add_player(TOKEN, "100.00")
+    inner = create_app(platform, config)
+    seen: list[tuple[str, str, str | None]] = []
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            given = headers.get(b"authorization", b"").decode() or None
+            seen.append((scope["path"], scope["query_string"].decode(), given))
+            refused = (401 if given != authorization else
+                       400 if scope["query_string"].decode() != query else None)
+            if refused:
+                await send({"type": "http.response.start", "status": refused,
+                            "headers": [(b"content-type", b"text/plain")]})
+                await send({"type": "http.response.body", "body": b"refused"})
+                return
+        await inner(scope, receive, send)
+
+    with _serving(app) as url:
+        yield url, seen
+
+
+@contextmanager
+def _serving(app):
+    """``app`` served on 127.0.0.1 in a thread; yields its root URL."""
     # IPPROTO_TCP explicitly, as the sandbox does: asyncio then sets TCP_NODELAY, and answers do
     # not wait ~40 ms for a delayed ACK.
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -65,7 +103,7 @@ def unlike_sandbox(*, without: tuple[str, ...] = (), success_status: int | None 
     while not server.started:
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", platform
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=5)

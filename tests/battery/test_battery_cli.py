@@ -1,5 +1,6 @@
 """``callbacks integration-test`` as a CI job runs it: exit codes, live lines, report files."""
 import argparse
+import base64
 import json
 from xml.etree import ElementTree as ET
 
@@ -9,7 +10,7 @@ from delivery import store
 from battery.cli import FOREIGN_PARAMS_ENV, TOKEN_ENV, register
 from battery.plan import CASES
 from sandbox import bugs
-from battery_testkit import TOKEN, closed_port_url, sandbox, unlike_sandbox
+from battery_testkit import TOKEN, closed_port_url, guarded_sandbox, sandbox, unlike_sandbox
 
 N = len(CASES)
 
@@ -125,3 +126,35 @@ def test_store_with_a_brand_records_the_run_in_its_history(capsys, monkeypatch, 
 def test_store_without_a_brand_is_refused(capsys):
     assert integration_test("--url", "http://127.0.0.1:9", "--token", "t", "--store") == 2
     assert "--store needs --brand NAME" in capsys.readouterr().err
+
+
+def test_url_credentials_and_query_go_with_every_request_and_into_no_report(
+        capsys, monkeypatch, database_url, clean_db, tmp_path):
+    basic = "Basic " + base64.b64encode(b"qa:s3cret").decode()
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    with guarded_sandbox(authorization=basic, query="k=v") as (root, seen):
+        written = root.replace("http://", "http://qa:s3cret@") + "/cb?k=v"
+        # Given as --url: sent, not stored, not printed.
+        code = integration_test("--url", written, "--token", TOKEN,
+                                "--json", str(tmp_path / "report.json"),
+                                "--junit", str(tmp_path / "junit.xml"))
+        assert code == 0
+        # The brand's own URL, with --brand: its credentials, read as the owner.
+        store.add_brand(clean_db, "acme", written)
+        assert integration_test("--brand", "acme", "--store", "--token", TOKEN) == 0
+        with_them = len(seen)
+        # Another URL given with --brand goes without them (and the platform refuses it).
+        assert integration_test("--brand", "acme", "--url", root + "/cb?k=v&other=1",
+                                "--token", TOKEN) == 1
+    out = capsys.readouterr()
+    assert f"Integration test of {root}/cb?k=v — {N} cases" in out.out
+    assert {(q, a) for _, q, a in seen[:with_them]} == {("k=v", basic)}
+    assert {(q, a) for _, q, a in seen[with_them:]} == {("k=v&other=1", None)}
+    with clean_db.connect() as conn:
+        assert conn.execute(sa.text("SELECT base_url FROM integration_runs")).scalar() \
+            == f"{root}/cb?k=v"
+        stored = "\n".join(conn.execute(sa.text(
+            "SELECT s::text FROM integration_steps s")).scalars())
+    for text in (out.out, out.err, stored, (tmp_path / "report.json").read_text(),
+                 (tmp_path / "junit.xml").read_text()):
+        assert "s3cret" not in text and basic.split()[1] not in text

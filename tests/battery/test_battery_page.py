@@ -1,5 +1,6 @@
 """The Integration Test page, rendered by Streamlit's AppTest against a real database and a real
 sandbox platform, for a signed-in integration manager (and an analyst, who may only look)."""
+import base64
 import os
 
 import pytest
@@ -11,7 +12,7 @@ from dashboard import accounts, auth, markup
 from delivery import store
 from battery.plan import CASES
 from sandbox import bugs
-from battery_testkit import TOKEN, sandbox, unlike_sandbox
+from battery_testkit import TOKEN, guarded_sandbox, sandbox, unlike_sandbox
 
 N = len(CASES)
 
@@ -250,3 +251,32 @@ def test_a_url_unregistered_after_the_page_drew_is_refused(page_env):
         "The brand's test URLs changed since the page was drawn; check the Platform URL and "
         "press again."]
     assert _runs(page_env) == []
+
+
+def test_a_brand_url_with_credentials_is_tested_with_them_and_never_shown(page_env):
+    """The page records through callbacks_battery, which cannot read the brand's credentials:
+    they are read through the owner and sent with every request to the brand's own URL."""
+    password = "pa55:w/rd"
+    basic = "Basic " + base64.b64encode(f"qa:{password}".encode()).decode()
+    with guarded_sandbox(authorization=basic, query="route=eu") as (root, seen):
+        written = root.replace("http://", "http://qa:pa55%3Aw%2Frd@") + "/cb?route=eu"
+        store.add_brand(page_env, "acme", written)
+        app = _open(brand="acme")
+        [choice] = [s for s in app.selectbox if s.key.startswith("it_url_")]
+        assert choice.options == [f"{root}/cb?route=eu"]
+        app = _test_my_integration(app)
+    assert not app.exception and not app.error
+    assert "**Status:** :green-badge[Success]" in _markdown(app)
+    # Every request (the preflight's heartbeat and probes, every case) had both.
+    assert seen and {(q, a) for _, q, a in seen} == {("route=eu", basic)}
+    assert {p for p, _, _ in seen} >= {"/cb/heartbeat", "/cb/bet/place"}
+    shown = "\n".join([_markdown(app), *(c.value for c in app.code),
+                       *(c.value for c in app.caption), *(e.label for e in app.expander)])
+    assert f"{root}/cb?route=eu" in shown
+    with page_env.connect() as conn:
+        stored = "\n".join(conn.execute(sa.text(
+            "SELECT r::text FROM integration_runs r UNION ALL "
+            "SELECT s::text FROM integration_steps s UNION ALL "
+            "SELECT a::text FROM attempts a")).scalars())
+    for text in (shown, stored):
+        assert password not in text and "pa55" not in text and basic.split()[1] not in text

@@ -33,7 +33,10 @@ def test_mistakes_are_errors_that_say_what_to_do(database_url, clean_db):
     for args, message in [
         (["add", "nope", "http://x.example"], "no brand called 'nope'"),
         (["add", "acme", "ftp://x.example"], "must start with http:// or https://"),
-        (["add", "acme", "http://x.example/a b"], "must start with http:// or https://"),
+        (["add", "acme", "http://x.example/a b"], "holds a space"),
+        (["add", "acme", "https://qa:s3cret@x.example/cb"],
+         "test URL 'https://qa:***@x.example/cb' carries credentials, which only a brand's own "
+         "URL may"),
         (["remove", "acme", "http://never.example"],
          "'http://never.example' is not a test URL of brand 'acme'"),
         (["list", "nope"], "no brand called 'nope'"),
@@ -41,3 +44,4 @@ def test_mistakes_are_errors_that_say_what_to_do(database_url, clean_db):
         done = callbacks(database_url, "brand", "test-url", *args)
         assert done.returncode == 2 and done.stderr.startswith("error: "), (args, done.stderr)
         assert message in done.stderr, (args, done.stderr)
+        assert "s3cret" not in done.stderr
