@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from databases import deliver_round, scratch_database
 from factories import item
 from receiver import Receiver
+from scopes import set_scope
 from test_cli import callbacks
 
 import sql
@@ -96,15 +97,15 @@ def test_brand_add_and_list_never_show_the_credentials(database_url, clean_db):
     assert not [n for n in NEEDLES if n in refused.stderr]
 
 
-def _role(database_url: str, role: str) -> sa.Engine:
+def _role(database_url: str, role: str, owner: sa.Engine) -> sa.Engine:
     engine = sa.create_engine(sa.make_url(database_url).set(username=role, password=None))
 
     @sa.event.listens_for(engine, "begin")
     def _every_brand(conn):
         # Not merely read-only (the reader is, by default): refused a write, it is not allowed
-        # one at all. And the widest scope a back-office session can ask for.
+        # one at all. And the widest scope a back-office session can be given.
         conn.exec_driver_sql("SET TRANSACTION READ WRITE")
-        conn.exec_driver_sql("SELECT set_config('callbacks.brands', '*', true)")
+        set_scope(owner, conn, "*")
 
     return engine
 
@@ -112,7 +113,7 @@ def _role(database_url: str, role: str) -> sa.Engine:
 @pytest.mark.parametrize("role", ROLES)
 def test_no_back_office_role_can_read_or_write_the_credentials(clean_db, database_url, role):
     brand = store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
-    engine = _role(database_url, role)
+    engine = _role(database_url, role, clean_db)
     try:
         with engine.connect() as conn:  # the role itself works: it reads the clean URL
             assert conn.execute(sa.text("SELECT base_url FROM brands")).scalar() \
@@ -161,7 +162,7 @@ def _rows(engine, table):
 
 def test_a_back_office_re_route_drops_the_credentials_it_cannot_see(clean_db, database_url):
     brand = store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
-    operator = _role(database_url, "callbacks_operator")
+    operator = _role(database_url, "callbacks_operator", clean_db)
     who = actions.Actor("ann", "moved", "dashboard")
     try:
         with pytest.raises(ActionRefused, match="only the owner may store") as refused:
