@@ -7,9 +7,27 @@
 -- can read the table or call installation_key(): migration 002's default privileges would let
 -- the reader SELECT it, so they are revoked by name.
 
+-- HMAC's key padded to the block and XORed with the inner (0x36) or outer (0x5c) byte
+-- (RFC 2104). A loop in PL/pgSQL: kept beside each key rather than worked out at every check.
+CREATE FUNCTION callbacks_hmac_pad(key bytea, pad integer) RETURNS bytea
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+DECLARE
+    k bytea := CASE WHEN length(key) > 64 THEN sha256(key) ELSE key END;
+    padded bytea;
+BEGIN
+    k := k || decode(repeat('00', 64 - length(k)), 'hex');
+    padded := k;
+    FOR i IN 0 .. 63 LOOP
+        padded := set_byte(padded, i, get_byte(k, i) # pad);
+    END LOOP;
+    RETURN padded;
+END $$;
+
 CREATE TABLE installation_keys (
     name       text PRIMARY KEY CHECK (name ~ '^[a-z][a-z_]{0,62}$'),
     secret     bytea NOT NULL CHECK (length(secret) >= 32),
+    inner_pad  bytea GENERATED ALWAYS AS (callbacks_hmac_pad(secret, 54)) STORED,
+    outer_pad  bytea GENERATED ALWAYS AS (callbacks_hmac_pad(secret, 92)) STORED,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
@@ -41,22 +59,12 @@ END $$;
 
 -- HMAC-SHA-256 (RFC 2104) with the core sha256(): equal to Python's
 -- hmac.new(key, message, 'sha256').digest(). Pure arithmetic, harmless to anyone without a key.
+-- A check against a stored key uses its stored pads instead:
+--   sha256(outer_pad || sha256(inner_pad || message))
 CREATE FUNCTION callbacks_hmac_sha256(key bytea, message bytea) RETURNS bytea
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-DECLARE
-    k bytea := CASE WHEN length(key) > 64 THEN sha256(key) ELSE key END;
-    inner_pad bytea;
-    outer_pad bytea;
-BEGIN
-    k := k || decode(repeat('00', 64 - length(k)), 'hex');
-    inner_pad := k;
-    outer_pad := k;
-    FOR i IN 0 .. 63 LOOP
-        inner_pad := set_byte(inner_pad, i, get_byte(k, i) # 54);   -- 0x36
-        outer_pad := set_byte(outer_pad, i, get_byte(k, i) # 92);   -- 0x5c
-    END LOOP;
-    RETURN sha256(outer_pad || sha256(inner_pad || message));
-END $$;
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT sha256(callbacks_hmac_pad(key, 92) || sha256(callbacks_hmac_pad(key, 54) || message))
+$$;
 
 REVOKE ALL ON installation_keys FROM PUBLIC;
 REVOKE ALL ON FUNCTION installation_key(text) FROM PUBLIC;
