@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from battery import reports
-from delivery import database, migrate, settings, store
+from delivery import database, masking, migrate, settings, store
 from battery.plan import CASES
 from battery.session import foreign_params_from
 from battery.steps import DEFAULT_PLAYER_ID
@@ -93,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
                            field="url")
     target = Target(url, foreign_params, args.player_id, args.timeout_s, brand.id if brand else 0,
                     brand.signing_secret if brand else None,
-                    brand.mask_keys if brand else ())
+                    brand.mask(store.fingerprint_key(engine)) if brand else masking.KEYLESS)
     target.check()
     print(f"Integration test of {url} — {len(CASES)} cases, timeout {args.timeout_s:g} s per "
           "request", flush=True)

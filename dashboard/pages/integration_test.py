@@ -150,7 +150,7 @@ def _run_now(brand_name: str, brand_id: int, url: str, foreign_params: dict,
         return None
     target = Target(url, foreign_params, timeout_s=min(brand.timeout_s, DEFAULT_TIMEOUT_S),
                     brand_id=brand.id, signing_secret=brand.signing_secret,
-                    mask_keys=brand.mask_keys)
+                    mask=brand.mask(store.fingerprint_key(connection.owner_engine())))
     target.check()
     bar = st.progress(0.0, text="Preflight: are the heartbeat and every endpoint there, is the "
                                "session live, do balance probes work?")
