@@ -110,14 +110,17 @@ def redact_params(params: dict, mask: masking.Mask = masking.KEYLESS) -> dict:
     return mask.params(params)
 
 
-def redact_body(attempt: "Attempt") -> str | None:
-    """The answer's body as stored: the session's Foreign-Params values masked wherever the
-    platform echoed them, and members named like its keys (see :class:`.masking.Secrets`)."""
-    body = attempt.response_body
-    if not body:
-        return body
+def redact_answer(attempt: "Attempt") -> tuple[str | None, str | None, str | None]:
+    """The answer's body, error detail and error code as stored: the session's Foreign-Params
+    values masked wherever the platform echoed them, and members named like its keys (see
+    :class:`.masking.Secrets`)."""
+    outcome = attempt.outcome
+    answer = (attempt.response_body, outcome.error_detail, outcome.error_code)
+    if not any(answer):
+        return answer
     callback = attempt.callback
-    return callback.mask.secrets(callback.foreign_params).text(body)
+    secrets = callback.mask.secrets(callback.foreign_params)
+    return tuple(secrets.text(text) for text in answer)
 
 
 @dataclass(frozen=True)

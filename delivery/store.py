@@ -22,7 +22,7 @@ import contract
 from . import keys, lifecycle, masking, statements
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
-from .sender import Attempt, OutgoingCallback, Sending, prepare, redact_body
+from .sender import Attempt, OutgoingCallback, Sending, prepare, redact_answer
 from .validation import NewCallback
 
 OPEN_STATES = ("waiting", "pending", "in_flight")
@@ -349,7 +349,7 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
             return []
         writes.append(("finish_callbacks", {"rows": _json_rows(dict(
             id=a.callback.callback_id, state=a.final_state, last_status=a.response_status,
-            last_error=None if a.outcome.kind == "delivered" else a.outcome.error_detail,
+            last_error=None if a.outcome.kind == "delivered" else redact_answer(a)[1],
             next_attempt_at=a.next_attempt_at) for a in owned),
             "ids": [a.callback.callback_id for a in owned]}))
         finished = [a for a in owned if a.final_state in FINAL_STATES]
@@ -463,6 +463,7 @@ def attempt_row(attempt: Attempt) -> dict:
     """The attempt as a row of the ``attempts`` table (JSON-ready but for datetimes)."""
     cb = attempt.callback
     outcome = EXHAUSTED if attempt.final_state == EXHAUSTED else attempt.outcome.kind
+    body, error_detail, error_code = redact_answer(attempt)
     return dict(
         id=attempt.id, callback_id=cb.callback_id, group_id=cb.bet_id, brand_id=cb.brand_id,
         destination=cb.destination, origin=cb.origin, attempt_no=cb.attempt_no,
@@ -470,10 +471,10 @@ def attempt_row(attempt: Attempt) -> dict:
         started_at=attempt.started_at, finished_at=attempt.finished_at,
         duration_ms=attempt.duration_ms, request_headers=attempt.request_headers,
         response_status=attempt.response_status, response_headers=attempt.response_headers,
-        response_body=(redact_body(attempt) or "").replace("\x00", "\ufffd") or None,
+        response_body=(body or "").replace("\x00", "\ufffd") or None,
         response_truncated=attempt.response_truncated, outcome=outcome,
-        error_class=attempt.outcome.error_class, error_detail=attempt.outcome.error_detail,
-        error_code=attempt.outcome.error_code, next_attempt_at=attempt.next_attempt_at,
+        error_class=attempt.outcome.error_class, error_detail=error_detail,
+        error_code=error_code, next_attempt_at=attempt.next_attempt_at,
         action_id=cb.action_id)
 
 
