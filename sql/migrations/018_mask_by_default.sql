@@ -302,21 +302,38 @@ BEGIN
     RETURN preflight || jsonb_build_object('checks', checks, 'findings', findings);
 END $$;
 
--- The history. One key for every row; the session an attempt's answer may echo is what its
--- request's Foreign-Params header kept in clear, and the queued callback's own Foreign-Params
--- when the queue still has them.
+-- The sessions an attempt's answer may echo: what its request's Foreign-Params header kept in
+-- clear, and the queued callback's own Foreign-Params when the queue still has them.
+CREATE FUNCTION callbacks_mask_attempt_sessions(headers jsonb, callback_id bigint) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT callbacks_mask_sessions_of(headers)
+           || coalesce((SELECT jsonb_build_array(c.foreign_params) FROM callbacks c
+                        WHERE c.id = callback_id AND c.origin <> 'integration_test'),
+                       '[]'::jsonb)
+$$;
+
+-- The history. One key for every row.
 UPDATE attempts a
 SET request_headers = callbacks_mask_headers(a.request_headers, '{}', k.mask_key),
     response_headers = callbacks_mask_headers(a.response_headers, '{}', k.mask_key),
     response_body = callbacks_mask_echo(
-        a.response_body,
-        callbacks_mask_sessions_of(a.request_headers)
-            || coalesce((SELECT jsonb_build_array(c.foreign_params) FROM callbacks c
-                         WHERE c.id = a.callback_id AND c.origin <> 'integration_test'),
-                        '[]'::jsonb),
+        a.response_body, callbacks_mask_attempt_sessions(a.request_headers, a.callback_id),
+        '{}', k.mask_key),
+    error_detail = callbacks_mask_echo(
+        a.error_detail, callbacks_mask_attempt_sessions(a.request_headers, a.callback_id),
+        '{}', k.mask_key),
+    error_code = callbacks_mask_echo(
+        a.error_code, callbacks_mask_attempt_sessions(a.request_headers, a.callback_id),
         '{}', k.mask_key)
 FROM (SELECT installation_key('mask_fingerprint') AS mask_key) AS k
 WHERE a.request_headers ?| ARRAY['Foreign-Params', 'foreign-params'];
+
+-- A callback's last error quotes its answer: the queued Foreign-Params name the secrets.
+UPDATE callbacks c
+SET last_error = callbacks_mask_echo(c.last_error, jsonb_build_array(c.foreign_params), '{}',
+                                     k.mask_key)
+FROM (SELECT installation_key('mask_fingerprint') AS mask_key) AS k
+WHERE c.last_error IS NOT NULL AND c.origin <> 'integration_test';
 
 -- The cases' messages first: the sessions are read from their steps' requests.
 UPDATE integration_cases c

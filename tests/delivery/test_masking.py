@@ -337,7 +337,11 @@ def test_the_migration_masks_the_history_stored_before(clean_db):
     with clean_db.begin() as conn:
         conn.execute(sa.text("UPDATE attempts SET request_headers = jsonb_set(request_headers, "
                              "'{Foreign-Params}', to_jsonb(CAST(:h AS text))), "
-                             "response_body = :b"), {"h": OLD_HEADER, "b": echo})
+                             "response_body = :b, error_code = :c, error_detail = :d"),
+                     {"h": OLD_HEADER, "b": echo, "c": "no-xs-5a4b3c2d1e",
+                      "d": "error code 'no-xs-5a4b3c2d1e' is not supported"})
+        conn.execute(sa.text("UPDATE callbacks SET last_error = :d"),
+                     {"d": "error code 'no-xs-5a4b3c2d1e' is not supported"})
         brand_id = conn.execute(sa.text("SELECT id FROM brands")).scalar_one()
         run_id = conn.execute(sa.text(
             "INSERT INTO integration_runs (brand_id, base_url, triggered_by, source, status, "
@@ -382,8 +386,8 @@ def test_the_migration_masks_the_history_stored_before(clean_db):
         test_params = conn.execute(sa.text("SELECT foreign_params FROM callbacks WHERE origin "
                                            "= 'integration_test'")).scalar_one()
         case_message = conn.execute(sa.text("SELECT message FROM integration_cases")).scalar_one()
-        queued = conn.execute(sa.text("SELECT foreign_params FROM callbacks WHERE origin = "
-                                      "'producer'")).scalar_one()
+        queued, last_error = conn.execute(sa.text(
+            "SELECT foreign_params, last_error FROM callbacks WHERE origin = 'producer'")).one()
     params = json.loads(headers["Foreign-Params"])
     assert params == mask.params(dict(SECRET_SESSION, token="***", auth_token="***"))
     assert params["pwd"] == mask.fingerprint("hunter2-pwd-value") and params["token"] == "***"
@@ -394,6 +398,7 @@ def test_the_migration_masks_the_history_stored_before(clean_db):
     assert test_params == params
     assert json.loads(case_message[4:])["pin"] == mask.fingerprint("9371")
     assert queued == SECRET_SESSION  # queued callbacks keep what is sent
+    assert last_error == f"error code 'no-{mask.fingerprint('xs-5a4b3c2d1e')}' is not supported"
 
     # And a second run changes nothing (fingerprints are kept)
     before = _all_text(clean_db, "attempts") + _all_text(clean_db, "integration_steps")
