@@ -218,6 +218,18 @@ BEGIN
     IF body IS NULL OR body = '' THEN
         RETURN body;
     END IF;
+    -- Most answers echo nothing: leave them before any fingerprint is computed.
+    IF NOT EXISTS (
+        SELECT 1
+        FROM jsonb_array_elements(coalesce(sessions, '[]'::jsonb)) AS x(session),
+             callbacks_mask_leaves(x.session) AS l
+        WHERE (l.leaf_name IS NULL OR NOT lower(l.leaf_name) = ANY(visible))
+          AND ((l.leaf_name IS NOT NULL AND strpos(lower(body), lower(l.leaf_name)) > 0)
+               OR (jsonb_typeof(l.leaf) IN ('string', 'number')
+                   AND length(callbacks_mask_canonical(l.leaf)) >= 4
+                   AND strpos(body, callbacks_mask_canonical(l.leaf)) > 0))) THEN
+        RETURN body;
+    END IF;
     s := callbacks_mask_secrets(sessions, visible, mask_key);
     IF cardinality(s.names) = 0 AND jsonb_array_length(s.secrets) = 0 THEN
         RETURN body;
@@ -253,7 +265,8 @@ BEGIN
         RETURN part;
     END IF;
     IF part ? 'headers' THEN
-        part := jsonb_set(part, '{headers}', callbacks_mask_headers(part->'headers', '{}', mask_key));
+        part := jsonb_set(part, '{headers}',
+                          callbacks_mask_headers(part->'headers', '{}', mask_key));
     END IF;
     IF jsonb_typeof(part->'body') = 'string' THEN
         part := jsonb_set(part, '{body}', to_jsonb(callbacks_mask_echo(part->>'body', sessions,
