@@ -22,6 +22,7 @@ import duckdb
 import sqlalchemy as sa
 
 import sql
+from delivery import masking
 
 from .layout import DROPPED, TABLES, Manifest
 
@@ -29,6 +30,8 @@ from .layout import DROPPED, TABLES, Manifest
 RESPONSE_PREVIEW_CHARS = 2000
 
 _JSON_COLUMNS = {"request_headers", "response_headers", "payload", "odds", "restrictions"}
+#: Columns of an archived attempt that may quote its answer (masked as they are read).
+_ECHO_COLUMNS = {"response_body", "response_data", "error_detail", "error_code"}
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,8 @@ class Archive:
                    left(a.response_body, {RESPONSE_PREVIEW_CHARS}) AS response_data,
                    a.response_truncated, a.response_status, a.outcome, a.error_class,
                    a.error_code, a.error_detail, a.duration_ms, a.finished_at,
-                   a.next_attempt_at, c.request_id AS callback_request_id, a.brand_id
+                   a.next_attempt_at, c.request_id AS callback_request_id, a.brand_id,
+                   a.request_headers
             FROM {self._table("attempts")} a
             LEFT JOIN {self._table("callbacks")} c ON c.id = a.callback_id
             WHERE a.callback_created_at >= $created_from AND a.callback_created_at < $created_to
@@ -95,6 +99,7 @@ class Archive:
                    "after_started": "TIMESTAMPTZ", "after_id": "VARCHAR"})
         for row in rows:
             row["brand"] = brands.get(row["brand_id"])
+            del row["request_headers"]  # read only to mask the answer's echoes
         return rows
 
     def attempt(self, request_id: str, brands: Mapping[int, str]) -> dict | None:
@@ -231,7 +236,28 @@ class Archive:
             for key in _JSON_COLUMNS & row.keys():
                 if isinstance(row[key], str):
                     row[key] = json.loads(row[key])
+            _mask(row)
         return rows
+
+
+def _mask(row: dict) -> None:
+    """Mask an archived attempt as it is read: files written before migration 018 hold
+    Foreign-Params values that were left in clear or cut to their last four characters, and
+    Parquet files are not rewritten. Fingerprints stay; any other value becomes ``***`` (the
+    reader has no fingerprint key, nor the brand's visible keys), and what the request's
+    Foreign-Params still held in clear is masked wherever the answer echoes it."""
+    headers = row.get("request_headers")
+    if not isinstance(headers, dict):
+        return
+    session = headers.get("Foreign-Params", headers.get("foreign-params"))
+    row["request_headers"] = masking.KEYLESS.headers(headers)
+    if isinstance(row.get("response_headers"), dict):
+        row["response_headers"] = masking.KEYLESS.headers(row["response_headers"])
+    if session:
+        secrets = masking.KEYLESS.secrets(str(session))
+        for key in _ECHO_COLUMNS & row.keys():
+            if isinstance(row[key], str):
+                row[key] = secrets.text(row[key])
 
 
 def held_partitions(conn: sa.Connection) -> list[str]:

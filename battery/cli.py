@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from battery import reports
-from delivery import database, migrate, settings, store, urls
+from delivery import database, masking, migrate, settings, store, urls
 from battery.plan import CASES
 from battery.session import foreign_params_from
 from battery.steps import DEFAULT_PLAYER_ID
@@ -98,7 +98,8 @@ def _run(args: argparse.Namespace) -> int:
         credentials = store.url_credentials(engine, brand.id)
     target = Target(url, foreign_params, args.player_id, args.timeout_s, brand.id if brand else 0,
                     brand.signing_secret if brand else None,
-                    brand.mask_keys if brand else (), credentials=credentials)
+                    brand.mask(store.fingerprint_key(engine)) if brand else masking.KEYLESS,
+                    credentials=credentials)
     target.check()
     print(f"Integration test of {url} — {len(CASES)} cases, timeout {args.timeout_s:g} s per "
           "request", flush=True)

@@ -22,6 +22,7 @@ the run, its cases and steps, and every attempt are stored as they happen.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,11 +33,11 @@ import httpx
 
 import contract
 from contract import payouts
-from delivery import dispatch, urls
+from delivery import dispatch, masking, urls
 from battery import preflight
 from battery.plan import balance_probe_step, plan_battery, without_probes
 from battery.results import (
-    CANCELLED, FAILED, RUNNING, SUCCESS, CaseResult, RunResult, StepResult,
+    CANCELLED, FAILED, RUNNING, SUCCESS, CaseResult, Finding, RunResult, StepResult,
 )
 from battery.session import check_foreign_params, unknown_session
 from battery.steps import (
@@ -64,8 +65,9 @@ class Target:
     timeout_s: float = DEFAULT_TIMEOUT_S
     brand_id: int = 0
     signing_secret: str | None = None
-    #: The brand's Foreign-Params keys masked in stored results besides the default ones.
-    mask_keys: tuple[str, ...] = ()
+    #: How stored and reported copies are masked: every Foreign-Params value but the brand's
+    #: visible ones, and the session's values wherever an answer or a message echoes them.
+    mask: masking.Mask = masking.KEYLESS
     #: ``user:password`` sent as ``Authorization: Basic`` with every request (``base_url``
     #: itself carries none: it is stored with the run and shown).
     credentials: str | None = field(default=None, repr=False)
@@ -131,6 +133,8 @@ class _Pipeline:
                  recorder: Recorder | None, on_progress: Progress | None):
         self.target, self.client, self.run_result = target, client, run
         self.recorder, self.on_progress = recorder, on_progress
+        #: The session's values, hidden wherever an answer or a message echoes them.
+        self.secrets = target.mask.secrets(target.foreign_params)
 
     def run(self, plans: list[CasePlan]) -> None:
         run = self.run_result
@@ -147,8 +151,8 @@ class _Pipeline:
             if self.recorder:
                 self.recorder.case_finished(run, case)
             self._notify(case)
-        run.findings += preflight.success_warnings(
-            [*run.preflight, *(s for c in run.cases for s in c.steps if not s.cleanup)])
+        run.findings += self._masked(preflight.success_warnings(
+            [*run.preflight, *(s for c in run.cases for s in c.steps if not s.cleanup)]))
         if run.reason:
             run.status = CANCELLED
             for case in run.cases:
@@ -168,19 +172,19 @@ class _Pipeline:
         run, sent = self.run_result, {}
         probe = balance_probe_step(self.target.player_id)
         attempt, answer, verdict = self._send_and_judge(probe, None, {}, sent)
-        run.preflight.append(_result(probe, attempt, verdict, probe.payload))
+        run.preflight.append(self._result(probe, attempt, verdict, probe.payload))
         if verdict.cancel:
             return self._unreachable(probe, attempt), None
         if 200 <= answer.status < 300:
             run.preflight.append(self._decline_probe(probe, len(run.preflight) + 1, sent))
         for step in preflight.presence_steps(self.target.player_id, len(run.preflight) + 1):
             check, _, checked = self._send_and_judge(step, None, {}, sent)
-            run.preflight.append(_result(step, check, checked, step.payload))
+            run.preflight.append(self._result(step, check, checked, step.payload))
             if checked.cancel:
                 return self._unreachable(step, check), None
-        run.findings += preflight.presence_findings(run.preflight)
+        run.findings += self._masked(preflight.presence_findings(run.preflight))
         outcome = preflight.probe_outcome(answer, verdict, self.target.foreign_params)
-        run.findings += outcome.findings
+        run.findings += self._masked(outcome.findings)
         return outcome.reason, outcome.blocked
 
     def _run_case(self, plan: CasePlan, case: CaseResult) -> str | None:
@@ -197,14 +201,14 @@ class _Pipeline:
             if start is None and isinstance(step.expect, Balance) and verdict.passed:
                 start = verdict.balance
             earlier[step.position] = answer
-            case.steps.append(_result(step, attempt, verdict, attempt.callback.payload))
+            case.steps.append(self._result(step, attempt, verdict, attempt.callback.payload))
             if verdict.cancel:
                 reason = self._unreachable(step, attempt)
             if step.is_probe and answer.reached and 200 <= answer.status < 300:
                 case.steps.append(self._decline_probe(step, len(case.steps) + 1, sent))
             if not verdict.passed:
                 case.status, case.failed_step = FAILED, step.position
-                case.message = verdict.message(step)
+                case.message = self.secrets.text(verdict.message(step))
                 break
             open_bets.note(step, answer)
         if case.status == FAILED and not reason:
@@ -232,7 +236,7 @@ class _Pipeline:
             attempt_no=sent[request_id], base_url=self.target.base_url,
             timeout_s=self.target.timeout_s, retry_schedule_s=(0,),
             signing_secret=self.target.signing_secret, origin=ORIGIN,
-            mask_keys=self.target.mask_keys, url_credentials=self.target.credentials)
+            mask=self.target.mask, url_credentials=self.target.credentials)
         return dispatch.decide(deliver_once(callback, self.client))
 
     def _decline_probe(self, probe: Step, position: int, sent: dict[str, int]) -> StepResult:
@@ -242,9 +246,25 @@ class _Pipeline:
                              sent)
         cleanup = Step(position, "cleanup: decline the wrongly accepted balance probe",
                        contract.DECLINE, probe.bet_id, body, Accepted(), "")
-        result = _result(cleanup, attempt, None, body)
+        result = self._result(cleanup, attempt, None, body)
         result.cleanup = True
         return result
+
+    def _result(self, step: Step, attempt: Attempt, verdict: Verdict | None,
+                payload: dict) -> StepResult:
+        """The step's result as reported and stored: what was sent and what came back, the
+        session's values masked in the bodies and the message (the judgement is made on the
+        answer as it came)."""
+        secrets = (self.secrets if attempt.callback.foreign_params is self.target.foreign_params
+                   else self.target.mask.secrets(self.target.foreign_params,
+                                                 attempt.callback.foreign_params))
+        result = _result(step, attempt, verdict, secrets.json(payload))
+        result.response["body"] = secrets.text(result.response["body"])
+        result.message = secrets.text(result.message)
+        return result
+
+    def _masked(self, findings: list[Finding]) -> list[Finding]:
+        return [dataclasses.replace(f, text=self.secrets.text(f.text)) for f in findings]
 
     def _unreachable(self, step: Step, attempt: Attempt) -> str:
         outcome = attempt.outcome
@@ -266,7 +286,7 @@ class _Pipeline:
             attempt = self._send("/bet/settle", bet_id, body, self.target.foreign_params, sent)
             cleanup = Step(len(case.steps) + 1, "cleanup: refund what the case left held",
                            "/bet/settle", bet_id, body, Accepted(), "")
-            result = _result(cleanup, attempt, None, body)
+            result = self._result(cleanup, attempt, None, body)
             result.cleanup = True
             case.steps.append(result)
 

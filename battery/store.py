@@ -19,7 +19,7 @@ import contract
 from delivery import lifecycle, store
 from battery.results import CaseResult, RunResult, StepResult
 from battery.reports import preflight_json
-from delivery.sender import Attempt, redact_params
+from delivery.sender import Attempt, redact_answer, redact_params
 
 SOURCES = ("dashboard", "cli")
 
@@ -94,9 +94,10 @@ def _record_callback(conn: sa.Connection, brand_id: int, attempt: Attempt) -> At
     callback = conn.execute(_q("record_test_callback"), dict(
         request_id=cb.request_id, brand_id=brand_id, bet_id=cb.bet_id,
         destination=cb.destination, payload=json.dumps(payload),
-        foreign_params=json.dumps(redact_params(cb.foreign_params, cb.mask_keys)), state=attempt.final_state,
+        foreign_params=json.dumps(redact_params(cb.foreign_params, cb.mask)),
+        state=attempt.final_state,
         last_status=attempt.response_status,
-        last_error=None if outcome.kind == "delivered" else outcome.error_detail,
+        last_error=None if outcome.kind == "delivered" else redact_answer(attempt)[1],
         created_at=attempt.started_at, finished_at=attempt.finished_at)).one()
     return dataclasses.replace(attempt, callback=dataclasses.replace(
         cb, callback_id=callback.id, brand_id=brand_id, created_at=callback.created_at,

@@ -76,6 +76,8 @@ def cmd_db_stop(args) -> int:
 # --- brands ---------------------------------------------------------------------------------
 
 def cmd_brand_add(args) -> int:
+    if args.mask_key is not None:
+        print(MASK_KEY_NOTICE, file=sys.stderr)
     try:
         schedule = (parse_schedule(args.retry_schedule) if args.retry_schedule
                     else contract.DEFAULT_RETRY_SCHEDULE_S)
@@ -93,8 +95,7 @@ def cmd_brand_add(args) -> int:
     try:
         brand = store.add_brand(engine, args.name, args.url, retry_schedule_s=schedule,
                                 timeout_s=args.timeout_s, max_in_flight=args.max_in_flight,
-                                signing_secret=args.signing_secret,
-                                mask_keys=_mask_keys(args.mask_key))
+                                signing_secret=args.signing_secret)
         if currency:
             store.set_brand_currency(engine, brand.name, currency)
     except sa.exc.IntegrityError:
@@ -111,17 +112,22 @@ def _with_credentials(credentials: str | None) -> str:
     return " with Basic credentials (stored apart, never shown)" if credentials else ""
 
 
-def _mask_keys(given: list[str] | None) -> tuple[str, ...] | None:
-    """``--mask-key`` values (each may list several, comma-separated); None when none given.
-    ``--mask-key ''`` clears the brand's own keys."""
-    if given is None:
-        return None
-    keys = tuple(k.strip().lower() for value in given for k in value.split(",") if k.strip())
-    for key in keys:
-        if len(key) > 100 or not key.isprintable():
-            raise InvalidInput(f"--mask-key {key!r} must be printable and at most 100 "
-                               "characters", field="mask_key", value=key)
-    return keys
+#: Said when ``brand add --mask-key`` is given: the option is kept so scripts keep working.
+MASK_KEY_NOTICE = ("note: --mask-key is no longer needed and is ignored: every Foreign-Params "
+                   "value is masked unless its key is declared visible with `callbacks brand "
+                   "set-visible-keys NAME KEY...`")
+
+
+def cmd_brand_set_visible_keys(args) -> int:
+    keys = [k for value in args.keys for k in value.split(",") if k.strip()]
+    engine, _ = _engine()
+    brand = store.set_visible_keys(engine, args.name, tuple(keys))
+    if brand.visible_keys:
+        print(f"brand {brand.name}: Foreign-Params {', '.join(brand.visible_keys)} shown in "
+              "clear; every other value masked")
+    else:
+        print(f"brand {brand.name}: every Foreign-Params value masked")
+    return 0
 
 
 def cmd_brand_list(args) -> int:
@@ -137,7 +143,7 @@ def cmd_brand_list(args) -> int:
               + f"  timeout {r['timeout_s']:g}s  "
               f"schedule {','.join(map(str, r['retry_schedule_s']))}  "
               f"max in flight {r['max_in_flight']}"
-              + (f"  masks {','.join(r['mask_keys'])}" if r["mask_keys"] else ""))
+              + (f"  visible {','.join(r['visible_keys'])}" if r["visible_keys"] else ""))
     return 0
 
 
@@ -456,16 +462,21 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--max-in-flight", type=int, default=contract.DEFAULT_MAX_IN_FLIGHT)
     add.add_argument("--signing-secret", help="Standard Webhooks secret (whsec_…)")
     add.add_argument("--mask-key", action="append", metavar="KEY",
-                     help="a Foreign-Params key (or part of one, any case) whose values are "
-                          "masked in the stored history, besides token, secret, password, "
-                          "session, sid, jwt, auth, key and cookie; repeatable or comma-"
-                          "separated; kept when the brand is changed without it; '' clears")
+                     help="ignored (every Foreign-Params value is masked unless declared "
+                          "visible: see set-visible-keys)")
     add.add_argument("--currency", help="currency of the platform's wallets, e.g. EUR (money "
                      "at risk is added up per currency; a callback's bet_currency wins)")
     add.set_defaults(func=cmd_brand_add)
     lst = brand_sub.add_parser("list", help="list brands")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_brand_list)
+    visible = brand_sub.add_parser(
+        "set-visible-keys", help="Foreign-Params keys shown in clear (every other value is "
+                                 "masked); no keys clears the list")
+    visible.add_argument("name")
+    visible.add_argument("keys", nargs="*", metavar="KEY",
+                         help="an exact key name, any case, such as lang or currency")
+    visible.set_defaults(func=cmd_brand_set_visible_keys)
     from callbacks.test_urls import register as test_urls
     test_urls(brand_sub)
     manager_actions.register_brand(brand_sub)

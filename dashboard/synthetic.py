@@ -12,6 +12,7 @@ import json
 import math
 import random
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -154,7 +155,8 @@ class HistoryWriter:
                     f'"bet_stake": "{stake}", "bet_odds": [{odds}], "bet_system_sizes": '
                     f'[{sizes[1:-1]}], "bet_created_at": "{self._ts(created)[:19]}Z", '
                     f'"competitors": []')
-        token = f"***{player[-4:]}"
+        # Stored as masked sessions are: a fingerprint (made up here: no real session).
+        token = f"***#{zlib.crc32(player.encode()) & 0xffff:04x}"
         restrictions = "[]"
         n_callbacks = n_attempts = 0
         free_at = created  # a callback is sent once the previous one of its group is done

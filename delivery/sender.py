@@ -31,9 +31,6 @@ import contract
 from . import masking, signing, urls
 from .schedule import Outcome, classify, parse_retry_after
 
-#: Foreign-Params keys whose values are secrets and are masked in the stored headers.
-SECRET_KEYS = masking.DEFAULT_MASK_KEYS
-
 
 @dataclass(frozen=True)
 class OutgoingCallback:
@@ -56,8 +53,8 @@ class OutgoingCallback:
     origin: str = "producer"
     lease_token: str | None = None
     max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT
-    #: The brand's Foreign-Params keys masked in stored headers besides the default ones.
-    mask_keys: tuple[str, ...] = ()
+    #: How the brand's stored copies are masked (its visible keys, the fingerprint key).
+    mask: masking.Mask = masking.KEYLESS
     #: The action (``callbacks retry`` or ``recover``) that sent this callback again, if any.
     action_id: int | None = None
     #: ``user:password`` from the brand's URL, sent as ``Authorization: Basic`` (never stored:
@@ -110,15 +107,28 @@ def build_headers(callback: OutgoingCallback, attempt_id: str, body: bytes,
 
 
 def redact_headers(headers: dict[str, str] | None,
-                   extra_keys: tuple[str, ...] = ()) -> dict[str, str] | None:
-    """Headers as stored in the history: credentials, cookies, signatures and Foreign-Params
-    secrets (the default keys and ``extra_keys``) masked (see :mod:`.masking`)."""
-    return masking.mask_headers(headers, masking.mask_keys(extra_keys))
+                   mask: masking.Mask = masking.KEYLESS) -> dict[str, str] | None:
+    """Headers as stored in the history: credentials, cookies, signatures and every
+    Foreign-Params value but the brand's visible ones masked (see :mod:`.masking`)."""
+    return mask.headers(headers)
 
 
-def redact_params(params: dict, extra_keys: tuple[str, ...] = ()) -> dict:
-    """Foreign-Params with the values of secret-looking members masked, at any depth."""
-    return masking.mask_params(params, masking.mask_keys(extra_keys))
+def redact_params(params: dict, mask: masking.Mask = masking.KEYLESS) -> dict:
+    """Foreign-Params with every value but the brand's visible ones masked, at any depth."""
+    return mask.params(params)
+
+
+def redact_answer(attempt: "Attempt") -> tuple[str | None, str | None, str | None]:
+    """The answer's body, error detail and error code as stored: the session's Foreign-Params
+    values masked wherever the platform echoed them, and members named like its keys (see
+    :class:`.masking.Secrets`)."""
+    outcome = attempt.outcome
+    answer = (attempt.response_body, outcome.error_detail, outcome.error_code)
+    if not any(answer):
+        return answer
+    callback = attempt.callback
+    secrets = callback.mask.secrets(callback.foreign_params)
+    return tuple(secrets.text(text) for text in answer)
 
 
 @dataclass(frozen=True)
@@ -135,7 +145,7 @@ class Sending:
     def stored_headers(self) -> dict[str, str]:
         """The headers as the history keeps them (masked once, for the row written before
         the request and for the attempt after it)."""
-        return redact_headers(self.headers, self.callback.mask_keys)
+        return redact_headers(self.headers, self.callback.mask)
 
 
 @lru_cache(maxsize=4096)
@@ -220,7 +230,7 @@ def send(sending: Sending, client: httpx.Client | httpx.BaseTransport) -> Attemp
         duration_ms=round(duration_ms, 3),
         request_headers=sending.stored_headers,
         outcome=outcome, response_status=status,
-        response_headers=redact_headers(response_headers, callback.mask_keys),
+        response_headers=redact_headers(response_headers, callback.mask),
         response_body=raw.decode("utf-8", errors="replace") if raw else None,
         response_truncated=truncated, retry_after_s=retry_after,
     )

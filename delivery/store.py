@@ -19,10 +19,10 @@ from datetime import datetime
 import sqlalchemy as sa
 
 import contract
-from . import lifecycle, statements, urls
+from . import keys, lifecycle, masking, statements, urls
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
-from .sender import Attempt, OutgoingCallback, Sending, prepare
+from .sender import Attempt, OutgoingCallback, Sending, prepare, redact_answer
 from .validation import NewCallback
 
 OPEN_STATES = ("waiting", "pending", "in_flight")
@@ -48,14 +48,19 @@ class Brand:
     timeout_s: float
     max_in_flight: int
     signing_secret: str | None = None
-    #: Foreign-Params keys masked in stored headers besides the default ones.
-    mask_keys: tuple[str, ...] = ()
+    #: Foreign-Params keys shown in the stored history; every other value is masked.
+    visible_keys: tuple[str, ...] = ()
 
     @classmethod
     def from_row(cls, row) -> "Brand":
         return cls(row.id, row.name, row.base_url, tuple(row.retry_schedule_s),
                    float(row.timeout_s), row.max_in_flight, row.signing_secret,
-                   tuple(row.mask_keys or ()))
+                   tuple(row.visible_keys or ()))
+
+    def mask(self, key: bytes | None) -> masking.Mask:
+        """How this brand's stored copies are masked, with the installation's fingerprint
+        ``key`` (:func:`fingerprint_key`)."""
+        return masking.for_brand(key, self.visible_keys)
 
 
 # --- brands ---------------------------------------------------------------------------------
@@ -64,10 +69,8 @@ def add_brand(engine: sa.Engine, name: str, base_url: str, *,
               retry_schedule_s: tuple[int, ...] = contract.DEFAULT_RETRY_SCHEDULE_S,
               timeout_s: float = contract.DEFAULT_TIMEOUT_S,
               max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT,
-              signing_secret: str | None = None,
-              mask_keys: tuple[str, ...] | None = None) -> Brand:
-    """Create the brand, or update its settings when it exists. ``mask_keys`` (Foreign-Params
-    keys masked besides the default ones) None keeps the brand's.
+              signing_secret: str | None = None) -> Brand:
+    """Create the brand, or update its settings when it exists (its visible keys are kept).
 
     ``base_url`` passes the URL rule (:func:`delivery.urls.parse`); credentials in it are
     stored apart (owner only) and sent as ``Authorization: Basic``; a URL without credentials
@@ -76,8 +79,8 @@ def add_brand(engine: sa.Engine, name: str, base_url: str, *,
     with engine.begin() as conn:
         row = _run(conn, "upsert_brand", dict(
             name=name, base_url=target.url, retry_schedule_s=list(retry_schedule_s),
-            timeout_s=timeout_s, max_in_flight=max_in_flight, signing_secret=signing_secret,
-            mask_keys=None if mask_keys is None else list(mask_keys))).one()
+            timeout_s=timeout_s, max_in_flight=max_in_flight,
+            signing_secret=signing_secret)).one()
         set_url_credentials(conn, row.id, target.credentials)
     return Brand.from_row(row)
 
@@ -105,6 +108,27 @@ def brands_with_url_credentials(engine: sa.Engine) -> set[int]:
     """Ids of the brands whose URL has credentials (owner only)."""
     with engine.connect() as conn:
         return set(_run(conn, "brands_with_url_credentials").scalars())
+
+
+def set_visible_keys(engine: sa.Engine, name: str, keys: tuple[str, ...]) -> Brand:
+    """Declare the brand's Foreign-Params keys whose values are not secret (exact names, any
+    case); every other value is masked when stored. No keys clears the list. The history
+    stored before keeps its masks: a value masked once is never shown again."""
+    try:
+        visible = masking.visible_keys(keys)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="visible_keys") from None
+    with engine.begin() as conn:
+        row = _run(conn, "set_visible_keys", {"name": name, "keys": list(visible)}).first()
+        if row is None:
+            _brand_named(conn, name)
+    return Brand.from_row(row)
+
+
+def fingerprint_key(engine: sa.Engine) -> bytes:
+    """The installation's key behind masked values' fingerprints, read once per process and
+    engine. Needs the owner's engine."""
+    return keys.cached_key(engine, keys.FINGERPRINT)
 
 
 def set_brand_currency(engine: sa.Engine, name: str, currency: str | None) -> None:
@@ -264,10 +288,10 @@ def sweep_expired_leases(engine: sa.Engine) -> list[int]:
 def _confirm(conn: sa.Connection, claims, margin_s: float) -> list[OutgoingCallback]:
     rows = _run(conn, "start_delivery", dict(
         ids=[c[0] for c in claims], tokens=[c[1] for c in claims], margin_s=margin_s)).all()
-    return [_outgoing(r) for r in rows]
+    return [_outgoing(r, conn) for r in rows]
 
 
-def _outgoing(r) -> OutgoingCallback:
+def _outgoing(r, conn: sa.Connection) -> OutgoingCallback:
     return OutgoingCallback(
         callback_id=r.id, request_id=r.request_id, bet_id=r.bet_id, brand_id=r.brand_id,
         destination=r.destination, payload=r.payload, foreign_params=r.foreign_params,
@@ -275,8 +299,8 @@ def _outgoing(r) -> OutgoingCallback:
         retry_schedule_s=tuple(r.retry_schedule_s), signing_secret=r.signing_secret,
         scheduled_at=r.next_attempt_at, created_at=r.created_at, origin=r.origin,
         lease_token=r.lease_token, max_in_flight=r.max_in_flight,
-        mask_keys=tuple(r.mask_keys or ()), action_id=r.manual_action_id,
-        url_credentials=r.url_credentials)
+        mask=masking.for_brand(fingerprint_key(conn.engine), tuple(r.visible_keys or ())),
+        action_id=r.manual_action_id, url_credentials=r.url_credentials)
 
 
 def begin_attempts(engine: sa.Engine, claims: list[tuple[int, str]],
@@ -356,7 +380,7 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
             return []
         writes.append(("finish_callbacks", {"rows": _json_rows(dict(
             id=a.callback.callback_id, state=a.final_state, last_status=a.response_status,
-            last_error=None if a.outcome.kind == "delivered" else a.outcome.error_detail,
+            last_error=None if a.outcome.kind == "delivered" else redact_answer(a)[1],
             next_attempt_at=a.next_attempt_at) for a in owned),
             "ids": [a.callback.callback_id for a in owned]}))
         finished = [a for a in owned if a.final_state in FINAL_STATES]
@@ -378,7 +402,7 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
         left_to_scheduler = not take_more
         if take_more:
             if chain:
-                successors = [_outgoing(r) for r in result]
+                successors = [_outgoing(r, conn) for r in result]
             refills, left_to_scheduler = _refill(conn, owned, successors, margin_s, room or {})
         # Freed slots this worker does not fill, a retry scheduled, or a decline queued: the
         # scheduler looks again. (A slot the refill found nothing due for needs no look: a new
@@ -410,7 +434,7 @@ def _refill(conn: sa.Connection, owned: list[Attempt], successors: list[Outgoing
     for brand_id, count in sorted(free.items()):
         taken = []
         if count > 0:
-            taken = [_outgoing(r) for r in _run(conn, "refill_brand", dict(
+            taken = [_outgoing(r, conn) for r in _run(conn, "refill_brand", dict(
                 brand_id=brand_id, limit=count, margin_s=margin_s))]
             refills += taken
         # Capped, and as much was due as this worker took: more may be due for another.
@@ -470,6 +494,7 @@ def attempt_row(attempt: Attempt) -> dict:
     """The attempt as a row of the ``attempts`` table (JSON-ready but for datetimes)."""
     cb = attempt.callback
     outcome = EXHAUSTED if attempt.final_state == EXHAUSTED else attempt.outcome.kind
+    body, error_detail, error_code = redact_answer(attempt)
     return dict(
         id=attempt.id, callback_id=cb.callback_id, group_id=cb.bet_id, brand_id=cb.brand_id,
         destination=cb.destination, origin=cb.origin, attempt_no=cb.attempt_no,
@@ -477,10 +502,10 @@ def attempt_row(attempt: Attempt) -> dict:
         started_at=attempt.started_at, finished_at=attempt.finished_at,
         duration_ms=attempt.duration_ms, request_headers=attempt.request_headers,
         response_status=attempt.response_status, response_headers=attempt.response_headers,
-        response_body=(attempt.response_body or "").replace("\x00", "\ufffd") or None,
+        response_body=(body or "").replace("\x00", "\ufffd") or None,
         response_truncated=attempt.response_truncated, outcome=outcome,
-        error_class=attempt.outcome.error_class, error_detail=attempt.outcome.error_detail,
-        error_code=attempt.outcome.error_code, next_attempt_at=attempt.next_attempt_at,
+        error_class=attempt.outcome.error_class, error_detail=error_detail,
+        error_code=error_code, next_attempt_at=attempt.next_attempt_at,
         action_id=cb.action_id)
 
 

@@ -1,31 +1,34 @@
 -- Named queries run by delivery/store.py. Parameters are :named.
 
 -- name: upsert_brand
--- mask_keys NULL keeps the brand's keys (none for a new brand).
-INSERT INTO brands (name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
-                    mask_keys)
-VALUES (:name, :base_url, :retry_schedule_s, :timeout_s, :max_in_flight, :signing_secret,
-        COALESCE(CAST(:mask_keys AS text[]), '{}'))
+-- The brand's visible keys are kept (none for a new brand).
+INSERT INTO brands (name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret)
+VALUES (:name, :base_url, :retry_schedule_s, :timeout_s, :max_in_flight, :signing_secret)
 ON CONFLICT (name) DO UPDATE SET
     base_url = EXCLUDED.base_url,
     retry_schedule_s = EXCLUDED.retry_schedule_s,
     timeout_s = EXCLUDED.timeout_s,
     max_in_flight = EXCLUDED.max_in_flight,
     signing_secret = EXCLUDED.signing_secret,
-    mask_keys = COALESCE(CAST(:mask_keys AS text[]), brands.mask_keys),
     updated_at = now()
 RETURNING id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
-          mask_keys;
+          visible_keys;
+
+-- name: set_visible_keys
+-- The brand's Foreign-Params keys shown in clear in the stored history (lower case).
+UPDATE brands SET visible_keys = CAST(:keys AS text[]), updated_at = now() WHERE name = :name
+RETURNING id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
+          visible_keys;
 
 -- name: set_brand_currency
 UPDATE brands SET currency = :currency, updated_at = now() WHERE name = :name;
 
 -- name: brands
-SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, mask_keys
+SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, visible_keys
 FROM brands ORDER BY name;
 
 -- name: brand_named
-SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, mask_keys
+SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, visible_keys
 FROM brands WHERE name = :name;
 
 -- name: url_credentials
@@ -199,7 +202,7 @@ WHERE c.id = t.id AND c.lease_token = t.token AND c.state = 'in_flight'
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id,
+          b.signing_secret, b.max_in_flight, b.visible_keys, c.manual_action_id,
           k.username || ':' || k.password AS url_credentials;
 
 -- name: keep_leases
@@ -230,7 +233,7 @@ WHERE b.id = c.brand_id
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id,
+          b.signing_secret, b.max_in_flight, b.visible_keys, c.manual_action_id,
           k.username || ':' || k.password AS url_credentials;
 
 -- name: refill_brand
@@ -256,7 +259,7 @@ WHERE b.id = c.brand_id AND c.id = ANY(ARRAY(SELECT id FROM due))
 RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           c.foreign_params, c.origin, c.attempts, c.next_attempt_at, c.created_at,
           c.lease_token::text AS lease_token, b.base_url, b.timeout_s, b.retry_schedule_s,
-          b.signing_secret, b.max_in_flight, b.mask_keys, c.manual_action_id,
+          b.signing_secret, b.max_in_flight, b.visible_keys, c.manual_action_id,
           k.username || ':' || k.password AS url_credentials;
 
 -- name: skip_waiting_in_group

@@ -38,3 +38,20 @@ def item(bet_id: str, destination: str, payload: dict | None = None, **extra) ->
     body = copy.deepcopy(PAYLOADS[destination] if payload is None else payload)
     return {"bet_id": bet_id, "destination": destination, "payload": body,
             "foreign_params": {"token": "session-token-123456"}, **extra}
+
+
+#: A player's session as an operator might shape it: secrets under every kind of key name,
+#: nested in objects and lists, of every JSON type; ``lang`` and ``currency`` are what a brand
+#: declares visible.
+SECRET_SESSION = {
+    "pwd": "hunter2-pwd-value", "otp": "731904", "pin": "9371", "signature": "sig-9f8e7d6c5b4a",
+    "X-Session": "xs-5a4b3c2d1e", "lang": "en", "currency": "EUR",
+    "player": {"account": {"iban": "DE44500105175407324931"}, "pin": 590277},
+    "devices": [{"serial": "dev-31337-serial"}, "list-secret-77a1", 8602139],
+    "flags": {"vip": True, "limit": None, "ratio": 0.8125},
+}
+#: The secrets of SECRET_SESSION long enough to search for in any text: none may show anywhere
+#: stored, shown, exported or returned (the four-digit pin is checked value by value).
+SECRET_TEXTS = ("hunter2-pwd-value", "731904", "sig-9f8e7d6c5b4a", "xs-5a4b3c2d1e",
+                "DE44500105175407324931", "590277", "dev-31337-serial", "list-secret-77a1",
+                "8602139", "0.8125")

@@ -201,9 +201,9 @@ def _expanded(request_id: str, scope) -> None:
         st.code(json.dumps(a["payload"], indent=2, ensure_ascii=False), language="json")
     with headers:
         st.caption("As sent, except what is masked when stored: the signature, credential "
-                   "and cookie headers, and Foreign-Params members named like token, secret, "
-                   "password, session, sid, jwt, auth, key or cookie (or one of the brand's "
-                   "own mask keys), at any depth.")
+                   "and cookie headers, and every Foreign-Params value but the brand's visible "
+                   "keys, at any depth (`***#a1b2`: the same value shows the same four "
+                   "characters, none of them the secret's).")
         st.code(json.dumps(a["request_headers"], indent=2, ensure_ascii=False),
                 language="json")
     with response:
@@ -216,7 +216,7 @@ def _expanded(request_id: str, scope) -> None:
                     + markup.text(a["error_detail"] or a["error_class"] or ""))
         else:
             st.markdown(f"**HTTP {a['response_status']}** · Set-Cookie and credential headers "
-                        "masked")
+                        "masked, and the session's values wherever the answer echoes them")
             st.code(json.dumps(a["response_headers"] or {}, indent=2), language="json")
             body, language = pretty_json(a["response_body"])
             st.code(body, language=language)

@@ -1,5 +1,6 @@
 """GET /v1/bets/{bet_id}/callbacks: the bet's callbacks in order, their state and every attempt,
 including attempts still sending or whose answer was never recorded."""
+import json
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -74,3 +75,28 @@ def test_attempts_still_sending_or_of_unknown_outcome_are_shown(client, api_db):
             for a in place["attempts"]] == [(1, "unknown", None, None),
                                             (2, "sending", None, None)]
     assert place["attempts"][0]["error_class"] == "worker_stopped"
+
+
+def test_a_bets_answer_never_shows_the_sessions_secrets(client, api_db):
+    from factories import SECRET_SESSION, SECRET_TEXTS
+
+    # Given a platform that refuses with the session echoed in its error code and data
+    def refuse(seen):
+        params = json.loads(seen.headers["foreign-params"])
+        return Reply.json(400, {"error": {"code": f"no-{params['pwd']}", "data": params}})
+
+    with Receiver(refuse) as platform:
+        store.add_brand(api_db, "acme", platform.url, retry_schedule_s=(0,))
+        posted = client.post("/v1/brands/acme/callbacks", json={"callbacks": [
+            item("bet-secret", "/bet/place", foreign_params=SECRET_SESSION)]})
+        assert posted.status_code == 201
+        with httpx.Client() as http:
+            deliver_round(api_db, http)
+    # When the bet is asked for
+    answer = client.get("/v1/bets/bet-secret/callbacks")
+    # Then its attempts and errors show, and none of the session's secrets
+    assert answer.status_code == 200, answer.text
+    [attempt] = answer.json()["callbacks"][0]["attempts"]
+    assert attempt["response_status"] == 400 and attempt["error_code"].startswith("no-***#")
+    for secret in SECRET_TEXTS:
+        assert secret not in answer.text

@@ -208,3 +208,46 @@ def test_callbacks_history_command_reads_the_archive(reader, database_url):
     attempts = json.loads(as_json.stdout)
     assert [a["payload"]["bet_id"] for a in attempts] == ["old-south-1"] * 3
     assert {a["callback_state"] for a in attempts} == {"delivered"}
+
+
+def test_archives_written_before_masking_by_default_are_masked_as_they_are_read(
+        archived, engine, tmp_path):
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from archive.reader import open_archive
+
+    # Given an archive written before migration 018: Foreign-Params in clear or cut to their
+    # last four characters, and an answer that echoes the session
+    old = tmp_path / "old"
+    shutil.copytree(archived, old)
+    [path] = (old / "attempts").glob("*.parquet")
+    table = pq.read_table(path)
+    header = json.dumps({"Foreign-Params": json.dumps(
+        {"token": "***3456", "pwd": "hunter2-pwd-value", "devices": [{"otp": "731904"}]}),
+        "X-Request-ID": "r"})
+    echo = json.dumps({"error": {"code": "no", "data": {"pwd": "hunter2-pwd-value",
+                                                        "seen": "otp 731904"}}})
+    for column, value in (("request_headers", header), ("response_body", echo)):
+        table = table.set_column(table.schema.get_field_index(column), column,
+                                 pa.array([value] * table.num_rows, pa.string()))
+    pq.write_table(table, path)
+    # When it is read (history, one attempt, a bet's attempts)
+    folder = open_archive(old, held_partitions=[])
+    brands = {b.id: b.name for b in store.brands(engine)}
+    rows = folder.attempts_of("old-north-1", brands, 100)
+    listed = folder.history(brands, {"created_from": EPOCH,
+                                     "created_to": EPOCH.replace(year=2100)}, 100)
+    one = folder.attempt(rows[0]["request_id"], brands)
+    # Then no secret and no last characters show; values are masked whole
+    shown = json.dumps([rows, listed, one], default=str)
+    assert rows and listed and one
+    for secret in ("hunter2-pwd-value", "731904"):
+        assert secret not in shown
+    assert json.loads(one["request_headers"]["Foreign-Params"]) == {
+        "token": "***", "pwd": "***", "devices": [{"otp": "***"}]}
+    assert json.loads(one["response_body"])["error"]["data"] == {"pwd": "***",
+                                                                 "seen": "otp ***"}
+    assert "request_headers" not in listed[0]

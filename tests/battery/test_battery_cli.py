@@ -68,7 +68,8 @@ def test_foreign_params_are_sent_exactly_with_the_platforms_own_key(capsys, tmp_
                                 "--json", str(tmp_path / "report.json"))
     assert code == 0, capsys.readouterr().out
     report = (tmp_path / "report.json").read_text()
-    assert '\\"internal_player_id\\":42' in report and TOKEN not in report
+    # sent as given; reported with every value masked (no brand: no fingerprint key)
+    assert '\\"internal_player_id\\":\\"***\\"' in report and TOKEN not in report
 
 
 def test_foreign_params_can_come_from_the_environment(capsys, monkeypatch):

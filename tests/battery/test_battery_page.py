@@ -1,6 +1,7 @@
 """The Integration Test page, rendered by Streamlit's AppTest against a real database and a real
 sandbox platform, for a signed-in integration manager (and an analyst, who may only look)."""
 import base64
+import json
 import os
 
 import pytest
@@ -280,3 +281,60 @@ def test_a_brand_url_with_credentials_is_tested_with_them_and_never_shown(page_e
             "SELECT a::text FROM attempts a")).scalars())
     for text in (shown, stored):
         assert password not in text and "pa55" not in text and basic.split()[1] not in text
+
+
+def _echoing_platform(seen):
+    """A platform that refuses every callback with its session echoed in the error data."""
+    from receiver import Reply
+
+    params = json.loads(seen.headers.get("foreign-params") or "{}")
+    if seen.path.endswith("/heartbeat"):
+        return Reply(204)
+    return Reply.json(400, {"error": {"code": "limit_exceeded", "data": {
+        "session": params, "detail": f"no session {params.get('pwd')} / {params.get('otp')}"}}})
+
+
+def _page_text(app) -> str:
+    parts = [str(e.value) for kind in ("markdown", "caption", "error", "warning", "info",
+                                       "success", "code") for e in getattr(app, kind)]
+    return "\n".join(parts + [e.label for e in app.expander])
+
+
+def test_a_run_never_stores_or_shows_the_sessions_secrets(page_env):
+    from factories import SECRET_SESSION, SECRET_TEXTS
+    from receiver import Receiver
+
+    from delivery import masking
+
+    # The battery takes a flat session (strings and numbers): the corpus's top level
+    session = {k: v for k, v in SECRET_SESSION.items() if isinstance(v, str)}
+    secrets = [s for s in SECRET_TEXTS if s in json.dumps(session)]
+    assert len(secrets) >= 4
+    # Given a brand whose platform echoes the session in every refusal, lang declared visible
+    with Receiver(_echoing_platform) as platform:
+        store.add_brand(page_env, "acme", platform.url)
+        store.set_visible_keys(page_env, "acme", ("lang",))
+        # When its integration is tested from the page with a session full of secrets
+        app = _test_my_integration(_open(brand="acme"), token="",
+                                   foreign_params=json.dumps(session))
+        assert sum(json.loads(s.headers["foreign-params"]) == session
+                   for s in platform.seen) > 5  # sent as given (but in the unknown-session case)
+    assert not app.exception
+    run_id = app.query_params["run"]
+    assert app.expander and app.error  # the run failed, with messages quoting the answers
+    # Then no secret shows on the page, now or loaded again, nor in any stored row
+    reloaded = _open(brand="acme", run=run_id)
+    with page_env.connect() as conn:
+        stored = "\n".join(
+            "\n".join(conn.execute(sa.text(f"SELECT CAST(t AS text) FROM {table} t")).scalars())
+            for table in ("integration_runs", "integration_cases", "integration_steps",
+                          "attempts", "callbacks"))
+        step_request = conn.execute(sa.text(
+            "SELECT request FROM integration_steps ORDER BY position LIMIT 1")).scalar_one()
+    for secret in secrets:
+        for where, text in (("page", _page_text(app)), ("reloaded page", _page_text(reloaded)),
+                            ("database", stored)):
+            assert secret not in text, f"{secret!r} shows in the {where}"
+    mask = masking.for_brand(store.fingerprint_key(page_env), ("lang",))
+    assert json.loads(step_request["headers"]["Foreign-Params"]) == mask.params(session)
+    assert mask.fingerprint("hunter2-pwd-value") in stored

@@ -163,7 +163,7 @@ def test_history_unreadable_code_filter_says_what_to_type(open_page):
 
 
 def test_history_expanded_attempt_shows_payload_headers_and_response(open_page, scenario_db):
-    from delivery import store
+    from delivery import masking, store
 
     [attempt] = [a for a in store.group_attempts(scenario_db, "bet-handler")
                  if a["destination"] == "/bet/settle"]
@@ -171,7 +171,9 @@ def test_history_expanded_attempt_shows_payload_headers_and_response(open_page, 
     shown = texts(app)
     assert str(attempt["id"]) in shown
     assert '"settle_amount": "25.00"' in shown                   # the payload sent
-    assert "session-token-123456" not in shown and "***3456" in shown  # secret masked
+    fingerprint = masking.for_brand(store.fingerprint_key(scenario_db)).fingerprint(
+        "session-token-123456")
+    assert "session-token-123456" not in shown and fingerprint in shown  # secret masked
     assert '"code": "bet_not_found"' in shown                    # the full response
     assert "unsupported_error" in shown
 

@@ -7,7 +7,7 @@ import time
 import httpx
 
 import contract
-from delivery import signing
+from delivery import masking, signing
 from delivery.sender import OutgoingCallback, deliver_once, redact_headers
 from factories import PAYLOADS
 
@@ -45,10 +45,12 @@ def test_posts_json_with_contract_headers():
 
 
 def test_stored_headers_hide_secrets():
-    attempt = deliver_once(_callback(signing_secret="whsec_" + base64.b64encode(b"k").decode()),
+    mask = masking.for_brand(b"k" * 32, ("lang",))
+    attempt = deliver_once(_callback(signing_secret="whsec_" + base64.b64encode(b"k").decode(),
+                                     mask=mask),
                            _client(lambda r: httpx.Response(204)))
     stored = json.loads(attempt.request_headers["Foreign-Params"])
-    assert stored == {"token": "***oken", "lang": "en"}
+    assert stored == {"token": mask.fingerprint("secret-session-token"), "lang": "en"}
     assert attempt.request_headers["webhook-signature"] == "***"
     assert redact_headers({"Foreign-Params": "not json"}) == {"Foreign-Params": "***"}
 

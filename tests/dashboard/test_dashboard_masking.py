@@ -1,0 +1,75 @@
+"""Callback history never shows a session's secrets: a bet whose Foreign-Params hold secrets
+under every kind of key (nested, in lists, numbers and booleans), sent through the real sender
+to a platform that echoes them back, shows only fingerprints on the page (AppTest) and in the
+CSV export; the brand's visible keys show in clear."""
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import queries
+from dashboard.filters import EPOCH, HistoryFilter
+from dashboard.tables import HISTORY_EXPORT
+from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
+from databases import deliver_round, empty
+from delivery import masking, store
+from delivery.validation import parse_callback
+from factories import SECRET_SESSION, SECRET_TEXTS, item
+from receiver import Receiver, Reply
+
+
+def _echo(seen):
+    params = json.loads(seen.headers["foreign-params"])
+    return Reply.json(400, {"error": {"code": "bet_not_found", "data": {
+        "session": params, "detail": f"no session {params['pwd']} {params['otp']}"}}})
+
+
+@pytest.fixture(scope="module")
+def secret_db(engine):
+    """One bet of SECRET_SESSION delivered (and refused, its session echoed) to brand acme,
+    whose lang and currency are visible."""
+    empty(engine)
+    with Receiver(_echo) as platform:
+        store.add_brand(engine, "acme", platform.url, retry_schedule_s=(0,))
+        store.set_visible_keys(engine, "acme", ("lang", "currency"))
+        store.enqueue(engine, "acme", [parse_callback(
+            item("bet-secret", "/bet/place", foreign_params=SECRET_SESSION))])
+        with httpx.Client() as client:
+            assert deliver_round(engine, client) >= 1
+    make_user(engine, ADMIN)
+    yield engine
+    empty(engine)
+
+
+def _no_secret_in(text: str, where: str) -> None:
+    for secret in SECRET_TEXTS:
+        assert secret not in text, f"{secret!r} shows in {where}"
+
+
+def test_history_shows_fingerprints_and_visible_keys_only(secret_db, reader_env):
+    attempt = store.group_attempts(secret_db, "bet-secret")[0]
+    app = AppTest.from_function(app_script, args=("history",), default_timeout=60)
+    app.context = {"timezone": "UTC"}
+    signed_in(app, secret_db)
+    app.query_params["group_ids"] = "bet-secret"
+    app.query_params["attempt"] = str(attempt["id"])
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    shown = texts(app) + "\n".join(str(frame.value) for frame in app.dataframe)
+    assert str(attempt["id"]) in shown and "bet_not_found" in shown
+    _no_secret_in(shown, "Callback history")
+    mask = masking.for_brand(store.fingerprint_key(secret_db), ("lang", "currency"))
+    assert mask.fingerprint("hunter2-pwd-value") in shown
+    params = json.loads(attempt["request_headers"]["Foreign-Params"])
+    assert params["lang"] == "en" and params["currency"] == "EUR"
+    assert '\\"lang\\":\\"en\\"' in shown  # visible keys in clear
+
+
+def test_the_csv_export_shows_no_secret(secret_db, reader_env):
+    filters = HistoryFilter(EPOCH, EPOCH.replace(year=2100), group_ids=("bet-secret",))
+    text = queries.history_csv(filters, HISTORY_EXPORT, "UTC").decode()
+    assert "bet-secret" in text and "bet_not_found" in text
+    _no_secret_in(text, "the CSV export")
