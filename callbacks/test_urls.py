@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from dashboard import integration_queries
-from delivery import database, migrate, settings
+from delivery import audit, database, migrate, settings
 
 
 def register(brand_actions) -> None:
@@ -19,6 +19,7 @@ def register(brand_actions) -> None:
     add = sub.add_parser("add", help="offer URL on the brand's Integration Test page")
     add.add_argument("brand")
     add.add_argument("url", help="e.g. https://staging.platform.example/callbacks")
+    audit.add_options(add)
     add.set_defaults(func=cmd_add)
     lst = sub.add_parser("list", help="registered test URLs (of one brand)")
     lst.add_argument("brand", nargs="?")
@@ -27,6 +28,7 @@ def register(brand_actions) -> None:
     remove = sub.add_parser("remove", help="stop offering URL")
     remove.add_argument("brand")
     remove.add_argument("url")
+    audit.add_options(remove)
     remove.set_defaults(func=cmd_remove)
 
 
@@ -39,7 +41,9 @@ def _engine():
 def cmd_add(args) -> int:
     engine = _engine()
     try:
-        added = integration_queries.add_test_url(engine, args.brand, args.url)
+        added = integration_queries.add_test_url(
+            engine, args.brand, args.url, actor=audit.shell_actor(engine, args.actor),
+            reason=args.reason)
     finally:
         engine.dispose()
     print(f"brand {args.brand}: {args.url.strip()} "
@@ -67,7 +71,9 @@ def cmd_list(args) -> int:
 def cmd_remove(args) -> int:
     engine = _engine()
     try:
-        integration_queries.remove_test_url(engine, args.brand, args.url)
+        integration_queries.remove_test_url(
+            engine, args.brand, args.url, actor=audit.shell_actor(engine, args.actor),
+            reason=args.reason)
     finally:
         engine.dispose()
     print(f"brand {args.brand}: {args.url} is no longer offered for testing")

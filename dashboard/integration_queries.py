@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 import sql
+from delivery import audit
 from delivery.errors import InvalidInput, UnknownBrand
 from battery.results import RunResult
 from battery.reports import run_from_rows
@@ -56,9 +57,11 @@ def test_urls(engine: sa.Engine, brand_id: int) -> list[str]:
     return [r["url"] for r in _rows(engine, "test_urls", brand_id=brand_id)]
 
 
-def add_test_url(engine: sa.Engine, brand: str, url: str) -> bool:
+def add_test_url(engine: sa.Engine, brand: str, url: str, *, actor: audit.Actor | None = None,
+                 reason: str | None = None) -> bool:
     """Register ``url`` for the brand's Integration Test; False when it was registered already.
-    :class:`InvalidInput` for a URL that is not http(s), :class:`UnknownBrand` for no brand."""
+    :class:`InvalidInput` for a URL that is not http(s), :class:`UnknownBrand` for no brand.
+    With ``actor`` the addition is recorded (``test_url.add``, the URL's secrets masked)."""
     url = url.strip()
     if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
         raise InvalidInput(f"test URL {url!r} must start with http:// or https:// and hold no "
@@ -67,17 +70,26 @@ def add_test_url(engine: sa.Engine, brand: str, url: str) -> bool:
         added = conn.execute(_q("add_test_url"), {"brand": brand, "url": url}).first()
         if added is None:
             _require_brand(conn, brand)
+        elif actor is not None:
+            audit.record(conn, actor=actor, kind="test_url.add", brand_id=added.brand_id,
+                         subject=url, after={"url": url}, reason=reason)
     return added is not None
 
 
-def remove_test_url(engine: sa.Engine, brand: str, url: str) -> None:
-    """Stop offering ``url`` for the brand's Integration Test."""
+def remove_test_url(engine: sa.Engine, brand: str, url: str, *,
+                    actor: audit.Actor | None = None, reason: str | None = None) -> None:
+    """Stop offering ``url`` for the brand's Integration Test (recorded as ``test_url.remove``
+    with ``actor``)."""
     with engine.begin() as conn:
-        if conn.execute(_q("remove_test_url"), {"brand": brand, "url": url}).first() is None:
+        removed = conn.execute(_q("remove_test_url"), {"brand": brand, "url": url}).first()
+        if removed is None:
             _require_brand(conn, brand)
             raise InvalidInput(f"{url!r} is not a test URL of brand {brand!r}; `callbacks "
                                f"brand test-url list {brand}` shows them", field="url",
                                value=url)
+        if actor is not None:
+            audit.record(conn, actor=actor, kind="test_url.remove", brand_id=removed.brand_id,
+                         subject=url, before={"url": url}, reason=reason)
 
 
 def all_test_urls(engine: sa.Engine, brand: str | None = None) -> list[dict]:

@@ -42,11 +42,13 @@ def _q(name: str) -> sa.TextClause:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts and from where; every action needs a reason."""
+    """Who acts and from where; every action needs a reason. ``os_user``: the OS account a
+    command ran as (kept beside ``who`` when ``--as`` named someone else)."""
 
     who: str
     reason: str
     source: str = "cli"
+    os_user: str | None = None
 
     def __post_init__(self):
         if not (self.who or "").strip():
@@ -135,7 +137,7 @@ def _record(conn: sa.Connection, result: Result, brand_id: int, actor: Actor,
     callbacks, bets = counts or (len(result.changes), len(result.bets))
     row = conn.execute(_q("insert_action"), dict(
         brand_id=brand_id, kind=result.kind, actor=actor.who.strip(),
-        reason=actor.reason.strip(), source=actor.source, bet_id=bet_id,
+        reason=actor.reason.strip(), source=actor.source, os_user=actor.os_user, bet_id=bet_id,
         parameters=json.dumps(result.parameters, default=str), callbacks=callbacks,
         bets=bets)).one()
     result.action_id, result.created_at = row.id, row.created_at

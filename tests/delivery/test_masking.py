@@ -136,9 +136,10 @@ def test_mask_keys_are_set_kept_and_cleared_with_the_cli(database_url, clean_db)
     assert callbacks(database_url, "brand", "add", "acme", *url, "--mask-key", "PIN",
                      "--mask-key", "ref,member_no").returncode == 0
     assert keys() == ["pin", "ref", "member_no"]
-    assert callbacks(database_url, "brand", "add", "acme", *url, "--timeout-s", "3"
-                     ).returncode == 0
+    assert callbacks(database_url, "brand", "set", "acme", "--timeout-s", "3", "--reason",
+                     "slow platform").returncode == 0
     assert keys() == ["pin", "ref", "member_no"]  # kept when not given
     assert "masks pin,ref,member_no" in callbacks(database_url, "brand", "list").stdout
-    assert callbacks(database_url, "brand", "add", "acme", *url, "--mask-key", "").returncode == 0
+    assert callbacks(database_url, "brand", "set", "acme", "--mask-key", "", "--reason",
+                     "keys dropped").returncode == 0
     assert keys() == []
