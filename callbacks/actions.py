@@ -52,9 +52,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         raise InvalidInput(f"--since {text!r} is not a time: give an ISO 8601 time "
                            "(2026-11-29T08:00, UTC unless it has an offset) or an age (30m, 2h, "
                            "1d)", field="since", value=text) from None
+    at = actions.utc(at)
     if at > now:
         raise InvalidInput(f"--since {text!r} is in the future", field="since", value=text)
-    return actions.utc(at)
+    return at
 
 
 # --- output ---------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 import sql
 
-from . import plans
+from . import changes, plans
 from .errors import ActionRefused, InvalidInput, UnknownBet, UnknownBrand, WrongState
 from .plans import Change, Queued
 
@@ -271,9 +271,10 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
         if brand.base_url == base_url:
             raise WrongState(f"brand {brand.name!r} is routed to {base_url} already")
         queue = conn.execute(_q("brand_queue"), {"brand_id": brand.id}).one()
+        # The trail shows URLs without their passwords or query values (changes.redact_url).
         result = Result("set_url", brand.name, dry_run, parameters=dict(
-            old_url=brand.base_url, new_url=base_url, queued=queue.queued, bets=queue.bets,
-            in_flight=queue.in_flight))
+            old_url=changes.redact_url(brand.base_url), new_url=changes.redact_url(base_url),
+            queued=queue.queued, bets=queue.bets, in_flight=queue.in_flight))
         if not dry_run:
             conn.execute(_q("set_base_url"), {"brand_id": brand.id, "base_url": base_url})
         _record(conn, result, brand.id, actor, None, counts=(queue.queued, queue.bets))
