@@ -105,7 +105,8 @@ def record(conn: sa.Connection, *, actor: Actor, kind: str, brand_id: int | None
     if found:
         raise ValueError(f"an audit row of {kind} would hold a secret; nothing was written")
     return conn.execute(_q("insert_change"), dict(
-        kind=changes.check_kind(kind), actor=actor.name.strip(), os_user=actor.os_user or os_identity()[0],
+        kind=changes.check_kind(kind), actor=actor.name.strip(),
+        os_user=actor.os_user or os_identity()[0],
         source=actor.source, brand_id=brand_id, subject=subject,
         before=None if shown_before is None else json.dumps(shown_before),
         after=None if shown_after is None else json.dumps(shown_after),

@@ -269,3 +269,34 @@ def test_the_demo_adds_its_brands_once_and_records_later_runs(clean_db):
     assert [r["kind"] for r in trail] == ["brand.add", "brand.set"]
     assert trail[1]["after"] == {"base_url": "http://127.0.0.1:10"}
     assert trail[1]["reason"] == demo.DEMO_REASON
+
+
+# --- the one writer -------------------------------------------------------------------------
+
+def test_record_masks_named_secrets_and_refuses_a_row_holding_one(clean_db):
+    from delivery import audit
+
+    ann = audit.Actor("ann", "root")
+    with clean_db.begin() as conn:  # how `api-token create` records its token
+        audit.record(conn, actor=ann, kind="api_token.create", brand_id=None, subject="ci",
+                     after={"brands": ["acme"], "token_hash": "9f86d081884c7d65"},
+                     reason="pipeline", secrets=("tok_live_abcdef",))
+    [row] = rows(clean_db, "config_changes")
+    assert row["after"] == {"brands": ["acme"], "token_hash": "***"}
+    with pytest.raises(ValueError, match="would hold a secret"), clean_db.begin() as conn:
+        audit.record(conn, actor=ann, kind="api_token.create", brand_id=None, subject="ci",
+                     after={"note": "tok_live_abcdef"}, secrets=("tok_live_abcdef",))
+    assert len(rows(clean_db, "config_changes")) == 1
+
+
+def test_the_trail_is_append_only(clean_db):
+    from delivery import audit
+
+    with clean_db.begin() as conn:
+        audit.record(conn, actor=audit.Actor("ann", "root"), kind="user.remove", brand_id=None,
+                     subject="bob", before={"role": "analyst"})
+    for statement in ("UPDATE config_changes SET actor = 'someone else'",
+                      "DELETE FROM config_changes"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), clean_db.begin() as conn:
+            conn.execute(sa.text(statement))
+    assert [r["actor"] for r in rows(clean_db, "config_changes")] == ["ann"]
