@@ -8,7 +8,7 @@ import json
 import re
 from decimal import Decimal, InvalidOperation
 
-from delivery import database, migrate, settings
+from delivery import audit, database, migrate, settings
 from delivery import store as delivery_store
 from delivery import urls as delivery_urls
 from delivery.errors import InvalidInput
@@ -46,11 +46,13 @@ def register(subparsers) -> None:
     onoff = set_.add_mutually_exclusive_group()
     onoff.add_argument("--off", action="store_true", help="keep the rule but never fire it")
     onoff.add_argument("--on", action="store_true", help="fire it again (the default)")
+    audit.add_options(set_)
     set_.set_defaults(func=cmd_rule_set)
     unset = rule_sub.add_parser("unset", help="drop a brand's own rule (it follows the "
                                               "default again), or the default (built-in again)")
     unset.add_argument("kind", choices=rules.KINDS)
     unset.add_argument("--brand")
+    audit.add_options(unset)
     unset.set_defaults(func=cmd_rule_unset)
     lst = rule_sub.add_parser("list", help="the rules each brand follows, and where each "
                                            "comes from (brand, default, built-in)")
@@ -63,6 +65,7 @@ def register(subparsers) -> None:
     add = url_sub.add_parser("add", help="post every alert to this URL (e.g. a Slack incoming "
                                          "webhook)")
     add.add_argument("url")
+    audit.add_options(add)
     add.set_defaults(func=cmd_url_add)
     ulist = url_sub.add_parser("list", help="the alert URLs")
     ulist.add_argument("--json", action="store_true")
@@ -70,6 +73,7 @@ def register(subparsers) -> None:
     remove = url_sub.add_parser("remove", help="stop posting to a URL (given as itself or its "
                                                "id)")
     remove.add_argument("url", metavar="URL_OR_ID")
+    audit.add_options(remove)
     remove.set_defaults(func=cmd_url_remove)
 
     history = sub.add_parser("history", help="alerts that fired and resolved, newest first, "
@@ -135,11 +139,12 @@ def cmd_rule_set(args) -> int:
                            f"{args.kind} has no window", field="window", value=args.window)
     window_s = parse_duration_s(args.window, "--window") if args.window else None
     engine = _engine()
+    actor = audit.shell_actor(engine, args.actor)
     brand_id = _brand_id(engine, args.brand)
     if window_s is None and args.kind in rules.WINDOWED:
         window_s = _current_rule(engine, brand_id, args.kind).window_s
     store.set_rule(engine, args.kind, threshold, brand_id=brand_id, window_s=window_s,
-                   enabled=not args.off)
+                   enabled=not args.off, actor=actor, reason=args.reason)
     rule = _current_rule(engine, brand_id, args.kind)
     print(f"{args.brand or 'every brand (default)'}: {rule.describe()}")
     return 0
@@ -156,8 +161,10 @@ def _current_rule(engine, brand_id: int | None, kind: str) -> rules.Rule:
 
 def cmd_rule_unset(args) -> int:
     engine = _engine()
+    actor = audit.shell_actor(engine, args.actor)
     brand_id = _brand_id(engine, args.brand)
-    removed = store.unset_rule(engine, args.kind, brand_id=brand_id)
+    removed = store.unset_rule(engine, args.kind, brand_id=brand_id, actor=actor,
+                               reason=args.reason)
     who = f"brand {args.brand}" if args.brand else "the default"
     if not removed:
         print(f"{who} had no {args.kind} rule of its own; nothing changed")
@@ -190,7 +197,8 @@ def cmd_rule_list(args) -> int:
 
 def cmd_url_add(args) -> int:
     engine = _engine()
-    added = store.add_url(engine, args.url)
+    added = store.add_url(engine, args.url, actor=audit.shell_actor(engine, args.actor),
+                          reason=args.reason)
     url = delivery_urls.parse(args.url, what="alert URL").url
     print(f"alerts will be posted to {url}" if added else f"{url} is an alert URL already")
     return 0
@@ -210,7 +218,9 @@ def cmd_url_list(args) -> int:
 
 
 def cmd_url_remove(args) -> int:
-    removed = store.remove_url(_engine(), args.url)
+    engine = _engine()
+    removed = store.remove_url(engine, args.url, actor=audit.shell_actor(engine, args.actor),
+                               reason=args.reason)
     print(f"no more alerts to {delivery_urls.redact(removed)}")
     return 0
 

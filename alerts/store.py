@@ -18,6 +18,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 import sql
+from delivery import audit, changes
 from delivery import urls as delivery_urls
 from delivery.errors import InvalidInput
 from health import figures
@@ -41,21 +42,51 @@ def rule_rows(conn: sa.Connection) -> list[dict]:
 
 
 def set_rule(engine: sa.Engine, kind: str, threshold: Decimal, *, brand_id: int | None = None,
-             window_s: int | None = None, enabled: bool = True) -> None:
-    """Create or change a brand's rule (``brand_id`` None: the default for every brand)."""
+             window_s: int | None = None, enabled: bool = True,
+             actor: audit.Actor | None = None, reason: str | None = None) -> None:
+    """Create or change a brand's rule (``brand_id`` None: the default for every brand);
+    recorded as ``alert_rule.set`` with ``actor``."""
     if kind not in rules.KINDS:
         raise InvalidInput(f"rule {kind!r} is not one of {', '.join(rules.KINDS)}",
                            field="kind", value=kind)
+    window_s = window_s if kind in rules.WINDOWED else None
     with engine.begin() as conn:
+        before = _own_rule(conn, brand_id, kind) if actor is not None else None
         conn.execute(_q("upsert_rule"), dict(
-            brand_id=brand_id, kind=kind, threshold=threshold,
-            window_s=window_s if kind in rules.WINDOWED else None, enabled=enabled))
+            brand_id=brand_id, kind=kind, threshold=threshold, window_s=window_s,
+            enabled=enabled))
+        if actor is not None:
+            after = dict(threshold=threshold, window_s=window_s, enabled=enabled)
+            audit.record(conn, actor=actor, kind="alert_rule.set", brand_id=brand_id,
+                         subject=_rule_subject(conn, brand_id, kind), before=before,
+                         after=after, reason=reason)
 
 
-def unset_rule(engine: sa.Engine, kind: str, *, brand_id: int | None = None) -> bool:
-    """Remove a brand's own rule (or the default); True when one was removed."""
+def unset_rule(engine: sa.Engine, kind: str, *, brand_id: int | None = None,
+               actor: audit.Actor | None = None, reason: str | None = None) -> bool:
+    """Remove a brand's own rule (or the default); True when one was removed (recorded as
+    ``alert_rule.unset`` with ``actor``)."""
     with engine.begin() as conn:
-        return conn.execute(_q("delete_rule"), {"brand_id": brand_id, "kind": kind}).rowcount > 0
+        before = _own_rule(conn, brand_id, kind) if actor is not None else None
+        removed = conn.execute(_q("delete_rule"), {"brand_id": brand_id,
+                                                   "kind": kind}).rowcount > 0
+        if removed and actor is not None:
+            audit.record(conn, actor=actor, kind="alert_rule.unset", brand_id=brand_id,
+                         subject=_rule_subject(conn, brand_id, kind), before=before,
+                         reason=reason)
+        return removed
+
+
+def _own_rule(conn: sa.Connection, brand_id: int | None, kind: str) -> dict | None:
+    row = conn.execute(_q("own_rule"), {"brand_id": brand_id, "kind": kind}).first()
+    return None if row is None else dict(threshold=row.threshold, window_s=row.window_s,
+                                         enabled=row.enabled)
+
+
+def _rule_subject(conn: sa.Connection, brand_id: int | None, kind: str) -> str:
+    if brand_id is None:
+        return f"{kind} (default of every brand)"
+    return f"{kind} of {conn.execute(_q('brand_name'), {'brand_id': brand_id}).scalar()}"
 
 
 def brand_rules(engine: sa.Engine) -> list[tuple[dict, dict[str, rules.Rule]]]:
@@ -74,14 +105,25 @@ def default_rules(engine: sa.Engine) -> dict[str, rules.Rule]:
 
 # --- URLs -----------------------------------------------------------------------------------
 
-def add_url(engine: sa.Engine, url: str) -> bool:
+def add_url(engine: sa.Engine, url: str, *, actor: audit.Actor | None = None,
+            reason: str | None = None) -> bool:
     """Add a notification URL (it must pass the URL rule of :mod:`delivery.urls` and carry no
-    credentials); False when it was there already."""
+    credentials); False when it was there already. Recorded as ``alert_url.add`` with
+    ``actor``: the URL is a credential, so the trail keeps its id and host only."""
     url = delivery_urls.parse_without_credentials(
         url, what="alert URL", instead="use a receiver URL whose path or query string holds "
         "its token, as Slack's incoming webhooks do")
     with engine.begin() as conn:
-        return conn.execute(_q("add_url"), {"url": url}).first() is not None
+        added = conn.execute(_q("add_url"), {"url": url}).first()
+        if added is not None and actor is not None:
+            audit.record(conn, actor=actor, kind="alert_url.add", brand_id=None,
+                         subject=_url_subject(added.id, url),
+                         after={"url": changes.webhook_url(url)}, reason=reason, secrets=(url,))
+        return added is not None
+
+
+def _url_subject(url_id: int, url: str) -> str:
+    return f"alert URL #{url_id} ({changes.webhook_url(url)})"
 
 
 def urls(engine: sa.Engine) -> list[dict]:
@@ -89,10 +131,17 @@ def urls(engine: sa.Engine) -> list[dict]:
         return [dict(r._mapping) for r in conn.execute(_q("urls"))]
 
 
-def remove_url(engine: sa.Engine, url_or_id: str) -> str:
-    """Remove a notification URL (given as itself or its id); returns the URL removed."""
+def remove_url(engine: sa.Engine, url_or_id: str, *, actor: audit.Actor | None = None,
+               reason: str | None = None) -> str:
+    """Remove a notification URL (given as itself or its id); returns the URL removed.
+    Recorded as ``alert_url.remove`` with ``actor`` (id and host only)."""
     with engine.begin() as conn:
         row = conn.execute(_q("remove_url"), {"url": url_or_id}).first()
+        if row is not None and actor is not None:
+            audit.record(conn, actor=actor, kind="alert_url.remove", brand_id=None,
+                         subject=_url_subject(row.id, row.url),
+                         before={"url": changes.webhook_url(row.url)}, reason=reason,
+                         secrets=(row.url,))
     if row is None:
         known = ", ".join(f"{u['id']}" for u in urls(engine)) or "none"
         shown = delivery_urls.redact(url_or_id)

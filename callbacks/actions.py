@@ -1,7 +1,8 @@
 """``callbacks retry|recover|cancel|actions`` and ``callbacks brand set-url``: the integration
 manager's actions on the command line (the work is :mod:`delivery.actions`).
 
-Every action needs ``--reason``; who acts is the OS user unless ``--as NAME`` says otherwise.
+Every action needs ``--reason``; who acts is the OS user unless ``--as NAME`` (a back-office
+user, from an administrator's shell only: :func:`delivery.audit.shell_actor`) says otherwise.
 ``--dry-run`` prints exactly the callbacks that would change and changes nothing. ``recover``,
 and ``cancel`` of a bet's head with callbacks behind it, print the count first and ask before
 doing it (``--yes`` answers for you).
@@ -9,7 +10,6 @@ doing it (``--yes`` answers for you).
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import re
 import sys
@@ -18,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 import contract
-from delivery import actions, database, migrate, plans, settings
+from delivery import actions, audit, database, migrate, plans, settings
 from delivery.errors import ActionRefused, InvalidInput
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
@@ -31,8 +31,11 @@ def _engine() -> sa.Engine:
     return engine
 
 
-def _actor(args) -> actions.Actor:
-    return actions.Actor(args.actor or getpass.getuser(), args.reason, "cli")
+def _actor(args, engine: sa.Engine) -> actions.Actor:
+    """The OS user, or the back-office user of ``--as`` from an administrator's shell (the OS
+    user kept beside it)."""
+    who = audit.shell_actor(engine, args.actor)
+    return actions.Actor(who.name, args.reason, "cli", os_user=who.os_user)
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -49,9 +52,10 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         raise InvalidInput(f"--since {text!r} is not a time: give an ISO 8601 time "
                            "(2026-11-29T08:00, UTC unless it has an offset) or an age (30m, 2h, "
                            "1d)", field="since", value=text) from None
+    at = actions.utc(at)
     if at > now:
         raise InvalidInput(f"--since {text!r} is in the future", field="since", value=text)
-    return actions.utc(at)
+    return at
 
 
 # --- output ---------------------------------------------------------------------------------
@@ -123,14 +127,16 @@ def _confirm(question: str, args, out=None) -> bool:
 # --- commands -------------------------------------------------------------------------------
 
 def cmd_retry(args) -> int:
-    result = actions.retry(_engine(), args.group_id, _actor(args), request_id=args.request_id,
+    engine = _engine()
+    result = actions.retry(engine, args.group_id, _actor(args, engine),
+                           request_id=args.request_id,
                            include_delivered=args.include_delivered, dry_run=args.dry_run)
     return _report(args, result)
 
 
 def cmd_recover(args) -> int:
     engine = _engine()
-    actor = _actor(args)
+    actor = _actor(args, engine)
     since = parse_since(args.since)
     options = dict(destination=args.destination, outcome=args.outcome,
                    include_delivered=args.include_delivered)
@@ -154,7 +160,7 @@ def cmd_recover(args) -> int:
 
 def cmd_cancel(args) -> int:
     engine = _engine()
-    actor = _actor(args)
+    actor = _actor(args, engine)
     preview = actions.cancel(engine, args.group_id, actor, request_id=args.request_id,
                              dry_run=True)
     if args.dry_run:
@@ -174,7 +180,8 @@ def cmd_cancel(args) -> int:
 
 
 def cmd_set_url(args) -> int:
-    result = actions.set_url(_engine(), args.name, args.url, _actor(args),
+    engine = _engine()
+    result = actions.set_url(engine, args.name, args.url, _actor(args, engine),
                              dry_run=args.dry_run)
     if args.json:
         print(json.dumps(_as_json(result), indent=2, default=str))
@@ -228,8 +235,7 @@ def _target(parameters: dict) -> str:
 def _common(parser: argparse.ArgumentParser, *, confirm: bool = False) -> None:
     parser.add_argument("--reason", required=True,
                         help="why (kept in the audit trail and the callbacks' history)")
-    parser.add_argument("--as", dest="actor", metavar="NAME",
-                        help="who acts (default: the OS user)")
+    parser.add_argument("--as", dest="actor", metavar="NAME", help=audit.AS_HELP)
     parser.add_argument("--dry-run", action="store_true",
                         help="print exactly what would change, change nothing")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -24,7 +24,8 @@ import httpx
 
 from battery import session
 from dashboard import accounts
-from delivery import database, migrate, settings, store
+from delivery import audit, brands, database, migrate, settings
+from delivery.errors import BrandExists
 from callbacks.processes import die_with_parent, stop_on_signals, stop_processes
 
 #: The demo's platforms: brand name, sandbox options, delivery settings.
@@ -141,17 +142,36 @@ def _open_player(sandbox_url: str, token: str, balance: str, who: str) -> None:
         print(f"warning: could not open {who}: {exc}", file=sys.stderr)
 
 
+#: Why the demo changes what it changes (the audit trail's reason).
+DEMO_REASON = "callbacks run: the demo's sandbox platforms and users, started again"
+
+
+def register_brand(engine, name: str, url: str, delivery: dict) -> None:
+    """The demo's brand ``name`` on its sandbox at ``url``: added on the first run; later runs
+    (a new port each time) change it, recorded in the audit trail like any change."""
+    actor = audit.shell_actor(engine)
+    try:
+        brands.add(engine, name, url, actor, currency=DEMO_CURRENCY, reason=DEMO_REASON,
+                   **delivery)
+    except BrandExists:
+        brands.change(engine, name, actor, base_url=url, currency=DEMO_CURRENCY,
+                      reason=DEMO_REASON, **delivery)
+
+
 def demo_users(engine) -> list[tuple[accounts.User, str]]:
-    """(Re)create the demo's back-office users with fresh passwords: ``[(user, password)]``."""
+    """(Re)create the demo's back-office users with fresh passwords: ``[(user, password)]``
+    (recorded in the audit trail, never the passwords)."""
     made = []
-    for name, role, brands in DEMO_USERS:
+    actor = audit.shell_actor(engine)
+    for name, role, brand_names in DEMO_USERS:
         password = secrets.token_urlsafe(12)
         try:
-            accounts.remove_user(engine, name)
+            accounts.remove_user(engine, name, actor=actor, reason=DEMO_REASON)
         except accounts.UnknownUser:
             pass
-        made.append((accounts.add_user(engine, name, role, brands=brands or (),
-                                       all_brands=brands is None, password=password),
+        made.append((accounts.add_user(engine, name, role, brands=brand_names or (),
+                                       all_brands=brand_names is None, password=password,
+                                       actor=actor, reason=DEMO_REASON),
                      password))
     return made
 
@@ -184,8 +204,7 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
                                env, url=f"http://127.0.0.1:{port}")
             if not wait_listening(port, child.proc):
                 raise RuntimeError(f"the {name} sandbox did not start on port {port}")
-            store.add_brand(engine, name, child.url + base_path, **delivery)
-            store.set_brand_currency(engine, name, DEMO_CURRENCY)
+            register_brand(engine, name, child.url + base_path, delivery)
             # The Integration Test page's test player (its page names the token).
             _open_player(child.url, session.DEMO_TOKEN, session.DEMO_BALANCE,
                          f"the Integration Test's player on the {name} sandbox")

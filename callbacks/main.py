@@ -20,7 +20,7 @@ from delivery import broker as brokers
 import contract
 from contract import checking
 from archive import reader as archive_reader
-from delivery import database, metrics, migrate, settings, store, urls
+from delivery import audit, brands, database, metrics, migrate, settings, store, urls
 from delivery.errors import CallbackDeskError, InvalidInput
 from callbacks import actions as manager_actions
 from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
@@ -75,35 +75,66 @@ def cmd_db_stop(args) -> int:
 
 # --- brands ---------------------------------------------------------------------------------
 
+def _brand_settings(args, *, adding: bool) -> dict:
+    """The delivery settings given on the command line, checked; ``brand set`` leaves out those
+    not given (None), ``brand add`` fills in the contract's defaults."""
+    given = {}
+    if args.retry_schedule is not None:
+        try:
+            given["retry_schedule_s"] = parse_schedule(args.retry_schedule)
+        except ValueError as exc:
+            raise InvalidInput(f"--retry-schedule: {exc}", field="retry_schedule") from None
+    for option, key in (("--timeout-s", "timeout_s"), ("--max-in-flight", "max_in_flight")):
+        value = getattr(args, key)
+        if value is not None and value <= 0:
+            raise InvalidInput(f"{option} must be greater than 0", field=key, value=value)
+        given[key] = value
+    given["signing_secret"] = args.signing_secret
+    currency = args.currency.strip().upper() if args.currency is not None else None
+    if currency and not (currency.isascii() and currency.isalnum() and len(currency) <= 12):
+        raise InvalidInput(f"--currency {args.currency!r} must be a currency code such as EUR",
+                           field="currency", value=args.currency)
+    given["currency"] = currency
+    if adding:
+        given.setdefault("retry_schedule_s", contract.DEFAULT_RETRY_SCHEDULE_S)
+        given["timeout_s"] = given["timeout_s"] or contract.DEFAULT_TIMEOUT_S
+        given["max_in_flight"] = given["max_in_flight"] or contract.DEFAULT_MAX_IN_FLIGHT
+        given["signing_secret"] = given["signing_secret"] or None
+        given["currency"] = given["currency"] or None
+    return given
+
+
+def _describe_brand(brand, credentials: str | None = None) -> str:
+    return (f"brand {brand.name} → {brand.base_url}{_with_credentials(credentials)} "
+            f"(timeout {brand.timeout_s:g} s, {len(brand.retry_schedule_s)} attempts, at most "
+            f"{brand.max_in_flight} in flight)")
+
+
 def cmd_brand_add(args) -> int:
     if args.mask_key is not None:
         print(MASK_KEY_NOTICE, file=sys.stderr)
-    try:
-        schedule = (parse_schedule(args.retry_schedule) if args.retry_schedule
-                    else contract.DEFAULT_RETRY_SCHEDULE_S)
-    except ValueError as exc:
-        raise InvalidInput(f"--retry-schedule: {exc}", field="retry_schedule") from None
-    target = urls.parse(args.url, what="--url")
-    if args.timeout_s <= 0 or args.max_in_flight <= 0:
-        raise InvalidInput("--timeout-s and --max-in-flight must be greater than 0")
-    currency = args.currency.strip().upper() if args.currency else None
-    if currency is not None and not (currency.isascii() and currency.isalnum()
-                                     and len(currency) <= 12):
-        raise InvalidInput(f"--currency {args.currency!r} must be a currency code such as EUR",
-                           field="currency", value=args.currency)
+    settings_given = _brand_settings(args, adding=True)
+    target = urls.parse(args.url, what="--url")  # refused before anything is read
     engine, _ = _engine()
-    try:
-        brand = store.add_brand(engine, args.name, args.url, retry_schedule_s=schedule,
-                                timeout_s=args.timeout_s, max_in_flight=args.max_in_flight,
-                                signing_secret=args.signing_secret)
-        if currency:
-            store.set_brand_currency(engine, brand.name, currency)
-    except sa.exc.IntegrityError:
-        raise InvalidInput(f"brand name {args.name!r} must be letters, digits, '_', '.' or "
-                           "'-' (at most 63)", field="name", value=args.name) from None
-    print(f"brand {brand.name} → {brand.base_url}{_with_credentials(target.credentials)} "
-          f"(timeout {brand.timeout_s:g} s, "
-          f"{len(brand.retry_schedule_s)} attempts, at most {brand.max_in_flight} in flight)")
+    actor = audit.shell_actor(engine, args.actor)
+    brand = brands.add(engine, args.name, args.url, actor, reason=args.reason,
+                       **settings_given)
+    print(_describe_brand(brand, target.credentials))
+    return 0
+
+
+def cmd_brand_set(args) -> int:
+    given = {k: v for k, v in _brand_settings(args, adding=False).items() if v is not None}
+    if not given:
+        raise InvalidInput("give at least one setting to change (--retry-schedule, --timeout-s, "
+                           "--max-in-flight, --signing-secret, --currency); the URL is changed "
+                           f"with `callbacks brand set-url {args.name} URL --reason TEXT`",
+                           field="name", value=args.name)
+    engine, _ = _engine()
+    actor = audit.shell_actor(engine, args.actor)
+    brand, changed = brands.change(engine, args.name, actor, reason=args.reason, **given)
+    print(_describe_brand(brand) if changed
+          else f"brand {brand.name} has these settings already; nothing was changed")
     return 0
 
 
@@ -121,7 +152,8 @@ MASK_KEY_NOTICE = ("note: --mask-key is no longer needed and is ignored: every F
 def cmd_brand_set_visible_keys(args) -> int:
     keys = [k for value in args.keys for k in value.split(",") if k.strip()]
     engine, _ = _engine()
-    brand = store.set_visible_keys(engine, args.name, tuple(keys))
+    actor = audit.shell_actor(engine, args.actor)
+    brand = brands.set_visible_keys(engine, args.name, tuple(keys), actor, reason=args.reason)
     if brand.visible_keys:
         print(f"brand {brand.name}: Foreign-Params {', '.join(brand.visible_keys)} shown in "
               "clear; every other value masked")
@@ -436,6 +468,24 @@ def _metrics_options(parser, default_port: int | None) -> None:
                              "(default: %(default)s)")
 
 
+def _brand_options(parser, *, adding: bool) -> None:
+    kept = "" if adding else " (kept when not given)"
+    parser.add_argument("--retry-schedule", help="seconds before each attempt, e.g. 0,5,30,120"
+                        + (" (default: the contract's 10 attempts over ~23 h)" if adding
+                           else kept))
+    parser.add_argument("--timeout-s", type=float,
+                        help=f"seconds per request (default: {contract.DEFAULT_TIMEOUT_S:g})"
+                        if adding else "seconds per request" + kept)
+    parser.add_argument("--max-in-flight", type=int,
+                        help=f"requests at once (default: {contract.DEFAULT_MAX_IN_FLIGHT})"
+                        if adding else "requests at once" + kept)
+    parser.add_argument("--signing-secret", help="Standard Webhooks secret (whsec_…)"
+                        + ("" if adding else "; '' removes it"))
+    parser.add_argument("--currency", help="currency of the platform's wallets, e.g. EUR (money "
+                        "at risk is added up per currency; a callback's bet_currency wins)"
+                        + ("" if adding else "; '' clears"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="callbacks", description="Callback Desk: deliver bet callbacks and explain them.")
@@ -451,22 +501,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     brand = sub.add_parser("brand", help="operator brands and their delivery settings")
     brand_sub = brand.add_subparsers(dest="brand_command", required=True, metavar="ACTION")
-    add = brand_sub.add_parser("add", help="add a brand, or change an existing one")
+    add = brand_sub.add_parser(
+        "add", help="add a brand (a new name; `brand set-url` and `brand set` change one)")
     add.add_argument("name")
     add.add_argument("--url", required=True, help="platform base URL, e.g. https://ops.example "
                      "(a query string is kept after each destination path; user:password@ "
                      "credentials are stored apart and sent as Authorization: Basic)")
-    add.add_argument("--retry-schedule", help="seconds before each attempt, e.g. 0,5,30,120 "
-                     "(default: the contract's 10 attempts over ~23 h)")
-    add.add_argument("--timeout-s", type=float, default=contract.DEFAULT_TIMEOUT_S)
-    add.add_argument("--max-in-flight", type=int, default=contract.DEFAULT_MAX_IN_FLIGHT)
-    add.add_argument("--signing-secret", help="Standard Webhooks secret (whsec_…)")
+    _brand_options(add, adding=True)
     add.add_argument("--mask-key", action="append", metavar="KEY",
                      help="ignored (every Foreign-Params value is masked unless declared "
                           "visible: see set-visible-keys)")
-    add.add_argument("--currency", help="currency of the platform's wallets, e.g. EUR (money "
-                     "at risk is added up per currency; a callback's bet_currency wins)")
+    audit.add_options(add)
     add.set_defaults(func=cmd_brand_add)
+    change = brand_sub.add_parser(
+        "set", help="change a brand's delivery settings (recorded with a reason)",
+        description="Settings not given are kept. The URL is changed with `callbacks brand "
+                    "set-url`. The change (never the signing secret) goes into the audit trail "
+                    "(`callbacks audit`).")
+    change.add_argument("name")
+    _brand_options(change, adding=False)
+    audit.add_options(change, reason_required=True)
+    change.set_defaults(func=cmd_brand_set)
     lst = brand_sub.add_parser("list", help="list brands")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_brand_list)
@@ -476,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     visible.add_argument("name")
     visible.add_argument("keys", nargs="*", metavar="KEY",
                          help="an exact key name, any case, such as lang or currency")
+    audit.add_options(visible)
     visible.set_defaults(func=cmd_brand_set_visible_keys)
     from callbacks.test_urls import register as test_urls
     test_urls(brand_sub)
@@ -528,9 +584,10 @@ def _plugins():
     from battery.cli import register as integration_test
     from callbacks.users import register as users
     from alerts.cli import register as alert
+    from callbacks.audit import register as audit_trail
 
     return [sandbox, simulate, integration_test, dashboard, api, demo, users, archive, alert,
-            manager_actions.register]
+            manager_actions.register, audit_trail]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from dashboard import integration_queries
-from delivery import database, migrate, settings, urls
+from delivery import audit, database, migrate, settings, urls
 
 
 def register(brand_actions) -> None:
@@ -20,6 +20,7 @@ def register(brand_actions) -> None:
     add.add_argument("brand")
     add.add_argument("url", help="e.g. https://staging.platform.example/callbacks (no "
                      "user:password@: the brand's credentials go with its own URL only)")
+    audit.add_options(add)
     add.set_defaults(func=cmd_add)
     lst = sub.add_parser("list", help="registered test URLs (of one brand)")
     lst.add_argument("brand", nargs="?")
@@ -28,6 +29,7 @@ def register(brand_actions) -> None:
     remove = sub.add_parser("remove", help="stop offering URL")
     remove.add_argument("brand")
     remove.add_argument("url")
+    audit.add_options(remove)
     remove.set_defaults(func=cmd_remove)
 
 
@@ -40,7 +42,9 @@ def _engine():
 def cmd_add(args) -> int:
     engine = _engine()
     try:
-        added = integration_queries.add_test_url(engine, args.brand, args.url)
+        added = integration_queries.add_test_url(
+            engine, args.brand, args.url, actor=audit.shell_actor(engine, args.actor),
+            reason=args.reason)
     finally:
         engine.dispose()
     print(f"brand {args.brand}: {urls.parse(args.url).url} "
@@ -68,7 +72,9 @@ def cmd_list(args) -> int:
 def cmd_remove(args) -> int:
     engine = _engine()
     try:
-        integration_queries.remove_test_url(engine, args.brand, args.url)
+        integration_queries.remove_test_url(
+            engine, args.brand, args.url, actor=audit.shell_actor(engine, args.actor),
+            reason=args.reason)
     finally:
         engine.dispose()
     print(f"brand {args.brand}: {urls.redact(args.url.strip())} is no longer offered for "

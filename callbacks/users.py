@@ -10,7 +10,7 @@ import json
 import sys
 
 from dashboard import accounts
-from delivery import database, migrate, settings
+from delivery import audit, database, migrate, settings
 from delivery.errors import InvalidInput
 
 
@@ -37,6 +37,7 @@ def register(subparsers) -> None:
                         help="read the password from the first line of standard input")
     secret.add_argument("--no-password", action="store_true",
                         help="no password: the user signs in with OIDC only (needs --email)")
+    audit.add_options(add)
     add.set_defaults(func=cmd_add)
 
     lst = sub.add_parser("list", help="list users, their roles and brands")
@@ -45,6 +46,7 @@ def register(subparsers) -> None:
 
     remove = sub.add_parser("remove", help="remove a user (signed out at their next click)")
     remove.add_argument("name")
+    audit.add_options(remove)
     remove.set_defaults(func=cmd_remove)
 
     passwd = sub.add_parser("passwd", help="set a user's password (their other sessions are "
@@ -52,6 +54,7 @@ def register(subparsers) -> None:
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of standard input")
+    audit.add_options(passwd)
     passwd.set_defaults(func=cmd_passwd)
 
 
@@ -83,12 +86,13 @@ def cmd_add(args) -> int:
     if args.no_password and not args.email:
         raise InvalidInput("--no-password needs --email: without a password the user can only "
                            "sign in with OIDC, matched by e-mail address", field="email")
-    password = None if args.no_password else read_password(args.name, args.password_stdin)
     engine = _engine()
     try:
+        actor = audit.shell_actor(engine, args.actor)  # refused before a password is asked
+        password = None if args.no_password else read_password(args.name, args.password_stdin)
         user = accounts.add_user(engine, args.name, args.role, brands=args.brands or (),
                                  all_brands=args.all_brands, password=password,
-                                 email=args.email)
+                                 email=args.email, actor=actor, reason=args.reason)
     finally:
         engine.dispose()
     print(f"user {user.name} added: {user.role_label}, {user.brands_label()}"
@@ -119,7 +123,8 @@ def cmd_list(args) -> int:
 def cmd_remove(args) -> int:
     engine = _engine()
     try:
-        accounts.remove_user(engine, args.name)
+        accounts.remove_user(engine, args.name, actor=audit.shell_actor(engine, args.actor),
+                             reason=args.reason)
     finally:
         engine.dispose()
     print(f"user {args.name} removed")
@@ -127,10 +132,11 @@ def cmd_remove(args) -> int:
 
 
 def cmd_passwd(args) -> int:
-    password = read_password(args.name, args.password_stdin)
     engine = _engine()
     try:
-        accounts.set_password(engine, args.name, password)
+        actor = audit.shell_actor(engine, args.actor)  # refused before a password is asked
+        password = read_password(args.name, args.password_stdin)
+        accounts.set_password(engine, args.name, password, actor=actor, reason=args.reason)
     finally:
         engine.dispose()
     print(f"password of {args.name} changed")

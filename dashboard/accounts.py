@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 import sql
+from delivery import audit
 from delivery.errors import CallbackDeskError, InvalidInput
 
 ANALYST, INTEGRATION_MANAGER, ADMIN = "analyst", "integration_manager", "admin"
@@ -175,9 +176,11 @@ def account(conn: sa.Connection, login: str, *,
 
 def add_user(engine: sa.Engine, name: str, role: str, *, brands: Iterable[str] = (),
              all_brands: bool = False, password: str | None = None,
-             email: str | None = None) -> User:
+             email: str | None = None, actor: audit.Actor | None = None,
+             reason: str | None = None) -> User:
     """Create a back-office user; :class:`InvalidInput` names what is wrong (taken name, unknown
-    role or brand, no brands, weak password) and nothing is written."""
+    role or brand, no brands, weak password) and nothing is written. With ``actor`` the change
+    is recorded in the audit trail (``user.add``; never the password)."""
     brands = sorted(set(brands))
     if role not in ROLES:
         raise InvalidInput(f"role {role!r} is not one of {', '.join(ROLES)}", field="role",
@@ -214,6 +217,9 @@ def add_user(engine: sa.Engine, name: str, role: str, *, brands: Iterable[str] =
                                f"user passwd {name}` to change the password", field="name",
                                value=name)
         conn.execute(_q("insert_user_brands"), {"user_id": user_id, "brands": brands})
+        if actor is not None:
+            _record(conn, actor, "user.add", name, None, _audited(conn, name), reason,
+                    password)
     return User(name, role, None if all_brands else frozenset(brands), email=email)
 
 
@@ -234,20 +240,50 @@ def list_users(engine: sa.Engine) -> list[dict]:
     return rows
 
 
-def remove_user(engine: sa.Engine, name: str) -> None:
-    """Remove a user (they are signed out at their next page load)."""
+def remove_user(engine: sa.Engine, name: str, *, actor: audit.Actor | None = None,
+                reason: str | None = None) -> None:
+    """Remove a user (they are signed out at their next page load); recorded as
+    ``user.remove`` with ``actor``."""
     with engine.begin() as conn:
+        before = _audited(conn, name) if actor is not None else None
         if conn.execute(_q("remove_user"), {"name": name}).scalar() is None:
             raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
                               "shows them")
+        _record(conn, actor, "user.remove", name, before, None, reason)
 
 
-def set_password(engine: sa.Engine, name: str, password: str) -> None:
-    """Give a user a new password."""
+def set_password(engine: sa.Engine, name: str, password: str, *,
+                 actor: audit.Actor | None = None, reason: str | None = None) -> None:
+    """Give a user a new password; recorded as ``user.passwd`` with ``actor`` (the password
+    shown as ``***`` → ``*** (changed)``)."""
     check_password_rules(password)
     with engine.begin() as conn:
-        found = conn.execute(_q("set_password"), {"name": name,
-                                                  "password_hash": hash_password(password)})
+        before = _audited(conn, name) if actor is not None else None
+        new_hash = hash_password(password)
+        found = conn.execute(_q("set_password"), {"name": name, "password_hash": new_hash})
         if found.scalar() is None:
             raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
                               "shows them")
+        if actor is not None:
+            _record(conn, actor, "user.passwd", name,
+                    {"password": before["password"]}, {"password": new_hash}, reason, password,
+                    new_hash)
+
+
+def _audited(conn: sa.Connection, name: str) -> dict | None:
+    """A user as the audit trail shows them: role, brands, e-mail, and whether they have a
+    password (masked by the trail)."""
+    row = conn.execute(_q("user_audited"), {"name": name}).mappings().first()
+    if row is None:
+        return None
+    return dict(role=row["role"], brands=None if row["all_brands"] else list(row["brands"]),
+                all_brands=row["all_brands"], email=row["email"],
+                password=row["password_hash"])
+
+
+def _record(conn: sa.Connection, actor: audit.Actor | None, kind: str, name: str,
+            before: dict | None, after: dict | None, reason: str | None,
+            *secrets: str | None) -> None:
+    if actor is not None:
+        audit.record(conn, actor=actor, kind=kind, brand_id=None, subject=name, before=before,
+                     after=after, reason=reason, secrets=tuple(s for s in secrets if s))

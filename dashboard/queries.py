@@ -257,6 +257,18 @@ def actions(brand_id: int | None, created_from: datetime, created_to: datetime,
 
 
 @auth.cached(ttl=5)
+def config_changes(brand_id: int | None, created_from: datetime, created_to: datetime,
+                   kinds: tuple[str, ...] = (), *, with_global: bool = False,
+                   limit: int = ACTIONS_LIMIT) -> list[dict]:
+    """Configuration changes made in ``[created_from, created_to)``, newest first: of the
+    brands this session sees, and with ``with_global`` (administrators) those of no one brand
+    — users, alert URLs, default rules — when it sees every brand."""
+    return _rows("config_changes", dict(brand_id=brand_id, created_from=created_from,
+                                        created_to=created_to, kinds=list(kinds),
+                                        with_global=with_global, limit=limit))
+
+
+@auth.cached(ttl=5)
 def action_callbacks(action_id: int, brand_id: int | None) -> list[dict]:
     """The callbacks one action changed, with their state before, after and now."""
     return _rows("action_callbacks", {"action_id": action_id, "brand_id": brand_id,

@@ -6,6 +6,8 @@ from datetime import datetime
 
 import pandas as pd
 
+from delivery import changes
+
 from .shaping import (answer_class, attempts_label, bet_type_label, callback_trouble,
                       format_time,
                       measured_ms, odds_label, relative, response_error, stake_label)
@@ -213,6 +215,23 @@ def actions_table(rows: list[dict], zone) -> pd.DataFrame:
         "#": r["id"],
     } for r in rows], columns=["When", "Action", "Who", "Reason", "Target", "Callbacks",
                                "Bets", "From", "Brand", "#"])
+
+
+def config_changes_table(rows: list[dict], zone) -> pd.DataFrame:
+    """The configuration changes: one row each, newest first; before → after as recorded
+    (secrets were masked before they were written)."""
+    return pd.DataFrame([{
+        "When": format_time(r["created_at"], zone),
+        "Change": changes.label(r["kind"]),
+        "Who": r["actor"],
+        "OS user": r["os_user"],
+        "Subject": r["subject"],
+        "Before → after": changes.summary(r["before"], r["after"]),
+        "Reason": r["reason"] or "",
+        "Brand": r["brand"] or "(all)",
+        "#": r["id"],
+    } for r in rows], columns=["When", "Change", "Who", "OS user", "Subject", "Before → after",
+                               "Reason", "Brand", "#"])
 
 
 def bet_actions_table(rows: list[dict], zone) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 
 import sql
 
-from . import plans, store, urls
+from . import changes, plans, store, urls
 from .errors import ActionRefused, InvalidInput, UnknownBet, UnknownBrand, WrongState
 from .plans import Change, Queued
 
@@ -42,11 +42,13 @@ def _q(name: str) -> sa.TextClause:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who acts and from where; every action needs a reason."""
+    """Who acts and from where; every action needs a reason. ``os_user``: the OS account a
+    command ran as (kept beside ``who`` when ``--as`` named someone else)."""
 
     who: str
     reason: str
     source: str = "cli"
+    os_user: str | None = None
 
     def __post_init__(self):
         if not (self.who or "").strip():
@@ -135,7 +137,7 @@ def _record(conn: sa.Connection, result: Result, brand_id: int, actor: Actor,
     callbacks, bets = counts or (len(result.changes), len(result.bets))
     row = conn.execute(_q("insert_action"), dict(
         brand_id=brand_id, kind=result.kind, actor=actor.who.strip(),
-        reason=actor.reason.strip(), source=actor.source, bet_id=bet_id,
+        reason=actor.reason.strip(), source=actor.source, os_user=actor.os_user, bet_id=bet_id,
         parameters=json.dumps(result.parameters, default=str), callbacks=callbacks,
         bets=bets)).one()
     result.action_id, result.created_at = row.id, row.created_at
@@ -281,7 +283,10 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
             raise WrongState(f"brand {brand.name!r} is routed to {target.url} already"
                              + (" with these credentials" if old else ""))
         queue = conn.execute(_q("brand_queue"), {"brand_id": brand.id}).one()
-        parameters = dict(old_url=brand.base_url, new_url=target.url, queued=queue.queued,
+        # The trail shows URLs without query values (changes.redact_url; credentials are
+        # never in them) and says only what became of the credentials.
+        parameters = dict(old_url=changes.redact_url(brand.base_url),
+                          new_url=changes.redact_url(target.url), queued=queue.queued,
                           bets=queue.bets, in_flight=queue.in_flight)
         if old or target.credentials:
             parameters["credentials"] = _credentials_change(old, target.credentials)

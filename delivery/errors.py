@@ -6,11 +6,13 @@ Exception tree (the root and the contract's errors live in :mod:`contract.errors
     ├── ContractViolation       a value the contract does not allow (contract, sandbox)
     │   └── InvalidInput        bad producer input; names the field, the value and the line
     │       ├── UnknownBrand
+    │       ├── BrandExists     `brand add` of a name taken; set-url / set change a brand
     │       ├── UnknownDestination
     │       ├── RequestIdConflict   a request_id queued already with another body
     │       └── api.batch.BadBatch  an HTTP producer request that cannot be read (api/)
     ├── ConfigurationError      a setting (URL, option) that cannot work as given
     ├── DatabaseNotReady        the schema is missing or older than this code
+    ├── ActorRefused            --as NAME from a shell that may not name someone else
     └── ActionRefused           an action (retry, recover, cancel, set-url) that cannot be
         │                       done as asked; nothing was changed
         ├── UnknownBet          no bet has this Bet ID
@@ -25,7 +27,8 @@ from contract.errors import CallbackDeskError, ConfigurationError, ContractViola
 
 __all__ = ["CallbackDeskError", "ConfigurationError", "ContractViolation", "InvalidInput",
            "UnknownBrand", "UnknownDestination", "DatabaseNotReady", "RequestIdConflict",
-           "ActionRefused", "UnknownBet", "GroupBusy", "WrongState"]
+           "ActionRefused", "UnknownBet", "GroupBusy", "WrongState", "ActorRefused",
+           "BrandExists"]
 
 
 class InvalidInput(ContractViolation):
@@ -50,6 +53,11 @@ class InvalidInput(ContractViolation):
 
 class UnknownBrand(InvalidInput):
     """No brand has this name. Add it with ``callbacks brand add NAME --url BASE_URL``."""
+
+
+class BrandExists(InvalidInput):
+    """A brand of this name exists already; ``callbacks brand set-url`` re-routes it and
+    ``callbacks brand set`` changes its other settings. Nothing was changed."""
 
 
 class UnknownDestination(InvalidInput):
@@ -95,3 +103,9 @@ class GroupBusy(ActionRefused):
 class WrongState(ActionRefused):
     """The callbacks are not in a state the action applies to; the message says what they are
     and what would work."""
+
+
+class ActorRefused(CallbackDeskError):
+    """``--as NAME`` is not accepted: only an administrator's shell (root, or an OS user listed
+    in ``CALLBACKS_ADMINS``) may name someone else, and only a back-office user. Nothing was
+    changed."""

@@ -1,7 +1,9 @@
 """The only module that speaks SQL to the queue: brands, enqueue, claims, leases, outcomes.
 
 (The integration manager's actions — retry, recover, cancel, set-url — and their audit trail
-are the one exception: :mod:`delivery.actions` owns that SQL, ``sql/actions.sql``.)
+are an exception: :mod:`delivery.actions` owns that SQL, ``sql/actions.sql``; so are brand
+changes people make and the audit trail of configuration changes: :mod:`delivery.brands` and
+:mod:`delivery.audit`, ``sql/brands.sql`` and ``sql/audit.sql``.)
 
 Every function takes an engine and runs its statements (named blocks of ``sql/queries.sql``) in
 one transaction. The bet row is the group's lock: enqueue and outcome recording take it first,
@@ -71,6 +73,8 @@ def add_brand(engine: sa.Engine, name: str, base_url: str, *,
               max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT,
               signing_secret: str | None = None) -> Brand:
     """Create the brand, or update its settings when it exists (its visible keys are kept).
+    For tests, benchmarks and seeding: it records nothing; people's changes go through
+    :mod:`delivery.brands`.
 
     ``base_url`` passes the URL rule (:func:`delivery.urls.parse`); credentials in it are
     stored apart (owner only) and sent as ``Authorization: Basic``; a URL without credentials

@@ -37,3 +37,12 @@ RETURNING id;
 -- name: account
 SELECT name, email, role, brand_ids, brand_names, password_hash
 FROM back_office_account(:login, :by_email);
+
+-- name: user_audited
+-- A user as the audit trail records them (the hash only to say whether there is one: the
+-- trail masks it).
+SELECT u.role, u.all_brands, u.email, u.password_hash,
+       ARRAY(SELECT b.name FROM user_brands ub JOIN brands b ON b.id = ub.brand_id
+             WHERE ub.user_id = u.id ORDER BY 1) AS brands
+FROM users u
+WHERE u.name = :name;

@@ -33,9 +33,10 @@ WHERE brand_id = :brand_id AND created_at >= :since
 ORDER BY bet_id;
 
 -- name: insert_action
-INSERT INTO actions (brand_id, kind, actor, reason, source, bet_id, parameters, callbacks, bets)
-VALUES (:brand_id, :kind, :actor, :reason, :source, :bet_id, CAST(:parameters AS jsonb),
-        :callbacks, :bets)
+INSERT INTO actions (brand_id, kind, actor, os_user, reason, source, bet_id, parameters,
+                     callbacks, bets)
+VALUES (:brand_id, :kind, :actor, :os_user, :reason, :source, :bet_id,
+        CAST(:parameters AS jsonb), :callbacks, :bets)
 RETURNING id, created_at;
 
 -- name: apply_changes

@@ -16,6 +16,16 @@ ON CONFLICT (coalesce(brand_id, 0), kind) DO UPDATE SET
 DELETE FROM alert_rules
 WHERE coalesce(brand_id, 0) = coalesce(CAST(:brand_id AS integer), 0) AND kind = :kind;
 
+-- name: own_rule
+-- A brand's own rule of a kind (or the default's), locked: what the audit trail shows before.
+SELECT r.threshold, r.window_s, r.enabled, b.name AS brand
+FROM alert_rules r LEFT JOIN brands b ON b.id = r.brand_id
+WHERE coalesce(r.brand_id, 0) = coalesce(CAST(:brand_id AS integer), 0) AND r.kind = :kind
+FOR UPDATE OF r;
+
+-- name: brand_name
+SELECT name FROM brands WHERE id = :brand_id;
+
 -- name: urls
 SELECT id, url, created_at FROM alert_urls ORDER BY id;
 

@@ -170,6 +170,21 @@ WHERE a.created_at >= :created_from AND a.created_at < :created_to
 ORDER BY a.created_at DESC, a.id DESC
 LIMIT :limit;
 
+-- name: config_changes
+-- The Actions page: configuration changes in a window, newest first. Row-level security
+-- (migration 020) shows only the signed-in user's brands, and changes of no one brand (users,
+-- alert URLs, default rules) only to a session of every brand; :with_global asks for those
+-- (administrators).
+SELECT c.id, c.kind, c.actor, c.os_user, c.source, c.subject, c.before, c.after, c.reason,
+       c.created_at, c.brand_id, b.name AS brand
+FROM config_changes c LEFT JOIN brands b ON b.id = c.brand_id
+WHERE c.created_at >= :created_from AND c.created_at < :created_to
+  AND (CAST(:brand_id AS integer) IS NULL OR c.brand_id = :brand_id)
+  AND (c.brand_id IS NOT NULL OR CAST(:with_global AS boolean))
+  AND (cardinality(CAST(:kinds AS text[])) = 0 OR c.kind = ANY (CAST(:kinds AS text[])))
+ORDER BY c.created_at DESC, c.id DESC
+LIMIT :limit;
+
 -- name: action_callbacks
 -- The callbacks one action changed.
 SELECT ac.bet_id, c.destination, c.request_id, ac.state_before, ac.state_after,

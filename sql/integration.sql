@@ -95,7 +95,7 @@ RETURNING brand_id;
 -- name: remove_test_url
 DELETE FROM brand_test_urls t USING brands b
 WHERE b.id = t.brand_id AND b.name = :brand AND t.url = :url
-RETURNING t.brand_id;
+RETURNING t.brand_id, t.url;
 
 -- name: all_test_urls
 SELECT b.name AS brand, t.url, t.added_at

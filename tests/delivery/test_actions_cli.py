@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import subprocess
 import sys
 import threading
@@ -25,7 +26,9 @@ FLOW = ("/bet/accept", "/bet/settle", "/bet/unsettle", "/bet/settle",
 
 
 def callbacks(database_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DATABASE_URL=database_url)
+    # An administrator's shell (--as is accepted) whether or not the tests run as root.
+    env = dict(os.environ, DATABASE_URL=database_url,
+               CALLBACKS_ADMINS=pwd.getpwuid(os.geteuid()).pw_name)
     return subprocess.run([sys.executable, "-m", "callbacks", *args], input=stdin,
                           capture_output=True, text=True, env=env, timeout=120)
 
@@ -44,6 +47,15 @@ def enqueue(engine, brand, bet_id, destinations=FLOW) -> list[str]:
     queued = store.enqueue(engine, brand, [parse_callback(item(bet_id, d))
                                            for d in destinations])
     return [q.request_id for q in queued]
+
+
+def back_office_user(engine, name: str = "ann") -> None:
+    """``--as NAME`` must name a back-office user (and the tests' shell is an
+    administrator's: root, or listed in CALLBACKS_ADMINS)."""
+    from dashboard import accounts
+
+    accounts.add_user(engine, name, accounts.INTEGRATION_MANAGER, all_brands=True,
+                      password="correct horse battery")
 
 
 def states(engine, bet_id) -> list[str]:
@@ -95,6 +107,7 @@ def test_retry_sends_the_exhausted_callbacks_again_in_order(clean_db, database_u
     with Receiver(switch) as platform:
         # Given a bet whose callbacks all exhausted their one attempt on a dead platform
         store.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
+        back_office_user(clean_db)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:3])
         exhaust(clean_db, database_url, platform, {"bet-1": request_ids})
         before = len(platform.seen)
@@ -274,6 +287,7 @@ def test_recover_with_nothing_to_do_and_bad_options(clean_db, database_url):
 def test_cancel_of_the_head_asks_then_stops_the_bet(clean_db, database_url):
     with Receiver() as platform:
         store.add_brand(clean_db, "acme", platform.url)
+        back_office_user(clean_db)
         enqueue(clean_db, "acme", "bet-1", FLOW[:3])
         before = snapshot(clean_db)
         # Asked, and answered no: nothing changes
@@ -418,6 +432,7 @@ def test_set_url_reroutes_queued_callbacks_and_is_recorded(clean_db, database_ur
     with Receiver(lambda s: Reply(500)) as old, Receiver() as new:
         store.add_brand(clean_db, "acme", old.url, retry_schedule_s=(0, 1, 1, 1, 1, 1),
                         timeout_s=2)
+        back_office_user(clean_db)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:3])
         with Worker(database_url):
             wait_for(lambda: old.seen, 30, "the head to fail at the old URL")
@@ -432,6 +447,7 @@ def test_set_url_reroutes_queued_callbacks_and_is_recorded(clean_db, database_ur
     [row] = audit(clean_db)
     assert (row.kind, row.actor, row.reason) == ("set_url", "ann",
                                                  "platform moved to a new host")
+    assert row.os_user == pwd.getpwuid(os.geteuid()).pw_name  # who ran it, beside --as
     assert row.parameters["old_url"] == old.url and row.parameters["new_url"] == new.url
     assert "set_url #1 recorded: re-routed brand acme" in done.stdout
     listed = callbacks(database_url, "actions", "--brand", "acme").stdout

@@ -277,9 +277,9 @@ def test_visible_keys_are_set_listed_and_cleared_with_the_cli(database_url, clea
     assert done.returncode == 0 and "lang, currency, odds shown in clear" in done.stdout
     assert listed()["visible_keys"] == ["lang", "currency", "odds"]
     assert "visible lang,currency,odds" in callbacks(database_url, "brand", "list").stdout
-    assert callbacks(database_url, "brand", "add", "acme", "--url", "http://127.0.0.1:9",
-                     "--timeout-s", "3").returncode == 0
-    assert listed()["visible_keys"] == ["lang", "currency", "odds"]  # kept by brand add
+    assert callbacks(database_url, "brand", "set", "acme", "--timeout-s", "3", "--reason",
+                     "slow platform").returncode == 0
+    assert listed()["visible_keys"] == ["lang", "currency", "odds"]  # kept by brand set
     cleared = callbacks(database_url, "brand", "set-visible-keys", "acme")
     assert cleared.returncode == 0 and "every Foreign-Params value masked" in cleared.stdout
     assert listed()["visible_keys"] == []

@@ -139,7 +139,8 @@ def test_set_url_replaces_or_drops_the_credentials_and_the_audit_never_holds_the
     owner = actions.Actor("ops", "platform moved")
     first = actions.set_url(clean_db, "acme", _url("http://127.0.0.1:9"), owner)
     assert first.parameters["credentials"] == "added"
-    assert first.parameters["new_url"] == "http://127.0.0.1:9/cb?k=v&z=1"
+    # the trail keeps a query string's names, not its values (they may be tokens)
+    assert first.parameters["new_url"] == "http://127.0.0.1:9/cb?k=***&z=***"
     with pytest.raises(WrongState, match="already with these credentials"):
         actions.set_url(clean_db, "acme", _url("http://127.0.0.1:9"), owner)
     rotated = actions.set_url(clean_db, "acme", "http://bob:n3w@127.0.0.1:9/cb?k=v&z=1", owner)
