@@ -11,7 +11,7 @@ import sys
 
 import uvicorn
 
-from delivery import database, migrate, settings, store
+from delivery import audit, database, migrate, settings, store
 from delivery.errors import ConfigurationError, InvalidInput
 
 from .app import create_app
@@ -54,6 +54,7 @@ def register(subparsers) -> None:
                        help="the token reaches every brand, those added later too")
     create.add_argument("--read-only", action="store_true",
                         help="the token reads bets and never queues callbacks")
+    audit.add_options(create)
     create.set_defaults(func=cmd_token_create)
     lst = token_sub.add_parser("list", help="names, brands and dates of the tokens (no "
                                             "secrets)")
@@ -62,6 +63,7 @@ def register(subparsers) -> None:
     lst.set_defaults(func=cmd_token_list)
     revoke = token_sub.add_parser("revoke", help="stop accepting a token (at once)")
     revoke.add_argument("name")
+    audit.add_options(revoke)
     revoke.set_defaults(func=cmd_token_revoke)
 
 
@@ -127,7 +129,9 @@ def cmd_token_create(args) -> int:
     try:
         created = store.add_api_token(engine, args.name, token_sha256(token),
                                       brands=args.brands or (), all_brands=args.all_brands,
-                                      read_only=args.read_only)
+                                      read_only=args.read_only,
+                                      actor=audit.shell_actor(engine, args.actor),
+                                      reason=args.reason, secrets=(token,))
     finally:
         engine.dispose()
     print(f"API token {created['name']!r} created for {scope_label(created)}; it is shown this "
@@ -171,7 +175,9 @@ def cmd_token_list(args) -> int:
 def cmd_token_revoke(args) -> int:
     engine, _ = _engine()
     try:
-        revoked = store.revoke_api_token(engine, args.name)
+        revoked = store.revoke_api_token(engine, args.name,
+                                         actor=audit.shell_actor(engine, args.actor),
+                                         reason=args.reason)
     finally:
         engine.dispose()
     if revoked is None:

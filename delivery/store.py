@@ -21,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 import contract
-from . import keys, lifecycle, masking, statements, urls
+from . import audit, keys, lifecycle, masking, statements, urls
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
 from .sender import Attempt, OutgoingCallback, Sending, prepare, redact_answer
@@ -745,11 +745,14 @@ def bet_callbacks(engine: sa.Engine, bet_id: str,
 
 def add_api_token(engine: sa.Engine, name: str, token_sha256: str, *,
                   brands: Iterable[str] = (), all_brands: bool = False,
-                  read_only: bool = False) -> dict:
+                  read_only: bool = False, actor: audit.Actor | None = None,
+                  reason: str | None = None, secrets: tuple[str, ...] = ()) -> dict:
     """Store a new API token's hash under ``name``, scoped to ``brands`` (names) or to all
     brands: the token as :func:`api_tokens` lists it. InvalidInput when the name is malformed
     or a live token has it already, when the scope is neither some brands nor all of them, or
-    when a brand does not exist (:class:`UnknownBrand`); then nothing is written."""
+    when a brand does not exist (:class:`UnknownBrand`); then nothing is written. With
+    ``actor`` it is recorded as ``api_token.create`` (``secrets``: the token itself, which the
+    trail must never hold)."""
     brands = sorted(set(brands))
     if all_brands == bool(brands):
         raise InvalidInput("give one --brand or more, or --all-brands (one of the two)",
@@ -772,9 +775,23 @@ def add_api_token(engine: sa.Engine, name: str, token_sha256: str, *,
                      {"token_id": row.id, "brand_ids": brand_ids})
         token = {"name": row.name, "all_brands": row.all_brands, "brands": brands,
                  "read_only": row.read_only, "created_at": row.created_at, "revoked_at": None}
-        # Every token made ends here, inside its transaction (`token` is what was made): the
-        # place for an audit row of it.
+        if actor is not None:
+            _record_token(conn, actor, "api_token.create", token, brand_ids, reason, secrets,
+                          after=True)
     return token
+
+
+def _record_token(conn: sa.Connection, actor: audit.Actor, kind: str, token: dict,
+                  brand_ids: list[int], reason: str | None, secrets: tuple[str, ...], *,
+                  after: bool) -> None:
+    """A token's change in the audit trail: its scope, never its value. A token of one brand
+    is that brand's to see; any other only administrators of every brand see."""
+    scope = {"all_brands": token["all_brands"], "brands": list(token["brands"]),
+             "read_only": token["read_only"]}
+    audit.record(conn, actor=actor, kind=kind,
+                 brand_id=brand_ids[0] if len(brand_ids) == 1 else None,
+                 subject=token["name"], before=None if after else scope,
+                 after=scope if after else None, reason=reason, secrets=secrets)
 
 
 def _api_brand_ids(conn: sa.Connection, names: list[str]) -> list[int]:
@@ -804,14 +821,17 @@ def api_tokens(engine: sa.Engine, *, include_revoked: bool = False) -> list[dict
                                                    {"include_revoked": include_revoked})]
 
 
-def revoke_api_token(engine: sa.Engine, name: str) -> dict | None:
+def revoke_api_token(engine: sa.Engine, name: str, *, actor: audit.Actor | None = None,
+                     reason: str | None = None) -> dict | None:
     """Revoke the live token called ``name``: the token as :func:`api_tokens` lists it now,
-    or None when there is none."""
+    or None when there is none. With ``actor`` it is recorded as ``api_token.revoke``."""
     with engine.begin() as conn:
         row = _api_run(conn, "revoke_api_token", {"name": name}).first()
         if row is None:
             return None
         token = dict(row._mapping)
-        # Every token revoked ends here, inside its transaction (`token` is what was revoked):
-        # the place for an audit row of it.
+        if actor is not None:
+            brand_ids = _api_brand_ids(conn, list(token["brands"] or ()))
+            _record_token(conn, actor, "api_token.revoke", token, brand_ids, reason, (),
+                          after=False)
     return token

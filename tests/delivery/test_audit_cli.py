@@ -301,3 +301,22 @@ def test_the_trail_is_append_only(clean_db):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"), clean_db.begin() as conn:
             conn.execute(sa.text(statement))
     assert [r["actor"] for r in rows(clean_db, "config_changes")] == ["ann"]
+
+
+def test_api_tokens_and_visible_keys_are_recorded_without_the_token(database_url, clean_db):
+    ok(callbacks(database_url, "brand", "add", "acme", "--url", "http://127.0.0.1:9"))
+    made = ok(callbacks(database_url, "api-token", "create", "--name", "risk", "--brand", "acme",
+                        "--read-only", "--reason", "risk service reads bets"))
+    token = made.stdout.strip()
+    ok(callbacks(database_url, "api-token", "create", "--name", "ops", "--all-brands"))
+    ok(callbacks(database_url, "api-token", "revoke", "risk", "--reason", "service retired"))
+
+    listed = json.loads(ok(callbacks(database_url, "audit", "--json")).stdout)
+    tokens = [e for e in listed if e["kind"].startswith("api_token.")]
+    assert [(e["kind"], e["subject"], e["brand"]) for e in tokens] == [
+        ("api_token.revoke", "risk", "acme"), ("api_token.create", "ops", None),
+        ("api_token.create", "risk", "acme")]
+    assert tokens[2]["after"] == {"all_brands": False, "brands": ["acme"], "read_only": True}
+    assert tokens[2]["reason"] == "risk service reads bets"
+    assert tokens[0]["before"]["brands"] == ["acme"]
+    assert token and token not in trail_text(clean_db) + json.dumps(listed)
