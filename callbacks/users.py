@@ -1,7 +1,9 @@
 """``callbacks user add|list|remove|passwd`` — the back-office's users, managed here only.
 
 A password is asked on the terminal (twice), or read from the first line of standard input with
-``--password-stdin`` (scripts). It is stored as an argon2 hash and never printed.
+``--password-stdin`` (scripts). It is stored as an argon2 hash and never printed. Passwords of
+fewer than 10 characters, among the most common ones, or containing the user name are refused.
+A new password or the user's removal ends every back-office session of the user.
 """
 from __future__ import annotations
 
@@ -43,7 +45,7 @@ def register(subparsers) -> None:
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_list)
 
-    remove = sub.add_parser("remove", help="remove a user (signed out at their next click)")
+    remove = sub.add_parser("remove", help="remove a user (their sessions end at once)")
     remove.add_argument("name")
     remove.set_defaults(func=cmd_remove)
 
@@ -73,7 +75,7 @@ def read_password(name: str, from_stdin: bool) -> str:
         raise InvalidInput("no terminal to ask for the password on; pipe it in with "
                            "--password-stdin", field="password")
     first = getpass.getpass(f"Password for {name}: ")
-    accounts.check_password_rules(first)
+    accounts.check_password_rules(first, name=name)
     if getpass.getpass("Again: ") != first:
         raise InvalidInput("the two passwords differ; nothing was changed", field="password")
     return first

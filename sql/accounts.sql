@@ -37,3 +37,6 @@ RETURNING id;
 -- name: account
 SELECT name, email, role, brand_ids, brand_names, password_hash
 FROM back_office_account(:login, :by_email);
+
+-- name: email_of
+SELECT email FROM users WHERE name = :name;
