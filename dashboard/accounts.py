@@ -1,10 +1,12 @@
 """Back-office accounts: who a signed-in person is, what their role lets them do, which brands
-they see; password hashing (argon2) and the slowing of repeated failed sign-ins.
+they see; password rules and hashing (argon2), and the slowing of repeated failed sign-ins per
+(name, address).
 
-No Streamlit here: :mod:`dashboard.auth` puts this in front of the pages, and ``callbacks user
-add|list|remove|passwd`` (:mod:`callbacks.users`) manages the accounts. Writes run as the
-database owner; the dashboard reads one account at a time through ``back_office_account()``
-(migration 007), which its read-only role may call but whose table it cannot read.
+No Streamlit here: :mod:`dashboard.gate` checks passwords at the sign-in form,
+:mod:`dashboard.auth` puts the signed-in user in front of the pages, and ``callbacks user
+add|list|remove|passwd`` (:mod:`callbacks.users`) manages the accounts. Everything runs as the
+database owner: the dashboard reads one account at a time through ``back_office_account()``
+(migration 007) with the owner's connection, never the pages' roles.
 """
 from __future__ import annotations
 
