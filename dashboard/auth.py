@@ -221,6 +221,11 @@ def sign_in_page() -> None:
 
 
 def _go_to_sign_in(notice: str | None, **flags: str) -> None:
+    if this_page().startswith(gate.SIGN_IN_PATH):
+        # Streamlit answered the form's own URL: the app runs without dashboard/asgi.py.
+        st.error("The sign-in form is not served here: start the dashboard with `callbacks "
+                 "dashboard` (or `streamlit run dashboard/asgi.py`), not dashboard/app.py.")
+        return
     target = gate.sign_in_location(this_page(), **flags)
     st.info(notice or "Sign in to the back-office.")
     st.link_button("Sign in", target, type="primary", width="stretch")
