@@ -252,7 +252,8 @@ async def sign_in(request: Request) -> Response:
             "Retry-After": str(math.ceil(wait_s))},
             message=f"Too many failed sign-ins. Wait {math.ceil(wait_s)} s, then try again.")
     try:
-        cookie = await run_in_threadpool(_check_and_start, name, password, address)
+        cookie = await run_in_threadpool(_check_and_start, name, password, address,
+                                         request.cookies.get(sessions.COOKIE_NAME))
     except sa.exc.SQLAlchemyError as exc:
         _LOG.error("sign-in: cannot read the database: %s", exc)
         return _page(next_path, status=503, name=name,
@@ -268,9 +269,11 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
-def _check_and_start(name: str, password: str, address: str | None) -> str | None:
+def _check_and_start(name: str, password: str, address: str | None,
+                     previous: str | None) -> str | None:
     """The new session's cookie when ``password`` is ``name``'s, else None (after as much work
-    as a right password: answer times do not tell which names exist)."""
+    as a right password: answer times do not tell which names exist). The browser's previous
+    session, if any, ends: its cookie is being replaced."""
     engine = _engine()
     found = None
     if name:
@@ -278,6 +281,8 @@ def _check_and_start(name: str, password: str, address: str | None) -> str | Non
             found = accounts.account(conn, name)
     if not accounts.verify_password(found[1] if found else None, password):
         return None
+    if previous:
+        sessions.end(engine, previous)
     return sessions.start(engine, found[0].name, address=address,
                           lifetime_s=sessions.ttl_s(os.environ))
 

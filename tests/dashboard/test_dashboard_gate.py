@@ -151,6 +151,15 @@ def test_a_page_opened_without_a_session_goes_to_sign_in_and_back(desk):
         assert client.get("/sign-in?next=/history").headers["location"] == "/history"
 
 
+def test_signing_in_again_ends_the_browsers_previous_session(desk, engine):
+    with _client(desk) as client:
+        assert _sign_in(client, "bruno").status_code == 303
+        first = client.cookies[sessions.COOKIE_NAME]
+        assert _sign_in(client, "bruno").status_code == 303
+        assert client.cookies[sessions.COOKIE_NAME] != first
+    assert sessions.user_name(engine, first) is None
+
+
 def test_behind_an_https_proxy_the_cookie_is_secure(desk):
     # a proxy on loopback (uvicorn trusts its forwarded headers) that terminated https
     with _client(desk) as client:
