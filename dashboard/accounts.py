@@ -150,11 +150,15 @@ def _local_part(email: str | None) -> str | None:
 class Throttle:
     """Counts failed sign-ins per key (the name typed, the client address) and makes each one
     past ``free`` wait twice as long as the one before, up to ``max_wait_s``. A success clears
-    its keys. Thread-safe: one instance serves every session of the server process."""
+    its keys. Thread-safe: one instance serves every session of the server process.
+
+    At most ``max_keys`` keys are kept, so a flood of made-up names cannot fill the memory:
+    past it, keys quiet for ``forget_s`` go first, then the longest quiet."""
 
     def __init__(self, *, free: int = 3, max_wait_s: float = 300.0, forget_s: float = 3600.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic):
         self.free, self.max_wait_s, self.forget_s, self.clock = free, max_wait_s, forget_s, clock
+        self.max_keys = max_keys
         self._failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
@@ -181,6 +185,15 @@ class Throttle:
                 count, last = self._failures.get(key, (0, now))
                 fresh = now - last >= self.forget_s
                 self._failures[key] = (1 if fresh else count + 1, now)
+            if len(self._failures) > self.max_keys:
+                self._shrink(now)
+
+    def _shrink(self, now: float) -> None:
+        kept = {k: v for k, v in self._failures.items() if now - v[1] < self.forget_s}
+        if len(kept) > self.max_keys:
+            newest = sorted(kept.items(), key=lambda item: item[1][1])[-(self.max_keys * 9 // 10):]
+            kept = dict(newest)
+        self._failures = kept
 
     def succeeded(self, keys: Iterable[str]) -> None:
         with self._lock:

@@ -248,6 +248,9 @@ async def sign_in(request: Request) -> Response:
 
     wait_s = THROTTLE.wait_s(name, address)
     if wait_s > 0:
+        # The address only: a name field sometimes holds a password typed in the wrong box.
+        _LOG.warning("sign-in: repeated failures from %s; its next try waits %d s", address,
+                     math.ceil(wait_s))
         return _page(next_path, status=429, name=name, headers={
             "Retry-After": str(math.ceil(wait_s))},
             message=f"Too many failed sign-ins. Wait {math.ceil(wait_s)} s, then try again.")

@@ -132,6 +132,20 @@ def test_the_cli_paths_apply_the_rules_with_the_users_name(clean_db):
         accounts.set_password(clean_db, "nobody", "a fine long secret")
 
 
+def test_a_flood_of_made_up_names_keeps_the_throttle_small_and_the_newest_counts():
+    clock = Clock()
+    throttle = Throttle(free=1, max_keys=100, clock=clock)
+    throttle.failed(["old"])
+    clock.now += 4000  # quiet for longer than forget_s: the first to go
+    for i in range(150):
+        clock.now += 1
+        throttle.failed([f"made-up-{i}"])
+        throttle.failed([f"made-up-{i}"])
+    assert len(throttle._failures) <= 100
+    assert throttle.wait_s(["made-up-149"]) > 0  # the newest are still slowed
+    assert throttle.wait_s(["old"]) == 0
+
+
 def test_throttle_keys_pair_the_folded_name_with_the_address():
     assert accounts.throttle_keys(" Ana ", "10.0.0.1") == ("ana\x0010.0.0.1", "10.0.0.1")
     assert accounts.throttle_keys("ana", None) == ("ana\x00unknown", "unknown")

@@ -2,7 +2,8 @@
 wrong password is refused plainly, a deep link leads where it was going, the session survives
 reloads and new tabs, sign-out and a new password end it (its cookie replayed is refused), a
 stranger failing from another address does not lock the user out, and tables offer no
-"Download as CSV" of Streamlit's own (a cell still copies). Screenshots are saved under test-artifacts/screenshots/."""
+"Download as CSV" of Streamlit's own (a cell still copies). Screenshots are saved under
+test-artifacts/screenshots/."""
 from __future__ import annotations
 
 import os
