@@ -139,12 +139,12 @@ def _password_user() -> User | None:
         found = _lookup(name) if name else None
     except sa.exc.SQLAlchemyError as exc:
         raise _unavailable(exc) from None
-    if found is None:
+    if found is None and not st.session_state.get(_SIGNED_OUT):
+        _forget_session()  # what this tab held belonged to the session that ended
         st.session_state[_NOTICE] = ("You were signed out: your session ended (it expired, "
                                      "you signed out, your password changed or your account "
                                      "was removed).")
-        return None
-    return found[0]
+    return None if found is None else found[0]
 
 
 def sent_cookie() -> str | None:
