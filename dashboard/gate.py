@@ -16,7 +16,9 @@ Middleware (:class:`Gate`):
 - opening a page (a browser's GET of anything that is not Streamlit's machinery) without a live
   session answers 303 to ``/sign-in?next=<that page>``, so the link asked for opens after
   sign-in. Page runs check the session again (:mod:`dashboard.auth`): this only spares a
-  signed-out browser the app's load.
+  signed-out browser the app's load;
+- the files Streamlit made for a page run (``/media/``: Export CSV, images) are served only to
+  a live session: a copied download link opens nothing for anyone else.
 
 With OIDC configured (``[auth]`` in secrets.toml) Streamlit's ``st.login`` signs people in
 instead: the routes send to ``/`` and nothing is redirected; the headers stay.
@@ -59,6 +61,8 @@ SIGN_IN_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
 #: page: opening them never redirects to the sign-in form.
 NOT_PAGES = ("/_stcore/", "/static/", "/media/", "/component/", "/app/static/", "/auth/",
              "/oauth2callback", SIGN_IN_PATH)
+#: Where Streamlit serves the files a page run made (Export CSV's data, images).
+SESSION_FILES = ("/media/",)
 #: Largest sign-in form body read (a name and a password are far shorter).
 MAX_FORM_BYTES = 8192
 
@@ -86,6 +90,11 @@ def is_page_load(method: str, path: str, accept: str) -> bool:
     """Whether a request is a browser opening a page (which needs a live session first)."""
     return (method in ("GET", "HEAD") and "text/html" in accept
             and not path.startswith(NOT_PAGES))
+
+
+def is_session_file(path: str) -> bool:
+    """Whether a path is a file Streamlit made for a page run (an export, an image)."""
+    return path.startswith(SESSION_FILES)
 
 
 def sign_in_location(next_path: str, **flags: str) -> str:
@@ -319,14 +328,18 @@ class Gate:
             await send(message)
 
         request = Request(scope)
-        if (is_page_load(request.method, request.url.path, request.headers.get("accept", ""))
+        path = request.url.path
+        if (is_page_load(request.method, path, request.headers.get("accept", ""))
                 and not await self._live(request)):
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            redirect = RedirectResponse(sign_in_location(target), status_code=303)
-            redirect.headers["Cache-Control"] = "no-store"
-            await redirect(scope, receive, send_with_headers)
+            target = path + (f"?{request.url.query}" if request.url.query else "")
+            refusal: Response = RedirectResponse(sign_in_location(target), status_code=303)
+        elif is_session_file(path) and not await self._live(request):
+            refusal = PlainTextResponse("Not found.", status_code=404)
+        else:
+            await self.app(scope, receive, send_with_headers)
             return
-        await self.app(scope, receive, send_with_headers)
+        refusal.headers["Cache-Control"] = "no-store"
+        await refusal(scope, receive, send_with_headers)
 
     @staticmethod
     async def _live(request: Request) -> bool:

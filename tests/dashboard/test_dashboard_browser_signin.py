@@ -238,6 +238,11 @@ def test_an_analysts_csv_export_holds_only_their_brand(desk, page):
     lines = open(download.value.path(), encoding="utf-8").read().splitlines()
     assert lines[0].startswith("Group ID,") and len(lines) > 1
     assert all(line.startswith("bet-gaveup,") for line in lines[1:]), lines
+    # The file's link opens nothing without the session
+    link = download.value.url
+    assert "/media/" in link
+    assert httpx.get(link).status_code == 404
+    assert page.request.get(link).status == 200  # with the browser's own cookie
 
 
 def test_the_integration_test_page_lets_a_manager_run_and_an_analyst_only_look(desk, page):

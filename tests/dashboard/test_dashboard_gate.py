@@ -51,6 +51,14 @@ def test_which_requests_are_page_loads(method, path, accept, page):
     assert gate.is_page_load(method, path, accept) is page
 
 
+@pytest.mark.parametrize("path, session_file", [
+    ("/media/3f2a.csv", True), ("/media/", True), ("/", False), ("/_stcore/health", False),
+    ("/static/media/x.woff2", False),
+])
+def test_streamlits_files_for_a_page_run_need_the_session(path, session_file):
+    assert gate.is_session_file(path) is session_file
+
+
 @pytest.mark.parametrize("headers, host, refused", [
     ({"sec-fetch-site": "same-origin"}, "desk:8501", False),
     ({"sec-fetch-site": "none"}, "desk:8501", False),            # typed in the address bar
