@@ -11,7 +11,7 @@ import getpass
 import json
 import sys
 
-from dashboard import accounts
+from dashboard import accounts, sessions
 from delivery import database, migrate, settings
 from delivery.errors import InvalidInput
 
@@ -19,7 +19,7 @@ from delivery.errors import InvalidInput
 def register(subparsers) -> None:
     """Add ``user`` and its actions."""
     user = subparsers.add_parser(
-        "user", help="back-office users: add, list, remove, change a password",
+        "user", help="back-office users: add, list, remove, change a password, sign out",
         description="Users of the back-office (callbacks dashboard). Roles: analyst (read), "
                     "integration_manager (read, run the Integration Test, act on the queue), "
                     "admin. Each user sees one or more brands, or all.")
@@ -48,6 +48,11 @@ def register(subparsers) -> None:
     remove = sub.add_parser("remove", help="remove a user (their sessions end at once)")
     remove.add_argument("name")
     remove.set_defaults(func=cmd_remove)
+
+    sign_out = sub.add_parser("sign-out", help="end every back-office session of a user "
+                                               "(a lost laptop), keeping the password")
+    sign_out.add_argument("name")
+    sign_out.set_defaults(func=cmd_sign_out)
 
     passwd = sub.add_parser("passwd", help="set a user's password (their other sessions are "
                                            "signed out)")
@@ -125,6 +130,16 @@ def cmd_remove(args) -> int:
     finally:
         engine.dispose()
     print(f"user {args.name} removed")
+    return 0
+
+
+def cmd_sign_out(args) -> int:
+    engine = _engine()
+    try:
+        ended = sessions.end_all(engine, args.name)
+    finally:
+        engine.dispose()
+    print(f"{ended} session(s) of {args.name} ended; they sign in again at their next click")
     return 0
 
 

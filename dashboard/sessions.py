@@ -29,6 +29,8 @@ import sqlalchemy as sa
 import sql
 from delivery import keys
 
+from .accounts import UnknownUser
+
 #: The cookie's name.
 COOKIE_NAME = "callbacks_desk_session"
 #: How long a sign-in lasts, whatever is done meanwhile: a working day, so a forgotten tab is
@@ -168,8 +170,12 @@ def end(engine: sa.Engine, cookie: str | None) -> None:
 
 
 def end_all(engine: sa.Engine, name: str) -> int:
-    """End every session of the user called ``name``; how many there were."""
+    """End every session of the user called ``name`` (``callbacks user sign-out``); how many
+    there were. :class:`accounts.UnknownUser` when there is no such user."""
     with engine.begin() as conn:
+        if conn.execute(_q("user_exists"), {"name": name}).first() is None:
+            raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
+                              "shows them")
         return conn.execute(_q("end_all"), {"name": name}).rowcount
 
 

@@ -20,6 +20,9 @@ WHERE s.id_hash = :id_hash AND s.expires_at > now();
 -- name: end
 DELETE FROM back_office_sessions WHERE id_hash = :id_hash;
 
+-- name: user_exists
+SELECT 1 FROM users WHERE name = :name;
+
 -- name: end_all
 DELETE FROM back_office_sessions s USING users u
 WHERE u.id = s.user_id AND u.name = :name;

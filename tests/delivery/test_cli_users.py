@@ -43,6 +43,11 @@ def test_add_list_passwd_remove(database_url, clean_db):
                         stdin="another long password\n")
     assert changed.returncode == 0 and _hash_of(clean_db, "ana") != before
     assert sessions.user_name(clean_db, ended) is None
+    # Signed out everywhere without a new password
+    laptops = [sessions.start(clean_db, "ana") for _ in range(2)]
+    signed_out = callbacks(database_url, "user", "sign-out", "ana")
+    assert signed_out.returncode == 0 and "2 session(s) of ana ended" in signed_out.stdout
+    assert all(sessions.user_name(clean_db, c) is None for c in laptops)
     # Removed users are gone, and so are their sessions
     ended = sessions.start(clean_db, "ana")
     assert callbacks(database_url, "user", "remove", "ana").returncode == 0
@@ -75,6 +80,7 @@ def test_mistakes_are_errors_that_say_what_to_do(database_url, clean_db):
         (["add", "bo", "--role", "analyst", "--brand", "alpha", "--no-password"], None,
          "--no-password needs --email"),
         (["remove", "nobody"], None, "no back-office user called 'nobody'"),
+        (["sign-out", "nobody"], None, "no back-office user called 'nobody'"),
         (["passwd", "nobody", "--password-stdin"], PASSWORD,
          "no back-office user called 'nobody'"),
     ]
