@@ -30,7 +30,6 @@ named in ``X-Forwarded-For`` when the proxy's address is in uvicorn's ``FORWARDE
 """
 from __future__ import annotations
 
-import html
 import logging
 import math
 import os
@@ -44,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import accounts, connection, sessions
+from . import accounts, connection, sessions, sign_in_form
 
 SIGN_IN_PATH = "/sign-in"
 #: Headers added to every HTTP response of the dashboard.
@@ -125,68 +124,6 @@ def secure_cookie(scheme: str, env: Mapping[str, str]) -> bool:
     return scheme == "https" or forced in ("1", "true", "yes")
 
 
-def sign_in_html(*, next_path: str, name: str = "", message: str = "",
-                 tone: str = "error") -> str:
-    """The sign-in page: the product's name, the form, and a message (``tone``: ``error`` or
-    ``info``). Everything shown is escaped."""
-    notice = (f'<p class="notice {tone}" role="{"alert" if tone == "error" else "status"}">'
-              f"{html.escape(message)}</p>" if message else "")
-    return _PAGE.format(notice=notice, next=html.escape(safe_next(next_path), quote=True),
-                        name=html.escape(name, quote=True), action=SIGN_IN_PATH)
-
-
-_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
-<title>Sign in · Callback Desk</title>
-<style>
-  body {{margin: 0; background: #f3f6fa; color: #1d2433;
-        font: 14px/1.5 "Source Sans Pro", "Source Sans 3", system-ui, sans-serif;}}
-  main {{max-width: 24rem; margin: 12vh auto 0; padding: 2rem 2.2rem; background: #fff;
-         border: 1px solid #dde3ec; border-radius: 0.5rem;}}
-  h1 {{font-size: 1.9rem; margin: 0 0 0.2rem; font-weight: 700;}}
-  .lead {{color: #5b6578; margin: 0 0 1.4rem;}}
-  label {{display: block; font-size: 0.9rem; margin: 0 0 0.3rem;}}
-  input {{box-sizing: border-box; width: 100%; padding: 0.5rem 0.65rem; margin: 0 0 1rem;
-          font: inherit; color: inherit; border: 1px solid #c9d1dd; border-radius: 0.4rem;
-          background: #fff;}}
-  input:focus {{outline: 2px solid #1f5fbf33; border-color: #1f5fbf;}}
-  button {{width: 100%; padding: 0.55rem; font: inherit; font-weight: 600; color: #fff;
-           background: #1f5fbf; border: 0; border-radius: 0.4rem; cursor: pointer;}}
-  button:hover {{background: #194f9f;}}
-  .notice {{padding: 0.6rem 0.8rem; border-radius: 0.4rem; margin: 0 0 1.2rem;}}
-  .error {{background: #fdecee; color: #8a1f2b;}}
-  .info {{background: #e8f0fb; color: #1b4a8f;}}
-  .foot {{color: #7a8599; font-size: 0.85rem; margin: 1.2rem 0 0;}}
-  code {{font-size: 0.8rem; background: #f3f6fa; padding: 0.05rem 0.3rem; border-radius: 3px;}}
-</style>
-</head>
-<body>
-<main>
-  <h1>Callback Desk</h1>
-  <p class="lead">Sign in to the back-office.</p>
-  {notice}
-  <form method="post" action="{action}">
-    <input type="hidden" name="next" value="{next}">
-    <label for="name">User name</label>
-    <input id="name" name="name" autocomplete="username" autocapitalize="none"
-           spellcheck="false" required autofocus value="{name}">
-    <label for="password">Password</label>
-    <input id="password" name="password" type="password" autocomplete="current-password"
-           required>
-    <button type="submit">Sign in</button>
-  </form>
-  <p class="foot">No account? An administrator creates one with <code>callbacks user
-  add</code>.</p>
-</main>
-</body>
-</html>
-"""
-
-
 # --- the routes -----------------------------------------------------------------------------
 
 #: Failed sign-ins of this server process.
@@ -206,8 +143,9 @@ def _engine() -> sa.Engine:
 def _page(next_path: str, *, status: int = 200, name: str = "", message: str = "",
           tone: str = "error", clear_cookie: bool = False, secure: bool = False,
           headers: dict | None = None) -> HTMLResponse:
-    response = HTMLResponse(sign_in_html(next_path=next_path, name=name, message=message,
-                                         tone=tone), status_code=status, headers=headers)
+    page = sign_in_form.page(action=SIGN_IN_PATH, next_path=safe_next(next_path), name=name,
+                             message=message, tone=tone)
+    response = HTMLResponse(page, status_code=status, headers=headers)
     response.headers["Content-Security-Policy"] = SIGN_IN_CSP
     response.headers["Cache-Control"] = "no-store"
     if clear_cookie:
@@ -215,7 +153,7 @@ def _page(next_path: str, *, status: int = 200, name: str = "", message: str = "
     return response
 
 
-async def sign_in_form(request: Request) -> Response:
+async def show_sign_in(request: Request) -> Response:
     """GET /sign-in: the form, or straight on when the browser's session is live."""
     next_path = safe_next(request.query_params.get("next"))
     if _oidc():
@@ -239,7 +177,7 @@ async def sign_in_form(request: Request) -> Response:
                  secure=secure)
 
 
-async def sign_in(request: Request) -> Response:
+async def submit_sign_in(request: Request) -> Response:
     """POST /sign-in: check the name and password; a session cookie and on to ``next``."""
     if _oidc():
         return RedirectResponse("/", status_code=303)
@@ -301,8 +239,8 @@ def _check_and_start(name: str, password: str, address: str | None,
 
 def routes() -> list[Route]:
     """The sign-in routes, for ``st.App(routes=...)``."""
-    return [Route(SIGN_IN_PATH, sign_in_form, methods=["GET", "HEAD"]),
-            Route(SIGN_IN_PATH, sign_in, methods=["POST"])]
+    return [Route(SIGN_IN_PATH, show_sign_in, methods=["GET", "HEAD"]),
+            Route(SIGN_IN_PATH, submit_sign_in, methods=["POST"])]
 
 
 # --- the middleware -------------------------------------------------------------------------

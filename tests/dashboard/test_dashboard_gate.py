@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from dashboard import accounts, gate, sessions
+from dashboard import accounts, gate, sessions, sign_in_form
 from dashboards import serving
 from dashboard_apptest import PASSWORD, make_user
 from dashboard_scenarios import build_with_receiver
@@ -80,8 +80,8 @@ def test_the_cookie_is_secure_over_https_or_when_configured():
 
 
 def test_the_sign_in_page_escapes_what_it_shows():
-    page = gate.sign_in_html(next_path='/x?a="><script>', name='<b>"ana"</b>',
-                             message="<img src=x>")
+    page = sign_in_form.page(action="/sign-in", next_path='/x?a="><script>',
+                             name='<b>"ana"</b>', message="<img src=x>")
     assert "<script>" not in page and "<b>" not in page and "<img" not in page
     assert 'value="&lt;b&gt;&quot;ana&quot;&lt;/b&gt;"' in page
 
