@@ -13,8 +13,11 @@ def page(*, action: str, next_path: str, name: str = "", message: str = "",
     role = "alert" if tone == "error" else "status"
     notice = (f'<p class="notice {html.escape(tone)}" role="{role}">{html.escape(message)}</p>'
               if message else "")
+    # The cursor waits where typing goes on: the password once a name was typed.
+    focus = {"name_focus": "" if name else " autofocus",
+             "password_focus": " autofocus" if name else ""}
     return _PAGE.format(notice=notice, next=html.escape(next_path, quote=True),
-                        name=html.escape(name, quote=True), action=html.escape(action))
+                        name=html.escape(name, quote=True), action=html.escape(action), **focus)
 
 
 _PAGE = """<!doctype html>
@@ -55,10 +58,10 @@ _PAGE = """<!doctype html>
     <input type="hidden" name="next" value="{next}">
     <label for="name">User name</label>
     <input id="name" name="name" autocomplete="username" autocapitalize="none"
-           spellcheck="false" required autofocus value="{name}">
+           spellcheck="false" required{name_focus} value="{name}">
     <label for="password">Password</label>
     <input id="password" name="password" type="password" autocomplete="current-password"
-           required>
+           required{password_focus}>
     <button type="submit">Sign in</button>
   </form>
   <p class="foot">No account? An administrator creates one with <code>callbacks user
