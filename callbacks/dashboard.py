@@ -29,7 +29,8 @@ DEFAULT_PORT = 8501
 ROLLUP_REFRESH_S = 300.0
 #: The folder holding dashboard/ and .streamlit/config.toml (the theme).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-APP = PROJECT_ROOT / "dashboard" / "app.py"
+#: What the server runs: dashboard/app.py behind the sign-in routes and security headers.
+APP = PROJECT_ROOT / "dashboard" / "asgi.py"
 
 
 def register(subparsers) -> None:
@@ -74,6 +75,8 @@ def launch(owner_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
         port = free_port(host)
     battery_url = os.environ.get("DASHBOARD_BATTERY_DATABASE_URL") or connection.reader_url(
         owner_url, connection.BATTERY_ROLE)
+    # The owner's URL too: sign-in reads password hashes, sessions and the cookie key with it,
+    # and the pages the key that signs their brand scope.
     env = dict(os.environ, DATABASE_URL=database.sqlalchemy_url(owner_url),
                DASHBOARD_DATABASE_URL=reader_url or connection.reader_url(owner_url),
                DASHBOARD_BATTERY_DATABASE_URL=battery_url,

@@ -1,7 +1,9 @@
 """``callbacks user add|list|remove|passwd`` — the back-office's users, managed here only.
 
 A password is asked on the terminal (twice), or read from the first line of standard input with
-``--password-stdin`` (scripts). It is stored as an argon2 hash and never printed.
+``--password-stdin`` (scripts). It is stored as an argon2 hash and never printed. Passwords of
+fewer than 10 characters, among the most common ones, or containing the user name are refused.
+A new password or the user's removal ends every back-office session of the user.
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import getpass
 import json
 import sys
 
-from dashboard import accounts
+from dashboard import accounts, sessions
 from delivery import audit, database, migrate, settings
 from delivery.errors import InvalidInput
 
@@ -17,7 +19,7 @@ from delivery.errors import InvalidInput
 def register(subparsers) -> None:
     """Add ``user`` and its actions."""
     user = subparsers.add_parser(
-        "user", help="back-office users: add, list, remove, change a password",
+        "user", help="back-office users: add, list, remove, change a password, sign out",
         description="Users of the back-office (callbacks dashboard). Roles: analyst (read), "
                     "integration_manager (read, run the Integration Test, act on the queue), "
                     "admin. Each user sees one or more brands, or all.")
@@ -44,10 +46,16 @@ def register(subparsers) -> None:
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=cmd_list)
 
-    remove = sub.add_parser("remove", help="remove a user (signed out at their next click)")
+    remove = sub.add_parser("remove", help="remove a user (their sessions end at once)")
     remove.add_argument("name")
     audit.add_options(remove)
     remove.set_defaults(func=cmd_remove)
+
+    sign_out = sub.add_parser("sign-out", help="end every back-office session of a user "
+                                               "(a lost laptop), keeping the password")
+    sign_out.add_argument("name")
+    audit.add_options(sign_out)
+    sign_out.set_defaults(func=cmd_sign_out)
 
     passwd = sub.add_parser("passwd", help="set a user's password (their other sessions are "
                                            "signed out)")
@@ -76,7 +84,7 @@ def read_password(name: str, from_stdin: bool) -> str:
         raise InvalidInput("no terminal to ask for the password on; pipe it in with "
                            "--password-stdin", field="password")
     first = getpass.getpass(f"Password for {name}: ")
-    accounts.check_password_rules(first)
+    accounts.check_password_rules(first, name=name)
     if getpass.getpass("Again: ") != first:
         raise InvalidInput("the two passwords differ; nothing was changed", field="password")
     return first
@@ -128,6 +136,17 @@ def cmd_remove(args) -> int:
     finally:
         engine.dispose()
     print(f"user {args.name} removed")
+    return 0
+
+
+def cmd_sign_out(args) -> int:
+    engine = _engine()
+    try:
+        ended = sessions.end_all(engine, args.name, actor=audit.shell_actor(engine, args.actor),
+                                 reason=args.reason)
+    finally:
+        engine.dispose()
+    print(f"{ended} session(s) of {args.name} ended; they sign in again at their next click")
     return 0
 
 

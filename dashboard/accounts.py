@@ -1,16 +1,20 @@
 """Back-office accounts: who a signed-in person is, what their role lets them do, which brands
-they see; password hashing (argon2) and the slowing of repeated failed sign-ins.
+they see; password rules and hashing (argon2), and the slowing of repeated failed sign-ins per
+(name, address).
 
-No Streamlit here: :mod:`dashboard.auth` puts this in front of the pages, and ``callbacks user
-add|list|remove|passwd`` (:mod:`callbacks.users`) manages the accounts. Writes run as the
-database owner; the dashboard reads one account at a time through ``back_office_account()``
-(migration 007) on the owner's connection: no back-office role may call it (migration 022).
+No Streamlit here: :mod:`dashboard.gate` checks passwords at the sign-in form,
+:mod:`dashboard.auth` puts the signed-in user in front of the pages, and ``callbacks user
+add|list|remove|passwd`` (:mod:`callbacks.users`) manages the accounts. Everything runs as the
+database owner: the dashboard reads one account at a time through ``back_office_account()``
+(migration 007) with the owner's connection; no back-office role may call it (migration 022).
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Iterable
 
 import sqlalchemy as sa
@@ -101,13 +105,45 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def check_password_rules(password: str) -> None:
-    """Raise :class:`InvalidInput` for a password too weak to keep."""
+def check_password_rules(password: str, *, name: str | None = None,
+                         email: str | None = None) -> None:
+    """Raise :class:`InvalidInput` for a password too weak to keep: shorter than
+    :data:`MIN_PASSWORD_LENGTH`, padded with spaces, one of the most common passwords
+    (:func:`common_passwords`), or containing the user's name or the name part of their e-mail
+    address (any case)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"the password must be at least {MIN_PASSWORD_LENGTH} characters "
                            "long", field="password")
     if password != password.strip():
         raise InvalidInput("the password must not start or end with spaces", field="password")
+    folded = password.casefold()
+    if folded in common_passwords() or folded.replace(" ", "") in common_passwords():
+        raise InvalidInput("this password is on the list of the most common passwords, the "
+                           "first ones an attacker tries; choose another (a few unrelated "
+                           "words make a good one)", field="password")
+    for part, what in ((name, "user name"), (_local_part(email), "e-mail address")):
+        if part and len(part) >= MIN_NAME_IN_PASSWORD and part.casefold() in folded:
+            raise InvalidInput(f"the password must not contain the {what} ({part!r}); choose "
+                               "one that does not", field="password")
+
+
+#: Shortest user name (or e-mail name part) that a password may not contain: "al" inside
+#: "totally calm" is a coincidence, not a hint.
+MIN_NAME_IN_PASSWORD = 3
+#: One common password a line, lowercased; ``#`` lines say where the list comes from.
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The most common passwords of :data:`MIN_PASSWORD_LENGTH` characters or more, lowercased
+    (compiled from the lists of zxcvbn and Django: see the file's header)."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+def _local_part(email: str | None) -> str | None:
+    return email.split("@", 1)[0] if email else None
 
 
 # --- slowing brute force --------------------------------------------------------------------
@@ -115,11 +151,15 @@ def check_password_rules(password: str) -> None:
 class Throttle:
     """Counts failed sign-ins per key (the name typed, the client address) and makes each one
     past ``free`` wait twice as long as the one before, up to ``max_wait_s``. A success clears
-    its keys. Thread-safe: one instance serves every session of the server process."""
+    its keys. Thread-safe: one instance serves every session of the server process.
+
+    At most ``max_keys`` keys are kept, so a flood of made-up names cannot fill the memory:
+    past it, keys quiet for ``forget_s`` go first, then the longest quiet."""
 
     def __init__(self, *, free: int = 3, max_wait_s: float = 300.0, forget_s: float = 3600.0,
-                 clock: Callable[[], float] = time.monotonic):
+                 max_keys: int = 100_000, clock: Callable[[], float] = time.monotonic):
         self.free, self.max_wait_s, self.forget_s, self.clock = free, max_wait_s, forget_s, clock
+        self.max_keys = max_keys
         self._failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 
@@ -146,11 +186,62 @@ class Throttle:
                 count, last = self._failures.get(key, (0, now))
                 fresh = now - last >= self.forget_s
                 self._failures[key] = (1 if fresh else count + 1, now)
+            if len(self._failures) > self.max_keys:
+                self._shrink(now)
+
+    def _shrink(self, now: float) -> None:
+        kept = {k: v for k, v in self._failures.items() if now - v[1] < self.forget_s}
+        if len(kept) > self.max_keys:
+            newest = sorted(kept.items(), key=lambda item: item[1][1])[-(self.max_keys * 9 // 10):]
+            kept = dict(newest)
+        self._failures = kept
 
     def succeeded(self, keys: Iterable[str]) -> None:
         with self._lock:
             for key in keys:
                 self._failures.pop(key, None)
+
+
+#: Failed sign-ins for one name from one address before each next try of that pair waits
+#: (1 s, 2 s, 4 s ... up to :attr:`Throttle.max_wait_s`). Other addresses are not slowed: a
+#: stranger who knows a user name cannot lock its owner out.
+FREE_TRIES_PER_NAME_AND_ADDRESS = 5
+#: Failed sign-ins from one address, whatever the names, before its tries wait: against trying
+#: one password on many names. Looser, since an office or a proxy shares one address.
+FREE_TRIES_PER_ADDRESS = 20
+
+
+def throttle_keys(name: str, address: str | None) -> tuple[str, str]:
+    """``(name-and-address key, address key)`` of a sign-in try. Names are case-folded (the
+    name ``Ana`` is ``ana`` for the throttle, whatever the database says); an unknown address
+    counts as one address of its own."""
+    where = address or "unknown"
+    return f"{name.strip().casefold()}\x00{where}", where
+
+
+class SignInThrottle:
+    """The two throttles in front of the password check: per (name, address) and, looser, per
+    address. One instance serves every sign-in of the server process."""
+
+    def __init__(self, *, per_pair: Throttle | None = None,
+                 per_address: Throttle | None = None):
+        self.per_pair = per_pair or Throttle(free=FREE_TRIES_PER_NAME_AND_ADDRESS)
+        self.per_address = per_address or Throttle(free=FREE_TRIES_PER_ADDRESS)
+
+    def wait_s(self, name: str, address: str | None) -> float:
+        """Seconds before a try of ``name`` from ``address`` is looked at (0: go on)."""
+        pair, where = throttle_keys(name, address)
+        return max(self.per_pair.wait_s([pair]), self.per_address.wait_s([where]))
+
+    def failed(self, name: str, address: str | None) -> None:
+        pair, where = throttle_keys(name, address)
+        self.per_pair.failed([pair])
+        self.per_address.failed([where])
+
+    def succeeded(self, name: str, address: str | None) -> None:
+        """A right password clears its pair; the address keeps its count (a sprayer who
+        guesses one name right is not let off for the others)."""
+        self.per_pair.succeeded([throttle_keys(name, address)[0]])
 
 
 # --- the store ------------------------------------------------------------------------------
@@ -191,7 +282,7 @@ def add_user(engine: sa.Engine, name: str, role: str, *, brands: Iterable[str] =
         raise InvalidInput("a user needs at least one --brand, or --all-brands",
                            field="brand")
     if password is not None:
-        check_password_rules(password)
+        check_password_rules(password, name=name, email=email)
     with engine.begin() as conn:
         known = set(conn.execute(_q("brands_named"), {"names": brands}).scalars())
         missing = [b for b in brands if b not in known]
@@ -242,8 +333,8 @@ def list_users(engine: sa.Engine) -> list[dict]:
 
 def remove_user(engine: sa.Engine, name: str, *, actor: audit.Actor | None = None,
                 reason: str | None = None) -> None:
-    """Remove a user (they are signed out at their next page load); recorded as
-    ``user.remove`` with ``actor``."""
+    """Remove a user; their sessions end with them (signed out at their next click). Recorded
+    as ``user.remove`` with ``actor``."""
     with engine.begin() as conn:
         before = _audited(conn, name) if actor is not None else None
         if conn.execute(_q("remove_user"), {"name": name}).scalar() is None:
@@ -254,10 +345,15 @@ def remove_user(engine: sa.Engine, name: str, *, actor: audit.Actor | None = Non
 
 def set_password(engine: sa.Engine, name: str, password: str, *,
                  actor: audit.Actor | None = None, reason: str | None = None) -> None:
-    """Give a user a new password; recorded as ``user.passwd`` with ``actor`` (the password
-    shown as ``***`` → ``*** (changed)``)."""
-    check_password_rules(password)
+    """Give a user a new password; every session of theirs ends (migration 021's trigger).
+    Recorded as ``user.passwd`` with ``actor`` (the password shown as ``***`` → ``***
+    (changed)``)."""
     with engine.begin() as conn:
+        email = conn.execute(_q("email_of"), {"name": name}).first()
+        if email is None:
+            raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
+                              "shows them")
+        check_password_rules(password, name=name, email=email[0])
         before = _audited(conn, name) if actor is not None else None
         new_hash = hash_password(password)
         found = conn.execute(_q("set_password"), {"name": name, "password_hash": new_hash})

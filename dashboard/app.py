@@ -10,11 +10,16 @@ import streamlit as st
 from dashboard import auth, components, markup, navigation
 from dashboard.connection import DashboardUnavailable
 
+#: The app's few style rules. Streamlit's own "Download as CSV" on tables and chart data is
+#: hidden: it writes cells as they are, so a platform's ``=cmd|...`` would run as a formula in a
+#: spreadsheet; pages have Export CSV, which neutralises formulas. (``client.disableDataExport``
+#: would hide it too, but also stops Ctrl+C copying a cell, which analysts need.)
 _CSS = """
 <style>
 .cd-empty {padding: 2.5rem 0; text-align: center; color: #7a8599; font-size: 1.05rem;
            border: 1px dashed #d5dbe5; border-radius: 0.5rem; background: #fafbfd;}
 [data-testid="stMainBlockContainer"] {padding-top: 2.5rem;}
+[data-testid="stElementToolbarButton"]:has(button[aria-label="Download as CSV"]) {display: none;}
 </style>
 """
 

@@ -3,11 +3,11 @@
 With an ``[auth]`` section in ``.streamlit/secrets.toml`` people sign in with OIDC
 (``st.login``); their role and brands come from the back-office user whose e-mail address the
 identity provider vouches for (``callbacks user add NAME --email ADDRESS --no-password ...``).
-Otherwise they sign in with a built-in account's name and password (``callbacks user add``).
-Until then every URL shows the sign-in form in place of its page, so a deep link still leads
-where it was going once signed in. Repeated failures for a name, or from an address, are made
-to wait longer and longer (:class:`accounts.Throttle`); the message never says whether the
-name exists.
+Otherwise they sign in with a built-in account's name and password (``callbacks user add``) on
+the form of :mod:`dashboard.gate`, which sets a session cookie (:mod:`dashboard.sessions`):
+the sign-in lasts across reloads, tabs and pasted links until it expires or is ended (sign-out,
+a new password, the user's removal). Every page run checks the session again and reads the
+user afresh, so an ended session or a changed role applies at the next click.
 
 For other code::
 
@@ -18,26 +18,30 @@ For other code::
 from __future__ import annotations
 
 import functools
-import hashlib
-import math
+import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from urllib.parse import urlencode, urlsplit
 
 import sqlalchemy as sa
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from . import accounts, connection, markup
+from . import accounts, connection, gate, markup, sessions
 from .accounts import ACT, RUN_BATTERY, User  # noqa: F401  (part of this module's interface)
 from .connection import DashboardUnavailable
 
-#: Session-state keys: the account signed in with a password (and a fingerprint of its
-#: password hash: a changed password signs other sessions out), and the user of this run.
-_ACCOUNT, _FINGERPRINT, _CURRENT = "_auth_account", "_auth_fingerprint", "_auth_user"
-_NOTICE = "_auth_notice"
+#: Session-state keys: the user of this run, and why the last run found no session.
+_CURRENT, _NOTICE = "_auth_user", "_auth_notice"
+#: Session-state key: this tab has just signed out (the sign-in form says so).
+_SIGNED_OUT = "_auth_signed_out"
+#: Session-state key of a session cookie for runs that have no browser: AppTest cannot send
+#: cookies, so tests put there the cookie a browser would send (:func:`session_values`). It
+#: is checked exactly like the browser's, and no widget or URL can write it.
+SENT_COOKIE = "_auth_sent_cookie"
 
-WRONG = "Wrong user name or password."
+WRONG = gate.WRONG
 
 
 def current_user() -> User | None:
@@ -127,16 +131,28 @@ def signed_in_user() -> User | None:
 
 
 def _password_user() -> User | None:
-    account = st.session_state.get(_ACCOUNT)
-    if account is None:
+    cookie = sent_cookie()
+    if not cookie:
         return None
-    found = _lookup(account)
-    if found is None or _fingerprint(found[1]) != st.session_state.get(_FINGERPRINT):
-        _forget_session()
-        st.session_state[_NOTICE] = "You were signed out: your account was removed or its " \
-                                    "password changed."
-        return None
-    return found[0]
+    try:
+        name = sessions.user_name(_owner(), cookie)
+        found = _lookup(name) if name else None
+    except sa.exc.SQLAlchemyError as exc:
+        raise _unavailable(exc) from None
+    if found is None and not st.session_state.get(_SIGNED_OUT):
+        _forget_session()  # what this tab held belonged to the session that ended
+        st.session_state[_NOTICE] = ("You were signed out: your session ended (it expired, "
+                                     "you signed out, your password changed or your account "
+                                     "was removed).")
+    return None if found is None else found[0]
+
+
+def sent_cookie() -> str | None:
+    """The session cookie the browser sent when this tab connected (see :data:`SENT_COOKIE`)."""
+    sent = st.context.cookies.get(sessions.COOKIE_NAME)
+    if isinstance(sent, str) and sent:  # (under AppTest the context is a stand-in object)
+        return sent
+    return st.session_state.get(SENT_COOKIE)
 
 
 def _oidc_user() -> User | None:
@@ -152,19 +168,25 @@ def _oidc_user() -> User | None:
     return User(user.name, user.role, user.brands, user.brand_ids, email=str(email), via="oidc")
 
 
+def _owner() -> sa.Engine:
+    # Password hashes, sessions and the cookie key are the owner's alone (migrations 007, 016,
+    # 021): the pages' roles cannot read them.
+    return connection.owner_engine()
+
+
+def _unavailable(exc: Exception) -> DashboardUnavailable:
+    return DashboardUnavailable(
+        "cannot read back-office accounts with the owner's connection (DATABASE_URL): "
+        f"{str(getattr(exc, 'orig', exc)).strip()}. Check DATABASE_URL and run `callbacks db "
+        "upgrade`.")
+
+
 def _lookup(login: str, *, by_email: bool = False) -> tuple[User, str | None] | None:
-    # Password hashes are the owner's alone (migration 022): no page role may read them.
     try:
-        with connection.owner_engine().connect() as conn:
+        with _owner().connect() as conn:
             return accounts.account(conn, login, by_email=by_email)
-    except sa.exc.OperationalError as exc:
-        raise DashboardUnavailable(
-            "cannot read back-office accounts through the owner's connection "
-            f"(DATABASE_URL): {str(exc.orig).strip()}") from None
-
-
-def _fingerprint(password_hash: str | None) -> str:
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()
+    except sa.exc.SQLAlchemyError as exc:
+        raise _unavailable(exc) from None
 
 
 def _forget_session() -> None:
@@ -175,69 +197,49 @@ def _forget_session() -> None:
 
 # --- the sign-in page -----------------------------------------------------------------------
 
-@st.cache_resource(show_spinner=False)
-def _throttles() -> tuple[accounts.Throttle, accounts.Throttle]:
-    """Per name typed, and per client address (more lenient: offices share addresses)."""
-    return accounts.Throttle(free=3), accounts.Throttle(free=10)
-
-
 def sign_in_page() -> None:
-    """What every URL shows before sign-in."""
+    """What every URL shows without a live session. With passwords, the browser is sent to the
+    sign-in form (:mod:`dashboard.gate`), which brings it back to this page once signed in; a
+    browser opening a page is sent there before the app loads, so this shows when a session
+    ends under an open tab."""
     _, middle, _ = st.columns([1, 1.2, 1])
     with middle:
         st.title("Callback Desk")
         notice = st.session_state.pop(_NOTICE, None)
-        if notice:
-            st.info(notice)
         try:
             if oidc_configured():
+                if notice:
+                    st.info(notice)
                 _oidc_sign_in()
+            elif st.session_state.pop(_SIGNED_OUT, False):
+                _go_to_sign_in("You are signed out.", signed_out="1")
             else:
-                _password_sign_in()
+                _go_to_sign_in(notice)
         except DashboardUnavailable as exc:
             st.error("Sign-in is unavailable: the dashboard cannot read the database. "
                      + markup.text(exc, limit=None))
 
 
-def _password_sign_in() -> None:
-    st.caption("Sign in to the back-office.")
-    with st.form("sign_in", border=True, enter_to_submit=True):
-        name = st.text_input("User name", key="sign_in_name", autocomplete="username")
-        password = st.text_input("Password", type="password", key="sign_in_password",
-                                 autocomplete="current-password")
-        pressed = st.form_submit_button("Sign in", type="primary", width="stretch")
-    st.caption("No account? An administrator creates one with `callbacks user add`.")
-    if pressed:
-        _try_password(name.strip(), password)
-
-
-def _try_password(name: str, password: str) -> None:
-    by_name, by_address = _throttles()
-    name_key = [name.lower()]
-    address = st.context.ip_address
-    address_key = [address] if address else []
-    wait_s = max(by_name.wait_s(name_key), by_address.wait_s(address_key))
-    if wait_s > 0:
-        st.error(f"Too many failed sign-ins. Wait {math.ceil(wait_s)} s, then try again.")
+def _go_to_sign_in(notice: str | None, **flags: str) -> None:
+    if this_page().startswith(gate.SIGN_IN_PATH):
+        # Streamlit answered the form's own URL: the app runs without dashboard/asgi.py.
+        st.error("The sign-in form is not served here: start the dashboard with `callbacks "
+                 "dashboard` (or `streamlit run dashboard/asgi.py`), not dashboard/app.py.")
         return
-    found = _lookup(name) if name else None
-    user = found[0] if found and accounts.verify_password(found[1], password) else None
-    if user is None:
-        if not found:
-            accounts.verify_password(None, password)  # as long as a wrong password takes
-        by_name.failed(name_key)
-        by_address.failed(address_key)
-        st.error(WRONG)
-        return
-    by_name.succeeded(name_key)
-    _forget_session()
-    st.session_state.update(session_values(user.name, found[1]))
-    st.rerun()
+    target = gate.sign_in_location(this_page(), **flags)
+    st.info(notice or "Sign in to the back-office.")
+    st.link_button("Sign in", target, type="primary", width="stretch")
+    # Straight there (the button is for a browser that runs no script).
+    st.html(f"<script>window.location.replace({json.dumps(target)});</script>",
+            unsafe_allow_javascript=True)
 
 
-def session_values(name: str, password_hash: str | None) -> dict[str, str]:
-    """What a session holds once ``name`` signed in with a password (tests sign in with it)."""
-    return {_ACCOUNT: name, _FINGERPRINT: _fingerprint(password_hash)}
+def this_page() -> str:
+    """This page's path and query (``/investigate?bet=b-1``): where sign-in leads back to."""
+    path = urlsplit(st.context.url or "/").path or "/"
+    params = [(name, value) for name in st.query_params
+              for value in st.query_params.get_all(name)]
+    return path + (f"?{urlencode(params)}" if params else "")
 
 
 def _oidc_sign_in() -> None:
@@ -275,9 +277,27 @@ def account_box(user: User) -> None:
 
 
 def sign_out() -> None:
-    """End the session's sign-in (and the OIDC cookie) and show the sign-in page."""
+    """End this browser's session (its cookie is refused from now on, in every tab) and show
+    the sign-in form; with OIDC, end Streamlit's identity cookie too."""
+    if oidc_configured():
+        _forget_session()
+        if st.user.get("is_logged_in", False):
+            st.logout()
+        st.rerun()
+    try:
+        sessions.end(_owner(), sent_cookie())
+    except sa.exc.SQLAlchemyError as exc:
+        raise _unavailable(exc) from None
     _forget_session()
-    if oidc_configured() and st.user.get("is_logged_in", False):
-        st.logout()
+    st.session_state[_SIGNED_OUT] = True
     st.rerun()
 
+
+def session_values(name: str, password_hash: str | None = None) -> dict[str, str]:
+    """What a tab holds once ``name`` signed in, for runs without a browser (AppTest): a real
+    session, opened with the owner's connection, whose cookie the run checks like a
+    browser's. ``password_hash`` is not needed any more."""
+    cookie = sessions.start(_owner(), name)
+    if cookie is None:
+        raise accounts.UnknownUser(f"no back-office user called {name!r}")
+    return {SENT_COOKIE: cookie}

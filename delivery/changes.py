@@ -40,6 +40,7 @@ LABELS = {
     "user.add": "User added",
     "user.passwd": "Password changed",
     "user.remove": "User removed",
+    "user.sign_out": "User signed out everywhere",
     "test_url.add": "Test URL added",
     "test_url.remove": "Test URL removed",
     "alert_url.add": "Alert URL added",

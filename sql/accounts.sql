@@ -46,3 +46,6 @@ SELECT u.role, u.all_brands, u.email, u.password_hash,
              WHERE ub.user_id = u.id ORDER BY 1) AS brands
 FROM users u
 WHERE u.name = :name;
+
+-- name: email_of
+SELECT email FROM users WHERE name = :name;

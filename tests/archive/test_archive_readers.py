@@ -42,6 +42,7 @@ def reader(archived, database_url, monkeypatch):
     called outside a page see every brand (pages see their signed-in user's)."""
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", connection.reader_url(database_url))
+    monkeypatch.setenv("DATABASE_URL", database_url)  # sign-in: accounts and sessions
     monkeypatch.setenv("CALLBACKS_ARCHIVE_DIR", str(archived))
     st.cache_data.clear()
     st.cache_resource.clear()

@@ -28,10 +28,11 @@ def scenario_db(engine, database_url):
 
 @pytest.fixture
 def reader_env(database_url, monkeypatch):
-    """Pages read the test database as callbacks_reader; caches start empty. Queries called
-    outside a page see every brand (pages see their signed-in user's)."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    """Pages read the test database as callbacks_reader (sign-in reads accounts and sessions as
+    the owner); caches start empty. Queries called outside a page see every brand (pages see
+    their signed-in user's)."""
     monkeypatch.setenv("DASHBOARD_DATABASE_URL", connection.reader_url(database_url))
+    monkeypatch.setenv("DATABASE_URL", database_url)
     st.cache_data.clear()
     st.cache_resource.clear()
     with auth.seeing(None):

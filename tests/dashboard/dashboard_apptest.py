@@ -7,7 +7,7 @@ import re
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, auth
+from dashboard import accounts, auth, sessions
 
 #: The password of every user the tests make.
 PASSWORD = "correct horse battery"
@@ -36,12 +36,11 @@ def make_user(engine: sa.Engine, name: str, role: str = accounts.ADMIN, brands=(
 
 
 def signed_in(app: AppTest, engine: sa.Engine, name: str = ADMIN) -> AppTest:
-    """``app`` with ``name`` signed in (as the sign-in form leaves the session)."""
-    with engine.connect() as conn:
-        found = accounts.account(conn, name)
-    assert found is not None, f"no user {name}; make_user() first"
-    for key, value in auth.session_values(name, found[1]).items():
-        app.session_state[key] = value
+    """``app`` with ``name`` signed in: a real session, whose cookie the app gets as a
+    browser's (AppTest cannot send cookies)."""
+    cookie = sessions.start(engine, name)
+    assert cookie is not None, f"no user {name}; make_user() first"
+    app.session_state[auth.SENT_COOKIE] = cookie
     return app
 
 

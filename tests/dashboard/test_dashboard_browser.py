@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -58,8 +59,15 @@ def page(browser):
     tab.close()
 
 
+def on_sign_in_form(tab) -> bool:
+    """Whether the tab shows the sign-in form (a page of its own, before the app)."""
+    return urlsplit(tab.url).path == "/sign-in"
+
+
 def settle(tab) -> None:
-    """Wait until the script run is over and the page has drawn."""
+    """Wait until the script run is over and the page has drawn (the sign-in form: at once)."""
+    if on_sign_in_form(tab):
+        return
     tab.wait_for_selector("[data-testid='stMain']", timeout=30_000)
     tab.wait_for_timeout(800)
     tab.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=30_000)
@@ -67,13 +75,28 @@ def settle(tab) -> None:
 
 
 def sign_in(tab, name: str = ADMIN, password: str = PASSWORD) -> None:
-    """Fill the sign-in form the page shows and wait for the page asked for."""
+    """Fill the sign-in form the page shows and wait for the page asked for. A tab whose
+    session is live shows the page at once: signed in as ``name``, nothing to do; as someone
+    else, they sign out first."""
+    tab.wait_for_function(_FORM_OR_SIGNED_IN, timeout=30_000)
+    if not on_sign_in_form(tab):
+        settle(tab)
+        who = tab.locator("[data-testid='stSidebar']").get_by_text("Signed in as")
+        if who.inner_text().startswith(f"Signed in as {name} ·"):
+            return
+        tab.get_by_role("button", name="Sign out").click()
+        tab.wait_for_url("**/sign-in?**", timeout=30_000)
     tab.get_by_role("textbox", name="User name").wait_for(timeout=30_000)
     tab.get_by_role("textbox", name="User name").fill(name)
     tab.get_by_role("textbox", name="Password").fill(password)
     tab.get_by_role("textbox", name="Password").press("Enter")
     tab.get_by_role("textbox", name="User name").wait_for(state="detached", timeout=30_000)
     settle(tab)
+
+
+_FORM_OR_SIGNED_IN = """() => location.pathname === '/sign-in' || [...document.querySelectorAll(
+    "[data-testid='stSidebar'] [data-testid='stCaptionContainer']")].some(
+    e => e.innerText.startsWith('Signed in as'))"""
 
 
 def open_signed_in(tab, url: str, name: str = ADMIN, password: str = PASSWORD) -> None:
@@ -158,7 +181,7 @@ def test_bets_clock_opens_that_bets_history_and_a_row_expands(demo, page):
     no_errors(page)
     shoot(page, "09-history-row-expanded")
 
-    page.reload()  # the link alone reproduces the expanded view (once signed in again)
+    page.reload()  # the link alone reproduces the expanded view (still signed in)
     settle(page)
-    sign_in(page)
+    assert not on_sign_in_form(page)
     expect(page.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)

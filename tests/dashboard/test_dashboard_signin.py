@@ -1,22 +1,29 @@
 """Sign-in in front of every page, under AppTest against the real database: nothing shows before
-sign-in, a wrong name or password says the same plain thing, repeated failures wait, a deep link
-leads where it was going, sign-out and a removed account end the session."""
+sign-in and the page sends the browser to the sign-in form with the way back; a live session
+shows the page asked for; sign-out, a new password and a removed account end the session.
+(AppTest sends no cookies: the session's cookie is handed to the run as a browser would send it,
+see ``auth.SENT_COOKIE``. The form itself and the cookie in a browser: test_dashboard_gate.py
+and test_dashboard_browser_signin.py.)"""
 from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, auth
-from dashboard_apptest import PASSWORD, app_script, make_user, signed_in, texts
+from dashboard import accounts, auth, sessions
+from dashboard_apptest import app_script, make_user, signed_in, texts
 from conftest import RUN_TIMEOUT_S
 
 
 @pytest.fixture
 def fresh(scenario_db, reader_env):
-    """A page opener that does not sign in."""
-    def run(page: str = "bets", **params) -> AppTest:
+    """A page opener that does not sign in (``cookie``: the one the browser sends)."""
+    def run(page: str = "bets", cookie: str | None = None, **params) -> AppTest:
         app = AppTest.from_function(app_script, args=(page,), default_timeout=RUN_TIMEOUT_S)
         app.context = {"timezone": "UTC"}
+        if cookie:
+            app.session_state[auth.SENT_COOKIE] = cookie
         app.query_params.update(params)
         app.run()
         assert not app.exception, [e.message for e in app.exception]
@@ -24,17 +31,14 @@ def fresh(scenario_db, reader_env):
     return run
 
 
-def _submit(app: AppTest, name: str, password: str) -> AppTest:
-    app.text_input(key="sign_in_name").input(name)
-    app.text_input(key="sign_in_password").input(password)
-    app.button[0].click().run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
-
-
 def _signed_out(app: AppTest) -> bool:
-    keys = {w.key for w in app.text_input}
-    return "sign_in_name" in keys and "sign_in_password" in keys
+    return any(b.proto.url.startswith("/sign-in?") for b in app.get("link_button"))
+
+
+def _sign_in_link(app: AppTest) -> tuple[str, dict]:
+    (button,) = app.get("link_button")
+    parts = urlsplit(button.proto.url)
+    return parts.path, parse_qs(parts.query)
 
 
 @pytest.mark.parametrize("page, params", [
@@ -45,70 +49,66 @@ def _signed_out(app: AppTest) -> bool:
 def test_no_page_shows_anything_before_sign_in(fresh, page, params):
     # Given nobody signed in, When any page is opened (deep links too)
     app = fresh(page, **params)
-    # Then only the sign-in form shows: no data, no brand selector, no page heading
+    # Then only the way to the sign-in form shows: no data, no brand selector, no page heading
     assert _signed_out(app)
     shown = texts(app)
     assert "bet-5xx" not in shown and not app.dataframe and not app.selectbox
     assert [t.value for t in app.title] == ["Callback Desk"]
 
 
-def test_right_password_opens_the_page_that_was_asked_for(fresh, scenario_db):
-    make_user(scenario_db, "ana", accounts.ANALYST, brands=["alpha"])
-    # Given a deep link to an investigation, opened before sign-in
+def test_the_sign_in_link_leads_back_to_the_page_and_its_filters(fresh):
     app = fresh("investigate", bet="bet-5xx")
-    # When the analyst signs in
-    app = _submit(app, "ana", PASSWORD)
-    # Then the investigation of that bet shows, and who is signed in
+    path, query = _sign_in_link(app)
+    assert path == "/sign-in"
+    assert query["next"] == ["/?bet=bet-5xx"]  # AppTest serves the page at "/"
+
+
+def test_a_live_session_opens_the_page_that_was_asked_for(fresh, scenario_db):
+    make_user(scenario_db, "ana", accounts.ANALYST, brands=["alpha"])
+    cookie = sessions.start(scenario_db, "ana")
+    app = fresh("investigate", cookie=cookie, bet="bet-5xx")
     assert not _signed_out(app)
     assert "bet-5xx" in texts(app) and app.text_input(key="bet").value == "bet-5xx"
     assert any("Signed in as **ana**" in c.value and "analyst" in c.value for c in app.caption)
 
 
-@pytest.mark.parametrize("name, password", [
-    ("ana", "wrong password!"), ("nobody-here", PASSWORD), ("", ""), ("ana", ""),
+@pytest.mark.parametrize("tamper", [
+    lambda c: c[:-2] + ("AA" if not c.endswith("AA") else "BB"),   # signature
+    lambda c: c.replace(".", ".x", 1),                               # session id
+    lambda c: "v1.forged.9999999999.AAAA",
+    lambda c: "",
 ])
-def test_a_wrong_name_or_password_says_the_same_plain_thing(fresh, scenario_db, name, password):
+def test_a_forged_or_altered_cookie_shows_nothing(fresh, scenario_db, tamper):
     make_user(scenario_db, "ana", accounts.ANALYST, brands=["alpha"])
-    app = _submit(fresh(), name, password)
-    assert _signed_out(app)
-    assert [e.value for e in app.error] == [auth.WRONG]
+    app = fresh("investigate", cookie=tamper(sessions.start(scenario_db, "ana")),
+                bet="bet-5xx")
+    assert _signed_out(app) and "bet-5xx" not in texts(app)
 
 
-def test_repeated_failures_make_the_next_try_wait_even_with_the_right_password(fresh,
-                                                                              scenario_db):
-    make_user(scenario_db, "bruno", accounts.ANALYST, brands=["alpha"])
-    app = fresh()
-    for _ in range(4):
-        app = _submit(app, "bruno", "guess-guess-guess")
-    # Then the next try is refused without looking at the password, and says how long to wait
-    app = _submit(app, "BRUNO", PASSWORD)
-    assert _signed_out(app)
-    assert "Too many failed sign-ins" in app.error[0].value
-    # An unknown name is slowed the same way (no hint that it does not exist)
-    for _ in range(4):
-        app = _submit(app, "no-such-user", "guess-guess-guess")
-    assert "Too many failed sign-ins" in app.error[0].value
-
-
-def test_sign_out_shows_the_sign_in_form_and_forgets_the_session(fresh, scenario_db):
+def test_sign_out_ends_the_session_for_every_tab(fresh, scenario_db):
     make_user(scenario_db, "ana", accounts.ANALYST, brands=["alpha"])
-    app = _submit(fresh(), "ana", PASSWORD)
+    cookie = sessions.start(scenario_db, "ana")
+    app = fresh(cookie=cookie)
     assert not _signed_out(app)
     app.button(key="sign_out").click().run()
+    # Then this tab goes to the sign-in form, saying so, and the session is gone
     assert _signed_out(app) and not app.selectbox
-    assert "_auth_account" not in app.session_state
+    assert _sign_in_link(app)[1]["signed_out"] == ["1"]
+    assert sessions.live_count(scenario_db, "ana") == 0
+    # and another tab sending the same cookie is signed out too
+    assert _signed_out(fresh(cookie=cookie))
 
 
-def test_a_removed_user_or_a_changed_password_signs_the_session_out(scenario_db, reader_env):
+def test_a_changed_password_or_a_removed_user_ends_the_session(scenario_db, reader_env):
     make_user(scenario_db, "carla", accounts.ANALYST, brands=["alpha"])
     app = AppTest.from_function(app_script, args=("bets",), default_timeout=RUN_TIMEOUT_S)
     app = signed_in(app, scenario_db, "carla").run()
     assert not _signed_out(app)
-    accounts.set_password(scenario_db, "carla", "another password")
+    accounts.set_password(scenario_db, "carla", "another long secret")
     app.run()
-    assert _signed_out(app) and "signed out" in app.info[0].value
+    assert _signed_out(app) and "session ended" in app.info[0].value
     # signed in again, then removed
-    app = _submit(app, "carla", "another password")
+    app = signed_in(app, scenario_db, "carla").run()
     assert not _signed_out(app)
     accounts.remove_user(scenario_db, "carla")
     app.run()

@@ -5,6 +5,7 @@ import json
 
 import sqlalchemy as sa
 
+from dashboard import sessions
 from test_cli import callbacks
 
 PASSWORD = "correct horse battery"
@@ -35,13 +36,26 @@ def test_add_list_passwd_remove(database_url, clean_db):
     assert "password_hash" not in listed[0]
     text = callbacks(database_url, "user", "list").stdout
     assert "ana" in text and "all brands" in text
-    # A new password replaces the hash
+    # A new password replaces the hash and ends ana's sessions
+    ended = sessions.start(clean_db, "ana")
     before = _hash_of(clean_db, "ana")
     changed = callbacks(database_url, "user", "passwd", "ana", "--password-stdin",
                         stdin="another long password\n")
     assert changed.returncode == 0 and _hash_of(clean_db, "ana") != before
-    # Removed users are gone
+    assert sessions.user_name(clean_db, ended) is None
+    # Signed out everywhere without a new password
+    laptops = [sessions.start(clean_db, "ana") for _ in range(2)]
+    signed_out = callbacks(database_url, "user", "sign-out", "ana")
+    assert signed_out.returncode == 0 and "2 session(s) of ana ended" in signed_out.stdout
+    assert all(sessions.user_name(clean_db, c) is None for c in laptops)
+    with clean_db.connect() as conn:  # an administrator's act, in the audit trail
+        assert conn.execute(sa.text(
+            "SELECT after FROM config_changes WHERE kind = 'user.sign_out'")).scalar_one() == \
+            {"sessions_ended": 2}
+    # Removed users are gone, and so are their sessions
+    ended = sessions.start(clean_db, "ana")
     assert callbacks(database_url, "user", "remove", "ana").returncode == 0
+    assert sessions.user_name(clean_db, ended) is None
     assert [u["name"] for u in json.loads(
         callbacks(database_url, "user", "list", "--json").stdout)] == ["root"]
 
@@ -59,11 +73,18 @@ def test_mistakes_are_errors_that_say_what_to_do(database_url, clean_db):
          "at least 10 characters"),
         (["add", "bo", "--role", "analyst", "--brand", "alpha", "--password-stdin"], "",
          "--password-stdin read no password"),
+        (["add", "bo", "--role", "analyst", "--brand", "alpha", "--password-stdin"],
+         "Password123", "on the list of the most common passwords"),
+        (["add", "bobby", "--role", "analyst", "--brand", "alpha", "--password-stdin"],
+         "hello Bobby 2026", "must not contain the user name ('bobby')"),
+        (["passwd", "ana", "--password-stdin"], "qwertyuiop", "most common passwords"),
+        (["passwd", "ana", "--password-stdin"], "ana-2026-spring", "must not contain the user"),
         (["add", "bo", "--role", "analyst", "--brand", "alpha"], PASSWORD,
          "no terminal to ask for the password on; pipe it in with --password-stdin"),
         (["add", "bo", "--role", "analyst", "--brand", "alpha", "--no-password"], None,
          "--no-password needs --email"),
         (["remove", "nobody"], None, "no back-office user called 'nobody'"),
+        (["sign-out", "nobody"], None, "no back-office user called 'nobody'"),
         (["passwd", "nobody", "--password-stdin"], PASSWORD,
          "no back-office user called 'nobody'"),
     ]
