@@ -14,11 +14,13 @@ from dashboard import queries
 from dashboard.filters import EPOCH, HistoryFilter
 from dashboard.tables import HISTORY_EXPORT
 from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
+from dashboards import serving
 from databases import deliver_round, empty
 from delivery import masking, store
 from delivery.validation import parse_callback
 from factories import SECRET_SESSION, SECRET_TEXTS, item
 from receiver import Receiver, Reply
+from test_dashboard_browser import BROWSER_ARGS, CHROMIUM, open_signed_in, settle
 
 
 def _echo(seen):
@@ -73,3 +75,30 @@ def test_the_csv_export_shows_no_secret(secret_db, reader_env):
     text = queries.history_csv(filters, HISTORY_EXPORT, "UTC").decode()
     assert "bet-secret" in text and "bet_not_found" in text
     _no_secret_in(text, "the CSV export")
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get "
+                    "install -y chromium); the browser tests need /usr/bin/chromium")
+def test_the_running_dashboard_shows_no_secret_in_chromium(secret_db, database_url):
+    """What the browser receives, hidden tabs included, not only what AppTest sees."""
+    from playwright.sync_api import expect, sync_playwright
+
+    attempt = store.group_attempts(secret_db, "bet-secret")[0]
+    with serving(secret_db, database_url) as url, sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            tab = chromium.new_page(viewport={"width": 1500, "height": 1000})
+            open_signed_in(tab, f"{url}history?group_ids=bet-secret&attempt={attempt['id']}")
+            expect(tab.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)
+            for name in ("Request headers", "Response"):
+                tabs = tab.get_by_role("tab", name=name)
+                if tabs.count():
+                    tabs.first.click()
+                    settle(tab)
+            received = tab.evaluate("() => document.body.textContent")
+        finally:
+            chromium.close()
+    assert "bet_not_found" in received and "lang" in received
+    _no_secret_in(received, "the page Chromium received")
+    assert masking.for_brand(store.fingerprint_key(secret_db)).fingerprint(
+        "hunter2-pwd-value") in received
