@@ -25,7 +25,7 @@ def changed_db(scenario_db):
     brands.change(scenario_db, "alpha", ANN, timeout_s=7.0, reason="alpha is slow")
     brands.change(scenario_db, "bravo", ANN, signing_secret=SECRET, reason="bravo signs")
     accounts.add_user(scenario_db, "carol", accounts.ANALYST, brands=["alpha"],
-                      password="carol's long password", actor=ANN, reason="new analyst")
+                      password="a long passphrase of hers", actor=ANN, reason="new analyst")
     alert_store.set_rule(scenario_db, "money_at_risk", 5000, actor=ANN, reason="quieter")
     make_user(scenario_db, "alpha-analyst", accounts.ANALYST, brands=["alpha"])
     make_user(scenario_db, "alpha-admin", accounts.ADMIN, brands=["alpha"])
