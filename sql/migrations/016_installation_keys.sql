@@ -66,17 +66,23 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT sha256(callbacks_hmac_pad(key, 92) || sha256(callbacks_hmac_pad(key, 54) || message))
 $$;
 
-REVOKE ALL ON installation_keys FROM PUBLIC;
-REVOKE ALL ON FUNCTION installation_key(text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION callbacks_random_key() FROM PUBLIC;
-
-DO $$
+-- Makes a table or function the owner's alone: every privilege revoked from PUBLIC and, by
+-- name, from each back-office role that exists (migration 002's default privileges grant the
+-- reader SELECT on every new table). ``object`` as REVOKE writes it: 'TABLE t', 'FUNCTION f()'.
+CREATE FUNCTION callbacks_owner_only(object text) RETURNS void
+LANGUAGE plpgsql AS $$
 DECLARE
     r text;
 BEGIN
+    EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', object);
     FOREACH r IN ARRAY ARRAY['callbacks_reader', 'callbacks_operator', 'callbacks_battery'] LOOP
         IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('REVOKE ALL ON installation_keys FROM %I', r);
+            EXECUTE format('REVOKE ALL ON %s FROM %I', object, r);
         END IF;
     END LOOP;
 END $$;
+REVOKE ALL ON FUNCTION callbacks_owner_only(text) FROM PUBLIC;
+
+SELECT callbacks_owner_only('TABLE installation_keys');
+SELECT callbacks_owner_only('FUNCTION installation_key(text)');
+SELECT callbacks_owner_only('FUNCTION callbacks_random_key()');

@@ -22,14 +22,5 @@ CREATE INDEX api_token_brands_brand ON api_token_brands (brand_id);
 
 -- Migration 002's default privileges would let the dashboard's reader read the new table;
 -- which brands a token reaches is none of any back-office role's business.
-REVOKE ALL ON api_token_brands FROM PUBLIC;
-DO $$
-DECLARE
-    r text;
-BEGIN
-    FOREACH r IN ARRAY ARRAY['callbacks_reader', 'callbacks_operator', 'callbacks_battery'] LOOP
-        IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('REVOKE ALL ON api_tokens, api_token_brands FROM %I', r);
-        END IF;
-    END LOOP;
-END $$;
+SELECT callbacks_owner_only('TABLE api_tokens');
+SELECT callbacks_owner_only('TABLE api_token_brands');

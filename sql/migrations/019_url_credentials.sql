@@ -18,19 +18,8 @@ CREATE TABLE brand_url_credentials (
 -- No back-office role reads or writes it: migration 002's default privileges would let the
 -- reader SELECT it, so the grants are revoked by name; row-level security with no policy
 -- refuses every row to anyone but the owner should a grant come back.
-REVOKE ALL ON brand_url_credentials FROM PUBLIC;
+SELECT callbacks_owner_only('TABLE brand_url_credentials');
 ALTER TABLE brand_url_credentials ENABLE ROW LEVEL SECURITY;
-DO $$
-DECLARE
-    role_name text;
-BEGIN
-    FOREACH role_name IN ARRAY ARRAY['callbacks_reader', 'callbacks_operator',
-                                     'callbacks_battery'] LOOP
-        IF EXISTS (SELECT FROM pg_roles WHERE rolname = role_name) THEN
-            EXECUTE format('REVOKE ALL ON brand_url_credentials FROM %I', role_name);
-        END IF;
-    END LOOP;
-END $$;
 
 -- Percent-decoding of a URL's user name or password (%40 is '@'); a value that does not decode
 -- to UTF-8 is kept as it was written.

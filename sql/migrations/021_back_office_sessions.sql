@@ -33,15 +33,4 @@ CREATE TRIGGER users_password_ends_sessions AFTER UPDATE OF password_hash ON use
     FOR EACH ROW WHEN (OLD.password_hash IS DISTINCT FROM NEW.password_hash)
     EXECUTE FUNCTION end_sessions_on_password_change();
 
-REVOKE ALL ON back_office_sessions FROM PUBLIC;
-
-DO $$
-DECLARE
-    r text;
-BEGIN
-    FOREACH r IN ARRAY ARRAY['callbacks_reader', 'callbacks_operator', 'callbacks_battery'] LOOP
-        IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('REVOKE ALL ON back_office_sessions FROM %I', r);
-        END IF;
-    END LOOP;
-END $$;
+SELECT callbacks_owner_only('TABLE back_office_sessions');

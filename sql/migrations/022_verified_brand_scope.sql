@@ -53,16 +53,6 @@ $$;
 
 -- Password hashes are the owner's alone: the dashboard reads accounts through the owner's
 -- connection (dashboard/auth.py), and no back-office role may call back_office_account().
-REVOKE ALL ON FUNCTION back_office_account(text, boolean) FROM PUBLIC;
-DO $$
-DECLARE
-    r text;
-BEGIN
-    FOREACH r IN ARRAY ARRAY['callbacks_reader', 'callbacks_operator', 'callbacks_battery'] LOOP
-        IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
-            EXECUTE format('REVOKE ALL ON FUNCTION back_office_account(text, boolean) FROM %I',
-                           r);
-            EXECUTE format('REVOKE ALL ON users, user_brands FROM %I', r);
-        END IF;
-    END LOOP;
-END $$;
+SELECT callbacks_owner_only('FUNCTION back_office_account(text, boolean)');
+SELECT callbacks_owner_only('TABLE users');
+SELECT callbacks_owner_only('TABLE user_brands');
