@@ -44,6 +44,19 @@ def signed_in(app: AppTest, engine: sa.Engine, name: str = ADMIN) -> AppTest:
     return app
 
 
+def opened(engine: sa.Engine, page: str, user: str = ADMIN, **params) -> AppTest:
+    """``page`` after its first run in UTC, ``user`` signed in, ``params`` in its query
+    string; the run raised nothing."""
+    app = AppTest.from_function(app_script, args=(page,), default_timeout=60)
+    app.context = {"timezone": "UTC"}
+    signed_in(app, engine, user)
+    for name, value in params.items():
+        app.query_params[name] = value
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
 def shown(markdown: str) -> str:
     """A Markdown string as its characters read: backslash escapes undone."""
     return _ESCAPE.sub(r"\1", markdown)

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from alerts import store as alert_store
 from dashboard import accounts, auth, queries
-from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
+from dashboard_apptest import ADMIN, make_user, opened, texts
 from delivery import audit, brands
 
 ANN = audit.Actor("ann", "root")
@@ -34,14 +34,7 @@ def changed_db(scenario_db):
 
 
 def open_as(engine, name: str, **params) -> AppTest:
-    app = AppTest.from_function(app_script, args=("actions",), default_timeout=60)
-    app.context = {"timezone": "UTC"}
-    signed_in(app, engine, name)
-    for key, value in params.items():
-        app.query_params[key] = value
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
+    return opened(engine, "actions", name, **params)
 
 
 def shown_changes(app: AppTest) -> list[tuple[str, str]]:

@@ -7,13 +7,11 @@ from streamlit.testing.v1 import AppTest
 
 from alerts import store as alert_store
 from dashboard import accounts
-from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
+from dashboard_apptest import ADMIN, make_user, opened, texts
 from databases import empty
 from delivery import store
 
 from brand_traffic import deliver, enqueue, failing_receiver
-
-RUN_TIMEOUT_S = 60
 
 
 @pytest.fixture(scope="module")
@@ -43,15 +41,7 @@ def health_db(engine):
 @pytest.fixture
 def open_health(health_db, reader_env):
     def run(user: str = ADMIN, **params) -> AppTest:
-        app = AppTest.from_function(app_script, args=("health",),
-                                    default_timeout=RUN_TIMEOUT_S)
-        app.context = {"timezone": "UTC"}
-        signed_in(app, health_db, user)
-        for name, value in params.items():
-            app.query_params[name] = value
-        app.run()
-        assert not app.exception, [e.message for e in app.exception]
-        return app
+        return opened(health_db, "health", user, **params)
     return run
 
 
