@@ -153,6 +153,16 @@ COMMON_FIELDS = (
 )
 
 HEARTBEAT = "/heartbeat"
+#: A brand's heartbeat interval unless it says otherwise, and the shortest it may say.
+DEFAULT_HEARTBEAT_INTERVAL_S = 60
+MIN_HEARTBEAT_INTERVAL_S = 1
+#: Each heartbeat's interval is stretched or shrunk by up to this fraction, at random, so that
+#: sessions opened together drift apart instead of beating together.
+HEARTBEAT_JITTER = 0.1
+#: The states of a player session: heartbeats go out while it is live.
+SESSION_STATES = ("live", "closed", "expired", "ended_by_platform")
+#: The platform's answer that ends a session: it no longer knows it.
+SESSION_UNKNOWN = "auth_session_unknown"
 #: Sent per player session, not per bet: no ids, no body, nothing to order it by, so producers
 #: cannot queue it (:func:`queueable`); platforms must answer it all the same.
 HEARTBEAT_DESTINATION = Destination(

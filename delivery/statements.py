@@ -57,18 +57,20 @@ def run(conn: sa.Connection, name: str, params: Mapping | None = None, *,
     return conn.execute(_execute_clause(conn, filename, name, clock), params or {})
 
 
-def run_many(conn: sa.Connection, calls: Sequence[tuple[str, Mapping]], *,
+def run_many(conn: sa.Connection, calls: Sequence[tuple], *,
              filename: str = "queries.sql", clock=time.monotonic) -> sa.CursorResult:
     """Run named queries ``[(name, params), ...]`` one after the other in one round trip
     (PostgreSQL takes several statements in one message, in the transaction under way); the
     result is the last one's. Each round trip costs both processes a wake-up and the caller
-    an execution through SQLAlchemy, more than a small statement itself."""
+    an execution through SQLAlchemy, more than a small statement itself. A call
+    ``(name, params, filename)`` names a query of another file than ``filename``."""
     if len(calls) == 1:
-        return run(conn, *calls[0], filename=filename, clock=clock)
+        name, params, *other = calls[0]
+        return run(conn, name, params, filename=other[0] if other else filename, clock=clock)
     texts = []
     values = {}
-    for i, (name, params) in enumerate(calls):
-        texts.append(_execute_clause(conn, filename, name, clock).text)
+    for i, (name, params, *other) in enumerate(calls):
+        texts.append(_execute_clause(conn, other[0] if other else filename, name, clock).text)
         values.update({f"s{i}_{key}": value for key, value in params.items()})
     return conn.execute(_one_message(tuple(texts)), values)
 

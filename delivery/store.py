@@ -326,7 +326,7 @@ def _write_sending(conn: sa.Connection, callbacks: list[OutgoingCallback],
     sendings = [prepare(cb) for cb in callbacks]
     writes = list(then)
     if sendings:
-        writes.insert(0, ("insert_attempts", {"rows": _json_rows(sending_row(s)
+        writes.insert(0, ("insert_attempts", {"rows": json_rows(sending_row(s)
                                                                  for s in sendings)}))
     if writes:
         _run_many(conn, writes)
@@ -375,14 +375,14 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
         completions = [completion_row(a) for a in attempts]
         # The writes that need no answer go in one round trip with the one that does.
         writes: list[tuple[str, dict]] = [("complete_attempts", {
-            "rows": _json_rows(completions),
+            "rows": json_rows(completions),
             "started_ats": sorted({c["started_at"] for c in completions}),
             "ids": [str(c["id"]) for c in completions]})]
         owned = [a for a in attempts if _still_holds(held.get(a.callback.callback_id), a)]
         if not owned:
             _run_many(conn, writes)
             return []
-        writes.append(("finish_callbacks", {"rows": _json_rows(dict(
+        writes.append(("finish_callbacks", {"rows": json_rows(dict(
             id=a.callback.callback_id, state=a.final_state, last_status=a.response_status,
             last_error=None if a.outcome.kind == "delivered" else redact_answer(a)[1],
             next_attempt_at=a.next_attempt_at) for a in owned),
@@ -395,7 +395,7 @@ def finish_attempts(engine: sa.Engine, attempts: list[Attempt], margin_s: float,
                 chain.append(attempt.callback.bet_id)
         if statuses:
             writes.append(("set_bet_statuses", {
-                "rows": _json_rows(statuses), "bet_ids": [s["bet_id"] for s in statuses]}))
+                "rows": json_rows(statuses), "bet_ids": [s["bet_id"] for s in statuses]}))
         if chain and take_more:
             writes.append(("chain_next_in_groups", {"bet_ids": chain, "margin_s": margin_s}))
         elif chain:
@@ -449,7 +449,7 @@ def _refill(conn: sa.Connection, owned: list[Attempt], successors: list[Outgoing
 def insert_attempts(conn: sa.Connection, attempts: list[Attempt]) -> None:
     """Append the attempts to the history in one statement."""
     if attempts:
-        _run(conn, "insert_attempts", {"rows": _json_rows(attempt_row(a)
+        _run(conn, "insert_attempts", {"rows": json_rows(attempt_row(a)
                                                                for a in attempts)})
 
 
@@ -484,8 +484,10 @@ def _apply_group_effect(attempt: Attempt, bet_status: str, statuses: list[dict],
     return not effect.skip_reason and not effect.queue_decline
 
 
-def _json_rows(rows) -> str:
+def json_rows(rows) -> str:
+    """Rows as the JSON array the batch statements read (``jsonb_to_recordset``)."""
     return json.dumps(list(rows), default=_json_value)
+
 
 
 def _json_value(value):
