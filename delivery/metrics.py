@@ -1,9 +1,10 @@
 """Prometheus metrics (``prometheus-client``) of the API server, the scheduler and the workers.
 
 What the database knows — open callbacks, due now, in flight and the oldest open callback's age,
-per brand — is read by :class:`QueueCollector` when the endpoint is scraped (one query per
-scrape, nothing per attempt). What only a process knows is counted where it happens, with a
-counter increment and nothing else:
+live player sessions and those whose heartbeats fail, per brand — is read by
+:class:`QueueCollector` when the endpoint is scraped (one query per scrape, nothing per attempt).
+What only a process knows is counted where it happens, with a counter increment and nothing
+else:
 
 - workers: attempts recorded, by brand, destination and outcome, and their duration;
 - the scheduler: claimed callbacks handed to the broker, broker publish errors, leases that ran
@@ -87,7 +88,8 @@ def record_attempts(engine: sa.Engine, attempts) -> None:
 
 
 class QueueCollector:
-    """Queue figures per brand, read from PostgreSQL at each scrape."""
+    """Queue and player-session figures per brand, read from PostgreSQL at each scrape (one
+    query)."""
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine
@@ -117,10 +119,20 @@ class QueueCollector:
                 "callbacks_oldest_pending_age_seconds", "Age of the oldest callback not "
                 "finished yet (0 when none is)", labels=["brand"]),
         }
+        sessions = GaugeMetricFamily(
+            "callbacks_player_sessions", "Player sessions whose heartbeats are kept going, by "
+            "state (live; sessions that are over are not counted)", labels=["brand", "state"])
+        failing = GaugeMetricFamily(
+            "callbacks_player_sessions_failing", "Live player sessions whose latest heartbeat "
+            "did not get through (failed, no answer, or refused)", labels=["brand"])
         for row in rows:
             for column, family in families.items():
                 family.add_metric([row["brand"]], float(row[column]))
+            sessions.add_metric([row["brand"], "live"], float(row["sessions_live"]))
+            failing.add_metric([row["brand"]], float(row["sessions_failing"]))
         yield from families.values()
+        yield sessions
+        yield failing
 
 
 def registry_for(engine: sa.Engine, *collectors) -> CollectorRegistry:

@@ -386,13 +386,20 @@ WHERE a.started_at = r.started_at AND a.id = r.id AND a.outcome IN ('sending', '
 
 -- name: queue_by_brand
 -- What the metrics endpoints report per brand (every brand, idle ones with zeros): open
--- callbacks, those due now, those in flight, and the age of the oldest open one.
+-- callbacks, those due now, those in flight, and the age of the oldest open one; live player
+-- sessions, and those of them whose latest heartbeat did not get through (two index ranges of
+-- player_sessions_brand_state per brand: sessions that are over are not counted, they pile up).
 SELECT b.name AS brand,
        count(c.id) AS open,
        count(c.id) FILTER (WHERE c.state = 'pending' AND c.next_attempt_at <= now()) AS due_now,
        count(c.id) FILTER (WHERE c.state = 'in_flight') AS in_flight,
-       coalesce(extract(epoch FROM now() - min(c.created_at)), 0) AS oldest_open_age_s
+       coalesce(extract(epoch FROM now() - min(c.created_at)), 0) AS oldest_open_age_s,
+       (SELECT count(*) FROM player_sessions s
+        WHERE s.brand_id = b.id AND s.state = 'live') AS sessions_live,
+       (SELECT count(*) FROM player_sessions s
+        WHERE s.brand_id = b.id AND s.state = 'live' AND s.failures_in_row > 0)
+           AS sessions_failing
 FROM brands b
 LEFT JOIN callbacks c ON c.brand_id = b.id AND c.state IN ('waiting', 'pending', 'in_flight')
-GROUP BY b.name
+GROUP BY b.id, b.name
 ORDER BY b.name;
