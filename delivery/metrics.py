@@ -1,10 +1,9 @@
 """Prometheus metrics (``prometheus-client``) of the API server, the scheduler and the workers.
 
 What the database knows — open callbacks, due now, in flight and the oldest open callback's age,
-live player sessions and those whose heartbeats fail, per brand — is read by
-:class:`QueueCollector` when the endpoint is scraped (one query per scrape, nothing per attempt).
-What only a process knows is counted where it happens, with a counter increment and nothing
-else:
+per brand — is read by :class:`QueueCollector` when the endpoint is scraped (one query per
+scrape, nothing per attempt). What only a process knows is counted where it happens, with a
+counter increment and nothing else:
 
 - workers: attempts recorded, by brand, destination and outcome, and their duration;
 - the scheduler: claimed callbacks handed to the broker, broker publish errors, leases that ran
@@ -88,8 +87,7 @@ def record_attempts(engine: sa.Engine, attempts) -> None:
 
 
 class QueueCollector:
-    """Queue and player-session figures per brand, read from PostgreSQL at each scrape (one
-    query)."""
+    """Queue figures per brand, read from PostgreSQL at each scrape."""
 
     def __init__(self, engine: sa.Engine):
         self.engine = engine

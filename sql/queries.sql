@@ -392,8 +392,8 @@ WHERE a.started_at = r.started_at AND a.id = r.id AND a.outcome IN ('sending', '
 -- name: queue_by_brand
 -- What the metrics endpoints report per brand (every brand, idle ones with zeros): open
 -- callbacks, those due now, those in flight, and the age of the oldest open one; live player
--- sessions, and those of them whose latest heartbeat did not get through (two index ranges of
--- player_sessions_brand_state per brand: sessions that are over are not counted, they pile up).
+-- sessions (the player_sessions gauge), and those of them whose latest heartbeat did not get
+-- through. Sessions that are over are not counted: they pile up.
 SELECT b.name AS brand,
        count(c.id) AS open,
        count(c.id) FILTER (WHERE c.state = 'pending' AND c.next_attempt_at <= now()) AS due_now,
