@@ -85,10 +85,10 @@ def run(args) -> int:
         print(file=sys.stderr)
     print(f"bets {counters.bets}, callbacks queued {counters.callbacks}, place errors "
           f"{counters.place_errors}")
-    print(f"player sessions opened {counters.sessions_opened}, closed "
+    print(f"player sessions: opened {counters.sessions_opened}, closed "
           f"{counters.sessions_closed}, lapsed {counters.sessions_lapsed}, left open "
-          f"{counters.sessions_live} (they expire unless refreshed), of players the platform "
-          f"had logged out {counters.sessions_logged_out}")
+          f"{counters.sessions_live} (they expire unless refreshed); "
+          f"{counters.sessions_logged_out} of players the platform had logged out")
     code = 0
     if args.check:
         code = _check(sim)
