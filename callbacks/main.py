@@ -308,19 +308,20 @@ def cmd_session_open(args) -> int:
 
 def cmd_session_close(args) -> int:
     engine, _ = _engine()
-    session = sessions.close(engine, args.brand, args.id)
+    before = sessions.get(engine, args.brand, args.id)
+    session = sessions.close(engine, args.brand, args.id) if before else None
     if session is None:
         raise InvalidInput(f"brand {args.brand} has no player session {args.id!r}; `callbacks "
                            f"session list --brand {args.brand}` lists them", field="id",
                            value=args.id)
     if args.json:
         _print_json(session)
-    elif session["state"] == "closed":
+    elif before["state"] == "live":
         print(f"session {session['session_id']} of brand {session['brand']} closed after "
               f"{session['heartbeats_sent']} heartbeat(s)")
     else:
         print(f"session {session['session_id']} of brand {session['brand']} was over already "
-              f"({session['state']}); nothing was changed")
+              f"({before['state']}); nothing was changed")
     return 0
 
 

@@ -337,6 +337,11 @@ def _write_sending(conn: sa.Connection, callbacks: list[OutgoingCallback],
     return sendings
 
 
+def insert_sendings(conn: sa.Connection, sendings: list[Sending]) -> None:
+    """Write attempts about to be sent as ``sending`` rows, in one statement."""
+    _run(conn, "insert_attempts", {"rows": json_rows(sending_row(s) for s in sendings)})
+
+
 def keep_leases(engine: sa.Engine, sendings: list[Sending], margin_s: float) -> list[Sending]:
     """Stretch the leases of attempts about to be sent from now on (after a write that took
     long enough to eat into them); the ones whose lease ran out and was swept are left out."""
