@@ -58,6 +58,22 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
         ).scalar()
     assert set(sessions) == {"healthy", "flaky", "buggy"} and min(sessions.values()) >= 2
     assert intervals == {5} and logged_out == 3
+
+    def heartbeats_shown():
+        with clean_db.connect() as conn:
+            delivered = conn.execute(sa.text(
+                "SELECT count(*) FROM attempts WHERE destination = '/heartbeat' "
+                "AND outcome = 'delivered'")).scalar()
+            ended = conn.execute(sa.text(
+                "SELECT count(*) FROM player_sessions s JOIN brands b ON b.id = s.brand_id "
+                "WHERE b.name = 'healthy' AND s.state = 'ended_by_platform'")).scalar()
+        return delivered > 0 and ended == 1
+
+    # and their heartbeats go out: the platforms answer them, and end the unknown session
+    deadline = time.monotonic() + 30
+    while not heartbeats_shown() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert heartbeats_shown()
     bet_id = body["callbacks"][0]["bet_id"]
     [place] = httpx.get(f"{api_url}/v1/bets/{bet_id}/callbacks", headers=auth,
                         timeout=30).json()["callbacks"]
