@@ -79,7 +79,6 @@ def params(*, brand_id: int | None = None, rate_windows_s: Mapping[int, int] | N
         "default_exhausted_window_s": DEFAULT_EXHAUSTED_WINDOW_S,
         "default_heartbeat_window_s": DEFAULT_HEARTBEAT_WINDOW_S,
         "heartbeat": contract.HEARTBEAT,
-        "session_unknown": contract.SESSION_UNKNOWN,
         "recent_window_s": state.RECENT_WINDOW_S,
         "recent_exhausted_window_s": state.RECENT_EXHAUSTED_WINDOW_S,
         "risk_destinations": [s.destination for s in money.RISK_SOURCES],

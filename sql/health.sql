@@ -6,9 +6,10 @@
 -- risk by currency. :brand_ids / :rate_windows_s / :exhausted_windows_s /
 -- :heartbeat_windows_s give a window per brand (brands not listed use the default windows).
 -- Attempts of bet callbacks and heartbeats (destination :heartbeat) are counted apart: the
--- recent and failure-rate figures are the bets'; the heartbeat figures count a heartbeat as
--- failed when it did not keep its session alive (failed, no answer, or refused for another
--- reason than :session_unknown, which ends the session: an answer). Money at
+-- recent and failure-rate figures are the bets' (read by attempts_bets_brand_started, which
+-- holds no heartbeat); the heartbeat figures come from heartbeat_minutes and count a heartbeat
+-- as failed when it did not keep its session alive (failed, no answer, or lost) — the platform
+-- answering that it no longer knows the session is an answer. Money at
 -- risk comes from :risk_destinations / :risk_fields / :risk_kinds (health/money.py: a field ''
 -- is the bet's stake); see that module for which callbacks count.
 WITH windows AS (
@@ -74,13 +75,11 @@ LEFT JOIN LATERAL (
       AND a.started_at >= now() - make_interval(secs => s.rate_window_s)
 ) w ON true
 LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE a.outcome <> 'sending') AS finished,
-           count(*) FILTER (WHERE a.outcome NOT IN ('sending', 'delivered')
-                              AND coalesce(a.error_code, '') <> :session_unknown) AS failed
-    FROM attempts a
-    WHERE a.brand_id = s.brand_id AND a.origin <> 'integration_test'
-      AND a.destination = :heartbeat
-      AND a.started_at >= now() - make_interval(secs => s.heartbeat_window_s)
+    -- The brand's heartbeat counts per minute (migration 025), the window's whole minutes.
+    SELECT sum(m.delivered + m.ended + m.failed) AS finished, sum(m.failed) AS failed
+    FROM heartbeat_minutes m
+    WHERE m.brand_id = s.brand_id
+      AND m.minute >= date_trunc('minute', now() - make_interval(secs => s.heartbeat_window_s))
 ) h ON true
 LEFT JOIN LATERAL (
     SELECT jsonb_agg(jsonb_build_object(
