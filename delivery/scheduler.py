@@ -65,6 +65,10 @@ RETRY_AFTER_S = 2.0
 #: Heartbeats are claimed at most this often: under load a round claims what fell due since
 #: the last one (a heartbeat is at most this late for it), instead of one session at a time.
 BEAT_TICK_S = 0.05
+#: Heartbeats per broker message, at most: a round's claims spread over many brands, one or
+#: two each, and a message per twenty of them kept the scheduler publishing (a transaction per
+#: message on the PostgreSQL broker) while sessions fell due faster than it claimed them.
+BEAT_BATCH = 250
 
 
 def batches(claims: list, size: int, processes: int = 1) -> list[list]:
@@ -185,7 +189,8 @@ class Scheduler:
     def _claim_beats(self, report: TickReport) -> None:
         claims, report.beats_next_due_in_s = heartbeats.claim_beats(
             self.engine, self.settings.dispatch_lease_s)
-        for batch in batches(claims, self.settings.batch_size, self.settings.worker_processes):
+        for batch in batches(claims, max(self.settings.batch_size, BEAT_BATCH),
+                             self.settings.worker_processes):
             try:
                 send_beats(self.broker, self.settings.queue_name, batch)
             except Exception as exc:  # whatever the broker's client raises
