@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
+import contract
 from health.figures import BrandNow
 from health.money import plain_amount
 from health.state import DEGRADED, DOWN, HEALTHY, RECENT_WINDOW_S, duration
@@ -213,3 +214,71 @@ def _notifications(event: dict) -> str:
     if event.get("last_error") and event["delivered"] < total:
         text += f" — last error: {event['last_error']}"
     return text
+
+
+# --- player sessions ------------------------------------------------------------------------
+
+SESSION_COLUMNS = ["Brand", "Live now", "Failing now", "Heartbeats", "Success rate",
+                   "Ended by platform"]
+
+
+def _current(frame: pd.DataFrame, p: Period) -> pd.DataFrame:
+    if frame.empty:
+        return frame
+    return frame[pd.to_datetime(frame["bucket"], utc=True) >= p.split]
+
+
+def _ended(part: pd.DataFrame) -> pd.Series:
+    """Heartbeats the platform answered ``auth_session_unknown``: each ended its session."""
+    return (part["outcome"] == "rejected") & (part["error_code"] == contract.SESSION_UNKNOWN)
+
+
+def _success(part: pd.DataFrame) -> tuple[int, float | None]:
+    answered = part[part["outcome"] != "sending"]
+    total = int(answered["attempts"].sum())
+    ok = int(answered.loc[answered["outcome"] == "delivered", "attempts"].sum())
+    return int(part["attempts"].sum()), (ok / total if total else None)
+
+
+def sessions_table(figures: list[dict], beats: pd.DataFrame, p: Period) -> pd.DataFrame:
+    """Per brand: live sessions now (and how many of them fail), heartbeats sent in this
+    period, the share delivered, and sessions the platform ended in it. ``figures`` are the
+    ``session_figures`` rows, ``beats`` the heartbeats' breakdown frame. Brands with no session
+    and no heartbeat are left out."""
+    current = _current(beats, p)
+    rows = []
+    for f in figures:
+        part = current[current["brand"] == f["brand"]] if not current.empty else current
+        sent, rate = _success(part) if not part.empty else (0, None)
+        if not (f["live"] or f["ended_by_platform"] or sent):
+            continue
+        rows.append({"Brand": f["brand"], "Live now": int(f["live"]),
+                     "Failing now": int(f["failing"]), "Heartbeats": sent,
+                     "Success rate": rate, "Ended by platform": int(f["ended_by_platform"])})
+    return pd.DataFrame(rows, columns=SESSION_COLUMNS)
+
+
+def session_totals(table: pd.DataFrame, beats: pd.DataFrame, p: Period) -> dict:
+    """The headline figures over every brand shown: live sessions, failing, heartbeat success
+    rate, sessions ended by the platform."""
+    current = _current(beats, p)
+    current = current[current["brand"].isin(table["Brand"])] if not current.empty else current
+    sent, rate = _success(current) if not current.empty else (0, None)
+    return {"live": int(table["Live now"].sum()), "failing": int(table["Failing now"].sum()),
+            "heartbeats": sent, "success_rate": rate,
+            "ended": int(table["Ended by platform"].sum())}
+
+
+def heartbeat_series(beats: pd.DataFrame, p: Period) -> pd.DataFrame:
+    """Heartbeat success rate and sessions ended by the platform per bucket and brand, this
+    period (``beats`` has the wall-clock ``time`` of :func:`dashboard.charts.prepare`)."""
+    columns = ["time", "brand", "success_rate", "heartbeats", "ended"]
+    current = _current(beats, p)
+    if current.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for (at, brand), part in current.groupby(["time", "brand"]):
+        sent, rate = _success(part)
+        rows.append({"time": at, "brand": brand, "success_rate": rate, "heartbeats": sent,
+                     "ended": int(part.loc[_ended(part), "attempts"].sum())})
+    return pd.DataFrame(rows, columns=columns)

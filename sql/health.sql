@@ -6,7 +6,8 @@
 -- risk by currency. :brand_ids / :rate_windows_s / :exhausted_windows_s give a window per brand
 -- (brands not listed use :default_rate_window_s and :default_exhausted_window_s). Money at
 -- risk comes from :risk_destinations / :risk_fields / :risk_kinds (health/money.py: a field ''
--- is the bet's stake); see that module for which callbacks count.
+-- is the bet's stake); see that module for which callbacks count. Player sessions' heartbeats
+-- (:heartbeat) are not bet callbacks and are left out of the attempt figures.
 WITH windows AS (
     SELECT * FROM unnest(CAST(:brand_ids AS integer[]), CAST(:rate_windows_s AS integer[]),
                          CAST(:exhausted_windows_s AS integer[]))
@@ -55,6 +56,7 @@ LEFT JOIN LATERAL (
                AS last_answer_at
     FROM attempts a
     WHERE a.brand_id = s.brand_id AND a.origin <> 'integration_test'
+      AND a.destination <> :heartbeat
       AND a.started_at >= now() - make_interval(secs => :recent_window_s)
 ) r ON true
 LEFT JOIN LATERAL (
@@ -62,6 +64,7 @@ LEFT JOIN LATERAL (
            count(*) FILTER (WHERE a.outcome IN ('failed', 'exhausted', 'unknown')) AS failed
     FROM attempts a
     WHERE a.brand_id = s.brand_id AND a.origin <> 'integration_test'
+      AND a.destination <> :heartbeat
       AND a.started_at >= now() - make_interval(secs => s.rate_window_s)
 ) w ON true
 LEFT JOIN LATERAL (

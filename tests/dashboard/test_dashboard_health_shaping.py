@@ -96,3 +96,41 @@ def test_alert_history_says_how_notifications_went():
     assert list(table["Notifications"]) == [
         "1/2 delivered, 1 retrying (4 attempt(s)) — last error: HTTP 503: busy", "no alert URL"]
     assert list(table["Status"]) == ["🔔 firing", "✅ resolved"]
+
+
+def _beats(rows) -> pd.DataFrame:
+    """A heartbeats breakdown frame: (bucket, brand, outcome, error_code, attempts)."""
+    frame = pd.DataFrame(rows, columns=["bucket", "brand", "outcome", "error_code", "attempts"])
+    frame["time"] = pd.to_datetime(frame["bucket"], utc=True).dt.tz_localize(None)
+    return frame
+
+
+def test_sessions_per_brand_count_this_period_only_and_skip_brands_without_sessions():
+    p = hs.period("24h", NOW)
+    before, during = p.split - timedelta(hours=2), p.split + timedelta(hours=2)
+    beats = _beats([
+        (before, "acme", "failed", None, 50),                       # the previous period
+        (during, "acme", "delivered", None, 6),
+        (during, "acme", "failed", None, 1),
+        (during, "acme", "rejected", "auth_session_unknown", 1),
+        (during, "acme", "sending", None, 2),                       # no outcome yet
+    ])
+    figures = [{"brand": "acme", "live": 3, "failing": 1, "ended_by_platform": 1},
+               {"brand": "quiet", "live": 0, "failing": 0, "ended_by_platform": 0}]
+    table = hs.sessions_table(figures, beats, p)
+    assert table.to_dict("records") == [{
+        "Brand": "acme", "Live now": 3, "Failing now": 1, "Heartbeats": 10,
+        "Success rate": 6 / 8, "Ended by platform": 1}]
+    totals = hs.session_totals(table, beats, p)
+    assert totals == {"live": 3, "failing": 1, "heartbeats": 10, "success_rate": 6 / 8,
+                      "ended": 1}
+    series = hs.heartbeat_series(beats, p)
+    assert series[["brand", "success_rate", "heartbeats", "ended"]].values.tolist() == [
+        ["acme", 6 / 8, 10, 1]]
+
+
+def test_no_sessions_no_rows():
+    p = hs.period("24h", NOW)
+    assert hs.sessions_table([{"brand": "acme", "live": 0, "failing": 0,
+                               "ended_by_platform": 0}], _beats([]), p).empty
+    assert hs.heartbeat_series(_beats([]), p).empty
