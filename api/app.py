@@ -4,6 +4,11 @@ Routes::
 
     POST /v1/brands/{brand}/callbacks    {"callbacks": [...]} → 201/200 {"request_ids": [...]}
     GET  /v1/bets/{bet_id}/callbacks     the bet, its callbacks and their attempts
+    PUT  /v1/brands/{brand}/sessions/{session_id}    {"foreign_params": {...}, "ttl_s": N}
+                                         → 201 opened / 200 refreshed, the session
+    DELETE /v1/brands/{brand}/sessions/{session_id}  → 204 closed (or over already) / 404
+    GET  /v1/brands/{brand}/sessions/{session_id}    the session
+    GET  /v1/brands/{brand}/sessions?state=live      the brand's sessions
     GET  /openapi.json                   the OpenAPI 3.1 document (public)
     GET  /healthz                        {"status": "ok"} or 503 (public)
     GET  /metrics                        Prometheus metrics: queue figures per brand (public)
@@ -15,7 +20,8 @@ through :mod:`delivery.store`, in Starlette's thread pool.
 What a token may do with a brand is :func:`api.scopes.decide`'s to say; the routes resolve the
 brand at request time and turn its decision into an answer: a write out of the token's scope
 is a 403 (whether or not the brand exists), a bet of a brand out of its scope is a 404 like a
-bet that does not exist.
+bet that does not exist. The sessions routes name their brand in the path: a read of a brand
+out of the token's scope is a 403 too, answered alike whether or not the brand exists.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import json
 import logging
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from typing import Iterable
 
 import sqlalchemy as sa
@@ -36,7 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from delivery import metrics, store
+from delivery import metrics, sessions, store
 from delivery.errors import InvalidInput, RequestIdConflict, UnknownBrand
 from delivery.validation import NewCallback
 
@@ -44,6 +51,7 @@ from . import openapi
 from .auth import BearerAuth, TokenChecker
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS, BadBatch, parse_batch, problem, too_large
 from .scopes import Access, Decision, TokenScope, decide
+from .session_request import parse_session_request, problem as session_problem
 
 #: How long the health check waits for the database.
 HEALTH_TIMEOUT_S = 5.0
@@ -121,6 +129,84 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
             return error(404, f"no bet {bet_id!r}: nothing was ever queued for it")
         return Json(bet_document(found))
 
+    async def brand_id_of(brand: str) -> int | None:
+        try:
+            return (await run_in_threadpool(store.brand_named, engine, brand)).id
+        except UnknownBrand:
+            return None
+
+    async def session_access(request: Request, access: Access) -> Json | None:
+        """The answer when the token may not do ``access`` to the path's brand, or None."""
+        brand = request.path_params["brand"]
+        token: TokenScope = request.state.api_token
+        decision = decide(token, access, brand, await brand_id_of(brand))
+        if access is Access.WRITE:
+            return _write_refused(decision, token, brand, doing=SESSION_WRITES)
+        if decision is Decision.UNKNOWN_BRAND:
+            return _unknown_brand_answer(brand)
+        if decision is Decision.OUT_OF_SCOPE:
+            return error(403, f"the API token {token.name!r} is not allowed to read brand "
+                              f"{brand!r}; a token of this brand is made with `callbacks "
+                              f"api-token create --name NAME --brand {brand} --read-only`")
+        return None
+
+    async def put_session(request: Request) -> Json:
+        refused = await session_access(request, Access.WRITE)
+        if refused is not None:
+            return refused
+        brand = request.path_params["brand"]
+        wanted = parse_session_request(request.path_params["session_id"],
+                                       await _read_body(request, max_body_bytes))
+        try:
+            opened = await run_in_threadpool(partial(
+                sessions.open, engine, brand, wanted.session_id, wanted.foreign_params,
+                ttl_s=wanted.ttl_s, expires_at=wanted.expires_at))
+        except UnknownBrand:
+            raise  # the brand went away meanwhile: its handler answers 404
+        except InvalidInput as exc:
+            return error(422, f"{exc}; nothing was written", problems=[session_problem(exc)])
+        return Json(opened.session, status_code=201 if opened.created else 200)
+
+    async def delete_session(request: Request) -> Response:
+        refused = await session_access(request, Access.WRITE)
+        if refused is not None:
+            return refused
+        brand, session_id = request.path_params["brand"], request.path_params["session_id"]
+        closed = await run_in_threadpool(sessions.close, engine, brand, session_id)
+        if closed is None:
+            return _unknown_session(brand, session_id)
+        return Response(status_code=204)
+
+    async def get_session(request: Request) -> Json:
+        refused = await session_access(request, Access.READ)
+        if refused is not None:
+            return refused
+        brand, session_id = request.path_params["brand"], request.path_params["session_id"]
+        found = await run_in_threadpool(sessions.get, engine, brand, session_id)
+        if found is None:
+            return _unknown_session(brand, session_id)
+        return Json(found)
+
+    async def list_sessions(request: Request) -> Json:
+        refused = await session_access(request, Access.READ)
+        if refused is not None:
+            return refused
+        state = request.query_params.get("state") or None
+        limit = request.query_params.get("limit", "1000")
+        try:
+            if not limit.isdigit():
+                raise InvalidInput(f"limit must be a whole number from 1 to "
+                                   f"{sessions.MAX_LIST:,}, got {limit!r}", field="limit",
+                                   value=limit)
+            found = await run_in_threadpool(partial(
+                sessions.list_sessions, engine, request.path_params["brand"], state=state,
+                limit=int(limit)))
+        except UnknownBrand:
+            raise
+        except InvalidInput as exc:
+            return error(422, str(exc), problems=[session_problem(exc)])
+        return Json({"sessions": found})
+
     async def openapi_json(request: Request) -> Json:
         return Json(openapi.document())
 
@@ -143,6 +229,11 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
     routes = [
         Route("/v1/brands/{brand}/callbacks", post_callbacks, methods=["POST"]),
         Route("/v1/bets/{bet_id:path}/callbacks", get_bet_callbacks, methods=["GET"]),
+        Route("/v1/brands/{brand}/sessions", list_sessions, methods=["GET"]),
+        Route("/v1/brands/{brand}/sessions/{session_id:path}", put_session, methods=["PUT"]),
+        Route("/v1/brands/{brand}/sessions/{session_id:path}", delete_session,
+              methods=["DELETE"]),
+        Route("/v1/brands/{brand}/sessions/{session_id:path}", get_session, methods=["GET"]),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_text, methods=["GET"]),
@@ -179,11 +270,16 @@ def _ping(engine: sa.Engine) -> None:
         conn.execute(sa.text("SELECT 1"))
 
 
-def _write_refused(decision: Decision, token: TokenScope, brand: str) -> Json | None:
+#: What a write to the sessions routes does, in a read-only token's 403.
+SESSION_WRITES = "open or close player sessions"
+
+
+def _write_refused(decision: Decision, token: TokenScope, brand: str, *,
+                   doing: str = "queue callbacks") -> Json | None:
     """The answer to a write the token may not make, or None when it may."""
     if decision is Decision.READ_ONLY:
         return error(403, f"the API token {token.name!r} is read-only: it may read bets but "
-                          "not queue callbacks; use a token made without --read-only")
+                          f"not {doing}; use a token made without --read-only")
     if decision is Decision.OUT_OF_SCOPE:
         # The same answer whether or not the brand exists: a token scoped to other brands is
         # not told which brands there are.
@@ -193,6 +289,11 @@ def _write_refused(decision: Decision, token: TokenScope, brand: str) -> Json | 
     if decision is Decision.UNKNOWN_BRAND:
         return _unknown_brand_answer(brand)
     return None
+
+
+def _unknown_session(brand: str, session_id: str) -> Json:
+    return error(404, f"no player session {session_id!r} of brand {brand!r}: none was ever "
+                      f"opened; open it with PUT /v1/brands/{brand}/sessions/{{session_id}}")
 
 
 def _conflict(exc: RequestIdConflict, callbacks: list[NewCallback]) -> Json:

@@ -14,6 +14,8 @@ from functools import cache
 import contract
 from contract import Destination, Field, checking
 
+from delivery import sessions
+
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS
 
 #: Version of the producer API (the path prefix).
@@ -28,7 +30,7 @@ _NON_BLANK_PATTERN = r"\S"
 @cache
 def document() -> dict:
     """The whole OpenAPI document (built once; treat it as read-only)."""
-    schemas = dict(_fixed_schemas())
+    schemas = dict(_fixed_schemas(), **_session_schemas())
     queued = [d for d in contract.DESTINATIONS.values() if contract.queueable(d.path)]
     for dest in contract.DESTINATIONS.values():
         name = schema_name(dest)
@@ -233,6 +235,7 @@ def _paths() -> dict:
                 "503": _UNAVAILABLE,
             },
         }},
+        **_session_paths(),
         "/healthz": {"get": {
             "operationId": "health", "summary": "Whether the API can reach its database",
             "security": [],
@@ -252,6 +255,173 @@ def _paths() -> dict:
                                   "content": {"application/json": {"schema": {
                                       "type": "object"}}}}},
         }},
+    }
+
+
+_BRAND = {"name": "brand", "in": "path", "required": True, "schema": {"type": "string"},
+          "description": "A brand added with `callbacks brand add`."}
+_SESSION_ID = {"name": "session_id", "in": "path", "required": True,
+               "schema": {"type": "string", "minLength": 1,
+                          "maxLength": sessions.MAX_SESSION_ID_CHARS},
+               "description": "The player session's id, as the producer knows it (1 to "
+                              f"{sessions.MAX_SESSION_ID_CHARS} printable characters)."}
+_SESSION_FORBIDDEN = _answer(
+    "The token may not reach this brand: it is made for other brands (answered alike whether "
+    "or not the brand exists), or, for PUT and DELETE, it is read-only.")
+_NO_BRAND = _answer("No brand has this name (`callbacks brand list`); only a token of all "
+                    "brands, or one naming this brand, is told so.")
+
+
+def _session_paths() -> dict:
+    return {
+        "/v1/brands/{brand}/sessions/{session_id}": {
+            "parameters": [_BRAND, _SESSION_ID],
+            "put": {
+                "operationId": "openSession",
+                "summary": "Open a player session, or refresh it (heartbeats start)",
+                "description": (
+                    "While the session is live, the brand's platform gets POST /heartbeat "
+                    "with its foreign_params once per the brand's heartbeat interval "
+                    "(±10 %), until it is closed (DELETE), reaches its end (ttl_s or "
+                    "expires_at), or the platform answers 400 auth_session_unknown "
+                    "(ended_by_platform). Without ttl_s and expires_at it lives until one of "
+                    "those. Sending it again while it is live refreshes it (new "
+                    "foreign_params and end; its heartbeats go on as scheduled): a repeat is "
+                    "safe. Sending it for a session that is over opens it anew."),
+                "requestBody": {"required": True, "content": _json("SessionRequest")},
+                "responses": {
+                    "201": _answer("Opened: new, or live again after it was over.", "Session"),
+                    "200": _answer("Refreshed: it was live.", "Session"),
+                    "400": _answer("The body is not JSON."),
+                    "401": _UNAUTHORIZED,
+                    "403": _SESSION_FORBIDDEN,
+                    "404": _NO_BRAND,
+                    "413": _answer(f"The body is larger than {MAX_BODY_BYTES:,} bytes."),
+                    "422": _answer("The session id or the body is not a session; one problem "
+                                   "per bad field, naming it.", "SessionProblems"),
+                    "503": _UNAVAILABLE,
+                },
+            },
+            "delete": {
+                "operationId": "closeSession",
+                "summary": "Close a player session (no more heartbeats)",
+                "description": "A heartbeat in flight still finishes and is recorded. A session "
+                               "over already (closed, expired, ended by the platform) stays "
+                               "as it is, and is answered 204 too.",
+                "responses": {
+                    "204": {"description": "Closed, or over already."},
+                    "401": _UNAUTHORIZED,
+                    "403": _SESSION_FORBIDDEN,
+                    "404": _answer("No such brand, or no session of this id was ever opened "
+                                   "for it."),
+                    "503": _UNAVAILABLE,
+                },
+            },
+            "get": {
+                "operationId": "session",
+                "summary": "A player session and its heartbeats so far",
+                "responses": {
+                    "200": _answer("The session.", "Session"),
+                    "401": _UNAUTHORIZED,
+                    "403": _SESSION_FORBIDDEN,
+                    "404": _answer("No such brand, or no session of this id was ever opened "
+                                   "for it."),
+                    "503": _UNAVAILABLE,
+                },
+            },
+        },
+        "/v1/brands/{brand}/sessions": {"get": {
+            "operationId": "sessions",
+            "summary": "A brand's player sessions, the latest opened first",
+            "parameters": [
+                _BRAND,
+                {"name": "state", "in": "query", "required": False,
+                 "schema": {"enum": list(contract.SESSION_STATES)},
+                 "description": "Only the sessions in this state."},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": sessions.MAX_LIST,
+                            "default": 1000}},
+            ],
+            "responses": {
+                "200": _answer("The sessions.", "Sessions"),
+                "401": _UNAUTHORIZED,
+                "403": _SESSION_FORBIDDEN,
+                "404": _NO_BRAND,
+                "422": _answer("state or limit is not one that exists.", "SessionProblems"),
+                "503": _UNAVAILABLE,
+            },
+        }},
+    }
+
+
+def _session_schemas() -> dict:
+    nullable_time = {"type": ["string", "null"], "format": "date-time"}
+    nullable_int = {"type": ["integer", "null"]}
+    return {
+        "SessionRequest": {
+            "type": "object", "required": ["foreign_params"], "additionalProperties": False,
+            "description": "A player session to open or refresh: its Foreign-Params and, at "
+                           "most one of the two, when it ends.",
+            "properties": {
+                "foreign_params": {
+                    "type": "object", "minProperties": 1,
+                    "description": "The values the platform knows the player's session by, "
+                                   "sent as the heartbeat's Foreign-Params header; at most "
+                                   f"{sessions.MAX_FOREIGN_PARAMS_BYTES:,} bytes as JSON. "
+                                   "Shown back only masked.",
+                    "examples": [{"token": "player-session-token"}]},
+                "ttl_s": {"type": "integer", "minimum": 1, "maximum": sessions.MAX_TTL_S,
+                          "description": "The session ends this many seconds from now "
+                                         "(at most 30 days)."},
+                "expires_at": {"type": "string", "format": "date-time",
+                               "description": "The session ends at this time: RFC 3339 with "
+                                              "its offset, in the future.",
+                               "examples": ["2026-12-05T18:00:00Z"]},
+            },
+            "not": {"required": ["ttl_s", "expires_at"]},
+        },
+        "Session": {
+            "type": "object",
+            "required": ["session_id", "brand", "state", "heartbeats_sent", "opened_at"],
+            "properties": {
+                "session_id": {"type": "string"},
+                "brand": {"type": "string"},
+                "state": {"enum": list(contract.SESSION_STATES)},
+                "heartbeats_sent": {"type": "integer"},
+                "last_status": {**nullable_int,
+                                "description": "The platform's HTTP status to the last "
+                                               "heartbeat (null: none or no answer)."},
+                "last_outcome": {"enum": ["delivered", "rejected", "failed", "unknown", None]},
+                "last_at": nullable_time,
+                "last_error": {"type": ["string", "null"]},
+                "opened_at": {"type": "string", "format": "date-time"},
+                "refreshed_at": {"type": "string", "format": "date-time"},
+                "expires_at": {**nullable_time, "description": "null: until closed"},
+                "next_beat_at": {**nullable_time, "description": "null once it is over"},
+                "failing_since": nullable_time,
+                "failures_in_row": {"type": "integer"},
+                "ended_at": nullable_time,
+                "foreign_params": {"type": "object",
+                                   "description": "Masked: only the brand's visible keys "
+                                                  "are shown in clear."},
+            },
+        },
+        "Sessions": {"type": "object", "required": ["sessions"], "properties": {
+            "sessions": {"type": "array", "items": _ref("Session")}}},
+        "SessionProblems": {
+            "type": "object", "required": ["error", "problems"],
+            "properties": {
+                "error": {"type": "string"},
+                "problems": {"type": "array", "items": {
+                    "type": "object", "required": ["field", "message"],
+                    "properties": {
+                        "field": {"type": ["string", "null"], "examples": ["ttl_s"]},
+                        "value": {"description": "What was sent (absent for "
+                                                 "foreign_params)."},
+                        "message": {"type": "string", "description": "What to send "
+                                                                     "instead."}}}},
+            },
+        },
     }
 
 
@@ -437,6 +607,10 @@ of another brand is a 404, like one that does not exist).
 A bet is a callback group: its callbacks go out in the order they were queued, one at a time.
 Delivery is at-least-once; the payload's request_id is the idempotency key on both sides: a
 producer may repeat a request safely, and a platform sees the same request_id on every retry.
+
+A player session is declared with PUT /v1/brands/{brand}/sessions/{session_id} and closed with
+DELETE: while it is live, Callback Desk sends the platform its /heartbeat once per the brand's
+heartbeat interval.
 
 The `webhooks` below are what Callback Desk sends to the platform for each destination, with
 the 400 codes that count as a business answer (rejected, not retried).

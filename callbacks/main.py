@@ -20,12 +20,13 @@ from delivery import broker as brokers
 import contract
 from contract import checking
 from archive import reader as archive_reader
-from delivery import audit, brands, database, metrics, migrate, settings, store, urls
+from delivery import audit, brands, database, metrics, migrate, sessions, settings, store, urls
 from delivery.errors import CallbackDeskError, InvalidInput
 from callbacks import actions as manager_actions
 from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
 from delivery.schedule import parse_schedule
 from delivery.scheduler import METRICS as scheduler_metrics, Scheduler
+from delivery import validation
 from delivery.validation import NewCallback, parse_callback
 from alerts.monitor import AlertMonitor
 
@@ -95,19 +96,24 @@ def _brand_settings(args, *, adding: bool) -> dict:
         raise InvalidInput(f"--currency {args.currency!r} must be a currency code such as EUR",
                            field="currency", value=args.currency)
     given["currency"] = currency
+    if args.heartbeat_interval_s is not None:
+        given["heartbeat_interval_s"] = validation.heartbeat_interval(
+            args.heartbeat_interval_s, "--heartbeat-interval-s")
     if adding:
         given.setdefault("retry_schedule_s", contract.DEFAULT_RETRY_SCHEDULE_S)
         given["timeout_s"] = given["timeout_s"] or contract.DEFAULT_TIMEOUT_S
         given["max_in_flight"] = given["max_in_flight"] or contract.DEFAULT_MAX_IN_FLIGHT
         given["signing_secret"] = given["signing_secret"] or None
         given["currency"] = given["currency"] or None
+        given.setdefault("heartbeat_interval_s", contract.DEFAULT_HEARTBEAT_INTERVAL_S)
     return given
 
 
 def _describe_brand(brand, credentials: str | None = None) -> str:
     return (f"brand {brand.name} → {brand.base_url}{_with_credentials(credentials)} "
             f"(timeout {brand.timeout_s:g} s, {len(brand.retry_schedule_s)} attempts, at most "
-            f"{brand.max_in_flight} in flight)")
+            f"{brand.max_in_flight} in flight, a heartbeat every {brand.heartbeat_interval_s} s "
+            "per live player session)")
 
 
 def cmd_brand_add(args) -> int:
@@ -127,7 +133,8 @@ def cmd_brand_set(args) -> int:
     given = {k: v for k, v in _brand_settings(args, adding=False).items() if v is not None}
     if not given:
         raise InvalidInput("give at least one setting to change (--retry-schedule, --timeout-s, "
-                           "--max-in-flight, --signing-secret, --currency); the URL is changed "
+                           "--max-in-flight, --signing-secret, --currency, "
+                           "--heartbeat-interval-s); the URL is changed "
                            f"with `callbacks brand set-url {args.name} URL --reason TEXT`",
                            field="name", value=args.name)
     engine, _ = _engine()
@@ -174,7 +181,8 @@ def cmd_brand_list(args) -> int:
               + ("  (Basic credentials)" if r["url_credentials"] else "")
               + f"  timeout {r['timeout_s']:g}s  "
               f"schedule {','.join(map(str, r['retry_schedule_s']))}  "
-              f"max in flight {r['max_in_flight']}"
+              f"max in flight {r['max_in_flight']}  "
+              f"heartbeat {r['heartbeat_interval_s']}s"
               + (f"  visible {','.join(r['visible_keys'])}" if r["visible_keys"] else ""))
     return 0
 
@@ -263,6 +271,134 @@ def cmd_enqueue(args) -> int:
         print(f"queued {len(queued) - skipped} callback(s) for {len({e.bet_id for e in queued})} "
               f"bet(s) on brand {args.brand}" + (f"; {skipped} skipped" if skipped else ""))
     return 0
+
+
+# --- player sessions ------------------------------------------------------------------------
+
+def _foreign_params_option(text: str) -> dict:
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        # The decoder's message would quote the text: it holds the player's session secrets.
+        raise InvalidInput('--foreign-params must be a JSON object such as \'{"token": "..."}\' '
+                           "(the text given is not valid JSON; not shown: it holds session "
+                           "secrets)", field="foreign_params") from None
+    return value
+
+
+def cmd_session_open(args) -> int:
+    params = _foreign_params_option(args.foreign_params)
+    expires_at = None
+    if args.expires_at is not None:
+        expires_at = sessions.parse_expires_at(args.expires_at)
+    engine, _ = _engine()
+    opened = sessions.open(engine, args.brand, args.id, params, ttl_s=args.ttl_s,
+                           expires_at=expires_at)
+    session = opened.session
+    if args.json:
+        _print_json(session)
+        return 0
+    end = (f"until {session['expires_at']:%Y-%m-%d %H:%M:%S %Z}" if session["expires_at"]
+           else "until closed")
+    print(f"session {session['session_id']} of brand {session['brand']} "
+          f"{'opened' if opened.created else 'refreshed'}: live {end}, next heartbeat "
+          f"{session['next_beat_at']:%H:%M:%S}")
+    return 0
+
+
+def cmd_session_close(args) -> int:
+    engine, _ = _engine()
+    before = sessions.get(engine, args.brand, args.id)
+    session = sessions.close(engine, args.brand, args.id) if before else None
+    if session is None:
+        raise InvalidInput(f"brand {args.brand} has no player session {args.id!r}; `callbacks "
+                           f"session list --brand {args.brand}` lists them", field="id",
+                           value=args.id)
+    if args.json:
+        _print_json(session)
+    elif before["state"] == "live":
+        print(f"session {session['session_id']} of brand {session['brand']} closed after "
+              f"{session['heartbeats_sent']} heartbeat(s)")
+    else:
+        print(f"session {session['session_id']} of brand {session['brand']} was over already "
+              f"({before['state']}); nothing was changed")
+    return 0
+
+
+#: The columns of `session list`: (heading, key, width).
+SESSION_COLUMNS = (("SESSION", "session_id", 24), ("STATE", "state", 17),
+                   ("BEATS", "heartbeats_sent", 6), ("LAST", "last_status", 5),
+                   ("LAST AT", "last_at", 19), ("OPENED AT", "opened_at", 19),
+                   ("EXPIRES AT", "expires_at", 19))
+
+
+def session_table(rows: list[dict]) -> list[str]:
+    """Sessions as the lines of a table, one per session under a heading."""
+    def cell(value, width: int) -> str:
+        if value is None:
+            text = "-"
+        elif isinstance(value, datetime):
+            text = f"{value.astimezone():%Y-%m-%d %H:%M:%S}"
+        else:
+            text = str(value)
+        return text if len(text) <= width else text[:width - 1] + "…"
+
+    lines = ["  ".join(f"{h:<{w}}" for h, _, w in SESSION_COLUMNS).rstrip()]
+    for r in rows:
+        lines.append("  ".join(f"{cell(r[k], w):<{w}}" for _, k, w in SESSION_COLUMNS).rstrip())
+    return lines
+
+
+def cmd_session_list(args) -> int:
+    engine, _ = _engine()
+    rows = sessions.list_sessions(engine, args.brand, state=args.state, limit=args.limit)
+    if args.json:
+        _print_json(rows)
+        return 0
+    if not rows:
+        print(f"no {args.state + ' ' if args.state else ''}player sessions on brand "
+              f"{args.brand}")
+        return 0
+    print("\n".join(session_table(rows)))
+    return 0
+
+
+def _register_sessions(sub) -> None:
+    session = sub.add_parser(
+        "session", help="player sessions: open, close, list (live ones get heartbeats)",
+        description="While a player session is live, its brand's platform gets POST /heartbeat "
+                    "with the session's Foreign-Params once per the brand's heartbeat interval, "
+                    "until it is closed, reaches its end, or the platform answers "
+                    "auth_session_unknown.")
+    session_sub = session.add_subparsers(dest="session_command", required=True,
+                                         metavar="ACTION")
+    opening = session_sub.add_parser(
+        "open", help="open a session, or refresh a live one (new Foreign-Params and end)")
+    opening.add_argument("--brand", required=True)
+    opening.add_argument("--id", required=True, help="the session id (1 to 200 characters)")
+    opening.add_argument("--foreign-params", required=True, metavar="JSON",
+                         help='the session\'s Foreign-Params, e.g. \'{"token": "..."}\'')
+    end = opening.add_mutually_exclusive_group()
+    end.add_argument("--ttl-s", type=int, metavar="N",
+                     help="it ends N seconds from now (at most 30 days); default: when closed")
+    end.add_argument("--expires-at", metavar="TIME",
+                     help="it ends at TIME, RFC 3339 with its offset "
+                          "(2026-12-05T18:00:00Z); default: when closed")
+    opening.add_argument("--json", action="store_true", help="print the session as JSON")
+    opening.set_defaults(func=cmd_session_open)
+    closing = session_sub.add_parser("close", help="close a session (no more heartbeats)")
+    closing.add_argument("--brand", required=True)
+    closing.add_argument("--id", required=True, help="the session id")
+    closing.add_argument("--json", action="store_true", help="print the session as JSON")
+    closing.set_defaults(func=cmd_session_close)
+    listing = session_sub.add_parser("list", help="a brand's sessions, the latest opened first")
+    listing.add_argument("--brand", required=True)
+    listing.add_argument("--state", choices=contract.SESSION_STATES,
+                         help="only the sessions in this state")
+    listing.add_argument("--limit", type=int, default=1000,
+                         help="at most N sessions (default: %(default)s)")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_session_list)
 
 
 # --- worker ---------------------------------------------------------------------------------
@@ -484,6 +620,11 @@ def _brand_options(parser, *, adding: bool) -> None:
     parser.add_argument("--currency", help="currency of the platform's wallets, e.g. EUR (money "
                         "at risk is added up per currency; a callback's bet_currency wins)"
                         + ("" if adding else "; '' clears"))
+    parser.add_argument("--heartbeat-interval-s", type=int, metavar="N",
+                        help="seconds between the heartbeats of each live player session "
+                        f"(±10 %%; at least {contract.MIN_HEARTBEAT_INTERVAL_S})"
+                        + (f" (default: {contract.DEFAULT_HEARTBEAT_INTERVAL_S})" if adding
+                           else kept))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -536,6 +677,8 @@ def build_parser() -> argparse.ArgumentParser:
     from callbacks.test_urls import register as test_urls
     test_urls(brand_sub)
     manager_actions.register_brand(brand_sub)
+
+    _register_sessions(sub)
 
     enq = sub.add_parser("enqueue", help="queue callbacks from a JSON Lines file")
     enq.add_argument("--brand", required=True)

@@ -2,7 +2,7 @@
 
 Importing this module configures the broker from the environment. Messages are never retried by
 Dramatiq: PostgreSQL decides what is due, and the scheduler's sweeper re-sends anything whose
-lease ran out. The actor only hands its claims to the process's
+lease ran out. The actors (bet callbacks, heartbeats) only hand their claims to the process's
 :class:`~delivery.worker.DeliveryWorker` and returns, so a Dramatiq thread never waits on a
 platform.
 """
@@ -17,7 +17,7 @@ import time
 import dramatiq
 
 from . import database, settings
-from .broker import DELIVER_ACTOR, make_broker
+from .broker import DELIVER_ACTOR, HEARTBEAT_ACTOR, make_broker
 from .sender import make_transport
 from .worker import DeliveryWorker
 
@@ -71,6 +71,12 @@ def _delivery() -> DeliveryWorker:
                 time_limit=3_600_000)
 def deliver_batch(claims: list[list]) -> None:
     _delivery().take([(int(c[0]), str(c[1])) for c in claims])
+
+
+@dramatiq.actor(actor_name=HEARTBEAT_ACTOR, queue_name=_settings.queue_name, max_retries=0,
+                time_limit=3_600_000)
+def send_heartbeats(claims: list[list]) -> None:
+    _delivery().take_beats([(int(c[0]), str(c[1])) for c in claims])
 
 
 class _Lifecycle(dramatiq.Middleware):

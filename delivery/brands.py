@@ -16,13 +16,14 @@ import sqlalchemy as sa
 import contract
 import sql
 
-from . import audit, masking, store, urls
+from . import audit, masking, store, urls, validation
 from .errors import BrandExists, InvalidInput, UnknownBrand
 from .store import Brand
 
 #: The settings ``brand set`` changes (the URL has ``brand set-url``, the visible keys
 #: ``brand set-visible-keys``).
-SETTINGS = ("retry_schedule_s", "timeout_s", "max_in_flight", "signing_secret", "currency")
+SETTINGS = ("retry_schedule_s", "timeout_s", "max_in_flight", "signing_secret", "currency",
+            "heartbeat_interval_s")
 
 
 @cache
@@ -41,16 +42,19 @@ class Settings:
     max_in_flight: int
     signing_secret: str | None
     currency: str | None
+    heartbeat_interval_s: int
 
     @classmethod
     def from_row(cls, row) -> "Settings":
         return cls(row.base_url, tuple(row.retry_schedule_s), float(row.timeout_s),
-                   row.max_in_flight, row.signing_secret, row.currency)
+                   row.max_in_flight, row.signing_secret, row.currency,
+                   row.heartbeat_interval_s)
 
     def as_dict(self) -> dict:
         return dict(base_url=self.base_url, retry_schedule_s=list(self.retry_schedule_s),
                     timeout_s=self.timeout_s, max_in_flight=self.max_in_flight,
-                    signing_secret=self.signing_secret, currency=self.currency)
+                    signing_secret=self.signing_secret, currency=self.currency,
+                    heartbeat_interval_s=self.heartbeat_interval_s)
 
 
 def _brand(row) -> Brand:
@@ -62,17 +66,20 @@ def add(engine: sa.Engine, name: str, base_url: str, actor: audit.Actor, *,
         timeout_s: float = contract.DEFAULT_TIMEOUT_S,
         max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT,
         signing_secret: str | None = None, currency: str | None = None,
+        heartbeat_interval_s: int = contract.DEFAULT_HEARTBEAT_INTERVAL_S,
         reason: str | None = None) -> Brand:
     """Create the brand and record ``brand.add``; :class:`BrandExists` (nothing changed) when
     the name is taken. ``base_url`` passes the URL rule; its credentials are stored apart and
     the trail says only whether there are any."""
     target = urls.parse(base_url, what="brand URL")
+    heartbeat_interval_s = validation.heartbeat_interval(heartbeat_interval_s)
     with engine.begin() as conn:
         try:
             row = conn.execute(_q("insert_brand"), dict(
                 name=name, base_url=target.url, retry_schedule_s=list(retry_schedule_s),
                 timeout_s=timeout_s, max_in_flight=max_in_flight,
-                signing_secret=signing_secret or None, currency=currency)).first()
+                signing_secret=signing_secret or None, currency=currency,
+                heartbeat_interval_s=heartbeat_interval_s)).first()
         except sa.exc.IntegrityError:
             raise InvalidInput(f"brand name {name!r} must be letters, digits, '_', '.' or '-' "
                                "(at most 63)", field="name", value=name) from None
@@ -127,6 +134,8 @@ def change(engine: sa.Engine, name: str, actor: audit.Actor, *, reason: str,
     if not (reason or "").strip():
         raise InvalidInput("a reason is required (--reason TEXT): it goes into the audit trail",
                            field="reason", value=reason)
+    if given.get("heartbeat_interval_s") is not None:
+        validation.heartbeat_interval(given["heartbeat_interval_s"])
     with engine.begin() as conn:
         row = conn.execute(_q("lock_brand"), {"name": name}).first()
         if row is None:

@@ -9,6 +9,8 @@ from .errors import ConfigurationError
 
 #: Actor that delivers a batch of claimed callbacks.
 DELIVER_ACTOR = "deliver_batch"
+#: Actor that sends a batch of claimed heartbeats.
+HEARTBEAT_ACTOR = "send_heartbeats"
 
 
 def make_broker(broker_url: str | None, database_url: str) -> dramatiq.Broker:
@@ -42,4 +44,11 @@ def send_batch(broker: dramatiq.Broker, queue_name: str, claims: list[tuple[int,
     """Tell a worker to deliver these claimed callbacks (a message is only "work on these now")."""
     broker.enqueue(dramatiq.Message(
         queue_name=queue_name, actor_name=DELIVER_ACTOR, args=([list(c) for c in claims],),
+        kwargs={}, options={}))
+
+
+def send_beats(broker: dramatiq.Broker, queue_name: str, claims: list[tuple[int, str]]) -> None:
+    """Tell a worker to send these claimed heartbeats."""
+    broker.enqueue(dramatiq.Message(
+        queue_name=queue_name, actor_name=HEARTBEAT_ACTOR, args=([list(c) for c in claims],),
         kwargs={}, options={}))

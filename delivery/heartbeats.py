@@ -114,11 +114,9 @@ def _outgoing(r, mask_key: bytes | None) -> OutgoingCallback:
         url_credentials=r.url_credentials)
 
 
-def prepare_beat(callback: OutgoingCallback) -> Sending:
-    """Fix a heartbeat's Request ID, start time and headers; its body is empty. A signing
-    brand signs it with the Request ID as the message id (a heartbeat has no request_id)."""
-    attempt_id = str(uuid.uuid4())
-    started_at = datetime.now(timezone.utc)
+def prepare_beat(callback: OutgoingCallback, attempt_id: str, started_at: datetime) -> Sending:
+    """A heartbeat's request: an empty body, the headers of any attempt. A signing brand signs
+    it with the Request ID as the message id (a heartbeat has no request_id)."""
     callback = replace(callback, request_id=attempt_id)
     return Sending(attempt_id, callback, started_at, b"",
                    build_headers(callback, attempt_id, b"", started_at))
@@ -132,24 +130,16 @@ def begin_beats(engine: sa.Engine, claims: list[tuple[int, str]], margin_s: floa
     if not claims:
         return []
     key = store.fingerprint_key(engine)
+    started_at = datetime.now(timezone.utc)
     with engine.begin() as conn:
         rows = _run(conn, "start_beats", dict(
-            ids=[c[0] for c in claims], tokens=[c[1] for c in claims], margin_s=margin_s)).all()
-        live = [r for r in rows if r.state == "live"]
-        if not live:
-            return []
-        beats = []
-        for r in live:
-            sending = prepare_beat(_outgoing(r, key))
-            beats.append((sending, Beat(r.id, r.lease_token, r.next_beat_at)))
-        statements.run_many(conn, [
-            ("insert_attempts", {"rows": store.json_rows(
-                store.sending_row(s) for s, _ in beats)}),
-            ("mark_beats_sending", dict(
-                ids=[b.session_row for _, b in beats], tokens=[b.lease_token for _, b in beats],
-                attempt_ids=[s.id for s, _ in beats],
-                started_ats=[s.started_at for s, _ in beats]), _FILE),
-        ])
+            ids=[c[0] for c in claims], tokens=[c[1] for c in claims],
+            attempt_ids=[str(uuid.uuid4()) for _ in claims],
+            started_ats=[started_at] * len(claims), margin_s=margin_s)).all()
+        beats = [(prepare_beat(_outgoing(r, key), r.attempt_id, r.started_at),
+                  Beat(r.id, r.lease_token, r.next_beat_at)) for r in rows if r.state == "live"]
+        if beats:
+            store.insert_sendings(conn, [s for s, _ in beats])
     return beats
 
 

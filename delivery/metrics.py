@@ -6,6 +6,8 @@ scrape, nothing per attempt). What only a process knows is counted where it happ
 counter increment and nothing else:
 
 - workers: attempts recorded, by brand, destination and outcome, and their duration;
+  heartbeats sent, by brand and outcome, and the sessions they ended (bet callbacks only in
+  ``callbacks_deliveries``: a brand's heartbeats never blur its delivery figures);
 - the scheduler: claimed callbacks handed to the broker, broker publish errors, leases that ran
   out (defined in :mod:`delivery.scheduler`, which worker processes never import, so their
   multiprocess files never hold a second copy).
@@ -25,7 +27,10 @@ import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 
+import contract
+
 from . import store
+from .heartbeats import ends_session
 from .schedule import EXHAUSTED
 
 log = logging.getLogger(__name__)
@@ -43,6 +48,14 @@ DELIVERIES = Counter(
 ATTEMPT_DURATION = Histogram(
     "callbacks_attempt_duration_seconds", "How long platforms took to answer (or to fail), "
     "per attempt", ["brand", "destination"], buckets=DURATION_BUCKETS_S, registry=None)
+HEARTBEATS = Counter(
+    "callbacks_heartbeats", "Heartbeats of player sessions recorded by the workers, by outcome "
+    "(delivered, rejected, failed)", ["brand", "outcome"], registry=None)
+SESSIONS_ENDED_BY_PLATFORM = Counter(
+    "callbacks_sessions_ended_by_platform", "Player sessions the platform ended by answering "
+    "a heartbeat with auth_session_unknown", ["brand"], registry=None)
+
+
 class BrandNames:
     """Brand id → name for metric labels; asks the database only for an id it has not seen."""
 
@@ -84,6 +97,29 @@ def record_attempts(engine: sa.Engine, attempts) -> None:
             histogram.observe(attempt.duration_ms / 1000)
     for labels, count in counts.items():
         DELIVERIES.labels(*labels).inc(count)
+
+
+def record_beats(engine: sa.Engine, attempts) -> None:
+    """Count recorded heartbeats (a batch's of one brand and outcome are one increment), and
+    their durations beside the bet callbacks' (destination ``/heartbeat``)."""
+    counts: collections.Counter = collections.Counter()
+    ended: collections.Counter = collections.Counter()
+    durations: dict[str, list[float]] = {}
+    for attempt in attempts:
+        brand = _brand_name(engine, attempt.callback.brand_id)
+        counts[brand, attempt.outcome.kind] += 1
+        if ends_session(attempt.outcome):
+            ended[brand] += 1
+        if attempt.duration_ms is not None:
+            durations.setdefault(brand, []).append(attempt.duration_ms / 1000)
+    for labels, count in counts.items():
+        HEARTBEATS.labels(*labels).inc(count)
+    for brand, count in ended.items():
+        SESSIONS_ENDED_BY_PLATFORM.labels(brand).inc(count)
+    for brand, seconds in durations.items():
+        histogram = ATTEMPT_DURATION.labels(brand, contract.HEARTBEAT)
+        for value in seconds:
+            histogram.observe(value)
 
 
 class QueueCollector:

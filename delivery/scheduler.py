@@ -1,10 +1,17 @@
-"""Claims due group heads and hands them to workers; re-dispatches what lost its lease.
+"""Claims due group heads and heartbeats and hands them to workers; re-dispatches what lost
+its lease.
 
 The scheduler holds no state that matters: PostgreSQL says what is due. It wakes on
 ``NOTIFY callbacks_due`` (see :mod:`delivery.wakeups`), claims the due heads of every brand in
 one statement, and sleeps until the next retry is due, with polling only as a backstop. Several
 schedulers may run at once (claims use ``FOR UPDATE SKIP LOCKED``); a brand's in-flight cap
 bounds what is claimed, so one dead endpoint cannot take every worker.
+
+Heartbeats of live player sessions (:mod:`delivery.heartbeats`) are claimed the same way, by a
+statement of their own, when the earliest is due — at most every :data:`BEAT_TICK_S`, so that
+under load each round claims a batch — and at least every poll interval (a session opened
+meanwhile is due within its first interval). Sessions whose end has come are expired, and
+heartbeat leases that ran out given back, with the callbacks' sweep.
 """
 from __future__ import annotations
 
@@ -18,9 +25,9 @@ import dramatiq
 import sqlalchemy as sa
 from prometheus_client import Counter
 
-from . import store
+from . import heartbeats, store
 from .database import connection_lost
-from .broker import send_batch
+from .broker import send_batch, send_beats
 from .settings import Settings
 from .wakeups import DueSignal
 
@@ -36,8 +43,14 @@ PUBLISH_ERRORS = Counter(
 LEASES_EXPIRED = Counter(
     "callbacks_leases_expired", "Callbacks whose lease ran out and were made due again by the "
     "sweeper", registry=None)
+BEATS_DISPATCHED = Counter(
+    "callbacks_heartbeats_dispatched", "Claimed heartbeats the scheduler handed to workers "
+    "through the broker", registry=None)
+SESSIONS_EXPIRED = Counter(
+    "callbacks_sessions_expired", "Player sessions whose end came (no more heartbeats)",
+    registry=None)
 #: What the scheduler counts.
-METRICS = (DISPATCHED, PUBLISH_ERRORS, LEASES_EXPIRED)
+METRICS = (DISPATCHED, PUBLISH_ERRORS, LEASES_EXPIRED, BEATS_DISPATCHED, SESSIONS_EXPIRED)
 
 #: How often expired leases are swept.
 SWEEP_EVERY_S = 1.0
@@ -49,6 +62,9 @@ CLAIM_LIMIT = 1000
 STOP_CHECK_S = 0.25
 #: How long the scheduler waits before trying a round again after it failed.
 RETRY_AFTER_S = 2.0
+#: Heartbeats are claimed at most this often: under load a round claims what fell due since
+#: the last one (a heartbeat is at most this late for it), instead of one session at a time.
+BEAT_TICK_S = 0.05
 
 
 def batches(claims: list, size: int, processes: int = 1) -> list[list]:
@@ -78,13 +94,23 @@ def batches(claims: list, size: int, processes: int = 1) -> list[list]:
 
 def sleep_s(report: "TickReport", next_due_in_s: float | None, backstop_s: float) -> float:
     """How long to wait for a notification before the next tick."""
-    if report.dispatched >= CLAIM_LIMIT:
+    if report.dispatched >= CLAIM_LIMIT or report.beats_dispatched >= heartbeats.CLAIM_LIMIT:
         return 0.0
+    wait_s = backstop_s
     if next_due_in_s is not None and next_due_in_s > 0:
-        return min(next_due_in_s, backstop_s)
-    # Nothing pending, or due heads held back by their brand's cap: a finished attempt that
-    # frees a slot notifies.
-    return backstop_s
+        wait_s = min(next_due_in_s, backstop_s)
+    # Otherwise nothing pending, or due heads held back by their brand's cap: a finished
+    # attempt that frees a slot notifies.
+    return min(wait_s, beat_wait_s(report.beats_next_due_in_s, backstop_s))
+
+
+def beat_wait_s(next_due_in_s: float | None, backstop_s: float) -> float:
+    """How long the heartbeats let the scheduler wait: until the earliest is due, but not less
+    than :data:`BEAT_TICK_S` (one held back by its brand's cap waits for a slot as long) nor
+    more than ``backstop_s``."""
+    if next_due_in_s is None:
+        return backstop_s
+    return min(max(next_due_in_s, BEAT_TICK_S), backstop_s)
 
 
 @dataclass
@@ -95,6 +121,10 @@ class TickReport:
     #: Seconds until the earliest pending head is due after this round's claims (≤ 0: one is
     #: due now but held back by its brand's cap), None when none waits.
     next_due_in_s: float | None = None
+    beats_dispatched: int = 0
+    #: The same for heartbeats (None: no live session, or none claimed this round).
+    beats_next_due_in_s: float | None = None
+    sessions_expired: int = 0
 
 
 class Scheduler:
@@ -103,6 +133,8 @@ class Scheduler:
         self.broker = broker
         self.settings = settings
         self._swept_at = self._partitions_at = float("-inf")
+        #: When heartbeats are next claimed (monotonic).
+        self._beats_at = float("-inf")
 
     def tick(self) -> TickReport:
         """One round: sweep leases, claim every brand's due heads, send messages."""
@@ -116,6 +148,12 @@ class Scheduler:
             if report.swept:
                 LEASES_EXPIRED.inc(report.swept)
                 log.warning("%d callback lease(s) expired; sending them again", report.swept)
+            beats_swept = len(heartbeats.sweep_beat_leases(self.engine))
+            if beats_swept:
+                log.warning("%d heartbeat lease(s) expired; those sessions' next heartbeats go "
+                            "as planned", beats_swept)
+            report.sessions_expired = len(heartbeats.expire_sessions(self.engine))
+            SESSIONS_EXPIRED.inc(report.sessions_expired)
             self._swept_at = now
         claims, report.next_due_in_s = store.claim_round(
             self.engine, self.settings.dispatch_lease_s, limit=CLAIM_LIMIT)
@@ -133,7 +171,33 @@ class Scheduler:
             report.messages += 1
             report.dispatched += len(batch)
             DISPATCHED.inc(len(batch))
+        if now >= self._beats_at:
+            self._claim_beats(report)
+            self._beats_at = now + beat_wait_s(report.beats_next_due_in_s,
+                                               self.settings.poll_interval_s)
+            if report.beats_dispatched >= heartbeats.CLAIM_LIMIT:
+                self._beats_at = now
+        else:
+            report.beats_next_due_in_s = self._beats_at - now
         return report
+
+    def _claim_beats(self, report: TickReport) -> None:
+        claims, report.beats_next_due_in_s = heartbeats.claim_beats(
+            self.engine, self.settings.dispatch_lease_s)
+        for batch in batches(claims, self.settings.batch_size, self.settings.worker_processes):
+            try:
+                send_beats(self.broker, self.settings.queue_name, batch)
+            except Exception as exc:  # whatever the broker's client raises
+                # The sessions stay leased until the sweeper gives them back; their next
+                # heartbeats go as planned.
+                PUBLISH_ERRORS.inc()
+                log.error("could not publish heartbeats to the broker (%s: %s); %d claimed "
+                          "heartbeat(s) are not sent", type(exc).__name__, exc,
+                          len(claims) - report.beats_dispatched)
+                break
+            report.messages += 1
+            report.beats_dispatched += len(batch)
+            BEATS_DISPATCHED.inc(len(batch))
 
     def run(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set. Nothing stops it but ``stop``: a database outage, or any

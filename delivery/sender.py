@@ -15,6 +15,7 @@ replayed on other callbacks — and redirects are not followed.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import threading
@@ -175,7 +176,7 @@ def send(sending: Sending, client: httpx.Client | httpx.BaseTransport) -> Attemp
     ``client`` is a transport (the worker's, from :func:`make_transport`: nothing between the
     request and the connection pool) or a client (tools and tests).
     """
-    callback, attempt_id, started_at = sending.callback, sending.id, sending.started_at
+    callback = sending.callback
     body, headers = sending.body, sending.headers
     clock = time.perf_counter()
     _deadline.at = time.monotonic() + callback.timeout_s
@@ -212,6 +213,15 @@ def send(sending: Sending, client: httpx.Client | httpx.BaseTransport) -> Attemp
         transport_error, detail = "protocol", _describe(exc)
     finally:
         _deadline.at = None
+    return _attempt(sending, clock, status, response_headers, raw, truncated, transport_error,
+                    detail)
+
+
+def _attempt(sending: Sending, clock: float, status: int | None, response_headers: dict | None,
+             raw: bytes, truncated: bool, transport_error: str | None,
+             detail: str | None) -> Attempt:
+    """What came of a request sent at ``clock`` (``perf_counter``), classified."""
+    callback, attempt_id, started_at = sending.callback, sending.id, sending.started_at
     duration_ms = (time.perf_counter() - clock) * 1000
     finished_at = datetime.now(timezone.utc)
 
@@ -234,6 +244,66 @@ def send(sending: Sending, client: httpx.Client | httpx.BaseTransport) -> Attemp
         response_body=raw.decode("utf-8", errors="replace") if raw else None,
         response_truncated=truncated, retry_after_s=retry_after,
     )
+
+
+async def send_async(sending: Sending, transport: httpx.AsyncBaseTransport) -> Attempt:
+    """:func:`send` on an event loop (heartbeats: thousands in flight without a thread each).
+    The brand's timeout is one overall deadline for the request, headers and body alike, kept
+    by cancelling whatever is under way when it passes."""
+    callback = sending.callback
+    clock = time.perf_counter()
+    status = None
+    response_headers = None
+    raw = b""
+    truncated = False
+    transport_error = detail = None
+    try:
+        async with asyncio.timeout(callback.timeout_s):
+            request = httpx.Request(
+                "POST", _url(callback.url), content=sending.body, headers=sending.headers,
+                extensions={"timeout": httpx.Timeout(callback.timeout_s).as_dict()})
+            response = await transport.handle_async_request(request)
+            try:
+                status = response.status_code
+                response_headers = dict(response.headers)
+                raw, truncated = await _read_capped_async(response)
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        transport_error = "timeout"
+        detail = (f"the response body was still arriving after {callback.timeout_s:g} s"
+                  if status is not None else f"no answer within {callback.timeout_s:g} s")
+        status = None
+    except httpx.TimeoutException as exc:
+        transport_error, detail = "timeout", f"{type(exc).__name__} after {callback.timeout_s:g} s"
+    except httpx.ConnectError as exc:
+        is_tls = isinstance(exc.__context__, ssl.SSLError) or "SSL" in str(exc)
+        transport_error, detail = ("tls" if is_tls else "connect"), _describe(exc)
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        transport_error, detail = "connect", f"cannot send to {callback.url}: {exc}"
+    except httpx.HTTPError as exc:
+        transport_error, detail = "protocol", _describe(exc)
+    return _attempt(sending, clock, status, response_headers, raw, truncated, transport_error,
+                    detail)
+
+
+async def _read_capped_async(response: httpx.Response) -> tuple[bytes, bool]:
+    cap = contract.RESPONSE_BODY_CAP_BYTES
+    chunks = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            return b"".join(chunks)[:cap], True
+    return b"".join(chunks), False
+
+
+def make_async_transport(max_connections: int) -> httpx.AsyncHTTPTransport:
+    """A connection pool for an event loop (:func:`send_async`): kept-alive connections, the
+    same TLS store as :func:`make_transport`."""
+    return httpx.AsyncHTTPTransport(verify=_tls_context(), limits=httpx.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections))
 
 
 class _Deadline(Exception):

@@ -21,7 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 import contract
-from . import audit, keys, lifecycle, masking, statements, urls
+from . import audit, keys, lifecycle, masking, statements, urls, validation
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
 from .sender import Attempt, OutgoingCallback, Sending, prepare, redact_answer
@@ -52,12 +52,14 @@ class Brand:
     signing_secret: str | None = None
     #: Foreign-Params keys shown in the stored history; every other value is masked.
     visible_keys: tuple[str, ...] = ()
+    #: Seconds between the heartbeats of each of its live player sessions (±10 % jitter).
+    heartbeat_interval_s: int = contract.DEFAULT_HEARTBEAT_INTERVAL_S
 
     @classmethod
     def from_row(cls, row) -> "Brand":
         return cls(row.id, row.name, row.base_url, tuple(row.retry_schedule_s),
                    float(row.timeout_s), row.max_in_flight, row.signing_secret,
-                   tuple(row.visible_keys or ()))
+                   tuple(row.visible_keys or ()), row.heartbeat_interval_s)
 
     def mask(self, key: bytes | None) -> masking.Mask:
         """How this brand's stored copies are masked, with the installation's fingerprint
@@ -71,7 +73,8 @@ def add_brand(engine: sa.Engine, name: str, base_url: str, *,
               retry_schedule_s: tuple[int, ...] = contract.DEFAULT_RETRY_SCHEDULE_S,
               timeout_s: float = contract.DEFAULT_TIMEOUT_S,
               max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT,
-              signing_secret: str | None = None) -> Brand:
+              signing_secret: str | None = None,
+              heartbeat_interval_s: int = contract.DEFAULT_HEARTBEAT_INTERVAL_S) -> Brand:
     """Create the brand, or update its settings when it exists (its visible keys are kept).
     For tests, benchmarks and seeding: it records nothing; people's changes go through
     :mod:`delivery.brands`.
@@ -80,11 +83,12 @@ def add_brand(engine: sa.Engine, name: str, base_url: str, *,
     stored apart (owner only) and sent as ``Authorization: Basic``; a URL without credentials
     removes the brand's (they must never follow it to another host)."""
     target = urls.parse(base_url, what="brand URL")
+    heartbeat_interval_s = validation.heartbeat_interval(heartbeat_interval_s)
     with engine.begin() as conn:
         row = _run(conn, "upsert_brand", dict(
             name=name, base_url=target.url, retry_schedule_s=list(retry_schedule_s),
             timeout_s=timeout_s, max_in_flight=max_in_flight,
-            signing_secret=signing_secret)).one()
+            signing_secret=signing_secret, heartbeat_interval_s=heartbeat_interval_s)).one()
         set_url_credentials(conn, row.id, target.credentials)
     return Brand.from_row(row)
 
@@ -331,6 +335,11 @@ def _write_sending(conn: sa.Connection, callbacks: list[OutgoingCallback],
     if writes:
         _run_many(conn, writes)
     return sendings
+
+
+def insert_sendings(conn: sa.Connection, sendings: list[Sending]) -> None:
+    """Write attempts about to be sent as ``sending`` rows, in one statement."""
+    _run(conn, "insert_attempts", {"rows": json_rows(sending_row(s) for s in sendings)})
 
 
 def keep_leases(engine: sa.Engine, sendings: list[Sending], margin_s: float) -> list[Sending]:

@@ -109,3 +109,17 @@ def _foreign_params(value: object) -> dict:
         raise InvalidInput(f"{problem.field} {problem.problem} (value not shown: Foreign-Params "
                            "hold session secrets)", field=problem.field)
     return value
+
+
+def heartbeat_interval(value: object, option: str = "heartbeat_interval_s") -> int:
+    """A brand's heartbeat interval in whole seconds, at least
+    :data:`contract.MIN_HEARTBEAT_INTERVAL_S`; ``option`` is how the caller names it."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput(f"{option} must be a whole number of seconds, such as "
+                           f"{contract.DEFAULT_HEARTBEAT_INTERVAL_S}, got "
+                           f"{checking.show(value)}", field="heartbeat_interval_s", value=value)
+    if value < contract.MIN_HEARTBEAT_INTERVAL_S:
+        raise InvalidInput(f"{option} must be at least {contract.MIN_HEARTBEAT_INTERVAL_S} s "
+                           f"(the default is {contract.DEFAULT_HEARTBEAT_INTERVAL_S}), got "
+                           f"{value}", field="heartbeat_interval_s", value=value)
+    return value

@@ -14,6 +14,11 @@ round: a bet's next callback goes out as soon as its head is done, and a busy br
 max_in_flight requests going.
 Database errors are retried with a bounded back-off instead of dropping results.
 
+Heartbeats (:mod:`delivery.heartbeats`) are sent on an event loop of their own
+(:class:`BeatLoop`) and recorded by a recorder of their own (:meth:`DeliveryWorker.take_beats`):
+a brand's heartbeats never wait behind its bet callbacks, nor these behind them, and a platform
+that hangs holds only its own brand's connections.
+
 When several worker processes share the queue, each keeps at most its *share* of a brand's
 max_in_flight (:func:`share`) and leaves the slots it frees beyond that to the scheduler, whose
 messages reach whichever process takes them: a busy brand is spread over the processes instead
@@ -22,6 +27,7 @@ time, so one process alone caps a brand's rate).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import queue
@@ -33,10 +39,10 @@ from typing import Callable, TypeVar
 import httpx
 import sqlalchemy as sa
 
-from . import metrics, store
+from . import heartbeats, metrics, store
 from .database import connection_lost
 from .dispatch import decide
-from .sender import Attempt, Sending, send
+from .sender import Attempt, Sending, make_async_transport, send, send_async
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +91,26 @@ def with_retries(write: Callable[[], T], what: str, backoff_s=WRITE_BACKOFF_S,
     raise AssertionError("unreachable")
 
 
+def _batches_forever(finished: queue.SimpleQueue, record: Callable[[list], None]) -> None:
+    """Hand whatever finished meanwhile to ``record``, a batch at a time (alone at low rates,
+    up to :data:`RECORD_BATCH_MAX` under load), until a None arrives."""
+    while True:
+        first = finished.get()
+        if first is None:
+            return
+        batch = [first]
+        while len(batch) < RECORD_BATCH_MAX:
+            try:
+                more = finished.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                finished.put(None)
+                break
+            batch.append(more)
+        record(batch)
+
+
 class Lanes:
     """One thread pool per brand, sized by the brand's ``max_in_flight``."""
 
@@ -111,6 +137,69 @@ class Lanes:
             self._lanes.clear()
 
 
+class BeatLoop:
+    """Sends heartbeats on an event loop of their own, in one thread.
+
+    Thousands of sessions over a hundred brands keep a few hundred heartbeats in flight; a
+    thread each would be thousands of threads (and connections) whose switching costs the
+    interpreter more than the requests. Each brand has a connection pool of its own, of at most
+    its max_in_flight connections, and the claims keep a brand under that many heartbeats in
+    flight: a platform that hangs holds its own pool's connections until the deadline, and
+    nothing of any other brand waits for it. ``done(result)`` is called in the loop's thread.
+    """
+
+    def __init__(self, done: Callable[[tuple], None]):
+        self.done = done
+        self.loop = asyncio.new_event_loop()
+        self._transports: dict[int, tuple[int, httpx.AsyncHTTPTransport]] = {}
+        self._tasks: set[asyncio.Task] = set()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="heartbeats",
+                                        daemon=True)
+        self._thread.start()
+
+    def submit(self, beats: list[tuple[Sending, "heartbeats.Beat"]]) -> None:
+        self.loop.call_soon_threadsafe(self._start, beats)
+
+    def _start(self, beats) -> None:
+        for sending, beat in beats:
+            task = self.loop.create_task(self._send(sending, beat))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _transport(self, brand_id: int, size: int) -> httpx.AsyncHTTPTransport:
+        size = max(1, min(size, LANE_THREADS_MAX))
+        known = self._transports.get(brand_id)
+        if known is None or known[0] != size:
+            if known is not None:  # its requests in flight finish on the old pool
+                self.loop.create_task(known[1].aclose())
+            known = self._transports[brand_id] = (size, make_async_transport(size))
+        return known[1]
+
+    async def _send(self, sending: Sending, beat) -> None:
+        cb = sending.callback
+        try:
+            attempt = await send_async(sending, self._transport(cb.brand_id, cb.max_in_flight))
+        except BaseException:
+            # send_async never raises for what a platform does; this is a bug or a shutdown.
+            # The attempt stays 'sending' and the sweeper closes it as unknown.
+            log.exception("sending heartbeat %s failed", sending.id)
+            self.done((None, beat))
+            raise
+        self.done((heartbeats.decide(attempt, beat), beat))
+
+    def stop(self) -> None:
+        async def close():
+            for task in list(self._tasks):
+                task.cancel()
+            for _, transport in self._transports.values():
+                await transport.aclose()
+            self.loop.stop()
+
+        if self._thread.is_alive():
+            self.loop.call_soon_threadsafe(lambda: self.loop.create_task(close()))
+            self._thread.join(timeout=5)
+
+
 class DeliveryWorker:
     """Sends claimed callbacks through per-brand lanes and records them as they finish."""
 
@@ -127,14 +216,21 @@ class DeliveryWorker:
         self.lease_margin_s = lease_margin_s
         self.backoff_s = backoff_s
         self.lanes = Lanes()
+        self.beats = BeatLoop(self._beat_done)
         self._finished: queue.SimpleQueue[Attempt | None] = queue.SimpleQueue()
+        self._beats_finished: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
         self._in_flight = 0
         self._brand_in_flight: dict[int, int] = {}
         self._idle = threading.Condition()
         self._stopping = False
-        self._recorder = threading.Thread(target=self._record_forever, name="recorder",
-                                          daemon=True)
+        self._recorder = threading.Thread(
+            target=_batches_forever, args=(self._finished, self._record), name="recorder",
+            daemon=True)
         self._recorder.start()
+        self._beat_recorder = threading.Thread(
+            target=_batches_forever, args=(self._beats_finished, self._record_beats),
+            name="beat-recorder", daemon=True)
+        self._beat_recorder.start()
 
     # --- intake -------------------------------------------------------------------------------
 
@@ -200,24 +296,61 @@ class DeliveryWorker:
             client = self._clients.client = self.new_client()
         return client
 
-    # --- recording ----------------------------------------------------------------------------
+    # --- heartbeats ----------------------------------------------------------------------------
 
-    def _record_forever(self) -> None:
-        while True:
-            first = self._finished.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < RECORD_BATCH_MAX:
-                try:
-                    more = self._finished.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._finished.put(None)
-                    break
-                batch.append(more)
-            self._record(batch)
+    def take_beats(self, claims: list[tuple[int, str]]) -> int:
+        """Write the claimed heartbeats' attempts as ``sending`` and start sending them on the
+        heartbeat loop; returns how many went out (a lease lost, or a session over
+        meanwhile, sends nothing)."""
+        if self._stopping:
+            return 0  # the leases run out and the sessions' next heartbeats go as planned
+        started = time.monotonic()
+        beats = with_retries(
+            lambda: heartbeats.begin_beats(self.engine, claims, self.lease_margin_s),
+            "writing heartbeats before sending", self.backoff_s)
+        write_s = time.monotonic() - started
+        if write_s > self.lease_margin_s / 2 and beats:
+            try:
+                kept = with_retries(
+                    lambda: heartbeats.keep_beat_leases(self.engine, beats, self.lease_margin_s),
+                    "renewing heartbeat leases after a slow write", self.backoff_s)
+            except Exception:
+                log.exception("could not renew %d heartbeat lease(s) after a %.1f s write; not "
+                              "sending them", len(beats), write_s)
+                kept = []
+            beats = kept
+        with self._idle:
+            self._in_flight += len(beats)
+        if beats:
+            self.beats.submit(beats)
+        return len(beats)
+
+    def _beat_done(self, result: tuple) -> None:
+        if result[0] is None:
+            self._beats_done(1)
+        else:
+            self._beats_finished.put(result)
+
+    def _record_beats(self, batch: list[tuple]) -> None:
+        try:
+            with_retries(lambda: heartbeats.finish_beats(self.engine, batch),
+                         f"recording {len(batch)} heartbeat(s)", self.backoff_s)
+            metrics.record_beats(self.engine, [a for a, _ in batch])
+        except Exception:
+            # The rows stay 'sending'; once the leases run out the sweeper closes them as
+            # unknown. The sessions' next heartbeats go as planned.
+            log.exception("could not record %d heartbeat(s); the sweeper will close them as "
+                          "unknown", len(batch))
+        finally:
+            self._beats_done(len(batch))
+
+    def _beats_done(self, count: int) -> None:
+        with self._idle:
+            self._in_flight -= count
+            if self._in_flight <= 0:
+                self._idle.notify_all()
+
+    # --- recording ----------------------------------------------------------------------------
 
     def _record(self, batch: list[Attempt]) -> None:
         successors: list[Sending] = []
@@ -273,6 +406,9 @@ class DeliveryWorker:
             log.warning("%d attempt(s) still in flight at shutdown; the sweeper closes them "
                         "as unknown", self._in_flight)
         self._finished.put(None)
+        self._beats_finished.put(None)
         self._recorder.join(timeout=5)
+        self._beat_recorder.join(timeout=5)
         self.lanes.shutdown()
+        self.beats.stop()
         return drained

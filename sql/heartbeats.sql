@@ -39,7 +39,8 @@ claimed AS (
     SET lease_token = gen_random_uuid(), beat_due_at = s.next_beat_at,
         lease_expires_at = CAST(:now AS timestamptz) + make_interval(secs => :lease_s),
         next_beat_at = CAST(:now AS timestamptz) + make_interval(
-            secs => d.heartbeat_interval_s * (1 - :jitter + 2 * :jitter * random()))
+            secs => d.heartbeat_interval_s
+                    * (1 - CAST(:jitter AS float8) + 2 * CAST(:jitter AS float8) * random()))
     FROM due d
     WHERE s.id = d.id AND s.id = ANY(ARRAY(SELECT id FROM due))
     RETURNING s.id, s.lease_token::text AS lease_token, s.brand_id
@@ -61,31 +62,30 @@ FROM (
 ) n;
 
 -- name: start_beats
--- The worker confirms it holds each lease. A live session's lease is stretched past the HTTP
--- timeout and its brand's settings returned; a session closed, expired or ended meanwhile
--- gives its lease back (returned with state <> 'live': nothing is sent).
+-- The worker confirms it holds each lease and names the attempt it is about to write (the
+-- sweeper's way to it). The claim's lease covers the wait for a worker and the request in
+-- most cases; it is stretched past the HTTP timeout only when too little of it is left, so the
+-- update changes no indexed column and stays a heap-only update. A session closed, expired or
+-- ended meanwhile gives its lease back and is returned with state <> 'live': nothing is sent.
 UPDATE player_sessions s
-SET lease_expires_at = CASE WHEN s.state = 'live'
-                            THEN clock_timestamp() + make_interval(secs => b.timeout_s + :margin_s)
+SET lease_expires_at = CASE WHEN s.state = 'live' THEN GREATEST(
+                                s.lease_expires_at,
+                                clock_timestamp() + make_interval(secs => b.timeout_s + :margin_s))
                        END,
     lease_token = CASE WHEN s.state = 'live' THEN s.lease_token END,
-    beat_due_at = CASE WHEN s.state = 'live' THEN s.beat_due_at END
-FROM unnest(CAST(:ids AS bigint[]), CAST(:tokens AS uuid[])) AS t(id, token), brands b
-     LEFT JOIN brand_url_credentials k ON k.brand_id = b.id
+    beat_due_at = CASE WHEN s.state = 'live' THEN s.beat_due_at END,
+    beat_attempt_id = CASE WHEN s.state = 'live' THEN t.attempt_id END,
+    beat_started_at = CASE WHEN s.state = 'live' THEN t.started_at END
+FROM unnest(CAST(:ids AS bigint[]), CAST(:tokens AS uuid[]), CAST(:attempt_ids AS uuid[]),
+            CAST(:started_ats AS timestamptz[])) AS t(id, token, attempt_id, started_at),
+     brands b LEFT JOIN brand_url_credentials k ON k.brand_id = b.id
 WHERE s.id = t.id AND s.lease_token = t.token AND s.lease_expires_at > now()
   AND b.id = s.brand_id AND s.id = ANY(CAST(:ids AS bigint[]))
 RETURNING s.id, s.session_id, s.brand_id, s.state, s.foreign_params, s.heartbeats_sent,
           s.beat_due_at, s.next_beat_at, s.opened_at, t.token::text AS lease_token,
-          b.base_url, b.timeout_s, b.signing_secret, b.max_in_flight, b.visible_keys,
+          t.attempt_id::text AS attempt_id, t.started_at, b.base_url, b.timeout_s,
+          b.signing_secret, b.max_in_flight, b.visible_keys,
           k.username || ':' || k.password AS url_credentials;
-
--- name: mark_beats_sending
--- Each session names the attempt row written for its heartbeat (the sweeper's way to it).
-UPDATE player_sessions s
-SET beat_attempt_id = t.attempt_id, beat_started_at = t.started_at
-FROM unnest(CAST(:ids AS bigint[]), CAST(:tokens AS uuid[]), CAST(:attempt_ids AS uuid[]),
-            CAST(:started_ats AS timestamptz[])) AS t(id, token, attempt_id, started_at)
-WHERE s.id = t.id AND s.lease_token = t.token AND s.id = ANY(CAST(:ids AS bigint[]));
 
 -- name: keep_beat_leases
 -- After a slow write: the leases of heartbeats about to go out, stretched from now; one swept

@@ -2,33 +2,38 @@
 
 -- name: upsert_brand
 -- The brand's visible keys are kept (none for a new brand).
-INSERT INTO brands (name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret)
-VALUES (:name, :base_url, :retry_schedule_s, :timeout_s, :max_in_flight, :signing_secret)
+INSERT INTO brands (name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
+                    heartbeat_interval_s)
+VALUES (:name, :base_url, :retry_schedule_s, :timeout_s, :max_in_flight, :signing_secret,
+        :heartbeat_interval_s)
 ON CONFLICT (name) DO UPDATE SET
     base_url = EXCLUDED.base_url,
     retry_schedule_s = EXCLUDED.retry_schedule_s,
     timeout_s = EXCLUDED.timeout_s,
     max_in_flight = EXCLUDED.max_in_flight,
     signing_secret = EXCLUDED.signing_secret,
+    heartbeat_interval_s = EXCLUDED.heartbeat_interval_s,
     updated_at = now()
 RETURNING id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
-          visible_keys;
+          visible_keys, heartbeat_interval_s;
 
 -- name: set_visible_keys
 -- The brand's Foreign-Params keys shown in clear in the stored history (lower case).
 UPDATE brands SET visible_keys = CAST(:keys AS text[]), updated_at = now() WHERE name = :name
 RETURNING id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
-          visible_keys;
+          visible_keys, heartbeat_interval_s;
 
 -- name: set_brand_currency
 UPDATE brands SET currency = :currency, updated_at = now() WHERE name = :name;
 
 -- name: brands
-SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, visible_keys
+SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, visible_keys,
+       heartbeat_interval_s
 FROM brands ORDER BY name;
 
 -- name: brand_named
-SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, visible_keys
+SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, visible_keys,
+       heartbeat_interval_s
 FROM brands WHERE name = :name;
 
 -- name: url_credentials

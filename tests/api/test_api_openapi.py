@@ -52,6 +52,8 @@ def test_every_destination_is_a_schema_a_callback_kind_and_a_webhook():
 def test_routes_and_security_are_described():
     doc = document()
     assert set(doc["paths"]) == {"/v1/brands/{brand}/callbacks", "/v1/bets/{bet_id}/callbacks",
+                                 "/v1/brands/{brand}/sessions/{session_id}",
+                                 "/v1/brands/{brand}/sessions",
                                  "/healthz", "/metrics", "/openapi.json"}
     post = doc["paths"]["/v1/brands/{brand}/callbacks"]["post"]
     assert {"200", "201", "400", "401", "403", "404", "409", "413", "422"} <= set(
@@ -62,6 +64,39 @@ def test_routes_and_security_are_described():
     assert "another brand" in get["responses"]["404"]["description"]
     assert doc["security"] == [{"bearer": []}]
     assert doc["paths"]["/healthz"]["get"]["security"] == []
+
+
+def test_the_session_routes_are_described():
+    doc = document()
+    one = doc["paths"]["/v1/brands/{brand}/sessions/{session_id}"]
+    assert set(one) == {"parameters", "put", "delete", "get"}
+    assert {"200", "201", "400", "401", "403", "404", "413", "422", "503"} <= set(
+        one["put"]["responses"])
+    assert "read-only" in one["put"]["responses"]["403"]["description"]
+    assert {"204", "404"} <= set(one["delete"]["responses"])
+    listing = doc["paths"]["/v1/brands/{brand}/sessions"]["get"]
+    state = next(p for p in listing["parameters"] if p["name"] == "state")
+    assert state["schema"]["enum"] == list(contract.SESSION_STATES)
+
+
+@pytest.mark.parametrize("body", [
+    {"foreign_params": {"token": "t"}},
+    {"foreign_params": {"token": "t"}, "ttl_s": 3600},
+    {"foreign_params": {"token": "t"}, "expires_at": "2030-01-01T00:00:00Z"},
+])
+def test_the_session_request_schema_takes_what_the_api_takes(body):
+    schema_validator("SessionRequest").validate(body)
+
+
+@pytest.mark.parametrize("body", [
+    {"foreign_params": {}},
+    {"ttl_s": 60},
+    {"foreign_params": {"token": "t"}, "ttl_s": 0},
+    {"foreign_params": {"token": "t"}, "ttl_s": 60, "expires_at": "2030-01-01T00:00:00Z"},
+    {"foreign_params": {"token": "t"}, "ttl": 60},
+])
+def test_the_session_request_schema_refuses_what_the_api_refuses(body):
+    assert not schema_validator("SessionRequest").is_valid(body)
 
 
 def test_the_heartbeat_is_a_webhook_with_no_body_and_foreign_params_only():
