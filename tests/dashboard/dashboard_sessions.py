@@ -1,7 +1,7 @@
 """Player sessions and their heartbeats for the dashboard tests, made the way the product makes
-them: sessions are rows of ``player_sessions`` (as opening one writes them), heartbeats go out
-through :func:`delivery.heartbeats.beat_round` to a real HTTP server on 127.0.0.1 that answers
-each session as its story says.
+them: sessions opened and closed through :mod:`delivery.sessions`, heartbeats sent by
+:func:`delivery.heartbeats.beat_round` to a real HTTP server on 127.0.0.1 that answers each
+session as its story says.
 
 Brand ``alpha`` (heartbeat every 60 s) has one session per verdict, and a bet ``shared-1``
 whose id is also a live session's: its heartbeats must never count as the bet's.
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from receiver import Receiver, Reply
 
 import contract
-from delivery import heartbeats, store
+from delivery import heartbeats, sessions, store
 
 from brand_traffic import deliver, enqueue
 
@@ -37,27 +37,12 @@ SHARED = "shared-1"
 HEARTBEATS_SENT, HEARTBEATS_DELIVERED = 13, 10
 
 
-def open_session(engine: sa.Engine, brand: str, session_id: str, *, next_beat_at: datetime,
+def open_session(engine: sa.Engine, brand: str, session_id: str, *, now: datetime,
                  expires_at: datetime | None = None) -> None:
-    """A live session, as opening it writes it (the Foreign-Params' masked copy beside it)."""
-    secret = {"session": session_id, "token": f"secret-{session_id}"}
-    with engine.begin() as conn:
-        conn.execute(sa.text(
-            "INSERT INTO player_sessions (brand_id, session_id, foreign_params, shown_params,"
-            "   state, expires_at, next_beat_at)"
-            " SELECT id, :sid, CAST(:fp AS jsonb), CAST(:shown AS jsonb), 'live', :expires,"
-            "   :due FROM brands WHERE name = :brand"),
-            {"sid": session_id, "fp": json.dumps(secret),
-             "shown": json.dumps({"session": "***#ab12", "token": "***#cd34"}),
-             "expires": expires_at, "due": next_beat_at, "brand": brand})
-
-
-def close_session(engine: sa.Engine, session_id: str) -> None:
-    """What the producer's close writes: closed now, no next heartbeat."""
-    with engine.begin() as conn:
-        conn.execute(sa.text(
-            "UPDATE player_sessions SET state = 'closed', ended_at = now(), next_beat_at = NULL"
-            " WHERE session_id = :sid AND state = 'live'"), {"sid": session_id})
+    """Open a session at ``now``: its first heartbeat is due within one interval of it."""
+    sessions.open(engine, brand, session_id,
+                  {"session": session_id, "token": f"secret-{session_id}"},
+                  expires_at=expires_at, now=now)
 
 
 class Platform:
@@ -89,14 +74,15 @@ def build(engine: sa.Engine) -> None:
         enqueue(engine, "alpha", SHARED, "/bet/place")
         enqueue(engine, "alpha", SHARED, "/bet/accept")
         deliver(engine)
-        due = now - timedelta(seconds=1)
+        # Opened an interval and a second ago: every first heartbeat is due now.
+        opened = now - timedelta(seconds=61)
         for sid in ("shared-1", "s-live", "s-failing", "s-ended", "s-closed"):
-            open_session(engine, "alpha", sid, next_beat_at=due)
-        open_session(engine, "alpha", "s-expired", next_beat_at=due,
+            open_session(engine, "alpha", sid, now=opened)
+        open_session(engine, "alpha", "s-expired", now=opened,
                      expires_at=now + timedelta(seconds=0.5))
         with httpx.Client(timeout=5) as client:
             heartbeats.beat_round(engine, client, now=now)
-            close_session(engine, "s-closed")
+            sessions.close(engine, "alpha", "s-closed")
             heartbeats.beat_round(engine, client, now=now + timedelta(seconds=70))
             heartbeats.beat_round(engine, client, now=now + timedelta(seconds=140))
-    open_session(engine, "alpha", "s-new", next_beat_at=now + timedelta(seconds=40))
+    open_session(engine, "alpha", "s-new", now=datetime.now(timezone.utc))
