@@ -207,3 +207,11 @@ def test_the_history_export_holds_heartbeats_only_when_asked(sessions_db, reader
     beats = every[every["Destination"] == "/heartbeat"]
     assert len(beats) == HEARTBEATS_SENT
     assert beats["Callback request_id"].isna().all() and beats["Attempts"].isna().all()
+
+
+def test_a_session_id_in_the_bets_filter_offers_the_session(open_page):
+    app = open_page("bets", bet="s-ended")
+    assert not app.dataframe
+    assert "No bet has this ID; a player session has:" in texts(app)
+    links = {link.proto.label: link.proto for link in app.get("page_link")}
+    assert "Player session s-ended · alpha" in links
