@@ -36,11 +36,11 @@ def register(subparsers) -> None:
         description=f"Kinds — {kinds}.")
     set_.add_argument("kind", choices=rules.KINDS)
     set_.add_argument("--threshold", required=True,
-                      help="failure_rate: percent (25 or 25%%); oldest_pending: a duration "
-                           "(900, 15m, 2h); exhausted: a count (0 = any); money_at_risk: an "
-                           "amount in any one currency (1000)")
-    set_.add_argument("--window", help="failure_rate and exhausted: how far back to look "
-                                       "(10m, 1h, 600)")
+                      help="failure_rate and heartbeat_failure_rate: percent (25 or 25%%); "
+                           "oldest_pending: a duration (900, 15m, 2h); exhausted: a count "
+                           "(0 = any); money_at_risk: an amount in any one currency (1000)")
+    set_.add_argument("--window", help="failure_rate, exhausted and heartbeat_failure_rate: "
+                                       "how far back to look (10m, 1h, 600)")
     set_.add_argument("--brand", help="the brand (default: the rule every brand follows "
                                       "unless it has its own)")
     onoff = set_.add_mutually_exclusive_group()
@@ -111,7 +111,7 @@ def parse_threshold(kind: str, text: str) -> Decimal:
     """A rule's threshold from what a person types, checked for its kind."""
     if kind == rules.OLDEST_PENDING:
         return Decimal(parse_duration_s(text, "--threshold"))
-    raw = text.strip().removesuffix("%").strip() if kind == rules.FAILURE_RATE else text.strip()
+    raw = text.strip().removesuffix("%").strip() if kind in rules.PERCENT else text.strip()
     try:
         value = Decimal(raw)
     except InvalidOperation:
@@ -119,7 +119,7 @@ def parse_threshold(kind: str, text: str) -> Decimal:
     if value is None or not value.is_finite() or value < 0:
         raise InvalidInput(f"--threshold {text!r} must be a number of 0 or more for {kind}",
                            field="threshold", value=text)
-    if kind == rules.FAILURE_RATE and value > 100:
+    if kind in rules.PERCENT and value > 100:
         raise InvalidInput(f"--threshold {text!r} is a percentage: 0 to 100", field="threshold",
                            value=text)
     if kind == rules.EXHAUSTED and value != value.to_integral_value():
@@ -135,7 +135,7 @@ def _brand_id(engine, name: str | None) -> int | None:
 def cmd_rule_set(args) -> int:
     threshold = parse_threshold(args.kind, args.threshold)
     if args.window and args.kind not in rules.WINDOWED:
-        raise InvalidInput(f"--window applies to {' and '.join(rules.WINDOWED)} only; "
+        raise InvalidInput(f"--window applies to {', '.join(rules.WINDOWED)} only; "
                            f"{args.kind} has no window", field="window", value=args.window)
     window_s = parse_duration_s(args.window, "--window") if args.window else None
     engine = _engine()

@@ -9,7 +9,8 @@ from .rules import Reading
 FIRING, RESOLVED = "firing", "resolved"
 
 _TITLES = {"failure_rate": "failure rate", "oldest_pending": "oldest pending",
-           "exhausted": "exhausted callbacks", "money_at_risk": "money at risk"}
+           "exhausted": "exhausted callbacks", "money_at_risk": "money at risk",
+           "heartbeat_failure_rate": "heartbeat failure rate"}
 
 
 def title(kind: str) -> str:

@@ -1,15 +1,20 @@
 """Alert rules and their evaluation (pure).
 
-Four kinds of rule, each per brand with a default every brand follows:
+Five kinds of rule, each per brand with a default every brand follows:
 
-``failure_rate``    more than ``threshold`` % of the attempts finished in the last ``window_s``
-                    failed (failed, exhausted or unknown; a supported rejection is an answer),
-                    counted once at least :data:`MIN_ATTEMPTS` finished
+``failure_rate``    more than ``threshold`` % of the bet callbacks' attempts finished in the
+                    last ``window_s`` failed (failed, exhausted or unknown; a supported
+                    rejection is an answer), counted once at least :data:`MIN_ATTEMPTS` finished
 ``oldest_pending``  the oldest undelivered callback has waited more than ``threshold`` seconds
 ``exhausted``       more than ``threshold`` callbacks ran out of retries in the last ``window_s``
                     (the default 0: any exhausted callback)
 ``money_at_risk``   money at risk above ``threshold`` in any one currency (see
                     :mod:`health.money`; amounts in different currencies are never added)
+``heartbeat_failure_rate``
+                    more than ``threshold`` % of the heartbeats finished in the last
+                    ``window_s`` did not keep their player session alive (failed, no answer,
+                    or refused; ``auth_session_unknown`` ends the session and is an answer),
+                    counted once at least :data:`MIN_ATTEMPTS` finished
 
 A brand's own rule wins over the default rule (``brand_id`` NULL), which wins over
 :data:`BUILT_IN`.
@@ -24,12 +29,14 @@ from health.figures import BrandNow
 from health.money import format_money
 from health.state import duration
 
-FAILURE_RATE, OLDEST_PENDING, EXHAUSTED, MONEY_AT_RISK = (
-    "failure_rate", "oldest_pending", "exhausted", "money_at_risk")
-KINDS = (FAILURE_RATE, OLDEST_PENDING, EXHAUSTED, MONEY_AT_RISK)
+FAILURE_RATE, OLDEST_PENDING, EXHAUSTED, MONEY_AT_RISK, HEARTBEAT_FAILURE_RATE = (
+    "failure_rate", "oldest_pending", "exhausted", "money_at_risk", "heartbeat_failure_rate")
+KINDS = (FAILURE_RATE, OLDEST_PENDING, EXHAUSTED, MONEY_AT_RISK, HEARTBEAT_FAILURE_RATE)
 #: Kinds whose rule has a time window.
-WINDOWED = (FAILURE_RATE, EXHAUSTED)
-#: A failure rate is judged only over at least this many finished attempts.
+WINDOWED = (FAILURE_RATE, EXHAUSTED, HEARTBEAT_FAILURE_RATE)
+#: Kinds whose threshold is a percentage.
+PERCENT = (FAILURE_RATE, HEARTBEAT_FAILURE_RATE)
+#: A failure rate is judged only over at least this many finished attempts (or heartbeats).
 MIN_ATTEMPTS = 5
 
 #: What each kind means, for lists and help.
@@ -38,6 +45,7 @@ DESCRIPTIONS = {
     OLDEST_PENDING: "oldest undelivered callback waiting longer than T",
     EXHAUSTED: "exhausted callbacks over N minutes above X (0: any)",
     MONEY_AT_RISK: "money at risk above M in any one currency",
+    HEARTBEAT_FAILURE_RATE: "heartbeat failure rate above X % over N minutes",
 }
 
 
@@ -50,7 +58,7 @@ class Rule:
     source: str = "built-in"   # built-in, default or brand
 
     def threshold_label(self) -> str:
-        if self.kind == FAILURE_RATE:
+        if self.kind in PERCENT:
             return f"{_plain(self.threshold)} %"
         if self.kind == OLDEST_PENDING:
             return duration(float(self.threshold))
@@ -66,6 +74,8 @@ class Rule:
                 EXHAUSTED: (f"any exhausted callback{window}" if self.threshold == 0 else
                             f"more than {self.threshold_label()} exhausted{window}"),
                 MONEY_AT_RISK: f"money at risk above {self.threshold_label()} in a currency",
+                HEARTBEAT_FAILURE_RATE: (f"heartbeat failure rate above "
+                                         f"{self.threshold_label()}{window}"),
                 }[self.kind]
         return text if self.enabled else f"{text} (off)"
 
@@ -76,6 +86,7 @@ BUILT_IN: dict[str, Rule] = {
     OLDEST_PENDING: Rule(OLDEST_PENDING, Decimal(15 * 60)),
     EXHAUSTED: Rule(EXHAUSTED, Decimal(0), 60 * 60),
     MONEY_AT_RISK: Rule(MONEY_AT_RISK, Decimal(1000)),
+    HEARTBEAT_FAILURE_RATE: Rule(HEARTBEAT_FAILURE_RATE, Decimal(25), 10 * 60),
 }
 
 
@@ -125,6 +136,8 @@ def windows(rules_by_brand: Mapping[int, Mapping[str, Rule]]) -> dict[str, dict[
     """The per-brand windows :func:`health.figures.read_now` needs for these rules."""
     return {"rate_windows_s": {b: r[FAILURE_RATE].window_s for b, r in rules_by_brand.items()},
             "exhausted_windows_s": {b: r[EXHAUSTED].window_s
+                                    for b, r in rules_by_brand.items()},
+            "heartbeat_windows_s": {b: r[HEARTBEAT_FAILURE_RATE].window_s
                                     for b, r in rules_by_brand.items()}}
 
 
@@ -195,8 +208,28 @@ def _money_at_risk(rule: Rule, f: BrandNow) -> Reading:
                    {"by_currency": details})
 
 
+def _heartbeat_failure_rate(rule: Rule, f: BrandNow) -> Reading:
+    window = duration(f.heartbeat_window_s)
+    rate = f.heartbeat_failure
+    value = "—" if rate is None else f"{rate * 100:.1f} %"
+    enough = f.heartbeats_finished >= MIN_ATTEMPTS
+    broken = enough and rate is not None and Decimal(str(rate * 100)) > rule.threshold
+    if not enough:
+        message = (f"{f.heartbeats_finished} heartbeat(s) finished in the last {window} "
+                   f"(a rate is judged from {MIN_ATTEMPTS})")
+    else:
+        message = (f"heartbeat failure rate {value} over the last {window}: "
+                   f"{f.heartbeats_failed} of {f.heartbeats_finished} heartbeats did not keep "
+                   f"their player session alive (threshold {rule.threshold_label()}); the "
+                   "platform may log those players out")
+    return Reading(HEARTBEAT_FAILURE_RATE, broken, value, rule.threshold_label(), message,
+                   {"failed": f.heartbeats_failed, "finished": f.heartbeats_finished,
+                    "window_s": f.heartbeat_window_s})
+
+
 _READERS = {FAILURE_RATE: _failure_rate, OLDEST_PENDING: _oldest_pending,
-            EXHAUSTED: _exhausted, MONEY_AT_RISK: _money_at_risk}
+            EXHAUSTED: _exhausted, MONEY_AT_RISK: _money_at_risk,
+            HEARTBEAT_FAILURE_RATE: _heartbeat_failure_rate}
 
 
 def _plain(number: Decimal) -> str:

@@ -2,7 +2,8 @@
 
 For each partition whose month ended before the cutoff, oldest first:
 
-1. **export** — its attempts, and the finished callbacks and bets that only archived attempts
+1. **export** — its attempts (player sessions' heartbeats among them: no callback, the session
+   as their group), and the finished callbacks and bets that only archived attempts
    reference, are read from PostgreSQL in chunks (one REPEATABLE READ snapshot) and handed to
    DuckDB as Arrow tables; DuckDB writes each table to Parquet under a temporary name, the file
    is read back and counted, then renamed into place. The manifest records ``exported``.

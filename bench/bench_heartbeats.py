@@ -17,6 +17,7 @@ Prints figures; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import collections
 import statistics
 import sys
 import time
@@ -73,7 +74,8 @@ def measure(engine: sa.Engine, window_from, window_to) -> dict:
     with engine.connect() as conn:
         rows = conn.execute(sa.text(
             "SELECT extract(epoch FROM started_at - scheduled_at) AS late_s, "
-            "floor(extract(epoch FROM started_at - :f)) AS second, outcome "
+            "floor(extract(epoch FROM started_at - :f)) AS second, outcome, "
+            "left(error_detail, 80) AS error "
             "FROM attempts WHERE destination = '/heartbeat' "
             "AND started_at >= :f AND started_at < :t"), dict(f=window_from, t=window_to)).all()
     per_second: dict[int, int] = {}
@@ -85,6 +87,7 @@ def measure(engine: sa.Engine, window_from, window_to) -> dict:
     return dict(
         sent=len(rows), counts=counts,
         outcomes={o: sum(1 for r in rows if r.outcome == o) for o in {r.outcome for r in rows}},
+        errors=collections.Counter(r.error for r in rows if r.outcome != "delivered"),
         late_p50=percentile(late, 50) if late else None,
         late_p99=percentile(late, 99) if late else None)
 
@@ -130,6 +133,8 @@ def main() -> int:
         counts = figures["counts"][1:-1] or figures["counts"]
         print(f"window {seconds:.0f} s: due {due_per_s:,.0f}/s, sent {sent_per_s:,.0f}/s "
               f"(ratio sent/due {sent_per_s / due_per_s:.2f}); outcomes {figures['outcomes']}")
+        for error, count in figures["errors"].most_common(3):
+            print(f"  {count} × {error}")
         if counts:
             print(f"per second: min {min(counts)}, median {statistics.median(counts):.0f}, "
                   f"max {max(counts)} (coefficient of variation "

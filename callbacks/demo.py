@@ -5,6 +5,11 @@ three brands (healthy; flaky — latency, 5xx and timeouts; buggy — unsupporte
 window), the delivery worker, the traffic simulator, the producer HTTP API (with a token made for
 this run) and the dashboard, then prints where everything is, with a curl command to paste.
 Ctrl-C (or SIGTERM) stops every process it started.
+
+The simulator opens a player session for each of its players (closed when the player leaves, a
+few left to expire, and one per brand of a player the platform logged out already, which the
+platform ends), and the demo's brands send heartbeats every
+:data:`DEMO_HEARTBEAT_INTERVAL_S` seconds, so they show within seconds.
 """
 from __future__ import annotations
 
@@ -28,14 +33,18 @@ from delivery import audit, brands, database, migrate, settings
 from delivery.errors import BrandExists
 from callbacks.processes import die_with_parent, stop_on_signals, stop_processes
 
+#: The demo brands' heartbeat interval: short, so player sessions' heartbeats show at once.
+DEMO_HEARTBEAT_INTERVAL_S = 5
 #: The demo's platforms: brand name, sandbox options, delivery settings.
 PLATFORMS = (
-    ("healthy", [], dict(timeout_s=5.0)),
+    ("healthy", [], dict(timeout_s=5.0, heartbeat_interval_s=DEMO_HEARTBEAT_INTERVAL_S)),
     ("flaky", ["--latency-ms", "lognormal:60:0.8", "--error-rate", "0.12",
                "--timeout-rate", "0.03", "--timeout-s", "6"],
-     dict(timeout_s=3.0, retry_schedule_s=(0, 5, 15, 30, 60, 120, 300, 600))),
+     dict(timeout_s=3.0, retry_schedule_s=(0, 5, 15, 30, 60, 120, 300, 600),
+          heartbeat_interval_s=DEMO_HEARTBEAT_INTERVAL_S)),
     ("buggy", ["--unsupported-rate", "0.15", "--outage", "20/90", "--base-path", "/api"],
-     dict(timeout_s=3.0, retry_schedule_s=(0, 5, 15, 30, 60, 120, 300, 600))),
+     dict(timeout_s=3.0, retry_schedule_s=(0, 5, 15, 30, 60, 120, 300, 600),
+          heartbeat_interval_s=DEMO_HEARTBEAT_INTERVAL_S)),
 )
 #: Currency of the demo platforms' wallets (the Brand health page adds money up per currency).
 DEMO_CURRENCY = "EUR"
@@ -241,7 +250,9 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
                 say(f"  {child.name:<22}  {child.url}/_sandbox/  (brand {child.name.split()[1]})")
         say(f"  delivery worker         1 process × 8 threads, "
             f"{'PostgreSQL' if not conf.broker_url else 'configured'} broker")
-        say(f"  traffic simulator       {args.rate:g} bets/s on every brand")
+        say(f"  traffic simulator       {args.rate:g} bets/s on every brand; its players' "
+            f"sessions get heartbeats every {DEMO_HEARTBEAT_INTERVAL_S} s "
+            f"(`callbacks session list --brand healthy`)")
         say(f"  queue figures           {Path(sys.executable).parent / 'callbacks'} status")
         say(f"  logs                    {demo.log_dir}/")
         say("")

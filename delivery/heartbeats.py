@@ -66,6 +66,26 @@ def ends_session(outcome: Outcome) -> bool:
     return outcome.kind == REJECTED and outcome.error_code == contract.SESSION_UNKNOWN
 
 
+def minute_counts(attempts) -> list[dict]:
+    """Heartbeats counted per brand and minute of their end: delivered, ended (the platform no
+    longer knew the session) and failed (anything else)."""
+    counts: dict[tuple, dict] = {}
+    for attempt in attempts:
+        minute = attempt.finished_at.replace(second=0, microsecond=0)
+        row = counts.setdefault((attempt.callback.brand_id, minute), dict(
+            brand_id=attempt.callback.brand_id, minute=minute, delivered=0, ended=0, failed=0))
+        kind = ("delivered" if attempt.outcome.kind == DELIVERED
+                else "ended" if ends_session(attempt.outcome) else "failed")
+        row[kind] += 1
+    return [counts[key] for key in sorted(counts)]
+
+
+def drop_old_minutes(engine: sa.Engine) -> None:
+    """Forget heartbeat counts older than 35 days."""
+    with engine.begin() as conn:
+        _run(conn, "drop_old_beat_minutes")
+
+
 def dispatch_lease_s(lease_s: float) -> float:
     return min(lease_s, DISPATCH_LEASE_MAX_S)
 
@@ -185,6 +205,8 @@ def finish_beats(engine: sa.Engine, finished: list[tuple[Attempt, Beat]]) -> Non
                 "ids": [str(c["id"]) for c in completions]}),
             ("finish_beats", {"rows": store.json_rows(rows),
                               "ids": [r["id"] for r in rows]}, _FILE),
+            ("count_beats", {"rows": store.json_rows(minute_counts(
+                a for a, _ in finished))}, _FILE),
         ])
 
 

@@ -153,10 +153,20 @@ class QueueCollector:
                 "callbacks_oldest_pending_age_seconds", "Age of the oldest callback not "
                 "finished yet (0 when none is)", labels=["brand"]),
         }
+        sessions = GaugeMetricFamily(
+            "callbacks_player_sessions", "Player sessions whose heartbeats are kept going, by "
+            "state (live; sessions that are over are not counted)", labels=["brand", "state"])
+        failing = GaugeMetricFamily(
+            "callbacks_player_sessions_failing", "Live player sessions whose latest heartbeat "
+            "did not get through (failed, no answer, or refused)", labels=["brand"])
         for row in rows:
             for column, family in families.items():
                 family.add_metric([row["brand"]], float(row[column]))
+            sessions.add_metric([row["brand"], "live"], float(row["sessions_live"]))
+            failing.add_metric([row["brand"]], float(row["sessions_failing"]))
         yield from families.values()
+        yield sessions
+        yield failing
 
 
 def registry_for(engine: sa.Engine, *collectors) -> CollectorRegistry:

@@ -12,6 +12,11 @@ one byte a second.
 The request is exactly what :func:`build_headers` and the body say (plus Host and
 Content-Length): no client-wide default headers, no cookie jar — a platform's Set-Cookie is never
 replayed on other callbacks — and redirects are not followed.
+
+``send_async(sending, pool)`` is the same on an event loop, for heartbeats (see
+:class:`delivery.worker.BeatLoop`): HTTP/1.1 spoken with h11 over asyncio streams, through an
+:class:`AsyncPool` of kept-alive connections per brand, the timeout one overall deadline kept by
+cancellation.
 """
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cache, cached_property, lru_cache
 
+import h11
 import httpcore
 import httpx
 
@@ -246,64 +252,163 @@ def _attempt(sending: Sending, clock: float, status: int | None, response_header
     )
 
 
-async def send_async(sending: Sending, transport: httpx.AsyncBaseTransport) -> Attempt:
-    """:func:`send` on an event loop (heartbeats: thousands in flight without a thread each).
-    The brand's timeout is one overall deadline for the request, headers and body alike, kept
-    by cancelling whatever is under way when it passes."""
+# --- on an event loop ---------------------------------------------------------------------------
+# Heartbeats keep hundreds of requests in flight over a hundred brands: one event loop sends
+# them, over HTTP/1.1 spoken with h11 on asyncio streams. Measured against a platform that
+# answers at once, a request cost 75 µs of CPU this way, against 290 µs through httpx's
+# transport in a thread and 620 µs through its asyncio transport.
+
+class AsyncPool:
+    """Kept-alive connections to one brand's platform, for :func:`send_async`. No more are
+    opened than requests are in flight at once (the caller bounds those)."""
+
+    def __init__(self, keep: int):
+        self.keep = keep
+        self._idle: dict[tuple[str, str, int], list[tuple]] = {}
+
+    async def connect(self, url: httpx.URL, *, reuse: bool = True) -> tuple[tuple, bool]:
+        """A connection to ``url``'s origin, kept-alive (unless ``reuse`` is False) or new;
+        whether it was kept-alive."""
+        origin = (url.scheme, url.host, url.port or (443 if url.scheme == "https" else 80))
+        idle = self._idle.get(origin) if reuse else None
+        while idle:
+            conn = idle.pop()
+            if not conn[0].at_eof() and not conn[1].is_closing():
+                return conn, True
+            conn[1].close()
+        if url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
+        tls = url.scheme == "https"
+        reader, writer = await asyncio.open_connection(
+            origin[1], origin[2], ssl=_tls_context() if tls else None,
+            server_hostname=origin[1] if tls else None, limit=2 ** 20)
+        return (reader, writer, h11.Connection(h11.CLIENT), origin), False
+
+    def give_back(self, conn: tuple) -> None:
+        """Keep the connection for the next request when its exchange ended cleanly."""
+        reader, writer, state, origin = conn
+        if state.our_state is h11.DONE and state.their_state is h11.DONE:
+            state.start_next_cycle()
+            idle = self._idle.setdefault(origin, [])
+            if len(idle) < self.keep:
+                idle.append(conn)
+                return
+        writer.close()
+
+    def close(self) -> None:
+        for idle in self._idle.values():
+            for conn in idle:
+                conn[1].close()
+        self._idle.clear()
+
+
+class _Disconnected(Exception):
+    """A kept-alive connection was closed by the platform before it answered (it had closed
+    it while idle): the request is sent again once, on a new connection."""
+
+
+async def send_async(sending: Sending, pool: AsyncPool) -> Attempt:
+    """:func:`send` on an event loop, through ``pool``: the same request and the same
+    classification. The brand's timeout is one overall deadline for connecting, sending and the
+    whole answer, kept by cancelling whatever is under way when it passes. A kept-alive
+    connection the platform had closed is replaced once, before anything was answered."""
     callback = sending.callback
     clock = time.perf_counter()
-    status = None
-    response_headers = None
-    raw = b""
-    truncated = False
+    answer: tuple = (None, None, b"", False)
     transport_error = detail = None
+    url = _url(callback.url)
     try:
         async with asyncio.timeout(callback.timeout_s):
-            request = httpx.Request(
-                "POST", _url(callback.url), content=sending.body, headers=sending.headers,
-                extensions={"timeout": httpx.Timeout(callback.timeout_s).as_dict()})
-            response = await transport.handle_async_request(request)
             try:
-                status = response.status_code
-                response_headers = dict(response.headers)
-                raw, truncated = await _read_capped_async(response)
-            finally:
-                await response.aclose()
+                answer = await _exchange(sending, url, pool, reuse=True)
+            except _Disconnected:
+                answer = await _exchange(sending, url, pool, reuse=False)
     except TimeoutError:
         transport_error = "timeout"
-        detail = (f"the response body was still arriving after {callback.timeout_s:g} s"
-                  if status is not None else f"no answer within {callback.timeout_s:g} s")
-        status = None
-    except httpx.TimeoutException as exc:
-        transport_error, detail = "timeout", f"{type(exc).__name__} after {callback.timeout_s:g} s"
-    except httpx.ConnectError as exc:
-        is_tls = isinstance(exc.__context__, ssl.SSLError) or "SSL" in str(exc)
-        transport_error, detail = ("tls" if is_tls else "connect"), _describe(exc)
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        detail = f"no complete answer within {callback.timeout_s:g} s"
+    except ssl.SSLError as exc:
+        transport_error, detail = "tls", f"{type(exc).__name__}: {exc}"
+    except httpx.UnsupportedProtocol as exc:
         transport_error, detail = "connect", f"cannot send to {callback.url}: {exc}"
-    except httpx.HTTPError as exc:
-        transport_error, detail = "protocol", _describe(exc)
-    return _attempt(sending, clock, status, response_headers, raw, truncated, transport_error,
-                    detail)
+    except (h11.RemoteProtocolError, h11.LocalProtocolError) as exc:
+        transport_error, detail = "protocol", f"RemoteProtocolError: {exc}"
+    except OSError as exc:
+        transport_error, detail = "connect", f"ConnectError: {exc.strerror or exc}"
+    status, headers, raw, truncated = answer
+    if transport_error:
+        status = headers = None
+    return _attempt(sending, clock, status, headers, raw, truncated, transport_error, detail)
 
 
-async def _read_capped_async(response: httpx.Response) -> tuple[bytes, bool]:
-    cap = contract.RESPONSE_BODY_CAP_BYTES
-    chunks = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > cap:
-            return b"".join(chunks)[:cap], True
-    return b"".join(chunks), False
+async def _exchange(sending: Sending, url: httpx.URL, pool: AsyncPool, *, reuse: bool) -> tuple:
+    """One request and its answer: ``(status, headers, body, truncated)``. Raises
+    :class:`_Disconnected` when a kept-alive connection turns out closed before any answer."""
+    conn, kept = await pool.connect(url, reuse=reuse)
+    try:
+        return await _over(conn, kept, sending, url, pool)
+    except (ConnectionResetError, BrokenPipeError) as exc:
+        if kept and conn[2].their_state in (h11.IDLE, h11.SEND_RESPONSE):
+            raise _Disconnected() from exc
+        raise
 
 
-def make_async_transport(max_connections: int) -> httpx.AsyncHTTPTransport:
-    """A connection pool for an event loop (:func:`send_async`): kept-alive connections, the
-    same TLS store as :func:`make_transport`."""
-    return httpx.AsyncHTTPTransport(verify=_tls_context(), limits=httpx.Limits(
-        max_connections=max_connections, max_keepalive_connections=max_connections))
+async def _over(conn: tuple, kept: bool, sending: Sending, url: httpx.URL,
+                pool: AsyncPool) -> tuple:
+    """The request over ``conn`` and the answer read back (see :func:`_exchange`)."""
+    reader, writer, state, _ = conn
+    try:
+        host = url.host if url.port is None else f"{url.host}:{url.port}"
+        headers = [("Host", host), *sending.headers.items(),
+                   ("Content-Length", str(len(sending.body)))]
+        writer.write(state.send(h11.Request(method="POST", target=url.raw_path,
+                                            headers=headers)))
+        if sending.body:
+            writer.write(state.send(h11.Data(data=sending.body)))
+        writer.write(state.send(h11.EndOfMessage()))
+        await writer.drain()
+        status, response_headers, chunks, size = None, None, [], 0
+        cap = contract.RESPONSE_BODY_CAP_BYTES
+        while True:
+            event = state.next_event()
+            if event is h11.NEED_DATA:
+                data = await reader.read(65536)
+                if not data and status is None and kept:
+                    raise _Disconnected()
+                state.receive_data(data)
+                continue
+            if isinstance(event, h11.ConnectionClosed):
+                raise h11.RemoteProtocolError(
+                    "the platform closed the connection without sending a response"
+                    if status is None else "the platform closed the connection in the middle "
+                    "of the answer")
+            if isinstance(event, h11.InformationalResponse):
+                continue
+            if isinstance(event, h11.Response):
+                status = event.status_code
+                response_headers = _header_dict(event.headers)
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+                size += len(event.data)
+                if size > cap:
+                    writer.close()
+                    return status, response_headers, b"".join(chunks)[:cap], True
+            elif isinstance(event, h11.EndOfMessage):
+                pool.give_back(conn)
+                return status, response_headers, b"".join(chunks), False
+    except BaseException:
+        writer.close()
+        raise
+
+
+def _header_dict(raw: list) -> dict[str, str]:
+    """Response headers as :func:`send` stores them: lower-case names, values of a name
+    repeated joined with a comma."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
 
 
 class _Deadline(Exception):

@@ -42,7 +42,7 @@ import sqlalchemy as sa
 from . import heartbeats, metrics, store
 from .database import connection_lost
 from .dispatch import decide
-from .sender import Attempt, Sending, make_async_transport, send, send_async
+from .sender import AsyncPool, Attempt, Sending, send, send_async
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +142,15 @@ class BeatLoop:
 
     Thousands of sessions over a hundred brands keep a few hundred heartbeats in flight; a
     thread each would be thousands of threads (and connections) whose switching costs the
-    interpreter more than the requests. Each brand has a connection pool of its own, of at most
-    its max_in_flight connections, and the claims keep a brand under that many heartbeats in
-    flight: a platform that hangs holds its own pool's connections until the deadline, and
-    nothing of any other brand waits for it. ``done(result)`` is called in the loop's thread.
+    interpreter more than the requests. Each brand has kept-alive connections of its own, and
+    the claims keep a brand under max_in_flight heartbeats in flight: a platform that hangs
+    holds its own connections until the deadline, and nothing of any other brand waits for it. ``done(result)`` is called in the loop's thread.
     """
 
     def __init__(self, done: Callable[[tuple], None]):
         self.done = done
         self.loop = asyncio.new_event_loop()
-        self._transports: dict[int, tuple[int, httpx.AsyncHTTPTransport]] = {}
+        self._pools: dict[int, AsyncPool] = {}
         self._tasks: set[asyncio.Task] = set()
         self._thread = threading.Thread(target=self.loop.run_forever, name="heartbeats",
                                         daemon=True)
@@ -166,19 +165,17 @@ class BeatLoop:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _transport(self, brand_id: int, size: int) -> httpx.AsyncHTTPTransport:
-        size = max(1, min(size, LANE_THREADS_MAX))
-        known = self._transports.get(brand_id)
-        if known is None or known[0] != size:
-            if known is not None:  # its requests in flight finish on the old pool
-                self.loop.create_task(known[1].aclose())
-            known = self._transports[brand_id] = (size, make_async_transport(size))
-        return known[1]
+    def _pool(self, brand_id: int, size: int) -> AsyncPool:
+        pool = self._pools.get(brand_id)
+        if pool is None:
+            pool = self._pools[brand_id] = AsyncPool(size)
+        pool.keep = size
+        return pool
 
     async def _send(self, sending: Sending, beat) -> None:
         cb = sending.callback
         try:
-            attempt = await send_async(sending, self._transport(cb.brand_id, cb.max_in_flight))
+            attempt = await send_async(sending, self._pool(cb.brand_id, cb.max_in_flight))
         except BaseException:
             # send_async never raises for what a platform does; this is a bug or a shutdown.
             # The attempt stays 'sending' and the sweeper closes it as unknown.
@@ -191,8 +188,8 @@ class BeatLoop:
         async def close():
             for task in list(self._tasks):
                 task.cancel()
-            for _, transport in self._transports.values():
-                await transport.aclose()
+            for pool in self._pools.values():
+                pool.close()
             self.loop.stop()
 
         if self._thread.is_alive():

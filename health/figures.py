@@ -19,11 +19,14 @@ from . import money, state
 DEFAULT_RATE_WINDOW_S = state.RECENT_WINDOW_S
 #: The exhaustion window when a caller names none.
 DEFAULT_EXHAUSTED_WINDOW_S = state.RECENT_EXHAUSTED_WINDOW_S
+#: The heartbeat failure-rate window when a caller names none.
+DEFAULT_HEARTBEAT_WINDOW_S = state.RECENT_WINDOW_S
 
 
 @dataclass(frozen=True)
 class BrandNow:
-    """One brand's figures now."""
+    """One brand's figures now. Attempts are the bet callbacks'; heartbeats are counted
+    apart (``heartbeats_*``)."""
 
     brand_id: int
     brand: str
@@ -38,6 +41,9 @@ class BrandNow:
     exhausted_window_s: int
     window_exhausted: int             # callbacks exhausted within exhausted_window_s
     money: money.MoneyAtRisk = field(default_factory=money.MoneyAtRisk)
+    heartbeat_window_s: int = DEFAULT_HEARTBEAT_WINDOW_S
+    heartbeats_finished: int = 0      # heartbeats answered or failed within heartbeat_window_s
+    heartbeats_failed: int = 0        # of those: the ones that did not keep their session alive
 
     @property
     def verdict(self) -> state.Verdict:
@@ -47,21 +53,32 @@ class BrandNow:
     def rate_failure(self) -> float | None:
         return self.rate_failed / self.rate_finished if self.rate_finished else None
 
+    @property
+    def heartbeat_failure(self) -> float | None:
+        return (self.heartbeats_failed / self.heartbeats_finished if self.heartbeats_finished
+                else None)
+
 
 def params(*, brand_id: int | None = None, rate_windows_s: Mapping[int, int] | None = None,
-           exhausted_windows_s: Mapping[int, int] | None = None) -> dict:
+           exhausted_windows_s: Mapping[int, int] | None = None,
+           heartbeat_windows_s: Mapping[int, int] | None = None) -> dict:
     """The ``brand_now`` query's parameters."""
     rate_windows_s = dict(rate_windows_s or {})
     exhausted_windows_s = dict(exhausted_windows_s or {})
-    ids = sorted(set(rate_windows_s) | set(exhausted_windows_s))
+    heartbeat_windows_s = dict(heartbeat_windows_s or {})
+    ids = sorted(set(rate_windows_s) | set(exhausted_windows_s) | set(heartbeat_windows_s))
     return {
         "brand_id": brand_id,
         "brand_ids": ids,
         "rate_windows_s": [int(rate_windows_s.get(i, DEFAULT_RATE_WINDOW_S)) for i in ids],
         "exhausted_windows_s": [int(exhausted_windows_s.get(i, DEFAULT_EXHAUSTED_WINDOW_S))
                                 for i in ids],
+        "heartbeat_windows_s": [int(heartbeat_windows_s.get(i, DEFAULT_HEARTBEAT_WINDOW_S))
+                                for i in ids],
         "default_rate_window_s": DEFAULT_RATE_WINDOW_S,
         "default_exhausted_window_s": DEFAULT_EXHAUSTED_WINDOW_S,
+        "default_heartbeat_window_s": DEFAULT_HEARTBEAT_WINDOW_S,
+        "heartbeat": contract.HEARTBEAT,
         "recent_window_s": state.RECENT_WINDOW_S,
         "recent_exhausted_window_s": state.RECENT_EXHAUSTED_WINDOW_S,
         "risk_destinations": [s.destination for s in money.RISK_SOURCES],
@@ -97,4 +114,7 @@ def from_row(row: Mapping) -> BrandNow:
         rate_finished=int(row["rate_finished"] or 0), rate_failed=int(row["rate_failed"] or 0),
         exhausted_window_s=int(row["exhausted_window_s"]),
         window_exhausted=int(row["window_exhausted"] or 0),
-        money=money.from_rows(row["money"] or []))
+        money=money.from_rows(row["money"] or []),
+        heartbeat_window_s=int(row["heartbeat_window_s"]),
+        heartbeats_finished=int(row["heartbeats_finished"] or 0),
+        heartbeats_failed=int(row["heartbeats_failed"] or 0))

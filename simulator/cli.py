@@ -14,7 +14,11 @@ def register(subparsers) -> None:
         "simulate", help="play the sportsbook: create bets and walk them through lifecycles",
         description="Creates players on each brand's sandbox platform, then bets at --rate per "
                     "second, walking each through place, accept, settle, unsettle, cash-out or "
-                    "decline, and queues every callback for delivery.")
+                    "decline, and queues every callback for delivery. Each player's session is "
+                    "opened at Callback Desk before its first bet (so its heartbeats go out) "
+                    "and closed when the player leaves; a few lapse and expire, and one session "
+                    "per brand is of a player the platform logged out already (the platform "
+                    "ends it).")
     sim.add_argument("--rate", type=float, default=2.0, help="new bets per second (default 2)")
     sim.add_argument("--duration", type=float, default=60.0,
                      help="seconds of new bets; 0 runs until Ctrl-C (default 60)")
@@ -42,7 +46,8 @@ def _progress_printer():
         pending = store.status(sim.engine)["pending_callbacks"]
         print(f"\r{elapsed_s:6.0f} s  bets {c.bets}  place errors {c.place_errors}  "
               f"finished {c.finished}  active {len(sim.active)}  callbacks queued "
-              f"{c.callbacks}  undelivered {pending}   ", end="", file=sys.stderr, flush=True)
+              f"{c.callbacks}  undelivered {pending}  sessions {c.sessions_live}   ", end="",
+              file=sys.stderr, flush=True)
     return show
 
 
@@ -80,6 +85,10 @@ def run(args) -> int:
         print(file=sys.stderr)
     print(f"bets {counters.bets}, callbacks queued {counters.callbacks}, place errors "
           f"{counters.place_errors}")
+    print(f"player sessions: opened {counters.sessions_opened}, closed "
+          f"{counters.sessions_closed}, lapsed {counters.sessions_lapsed}, left open "
+          f"{counters.sessions_live} (they expire unless refreshed); "
+          f"{counters.sessions_logged_out} of players the platform had logged out")
     code = 0
     if args.check:
         code = _check(sim)

@@ -1,4 +1,5 @@
-"""Pure: a bet's lifecycle as a plan of callbacks, and the money each one is meant to move.
+"""Pure: a bet's lifecycle as a plan of callbacks, the money each one is meant to move, and how
+a player's session goes.
 
 A plan starts with ``/bet/place``; the steps after it are sent only once the place is delivered
 (a place error ends the bet). Each step carries the movement of the player's ``available`` and
@@ -155,3 +156,56 @@ def total_move(steps: list[Step]) -> Move:
     return Move(sum((s.move.available for s in steps), Decimal(0)),
                 sum((s.move.held for s in steps), Decimal(0)))
 
+
+
+@dataclass(frozen=True)
+class SessionHabits:
+    """How the simulated players' sessions go (seconds of wall-clock time)."""
+
+    #: Share of players who leave after a while: their session is closed.
+    leaving_share: float = 0.35
+    #: How long a leaving player stays after the first bet, at least and at most.
+    stay_s: tuple[float, float] = (30.0, 150.0)
+    #: Share of players whose session has a short lifetime and is never refreshed: it expires.
+    lapsing_share: float = 0.1
+    #: The lifetime of a lapsing player's session, at least and at most.
+    short_ttl_s: tuple[int, int] = (20, 60)
+    #: The lifetime of every other session, refreshed by the player's bets.
+    ttl_s: int = 15 * 60
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """One player's session: its lifetime, and how it ends."""
+
+    ttl_s: int
+    #: Seconds after opening at which the player leaves (the session is closed); None: stays.
+    leaves_after_s: float | None = None
+    #: The lifetime is not refreshed by bets: the session expires (and the player is gone).
+    lapses: bool = False
+
+
+def plan_session(rng: random.Random, habits: SessionHabits = SessionHabits()) -> SessionPlan:
+    """A random session: leaving, lapsing, or staying."""
+    draw = rng.random()
+    if draw < habits.leaving_share:
+        return SessionPlan(habits.ttl_s, leaves_after_s=rng.uniform(*habits.stay_s))
+    if draw < habits.leaving_share + habits.lapsing_share:
+        return SessionPlan(rng.randint(*habits.short_ttl_s), lapses=True)
+    return SessionPlan(habits.ttl_s)
+
+
+def session_over(plan: SessionPlan, opened_s: float, now_s: float) -> str | None:
+    """``"leaves"`` when the player leaves now, ``"lapsed"`` when the session has expired,
+    else None (``opened_s``/``now_s`` on one clock)."""
+    if plan.leaves_after_s is not None and now_s - opened_s >= plan.leaves_after_s:
+        return "leaves"
+    if plan.lapses and now_s - opened_s >= plan.ttl_s:
+        return "lapsed"
+    return None
+
+
+def needs_refresh(plan: SessionPlan, refreshed_s: float, now_s: float) -> bool:
+    """Whether a bet now refreshes the session: half its lifetime has gone since it was opened
+    or last refreshed (a lapsing session never is)."""
+    return not plan.lapses and now_s - refreshed_s >= plan.ttl_s / 2

@@ -4,6 +4,14 @@ walks each through its plan, queuing every callback through the delivery API.
 It reacts to outcomes like a sportsbook: nothing follows a place until the place is delivered,
 and a place error ends the bet. Its ledger holds the money each player should have once every
 callback is applied, so a run can be checked against the platforms' wallets.
+
+Each player has a player session at Callback Desk (:mod:`delivery.sessions`), so its heartbeats
+go to the platform: opened before the player's first bet with the Foreign-Params the bets carry,
+closed when the player leaves, left to expire by a few (:func:`simulator.plans.plan_session`).
+A player who left or whose session lapsed bets no more; the bets already made go on. Besides,
+each brand has :data:`LOGGED_OUT_PER_BRAND` session(s) of a player the platform logged out
+already (its token is unknown to the sandbox): the first heartbeat is answered
+``auth_session_unknown`` and the session is ``ended_by_platform``.
 """
 from __future__ import annotations
 
@@ -17,11 +25,12 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from delivery import lifecycle, store
+from delivery import lifecycle, sessions, store
 from delivery.validation import parse_callback
 from sandbox.client import SandboxClient
 
-from .plans import BetPlan, Move, plan_bet
+from .plans import (BetPlan, Move, SessionHabits, SessionPlan, needs_refresh, plan_bet,
+                    plan_session, session_over)
 
 #: Starting balance of most simulated players.
 RICH_BALANCE = Decimal("1000.00")
@@ -29,6 +38,8 @@ RICH_BALANCE = Decimal("1000.00")
 POOR_BALANCE = Decimal("15.00")
 #: Share of players who start poor.
 POOR_SHARE = 0.15
+#: Sessions per brand of a player the platform no longer knows (they end by the platform).
+LOGGED_OUT_PER_BRAND = 1
 
 
 @dataclass
@@ -37,6 +48,12 @@ class Player:
     token: str
     available: Decimal
     held: Decimal = Decimal(0)
+    #: The player's session once opened (its id is the token), when, and last refreshed.
+    session: SessionPlan | None = None
+    opened_s: float = 0.0
+    refreshed_s: float = 0.0
+    #: Left, or the session lapsed: no more bets.
+    gone: bool = False
 
     def apply(self, move: Move) -> None:
         self.available += move.available
@@ -60,6 +77,16 @@ class Counters:
     place_errors: int = 0
     finished: int = 0
     by_lifecycle: dict = field(default_factory=dict)
+    sessions_opened: int = 0
+    sessions_closed: int = 0
+    sessions_lapsed: int = 0
+    #: Sessions opened for players the platform had logged out already.
+    sessions_logged_out: int = 0
+
+    @property
+    def sessions_live(self) -> int:
+        """Sessions the simulator keeps alive now (logged-out ones not counted)."""
+        return self.sessions_opened - self.sessions_closed - self.sessions_lapsed
 
 
 def sandbox_root(base_url: str) -> str:
@@ -70,7 +97,9 @@ def sandbox_root(base_url: str) -> str:
 
 class Simulator:
     def __init__(self, engine: sa.Engine, brands: list[store.Brand], *, rate_per_s: float,
-                 players_per_brand: int = 20, pace: float = 1.0, seed: int | None = None):
+                 players_per_brand: int = 20, pace: float = 1.0, seed: int | None = None,
+                 habits: SessionHabits = SessionHabits(),
+                 logged_out_per_brand: int = LOGGED_OUT_PER_BRAND):
         self.engine = engine
         self.brands = brands
         self.rate_per_s = rate_per_s
@@ -81,11 +110,14 @@ class Simulator:
         self.active: list[ActiveBet] = []
         self.counters = Counters()
         self.players_per_brand = players_per_brand
+        self.habits = habits
+        self.logged_out_per_brand = logged_out_per_brand
         self._clients = {b.name: SandboxClient(b.base_url, root_url=sandbox_root(b.base_url))
                          for b in brands}
 
     def open_players(self) -> None:
-        """Open this run's players on every brand's sandbox."""
+        """Open this run's players on every brand's sandbox, and each brand's sessions of
+        players the platform logged out (at Callback Desk only)."""
         for brand in self.brands:
             players = []
             for n in range(self.players_per_brand):
@@ -94,10 +126,50 @@ class Simulator:
                 self._clients[brand.name].add_player(token, start)
                 players.append(Player(brand.name, token, start))
             self.players[brand.name] = players
+            for n in range(self.logged_out_per_brand):
+                token = f"sim-{self.run_id}-{brand.name}-logged-out-{n}"
+                sessions.open(self.engine, brand.name, token, {"token": token},
+                              ttl_s=self.habits.ttl_s)
+                self.counters.sessions_logged_out += 1
+
+    def _keep_session(self, player: Player, now: float) -> None:
+        """Open the player's session before its first bet; refresh it now and then."""
+        if player.session is None:
+            player.session = plan_session(self.rng, self.habits)
+            player.opened_s = player.refreshed_s = now
+            self.counters.sessions_opened += 1
+        elif needs_refresh(player.session, player.refreshed_s, now):
+            player.refreshed_s = now
+        else:
+            return
+        sessions.open(self.engine, player.brand, player.token, {"token": player.token},
+                      ttl_s=player.session.ttl_s)
+
+    def end_sessions(self, now: float) -> None:
+        """Close the sessions of players who leave now; forget players whose session lapsed
+        (the heartbeat engine expires it)."""
+        for players in self.players.values():
+            for player in players:
+                if player.session is None or player.gone:
+                    continue
+                over = session_over(player.session, player.opened_s, now)
+                if over == "leaves":
+                    sessions.close(self.engine, player.brand, player.token)
+                    self.counters.sessions_closed += 1
+                elif over == "lapsed":
+                    self.counters.sessions_lapsed += 1
+                if over:
+                    player.gone = True
 
     def start_bet(self, now: float) -> None:
-        brand = self.rng.choice(self.brands).name
-        player = self.rng.choice(self.players[brand])
+        present = {b.name: [p for p in self.players[b.name] if not p.gone]
+                   for b in self.brands}
+        brands = [b.name for b in self.brands if present[b.name]]
+        if not brands:
+            return
+        brand = self.rng.choice(brands)
+        player = self.rng.choice(present[brand])
+        self._keep_session(player, now)
         bet_id = f"sim-{self.run_id}-{self.counters.bets:06d}"
         created = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
         plan = plan_bet(self.rng, bet_id, player.token, created)
@@ -163,6 +235,7 @@ class Simulator:
             elif not self.active or now - started > duration_s + drain_timeout_s:
                 break
             last = now
+            self.end_sessions(now)
             self.advance(now)
             if progress:
                 progress(self, now - started)

@@ -26,11 +26,12 @@ ORDER BY id;
 
 -- name: bet_attempts
 -- Every HTTP attempt of a bet of this brand, oldest first; finished_at and duration_ms are NULL
--- while an attempt is 'sending'. A group of another brand with the same id is not this bet.
+-- while an attempt is 'sending'. A group of another brand with the same id is not this bet, nor
+-- the heartbeats of a player session that happens to have the bet's id.
 SELECT id::text AS id, callback_id, attempt_no, started_at, finished_at, duration_ms, outcome,
        response_status, error_class, error_detail, error_code, next_attempt_at
 FROM attempts
-WHERE group_id = :bet_id AND brand_id = :brand_id
+WHERE group_id = :bet_id AND brand_id = :brand_id AND destination <> '/heartbeat'
 ORDER BY started_at, attempt_no, id;
 
 -- name: insert_api_token

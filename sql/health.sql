@@ -3,31 +3,39 @@
 
 -- name: brand_now
 -- One row per brand: the queue now, recent attempts, the alert windows' figures and money at
--- risk by currency. :brand_ids / :rate_windows_s / :exhausted_windows_s give a window per brand
--- (brands not listed use :default_rate_window_s and :default_exhausted_window_s). Money at
+-- risk by currency. :brand_ids / :rate_windows_s / :exhausted_windows_s /
+-- :heartbeat_windows_s give a window per brand (brands not listed use the default windows).
+-- Attempts of bet callbacks and heartbeats (destination :heartbeat) are counted apart: the
+-- recent and failure-rate figures are the bets' (read by attempts_bets_brand_started, which
+-- holds no heartbeat); the heartbeat figures come from heartbeat_minutes and count a heartbeat
+-- as failed when it did not keep its session alive (failed, no answer, or lost) — the platform
+-- answering that it no longer knows the session is an answer. Money at
 -- risk comes from :risk_destinations / :risk_fields / :risk_kinds (health/money.py: a field ''
 -- is the bet's stake); see that module for which callbacks count. Player sessions' heartbeats
 -- (:heartbeat) are not bet callbacks and are left out of the attempt figures.
 WITH windows AS (
     SELECT * FROM unnest(CAST(:brand_ids AS integer[]), CAST(:rate_windows_s AS integer[]),
-                         CAST(:exhausted_windows_s AS integer[]))
-        AS w(brand_id, rate_window_s, exhausted_window_s)
+                         CAST(:exhausted_windows_s AS integer[]),
+                         CAST(:heartbeat_windows_s AS integer[]))
+        AS w(brand_id, rate_window_s, exhausted_window_s, heartbeat_window_s)
 ), scope AS (
     SELECT b.id AS brand_id, b.name AS brand, b.currency,
            coalesce(w.rate_window_s, :default_rate_window_s) AS rate_window_s,
-           coalesce(w.exhausted_window_s, :default_exhausted_window_s) AS exhausted_window_s
+           coalesce(w.exhausted_window_s, :default_exhausted_window_s) AS exhausted_window_s,
+           coalesce(w.heartbeat_window_s, :default_heartbeat_window_s) AS heartbeat_window_s
     FROM brands b LEFT JOIN windows w ON w.brand_id = b.id
     WHERE CAST(:brand_id AS integer) IS NULL OR b.id = :brand_id
 ), sources AS (
     SELECT * FROM unnest(CAST(:risk_destinations AS text[]), CAST(:risk_fields AS text[]),
                          CAST(:risk_kinds AS text[])) AS s(destination, amount_field, kind)
 )
-SELECT s.brand_id, s.brand, s.rate_window_s, s.exhausted_window_s,
+SELECT s.brand_id, s.brand, s.rate_window_s, s.exhausted_window_s, s.heartbeat_window_s,
        q.backlog, q.retrying, q.groups,
        extract(epoch FROM now() - q.oldest_created) AS oldest_pending_age_s,
        r.finished AS recent_finished, r.failed AS recent_failed,
        r.last_answer_at,
        w.finished AS rate_finished, w.failed AS rate_failed,
+       h.finished AS heartbeats_finished, h.failed AS heartbeats_failed,
        (SELECT count(*) FROM callbacks x
         WHERE x.brand_id = s.brand_id AND x.state = 'exhausted'
           AND x.origin <> 'integration_test'
@@ -67,6 +75,13 @@ LEFT JOIN LATERAL (
       AND a.destination <> :heartbeat
       AND a.started_at >= now() - make_interval(secs => s.rate_window_s)
 ) w ON true
+LEFT JOIN LATERAL (
+    -- The brand's heartbeat counts per minute (migration 025), the window's whole minutes.
+    SELECT sum(m.delivered + m.ended + m.failed) AS finished, sum(m.failed) AS failed
+    FROM heartbeat_minutes m
+    WHERE m.brand_id = s.brand_id
+      AND m.minute >= date_trunc('minute', now() - make_interval(secs => s.heartbeat_window_s))
+) h ON true
 LEFT JOIN LATERAL (
     SELECT jsonb_agg(jsonb_build_object(
                'currency', g.currency, 'kind', g.kind, 'exhausted', g.exhausted,

@@ -142,6 +142,14 @@ WITH expired AS (
                            WHERE beat_attempt_id IS NOT NULL))
     RETURNING a.id, a.finished_at, a.error_detail
 )
+-- Heartbeats lost with their worker count as failed in their brand's minute.
+, counted AS (
+    INSERT INTO heartbeat_minutes AS m (brand_id, minute, failed)
+    SELECT s.brand_id, date_trunc('minute', c.finished_at), count(*)
+    FROM closed c JOIN expired e ON e.beat_attempt_id = c.id JOIN player_sessions s ON s.id = e.id
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (brand_id, minute) DO UPDATE SET failed = m.failed + EXCLUDED.failed
+)
 UPDATE player_sessions s
 SET lease_token = NULL, lease_expires_at = NULL, beat_due_at = NULL, beat_attempt_id = NULL,
     beat_started_at = NULL,
@@ -165,3 +173,18 @@ WHERE id = ANY(ARRAY(SELECT id FROM player_sessions
                      ORDER BY expires_at LIMIT :limit))
   AND state = 'live'
 RETURNING id;
+
+-- name: count_beats
+-- Adds a batch's heartbeats to their brands' minutes (rows in brand and minute order, so two
+-- recorders never wait on each other in opposite orders).
+INSERT INTO heartbeat_minutes AS m (brand_id, minute, delivered, ended, failed)
+SELECT brand_id, minute, delivered, ended, failed
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    brand_id integer, minute timestamptz, delivered integer, ended integer, failed integer)
+ORDER BY brand_id, minute
+ON CONFLICT (brand_id, minute) DO UPDATE
+SET delivered = m.delivered + EXCLUDED.delivered, ended = m.ended + EXCLUDED.ended,
+    failed = m.failed + EXCLUDED.failed;
+
+-- name: drop_old_beat_minutes
+DELETE FROM heartbeat_minutes WHERE minute < now() - interval '35 days';

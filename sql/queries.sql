@@ -391,13 +391,31 @@ WHERE a.started_at = r.started_at AND a.id = r.id AND a.outcome IN ('sending', '
 
 -- name: queue_by_brand
 -- What the metrics endpoints report per brand (every brand, idle ones with zeros): open
--- callbacks, those due now, those in flight, and the age of the oldest open one.
-SELECT b.name AS brand,
-       count(c.id) AS open,
-       count(c.id) FILTER (WHERE c.state = 'pending' AND c.next_attempt_at <= now()) AS due_now,
-       count(c.id) FILTER (WHERE c.state = 'in_flight') AS in_flight,
-       coalesce(extract(epoch FROM now() - min(c.created_at)), 0) AS oldest_open_age_s
-FROM brands b
-LEFT JOIN callbacks c ON c.brand_id = b.id AND c.state IN ('waiting', 'pending', 'in_flight')
-GROUP BY b.name
-ORDER BY b.name;
+-- callbacks, those due now, those in flight, and the age of the oldest open one; live player
+-- sessions (the player_sessions gauge), and those of them whose latest heartbeat did not get
+-- through. Live sessions are read through the two partial indexes that hold them (waiting for
+-- their heartbeat: player_sessions_due; one in flight: player_sessions_in_flight), so sessions
+-- that are over, which pile up, are never read.
+WITH queue AS (
+    SELECT b.id AS brand_id, b.name AS brand,
+           count(c.id) AS open,
+           count(c.id) FILTER (WHERE c.state = 'pending' AND c.next_attempt_at <= now())
+               AS due_now,
+           count(c.id) FILTER (WHERE c.state = 'in_flight') AS in_flight,
+           coalesce(extract(epoch FROM now() - min(c.created_at)), 0) AS oldest_open_age_s
+    FROM brands b
+    LEFT JOIN callbacks c ON c.brand_id = b.id AND c.state IN ('waiting', 'pending', 'in_flight')
+    GROUP BY b.id, b.name
+)
+SELECT q.brand, q.open, q.due_now, q.in_flight, q.oldest_open_age_s,
+       ps.live AS sessions_live, ps.failing AS sessions_failing
+FROM queue q
+CROSS JOIN LATERAL (
+    SELECT count(*) AS live, count(*) FILTER (WHERE p.failures_in_row > 0) AS failing
+    FROM (SELECT s.failures_in_row FROM player_sessions s
+          WHERE s.brand_id = q.brand_id AND s.state = 'live' AND s.lease_token IS NULL
+          UNION ALL
+          SELECT s.failures_in_row FROM player_sessions s
+          WHERE s.brand_id = q.brand_id AND s.lease_token IS NOT NULL AND s.state = 'live') p
+) ps
+ORDER BY q.brand;

@@ -89,3 +89,22 @@ def test_notification_body_is_slack_compatible_with_fields():
                             "2 callback(s) ran out of retries in the last 1 h")
     assert {k: body[k] for k in ("status", "brand", "rule", "value", "event_id")} == {
         "status": "firing", "brand": "acme", "rule": "exhausted", "value": "2", "event_id": 3}
+
+
+def test_heartbeat_failure_rate_is_judged_over_enough_heartbeats_of_its_own_window():
+    rules_ = {"heartbeat_failure_rate": rules.BUILT_IN["heartbeat_failure_rate"]}
+    few = figures(heartbeat_window_s=600, heartbeats_finished=4, heartbeats_failed=4)
+    many = figures(heartbeat_window_s=600, heartbeats_finished=20, heartbeats_failed=6)
+    fine = figures(heartbeat_window_s=600, heartbeats_finished=20, heartbeats_failed=5,
+                   rate_finished=20, rate_failed=20)
+    assert broken(rules_, few) == set()
+    assert rules.evaluate(rules_, few)["heartbeat_failure_rate"].message == (
+        "4 heartbeat(s) finished in the last 10 min (a rate is judged from 5)")
+    assert broken(rules_, many) == {"heartbeat_failure_rate"}
+    reading = rules.evaluate(rules_, many)["heartbeat_failure_rate"]
+    assert (reading.value, reading.threshold) == ("30.0 %", "25 %")
+    # 25 % is not above 25 %; the bet callbacks' failures are another rule's
+    assert broken(rules_, fine) == set()
+    assert rules.BUILT_IN["heartbeat_failure_rate"].describe() == (
+        "heartbeat failure rate above 25 % over 10 min")
+    assert rules.windows({7: rules.effective([], 7)})["heartbeat_windows_s"] == {7: 600}

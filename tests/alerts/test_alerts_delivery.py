@@ -1,16 +1,21 @@
 """Alerts end to end on real PostgreSQL: a platform that fails (a real HTTP server), rules
 evaluated as the scheduler does, notifications posted to a real receiver on 127.0.0.1."""
+import json
 import threading
 import time
 from decimal import Decimal
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
+import contract
 from alerts import store as alert_store
 from alerts.monitor import AlertMonitor
 from alerts.notify import Notifier
-from delivery import store
+from delivery import heartbeats, store
+from health import figures
+from player_sessions import live_session
 from receiver import Receiver, Reply
 
 from brand_traffic import deliver, enqueue, failing_receiver
@@ -175,3 +180,52 @@ def test_the_alert_thread_evaluates_on_time_and_sends(clean_db, hook):
 
 def _states(engine) -> list[str]:
     return [r.state for r in _sql(engine, "SELECT state FROM alert_notifications ORDER BY id")]
+
+
+def test_heartbeat_failure_rate_fires_from_recorded_heartbeats(clean_db, hook):
+    def platform(seen) -> Reply:
+        session = json.loads(seen.headers["foreign-params"])["token"]
+        if session == "logged-out":   # the platform ends it: an answer, not a failure
+            return Reply.json(400, contract.error_body(contract.SESSION_UNKNOWN))
+        return Reply(503, b"maintenance")
+
+    alert_store.add_url(clean_db, hook.url + "/hook")
+    with Receiver(platform) as failing, Receiver() as fine:
+        # Given a brand whose platform fails six sessions' heartbeats (and ends a seventh), and
+        # a brand whose platform answers its heartbeats
+        store.add_brand(clean_db, "acme", failing.url)
+        store.add_brand(clean_db, "calm", fine.url)
+        for n in range(6):
+            live_session(clean_db, "acme", f"player-{n}")
+            live_session(clean_db, "calm", f"player-{n}")
+        live_session(clean_db, "acme", "logged-out")
+        with httpx.Client(timeout=5) as client:
+            sent = heartbeats.beat_round(clean_db, client)
+    assert len(sent) == 13 and len(failing.seen) == 7
+
+    # Then the heartbeats are figures of their own, apart from the bet callbacks' failure rate
+    with clean_db.begin() as conn:
+        now = {b.brand: b for b in figures.read_now(conn)}
+    assert (now["acme"].heartbeats_finished, now["acme"].heartbeats_failed) == (7, 6)
+    assert (now["calm"].heartbeats_finished, now["calm"].heartbeats_failed) == (6, 0)
+    assert now["acme"].rate_finished == 0 and now["acme"].recent.finished == 0
+
+    # When rules are evaluated: the heartbeat rule fires for acme only, once
+    events = alert_store.evaluate(clean_db)
+    assert [(e.brand, e.kind, e.status) for e in events] == [
+        ("acme", "heartbeat_failure_rate", "firing")]
+    assert alert_store.evaluate(clean_db) == []
+    Notifier(clean_db, retry_schedule_s=QUICK_RETRIES_S).send_due()
+    (seen,) = hook.seen
+    assert seen.body["text"].startswith(
+        "[FIRING] Callback Desk · brand acme · heartbeat failure rate: heartbeat failure rate "
+        "85.7 % over the last 10 min: 6 of 7 heartbeats did not keep their player session "
+        "alive (threshold 25 %)")
+    assert seen.body["details"] == {"failed": 6, "finished": 7, "window_s": 600}
+
+    # A brand's own rule with a higher threshold and a shorter window: it resolves
+    alert_store.set_rule(clean_db, "heartbeat_failure_rate", Decimal(90), window_s=300,
+                         brand_id=store.brand_named(clean_db, "acme").id)
+    events = alert_store.evaluate(clean_db)
+    assert [(e.brand, e.kind, e.status) for e in events] == [
+        ("acme", "heartbeat_failure_rate", "resolved")]

@@ -45,6 +45,35 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
         delivered = conn.execute(sa.text(
             "SELECT count(*) FROM attempts WHERE outcome = 'delivered'")).scalar()
     assert delivered > 0
+    # The simulator's players have sessions on every brand, whose heartbeats are due every
+    # few seconds (one per brand of a player the platform logged out, for it to end)
+    with clean_db.connect() as conn:
+        sessions = dict(conn.execute(sa.text(
+            "SELECT b.name, count(s.id) FROM brands b JOIN player_sessions s "
+            "ON s.brand_id = b.id GROUP BY b.name")).all())
+        intervals = set(conn.execute(sa.text(
+            "SELECT heartbeat_interval_s FROM brands")).scalars())
+        logged_out = conn.execute(sa.text(
+            "SELECT count(*) FROM player_sessions WHERE session_id LIKE '%-logged-out-0'")
+        ).scalar()
+    assert set(sessions) == {"healthy", "flaky", "buggy"} and min(sessions.values()) >= 2
+    assert intervals == {5} and logged_out == 3
+
+    def heartbeats_shown():
+        with clean_db.connect() as conn:
+            delivered = conn.execute(sa.text(
+                "SELECT count(*) FROM attempts WHERE destination = '/heartbeat' "
+                "AND outcome = 'delivered'")).scalar()
+            ended = conn.execute(sa.text(
+                "SELECT count(*) FROM player_sessions s JOIN brands b ON b.id = s.brand_id "
+                "WHERE b.name = 'healthy' AND s.state = 'ended_by_platform'")).scalar()
+        return delivered > 0 and ended == 1
+
+    # and their heartbeats go out: the platforms answer them, and end the unknown session
+    deadline = time.monotonic() + 30
+    while not heartbeats_shown() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert heartbeats_shown()
     bet_id = body["callbacks"][0]["bet_id"]
     [place] = httpx.get(f"{api_url}/v1/bets/{bet_id}/callbacks", headers=auth,
                         timeout=30).json()["callbacks"]

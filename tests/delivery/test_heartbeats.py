@@ -212,3 +212,43 @@ def test_a_lost_heartbeat_is_closed_as_unknown_and_the_session_goes_on(clean_db,
     assert (after.lease_token, after.heartbeats_sent, after.last_outcome) == (None, 1, "unknown")
     assert len(heartbeats.beat_round(clean_db, httpx.Client(),
                                      now=T0 + timedelta(seconds=12))) == 1
+
+
+def test_the_scheduler_claims_heartbeats_when_due_in_batches_and_polls_for_new_sessions():
+    from delivery.scheduler import BEAT_TICK_S, TickReport, beat_wait_s, sleep_s
+    assert beat_wait_s(None, 1.0) == 1.0           # no live session: look again at the poll
+    assert beat_wait_s(0.3, 1.0) == 0.3            # until the earliest is due
+    assert beat_wait_s(-2.0, 1.0) == BEAT_TICK_S   # held back by a cap: not in a busy loop
+    assert beat_wait_s(0.001, 1.0) == BEAT_TICK_S  # a batch per round under load
+    assert beat_wait_s(30.0, 1.0) == 1.0           # a session opened meanwhile is seen
+    # The scheduler sleeps until the earlier of a callback retry and a heartbeat.
+    assert sleep_s(TickReport(beats_next_due_in_s=0.2), 0.7, 1.0) == 0.2
+    assert sleep_s(TickReport(beats_next_due_in_s=0.9), 0.4, 1.0) == 0.4
+    assert sleep_s(TickReport(beats_dispatched=heartbeats.CLAIM_LIMIT), 0.4, 1.0) == 0.0
+
+
+def minutes(engine) -> dict:
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT coalesce(sum(delivered), 0), coalesce(sum(ended), 0), "
+                                   "coalesce(sum(failed), 0) FROM heartbeat_minutes")).one()
+    return dict(zip(("delivered", "ended", "failed"), row))
+
+
+def test_each_recorded_heartbeat_counts_in_its_brands_minute(clean_db, platform, client):
+    b = brand(clean_db, platform.url)
+    platform.behave = lambda seen: {
+        "tok-ok": Reply(), "tok-gone": Reply.json(400, contract.error_body(
+            contract.SESSION_UNKNOWN))}.get(
+        json.loads(seen.headers["foreign-params"])["session_token"], Reply(502))
+    for sid in ("ok", "gone", "down"):
+        open_session(clean_db, b.id, sid, params={"session_token": f"tok-{sid}"})
+    heartbeats.beat_round(clean_db, client, now=T0)
+    assert minutes(clean_db) == {"delivered": 1, "ended": 1, "failed": 1}
+    # A heartbeat lost with its worker counts as failed when the sweeper closes it.
+    claims, _ = heartbeats.claim_beats(clean_db, 60, now=T0 + timedelta(seconds=12))
+    heartbeats.begin_beats(clean_db, [c[:2] for c in claims], 1.0)
+    with clean_db.begin() as conn:
+        conn.execute(sa.text("UPDATE player_sessions SET lease_expires_at = now() - "
+                             "interval '1 second' WHERE lease_token IS NOT NULL"))
+    assert len(heartbeats.sweep_beat_leases(clean_db)) == 2
+    assert minutes(clean_db) == {"delivered": 1, "ended": 1, "failed": 3}

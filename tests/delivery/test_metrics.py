@@ -111,3 +111,58 @@ def test_scheduler_counts_broker_publish_errors(clean_db, database_url):
         rest = proc.communicate(timeout=30)[0]
     assert "could not publish to the broker" in printed + rest
     assert proc.returncode == 0, printed + rest
+
+
+def test_live_player_sessions_are_counted_per_brand_with_one_query_per_scrape(clean_db):
+    import httpx
+    import sqlalchemy as sa
+    from player_sessions import live_session
+
+    from delivery import heartbeats, metrics
+
+    def heartbeat_fails(seen) -> Reply:
+        return Reply(503, b"down for maintenance")
+
+    with Receiver() as up, Receiver(heartbeat_fails) as down:
+        # Given a brand whose platform answers heartbeats, one whose platform fails them, and a
+        # brand with no sessions
+        store.add_brand(clean_db, "north", up.url)
+        store.add_brand(clean_db, "south", down.url)
+        store.add_brand(clean_db, "idle", up.url)
+        for n in range(3):
+            live_session(clean_db, "north", f"north-{n}")
+        for n in range(2):
+            live_session(clean_db, "south", f"south-{n}")
+        closed = live_session(clean_db, "north", "north-gone")
+        with clean_db.begin() as conn:
+            conn.execute(sa.text("UPDATE player_sessions SET state = 'closed', next_beat_at = "
+                                 "NULL, ended_at = now() WHERE id = :id"), {"id": closed})
+        # When each live session's heartbeat has gone out once
+        with httpx.Client(timeout=5) as client:
+            sent = heartbeats.beat_round(clean_db, client)
+        assert sorted(a.outcome.kind for a in sent) == ["delivered"] * 3 + ["failed"] * 2
+
+        statements = []
+
+        def count(conn, cursor, statement, *rest):
+            # (Preparing the statement on a connection's first use is not a query.)
+            if not statement.startswith(("SET LOCAL", "PREPARE", "DEALLOCATE")) and \
+                    "pg_prepared_statements" not in statement:
+                statements.append(statement)
+
+        server = metrics.serve(metrics.registry_for(clean_db), "127.0.0.1", 0)
+        sa.event.listen(clean_db, "before_cursor_execute", count)
+        try:
+            samples = scrape(f"http://127.0.0.1:{server.server_port}/metrics")
+        finally:
+            sa.event.remove(clean_db, "before_cursor_execute", count)
+            server.shutdown()
+    # Then a scrape shows the live sessions per brand, and those whose heartbeats fail,
+    # read with one query
+    assert sample(samples, "callbacks_player_sessions", brand="north", state="live") == 3
+    assert sample(samples, "callbacks_player_sessions", brand="south", state="live") == 2
+    assert sample(samples, "callbacks_player_sessions", brand="idle", state="live") == 0
+    assert sample(samples, "callbacks_player_sessions_failing", brand="north") == 0
+    assert sample(samples, "callbacks_player_sessions_failing", brand="south") == 2
+    assert sample(samples, "callbacks_player_sessions_failing", brand="idle") == 0
+    assert len(statements) == 1, statements

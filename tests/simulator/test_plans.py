@@ -97,3 +97,31 @@ def test_a_cash_out_pays_refund_amount_for_the_stake_then_a_settle_of_nothing():
         # The player ends with the refund for the stake, nothing held
         assert total_move(plan.steps).available == refund - plan.stake
         assert total_move(plan.steps).held == 0
+
+
+def test_sessions_stay_leave_or_lapse_in_the_shares_asked():
+    from simulator.plans import SessionHabits, plan_session
+
+    habits = SessionHabits(leaving_share=0.3, stay_s=(10, 20), lapsing_share=0.2,
+                           short_ttl_s=(5, 8), ttl_s=600)
+    rng = random.Random(5)
+    plans = [plan_session(rng, habits) for _ in range(2000)]
+    leaving = [p for p in plans if p.leaves_after_s is not None]
+    lapsing = [p for p in plans if p.lapses]
+    assert 0.26 < len(leaving) / 2000 < 0.34 and 0.17 < len(lapsing) / 2000 < 0.23
+    assert all(10 <= p.leaves_after_s <= 20 and p.ttl_s == 600 for p in leaving)
+    assert all(5 <= p.ttl_s <= 8 and p.leaves_after_s is None for p in lapsing)
+    assert not [p for p in leaving if p.lapses]
+
+
+def test_a_session_ends_when_the_player_leaves_or_its_lifetime_lapses():
+    from simulator.plans import SessionPlan, needs_refresh, session_over
+
+    leaving, lapsing, staying = (SessionPlan(600, leaves_after_s=30), SessionPlan(20, lapses=True),
+                                 SessionPlan(600))
+    assert session_over(leaving, 100, 129) is None and session_over(leaving, 100, 130) == "leaves"
+    assert session_over(lapsing, 100, 119) is None and session_over(lapsing, 100, 120) == "lapsed"
+    assert session_over(staying, 100, 100_000) is None
+    # a bet refreshes a session once half its lifetime has gone; a lapsing one never
+    assert not needs_refresh(staying, 100, 399) and needs_refresh(staying, 100, 400)
+    assert not needs_refresh(lapsing, 100, 10_000)
