@@ -85,7 +85,6 @@ def params(*, brand_id: int | None = None, rate_windows_s: Mapping[int, int] | N
         "risk_fields": [s.amount_field for s in money.RISK_SOURCES],
         "risk_kinds": [s.kind for s in money.RISK_SOURCES],
         "place": contract.PLACE,
-        "heartbeat": contract.HEARTBEAT,
     }
 
 

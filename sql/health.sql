@@ -11,8 +11,7 @@
 -- as failed when it did not keep its session alive (failed, no answer, or lost) — the platform
 -- answering that it no longer knows the session is an answer. Money at
 -- risk comes from :risk_destinations / :risk_fields / :risk_kinds (health/money.py: a field ''
--- is the bet's stake); see that module for which callbacks count. Player sessions' heartbeats
--- (:heartbeat) are not bet callbacks and are left out of the attempt figures.
+-- is the bet's stake); see that module for which callbacks count.
 WITH windows AS (
     SELECT * FROM unnest(CAST(:brand_ids AS integer[]), CAST(:rate_windows_s AS integer[]),
                          CAST(:exhausted_windows_s AS integer[]),
