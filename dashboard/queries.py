@@ -395,3 +395,18 @@ def session_figures(brand_id: int | None, window_from: datetime, window_to: date
     window."""
     return _rows("session_figures", {"brand_id": brand_id, "window_from": window_from,
                                      "window_to": window_to})
+
+
+def fetch_heartbeat_buckets(brand_id: int | None, window_from: datetime, window_to: datetime,
+                            bucket: timedelta, bucket_origin: datetime) -> pd.DataFrame:
+    """Heartbeats delivered, ended and failed per time bucket and brand (from the counts per
+    minute the workers keep: a few rows per brand and hour, whatever the number of
+    sessions)."""
+    rows = _rows("heartbeat_buckets", dict(brand_id=brand_id, window_from=window_from,
+                                           window_to=window_to, bucket=bucket,
+                                           bucket_origin=bucket_origin))
+    return pd.DataFrame(rows, columns=["bucket", "brand", "delivered", "ended", "failed"])
+
+
+#: :func:`fetch_heartbeat_buckets`, cached for 30 s.
+heartbeat_buckets = auth.cached(ttl=30)(fetch_heartbeat_buckets)

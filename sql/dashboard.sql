@@ -313,3 +313,17 @@ LEFT JOIN player_sessions s ON s.brand_id = br.id
 WHERE CAST(:brand_id AS integer) IS NULL OR br.id = :brand_id
 GROUP BY br.id, br.name
 ORDER BY br.name;
+
+-- name: heartbeat_buckets
+-- Heartbeats per time bucket and brand in [:window_from, :window_to), from the workers' counts
+-- per minute (migration 025): delivered, ended (the platform no longer knew the session) and
+-- failed (no answer, an answer that is not a success, or lost with its worker).
+SELECT date_bin(CAST(:bucket AS interval), m.minute, CAST(:bucket_origin AS timestamptz))
+           AS bucket,
+       br.name AS brand, sum(m.delivered)::bigint AS delivered, sum(m.ended)::bigint AS ended,
+       sum(m.failed)::bigint AS failed
+FROM heartbeat_minutes m JOIN brands br ON br.id = m.brand_id
+WHERE m.minute >= :window_from AND m.minute < :window_to
+  AND (CAST(:brand_id AS integer) IS NULL OR m.brand_id = :brand_id)
+GROUP BY 1, 2
+ORDER BY 1, 2;

@@ -11,11 +11,10 @@ from health.money import combined, plain_amount
 from health.state import DEGRADED, DOWN, HEALTHY, RECENT_WINDOW_S, duration
 
 from .. import charts, components, health_charts, queries
-from ..filters import HEARTBEATS
-from ..health_shaping import (DEFAULT_PERIOD, PERIOD_LABELS, PERIODS, compare, events_table,
-                              exhaustions, export, heartbeat_series, money_chart_data,
-                              money_table, now_table, period, rate_series, session_totals,
-                              sessions_table)
+from ..health_shaping import (DEFAULT_PERIOD, PERIOD_LABELS, PERIODS, beat_frame, compare,
+                              events_table, exhaustions, export, heartbeat_series,
+                              money_chart_data, money_table, now_table, period, rate_series,
+                              session_totals, sessions_table)
 
 _BUCKET_LABELS = {timedelta(hours=1): "hour", timedelta(hours=6): "6 h"}
 
@@ -109,28 +108,29 @@ def _sessions(brands, p, scope) -> None:
                f"and interval. Heartbeats and sessions ended over the last {label}; live "
                "sessions now. Look a session up on Investigate.")
     figures = queries.session_figures(scope.brand_id, p.split, p.end)
-    counts, _ = queries.breakdown(scope.brand_id, p.split, p.end, p.bucket, p.split, False,
-                                  traffic=HEARTBEATS)
-    beats = charts.prepare(counts, scope.zone)
-    table = sessions_table(figures, beats, p)
+    beats = beat_frame(queries.heartbeat_buckets(scope.brand_id, p.split, p.end, p.bucket,
+                                                 p.split), scope.zone)
+    table = sessions_table(figures, beats)
     if table.empty:
         st.caption("No player sessions: the sportsbook opens them with "
                    "PUT /v1/brands/{brand}/sessions/{session_id} when players log in.")
         return
-    totals = session_totals(table, beats, p)
+    totals = session_totals(table, beats)
     rate = totals["success_rate"]
     cols = st.columns(4)
     cols[0].metric("Live sessions", f"{totals['live']:,}",
                    help="Sessions we send heartbeats for now")
     cols[1].metric(f"Heartbeat success ({label})", "—" if rate is None else f"{rate:.1%}",
-                   help=f"Heartbeats delivered, of the {totals['heartbeats']:,} sent and "
-                        "answered (or not) in the period")
+                   help=f"Of the {totals['heartbeats']:,} heartbeats sent in the period, the "
+                        "share the platform answered as the contract says: 204, or "
+                        "auth_session_unknown for a session it no longer knew (counted under "
+                        "Ended by platform)")
     cols[2].metric(f"Ended by platform ({label})", f"{totals['ended']:,}",
                    help="Sessions whose platform answered auth_session_unknown to a "
                         "heartbeat: it logged the player out")
     cols[3].metric("Failing now", f"{totals['failing']:,}",
                    help="Live sessions whose latest heartbeat failed")
-    series = heartbeat_series(beats, p)
+    series = heartbeat_series(beats)
     names = sorted(b.brand for b in brands)
     bucket_label = _BUCKET_LABELS[p.bucket]
     st.dataframe(table, hide_index=True, height=_height(len(table)), column_config={
@@ -138,7 +138,8 @@ def _sessions(brands, p, scope) -> None:
         "Failing now": st.column_config.NumberColumn(
             help="Live sessions whose latest heartbeat failed"),
         "Heartbeats": st.column_config.NumberColumn(help=f"Sent in the last {label}"),
-        "Success rate": _percent("Heartbeats delivered, of those with an outcome"),
+        "Success rate": _percent("Heartbeats answered 204 or auth_session_unknown, of "
+                                 "those sent"),
         "Ended by platform": st.column_config.NumberColumn(
             help=f"Sessions the platform ended in the last {label} (auth_session_unknown)"),
     })

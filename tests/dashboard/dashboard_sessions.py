@@ -33,8 +33,9 @@ SESSION_VERDICTS = {
 }
 #: The bet whose id a live session shares.
 SHARED = "shared-1"
-#: Heartbeats sent over the three rounds, and how many of them were delivered.
-HEARTBEATS_SENT, HEARTBEATS_DELIVERED = 13, 10
+#: Heartbeats sent over the three rounds, how many of them were delivered, and how many
+#: answered auth_session_unknown (s-ended's second).
+HEARTBEATS_SENT, HEARTBEATS_DELIVERED, HEARTBEATS_ENDED = 13, 10, 1
 
 
 def open_session(engine: sa.Engine, brand: str, session_id: str, *, now: datetime,
