@@ -162,10 +162,11 @@ class Archive:
             ORDER BY id LIMIT {int(limit)}""",
             {"bet_id": bet_id, "brand_ids": list(brands)}, casts={"brand_ids": "INTEGER[]"})
 
-    def attempts_of(self, bet_id: str, brands: Mapping[int, str], limit: int) -> list[dict]:
-        """The bet's archived attempts, oldest first, with every recorded field (a player
-        session's heartbeats, which have no callback, are not a bet's even when the session's
-        id is the same)."""
+    def attempts_of(self, bet_id: str, brands: Mapping[int, str], limit: int, *,
+                    left_out: Iterable[str] = ()) -> list[dict]:
+        """The group's archived attempts (a bet's, or a player session's heartbeats), oldest
+        first, with every recorded field; destinations in ``left_out`` are not read (a bet's
+        view leaves out the heartbeats of a session that has the same id)."""
         if not self.files["attempts"] or not brands:
             return []
         rows = self._rows(f"""
@@ -176,9 +177,10 @@ class Archive:
                    a.error_class, a.error_detail, a.error_code, a.next_attempt_at, a.brand_id
             FROM {self._table("attempts")} a
             WHERE a.group_id = $bet_id AND list_contains($brand_ids, a.brand_id)
-              AND a.callback_id IS NOT NULL
+              AND NOT list_contains($left_out, a.destination)
             ORDER BY a.started_at, a.attempt_no LIMIT {int(limit)}""",
-            {"bet_id": bet_id, "brand_ids": list(brands)}, casts={"brand_ids": "INTEGER[]"})
+            {"bet_id": bet_id, "brand_ids": list(brands), "left_out": _texts(left_out)},
+            casts={"brand_ids": "INTEGER[]", "left_out": "VARCHAR[]"})
         return rows
 
     # --- breakdowns ---------------------------------------------------------------------------

@@ -205,7 +205,8 @@ def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
     if not stored.empty:
         visible = visible_brands(brand_id)
         old_callbacks = stored.callbacks_of(bet_id, visible, GROUP_LIMIT)
-        old_attempts = stored.attempts_of(bet_id, visible, GROUP_LIMIT)
+        old_attempts = stored.attempts_of(bet_id, visible, GROUP_LIMIT,
+                                          left_out=[contract.HEARTBEAT])
         if bet is None:
             bet = stored.bet(bet_id, visible)
             if bet is not None:
