@@ -71,6 +71,7 @@ class Archive:
               AND list_contains($brand_ids, a.brand_id)
               AND (len($group_ids) = 0 OR list_contains($group_ids, a.group_id))
               AND (len($destinations) = 0 OR list_contains($destinations, a.destination))
+              AND NOT list_contains($hidden_destinations, a.destination)
               AND (len($outcomes) = 0 OR list_contains($outcomes, a.outcome))
               AND (len($error_classes) = 0 OR list_contains($error_classes, a.error_class))
               AND (NOT $filter_codes
@@ -86,14 +87,17 @@ class Archive:
             LIMIT {int(limit)}""", dict(
             created_from=p["created_from"], created_to=p["created_to"],
             brand_ids=list(brands), group_ids=_texts(p.get("group_ids")),
-            destinations=_texts(p.get("destinations")), outcomes=_texts(p.get("outcomes")),
+            destinations=_texts(p.get("destinations")),
+            hidden_destinations=_texts(p.get("hidden_destinations")),
+            outcomes=_texts(p.get("outcomes")),
             error_classes=_texts(p.get("error_classes")),
             filter_codes=bool(p.get("filter_codes")), codes=_ints(p.get("codes")),
             code_classes=_ints(p.get("code_classes")), no_response=bool(p.get("no_response")),
             after_created=p.get("after_created"), after_started=p.get("after_started"),
             after_id=None if p.get("after_id") is None else str(p["after_id"])),
             casts={"group_ids": "VARCHAR[]", "destinations": "VARCHAR[]",
-                   "outcomes": "VARCHAR[]", "error_classes": "VARCHAR[]",
+                   "hidden_destinations": "VARCHAR[]", "outcomes": "VARCHAR[]",
+                   "error_classes": "VARCHAR[]",
                    "codes": "INTEGER[]", "code_classes": "INTEGER[]",
                    "brand_ids": "INTEGER[]", "after_created": "TIMESTAMPTZ",
                    "after_started": "TIMESTAMPTZ", "after_id": "VARCHAR"})
@@ -158,8 +162,11 @@ class Archive:
             ORDER BY id LIMIT {int(limit)}""",
             {"bet_id": bet_id, "brand_ids": list(brands)}, casts={"brand_ids": "INTEGER[]"})
 
-    def attempts_of(self, bet_id: str, brands: Mapping[int, str], limit: int) -> list[dict]:
-        """The bet's archived attempts, oldest first, with every recorded field."""
+    def attempts_of(self, bet_id: str, brands: Mapping[int, str], limit: int, *,
+                    left_out: Iterable[str] = ()) -> list[dict]:
+        """The group's archived attempts (a bet's, or a player session's heartbeats), oldest
+        first, with every recorded field; destinations in ``left_out`` are not read (a bet's
+        view leaves out the heartbeats of a session that has the same id)."""
         if not self.files["attempts"] or not brands:
             return []
         rows = self._rows(f"""
@@ -170,28 +177,36 @@ class Archive:
                    a.error_class, a.error_detail, a.error_code, a.next_attempt_at, a.brand_id
             FROM {self._table("attempts")} a
             WHERE a.group_id = $bet_id AND list_contains($brand_ids, a.brand_id)
+              AND NOT list_contains($left_out, a.destination)
             ORDER BY a.started_at, a.attempt_no LIMIT {int(limit)}""",
-            {"bet_id": bet_id, "brand_ids": list(brands)}, casts={"brand_ids": "INTEGER[]"})
+            {"bet_id": bet_id, "brand_ids": list(brands), "left_out": _texts(left_out)},
+            casts={"brand_ids": "INTEGER[]", "left_out": "VARCHAR[]"})
         return rows
 
     # --- breakdowns ---------------------------------------------------------------------------
 
     def breakdown(self, brands: Mapping[int, str], window_from: datetime, window_to: datetime,
                   bucket_s: float, bucket_origin: datetime, include_tests: bool,
-                  edges_ms: list[float]) -> tuple[list[dict], list[dict]]:
+                  edges_ms: list[float], *, left_out: Iterable[str] = (),
+                  only: Iterable[str] = ()) -> tuple[list[dict], list[dict]]:
         """Attempt counts and latency buckets of archived attempts in ``[from, to)``, in the
-        shape of the ``breakdown_counts`` and ``breakdown_latency`` queries."""
+        shape of the ``breakdown_counts`` and ``breakdown_latency`` queries; destinations in
+        ``left_out`` are not counted, and only those in ``only`` when it is not empty."""
         if not self.files["attempts"] or not brands or window_to <= window_from:
             return [], []
         bucket = (f"to_timestamp($origin_s + floor((epoch(started_at) - $origin_s) / "
                   f"{float(bucket_s)}) * {float(bucket_s)})")
         where = ("started_at >= $window_from AND started_at < $window_to "
                  "AND list_contains($brand_ids, brand_id) "
-                 "AND ($include_tests OR origin <> 'integration_test')")
+                 "AND ($include_tests OR origin <> 'integration_test') "
+                 "AND NOT list_contains($left_out, destination) "
+                 "AND (len($only) = 0 OR list_contains($only, destination))")
         params = dict(window_from=window_from, window_to=window_to,
                       brand_ids=list(brands), include_tests=include_tests,
-                      origin_s=bucket_origin.timestamp())
-        casts = {"brand_ids": "INTEGER[]", "origin_s": "DOUBLE"}
+                      origin_s=bucket_origin.timestamp(), left_out=_texts(left_out),
+                      only=_texts(only))
+        casts = {"brand_ids": "INTEGER[]", "origin_s": "DOUBLE", "left_out": "VARCHAR[]",
+                 "only": "VARCHAR[]"}
         counts = self._rows(f"""
             SELECT {bucket} AS bucket, brand_id, destination, response_status, outcome,
                    error_class, error_code, count(*) AS attempts,

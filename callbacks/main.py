@@ -573,7 +573,7 @@ def _with_archived(engine, bet_id: str, attempts: list[dict], callbacks: list[di
                      if c["id"] not in have]
     by_id = {c["id"]: c for c in callbacks + old_callbacks}
     seen = {str(a["id"]) for a in attempts}
-    for a in stored.attempts_of(bet_id, brands, 10_000):
+    for a in stored.attempts_of(bet_id, brands, 10_000, left_out=[contract.HEARTBEAT]):
         if a["request_id"] in seen:
             continue
         a["id"] = a.pop("request_id")

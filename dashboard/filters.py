@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+import contract
+
 #: How many group ids one paste may hold.
 MAX_GROUP_IDS = 500
 #: Longest value a single-value text filter (a Bet ID, a player id) takes.
@@ -36,6 +38,11 @@ _GROUP_ID = re.compile(r'"([^"]*)"|\'([^\']*)\'|([^\s,;]+)')
 #: Characters no id holds: NUL and the other control characters (they reach the browser as
 #: nothing, and the database refuses NUL).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+#: What a view of attempts counts: bet callbacks only (every view's default), player sessions'
+#: heartbeats only, or both.
+BETS, HEARTBEATS, ALL_TRAFFIC = "bets", "heartbeats", "all"
 
 
 class FilterError(ValueError):
@@ -145,6 +152,17 @@ def clean_text(value: str | None, what: str = "value") -> str | None:
     return value or None
 
 
+def traffic_params(traffic: str) -> dict:
+    """The ``left_out`` / ``only`` destination lists of a query for ``traffic``: heartbeats
+    (``/heartbeat``, one per player session and interval) would swamp bet figures, so views of
+    bets leave them out unless asked."""
+    if traffic == HEARTBEATS:
+        return {"left_out": [], "only": [contract.HEARTBEAT]}
+    if traffic == ALL_TRAFFIC:
+        return {"left_out": [], "only": []}
+    return {"left_out": [contract.HEARTBEAT], "only": []}
+
+
 # --- time windows ---------------------------------------------------------------------------
 
 def window_bounds(preset: str | None, now: datetime, custom_from: datetime | None = None,
@@ -179,6 +197,13 @@ class HistoryFilter:
     outcomes: tuple[str, ...] = ()
     error_classes: tuple[str, ...] = ()
     codes: CodeFilter = CodeFilter()
+    #: Heartbeats are listed too (they are left out unless asked for, here or by choosing
+    #: ``/heartbeat`` as a destination).
+    heartbeats: bool = False
+
+    @property
+    def shows_heartbeats(self) -> bool:
+        return self.heartbeats or contract.HEARTBEAT in self.destinations
 
     @property
     def problems_only(self) -> bool:
@@ -198,4 +223,5 @@ class HistoryFilter:
                 "brand_id": self.brand_id, "group_ids": list(self.group_ids),
                 "destinations": list(self.destinations), "outcomes": list(self.outcomes),
                 "error_classes": list(self.error_classes), "problems_only": self.problems_only,
+                "hidden_destinations": [] if self.shows_heartbeats else [contract.HEARTBEAT],
                 **self.codes.params()}

@@ -56,3 +56,31 @@ def money_chart(data: pd.DataFrame) -> alt.Chart:
                         legend=alt.Legend(orient="bottom", direction="vertical")),
         tooltip=["label:N", "kind:N", alt.Tooltip("amount:Q", format=",.2f")],
     )
+
+
+def heartbeat_chart(series: pd.DataFrame, bucket_label: str, brands: list[str]) -> alt.Chart:
+    """Heartbeat success rate per bucket and brand (this period): the share answered 204 or
+    auth_session_unknown."""
+    data = series.dropna(subset=["success_rate"])
+    return alt.Chart(data, height=_HEIGHT).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
+        x=alt.X("time:T", title=None),
+        y=alt.Y("success_rate:Q", title=f"heartbeats answered per {bucket_label}",
+                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("brand:N", title="Brand", scale=brand_colors(brands)),
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "brand:N",
+                 alt.Tooltip("success_rate:Q", format=".1%", title="answered"),
+                 alt.Tooltip("heartbeats:Q")],
+    )
+
+
+def ended_chart(series: pd.DataFrame, bucket_label: str, brands: list[str]) -> alt.Chart:
+    """Sessions the platform ended per bucket and brand."""
+    data = series[series["ended"] > 0]
+    return alt.Chart(data, height=_HEIGHT).mark_bar().encode(
+        x=alt.X("time:T", title=None),
+        y=alt.Y("sum(ended):Q", title=f"sessions ended per {bucket_label}",
+                axis=alt.Axis(format="d", tickMinStep=1)),
+        color=alt.Color("brand:N", title="Brand", scale=brand_colors(brands)),
+        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "brand:N",
+                 alt.Tooltip("ended:Q", title="sessions ended")],
+    )

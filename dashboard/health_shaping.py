@@ -213,3 +213,70 @@ def _notifications(event: dict) -> str:
     if event.get("last_error") and event["delivered"] < total:
         text += f" — last error: {event['last_error']}"
     return text
+
+
+# --- player sessions ---------------------------------------------------------------------
+
+SESSION_COLUMNS = ["Brand", "Live now", "Failing now", "Heartbeats", "Success rate",
+                   "Ended by platform"]
+_BEAT_COUNTS = ("delivered", "ended", "failed")
+
+
+def beat_frame(counts: pd.DataFrame, zone) -> pd.DataFrame:
+    """Heartbeat counts per bucket and brand (``bucket, brand, delivered, ended, failed``) with
+    ``time``, the bucket's wall-clock time in ``zone``."""
+    frame = counts.copy()
+    for name in _BEAT_COUNTS:
+        frame[name] = frame[name].astype("int64")
+    frame["time"] = (pd.to_datetime(frame["bucket"], utc=True).dt.tz_convert(zone)
+                     .dt.tz_localize(None))
+    return frame
+
+
+def _success(part: pd.DataFrame) -> tuple[int, float | None]:
+    """Heartbeats, and the share the platform answered as the contract says: delivered, or
+    refused with auth_session_unknown (which ended the session: an answer, as a supported
+    error is for a bet; those are counted apart). The heartbeat alert's failure rate is the
+    rest."""
+    total = int(part[list(_BEAT_COUNTS)].to_numpy().sum()) if not part.empty else 0
+    ok = int(part["delivered"].sum() + part["ended"].sum()) if not part.empty else 0
+    return total, (ok / total if total else None)
+
+
+def sessions_table(figures: list[dict], beats: pd.DataFrame) -> pd.DataFrame:
+    """Per brand: live sessions now (and how many of them fail), heartbeats in the period and
+    the share answered, and sessions the platform ended in it. ``figures`` are the
+    ``session_figures`` rows, ``beats`` the period's :func:`beat_frame`. Brands with no session
+    and no heartbeat are left out."""
+    rows = []
+    for f in figures:
+        part = beats[beats["brand"] == f["brand"]]
+        sent, rate = _success(part)
+        if not (f["live"] or f["ended_by_platform"] or sent):
+            continue
+        rows.append({"Brand": f["brand"], "Live now": int(f["live"]),
+                     "Failing now": int(f["failing"]), "Heartbeats": sent,
+                     "Success rate": rate, "Ended by platform": int(f["ended_by_platform"])})
+    return pd.DataFrame(rows, columns=SESSION_COLUMNS)
+
+
+def session_totals(table: pd.DataFrame, beats: pd.DataFrame) -> dict:
+    """The headline figures over every brand shown: live sessions, failing, heartbeats and
+    the share answered, sessions ended by the platform."""
+    sent, rate = _success(beats[beats["brand"].isin(table["Brand"])])
+    return {"live": int(table["Live now"].sum()), "failing": int(table["Failing now"].sum()),
+            "heartbeats": sent, "success_rate": rate,
+            "ended": int(table["Ended by platform"].sum())}
+
+
+def heartbeat_series(beats: pd.DataFrame) -> pd.DataFrame:
+    """Heartbeat success rate and sessions ended by the platform per bucket and brand."""
+    columns = ["time", "brand", "success_rate", "heartbeats", "ended"]
+    if beats.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for (at, brand), part in beats.groupby(["time", "brand"]):
+        sent, rate = _success(part)
+        rows.append({"time": at, "brand": brand, "success_rate": rate, "heartbeats": sent,
+                     "ended": int(part["ended"].sum())})
+    return pd.DataFrame(rows, columns=columns)

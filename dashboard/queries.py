@@ -17,6 +17,7 @@ import pandas as pd
 import sqlalchemy as sa
 import streamlit as st
 
+import contract
 import sql
 from alerts import store as alert_store
 from archive import reader as archive_reader
@@ -24,7 +25,7 @@ from delivery import settings
 from health import figures as health_figures
 
 from . import auth, connection, tables
-from .filters import HistoryFilter
+from .filters import BETS, HistoryFilter, traffic_params
 from .shaping import Page, decode_cursor, encode_cursor
 PAGE_SIZE = 50
 #: What the keyset cursors of the lists hold (see shaping.decode_cursor).
@@ -193,7 +194,8 @@ def attempt(request_id: str, brand_id: int | None) -> dict | None:
 def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
     """The bet, its callbacks in order and its attempts oldest first; ``other_brand`` names the
     brand the bet belongs to when it is not the selected one."""
-    params = {"bet_id": bet_id, "brand_id": brand_id, "limit": GROUP_LIMIT}
+    params = {"bet_id": bet_id, "brand_id": brand_id, "limit": GROUP_LIMIT,
+              "heartbeat": contract.HEARTBEAT}
     found = _rows("investigate_bet", params)
     callbacks = _rows("investigate_callbacks", params)
     attempts = _rows("investigate_attempts", params)
@@ -203,7 +205,8 @@ def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
     if not stored.empty:
         visible = visible_brands(brand_id)
         old_callbacks = stored.callbacks_of(bet_id, visible, GROUP_LIMIT)
-        old_attempts = stored.attempts_of(bet_id, visible, GROUP_LIMIT)
+        old_attempts = stored.attempts_of(bet_id, visible, GROUP_LIMIT,
+                                          left_out=[contract.HEARTBEAT])
         if bet is None:
             bet = stored.bet(bet_id, visible)
             if bet is not None:
@@ -285,9 +288,12 @@ def latency_edges_ms() -> list[float]:
 
 def fetch_breakdown(brand_id: int | None, window_from: datetime, window_to: datetime,
                     bucket: timedelta, bucket_origin: datetime, include_tests: bool, *,
-                    use_rollup: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    use_rollup: bool = True, traffic: str = BETS
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Attempt counts and latency buckets per time bucket, from the hourly rollup where it is
-    complete (buckets of an hour or more) and from the attempts themselves for the rest."""
+    complete (buckets of an hour or more) and from the attempts themselves for the rest.
+    ``traffic`` says which attempts count (:data:`~.filters.BETS`: heartbeats left out)."""
+    destinations = traffic_params(traffic)
     stored = archive()
     old_counts: list[dict] = []
     old_latency: list[dict] = []
@@ -296,7 +302,7 @@ def fetch_breakdown(brand_id: int | None, window_from: datetime, window_to: date
         split = min(stored.holds_before, window_to)
         old_counts, old_latency = stored.breakdown(
             visible_brands(brand_id), window_from, split, bucket.total_seconds(),
-            bucket_origin, include_tests, latency_edges_ms())
+            bucket_origin, include_tests, latency_edges_ms(), **destinations)
         window_from = split
     rolled = _rows("rollup_state") if use_rollup else []
     rollup_to = window_from
@@ -307,7 +313,7 @@ def fetch_breakdown(brand_id: int | None, window_from: datetime, window_to: date
                         window_to.replace(minute=0, second=0, microsecond=0))
     params = dict(brand_id=brand_id, window_from=window_from, window_to=window_to,
                   rollup_to=rollup_to, bucket=bucket, bucket_origin=bucket_origin,
-                  include_tests=include_tests)
+                  include_tests=include_tests, **destinations)
     count_columns = ["bucket", "brand", "destination", "response_status", "outcome",
                      "error_class", "error_code", "attempts", "first_attempts", "retries",
                      "duration_ms_sum"]
@@ -354,3 +360,54 @@ def fetch_alerts(brand_id: int | None, limit: int = ALERT_LIMIT) -> dict:
 
 #: :func:`fetch_alerts`, cached for 10 s.
 alerts = auth.cached(ttl=10)(fetch_alerts)
+
+
+# --- player sessions ------------------------------------------------------------------------
+
+#: Most heartbeats the session view reads (about 8 hours of a 60 s interval).
+SESSION_HEARTBEATS = 500
+#: Most sessions one id may name (one per brand).
+SESSIONS_NAMED_LIMIT = 100
+
+
+@auth.cached(ttl=5)
+def sessions_named(session_ids: tuple[str, ...], brand_id: int | None) -> list[dict]:
+    """The player sessions with these ids (of one brand, or of every brand this session
+    sees), by id then brand."""
+    if not session_ids:
+        return []
+    return _rows("sessions_named", {"session_ids": list(session_ids), "brand_id": brand_id,
+                                    "limit": SESSIONS_NAMED_LIMIT})
+
+
+@auth.cached(ttl=5)
+def session_heartbeats(session_id: str, brand_id: int, opened_at: datetime,
+                       limit: int = SESSION_HEARTBEATS) -> list[dict]:
+    """A session's heartbeat attempts since it was opened, newest first."""
+    return _rows("session_heartbeats", {"session_id": session_id, "brand_id": brand_id,
+                                        "opened_at": opened_at, "limit": limit,
+                                        "heartbeat": contract.HEARTBEAT})
+
+
+@auth.cached(ttl=10)
+def session_figures(brand_id: int | None, window_from: datetime, window_to: datetime
+                    ) -> list[dict]:
+    """Per brand: live sessions now, those failing, sessions ended by the platform in the
+    window."""
+    return _rows("session_figures", {"brand_id": brand_id, "window_from": window_from,
+                                     "window_to": window_to})
+
+
+def fetch_heartbeat_buckets(brand_id: int | None, window_from: datetime, window_to: datetime,
+                            bucket: timedelta, bucket_origin: datetime) -> pd.DataFrame:
+    """Heartbeats delivered, ended and failed per time bucket and brand (from the counts per
+    minute the workers keep: a few rows per brand and hour, whatever the number of
+    sessions)."""
+    rows = _rows("heartbeat_buckets", dict(brand_id=brand_id, window_from=window_from,
+                                           window_to=window_to, bucket=bucket,
+                                           bucket_origin=bucket_origin))
+    return pd.DataFrame(rows, columns=["bucket", "brand", "delivered", "ended", "failed"])
+
+
+#: :func:`fetch_heartbeat_buckets`, cached for 30 s.
+heartbeat_buckets = auth.cached(ttl=30)(fetch_heartbeat_buckets)

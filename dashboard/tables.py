@@ -6,6 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 
+import contract
 from delivery import changes
 
 from .shaping import (answer_class, attempts_label, bet_type_label, callback_trouble,
@@ -131,7 +132,8 @@ def history_table(rows: list[dict], zone) -> pd.DataFrame:
         "Destination": r["destination"],
         "Created at": format_time(r["callback_created_at"], zone),
         "Sent at": format_time(r["started_at"], zone),
-        "Attempts": attempts_label(r["attempt_no"], r["callback_attempts"]),
+        "Attempts": (f"heartbeat #{r['attempt_no']}" if r["destination"] == contract.HEARTBEAT
+                     else attempts_label(r["attempt_no"], r["callback_attempts"])),
         "Response data": _one_line(r["response_data"]),
         "Response code": r["response_status"],
         "Response error": response_error(r["error_class"], r["error_code"], r["error_detail"],
@@ -162,6 +164,23 @@ def evidence_table(attempts: list[dict], zone) -> pd.DataFrame:
     } for a in attempts], columns=["Sent at", "Destination", "Attempt", "Response code",
                                    "Answer", "Outcome", "Response error", "Response data",
                                    "Request ID", "Sent by"])
+
+
+def heartbeats_table(attempts: list[dict], zone) -> pd.DataFrame:
+    """A player session's heartbeats, newest first: when each went out, how it was answered,
+    and its Request ID to send to the platform team."""
+    return pd.DataFrame([{
+        "Sent at": format_time(a["started_at"], zone),
+        "#": a["attempt_no"],
+        "Outcome": a["outcome"],
+        "Response code": a["response_status"],
+        "Response error": response_error(a["error_class"], a["error_code"], a["error_detail"],
+                                         a["outcome"]),
+        "Request ID": a["request_id"],
+        "ms": _round(measured_ms(a["duration_ms"], a["outcome"])),
+        "Due at": format_time(a["scheduled_at"], zone),
+    } for a in attempts], columns=["Sent at", "#", "Outcome", "Response code",
+                                   "Response error", "Request ID", "ms", "Due at"])
 
 
 def callbacks_table(callbacks: list[dict], zone) -> pd.DataFrame:

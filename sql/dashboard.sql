@@ -64,6 +64,8 @@ WHERE state IN ('waiting', 'pending', 'in_flight')
 
 -- name: history
 -- One row per attempt, newest callback first; within a callback, its latest attempt first.
+-- :hidden_destinations are left out (heartbeats, unless asked for: a heartbeat has no callback,
+-- its group is the player session and its "created at" the time the session was opened).
 -- An attempt starts after its callback was created, so the window on callback_created_at also
 -- bounds started_at (with an hour of slack for clock skew), which prunes older partitions.
 -- The sort key is set when the row is written, before the request goes out: an attempt still
@@ -85,6 +87,7 @@ WHERE a.callback_created_at >= :created_from AND a.callback_created_at < :create
        OR a.group_id = ANY (CAST(:group_ids AS text[])))
   AND (cardinality(CAST(:destinations AS text[])) = 0
        OR a.destination = ANY (CAST(:destinations AS text[])))
+  AND a.destination <> ALL (CAST(:hidden_destinations AS text[]))
   AND (cardinality(CAST(:outcomes AS text[])) = 0
        OR a.outcome = ANY (CAST(:outcomes AS text[])))
   AND (cardinality(CAST(:error_classes AS text[])) = 0
@@ -135,6 +138,7 @@ ORDER BY id
 LIMIT :limit;
 
 -- name: investigate_attempts
+-- The bet's attempts; a player session's heartbeats share its group id only by chance.
 SELECT a.id AS request_id, a.callback_id, a.destination, a.attempt_no, a.callback_created_at,
        a.started_at, a.finished_at, a.duration_ms, a.response_status,
        left(a.response_body, 2000) AS response_body, a.outcome, a.error_class, a.error_detail,
@@ -143,6 +147,7 @@ SELECT a.id AS request_id, a.callback_id, a.destination, a.attempt_no, a.callbac
 FROM attempts a
 LEFT JOIN actions act ON act.id = a.action_id
 WHERE a.group_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
+  AND a.destination <> :heartbeat
 ORDER BY a.started_at, a.attempt_no
 LIMIT :limit;
 
@@ -203,6 +208,8 @@ SELECT attempt_latency_edges_ms() AS edges;
 
 -- name: breakdown_counts
 -- Hours before :rollup_to come from the hourly rollup, the rest from attempts themselves.
+-- Destinations in :left_out are not counted, and only those in :only when it is not empty
+-- (bet figures leave heartbeats out; the Sessions figures count them alone).
 -- Attempts still sending and those closed as unknown are counted under their own outcome;
 -- duration_ms_sum adds up measured durations only (as the rollup does, migration 006).
 WITH rolled AS (
@@ -212,6 +219,8 @@ WITH rolled AS (
     WHERE hour >= :window_from AND hour < :rollup_to
       AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
       AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
+      AND destination <> ALL (CAST(:left_out AS text[]))
+      AND (cardinality(CAST(:only AS text[])) = 0 OR destination = ANY (CAST(:only AS text[])))
 ), live AS (
     SELECT started_at AS at, brand_id, destination, response_status, outcome, error_class,
            error_code, 1 AS attempts, (attempt_no = 1)::int AS first_attempts,
@@ -222,6 +231,8 @@ WITH rolled AS (
     WHERE started_at >= :rollup_to AND started_at < :window_to
       AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
       AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
+      AND destination <> ALL (CAST(:left_out AS text[]))
+      AND (cardinality(CAST(:only AS text[])) = 0 OR destination = ANY (CAST(:only AS text[])))
 )
 SELECT date_bin(CAST(:bucket AS interval), u.at, CAST(:bucket_origin AS timestamptz)) AS bucket,
        br.name AS brand, u.destination, u.response_status, u.outcome, u.error_class,
@@ -243,6 +254,8 @@ WITH rolled AS (
     WHERE hour >= :window_from AND hour < :rollup_to
       AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
       AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
+      AND destination <> ALL (CAST(:left_out AS text[]))
+      AND (cardinality(CAST(:only AS text[])) = 0 OR destination = ANY (CAST(:only AS text[])))
 ), live AS (
     SELECT started_at AS at, destination, attempt_latency_bucket(duration_ms) AS lat,
            1 AS attempts
@@ -251,9 +264,66 @@ WITH rolled AS (
       AND duration_ms IS NOT NULL AND outcome NOT IN ('sending', 'unknown')
       AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id)
       AND (CAST(:include_tests AS boolean) OR origin <> 'integration_test')
+      AND destination <> ALL (CAST(:left_out AS text[]))
+      AND (cardinality(CAST(:only AS text[])) = 0 OR destination = ANY (CAST(:only AS text[])))
 )
 SELECT date_bin(CAST(:bucket AS interval), at, CAST(:bucket_origin AS timestamptz)) AS bucket,
        destination, lat AS latency_bucket, sum(attempts)::bigint AS attempts
 FROM (SELECT * FROM rolled UNION ALL SELECT * FROM live) u
 GROUP BY 1, 2, 3
 ORDER BY 1;
+
+-- name: sessions_named
+-- Player sessions of these ids (the brands a session id is known in), without the
+-- Foreign-Params sent (the back-office reads only their masked copy, shown_params).
+SELECT s.session_id, s.brand_id, br.name AS brand, br.heartbeat_interval_s, s.shown_params,
+       s.state, s.expires_at, s.next_beat_at, s.heartbeats_sent, s.failures_in_row,
+       s.failing_since, s.last_status, s.last_outcome, s.last_error, s.last_at, s.opened_at,
+       s.refreshed_at, s.ended_at
+FROM player_sessions s JOIN brands br ON br.id = s.brand_id
+WHERE s.session_id = ANY (CAST(:session_ids AS text[]))
+  AND (CAST(:brand_id AS integer) IS NULL OR s.brand_id = :brand_id)
+ORDER BY s.session_id, br.name
+LIMIT :limit;
+
+-- name: session_heartbeats
+-- A session's heartbeats since it was (last) opened, newest first. A heartbeat's group is its
+-- session id; earlier openings of the same id are left out.
+SELECT a.id AS request_id, a.attempt_no, a.scheduled_at, a.started_at, a.finished_at,
+       a.duration_ms, a.response_status, left(a.response_body, 2000) AS response_body,
+       a.outcome, a.error_class, a.error_code, a.error_detail, a.next_attempt_at
+FROM attempts a
+WHERE a.group_id = :session_id AND a.brand_id = :brand_id AND a.destination = :heartbeat
+  AND a.started_at >= :opened_at
+ORDER BY a.started_at DESC, a.id DESC
+LIMIT :limit;
+
+-- name: session_figures
+-- Per brand: player sessions live now (and how many of them have failing heartbeats), and
+-- sessions the platform ended in [:window_from, :window_to).
+SELECT br.id AS brand_id, br.name AS brand,
+       count(s.id) FILTER (WHERE s.state = 'live') AS live,
+       count(s.id) FILTER (WHERE s.state = 'live' AND s.failures_in_row > 0) AS failing,
+       count(s.id) FILTER (WHERE s.state = 'ended_by_platform') AS ended_by_platform
+FROM brands br
+LEFT JOIN player_sessions s ON s.brand_id = br.id
+     AND (s.state = 'live'
+          OR (s.state = 'ended_by_platform' AND s.ended_at >= :window_from
+              AND s.ended_at < :window_to))
+WHERE CAST(:brand_id AS integer) IS NULL OR br.id = :brand_id
+GROUP BY br.id, br.name
+ORDER BY br.name;
+
+-- name: heartbeat_buckets
+-- Heartbeats per time bucket and brand in [:window_from, :window_to), from the workers' counts
+-- per minute (migration 025): delivered, ended (the platform no longer knew the session) and
+-- failed (no answer, an answer that is not a success, or lost with its worker).
+SELECT date_bin(CAST(:bucket AS interval), m.minute, CAST(:bucket_origin AS timestamptz))
+           AS bucket,
+       br.name AS brand, sum(m.delivered)::bigint AS delivered, sum(m.ended)::bigint AS ended,
+       sum(m.failed)::bigint AS failed
+FROM heartbeat_minutes m JOIN brands br ON br.id = m.brand_id
+WHERE m.minute >= :window_from AND m.minute < :window_to
+  AND (CAST(:brand_id AS integer) IS NULL OR m.brand_id = :brand_id)
+GROUP BY 1, 2
+ORDER BY 1, 2;

@@ -5,7 +5,7 @@ import streamlit as st
 
 from delivery.lifecycle import BET_STATUSES
 
-from .. import components, navigation, queries, tables
+from .. import components, navigation, queries, session_view, tables
 from ..shaping import history_params
 
 _CLOCK_KEY = "bets_clock"
@@ -37,7 +37,9 @@ def render() -> None:
 
     with table_col:
         if not page.rows:
-            components.no_data("No bets match these filters in this window.")
+            if not (bet_id and session_view.offer(
+                    (bet_id,), scope, note="No bet has this ID; a player session has:")):
+                components.no_data("No bets match these filters in this window.")
             return
         frame = tables.bets_table(page.rows, scope.zone)
         event = st.dataframe(

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import streamlit as st
 
 from .. import charts, components, queries, tables
+from ..filters import ALL_TRAFFIC, BETS
 from ..shaping import chart_bucket, histogram_percentile
 
 _BUCKET_LABELS = {timedelta(minutes=1): "minute", timedelta(minutes=10): "10 min",
@@ -30,11 +31,16 @@ def render() -> None:
                                     bind="query-params",
                                     help="Integration Test traffic is left out by default: "
                                          "its errors are on purpose.")
+        heartbeats = st.checkbox("Include heartbeats", key="heartbeats", bind="query-params",
+                                 help="Player sessions' heartbeats are left out by default: "
+                                      "one per live session and interval, they would drown "
+                                      "the bets' callbacks. Brand health has their figures.")
     bucket = chart_bucket(window_to - window_from)
     label = _BUCKET_LABELS[bucket]
     origin = datetime(2000, 1, 1, tzinfo=scope.zone)
     counts, latency = queries.breakdown(scope.brand_id, window_from, window_to, bucket, origin,
-                                        include_tests)
+                                        include_tests,
+                                        traffic=ALL_TRAFFIC if heartbeats else BETS)
     frame = charts.prepare(counts, scope.zone)
     if frame.empty:
         components.no_data("No attempts in this window.")

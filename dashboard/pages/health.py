@@ -11,9 +11,10 @@ from health.money import combined, plain_amount
 from health.state import DEGRADED, DOWN, HEALTHY, RECENT_WINDOW_S, duration
 
 from .. import charts, components, health_charts, queries
-from ..health_shaping import (DEFAULT_PERIOD, PERIOD_LABELS, PERIODS, compare, events_table,
-                              exhaustions, export, money_chart_data, money_table, now_table,
-                              period, rate_series)
+from ..health_shaping import (DEFAULT_PERIOD, PERIOD_LABELS, PERIODS, beat_frame, compare,
+                              events_table, exhaustions, export, heartbeat_series,
+                              money_chart_data, money_table, now_table, period, rate_series,
+                              session_totals, sessions_table)
 
 _BUCKET_LABELS = {timedelta(hours=1): "hour", timedelta(hours=6): "6 h"}
 
@@ -35,6 +36,7 @@ def render() -> None:
     _now(brands)
     _money(brands)
     p = period(key, components.now_minute())
+    _sessions(brands, p, scope)
     _period(brands, p, scope)
     _alerts(scope)
 
@@ -97,6 +99,63 @@ def _money(brands) -> None:
                            icon=":material/download:", key="money_csv")
     with right:
         st.altair_chart(health_charts.money_chart(money_chart_data(money)))
+
+
+def _sessions(brands, p, scope) -> None:
+    label = PERIOD_LABELS[p.key]
+    st.subheader("Player sessions")
+    st.caption("Heartbeats keep players' sessions alive on the platform: one per live session "
+               f"and interval. Heartbeats and sessions ended over the last {label}; live "
+               "sessions now. Look a session up on Investigate.")
+    figures = queries.session_figures(scope.brand_id, p.split, p.end)
+    beats = beat_frame(queries.heartbeat_buckets(scope.brand_id, p.split, p.end, p.bucket,
+                                                 p.split), scope.zone)
+    table = sessions_table(figures, beats)
+    if table.empty:
+        st.caption("No player sessions: the sportsbook opens them with "
+                   "PUT /v1/brands/{brand}/sessions/{session_id} when players log in.")
+        return
+    totals = session_totals(table, beats)
+    rate = totals["success_rate"]
+    cols = st.columns(4)
+    cols[0].metric("Live sessions", f"{totals['live']:,}",
+                   help="Sessions we send heartbeats for now")
+    cols[1].metric(f"Heartbeat success ({label})", "—" if rate is None else f"{rate:.1%}",
+                   help=f"Of the {totals['heartbeats']:,} heartbeats sent in the period, the "
+                        "share the platform answered as the contract says: 204, or "
+                        "auth_session_unknown for a session it no longer knew (counted under "
+                        "Ended by platform)")
+    cols[2].metric(f"Ended by platform ({label})", f"{totals['ended']:,}",
+                   help="Sessions whose platform answered auth_session_unknown to a "
+                        "heartbeat: it logged the player out")
+    cols[3].metric("Failing now", f"{totals['failing']:,}",
+                   help="Live sessions whose latest heartbeat failed")
+    series = heartbeat_series(beats)
+    names = sorted(b.brand for b in brands)
+    bucket_label = _BUCKET_LABELS[p.bucket]
+    st.dataframe(table, hide_index=True, height=_height(len(table)), column_config={
+        "Live now": st.column_config.NumberColumn(help="Sessions live now"),
+        "Failing now": st.column_config.NumberColumn(
+            help="Live sessions whose latest heartbeat failed"),
+        "Heartbeats": st.column_config.NumberColumn(help=f"Sent in the last {label}"),
+        "Success rate": _percent("Heartbeats answered 204 or auth_session_unknown, of "
+                                 "those sent"),
+        "Ended by platform": st.column_config.NumberColumn(
+            help=f"Sessions the platform ended in the last {label} (auth_session_unknown)"),
+    })
+    left, right = st.columns(2, gap="large")
+    with left:
+        st.markdown("**Heartbeat success**")
+        if series["success_rate"].notna().any():
+            st.altair_chart(health_charts.heartbeat_chart(series, bucket_label, names))
+        else:
+            st.caption("No heartbeat answered in this period.")
+    with right:
+        st.markdown("**Sessions ended by the platform**")
+        if series["ended"].sum():
+            st.altair_chart(health_charts.ended_chart(series, bucket_label, names))
+        else:
+            st.caption("None in this period.")
 
 
 def _period(brands, p, scope) -> None:

@@ -10,7 +10,7 @@ import contract
 from delivery import urls
 from delivery.schedule import ERROR_CLASSES
 
-from .. import auth, components, markup, queries, tables
+from .. import auth, components, markup, navigation, queries, session_view, tables
 from ..filters import FilterError, HistoryFilter, parse_codes
 from ..shaping import (OUTCOMES, SENDING, SENDING_ERROR, UNKNOWN, UNKNOWN_DETAIL, format_time,
                        measured_ms, pretty_json, relative)
@@ -41,6 +41,11 @@ def render() -> None:
             return
         cursor = components.current_cursor(filters, queries.HISTORY_CURSOR)
         page = queries.history(filters, cursor)
+        if filters.group_ids and not filters.shows_heartbeats:
+            session_view.offer(filters.group_ids, scope,
+                               note="A pasted ID is a player session's: its heartbeats are "
+                                    "left out here unless you tick Include heartbeats (or "
+                                    "choose /heartbeat). Or investigate the session:")
         if not page.rows:
             components.no_data(
                 "No attempts match these filters. " +
@@ -61,7 +66,13 @@ def _filters(scope) -> HistoryFilter | None:
     group_ids = components.group_ids_filter(
         110, "Group ID = Bet ID. The clock in the Bets list fills this in.")
     destinations = st.multiselect("Destination", list(contract.DESTINATIONS),
-                                  key="destination", bind="query-params")
+                                  key="destination", bind="query-params",
+                                  help=f"{contract.HEARTBEAT}: player sessions' heartbeats, "
+                                       "left out unless chosen here or included below")
+    heartbeats = st.checkbox("Include heartbeats", key="heartbeats", bind="query-params",
+                             help="Player sessions' heartbeats (group: the session ID) are "
+                                  "left out by default: one per live session and interval, "
+                                  "they would bury the bets' callbacks")
     codes_text = st.text_input("Response code", key="code", bind="query-params",
                                placeholder="e.g. 5xx, 404, none",
                                help="Exact codes (404), classes (5xx) or none for no response "
@@ -81,7 +92,8 @@ def _filters(scope) -> HistoryFilter | None:
     if group_ids is None:
         return None
     return HistoryFilter(created_from, created_to, scope.brand_id, tuple(group_ids),
-                         tuple(destinations), tuple(outcomes), tuple(error_classes), codes)
+                         tuple(destinations), tuple(outcomes), tuple(error_classes), codes,
+                         heartbeats)
 
 
 def _table(rows: list[dict], scope) -> None:
@@ -155,13 +167,21 @@ def _expanded(request_id: str, scope) -> None:
     st.subheader(markup.text(
         f"{a['destination']} · attempt {a['attempt_no']} of "
         f"{max(a['attempt_no'], a['callback_attempts'] or 0)} · {answer} · {a['outcome']}"))
+    beat = a["destination"] == contract.HEARTBEAT
     ids = st.columns(3)
     with ids[0]:
-        components.copyable("Group ID (Bet ID)", a["group_id"])
+        components.copyable("Group ID (player session)" if beat else "Group ID (Bet ID)",
+                            a["group_id"])
     with ids[1]:
         components.copyable("Request ID (X-Request-ID)", a["request_id"])
     with ids[2]:
-        components.copyable("request_id (same on every retry)", a["callback_request_id"] or "")
+        if beat:
+            st.page_link(navigation.page("investigate"), label="Investigate this session",
+                         icon=":material/troubleshoot:",
+                         query_params=session_view.session_params(a["group_id"], a["brand"]))
+        else:
+            components.copyable("request_id (same on every retry)",
+                                a["callback_request_id"] or "")
     zone = scope.zone
     st.markdown(f"{markup.code('POST ' + urls.join(a['base_url'], a['destination']))} · "
                 f"brand **{markup.text(a['brand'])}** · origin {markup.text(a['origin'])} · "
@@ -178,6 +198,9 @@ def _expanded(request_id: str, scope) -> None:
         "Next attempt": format_time(a["next_attempt_at"], zone) or "—",
         "Callback now": a["callback_state"] or "—",
     }
+    if beat:
+        del facts["Callback now"], facts["Next attempt"]
+        facts["Next heartbeat"] = format_time(a["next_attempt_at"], zone) or "— (none after it)"
     for column, (name, value) in zip(st.columns(len(facts)), facts.items()):
         column.caption(name)
         column.markdown(markup.text(value))
@@ -191,14 +214,20 @@ def _expanded(request_id: str, scope) -> None:
         st.warning(f"**Outcome unknown** — {markup.text(a['error_detail'] or UNKNOWN_DETAIL)}. "
                    "Ask the platform team to search their logs for Request ID "
                    f"{markup.code(a['request_id'])} (sent as X-Request-ID) and say whether they "
-                   "received and applied it. " + _sent_again(a))
+                   "received and applied it. " + (
+                       "A heartbeat is not sent again: the session's next one replaces it."
+                       if beat else _sent_again(a)))
     elif a["error_class"] or a["outcome"] == "rejected":
         st.error(f"**{markup.text(a['error_class'] or 'supported error')}** — "
                  f"{markup.text(a['error_detail'] or '')}"
                  + (f" (code {markup.code(a['error_code'])})" if a["error_code"] else ""))
     sent, headers, response = st.tabs(["Payload sent", "Request headers", "Response"])
     with sent:
-        st.code(json.dumps(a["payload"], indent=2, ensure_ascii=False), language="json")
+        if beat:
+            st.caption("Empty body: a heartbeat carries only the session's Foreign-Params "
+                       "(under Request headers).")
+        else:
+            st.code(json.dumps(a["payload"], indent=2, ensure_ascii=False), language="json")
     with headers:
         st.caption("As sent, except what is masked when stored: the signature, credential "
                    "and cookie headers, and every Foreign-Params value but the brand's visible "

@@ -1,11 +1,12 @@
-"""Investigate — paste a Bet ID, get one verdict with its evidence and the next step."""
+"""Investigate — paste a Bet ID, get one verdict with its evidence and the next step; or look
+up a player session (the player says they were logged out)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 import streamlit as st
 
-from .. import acting, components, markup, navigation, queries, tables, verdicts
+from .. import acting, components, markup, navigation, queries, session_view, tables, verdicts
 from ..filters import format_group_ids
 from ..shaping import bet_type_label, format_time, history_params, stake_label
 PATH = (
@@ -22,20 +23,49 @@ PATH = (
     ("Cancelled by an integration manager — not sent.", (verdicts.CANCELLED,)),
 )
 _TONES = {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}
+#: What the page looks up, as in its URL (``?lookup=session``).
+BET_LOOKUP, SESSION_LOOKUP = "bet", "session"
+_LOOKUPS = {BET_LOOKUP: "A bet's callbacks", SESSION_LOOKUP: "A player session"}
 
 
 @components.guarded
 def render() -> None:
     scope = components.scope()
-    components.page_header(
-        "Investigate a missing notification",
-        "Paste a Bet ID: the page walks the decision path for you and says what happened, "
-        "with the rows that prove it and what to do next.")
+    # The lookup is in the URL as ?lookup=session (a bound widget would write its label).
+    linked = SESSION_LOOKUP if (st.query_params.get("lookup") == SESSION_LOOKUP
+                                or st.query_params.get("session")) else BET_LOOKUP
+    address = (st.query_params.get("lookup"), st.query_params.get("session"))
+    if "_lookup" not in st.session_state or st.session_state.get("_lookup_address") != address:
+        st.session_state["_lookup"] = linked  # a link followed: it says what to look up
+    st.session_state["_lookup_address"] = address
+    if st.session_state["_lookup"] == SESSION_LOOKUP:
+        components.page_header(
+            "Investigate a logged-out player",
+            "Paste a player session's ID: the page shows its heartbeats and says why the "
+            "platform may have logged the player out, and what to do next.")
+    else:
+        components.page_header(
+            "Investigate a missing notification",
+            "Paste a Bet ID: the page walks the decision path for you and says what happened, "
+            "with the rows that prove it and what to do next.")
+    lookup = st.segmented_control("Look up", list(_LOOKUPS), format_func=_LOOKUPS.get,
+                                  key="_lookup", label_visibility="collapsed",
+                                  on_change=_switch_lookup)
+    if lookup == SESSION_LOOKUP:
+        _session(scope)
+        return
     bet_id = components.text_filter("Bet ID", "bet", "e.g. bet-7c1e…", "Bet ID")
     if not bet_id:
         st.caption("The Bet ID comes from the player, or from the Bets list.")
         return
     found = queries.investigation(bet_id, scope.brand_id)
+    if (found["bet"] is None and not found["callbacks"] and not found["attempts"]
+            and not found["other_brand"]
+            and queries.sessions_named((bet_id,), scope.brand_id)):
+        st.caption(f"No bet has the ID {markup.code(bet_id)}; a player session has: here it "
+                   "is.")
+        session_view.render(bet_id, scope)
+        return
     now = datetime.now(timezone.utc)
     brand = scope.brand or {}
     max_attempts = len(brand["retry_schedule_s"]) if brand.get("retry_schedule_s") else None
@@ -68,6 +98,8 @@ def render() -> None:
             st.page_link(navigation.page("sender"), label="Open in Callback sender",
                          icon=":material/outbox:",
                          query_params={"group_ids": format_group_ids([bet_id])})
+        session_view.offer((bet_id,), scope, note="A player session has this ID too; its "
+                                                   "heartbeats are not part of this bet.")
         who = acting.permitted_user()
         if who and found["bet"]:
             st.markdown("**Act on this bet**")
@@ -76,6 +108,26 @@ def render() -> None:
     st.code(verdicts.escalation_summary(bet_id, verdict, found["bet"], found["callbacks"],
                                         found["attempts"], now, scope.brand_name),
             language=None, wrap_lines=True)
+
+
+def _switch_lookup() -> None:
+    """Keep the chosen lookup in the URL, so a link reproduces it."""
+    if st.session_state.get("_lookup") == SESSION_LOOKUP:
+        st.query_params["lookup"] = SESSION_LOOKUP
+    else:
+        st.query_params.pop("lookup", None)
+        st.query_params.pop("session", None)
+
+
+def _session(scope) -> None:
+    session_id = components.text_filter("Player session ID", "session", "e.g. sess-4f0a…",
+                                        "session id")
+    if not session_id:
+        st.caption("The session ID is the one the sportsbook opened the session with "
+                   "(PUT /v1/brands/{brand}/sessions/{session_id}); ask the sportsbook team "
+                   "for the player's.")
+        return
+    session_view.render(session_id, scope)
 
 
 def _evidence(verdict: verdicts.Verdict, found: dict, scope) -> None:

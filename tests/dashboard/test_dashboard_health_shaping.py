@@ -96,3 +96,37 @@ def test_alert_history_says_how_notifications_went():
     assert list(table["Notifications"]) == [
         "1/2 delivered, 1 retrying (4 attempt(s)) — last error: HTTP 503: busy", "no alert URL"]
     assert list(table["Status"]) == ["🔔 firing", "✅ resolved"]
+
+
+def _beats(rows) -> pd.DataFrame:
+    """Heartbeat counts as the page reads them: (bucket, brand, delivered, ended, failed)."""
+    return hs.beat_frame(pd.DataFrame(rows, columns=["bucket", "brand", "delivered", "ended",
+                                                     "failed"]), timezone.utc)
+
+
+def test_sessions_per_brand_and_brands_without_sessions_left_out():
+    p = hs.period("24h", NOW)
+    early, late = p.split + timedelta(hours=1), p.split + timedelta(hours=2)
+    beats = _beats([(early, "acme", 6, 0, 0), (late, "acme", 0, 1, 3),
+                    (late, "bolt", 4, 0, 0)])
+    figures = [{"brand": "acme", "live": 3, "failing": 1, "ended_by_platform": 1},
+               {"brand": "quiet", "live": 0, "failing": 0, "ended_by_platform": 0}]
+    table = hs.sessions_table(figures, beats)
+    # an auth_session_unknown is an answer (the session ended), a failure is not
+    assert table.to_dict("records") == [{
+        "Brand": "acme", "Live now": 3, "Failing now": 1, "Heartbeats": 10,
+        "Success rate": 7 / 10, "Ended by platform": 1}]
+    totals = hs.session_totals(table, beats)  # bolt is not shown, so not counted
+    assert totals == {"live": 3, "failing": 1, "heartbeats": 10, "success_rate": 0.7,
+                      "ended": 1}
+    series = hs.heartbeat_series(beats)
+    assert series[["brand", "success_rate", "heartbeats", "ended"]].values.tolist() == [
+        ["acme", 1.0, 6, 0], ["acme", 0.25, 4, 1], ["bolt", 1.0, 4, 0]]
+
+
+def test_no_sessions_no_rows():
+    assert hs.sessions_table([{"brand": "acme", "live": 0, "failing": 0,
+                               "ended_by_platform": 0}], _beats([])).empty
+    assert hs.heartbeat_series(_beats([])).empty
+    assert hs.session_totals(pd.DataFrame(columns=hs.SESSION_COLUMNS),
+                             _beats([]))["success_rate"] is None
