@@ -80,10 +80,19 @@ def minute_counts(attempts) -> list[dict]:
     return [counts[key] for key in sorted(counts)]
 
 
-def drop_old_minutes(engine: sa.Engine) -> None:
-    """Forget heartbeat counts older than 35 days."""
+def forget_old(engine: sa.Engine, retention_days: float, *, batch: int = 10_000) -> int:
+    """Forget heartbeat counts older than 35 days, and sessions over for longer than the
+    history is kept (``retention_days``); how many sessions went."""
     with engine.begin() as conn:
         _run(conn, "drop_old_beat_minutes")
+    dropped = 0
+    while True:
+        with engine.begin() as conn:
+            gone = _run(conn, "drop_old_sessions", dict(days=retention_days,
+                                                        limit=batch)).rowcount
+        dropped += gone
+        if gone < batch:
+            return dropped
 
 
 def dispatch_lease_s(lease_s: float) -> float:

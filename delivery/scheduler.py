@@ -146,7 +146,7 @@ class Scheduler:
         report = TickReport()
         if now - self._partitions_at >= PARTITIONS_EVERY_S:
             store.ensure_partitions(self.engine)
-            heartbeats.drop_old_minutes(self.engine)
+            heartbeats.forget_old(self.engine, self.settings.retention_days)
             self._partitions_at = now
         if now - self._swept_at >= SWEEP_EVERY_S:
             report.swept = len(store.sweep_expired_leases(self.engine))

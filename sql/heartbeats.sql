@@ -188,3 +188,12 @@ SET delivered = m.delivered + EXCLUDED.delivered, ended = m.ended + EXCLUDED.end
 
 -- name: drop_old_beat_minutes
 DELETE FROM heartbeat_minutes WHERE minute < now() - interval '35 days';
+
+-- name: drop_old_sessions
+-- Sessions over for longer than the history is kept, a batch at a time (their heartbeats'
+-- attempts go with the history's months).
+DELETE FROM player_sessions
+WHERE id = ANY(ARRAY(SELECT id FROM player_sessions
+                     WHERE state <> 'live'
+                       AND ended_at < now() - make_interval(secs => CAST(:days AS float8) * 86400)
+                     LIMIT :limit));

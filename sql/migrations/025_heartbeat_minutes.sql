@@ -8,6 +8,8 @@
 --   that is not a success, or lost with its worker), in the transaction that records it. The
 --   heartbeat figures read a few rows per brand. Rows older than 35 days are deleted by the
 --   scheduler.
+-- - player_sessions_ended: sessions that are over, by when; the scheduler deletes those over
+--   for longer than the history is kept (CALLBACKS_RETENTION_DAYS).
 -- - attempts_bets_brand_started: a brand's attempts of bet callbacks by start time, without
 --   the heartbeats (their figures read only these; heartbeats do not write this index).
 
@@ -37,3 +39,5 @@ END $$;
 
 CREATE INDEX attempts_bets_brand_started ON attempts (brand_id, started_at)
     WHERE destination <> '/heartbeat';
+
+CREATE INDEX player_sessions_ended ON player_sessions (ended_at) WHERE state <> 'live';

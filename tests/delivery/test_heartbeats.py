@@ -252,3 +252,20 @@ def test_each_recorded_heartbeat_counts_in_its_brands_minute(clean_db, platform,
                              "interval '1 second' WHERE lease_token IS NOT NULL"))
     assert len(heartbeats.sweep_beat_leases(clean_db)) == 2
     assert minutes(clean_db) == {"delivered": 1, "ended": 1, "failed": 3}
+
+
+def test_sessions_over_for_longer_than_the_history_is_kept_are_forgotten(clean_db):
+    b = brand(clean_db, "http://127.0.0.1:9")
+    for sid in ("old-closed", "recent-closed", "old-live"):
+        open_session(clean_db, b.id, sid)
+    with clean_db.begin() as conn:
+        conn.execute(sa.text(
+            "UPDATE player_sessions SET state = 'closed', next_beat_at = NULL, ended_at = "
+            "CASE session_id WHEN 'old-closed' THEN now() - interval '91 days' "
+            "ELSE now() - interval '89 days' END WHERE session_id LIKE '%-closed'"))
+        conn.execute(sa.text("UPDATE player_sessions SET opened_at = now() - interval '200 days'"
+                             " WHERE session_id = 'old-live'"))
+    assert heartbeats.forget_old(clean_db, 90.0, batch=1) == 1
+    with clean_db.connect() as conn:
+        left = set(conn.execute(sa.text("SELECT session_id FROM player_sessions")).scalars())
+    assert left == {"recent-closed", "old-live"}
