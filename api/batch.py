@@ -49,7 +49,7 @@ def parse_batch(body: bytes, *, max_callbacks: int = MAX_CALLBACKS) -> list[NewC
 
     Each callback is checked by :func:`parse_callback`, the same rules as ``callbacks enqueue``
     (text, numbers, depth, kinds, ranges)."""
-    items = _items(_json(body), max_callbacks)
+    items = _items(read_json(body), max_callbacks)
     problems: list[dict] = []
     parsed: list[NewCallback | None] = []
     for index, raw in enumerate(items):
@@ -82,17 +82,19 @@ def problem(index: int, exc: InvalidInput) -> dict:
     return {"index": index, "field": field, "value": _shown(exc.value), "message": message}
 
 
-def _json(body: bytes):
+def read_json(body: bytes, *, shape: str = _SHAPE, what: str = "a callback batch"):
+    """The request body as JSON, or a 400 saying why not (``shape``: what the body must be;
+    ``what``: what it is meant to be)."""
     if not body.strip():
-        raise BadBatch(400, f"the body is empty; {_SHAPE}")
+        raise BadBatch(400, f"the body is empty; {shape}")
     try:
         # NaN and Infinity are not JSON numbers; 1e400 parses as infinity and is refused by the
-        # callback's own check, naming its field.
+        # value's own check, naming its field.
         return json.loads(body, parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise BadBatch(400, "the body is not UTF-8 text") from None
     except RecursionError:
-        raise BadBatch(400, "the body is nested too deeply to be a callback batch") from None
+        raise BadBatch(400, f"the body is nested too deeply to be {what}") from None
     except ValueError as exc:
         raise BadBatch(400, f"the body is not valid JSON: {exc}") from None
 

@@ -10,14 +10,13 @@ future is checked when the session is opened (:func:`delivery.sessions.open`).
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
 from delivery import sessions
 from delivery.errors import InvalidInput
 
-from .batch import BadBatch, _is_secret, _shown
+from .batch import BadBatch, _is_secret, _shown, read_json
 
 #: The keys of the body.
 KEYS = ("foreign_params", "ttl_s", "expires_at")
@@ -44,7 +43,7 @@ def problem(exc: InvalidInput) -> dict:
 def parse_session_request(session_id: str, body: bytes) -> SessionRequest:
     """Check the path's session id and the body; :class:`BadBatch` (400 not JSON, 422 with
     one problem per bad field) when they cannot open a session."""
-    document = _json(body)
+    document = read_json(body, shape=_SHAPE, what="a session")
     if not isinstance(document, dict):
         raise BadBatch(422, f"{_SHAPE}; got {_kind(document)}", [{
             "field": None, "message": f"{_SHAPE}; got {_kind(document)}"}])
@@ -80,23 +79,6 @@ def parse_session_request(session_id: str, body: bytes) -> SessionRequest:
                             f"{'; '.join(p['message'] for p in problems[:3])}); nothing was "
                             "written", problems)
     return SessionRequest(session_id, document["foreign_params"], ttl_s, expires_at)
-
-
-def _json(body: bytes):
-    if not body.strip():
-        raise BadBatch(400, f"the body is empty; {_SHAPE}")
-    try:
-        return json.loads(body, parse_constant=_no_constant)
-    except UnicodeDecodeError:
-        raise BadBatch(400, "the body is not UTF-8 text") from None
-    except RecursionError:
-        raise BadBatch(400, "the body is nested too deeply to be a session") from None
-    except ValueError as exc:
-        raise BadBatch(400, f"the body is not valid JSON: {exc}") from None
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
 
 
 def _kind(value) -> str:

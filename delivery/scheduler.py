@@ -162,20 +162,13 @@ class Scheduler:
             self._swept_at = now
         claims, report.next_due_in_s = store.claim_round(
             self.engine, self.settings.dispatch_lease_s, limit=CLAIM_LIMIT)
-        for batch in batches(claims, self.settings.batch_size, self.settings.worker_processes):
-            try:
-                send_batch(self.broker, self.settings.queue_name, batch)
-            except Exception as exc:  # whatever the broker's client raises
-                # The claims stay leased; when the lease runs out the sweeper makes them due
-                # again, so nothing is lost. The rest of this round's claims wait the same way.
-                PUBLISH_ERRORS.inc()
-                log.error("could not publish to the broker (%s: %s); %d claimed callback(s) go "
-                          "out again when their lease runs out", type(exc).__name__, exc,
-                          len(claims) - report.dispatched)
-                break
-            report.messages += 1
-            report.dispatched += len(batch)
-            DISPATCHED.inc(len(batch))
+        # Claims left unpublished stay leased; when the lease runs out the sweeper makes them
+        # due again, so nothing is lost.
+        report.dispatched, messages = self._publish(
+            send_batch, batches(claims, self.settings.batch_size, self.settings.worker_processes),
+            "claimed callback(s) go out again when their lease runs out")
+        report.messages += messages
+        DISPATCHED.inc(report.dispatched)
         if now >= self._beats_at:
             self._claim_beats(report)
             self._beats_at = now + beat_wait_s(report.beats_next_due_in_s,
@@ -189,21 +182,29 @@ class Scheduler:
     def _claim_beats(self, report: TickReport) -> None:
         claims, report.beats_next_due_in_s = heartbeats.claim_beats(
             self.engine, self.settings.dispatch_lease_s)
-        for batch in batches(claims, max(self.settings.batch_size, BEAT_BATCH),
-                             self.settings.worker_processes):
+        # Sessions left unpublished stay leased until the sweeper gives them back; their next
+        # heartbeats go as planned.
+        report.beats_dispatched, messages = self._publish(
+            send_beats, batches(claims, max(self.settings.batch_size, BEAT_BATCH),
+                                self.settings.worker_processes),
+            "claimed heartbeat(s) are not sent")
+        report.messages += messages
+        BEATS_DISPATCHED.inc(report.beats_dispatched)
+
+    def _publish(self, send, messages: list[list], lost: str) -> tuple[int, int]:
+        """Send the messages in order until the broker refuses one; ``(claims, messages)``
+        sent. ``lost`` says what becomes of the claims left (in the log)."""
+        sent = 0
+        for done, batch in enumerate(messages):
             try:
-                send_beats(self.broker, self.settings.queue_name, batch)
+                send(self.broker, self.settings.queue_name, batch)
             except Exception as exc:  # whatever the broker's client raises
-                # The sessions stay leased until the sweeper gives them back; their next
-                # heartbeats go as planned.
                 PUBLISH_ERRORS.inc()
-                log.error("could not publish heartbeats to the broker (%s: %s); %d claimed "
-                          "heartbeat(s) are not sent", type(exc).__name__, exc,
-                          len(claims) - report.beats_dispatched)
-                break
-            report.messages += 1
-            report.beats_dispatched += len(batch)
-            BEATS_DISPATCHED.inc(len(batch))
+                log.error("could not publish to the broker (%s: %s); %d %s", type(exc).__name__,
+                          exc, sum(len(b) for b in messages[done:]), lost)
+                return sent, done
+            sent += len(batch)
+        return sent, len(messages)
 
     def run(self, stop: threading.Event) -> None:
         """Tick until ``stop`` is set. Nothing stops it but ``stop``: a database outage, or any
