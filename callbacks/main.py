@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from pathlib import Path
 from datetime import datetime
 from decimal import Decimal
 
@@ -444,7 +445,9 @@ def cmd_worker(args) -> int:
                CALLBACKS_WORKER_PROCESSES=str(conf.worker_processes))
     # The Dramatiq processes count into a folder of this run's own (prometheus-client's
     # multiprocess mode); this process serves their sum with its scheduler's counters.
-    counts_dir = tempfile.mkdtemp(prefix="callbacks-metrics-")
+    # Folders left by workers killed outright (SIGKILL) go first.
+    metrics.remove_stale_counts_dirs(Path(tempfile.gettempdir()))
+    counts_dir = tempfile.mkdtemp(prefix=metrics.counts_dir_prefix(os.getpid()))
     env.update(metrics.multiprocess_env(counts_dir))
     command = [sys.executable, "-m", "dramatiq", "delivery.actors", "--queues", conf.queue_name,
                "--processes", str(args.processes), "--threads", str(args.threads)]

@@ -21,7 +21,12 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
+import re
+import shutil
 import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
@@ -195,6 +200,49 @@ def serve(registry: CollectorRegistry, host: str, port: int):
     ``server_port`` is the port taken)."""
     server, _thread = start_http_server(port, addr=host, registry=registry)
     return server
+
+
+#: Prefix of a ``callbacks worker``'s folder of counts, followed by the worker's pid and a dash.
+COUNTS_DIR_PREFIX = "callbacks-metrics-"
+_COUNTS_DIR = re.compile(re.escape(COUNTS_DIR_PREFIX) + r"(\d+)-\w+")
+
+
+def counts_dir_prefix(pid: int) -> str:
+    """The prefix of the counts folder of the ``callbacks worker`` with this pid."""
+    return f"{COUNTS_DIR_PREFIX}{pid}-"
+
+
+def stale_counts_dirs(names: Iterable[str], running: Callable[[int], bool]) -> list[str]:
+    """The counts folders among ``names`` whose worker no longer runs (a worker killed
+    outright cannot remove its own). Folders named otherwise are left alone."""
+    stale = []
+    for name in names:
+        found = _COUNTS_DIR.fullmatch(name)
+        if found and not running(int(found.group(1))):
+            stale.append(name)
+    return stale
+
+
+def remove_stale_counts_dirs(folder: Path) -> list[str]:
+    """Remove, from ``folder``, the counts folders of workers that no longer run; their names."""
+    try:
+        names = [p.name for p in folder.iterdir() if p.is_dir()]
+    except OSError:
+        return []
+    stale = stale_counts_dirs(names, _running)
+    for name in stale:
+        shutil.rmtree(folder / name, ignore_errors=True)
+    return stale
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def multiprocess_env(folder: str) -> dict[str, str]:

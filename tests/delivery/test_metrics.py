@@ -13,7 +13,7 @@ from metrics_scrape import metrics_url, sample, scrape
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
 
-from delivery import store
+from delivery import metrics, store
 from delivery.validation import parse_callback
 
 
@@ -166,3 +166,18 @@ def test_live_player_sessions_are_counted_per_brand_with_one_query_per_scrape(cl
     assert sample(samples, "callbacks_player_sessions_failing", brand="south") == 2
     assert sample(samples, "callbacks_player_sessions_failing", brand="idle") == 0
     assert len(statements) == 1, statements
+
+
+def test_a_killed_workers_folder_of_counts_is_removed_by_the_next_worker(tmp_path):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    mine = tmp_path / f"{metrics.counts_dir_prefix(os.getpid())}abc123"
+    dead = tmp_path / f"{metrics.counts_dir_prefix(gone.pid)}x_9q"
+    other = tmp_path / "callbacks-metrics-notapid"
+    for folder in (mine, dead, other):
+        folder.mkdir()
+        (folder / "counter_1.db").write_bytes(b"x")
+    assert metrics.stale_counts_dirs([mine.name, dead.name, other.name, "elsewhere"],
+                                     lambda pid: pid == os.getpid()) == [dead.name]
+    assert metrics.remove_stale_counts_dirs(tmp_path) == [dead.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.name, other.name])
