@@ -44,11 +44,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from delivery import metrics, sessions, store
+from delivery.database import connection_lost
 from delivery.errors import InvalidInput, RequestIdConflict, UnknownBrand
 from delivery.validation import NewCallback
 
 from . import openapi
-from .auth import BearerAuth, TokenChecker
+from .auth import RETRY_AFTER_S, BearerAuth, TokenChecker
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS, BadBatch, parse_batch, problem, too_large
 from .scopes import Access, Decision, TokenScope, decide
 from .session_request import parse_session_request, problem as session_problem
@@ -223,7 +224,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
             log.warning("health check: the database does not answer (%s)",
                         type(exc).__name__)
             return Json({"status": "unavailable", "error": "the database does not answer"},
-                        status_code=503)
+                        status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
         return Json({"status": "ok"})
 
     routes = [
@@ -242,7 +243,8 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         HTTPException: _http_error,
         BadBatch: _bad_batch,
         UnknownBrand: _unknown_brand,
-        sa.exc.OperationalError: _database_down,
+        sa.exc.DBAPIError: _database_error,
+        sa.exc.TimeoutError: _database_busy,
         sa.exc.DataError: _unstorable,
         Exception: _internal_error,
     }
@@ -350,9 +352,25 @@ def _unknown_brand_answer(brand: str) -> Json:
                       f"brands and `callbacks brand add {brand} --url BASE_URL` adds one")
 
 
-async def _database_down(request: Request, exc: sa.exc.OperationalError) -> Json:
-    log.warning("database error on %s %s: %s", request.method, request.url.path, exc.orig)
-    return error(503, "the database does not answer; nothing was queued, try again shortly")
+def unavailable(message: str) -> Json:
+    """A 503 that says when to try again."""
+    return Json({"error": message}, status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+async def _database_error(request: Request, exc: sa.exc.DBAPIError) -> Json:
+    if not connection_lost(exc):
+        return await _internal_error(request, exc)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                str(exc.orig).strip().splitlines()[0] if exc.orig else exc)
+    return unavailable("the database does not answer; nothing was written, try again in "
+                       f"{RETRY_AFTER_S} s")
+
+
+async def _database_busy(request: Request, exc: sa.exc.TimeoutError) -> Json:
+    log.warning("every database connection busy on %s %s", request.method, request.url.path)
+    return unavailable("every database connection is busy; nothing was written, try again in "
+                       f"{RETRY_AFTER_S} s")
 
 
 async def _unstorable(request: Request, exc: sa.exc.DataError) -> Json:

@@ -123,6 +123,10 @@ def challenge(message: str, *, invalid: bool) -> JSONResponse:
                         headers={"WWW-Authenticate": value})
 
 
+#: What a 503 asks the client to wait before trying again.
+RETRY_AFTER_S = 5
+
+
 class BearerAuth:
     """ASGI middleware: requests outside :data:`PUBLIC_PATHS` need a valid bearer token. Its
     :class:`~api.scopes.TokenScope` is left in ``request.state.api_token``; what the token may
@@ -149,7 +153,8 @@ class BearerAuth:
             except sa.exc.SQLAlchemyError:
                 found, response = None, JSONResponse(
                     {"error": "the database does not answer, so the token cannot be checked; "
-                              "try again shortly"}, status_code=503)
+                              f"try again in {RETRY_AFTER_S} s"}, status_code=503,
+                    headers={"Retry-After": str(RETRY_AFTER_S)})
             else:
                 response = challenge("the bearer token is not valid (unknown or revoked)",
                                      invalid=True)

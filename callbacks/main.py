@@ -744,8 +744,15 @@ def main(argv: list[str] | None = None) -> int:
     except CallbackDeskError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except sa.exc.OperationalError as exc:
-        print(f"error: cannot reach the database: {exc.orig}", file=sys.stderr)
+    except sa.exc.TimeoutError:
+        print("error: database unavailable: every connection is busy; try again shortly",
+              file=sys.stderr)
+        return 3
+    except sa.exc.DBAPIError as exc:
+        if not database.connection_lost(exc):
+            raise
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        print(f"error: database unavailable: {reason}", file=sys.stderr)
         return 3
 
 

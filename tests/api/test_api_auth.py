@@ -140,11 +140,38 @@ def test_health_is_503_when_the_database_does_not_answer():
         health = httpx.get(f"{url}/healthz", timeout=30)
         assert health.status_code == 503 and health.json()["status"] == "unavailable"
         # A token that might be a stored one cannot be checked: 503, not 401
-        assert httpx.get(f"{url}/v1/bets/b/callbacks", timeout=30,
-                         headers={"Authorization": "Bearer other"}).status_code == 503
-        assert httpx.get(f"{url}/v1/bets/b/callbacks", headers=AUTH,
-                         timeout=30).status_code == 503
+        unchecked = httpx.get(f"{url}/v1/bets/b/callbacks", timeout=30,
+                              headers={"Authorization": "Bearer other"})
+        read = httpx.get(f"{url}/v1/bets/b/callbacks", headers=AUTH, timeout=30)
+        for answer in (health, unchecked, read):
+            assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
     dead.dispose()
+
+
+def test_every_connection_busy_is_503_with_retry_after_not_500(clean_db):
+    # Given an API whose one database connection is taken
+    busy = sa.create_engine(clean_db.url, pool_size=1, max_overflow=0, pool_timeout=0.5)
+    store.add_brand(clean_db, "acme", "http://127.0.0.1:9")
+    with busy.connect(), serve(create_app(busy, tokens=[TOKEN])) as url:
+        # When a producer queues a callback and reads a bet
+        answers = [httpx.post(f"{url}/v1/brands/acme/callbacks", headers=AUTH, timeout=30,
+                              json={"callbacks": []}),
+                   httpx.get(f"{url}/v1/bets/b/callbacks", headers=AUTH, timeout=30)]
+    busy.dispose()
+    # Then both are told to come back shortly, not that the server broke
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["retry-after"] == "5"
+        assert "busy" in answer.json()["error"] or "does not answer" in answer.json()["error"]
+
+
+def test_the_command_line_says_the_database_is_unavailable_in_one_line(capsys, monkeypatch):
+    from callbacks.main import main
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://postgres@127.0.0.1:1/nowhere")
+    assert main(["status"]) == 3
+    said = capsys.readouterr().err.strip().splitlines()
+    assert len(said) == 1 and said[0].startswith("error: database unavailable: ")
 
 
 @pytest.mark.parametrize("header, token", [
