@@ -22,7 +22,6 @@ rest runs the statements of ``sql/heartbeats.sql``.
 """
 from __future__ import annotations
 
-import random
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -237,8 +236,8 @@ def expire_sessions(engine: sa.Engine, *, now: datetime | None = None,
 # --- in the calling thread --------------------------------------------------------------------
 
 def beat_round(engine: sa.Engine, client: httpx.Client | httpx.BaseTransport, *,
-               now: datetime | None = None, lease_s: float = 60.0, margin_s: float = 10.0,
-               rng: random.Random | None = None) -> list[Attempt]:
+               now: datetime | None = None, lease_s: float = 60.0,
+               margin_s: float = 10.0) -> list[Attempt]:
     """One round in the calling thread, for tools and tests: expire what ended, claim what is
     due at ``now``, send each heartbeat one after the other and record it; the attempts."""
     expire_sessions(engine, now=now)

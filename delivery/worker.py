@@ -144,7 +144,8 @@ class BeatLoop:
     thread each would be thousands of threads (and connections) whose switching costs the
     interpreter more than the requests. Each brand has kept-alive connections of its own, and
     the claims keep a brand under max_in_flight heartbeats in flight: a platform that hangs
-    holds its own connections until the deadline, and nothing of any other brand waits for it. ``done(result)`` is called in the loop's thread.
+    holds its own connections until the deadline, and nothing of any other brand waits for it.
+    ``done(result)`` is called in the loop's thread.
     """
 
     def __init__(self, done: Callable[[tuple], None]):
@@ -242,19 +243,22 @@ class DeliveryWorker:
         self._send_all(sendings)
         return len(sendings)
 
-    def _still_leased(self, sendings: list[Sending], write_s: float) -> list[Sending]:
+    def _still_leased(self, sendings: list[T], write_s: float,
+                      keep: Callable[..., list[T]] = store.keep_leases) -> list[T]:
         """The attempts that may go out after a write that took ``write_s``.
 
         A lease covers the timeout plus the margin from when the write ran; a write slower
         than half the margin (a stalled database) may have left too little of it, and a lease
         that ran out was swept and handed to someone else. Such attempts are re-leased from now
-        first, and the ones already swept are not sent: two requests of a bet never overlap.
+        first (``keep(engine, sendings, margin_s)``: the callbacks' leases, or the heartbeats'),
+        and the ones already swept are not sent: two requests of a bet or a session never
+        overlap.
         """
         if write_s <= self.lease_margin_s / 2 or not sendings:
             return sendings
         try:
             kept = with_retries(
-                lambda: store.keep_leases(self.engine, sendings, self.lease_margin_s),
+                lambda: keep(self.engine, sendings, self.lease_margin_s),
                 "renewing leases after a slow write", self.backoff_s)
         except Exception:
             log.exception("could not renew %d lease(s) after a %.1f s write; not sending them "
@@ -305,17 +309,8 @@ class DeliveryWorker:
         beats = with_retries(
             lambda: heartbeats.begin_beats(self.engine, claims, self.lease_margin_s),
             "writing heartbeats before sending", self.backoff_s)
-        write_s = time.monotonic() - started
-        if write_s > self.lease_margin_s / 2 and beats:
-            try:
-                kept = with_retries(
-                    lambda: heartbeats.keep_beat_leases(self.engine, beats, self.lease_margin_s),
-                    "renewing heartbeat leases after a slow write", self.backoff_s)
-            except Exception:
-                log.exception("could not renew %d heartbeat lease(s) after a %.1f s write; not "
-                              "sending them", len(beats), write_s)
-                kept = []
-            beats = kept
+        beats = self._still_leased(beats, time.monotonic() - started,
+                                   heartbeats.keep_beat_leases)
         with self._idle:
             self._in_flight += len(beats)
         if beats:
