@@ -18,7 +18,6 @@ import dramatiq
 
 from . import database, settings
 from .broker import DELIVER_ACTOR, HEARTBEAT_ACTOR, make_broker
-from .sender import make_transport
 from .worker import DeliveryWorker
 
 log = logging.getLogger(__name__)
@@ -27,9 +26,6 @@ log = logging.getLogger(__name__)
 # the request itself. Every attempt is in the history already; warnings and errors still show.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-#: Kept-alive HTTP connections per sending thread (a thread sends one request at a time; a
-#: second connection covers a platform that closes one).
-HTTP_CONNECTIONS_PER_THREAD = 2
 #: On shutdown, how long requests in flight may take to finish and be recorded.
 DRAIN_S = 15.0
 #: How often a worker process checks that the process that started it still runs.
@@ -61,8 +57,7 @@ def _delivery() -> DeliveryWorker:
                 engine = database.make_engine(_database_url, pool_size=8, pre_ping=False,
                                               generic_plans=True)
                 _delivery_made.append(DeliveryWorker(
-                    engine, lambda: make_transport(HTTP_CONNECTIONS_PER_THREAD),
-                    lease_margin_s=_settings.lease_margin_s,
+                    engine, lease_margin_s=_settings.lease_margin_s,
                     processes=_settings.worker_processes))
     return _delivery_made[0]
 

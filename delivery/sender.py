@@ -13,10 +13,11 @@ The request is exactly what :func:`build_headers` and the body say (plus Host an
 Content-Length): no client-wide default headers, no cookie jar — a platform's Set-Cookie is never
 replayed on other callbacks — and redirects are not followed.
 
-``send_async(sending, pool)`` is the same on an event loop, for heartbeats (see
-:class:`delivery.worker.BeatLoop`): HTTP/1.1 spoken with h11 over asyncio streams, through an
+``send_async(sending, pool)`` is the same on an event loop, the worker's path (see
+:class:`delivery.worker.SendLoop`): HTTP/1.1 spoken with h11 over asyncio streams, through an
 :class:`AsyncPool` of kept-alive connections per brand, the timeout one overall deadline kept by
-cancellation.
+cancellation. ``send`` serves the tools that send one request at a time (``callbacks
+test-urls``, the battery, tests).
 """
 from __future__ import annotations
 
@@ -253,10 +254,10 @@ def _attempt(sending: Sending, clock: float, status: int | None, response_header
 
 
 # --- on an event loop ---------------------------------------------------------------------------
-# Heartbeats keep hundreds of requests in flight over a hundred brands: one event loop sends
-# them, over HTTP/1.1 spoken with h11 on asyncio streams. Measured against a platform that
-# answers at once, a request cost 75 µs of CPU this way, against 290 µs through httpx's
-# transport in a thread and 620 µs through its asyncio transport.
+# A worker keeps hundreds of requests in flight over many brands: one event loop sends them,
+# over HTTP/1.1 spoken with h11 on asyncio streams. Measured against a platform that answers at
+# once (bench/bench_send_cpu.py), a request cost about half the CPU of httpx's transport in a
+# thread, and a seventh of httpx's own asyncio transport.
 
 class AsyncPool:
     """Kept-alive connections to one brand's platform, for :func:`send_async`. No more are

@@ -1,23 +1,23 @@
-"""What one worker process runs: per-brand lanes of sending threads and a recorder.
+"""What one worker process runs: one event loop that sends, and recorders.
 
 A broker message names claimed callbacks. :meth:`DeliveryWorker.take` writes each attempt as
-``sending`` (one transaction for the message), hands each to its brand's *lane* and returns at
-once, so the Dramatiq thread is free for the next message whatever the platforms do. A lane is a
-pool of at most the brand's ``max_in_flight`` threads: a platform that hangs holds only its own
-brand's threads until the request's deadline, and every other brand keeps its own.
+``sending`` (one transaction for the message), hands them to the process's :class:`SendLoop`
+and returns at once, so the Dramatiq thread is free for the next message whatever the platforms
+do. The loop sends every request of the process, each brand over kept-alive connections of its
+own, each request with the brand's timeout as one overall deadline: a platform that hangs holds
+only its own brand's connections until the deadline, and every other brand's requests go on.
 
 Each finished request goes to the *recorder*, one thread that completes attempts in group
 commits (one transaction for whatever finished meanwhile: alone at low rates, in batches under
 load). The transaction also leases each finished head's successor, and fills any other slot it
-freed with the brand's next due head; both go straight back to a lane, without a scheduler
+freed with the brand's next due head; both go straight back to the loop, without a scheduler
 round: a bet's next callback goes out as soon as its head is done, and a busy brand keeps its
 max_in_flight requests going.
 Database errors are retried with a bounded back-off instead of dropping results.
 
-Heartbeats (:mod:`delivery.heartbeats`) are sent on an event loop of their own
-(:class:`BeatLoop`) and recorded by a recorder of their own (:meth:`DeliveryWorker.take_beats`):
-a brand's heartbeats never wait behind its bet callbacks, nor these behind them, and a platform
-that hangs holds only its own brand's connections.
+Heartbeats (:mod:`delivery.heartbeats`) go out on the same loop over connections of their own
+and are recorded by a recorder of their own (:meth:`DeliveryWorker.take_beats`): a brand's
+heartbeats never wait behind its bet callbacks' recording, nor these behind them.
 
 When several worker processes share the queue, each keeps at most its *share* of a brand's
 max_in_flight (:func:`share`) and leaves the slots it frees beyond that to the scheduler, whose
@@ -33,23 +33,21 @@ import math
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import Awaitable, Callable, TypeVar
 
-import httpx
 import sqlalchemy as sa
 
 from . import heartbeats, metrics, store
 from .database import connection_lost
 from .dispatch import decide
-from .sender import AsyncPool, Attempt, Sending, send, send_async
+from .sender import AsyncPool, Attempt, Sending, send_async
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Threads one brand may use in one process, whatever its max_in_flight says.
-LANE_THREADS_MAX = 256
+#: Idle kept-alive connections one brand's pool keeps at most, whatever its max_in_flight says.
+POOL_KEEP_MAX = 256
 #: Finished attempts completed in one transaction at most.
 RECORD_BATCH_MAX = 500
 #: Waits between tries of a database write that failed on the connection (about 2 minutes).
@@ -111,81 +109,47 @@ def _batches_forever(finished: queue.SimpleQueue, record: Callable[[list], None]
         record(batch)
 
 
-class Lanes:
-    """One thread pool per brand, sized by the brand's ``max_in_flight``."""
+class SendLoop:
+    """Sends a worker process's requests — bet callbacks and heartbeats — on one event loop, in
+    one thread.
 
-    def __init__(self):
-        self._lanes: dict[int, tuple[int, ThreadPoolExecutor]] = {}
-        self._lock = threading.Lock()
-
-    def submit(self, brand_id: int, size: int, fn, *args) -> None:
-        """Run ``fn(*args)`` on the brand's lane (re-sized when its cap changed)."""
-        size = max(1, min(size, LANE_THREADS_MAX))
-        with self._lock:
-            old_size, lane = self._lanes.get(brand_id, (None, None))
-            if old_size != size:
-                if lane is not None:
-                    lane.shutdown(wait=False)  # its running requests finish on their own
-                lane = ThreadPoolExecutor(size, thread_name_prefix=f"brand-{brand_id}")
-                self._lanes[brand_id] = (size, lane)
-            lane.submit(fn, *args)
-
-    def shutdown(self) -> None:
-        with self._lock:
-            for _, lane in self._lanes.values():
-                lane.shutdown(wait=False, cancel_futures=True)
-            self._lanes.clear()
-
-
-class BeatLoop:
-    """Sends heartbeats on an event loop of their own, in one thread.
-
-    Thousands of sessions over a hundred brands keep a few hundred heartbeats in flight; a
-    thread each would be thousands of threads (and connections) whose switching costs the
-    interpreter more than the requests. Each brand has kept-alive connections of its own, and
-    the claims keep a brand under max_in_flight heartbeats in flight: a platform that hangs
-    holds its own connections until the deadline, and nothing of any other brand waits for it.
-    ``done(result)`` is called in the loop's thread.
+    A busy process keeps hundreds of requests in flight over many brands: a thread each cost
+    the interpreter more in switching than the requests themselves, and httpx's transport in a
+    thread about twice the CPU of HTTP/1.1 spoken with h11 on the loop (``bench/bench_send_cpu.py``).
+    Each brand has kept-alive connections of its own, one pool for its callbacks and one for its
+    heartbeats, and the leases keep a brand under max_in_flight requests of each kind: a
+    platform that hangs holds its own connections until the deadline, and nothing of any other
+    brand waits for it.
     """
 
-    def __init__(self, done: Callable[[tuple], None]):
-        self.done = done
+    def __init__(self):
         self.loop = asyncio.new_event_loop()
-        self._pools: dict[int, AsyncPool] = {}
+        self._pools: dict[tuple[str, int], AsyncPool] = {}
         self._tasks: set[asyncio.Task] = set()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="heartbeats",
+        self._thread = threading.Thread(target=self.loop.run_forever, name="sending",
                                         daemon=True)
         self._thread.start()
 
-    def submit(self, beats: list[tuple[Sending, "heartbeats.Beat"]]) -> None:
-        self.loop.call_soon_threadsafe(self._start, beats)
+    def submit(self, send: Callable[[T], Awaitable[None]], items: list[T]) -> None:
+        """Start ``send(item)`` on the loop for each item (from any thread)."""
+        self.loop.call_soon_threadsafe(self._start, send, items)
 
-    def _start(self, beats) -> None:
-        for sending, beat in beats:
-            task = self.loop.create_task(self._send(sending, beat))
+    def _start(self, send, items) -> None:
+        for item in items:
+            task = self.loop.create_task(send(item))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
-    def _pool(self, brand_id: int, size: int) -> AsyncPool:
-        pool = self._pools.get(brand_id)
+    def pool(self, kind: str, brand_id: int, keep: int) -> AsyncPool:
+        """The brand's kept-alive connections for ``kind`` of request (in the loop's thread)."""
+        pool = self._pools.get((kind, brand_id))
         if pool is None:
-            pool = self._pools[brand_id] = AsyncPool(size)
-        pool.keep = size
+            pool = self._pools[kind, brand_id] = AsyncPool(keep)
+        pool.keep = min(keep, POOL_KEEP_MAX)
         return pool
 
-    async def _send(self, sending: Sending, beat) -> None:
-        cb = sending.callback
-        try:
-            attempt = await send_async(sending, self._pool(cb.brand_id, cb.max_in_flight))
-        except BaseException:
-            # send_async never raises for what a platform does; this is a bug or a shutdown.
-            # The attempt stays 'sending' and the sweeper closes it as unknown.
-            log.exception("sending heartbeat %s failed", sending.id)
-            self.done((None, beat))
-            raise
-        self.done((heartbeats.decide(attempt, beat), beat))
-
     def stop(self) -> None:
+        """Cancel what is still in flight and close every connection."""
         async def close():
             for task in list(self._tasks):
                 task.cancel()
@@ -199,22 +163,17 @@ class BeatLoop:
 
 
 class DeliveryWorker:
-    """Sends claimed callbacks through per-brand lanes and records them as they finish."""
+    """Sends claimed callbacks and heartbeats on its :class:`SendLoop` and records them as they
+    finish."""
 
-    def __init__(self, engine: sa.Engine,
-                 new_client: Callable[[], httpx.BaseTransport | httpx.Client], *,
-                 lease_margin_s: float, backoff_s=WRITE_BACKOFF_S, processes: int = 1):
+    def __init__(self, engine: sa.Engine, *, lease_margin_s: float, backoff_s=WRITE_BACKOFF_S,
+                 processes: int = 1):
         self.engine = engine
         #: Worker processes sharing the queue (see :func:`share`).
         self.processes = processes
-        #: Each sending thread keeps a transport (and its kept-alive connection) of its own: one
-        #: pool shared by many threads serialises them on the pool's lock.
-        self.new_client = new_client
-        self._clients = threading.local()
         self.lease_margin_s = lease_margin_s
         self.backoff_s = backoff_s
-        self.lanes = Lanes()
-        self.beats = BeatLoop(self._beat_done)
+        self.sender = SendLoop()
         self._finished: queue.SimpleQueue[Attempt | None] = queue.SimpleQueue()
         self._beats_finished: queue.SimpleQueue[tuple | None] = queue.SimpleQueue()
         self._in_flight = 0
@@ -276,26 +235,21 @@ class DeliveryWorker:
             for sending in sendings:
                 brand_id = sending.callback.brand_id
                 self._brand_in_flight[brand_id] = self._brand_in_flight.get(brand_id, 0) + 1
-        for sending in sendings:
-            cb = sending.callback
-            self.lanes.submit(cb.brand_id, cb.max_in_flight, self._send_one, sending)
+        if sendings:
+            self.sender.submit(self._send_one, sendings)
 
-    def _send_one(self, sending: Sending) -> None:
+    async def _send_one(self, sending: Sending) -> None:
+        cb = sending.callback
         try:
-            attempt = decide(send(sending, self._client()))
+            attempt = decide(await send_async(
+                sending, self.sender.pool("callbacks", cb.brand_id, cb.max_in_flight)))
         except BaseException:
-            # send() never raises for what a platform does; this is a bug or an interpreter
-            # shutdown. The attempt stays 'sending' and the sweeper closes it as unknown.
+            # send_async never raises for what a platform does; this is a bug or a shutdown.
+            # The attempt stays 'sending' and the sweeper closes it as unknown.
             log.exception("sending %s failed", sending.id)
-            self._done([sending.callback.brand_id])
+            self._done([cb.brand_id])
             raise
         self._finished.put(attempt)
-
-    def _client(self) -> httpx.BaseTransport | httpx.Client:
-        client = getattr(self._clients, "client", None)
-        if client is None:
-            client = self._clients.client = self.new_client()
-        return client
 
     # --- heartbeats ----------------------------------------------------------------------------
 
@@ -314,14 +268,22 @@ class DeliveryWorker:
         with self._idle:
             self._in_flight += len(beats)
         if beats:
-            self.beats.submit(beats)
+            self.sender.submit(self._send_beat, beats)
         return len(beats)
 
-    def _beat_done(self, result: tuple) -> None:
-        if result[0] is None:
+    async def _send_beat(self, item: tuple[Sending, "heartbeats.Beat"]) -> None:
+        sending, beat = item
+        cb = sending.callback
+        try:
+            attempt = await send_async(sending,
+                                       self.sender.pool("heartbeats", cb.brand_id,
+                                                        cb.max_in_flight))
+        except BaseException:
+            # As for a callback: the attempt stays 'sending' and the sweeper closes it.
+            log.exception("sending heartbeat %s failed", sending.id)
             self._beats_done(1)
-        else:
-            self._beats_finished.put(result)
+            raise
+        self._beats_finished.put((heartbeats.decide(attempt, beat), beat))
 
     def _record_beats(self, batch: list[tuple]) -> None:
         try:
@@ -401,6 +363,5 @@ class DeliveryWorker:
         self._beats_finished.put(None)
         self._recorder.join(timeout=5)
         self._beat_recorder.join(timeout=5)
-        self.lanes.shutdown()
-        self.beats.stop()
+        self.sender.stop()
         return drained

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 
 from delivery import heartbeats, store
-from delivery.sender import make_transport
 from delivery.worker import DeliveryWorker
 from factories import place_payload
 from receiver import Receiver, Reply
@@ -48,7 +47,7 @@ def test_a_platform_hanging_on_heartbeats_delays_no_bet_callback_and_piles_nothi
         brand(clean_db, healthy.url, name="fast", interval_s=1)
         for i in range(20):
             open_session(clean_db, slow.id, f"s-{i}", due_at=datetime.now(timezone.utc))
-        delivery = DeliveryWorker(clean_db, lambda: make_transport(2), lease_margin_s=30)
+        delivery = DeliveryWorker(clean_db, lease_margin_s=30)
         try:
             # Rounds of the scheduler's heartbeat claims while the platform hangs.
             for _ in range(5):

@@ -17,7 +17,6 @@ from receiver import Receiver, Reply
 from workers import Worker, wait_for
 
 from delivery import database, store
-from delivery.sender import make_transport
 from delivery.validation import parse_callback
 from delivery.worker import DeliveryWorker
 
@@ -71,7 +70,7 @@ def test_results_survive_a_postgresql_restart_during_the_write(own_server):
         store.add_brand(engine, "b", platform.url)
         _enqueue(engine, "b", [f"bet-{i}" for i in range(10)], "/bet/place")
         claims = store.claim_due(engine, lease_s=60)
-        delivery = DeliveryWorker(engine, lambda: make_transport(2), lease_margin_s=30)
+        delivery = DeliveryWorker(engine, lease_margin_s=30)
         # When the batch is delivered and the database restarts under it
         assert delivery.take([c[:2] for c in claims]) == 10
         assert delivery.drain(60), "the attempts were never recorded"
