@@ -15,7 +15,8 @@ Routes::
 
 Every answer is JSON; an error is ``{"error": "what went wrong and what to do"}`` with
 ``problems`` (422) or ``conflicts`` (409) when there are several. The database is only reached
-through :mod:`delivery.store`, in Starlette's thread pool.
+through :mod:`delivery.store`, in threads under a deadline (:mod:`api.deadline`): a database
+that does not answer within it, or cannot be reached, is a 503 with Retry-After, never a hang.
 
 What a token may do with a brand is :func:`api.scopes.decide`'s to say; the routes resolve the
 brand at request time and turn its decision into an answer: a write out of the token's scope
@@ -25,7 +26,6 @@ out of the token's scope is a 403 too, answered alike whether or not the brand e
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from datetime import datetime
@@ -36,7 +36,6 @@ from typing import Iterable
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -51,11 +50,9 @@ from delivery.validation import NewCallback
 from . import openapi
 from .auth import RETRY_AFTER_S, BearerAuth, TokenChecker
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS, BadBatch, parse_batch, problem, too_large
+from .deadline import DatabaseStalled, Deadlines
 from .scopes import Access, Decision, TokenScope, decide
 from .session_request import parse_session_request, problem as session_problem
-
-#: How long the health check waits for the database.
-HEALTH_TIMEOUT_S = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +83,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
     """The ASGI app on ``engine``. ``tokens`` are accepted besides the stored ones: entries of
     ``CALLBACKS_API_TOKENS``, optionally scoped (ConfigurationError when one is malformed)."""
 
+    db = Deadlines(engine)
     queued = Counter("callbacks_api_queued", "Callbacks queued through the producer API "
                      "(repeats of a request_id not counted)", ["brand"], registry=None)
 
@@ -93,7 +91,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         brand = request.path_params["brand"]
         token: TokenScope = request.state.api_token
         try:
-            brand_id = (await run_in_threadpool(store.brand_named, engine, brand)).id
+            brand_id = (await db.run(store.brand_named, engine, brand)).id
         except UnknownBrand:
             brand_id = None
         refused = _write_refused(decide(token, Access.WRITE, brand, brand_id), token, brand)
@@ -102,8 +100,8 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         body = await _read_body(request, max_body_bytes)
         callbacks = parse_batch(body, max_callbacks=max_callbacks)
         try:
-            results = await run_in_threadpool(store.enqueue_once, engine, brand, callbacks,
-                                              brand_id=brand_id)
+            results = await db.run(store.enqueue_once, engine, brand, callbacks,
+                                   brand_id=brand_id)
         except RequestIdConflict as exc:
             return _conflict(exc, callbacks)
         except UnknownBrand:
@@ -125,14 +123,14 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         def readable(brand_id: int, brand_name: str) -> bool:
             return decide(token, Access.READ, brand_name, brand_id) is Decision.ALLOWED
 
-        found = await run_in_threadpool(store.bet_callbacks, engine, bet_id, readable)
+        found = await db.run(store.bet_callbacks, engine, bet_id, readable)
         if found is None:  # or none of the token's brands: answered alike
             return error(404, f"no bet {bet_id!r}: nothing was ever queued for it")
         return Json(bet_document(found))
 
     async def brand_id_of(brand: str) -> int | None:
         try:
-            return (await run_in_threadpool(store.brand_named, engine, brand)).id
+            return (await db.run(store.brand_named, engine, brand)).id
         except UnknownBrand:
             return None
 
@@ -159,7 +157,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         wanted = parse_session_request(request.path_params["session_id"],
                                        await _read_body(request, max_body_bytes))
         try:
-            opened = await run_in_threadpool(partial(
+            opened = await db.run(partial(
                 sessions.open, engine, brand, wanted.session_id, wanted.foreign_params,
                 ttl_s=wanted.ttl_s, expires_at=wanted.expires_at))
         except UnknownBrand:
@@ -173,7 +171,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         if refused is not None:
             return refused
         brand, session_id = request.path_params["brand"], request.path_params["session_id"]
-        closed = await run_in_threadpool(sessions.close, engine, brand, session_id)
+        closed = await db.run(sessions.close, engine, brand, session_id)
         if closed is None:
             return _unknown_session(brand, session_id)
         return Response(status_code=204)
@@ -183,7 +181,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         if refused is not None:
             return refused
         brand, session_id = request.path_params["brand"], request.path_params["session_id"]
-        found = await run_in_threadpool(sessions.get, engine, brand, session_id)
+        found = await db.run(sessions.get, engine, brand, session_id)
         if found is None:
             return _unknown_session(brand, session_id)
         return Json(found)
@@ -199,7 +197,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
                 raise InvalidInput(f"limit must be a whole number from 1 to "
                                    f"{sessions.MAX_LIST:,}, got {limit!r}", field="limit",
                                    value=limit)
-            found = await run_in_threadpool(partial(
+            found = await db.run(partial(
                 sessions.list_sessions, engine, request.path_params["brand"], state=state,
                 limit=int(limit)))
         except UnknownBrand:
@@ -214,13 +212,13 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
     registry = metrics.registry_for(engine, queued)
 
     async def metrics_text(request: Request) -> Response:
-        body = await run_in_threadpool(generate_latest, registry)
+        body = await db.run(generate_latest, registry)
         return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     async def healthz(request: Request) -> Json:
         try:
-            await asyncio.wait_for(run_in_threadpool(_ping, engine), HEALTH_TIMEOUT_S)
-        except (sa.exc.SQLAlchemyError, asyncio.TimeoutError) as exc:
+            await db.health(_ping, engine)
+        except (sa.exc.SQLAlchemyError, DatabaseStalled) as exc:
             log.warning("health check: the database does not answer (%s)",
                         type(exc).__name__)
             return Json({"status": "unavailable", "error": "the database does not answer"},
@@ -245,12 +243,13 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         UnknownBrand: _unknown_brand,
         sa.exc.DBAPIError: _database_error,
         sa.exc.TimeoutError: _database_busy,
+        DatabaseStalled: _database_stalled,
         sa.exc.DataError: _unstorable,
         Exception: _internal_error,
     }
     checker = TokenChecker(engine, tokens)
     return Starlette(routes=routes, exception_handlers=handlers,
-                     middleware=[Middleware(BearerAuth, checker=checker)])
+                     middleware=[Middleware(BearerAuth, checker=checker, run=db.run)])
 
 
 async def _read_body(request: Request, limit_bytes: int) -> bytes:
@@ -371,6 +370,15 @@ async def _database_busy(request: Request, exc: sa.exc.TimeoutError) -> Json:
     log.warning("every database connection busy on %s %s", request.method, request.url.path)
     return unavailable("every database connection is busy; nothing was written, try again in "
                        f"{RETRY_AFTER_S} s")
+
+
+async def _database_stalled(request: Request, exc: DatabaseStalled) -> Json:
+    log.warning("database stalled on %s %s: no answer within %g s", request.method,
+                request.url.path, exc.deadline_s)
+    # The work was cut off mid-way: a write may have been made just before. Sending the same
+    # request again is safe (a request_id is queued once; a session is opened or closed once).
+    return unavailable(f"the database did not answer within {exc.deadline_s:g} s; try again in "
+                       f"{RETRY_AFTER_S} s with the same request (a repeat is not queued twice)")
 
 
 async def _unstorable(request: Request, exc: sa.exc.DataError) -> Json:

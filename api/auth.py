@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse
 from delivery import store
 from delivery.errors import ConfigurationError
 
+from .deadline import DatabaseStalled
 from .scopes import TokenScope, parse_env_entry
 
 #: Environment variable holding comma-separated tokens (each optionally scoped) accepted besides
@@ -132,10 +133,13 @@ class BearerAuth:
     :class:`~api.scopes.TokenScope` is left in ``request.state.api_token``; what the token may
     do with a brand the routes ask :func:`api.scopes.decide`."""
 
-    def __init__(self, app, checker: TokenChecker, public_paths: frozenset[str] = PUBLIC_PATHS):
+    def __init__(self, app, checker: TokenChecker, public_paths: frozenset[str] = PUBLIC_PATHS,
+                 run=run_in_threadpool):
+        """``run(fn, *args)`` runs the token check in a thread (the app's database deadline)."""
         self.app = app
         self.checker = checker
         self.public_paths = public_paths
+        self.run = run
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["path"] in self.public_paths:
@@ -149,8 +153,8 @@ class BearerAuth:
                 invalid=False)
         else:
             try:
-                found = await run_in_threadpool(self.checker.scope_of, token)
-            except sa.exc.SQLAlchemyError:
+                found = await self.run(self.checker.scope_of, token)
+            except (sa.exc.SQLAlchemyError, DatabaseStalled):
                 found, response = None, JSONResponse(
                     {"error": "the database does not answer, so the token cannot be checked; "
                               f"try again in {RETRY_AFTER_S} s"}, status_code=503,

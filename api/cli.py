@@ -23,6 +23,10 @@ DEFAULT_PORT = 8000
 GRACEFUL_SHUTDOWN_S = 5
 #: Database connections the server keeps (requests run in a thread pool).
 POOL_SIZE = 10
+#: A request waits this long for a free connection before its answer is a 503.
+POOL_TIMEOUT_S = 1.5
+#: Making a database connection gives up after this long (libpq's connect_timeout).
+CONNECT_TIMEOUT_S = 2
 
 
 def register(subparsers) -> None:
@@ -74,12 +78,22 @@ def _engine(pool_size: int = 1):
     return engine, url
 
 
+def server_engine(url: str):
+    """The API server's engine: it never waits long for a connection, and the app pings each
+    connection it takes itself (see :mod:`delivery.stalls`), so it can cut a stalled one."""
+    return database.make_engine(url, pool_size=POOL_SIZE, pre_ping=False,
+                                connect_timeout_s=CONNECT_TIMEOUT_S,
+                                pool_timeout_s=POOL_TIMEOUT_S)
+
+
 # --- api ------------------------------------------------------------------------------------
 
 def cmd_api(args) -> int:
     tokens = env_tokens()
     parse_env_tokens(tokens)  # a malformed entry stops the command before anything starts
-    engine, url = _engine(POOL_SIZE)
+    url = database.database_url(settings.from_env())
+    engine = server_engine(url)
+    migrate.require_current(engine)
     stored = len(store.live_api_tokens(engine))
     app = create_app(engine, tokens=tokens)
     sock = _bind(args.host, args.port)

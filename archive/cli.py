@@ -36,7 +36,8 @@ def register(subparsers) -> None:
 def cmd_archive(args) -> int:
     conf = settings.from_env()
     older_than = parse_age(args.older_than or f"{conf.retention_days:g}d")
-    engine = database.make_engine(database.database_url(conf), pool_size=2)
+    engine = database.make_engine(database.database_url(conf), pool_size=2,
+                                  connect_timeout_s=database.CONNECT_TIMEOUT_S)
     try:
         migrate.require_current(engine)
         report = archive(engine, older_than=older_than, folder=args.dir or conf.archive_dir,

@@ -21,7 +21,8 @@ from delivery import broker as brokers
 import contract
 from contract import checking
 from archive import reader as archive_reader
-from delivery import audit, brands, database, metrics, migrate, sessions, settings, store, urls
+from delivery import (audit, brands, database, metrics, migrate, sessions, settings, stalls,
+                      store, urls)
 from delivery.errors import CallbackDeskError, InvalidInput
 from callbacks import actions as manager_actions
 from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
@@ -35,7 +36,7 @@ from alerts.monitor import AlertMonitor
 def _engine(*, require_schema: bool = True) -> tuple[sa.Engine, str]:
     conf = settings.from_env()
     url = database.database_url(conf)
-    engine = database.make_engine(url)
+    engine = database.make_engine(url, connect_timeout_s=database.CONNECT_TIMEOUT_S)
     if require_schema:
         migrate.require_current(engine)
     return engine, url
@@ -736,10 +737,23 @@ def _plugins():
             manager_actions.register, audit_trail]
 
 
+#: Commands that run a few statements and exit. They give up on a database that sends nothing
+#: for :data:`QUIET_LIMIT_S` and accepts no new connection either (:func:`delivery.stalls.
+#: quiet_limit`); the others serve, seed, queue or archive — long statements, or COPY, which
+#: that limit's wait callback refuses.
+QUICK_COMMANDS = frozenset({"status", "history", "brand", "session", "api-token", "user",
+                            "alert", "retry", "recover", "cancel", "actions"})
+#: How long a quick command waits on a silent database before asking whether it is frozen.
+QUIET_LIMIT_S = 5.0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
+        if args.command in QUICK_COMMANDS:
+            with stalls.quiet_limit(QUIET_LIMIT_S, probe=True):
+                return args.func(args)
         return args.func(args)
     except CallbackDeskError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -55,15 +55,27 @@ def buttons(bet_id: str, who: str, *, brand: str | None, key: str) -> None:
         _cancel_dialog(bet_id, who, brand)
 
 
+#: What an action's dialog answers itself: a refusal, or the database being unavailable (any
+#: other database error is re-raised by :func:`_refused`, for the page's own boundary).
+_FAILURES = (ActionRefused, sa.exc.DBAPIError, sa.exc.TimeoutError)
+
+
 def _refused(exc: Exception) -> None:
-    if isinstance(exc, sa.exc.OperationalError):
-        st.error(f"Cannot act: the back-office cannot connect as {connection.OPERATOR_ROLE} "
-                 "(run `callbacks db upgrade`, or set DASHBOARD_OPERATOR_DATABASE_URL). "
-                 "Nothing was changed.")
-        st.text(str(exc.orig).strip())
+    if isinstance(exc, (sa.exc.DBAPIError, sa.exc.TimeoutError)):
+        reason = connection.unavailable_reason(exc)
+        if reason is None:
+            raise exc
+        st.error(unavailable_message(reason))
         return
     st.error("Refused — nothing was changed.")
     st.text(str(exc))
+
+
+def unavailable_message(reason: str) -> str:
+    """The one line an action shows when the database is unavailable for ``reason``."""
+    return (f"Database unavailable: cannot act as {connection.OPERATOR_ROLE} ({reason}). "
+            "Nothing was changed. Try again in a moment; if it lasts, run `callbacks db "
+            "upgrade` or set DASHBOARD_OPERATOR_DATABASE_URL.")
 
 
 def _reason(key: str, example: str) -> str:
@@ -89,7 +101,7 @@ def _retry_dialog(bet_id: str, who: str, brand: str | None) -> None:
         preview = actions.retry(engine(), bet_id, actions.Actor(who, _PREVIEW_REASON,
                                                                 "dashboard"),
                                 include_delivered=include, dry_run=True, brand=brand)
-    except (ActionRefused, sa.exc.OperationalError) as exc:
+    except _FAILURES as exc:
         _refused(exc)
         return
     st.dataframe(tables.changes_table(preview.changes), hide_index=True, placeholder="")
@@ -100,7 +112,7 @@ def _retry_dialog(bet_id: str, who: str, brand: str | None) -> None:
         try:
             result = actions.retry(engine(), bet_id, actions.Actor(who, reason, "dashboard"),
                                    include_delivered=include, brand=brand, expect=count)
-        except (ActionRefused, InvalidInput, sa.exc.OperationalError) as exc:
+        except (*_FAILURES, InvalidInput) as exc:
             _refused(exc)
             return
         _finish(result, "sent again")
@@ -114,7 +126,7 @@ def _cancel_dialog(bet_id: str, who: str, brand: str | None) -> None:
         preview = actions.cancel(engine(), bet_id, actions.Actor(who, _PREVIEW_REASON,
                                                                  "dashboard"),
                                  dry_run=True, brand=brand)
-    except (ActionRefused, sa.exc.OperationalError) as exc:
+    except _FAILURES as exc:
         _refused(exc)
         return
     st.dataframe(tables.changes_table(preview.changes), hide_index=True, placeholder="")
@@ -125,7 +137,7 @@ def _cancel_dialog(bet_id: str, who: str, brand: str | None) -> None:
         try:
             result = actions.cancel(engine(), bet_id, actions.Actor(who, reason, "dashboard"),
                                     brand=brand, expect=count)
-        except (ActionRefused, InvalidInput, sa.exc.OperationalError) as exc:
+        except (*_FAILURES, InvalidInput) as exc:
             _refused(exc)
             return
         _finish(result, "cancelled")

@@ -10,7 +10,11 @@ from pathlib import Path
 from starlette.middleware import Middleware
 from streamlit.starlette import App
 
-from dashboard import gate
+from dashboard import connection, gate
+from delivery import stalls
+
+# A page waiting on a frozen database says "database unavailable" instead of spinning forever.
+stalls.give_up_when_quiet(connection.QUIET_LIMIT_S)
 
 app = App(Path(__file__).with_name("app.py"), routes=gate.routes(),
           middleware=[Middleware(gate.Gate)])

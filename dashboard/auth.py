@@ -175,10 +175,12 @@ def _owner() -> sa.Engine:
 
 
 def _unavailable(exc: Exception) -> DashboardUnavailable:
+    reason = connection.unavailable_reason(exc)
+    said = (f"database unavailable: {reason}" if reason is not None
+            else (str(getattr(exc, "orig", exc)).strip().splitlines() or [""])[0])
     return DashboardUnavailable(
-        "cannot read back-office accounts with the owner's connection (DATABASE_URL): "
-        f"{str(getattr(exc, 'orig', exc)).strip()}. Check DATABASE_URL and run `callbacks db "
-        "upgrade`.")
+        f"cannot read back-office accounts with the owner's connection (DATABASE_URL): {said}. "
+        "Check DATABASE_URL and run `callbacks db upgrade`.")
 
 
 def _lookup(login: str, *, by_email: bool = False) -> tuple[User, str | None] | None:

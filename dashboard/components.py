@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 import sqlalchemy as sa
 import streamlit as st
 
-from . import markup, queries
+from . import connection, markup, queries
 from .filters import (CUSTOM, LAST_24H, WINDOWS, FilterError, clean_text, parse_group_ids,
                       window_bounds)
 from .shaping import decode_cursor
@@ -207,6 +207,15 @@ def group_ids_filter(height: int, help_text: str) -> tuple[str, ...] | None:
         return None
 
 
+#: What a page shows when the database cannot be reached, the connection broke or every
+#: connection is busy (one line; the reason goes to the dashboard's log).
+UNAVAILABLE = ("Database unavailable: it cannot be reached right now. Try again in a moment; if "
+               "it lasts, tell whoever runs Callback Desk.")
+#: What a page shows when it failed otherwise (the details go to the dashboard's log).
+NOT_SHOWN = ("This view could not be shown. Open the page from the sidebar for its default "
+             "view; the details are in the dashboard's log.")
+
+
 def guarded(render):
     """A page (or fragment) body whose failures end in a short message on the page and the
     details in the server's log — never a stack trace or SQL in the browser."""
@@ -214,18 +223,21 @@ def guarded(render):
     def run(*args, **kwargs):
         try:
             return render(*args, **kwargs)
-        except sa.exc.OperationalError as exc:
-            log.exception("page %s: database error", render.__module__)
-            if "statement timeout" in str(exc.orig):
+        except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+            reason = connection.unavailable_reason(exc)
+            if reason is None:
+                log.exception("page %s failed", render.__module__)
+                st.error(NOT_SHOWN)
+            elif "statement timeout" in reason:
+                log.warning("page %s: a query ran too long: %s", render.__module__, reason)
                 st.error("The database took too long to answer. Narrow the filters or the time "
                          "window and try again.")
             else:
-                st.error("The database cannot be reached right now. Try again in a moment; if "
-                         "it lasts, tell whoever runs Callback Desk.")
+                log.warning("page %s: database unavailable: %s", render.__module__, reason)
+                st.error(UNAVAILABLE)
         except Exception:
             log.exception("page %s failed", render.__module__)
-            st.error("This view could not be shown. Open the page from the sidebar for its "
-                     "default view; the details are in the dashboard's log.")
+            st.error(NOT_SHOWN)
     return run
 
 

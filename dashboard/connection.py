@@ -30,6 +30,10 @@ READER_ROLE = "callbacks_reader"
 BATTERY_ROLE = "callbacks_battery"
 #: A page query that runs longer than this is cancelled rather than left to pile up.
 STATEMENT_TIMEOUT_MS = 20_000
+#: The dashboard's server gives up on a database that sends nothing for this long: a server that
+#: answers at all has cancelled a page query by then (see :mod:`delivery.stalls`; set up in
+#: ``dashboard/asgi.py``).
+QUIET_LIMIT_S = STATEMENT_TIMEOUT_MS / 1000 + 5
 #: The setting the row-level security policies verify: a signed statement of the brands this
 #: connection may see (see :func:`scope_statement`).
 SCOPE_SETTING = "callbacks.scope"
@@ -81,7 +85,7 @@ def owner_engine(url: str | None = None) -> sa.Engine:
 
 @functools.cache
 def _owner_engine(url: str) -> sa.Engine:
-    return database.make_engine(url, pool_size=2)
+    return database.make_engine(url, pool_size=2, connect_timeout_s=database.CONNECT_TIMEOUT_S)
 
 
 def scope_key() -> bytes:
@@ -128,6 +132,7 @@ def battery_engine(url: str, brand_id: int,
     engine = sa.create_engine(
         database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=1, max_overflow=1,
         connect_args={"application_name": "callbacks-dashboard-battery",
+                      "connect_timeout": database.CONNECT_TIMEOUT_S,
                       "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
     setting = brands_setting([brand_id])
     limit_to_brands(engine, lambda: setting, key)
@@ -156,6 +161,7 @@ def make_operator_engine(url: str, brands: Callable[[], str] | None = None,
     engine = sa.create_engine(
         database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=1, max_overflow=2,
         connect_args={"application_name": "callbacks-dashboard-actions",
+                      "connect_timeout": database.CONNECT_TIMEOUT_S,
                       "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
     limit_to_brands(engine, brands or _signed_in_brands, key)
     return engine
@@ -187,6 +193,7 @@ def make_engine(url: str, brands: Callable[[], str] | None = None,
         database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=4, max_overflow=4,
         connect_args={
             "application_name": "callbacks-dashboard",
+            "connect_timeout": database.CONNECT_TIMEOUT_S,
             "options": f"-c default_transaction_read_only=on -c jit=off "
                        f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
         })
@@ -194,21 +201,36 @@ def make_engine(url: str, brands: Callable[[], str] | None = None,
     return engine
 
 
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database is unavailable, in one line, when ``exc`` says it is — it could not be
+    reached, the connection broke, a statement was cut off, or every connection of the pool is
+    busy (worth trying again shortly) — else None (a wrong statement, a refused change)."""
+    if isinstance(exc, sa.exc.TimeoutError):
+        return "every database connection is busy"
+    if isinstance(exc, sa.exc.DBAPIError) and database.connection_lost(exc):
+        text = str(exc.orig if exc.orig is not None else exc).strip()
+        return text.splitlines()[0].strip() if text else type(exc.orig).__name__
+    return None
+
+
 def check(engine: sa.Engine) -> None:
     """Raise :class:`DashboardUnavailable` with a fix when the database cannot be read."""
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1 FROM brands LIMIT 1"))
-    except sa.exc.OperationalError as exc:
-        user = engine.url.username
-        raise DashboardUnavailable(
-            f"cannot connect to {database.redact_url(engine.url.render_as_string())} as "
-            f"{user!r}: {str(exc.orig).strip()}. Run `callbacks db upgrade` (it creates the "
-            f"{READER_ROLE} role), give the role a password and put it in "
-            "DASHBOARD_DATABASE_URL, or point DASHBOARD_DATABASE_URL at another read-only "
-            "role.") from None
-    except sa.exc.ProgrammingError as exc:
-        raise DashboardUnavailable(
-            f"the database answered but cannot be read as {engine.url.username!r}: "
-            f"{str(exc.orig).strip()}. Run `callbacks db upgrade` to create the schema and "
-            "grant the reader role.") from None
+    except (sa.exc.DBAPIError, sa.exc.TimeoutError) as exc:
+        reason = unavailable_reason(exc)
+        if reason is not None:
+            raise DashboardUnavailable(
+                f"database unavailable: cannot connect to "
+                f"{database.redact_url(engine.url.render_as_string())} as "
+                f"{engine.url.username!r}: {reason}. Run `callbacks db upgrade` (it creates the "
+                f"{READER_ROLE} role), give the role a password and put it in "
+                "DASHBOARD_DATABASE_URL, or point DASHBOARD_DATABASE_URL at another read-only "
+                "role.") from None
+        if isinstance(exc, sa.exc.ProgrammingError):
+            raise DashboardUnavailable(
+                f"the database answered but cannot be read as {engine.url.username!r}: "
+                f"{str(exc.orig).strip()}. Run `callbacks db upgrade` to create the schema and "
+                "grant the reader role.") from None
+        raise

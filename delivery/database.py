@@ -17,6 +17,10 @@ from .settings import Settings
 
 #: Database that Callback Desk uses inside the embedded server.
 EMBEDDED_DATABASE = "callbacks"
+#: How long commands and the back-office wait to make a connection (libpq's connect_timeout)
+#: before saying the database is unavailable; a frozen server accepts the connection and
+#: never answers it.
+CONNECT_TIMEOUT_S = 5
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +117,8 @@ def connection_lost(exc: BaseException) -> bool:
 
 
 def make_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True,
-                generic_plans: bool = False) -> sa.Engine:
+                generic_plans: bool = False, connect_timeout_s: int | None = None,
+                pool_timeout_s: float | None = None) -> sa.Engine:
     """An engine with connections checked before use (workers live long, servers restart).
 
     ``pre_ping=False`` saves a round trip per transaction for callers that retry a transaction
@@ -126,9 +131,19 @@ def make_engine(url: str, *, pool_size: int = 5, pre_ping: bool = True,
     cheaper than the generic one — always, for a statement on the month-partitioned
     ``attempts`` (a plan for the values names the one month concerned) or on an array of ids —
     and at the worker's rate that planning cost more than running the statements.
+
+    ``connect_timeout_s`` (libpq's ``connect_timeout``, whole seconds, at least 2) bounds making
+    a connection: a frozen server's kernel still accepts it, and without one the startup waits
+    as long as the freeze. ``pool_timeout_s`` bounds the wait for a free connection of the pool
+    (SQLAlchemy's default is 30 s). Neither is set unless asked for.
     """
+    options: dict = {}
+    if pool_timeout_s is not None:
+        options["pool_timeout"] = pool_timeout_s
+    if connect_timeout_s is not None:
+        options["connect_args"] = {"connect_timeout": max(2, int(connect_timeout_s))}
     engine = sa.create_engine(sqlalchemy_url(url), pool_pre_ping=pre_ping,
-                              pool_size=pool_size, max_overflow=pool_size)
+                              pool_size=pool_size, max_overflow=pool_size, **options)
     if generic_plans:
         sa.event.listen(engine, "connect", _use_generic_plans)
     return engine

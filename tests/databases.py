@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import tempfile
 import uuid
@@ -117,6 +118,23 @@ class OwnServer:
 
     def start(self) -> None:
         self.server.ensure_postgres_running()
+
+    @contextmanager
+    def frozen(self):
+        """The server stopped (SIGSTOP to the postmaster and every backend) while the block
+        runs, as a paused host would be: its kernel still accepts and acknowledges connections
+        but nothing answers. Thawed (SIGCONT) on exit."""
+        import psutil
+
+        postmaster = psutil.Process(self.pid)
+        processes = [postmaster, *postmaster.children(recursive=True)]
+        for process in processes:
+            os.kill(process.pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for process in processes:
+                os.kill(process.pid, signal.SIGCONT)
 
 
 @contextmanager
