@@ -18,3 +18,6 @@ COPY .streamlit ./.streamlit
 RUN pip install --no-cache-dir .
 ENV PYTHONUNBUFFERED=1
 ENTRYPOINT ["callbacks"]
+# `callbacks` runs as PID 1 and receives the stop signal: SIGTERM stops a worker gracefully
+# (docker-compose.yml's stop_grace_period gives it the time).
+STOPSIGNAL SIGTERM

@@ -25,7 +25,8 @@ from delivery import (audit, brands, database, metrics, migrate, sessions, setti
                       store, urls)
 from delivery.errors import CallbackDeskError, InvalidInput
 from callbacks import actions as manager_actions
-from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
+from callbacks.processes import (ask_to_stop, die_with_parent, ended_cleanly, stop_on_signals,
+                                 wait_or_kill)
 from delivery.schedule import parse_schedule
 from delivery.scheduler import METRICS as scheduler_metrics, Scheduler
 from delivery import validation
@@ -434,6 +435,18 @@ def cmd_scheduler(args) -> int:
     return 0
 
 
+#: How much longer than the stop's grace period the worker processes may take to stop (closing
+#: what is left, stopping Dramatiq's threads) before ``callbacks worker`` kills them. A service
+#: manager's stop timeout must cover both (docker-compose.yml's stop_grace_period).
+WORKER_STOP_MARGIN_S = 10.0
+
+
+def worker_stop_s(conf: settings.Settings) -> float:
+    """How long ``callbacks worker`` waits for its worker processes to stop before killing
+    them."""
+    return conf.stop_grace_s + WORKER_STOP_MARGIN_S
+
+
 def cmd_worker(args) -> int:
     conf = settings.from_env()
     if not os.environ.get("CALLBACKS_WORKER_PROCESSES"):
@@ -479,9 +492,12 @@ def cmd_worker(args) -> int:
                 stop.wait(0.5)
         finally:
             stop.set()
+            # The worker processes begin their graceful stop while the scheduler stops; they
+            # may take the grace period, and a little more to close what is left.
+            ask_to_stop([workers])
             if scheduler.is_alive():
                 scheduler.join(timeout=10)
-            stop_process(workers, timeout_s=30)
+            wait_or_kill([workers], timeout_s=worker_stop_s(conf))
             broker.close()
             if server is not None:
                 server.shutdown()

@@ -29,9 +29,20 @@ def stop_on_signals():
 def stop_processes(procs: list[subprocess.Popen], timeout_s: float) -> None:
     """SIGTERM each process that still runs (once: a second signal means "hurry" to many
     servers), so they stop in parallel; wait up to ``timeout_s`` for each, then kill it."""
+    ask_to_stop(procs)
+    wait_or_kill(procs, timeout_s)
+
+
+def ask_to_stop(procs: list[subprocess.Popen]) -> None:
+    """SIGTERM each process that still runs (the first half of :func:`stop_processes`, for a
+    caller with other things to stop meanwhile)."""
     for proc in procs:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
+
+
+def wait_or_kill(procs: list[subprocess.Popen], timeout_s: float) -> None:
+    """Wait up to ``timeout_s`` for each process, then kill it."""
     for proc in procs:
         try:
             proc.wait(timeout=timeout_s)

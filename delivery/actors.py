@@ -16,7 +16,7 @@ import time
 
 import dramatiq
 
-from . import database, settings
+from . import database, settings, stopping
 from .broker import DELIVER_ACTOR, HEARTBEAT_ACTOR, make_broker
 from .worker import DeliveryWorker
 
@@ -26,11 +26,10 @@ log = logging.getLogger(__name__)
 # the request itself. Every attempt is in the history already; warnings and errors still show.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-#: On shutdown, how long requests in flight may take to finish and be recorded.
-DRAIN_S = 15.0
 #: How often a worker process checks that the process that started it still runs.
 PARENT_CHECK_S = 1.0
-#: How long an orphaned worker process may take to stop before it exits anyway.
+#: How long an orphaned worker process may take to begin its stop, and to finish it beyond the
+#: stop's grace period (``CALLBACKS_STOP_GRACE_S``), before it exits anyway.
 ORPHAN_EXIT_S = 5.0
 
 #: The process that started this one, and the ``callbacks worker`` that supervises both.
@@ -42,6 +41,9 @@ _database_url = database.database_url(_settings)
 _broker = make_broker(_settings.broker_url, _database_url)
 dramatiq.set_broker(_broker)
 
+
+#: Set when this process's graceful stop begins.
+_stop_began = threading.Event()
 
 _delivery_lock = threading.Lock()
 _delivery_made: list[DeliveryWorker] = []
@@ -75,14 +77,34 @@ def send_heartbeats(claims: list[list]) -> None:
 
 
 class _Lifecycle(dramatiq.Middleware):
-    """Watches the parent process from boot; finishes requests in flight at shutdown."""
+    """Watches the parent process from boot; stops gracefully at shutdown
+    (:mod:`delivery.stopping`).
+
+    Dramatiq's worker process reads a second SIGTERM as "exit now", and a stop by systemd or
+    ``kill -- -PGID`` sends it two or three (every process receives one, and the Dramatiq master
+    forwards its own): after boot, once Dramatiq's handler is in place, repeats are ignored.
+    Dramatiq calls ``before_worker_shutdown`` before it stops its own threads, so claims still
+    reach :meth:`DeliveryWorker.take` during the stop, which hands them back.
+    """
+
+    def __init__(self):
+        self.exit_at_once = False
 
     def after_process_boot(self, broker):
+        stopping.one_stop_signal()
         threading.Thread(target=_exit_when_orphaned, name="parent-watch", daemon=True).start()
 
     def before_worker_shutdown(self, broker, worker):
-        if _delivery_made:
-            _delivery_made[0].stop(DRAIN_S)
+        _stop_began.set()
+        if _delivery_made and not _delivery_made[0].stop(_settings.stop_grace_s):
+            self.exit_at_once = True
+
+    def after_worker_shutdown(self, broker, worker):
+        if self.exit_at_once:
+            # Requests that outlived the grace period are closed already; their threads would
+            # hold the interpreter's exit until their timeouts.
+            logging.shutdown()
+            os._exit(0)
 
 
 def _running(pid: int | None) -> bool:
@@ -103,7 +125,11 @@ def _exit_when_orphaned() -> None:
         time.sleep(PARENT_CHECK_S)
     log.warning("the process that started this worker is gone; stopping")
     os.kill(os.getpid(), signal.SIGTERM)
-    time.sleep(ORPHAN_EXIT_S)
+    # A stop that began may take its grace period. One that cannot begin must not keep the
+    # process: a master killed while this process booted leaves Dramatiq's boot waiting on it
+    # for ever.
+    if _stop_began.wait(ORPHAN_EXIT_S):
+        time.sleep(_settings.stop_grace_s + ORPHAN_EXIT_S)
     os._exit(1)
 
 

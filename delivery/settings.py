@@ -40,6 +40,10 @@ class Settings:
     archive_dir: Path = Path(".callbacks/archive")
     #: Whether the scheduler runs the archive once a day.
     archive_daily: bool = False
+    #: On SIGTERM, how long a worker process waits for its requests in flight to finish and be
+    #: recorded before closing the rest as unknown: above the default brand timeout (10 s), so
+    #: that a request just sent has time to finish.
+    stop_grace_s: float = 30.0
 
 
 def from_env(env: os._Environ | dict | None = None) -> Settings:
@@ -60,6 +64,7 @@ def from_env(env: os._Environ | dict | None = None) -> Settings:
                          or Path(env.get("CALLBACKS_HOME") or ".callbacks") / "archive"
                          ).absolute(),
         archive_daily=_flag(env, "CALLBACKS_ARCHIVE_DAILY"),
+        stop_grace_s=_number(env, "CALLBACKS_STOP_GRACE_S", 30.0),
     )
 
 

@@ -37,7 +37,7 @@ from typing import Awaitable, Callable, TypeVar
 
 import sqlalchemy as sa
 
-from . import heartbeats, metrics, store
+from . import heartbeats, metrics, stopping, store
 from .database import connection_lost
 from .dispatch import decide
 from .sender import AsyncPool, Attempt, Sending, send_async
@@ -53,6 +53,11 @@ RECORD_BATCH_MAX = 500
 #: Waits between tries of a database write that failed on the connection (about 2 minutes).
 WRITE_BACKOFF_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5, 5, 5, 10, 10, 10, 10, 10, 10, 10, 10,
                    10, 10)
+#: Waits between tries of the writes of a stop (handing leases back, closing what is left): a
+#: stopping process has seconds, not minutes.
+STOP_BACKOFF_S = (0.1, 0.2, 0.4, 0.8, 1.6)
+#: How long a stop waits for a recorder to finish the batch it is writing.
+RECORDER_JOIN_S = 5.0
 
 
 def share(max_in_flight: int, processes: int) -> int:
@@ -151,8 +156,11 @@ class SendLoop:
     def stop(self) -> None:
         """Cancel what is still in flight and close every connection."""
         async def close():
-            for task in list(self._tasks):
+            tasks = list(self._tasks)
+            for task in tasks:
                 task.cancel()
+            if tasks:  # let them unwind (close their connections) while the loop still runs
+                await asyncio.wait(tasks, timeout=1)
             for pool in self._pools.values():
                 pool.close()
             self.loop.stop()
@@ -179,7 +187,17 @@ class DeliveryWorker:
         self._in_flight = 0
         self._brand_in_flight: dict[int, int] = {}
         self._idle = threading.Condition()
+        #: Attempts in flight, by attempt id (bet callbacks), and by session row (heartbeats):
+        #: what a stop closes when its grace period ends.
+        self._sending: dict[str, Sending] = {}
+        self._beats_sending: dict[int, heartbeats.Beat] = {}
+        #: take() and take_beats() calls under way whose attempts are not in flight yet.
+        self._intake = 0
+        #: Set when a stop begins: claims are handed back, nothing more is leased.
         self._stopping = False
+        #: Set when the stop's grace period is over: nothing more goes out or is recorded.
+        self._closed = False
+        self._grace_s = 0.0
         self._recorder = threading.Thread(
             target=_batches_forever, args=(self._finished, self._record), name="recorder",
             daemon=True)
@@ -193,14 +211,21 @@ class DeliveryWorker:
 
     def take(self, claims: list[tuple[int, str]]) -> int:
         """Write the claimed callbacks' attempts as ``sending`` and start sending them; returns
-        how many went to the lanes (claims whose lease was lost are left out)."""
-        started = time.monotonic()
-        sendings = with_retries(
-            lambda: store.begin_attempts(self.engine, claims, self.lease_margin_s),
-            "writing attempts before sending", self.backoff_s)
-        sendings = self._still_leased(sendings, time.monotonic() - started)
-        self._send_all(sendings)
-        return len(sendings)
+        how many went out (claims whose lease was lost are left out). Once a stop has
+        begun, nothing is sent: the claims' leases are handed back at once."""
+        if not self._intake_opens():
+            self._hand_back(stopping.hand_back_claims, claims, "callback")
+            return 0
+        try:
+            started = time.monotonic()
+            sendings = with_retries(
+                lambda: store.begin_attempts(self.engine, claims, self.lease_margin_s),
+                "writing attempts before sending", self.backoff_s)
+            sendings = self._still_leased(sendings, time.monotonic() - started)
+            self._send_all(sendings)
+            return len(sendings)
+        finally:
+            self._intake_closes()
 
     def _still_leased(self, sendings: list[T], write_s: float,
                       keep: Callable[..., list[T]] = store.keep_leases) -> list[T]:
@@ -231,10 +256,16 @@ class DeliveryWorker:
 
     def _send_all(self, sendings: list[Sending]) -> None:
         with self._idle:
-            self._in_flight += len(sendings)
-            for sending in sendings:
-                brand_id = sending.callback.brand_id
-                self._brand_in_flight[brand_id] = self._brand_in_flight.get(brand_id, 0) + 1
+            late = self._closed
+            if not late:
+                self._in_flight += len(sendings)
+                for sending in sendings:
+                    self._sending[sending.id] = sending
+                    brand_id = sending.callback.brand_id
+                    self._brand_in_flight[brand_id] = self._brand_in_flight.get(brand_id, 0) + 1
+        if late:
+            self._too_late(sendings)
+            return
         if sendings:
             self.sender.submit(self._send_one, sendings)
 
@@ -243,11 +274,15 @@ class DeliveryWorker:
         try:
             attempt = decide(await send_async(
                 sending, self.sender.pool("callbacks", cb.brand_id, cb.max_in_flight)))
+        except asyncio.CancelledError:
+            # A stop: what was still in flight at its end is closed already.
+            self._done([sending])
+            raise
         except BaseException:
-            # send_async never raises for what a platform does; this is a bug or a shutdown.
-            # The attempt stays 'sending' and the sweeper closes it as unknown.
+            # send_async never raises for what a platform does; this is a bug. The attempt
+            # stays 'sending' and the sweeper closes it as unknown.
             log.exception("sending %s failed", sending.id)
-            self._done([cb.brand_id])
+            self._done([sending])
             raise
         self._finished.put(attempt)
 
@@ -256,20 +291,31 @@ class DeliveryWorker:
     def take_beats(self, claims: list[tuple[int, str]]) -> int:
         """Write the claimed heartbeats' attempts as ``sending`` and start sending them on the
         heartbeat loop; returns how many went out (a lease lost, or a session over
-        meanwhile, sends nothing)."""
-        if self._stopping:
-            return 0  # the leases run out and the sessions' next heartbeats go as planned
-        started = time.monotonic()
-        beats = with_retries(
-            lambda: heartbeats.begin_beats(self.engine, claims, self.lease_margin_s),
-            "writing heartbeats before sending", self.backoff_s)
-        beats = self._still_leased(beats, time.monotonic() - started,
-                                   heartbeats.keep_beat_leases)
-        with self._idle:
-            self._in_flight += len(beats)
-        if beats:
-            self.sender.submit(self._send_beat, beats)
-        return len(beats)
+        meanwhile, sends nothing). Once a stop has begun, nothing is sent: the sessions' leases
+        are handed back at once."""
+        if not self._intake_opens():
+            self._hand_back(stopping.hand_back_beats, claims, "heartbeat")
+            return 0
+        try:
+            started = time.monotonic()
+            beats = with_retries(
+                lambda: heartbeats.begin_beats(self.engine, claims, self.lease_margin_s),
+                "writing heartbeats before sending", self.backoff_s)
+            beats = self._still_leased(beats, time.monotonic() - started,
+                                       heartbeats.keep_beat_leases)
+            with self._idle:
+                late = self._closed
+                if not late:
+                    self._in_flight += len(beats)
+                    self._beats_sending.update((b.session_row, b) for _, b in beats)
+            if late:
+                self._too_late([], [b for _, b in beats])
+                return 0
+            if beats:
+                self.sender.submit(self._send_beat, beats)
+            return len(beats)
+        finally:
+            self._intake_closes()
 
     async def _send_beat(self, item: tuple[Sending, "heartbeats.Beat"]) -> None:
         sending, beat = item
@@ -278,10 +324,13 @@ class DeliveryWorker:
             attempt = await send_async(sending,
                                        self.sender.pool("heartbeats", cb.brand_id,
                                                         cb.max_in_flight))
+        except asyncio.CancelledError:
+            self._beats_done([(None, beat)])  # a stop: closed already, as for a callback
+            raise
         except BaseException:
             # As for a callback: the attempt stays 'sending' and the sweeper closes it.
             log.exception("sending heartbeat %s failed", sending.id)
-            self._beats_done(1)
+            self._beats_done([(None, beat)])
             raise
         self._beats_finished.put((heartbeats.decide(attempt, beat), beat))
 
@@ -296,11 +345,13 @@ class DeliveryWorker:
             log.exception("could not record %d heartbeat(s); the sweeper will close them as "
                           "unknown", len(batch))
         finally:
-            self._beats_done(len(batch))
+            self._beats_done(batch)
 
-    def _beats_done(self, count: int) -> None:
+    def _beats_done(self, finished: list[tuple]) -> None:
         with self._idle:
-            self._in_flight -= count
+            self._in_flight -= len(finished)
+            for _, beat in finished:
+                self._beats_sending.pop(beat.session_row, None)
             if self._in_flight <= 0:
                 self._idle.notify_all()
 
@@ -325,12 +376,14 @@ class DeliveryWorker:
                           "unknown", len(batch))
         finally:
             self._send_all(successors)
-            self._done([a.callback.brand_id for a in batch])
+            self._done(batch)
 
-    def _done(self, brand_ids: list[int]) -> None:
+    def _done(self, finished: list[Attempt | Sending]) -> None:
         with self._idle:
-            self._in_flight -= len(brand_ids)
-            for brand_id in brand_ids:
+            self._in_flight -= len(finished)
+            for item in finished:
+                self._sending.pop(item.id, None)
+                brand_id = item.callback.brand_id
                 left = self._brand_in_flight[brand_id] - 1
                 if left:
                     self._brand_in_flight[brand_id] = left
@@ -347,21 +400,86 @@ class DeliveryWorker:
         return self._in_flight
 
     def drain(self, timeout_s: float) -> bool:
-        """Wait until every attempt taken so far is recorded; False when time ran out."""
+        """Wait until every attempt taken so far is recorded, and every take under way has
+        sent its attempts; False when time ran out. Each request ends by its own deadline (the
+        brand's timeout), so the wait is at most the longest timeout in flight and the writes."""
         with self._idle:
-            return self._idle.wait_for(lambda: self._in_flight <= 0, timeout=timeout_s)
+            return self._idle.wait_for(lambda: self._in_flight <= 0 and self._intake == 0,
+                                       timeout=timeout_s)
 
-    def stop(self, timeout_s: float) -> bool:
-        """Take nothing more, finish what is in flight (up to ``timeout_s``), then stop the
-        threads."""
-        self._stopping = True
-        drained = self.drain(timeout_s)
-        if not drained:
-            log.warning("%d attempt(s) still in flight at shutdown; the sweeper closes them "
-                        "as unknown", self._in_flight)
+    def stop(self, grace_s: float) -> bool:
+        """Stop gracefully within ``grace_s``; True when nothing was left in flight.
+
+        From now on claims are handed back instead of sent, and nothing more is leased. The
+        requests in flight are waited for and their answers recorded, for up to ``grace_s``;
+        then the recorders stop, and what is still in flight is closed as ``unknown`` with its
+        callback due again at once (an answer that comes later is dropped: the process is
+        exiting).
+        """
+        with self._idle:
+            self._stopping = True
+            self._grace_s = grace_s
+        drained = self.drain(grace_s)
         self._finished.put(None)
         self._beats_finished.put(None)
-        self._recorder.join(timeout=5)
-        self._beat_recorder.join(timeout=5)
+        self._recorder.join(timeout=RECORDER_JOIN_S)
+        self._beat_recorder.join(timeout=RECORDER_JOIN_S)
+        with self._idle:
+            self._closed = True
+            left = list(self._sending.values())
+            left_beats = list(self._beats_sending.values())
+        if left or left_beats:
+            self._close_unfinished(left, left_beats, grace_s)
         self.sender.stop()
-        return drained
+        return drained and not (left or left_beats)
+
+    def _intake_opens(self) -> bool:
+        """Count a take under way (a stop waits for it), unless a stop has begun."""
+        with self._idle:
+            if self._stopping:
+                return False
+            self._intake += 1
+            return True
+
+    def _intake_closes(self) -> None:
+        with self._idle:
+            self._intake -= 1
+            if self._intake == 0:
+                self._idle.notify_all()
+
+    def _hand_back(self, give_back: Callable[[sa.Engine, list], list], claims: list,
+                   what: str) -> None:
+        """Give claims that arrived during a stop back to the queue at once."""
+        try:
+            with_retries(lambda: give_back(self.engine, claims),
+                         f"handing back {len(claims)} {what} claim(s)", STOP_BACKOFF_S)
+        except Exception:
+            log.exception("could not hand back %d %s claim(s) taken while stopping; they go "
+                          "out again when their leases run out", len(claims), what)
+
+    def _close_unfinished(self, sendings: list[Sending], beats: list[heartbeats.Beat],
+                          grace_s: float) -> None:
+        """Close what is still in flight at the end of a stop's grace period, in one statement
+        per kind, and say so in one line."""
+        if not sendings and not beats:
+            return
+        try:
+            with_retries(lambda: stopping.close_unfinished(self.engine, sendings, grace_s),
+                         "closing unfinished attempts", STOP_BACKOFF_S)
+            with_retries(lambda: stopping.close_unfinished_beats(
+                self.engine, [(b.session_row, b.lease_token) for b in beats], grace_s),
+                "closing unfinished heartbeats", STOP_BACKOFF_S)
+        except Exception:
+            log.exception("could not close %d request(s) and %d heartbeat(s) still in flight; "
+                          "the sweeper closes them as unknown when their leases run out",
+                          len(sendings), len(beats))
+            return
+        log.warning("%d request(s) and %d heartbeat(s) still in flight after the %g s stop "
+                    "grace period: closed as unknown, their callbacks due again now (set "
+                    "CALLBACKS_STOP_GRACE_S above the brands' timeouts to wait for them)",
+                    len(sendings), len(beats), grace_s)
+
+    def _too_late(self, sendings: list[Sending], beats: list[heartbeats.Beat] = ()) -> None:
+        """Attempts written while the grace period ran out (a write that outlasted it): not
+        sent, closed like the rest."""
+        self._close_unfinished(list(sendings), list(beats), self._grace_s)

@@ -54,3 +54,22 @@ def test_the_prometheus_example_scrapes_the_ports_the_services_serve_metrics_on(
         f"scheduler:{scheduler.metrics_port}"]
     api = parser.parse_args(services["api"]["command"])
     assert jobs["callbacks-api"]["static_configs"][0]["targets"] == [f"api:{api.port}"]
+
+
+def _duration_s(text: str) -> float:
+    """A Compose duration (``45s``, ``1m30s``) in seconds."""
+    import re
+    parts = re.fullmatch(r"(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?", str(text))
+    assert parts and any(parts.groups()), f"unreadable duration {text!r}"
+    return int(parts[1] or 0) * 60 + float(parts[2] or 0)
+
+
+def test_the_worker_service_gives_a_graceful_stop_its_time():
+    from callbacks.main import worker_stop_s
+    from delivery import settings
+    worker = _compose()["services"]["worker"]
+    conf = settings.from_env({k: str(v) for k, v in worker["environment"].items()})
+    # Docker kills every process at the end of stop_grace_period: it must not come before
+    # `callbacks worker` itself gives up on its processes (the grace period plus a margin).
+    assert _duration_s(worker["stop_grace_period"]) >= worker_stop_s(conf) + 5
+    assert "STOPSIGNAL SIGTERM" in (ROOT / "Dockerfile").read_text()

@@ -19,7 +19,7 @@ def _prepared_here(conn) -> set[str]:
     return set(conn.execute(sa.text("SELECT name FROM pg_prepared_statements")).scalars())
 
 
-@pytest.mark.parametrize("filename", ["queries.sql", "api.sql"])
+@pytest.mark.parametrize("filename", ["queries.sql", "api.sql", "stopping.sql"])
 def test_every_named_query_prepares(fresh, clean_db, filename):
     # A parameter PostgreSQL cannot type from its context (a bare ":x IS NULL") would fail here
     # rather than in the middle of a worker's transaction.
