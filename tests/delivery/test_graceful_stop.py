@@ -16,7 +16,6 @@ import sqlalchemy as sa
 
 from callbacks.main import worker_stop_s
 from delivery import heartbeats, settings, stopping, store
-from delivery.sender import make_transport
 from delivery.validation import parse_callback
 from delivery.worker import DeliveryWorker
 from factories import item
@@ -46,7 +45,7 @@ def _outcomes(engine, destination_like: str = "/bet/%") -> dict[str, int]:
 
 
 def _delivery(engine) -> DeliveryWorker:
-    return DeliveryWorker(engine, lambda: make_transport(2), lease_margin_s=5)
+    return DeliveryWorker(engine, lease_margin_s=5)
 
 
 # --- in-process ---------------------------------------------------------------------------------
