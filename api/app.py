@@ -38,7 +38,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -52,6 +52,7 @@ from .auth import RETRY_AFTER_S, BearerAuth, TokenChecker
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS, BadBatch, parse_batch, problem, too_large
 from .deadline import DatabaseStalled, Deadlines
 from .scopes import Access, Decision, TokenScope, decide
+from .server import READ_TIMED_OUT
 from .session_request import parse_session_request, problem as session_problem
 
 log = logging.getLogger(__name__)
@@ -245,6 +246,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         sa.exc.TimeoutError: _database_busy,
         DatabaseStalled: _database_stalled,
         sa.exc.DataError: _unstorable,
+        ClientDisconnect: _client_gone,
         Exception: _internal_error,
     }
     checker = TokenChecker(engine, tokens)
@@ -386,6 +388,17 @@ async def _unstorable(request: Request, exc: sa.exc.DataError) -> Json:
     return error(422, "PostgreSQL cannot store a value of this request"
                       + (f" ({primary})" if primary else "") + "; nothing was queued",
                  problems=[])
+
+
+async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+    # One line, no traceback: nobody is left to answer (the server said it already when it
+    # closed a body that came too slowly).
+    if not request.scope.get("state", {}).get(READ_TIMED_OUT):
+        client = request.client
+        log.info("%s went away before its request's body arrived (%s %s); nothing was written",
+                 f"{client.host}:{client.port}" if client else "a client", request.method,
+                 request.url.path)
+    return Response(status_code=499)
 
 
 async def _internal_error(request: Request, exc: Exception) -> Json:

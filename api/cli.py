@@ -9,18 +9,15 @@ import json
 import socket
 import sys
 
-import uvicorn
-
 from delivery import audit, database, migrate, settings, store
 from delivery.errors import ConfigurationError, InvalidInput
 
+from . import server
 from .app import create_app
 from .auth import ENV_VAR, env_tokens, new_token, parse_env_tokens, token_sha256
 
 #: Port of ``callbacks api`` unless ``--port`` says otherwise.
 DEFAULT_PORT = 8000
-#: On shutdown, requests still running get this long to finish.
-GRACEFUL_SHUTDOWN_S = 5
 #: Database connections the server keeps (requests run in a thread pool).
 POOL_SIZE = 10
 #: A request waits this long for a free connection before its answer is a 503.
@@ -43,6 +40,7 @@ def register(subparsers) -> None:
                      help="address to listen on (default: %(default)s)")
     api.add_argument("--port", type=settings.port, default=DEFAULT_PORT,
                      help="port to listen on; 0 picks a free one (default: %(default)s)")
+    server.add_options(api)
     api.set_defaults(func=cmd_api)
 
     token = subparsers.add_parser("api-token", help="bearer tokens of the producer API")
@@ -91,6 +89,7 @@ def server_engine(url: str):
 def cmd_api(args) -> int:
     tokens = env_tokens()
     parse_env_tokens(tokens)  # a malformed entry stops the command before anything starts
+    limits = server.limits_from(args)
     url = database.database_url(settings.from_env())
     engine = server_engine(url)
     migrate.require_current(engine)
@@ -99,10 +98,10 @@ def cmd_api(args) -> int:
     sock = _bind(args.host, args.port)
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     base = f"http://{shown_host}:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(
-        app, lifespan="off", log_level="info", timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S))
+    limits = server.prepare(limits)
     print(f"producer API listening on {base} (database {database.redact_url(url)})")
     print(f"OpenAPI document: {base}/openapi.json")
+    print(server.describe(limits))
     print(f"tokens: {len(tokens)} from {ENV_VAR}, {stored} made with `callbacks api-token "
           "create`; Ctrl-C stops it", flush=True)
     if not tokens and not stored:
@@ -110,7 +109,7 @@ def cmd_api(args) -> int:
               f"set {ENV_VAR} or run `callbacks api-token create --name NAME --brand BRAND`",
               file=sys.stderr, flush=True)
     try:
-        server.run(sockets=[sock])
+        server.serve(app, sock, limits)
     except KeyboardInterrupt:
         pass  # uvicorn shut down gracefully, then passed Ctrl-C on
     finally:

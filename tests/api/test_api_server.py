@@ -14,7 +14,9 @@ from delivery import store
 def test_the_api_command_serves_queues_and_stops_on_ctrl_c(api_db, database_url):
     # Given the command started with two environment tokens on a port the system picks
     env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_API_TOKENS="first-token, second")
-    proc = subprocess.Popen([sys.executable, "-m", "callbacks", "api", "--port", "0"],
+    env["CALLBACKS_API_MAX_CONNECTIONS_PER_ADDRESS"] = "7"
+    proc = subprocess.Popen([sys.executable, "-m", "callbacks", "api", "--port", "0",
+                             "--read-timeout-s", "2.5", "--max-connections", "300"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []
@@ -24,6 +26,8 @@ def test_the_api_command_serves_queues_and_stops_on_ctrl_c(api_db, database_url)
                 break
         printed = "".join(lines)
         assert "2 from CALLBACKS_API_TOKENS" in printed, printed
+        assert re.search(r"requests must arrive within 2\.5 s; connections: at most 300 "
+                         r"\(open-files limit [\d,]+\), 7 per address", printed), printed
         url = re.search(r"listening on (http://127\.0\.0\.1:\d+)", printed).group(1)
         auth = {"Authorization": "Bearer second"}
         with httpx.Client(base_url=url, timeout=30) as http:
