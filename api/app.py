@@ -33,6 +33,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Iterable
 
+import anyio
 import sqlalchemy as sa
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from starlette.applications import Starlette
@@ -56,6 +57,9 @@ from .server import READ_TIMED_OUT
 from .session_request import parse_session_request, problem as session_problem
 
 log = logging.getLogger(__name__)
+
+#: Request bodies of POST /v1/brands/{brand}/callbacks checked at once (see create_app).
+BATCHES_CHECKED_AT_ONCE = 1
 
 
 class Json(JSONResponse):
@@ -88,6 +92,11 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
     queued = Counter("callbacks_api_queued", "Callbacks queued through the producer API "
                      "(repeats of a request_id not counted)", ["brand"], registry=None)
 
+    # Checking a batch is CPU work in a worker thread, holding the GIL most of the time: a
+    # second one at once would finish no sooner, and would make the event loop (every other
+    # request, /healthz) wait longer for its turn. One at a time, the others wait on the loop.
+    parsing = anyio.CapacityLimiter(BATCHES_CHECKED_AT_ONCE)
+
     async def post_callbacks(request: Request) -> Json:
         brand = request.path_params["brand"]
         token: TokenScope = request.state.api_token
@@ -99,7 +108,10 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         if refused is not None:
             return refused
         body = await _read_body(request, max_body_bytes)
-        callbacks = parse_batch(body, max_callbacks=max_callbacks)
+        # Checking a thousand callbacks takes tens of milliseconds of CPU: off the event
+        # loop, so that other requests (and /healthz) are answered meanwhile.
+        callbacks = await anyio.to_thread.run_sync(
+            partial(parse_batch, body, max_callbacks=max_callbacks), limiter=parsing)
         try:
             results = await db.run(store.enqueue_once, engine, brand, callbacks,
                                    brand_id=brand_id)

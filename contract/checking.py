@@ -86,6 +86,10 @@ def check_json_text(value: object, path: str) -> BodyProblem | None:
     """The first place in a parsed JSON value that no JSON store or reader can take back: text
     with NUL or an unpaired surrogate, a non-finite number, nesting deeper than
     :data:`MAX_DEPTH`. Walks without recursion, so any depth is safe."""
+    if _fits_json_text(value):
+        return None
+    # Only a value with a problem is walked again, naming each place on the way: the first
+    # problem found is the one reported, always the same one.
     stack: list[tuple[object, str, int]] = [(value, path, 0)]
     while stack:
         current, where, depth = stack.pop()
@@ -109,6 +113,42 @@ def check_json_text(value: object, path: str) -> BodyProblem | None:
             return BodyProblem(where or "body", "must be a finite number", show(current),
                                current)
     return None
+
+
+def _fits_json_text(value: object) -> bool:
+    """Whether :func:`check_json_text` finds nothing in ``value``: the same checks, in one walk
+    that builds no names of places (most values are fine: naming each place cost more than the
+    checks themselves)."""
+    if not isinstance(value, (dict, list)):
+        return _fits_scalar(value)
+    stack: list[tuple[dict | list, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            return False
+        if isinstance(current, dict):
+            for key in current:
+                if not _storable(key):
+                    return False
+            members = current.values()
+        else:
+            members = current
+        for member in members:
+            if isinstance(member, str):
+                # An ASCII text is storable unless it holds NUL (isascii is a flag lookup).
+                if not (member.isascii() and "\x00" not in member) and not _storable(member):
+                    return False
+            elif isinstance(member, (dict, list)):
+                stack.append((member, depth + 1))
+            elif isinstance(member, float) and not math.isfinite(member):
+                return False
+    return True
+
+
+def _fits_scalar(value: object) -> bool:
+    if isinstance(value, str):
+        return _storable(value)
+    return not (isinstance(value, float) and not math.isfinite(value))
 
 
 def _storable(text: str) -> bool:

@@ -63,7 +63,8 @@ def parse_callback(raw: object) -> NewCallback:
                            field="payload", value=payload)
 
     payload = dict(payload)
-    payload.setdefault("request_id", str(uuid.uuid4()))
+    if "request_id" not in payload:  # a new uuid only when needed: it costs a system call
+        payload["request_id"] = str(uuid.uuid4())
     payload.setdefault("bet_id", bet_id)
     if payload["bet_id"] != bet_id and not (
             isinstance(payload["bet_id"], int) and str(payload["bet_id"]) == bet_id):

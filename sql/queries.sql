@@ -62,6 +62,22 @@ VALUES (:bet_id, :brand_id, :player_id, :bet_type, :stake, CAST(:odds AS jsonb),
 ON CONFLICT (bet_id) DO UPDATE SET updated_at = now()
 RETURNING brand_id, status, (xmax = 0) AS created;
 
+-- name: lock_bets_for_enqueue
+-- Creates the bets of a batch that are new and locks every one of them, in the order of :rows
+-- ({n, bet_id, brand_id, player_id, bet_type, stake, odds (JSON text), system_sizes, status,
+-- placed_at}, n ascending with bet_id), the order every writer takes bets in; a row per bet:
+-- (bet_id, brand_id, status, created).
+INSERT INTO bets (bet_id, brand_id, player_id, bet_type, stake, odds, system_sizes, status,
+                  placed_at)
+SELECT r.bet_id, r.brand_id, r.player_id, r.bet_type, r.stake, CAST(r.odds AS jsonb),
+       r.system_sizes, r.status, r.placed_at
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    n integer, bet_id text, brand_id integer, player_id text, bet_type smallint, stake numeric,
+    odds text, system_sizes integer[], status text, placed_at timestamptz)
+ORDER BY r.n
+ON CONFLICT (bet_id) DO UPDATE SET updated_at = now()
+RETURNING bet_id, brand_id, status, (xmax = 0) AS created;
+
 -- name: set_bet_status
 UPDATE bets SET status = :status, restrictions = restrictions || CAST(:restrictions AS jsonb),
                 updated_at = now()
@@ -74,28 +90,44 @@ UPDATE bets b SET status = r.status, restrictions = b.restrictions || r.restrict
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(bet_id text, status text, restrictions jsonb)
 WHERE b.bet_id = r.bet_id AND b.bet_id = ANY(CAST(:bet_ids AS text[]));
 
--- name: queue_callback
--- A producer's callback: its group's head (pending, due now, and the schedulers woken) when
--- nothing else of the group is open, otherwise waiting behind the others; stored as skipped
--- with :skip_reason when there is one.
-WITH new AS (
+-- name: queue_callbacks
+-- A batch of producer callbacks, their bets locked (lock_bets_for_enqueue), in the order of
+-- :rows ({n, request_id, bet_id, destination, payload, foreign_params, skip_reason,
+-- first_of_bet}), so that ids, and each group's order, follow it; :statuses ({bet_id, status})
+-- moves the bets on. Like queue_callback: stored as skipped with a skip_reason; else a bet's
+-- first callback of the batch is its group's head (pending, due now, the schedulers woken) when
+-- nothing else of the group is open, and every other one waits behind it.
+WITH moved AS (
+    UPDATE bets b SET status = m.status, updated_at = now()
+    FROM jsonb_to_recordset(CAST(:statuses AS jsonb)) AS m(bet_id text, status text)
+    WHERE b.bet_id = m.bet_id
+),
+r AS MATERIALIZED (
+    SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+        n integer, request_id text, bet_id text, destination text, payload jsonb,
+        foreign_params jsonb, skip_reason text, first_of_bet boolean)
+),
+new AS (
     INSERT INTO callbacks (request_id, brand_id, bet_id, destination, payload, foreign_params,
                            origin, state, next_attempt_at, last_error, finished_at)
-    SELECT :request_id, :brand_id, :bet_id, :destination, CAST(:payload AS jsonb),
-           CAST(:foreign_params AS jsonb), :origin, s.state,
-           CASE WHEN s.state = 'pending' THEN now() END, CAST(:skip_reason AS text),
+    SELECT s.request_id, :brand_id, s.bet_id, s.destination, s.payload, s.foreign_params,
+           :origin, s.state, CASE WHEN s.state = 'pending' THEN now() END, s.skip_reason,
            CASE WHEN s.state = 'skipped' THEN now() END
-    FROM (SELECT CASE
-                     WHEN CAST(:skip_reason AS text) IS NOT NULL THEN 'skipped'
-                     WHEN EXISTS (SELECT 1 FROM callbacks
-                                  WHERE bet_id = :bet_id
-                                    AND state IN ('waiting', 'pending', 'in_flight'))
-                         THEN 'waiting'
-                     ELSE 'pending'
-                 END AS state) s
-    RETURNING id, state
+    FROM (SELECT r.*, CASE
+                          WHEN r.skip_reason IS NOT NULL THEN 'skipped'
+                          WHEN NOT r.first_of_bet THEN 'waiting'
+                          WHEN EXISTS (SELECT 1 FROM callbacks c
+                                       WHERE c.bet_id = r.bet_id
+                                         AND c.state IN ('waiting', 'pending', 'in_flight'))
+                              THEN 'waiting'
+                          ELSE 'pending'
+                      END AS state
+          FROM r) s
+    ORDER BY s.n
+    RETURNING id, request_id, state
 )
-SELECT id, state, CASE WHEN state = 'pending' THEN pg_notify('callbacks_due', '') END
+SELECT id, request_id, state,
+       CASE WHEN state = 'pending' THEN pg_notify('callbacks_due', '') END
 FROM new;
 
 -- name: insert_callback

@@ -23,7 +23,7 @@ SESSION_SECRET = "session-token-123456"
 @contextmanager
 def serve(app) -> Iterator[str]:
     """Serve ``app`` on a free port of 127.0.0.1 until the block ends; its base URL."""
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))

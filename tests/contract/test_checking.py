@@ -170,3 +170,14 @@ def test_the_reader_requires_only_ids_and_money():
                                        "bet_type": 99, "x": object()}, checking.READER) is None
     missing = checking.check_body(place, {"request_id": "r", "bet_id": "b"}, checking.READER)
     assert missing == checking.BodyProblem("bet_stake", "is required")
+
+
+def test_of_several_problems_the_same_one_is_always_reported():
+    # Values that break the rules in several places: the walk names the one it meets first
+    # (the last member first, depth first), however the value is checked.
+    value = {"a": "x\x00", "b": [1, float("nan")], "c": {"d": "\ud800", "e": "fine"}}
+    problem = checking.check_json_text(value, "payload")
+    assert (problem.field, problem.problem) == (
+        "payload.c.d", "must be text without NUL characters or unpaired surrogates")
+    assert checking.check_json_text({"a": "x\x00", "b": [1, float("nan")]}, "").field == "b[1]"
+    assert checking.check_json_text({"ok": ["fine", 1, 2.5, None, True]}, "") is None
