@@ -46,7 +46,7 @@ from battery.steps import (
 )
 from battery.verdicts import Answer, Verdict, judge
 from delivery.errors import InvalidInput
-from delivery.sender import Attempt, OutgoingCallback, deliver_once
+from delivery.sender import Attempt, OutgoingCallback, deliver_once, make_transport
 
 #: Per-request timeout: an endpoint that does not answer cancels the pipeline within 5 s.
 DEFAULT_TIMEOUT_S = 4.0
@@ -96,7 +96,7 @@ class Recorder(Protocol):
 Progress = Callable[[RunResult, CaseResult | None], None]
 
 
-def run_battery(target: Target, *, client: httpx.Client | None = None,
+def run_battery(target: Target, *, client: httpx.Client | httpx.BaseTransport | None = None,
                 recorder: Recorder | None = None, on_progress: Progress | None = None,
                 plans: list[CasePlan] | None = None, triggered_by: str = "") -> RunResult:
     """Run the battery (or ``plans``) against ``target``; ``on_progress(run, case)`` is called
@@ -108,7 +108,9 @@ def run_battery(target: Target, *, client: httpx.Client | None = None,
                      for p in plans], timeout_s=target.timeout_s)
     clock = time.perf_counter()
     own_client = client is None
-    client = client or httpx.Client()
+    # The worker's kind of connections: no cookie jar (a platform's Set-Cookie is never sent
+    # back), and the timeout one overall deadline even against a platform that trickles.
+    client = client or make_transport(2)
     try:
         if recorder:
             recorder.start(run)
@@ -129,7 +131,7 @@ def run_battery(target: Target, *, client: httpx.Client | None = None,
 class _Pipeline:
     """One run in progress: sends steps, judges answers, keeps the run's results."""
 
-    def __init__(self, target: Target, client: httpx.Client, run: RunResult,
+    def __init__(self, target: Target, client: httpx.Client | httpx.BaseTransport, run: RunResult,
                  recorder: Recorder | None, on_progress: Progress | None):
         self.target, self.client, self.run_result = target, client, run
         self.recorder, self.on_progress = recorder, on_progress

@@ -90,6 +90,34 @@ def guarded_sandbox(*, authorization: str, query: str, base_path: str = "/cb"):
 
 
 @contextmanager
+def cookie_sandbox():
+    """The sandbox platform (with a player of session TOKEN) behind a server that sets a session
+    cookie on every answer, as platforms behind a load balancer do. Yields ``(url, cookies)``:
+    the Cookie header of every request (None when it had none)."""
+    config = SandboxConfig()
+    platform = config.build_platform()
+    platform.add_player(TOKEN, "100.00")
+    inner = create_app(platform, config)
+    cookies: list[str | None] = []
+
+    async def app(scope, receive, send):
+        if scope["type"] == "http":
+            given = dict(scope["headers"]).get(b"cookie")
+            cookies.append(given.decode() if given else None)
+
+        async def answer(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"set-cookie", b"lb=node-7; Path=/")]}
+            await send(message)
+
+        await inner(scope, receive, answer)
+
+    with _serving(app) as url:
+        yield url, cookies
+
+
+@contextmanager
 def _serving(app):
     """``app`` served on 127.0.0.1 in a thread; yields its root URL."""
     # IPPROTO_TCP explicitly, as the sandbox does: asyncio then sets TCP_NODELAY, and answers do

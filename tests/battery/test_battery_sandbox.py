@@ -13,8 +13,10 @@ from battery.steps import PROBE_BROKEN
 from battery.verdicts import ERROR_SHAPE_BROKEN
 from sandbox import bugs
 from battery_testkit import (
-    TOKEN, closed_port_url, failing, run_against, sandbox, silent_server, unlike_sandbox,
+    TOKEN, closed_port_url, cookie_sandbox, failing, run_against, sandbox, silent_server,
+    unlike_sandbox,
 )
+from platforms import Trickling
 
 ALL = set(range(1, len(CASES) + 1))
 #: The cases that need no balance: they still run when balance probes cannot work.
@@ -142,6 +144,24 @@ def test_an_unreachable_endpoint_cancels_at_once_with_the_reason():
 def test_an_endpoint_that_never_answers_cancels_after_the_timeout():
     with silent_server() as url:
         run = run_against(url, timeout_s=0.3)
+    assert run.status == CANCELLED and "timeout" in run.reason
+    assert all(c.status == CANCELLED for c in run.cases)
+
+
+def test_a_platform_cookie_is_never_sent_back():
+    # The battery sends as the worker does: a platform's Set-Cookie must not change what the
+    # next callbacks carry (a sticky session could hide a bug of another node)
+    with cookie_sandbox() as (url, cookies):
+        run = run_against(url)
+    assert run.status == SUCCESS
+    assert len(cookies) > 20 and set(cookies) == {None}
+
+
+def test_a_trickling_endpoint_cancels_at_the_timeout():
+    # Headers that arrive a byte every 0.1 s never trip a timeout per read: the battery's
+    # timeout is one deadline for the whole answer, as the worker's is
+    with Trickling(interval_s=0.1) as platform:
+        run = run_against(platform.url, timeout_s=0.5)
     assert run.status == CANCELLED and "timeout" in run.reason
     assert all(c.status == CANCELLED for c in run.cases)
 
