@@ -56,3 +56,21 @@ def test_the_scheduler_goes_on_after_a_lost_connection_and_after_an_unexpected_e
     assert any(m.startswith("database unavailable") for m in messages)
     assert any(m.startswith("a scheduler round failed") for m in messages)
 
+
+
+def test_an_outage_is_logged_when_it_begins_and_when_it_ends(engine, monkeypatch, caplog):
+    # Given rounds that cannot reach the database five times, tried again at once
+    monkeypatch.setattr(scheduler, "RECONNECT_EVERY_S", 0.01)
+    stop = threading.Event()
+    rounds = _Rounds(engine, [_lost_mid_statement() for _ in range(5)], stop)
+    with caplog.at_level(logging.WARNING, logger="delivery.scheduler"):
+        thread = threading.Thread(target=rounds.run, args=(stop,))
+        thread.start()
+        thread.join(timeout=10)
+    # Then every round was tried, and the log says the outage began, once, and ended
+    assert rounds.rounds == 6
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if m.startswith("database unavailable")] == [messages[0]]
+    assert messages[0].endswith("trying again every 0.01 s")
+    assert messages[1].startswith("database available again after")
+    assert len(messages) == 2
