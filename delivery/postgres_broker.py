@@ -24,18 +24,23 @@ Here instead:
 - :class:`Consumer` drops a connection that broke under it and asks the pool again instead of
   letting Dramatiq restart it 3 s later, and retries an acknowledgement that broke in the same
   way (Dramatiq would sleep 5 s between tries).
+- When the worker process stops, nothing waits for a database that cannot be reached any more:
+  the consumers end, and an acknowledgement that cannot be made is left (the message is taken
+  again once this worker counts as gone; claims done meanwhile are skipped by their leases).
 """
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from urllib.parse import parse_qsl, urlsplit
 
+import dramatiq
 import psycopg
 from dramatiq.errors import BrokerConnectionError
 from dramatiq_postgres import PostgresBroker
 from dramatiq_postgres.broker import PostgresConsumer
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from psycopg_pool.base import AttemptWithBackoff
 
 log = logging.getLogger(__name__)
@@ -76,18 +81,29 @@ class _Reconnect(AttemptWithBackoff):
 class ReconnectingPool(ConnectionPool):
     """A psycopg_pool pool that reconnects steadily and whose clients outwait an outage."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: Set when the process stops: from then on a client does not wait for a database that
+        #: cannot be reached.
+        self.stopping = threading.Event()
+
     def getconn(self, timeout: float | None = None) -> psycopg.Connection:
         """A checked connection; waits as long as the database cannot be reached, and raises
-        :class:`PoolTimeout` after ``timeout`` (the pool's) only when it can (the pool is
-        full)."""
+        :class:`PoolTimeout` after ``timeout`` (the pool's) only when every connection is out
+        while it answers; :class:`PoolClosed` once the process stops and it cannot be
+        reached."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
         while True:
             try:
                 conn = super().getconn(max(0.01, min(WAIT_STEP_S, deadline - time.monotonic())))
             except PoolTimeout:
+                if self.stopping.is_set() and not self._database_answers():
+                    # PoolClosed, which dramatiq-postgres does not retry.
+                    raise PoolClosed("the database cannot be reached and the process is "
+                                     "stopping") from None
                 if time.monotonic() < deadline:
                     continue
-                if self._database_answers():
+                if self._exhausted() and self._database_answers():
                     raise
                 deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
                 continue
@@ -106,6 +122,12 @@ class ReconnectingPool(ConnectionPool):
         # psycopg_pool passes one attempt object from try to try of a connection: the only
         # place to set its schedule.
         super()._add_connection(attempt or _Reconnect(forever=growing), growing=growing)
+
+    def _exhausted(self) -> bool:
+        # Every connection the pool may have is out (or being made): a client that waited its
+        # timeout for one of them is the error psycopg_pool's PoolTimeout means. With room
+        # left, the pool is connecting: a database that just came back, say.
+        return self.get_stats()["pool_size"] >= self.max_size
 
     def _database_answers(self) -> bool:
         try:
@@ -143,9 +165,12 @@ class Consumer(PostgresConsumer):
         except BrokerConnectionError as exc:
             if self.pool.closed:
                 raise
-            log.warning("the broker's connection broke (%s); taking another", exc)
+            if not self.pool.stopping.is_set():
+                log.warning("the broker's connection broke (%s); taking another", exc)
             self._drop_connection()
-            return None  # Dramatiq asks again at once; the pool waits for the database
+            # Dramatiq asks again at once (or ends the consumer when it stops); the pool waits
+            # for the database (or, when the process stops, a step of WAIT_STEP_S).
+            return None
 
     def ack(self, message) -> None:
         self._until_done(super().ack, message)
@@ -162,6 +187,12 @@ class Consumer(PostgresConsumer):
             except BrokerConnectionError as exc:
                 if self.pool.closed:
                     raise
+                if self.pool.stopping.is_set():
+                    # Dramatiq would try every 5 s for ever, and the process never stop.
+                    log.warning("could not settle message %s while stopping (%s); it is taken "
+                                "again once this worker counts as gone, and claims done "
+                                "meanwhile are skipped", message.message_id, exc)
+                    return
                 log.warning("settling message %s failed (%s); trying again", message.message_id,
                             exc)
                 time.sleep(RECONNECT_EVERY_S)
@@ -173,12 +204,20 @@ class Consumer(PostgresConsumer):
             self.pool.putconn(conn)
 
 
+class _StopWaiting(dramatiq.Middleware):
+    """Tells the pool when the worker process begins to stop."""
+
+    def before_worker_shutdown(self, broker, worker):
+        broker.pool.stopping.set()
+
+
 class Broker(PostgresBroker):
     """dramatiq-postgres's broker on a :class:`ReconnectingPool` (which it closes), with
     :class:`Consumer`\\ s."""
 
     def __init__(self, url: str):
         super().__init__(pool=reconnecting_pool(url), results=False)
+        self.add_middleware(_StopWaiting())
 
     def consume(self, queue_name, prefetch=1, timeout=30000):
         return Consumer(broker=self, queue_name=queue_name, prefetch=prefetch, timeout=timeout)

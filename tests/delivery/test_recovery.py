@@ -60,7 +60,7 @@ def test_a_client_waiting_through_an_outage_longer_than_the_pools_waits_is_serve
         thread.join(timeout=10)
         # Then it neither failed nor gave up: it has a working connection right away
         assert got["answer"] == 1
-        assert got["at"] - back_at < RECONNECT_EVERY_S + 0.5
+        assert got["at"] - back_at < RECONNECT_EVERY_S + 0.75
     finally:
         pool.close()
 
@@ -170,6 +170,31 @@ def test_the_broker_acknowledges_and_consumes_as_soon_as_the_database_is_back(ow
         done["stop"] = True
         consumer.close()
         broker.close()
+
+
+def test_a_stopping_worker_does_not_wait_for_a_database_that_is_away(own_server):
+    # Given a consumer holding a message, and a database that went away
+    broker = postgres_broker(database.libpq_url(own_server.url))
+    queue = f"recovery_{uuid.uuid4().hex[:8]}"
+    broker.declare_queue(queue)
+    consumer = broker.consume(queue, prefetch=4, timeout=100)
+    try:
+        broker.enqueue(_message(queue))
+        deadline = time.monotonic() + 5
+        while (taken := next(consumer)) is None and time.monotonic() < deadline:
+            pass
+        own_server.stop()
+        # When the worker process begins to stop
+        broker.emit_before("worker_shutdown", None)
+        started = time.monotonic()
+        # Then the consumer and the acknowledgement give up instead of waiting for it
+        assert next(consumer) is None
+        consumer.ack(taken)
+        assert time.monotonic() - started < 3
+    finally:
+        consumer.close()
+        broker.close()
+        own_server.start()
 
 
 @pytest.mark.slow
