@@ -65,6 +65,10 @@ RETRY_AFTER_S = 2.0
 #: How often the scheduler tries again while the database cannot be reached: a round costs one
 #: refused connection then, and claims resume within this of the database coming back.
 RECONNECT_EVERY_S = 0.25
+#: After the database was unavailable, how long the sweeper leaves the leases that ran out
+#: meanwhile: workers that held answers through the outage record them first (their writes try
+#: again every second), instead of those callbacks being sent again.
+SWEEP_GRACE_S = 2.0
 #: Heartbeats are claimed at most this often: under load a round claims what fell due since
 #: the last one (a heartbeat is at most this late for it), instead of one session at a time.
 BEAT_TICK_S = 0.05
@@ -140,6 +144,8 @@ class Scheduler:
         self.broker = broker
         self.settings = settings
         self._swept_at = self._partitions_at = float("-inf")
+        #: No sweep before this (monotonic): see :data:`SWEEP_GRACE_S`.
+        self._sweep_from = float("-inf")
         #: When heartbeats are next claimed (monotonic).
         self._beats_at = float("-inf")
 
@@ -151,7 +157,7 @@ class Scheduler:
             store.ensure_partitions(self.engine)
             heartbeats.forget_old(self.engine, self.settings.retention_days)
             self._partitions_at = now
-        if now - self._swept_at >= SWEEP_EVERY_S:
+        if now - self._swept_at >= SWEEP_EVERY_S and now >= self._sweep_from:
             report.swept = len(store.sweep_expired_leases(self.engine))
             if report.swept:
                 LEASES_EXPIRED.inc(report.swept)
@@ -213,8 +219,9 @@ class Scheduler:
         """Tick until ``stop`` is set. Nothing stops it but ``stop``: a round that failed is
         logged and tried again after :data:`RETRY_AFTER_S` (a scheduler that died would leave
         every brand's callbacks unclaimed while the workers kept running). While the database
-        cannot be reached, rounds are tried every :data:`RECONNECT_EVERY_S`, and the outage is
-        logged when it begins and when it ends."""
+        cannot be reached, rounds are tried every :data:`RECONNECT_EVERY_S`, the outage is
+        logged when it begins and when it ends, and leases are swept again
+        :data:`SWEEP_GRACE_S` after it."""
         signal = DueSignal(self.engine)
         lost_since: float | None = None
         try:
@@ -225,6 +232,7 @@ class Scheduler:
                                      self.settings.poll_interval_s)
                 except Exception as exc:
                     if connection_lost(exc):
+                        self._sweep_from = time.monotonic() + SWEEP_GRACE_S
                         if lost_since is None:
                             lost_since = time.monotonic()
                             log.error("database unavailable (%s); trying again every %g s",
