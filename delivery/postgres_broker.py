@@ -24,6 +24,8 @@ Here instead:
 - :class:`Consumer` drops a connection that broke under it and asks the pool again instead of
   letting Dramatiq restart it 3 s later, and retries an acknowledgement that broke in the same
   way (Dramatiq would sleep 5 s between tries).
+- The listener for ``NOTIFY`` wakes the consumers when it listens again, so that what was
+  published before it did is taken at once rather than at the next poll.
 - When the worker process stops, nothing waits for a database that cannot be reached any more:
   the consumers end, and an acknowledgement that cannot be made is left (the message is taken
   again once this worker counts as gone; claims done meanwhile are skipped by their leases).
@@ -39,7 +41,7 @@ import dramatiq
 import psycopg
 from dramatiq.errors import BrokerConnectionError
 from dramatiq_postgres import PostgresBroker
-from dramatiq_postgres.broker import PostgresConsumer
+from dramatiq_postgres.broker import Notifier, PostgresConsumer
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 from psycopg_pool.base import AttemptWithBackoff
 
@@ -204,6 +206,22 @@ class Consumer(PostgresConsumer):
             self.pool.putconn(conn)
 
 
+class _WakingNotifier(Notifier):
+    """dramatiq-postgres's listener for ``NOTIFY``, which wakes every consumer when it listens
+    again after its connection broke: what was published meanwhile was announced to no one, and
+    the consumers would find it only at their next poll (up to a second later)."""
+
+    def ensure_conn(self):
+        listening_again = self.conn is None
+        conn = super().ensure_conn()
+        if listening_again:
+            with self.lock:
+                events = [event for events in self.subscriptions.values() for event in events]
+            for event in events:
+                event.set()
+        return conn
+
+
 class _StopWaiting(dramatiq.Middleware):
     """Tells the pool when the worker process begins to stop."""
 
@@ -217,6 +235,7 @@ class Broker(PostgresBroker):
 
     def __init__(self, url: str):
         super().__init__(pool=reconnecting_pool(url), results=False)
+        self.notifier = _WakingNotifier(self.pool)  # the library's is not started yet
         self.add_middleware(_StopWaiting())
 
     def consume(self, queue_name, prefetch=1, timeout=30000):

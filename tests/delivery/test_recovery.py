@@ -172,6 +172,28 @@ def test_the_broker_acknowledges_and_consumes_as_soon_as_the_database_is_back(ow
         broker.close()
 
 
+def test_consumers_are_woken_when_the_listener_listens_again(own_server):
+    # Given a consumer whose broker listens for NOTIFY, and a restart of the database
+    broker = postgres_broker(database.libpq_url(own_server.url))
+    queue = f"recovery_{uuid.uuid4().hex[:8]}"
+    broker.declare_queue(queue)
+    consumer = broker.consume(queue, prefetch=4, timeout=100)
+    try:
+        deadline = time.monotonic() + 5
+        while broker.notifier.conn is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        own_server.stop()
+        time.sleep(1.5)
+        consumer.wakeup.clear()
+        own_server.start()
+        # Then the consumer is woken once the listener is back (a message published before it
+        # listened again was announced to no one), not left to its next poll
+        assert consumer.wakeup.wait(5)
+    finally:
+        consumer.close()
+        broker.close()
+
+
 def test_a_stopping_worker_does_not_wait_for_a_database_that_is_away(own_server):
     # Given a consumer holding a message, and a database that went away
     broker = postgres_broker(database.libpq_url(own_server.url))
