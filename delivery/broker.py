@@ -1,5 +1,6 @@
 """The Dramatiq broker named by ``BROKER_URL``: unset → the PostgreSQL broker on the product's
-own database; ``amqp://`` → RabbitMQ; ``redis://`` → Redis."""
+own database (see :mod:`delivery.postgres_broker` for how it rides out outages); ``amqp://`` →
+RabbitMQ; ``redis://`` → Redis."""
 from __future__ import annotations
 
 import dramatiq
@@ -16,9 +17,9 @@ HEARTBEAT_ACTOR = "send_heartbeats"
 def make_broker(broker_url: str | None, database_url: str) -> dramatiq.Broker:
     """Build the broker; a URL it cannot use raises a ConfigurationError saying what works."""
     if not broker_url or broker_url.split(":", 1)[0].startswith("postgres"):
-        from dramatiq_postgres import PostgresBroker
+        from .postgres_broker import postgres_broker
 
-        return PostgresBroker(url=libpq_url(broker_url or database_url), results=False)
+        return postgres_broker(libpq_url(broker_url or database_url))
     scheme = broker_url.split(":", 1)[0]
     if scheme in ("amqp", "amqps"):
         from dramatiq.brokers.rabbitmq import RabbitmqBroker

@@ -62,6 +62,13 @@ CLAIM_LIMIT = 1000
 STOP_CHECK_S = 0.25
 #: How long the scheduler waits before trying a round again after it failed.
 RETRY_AFTER_S = 2.0
+#: How often the scheduler tries again while the database cannot be reached: a round costs one
+#: refused connection then, and claims resume within this of the database coming back.
+RECONNECT_EVERY_S = 0.25
+#: After the database was unavailable, how long the sweeper leaves the leases that ran out
+#: meanwhile: workers that held answers through the outage record them first (their writes try
+#: again every second), instead of those callbacks being sent again.
+SWEEP_GRACE_S = 2.0
 #: Heartbeats are claimed at most this often: under load a round claims what fell due since
 #: the last one (a heartbeat is at most this late for it), instead of one session at a time.
 BEAT_TICK_S = 0.05
@@ -137,6 +144,8 @@ class Scheduler:
         self.broker = broker
         self.settings = settings
         self._swept_at = self._partitions_at = float("-inf")
+        #: No sweep before this (monotonic): see :data:`SWEEP_GRACE_S`.
+        self._sweep_from = float("-inf")
         #: When heartbeats are next claimed (monotonic).
         self._beats_at = float("-inf")
 
@@ -148,7 +157,7 @@ class Scheduler:
             store.ensure_partitions(self.engine)
             heartbeats.forget_old(self.engine, self.settings.retention_days)
             self._partitions_at = now
-        if now - self._swept_at >= SWEEP_EVERY_S:
+        if now - self._swept_at >= SWEEP_EVERY_S and now >= self._sweep_from:
             report.swept = len(store.sweep_expired_leases(self.engine))
             if report.swept:
                 LEASES_EXPIRED.inc(report.swept)
@@ -207,11 +216,14 @@ class Scheduler:
         return sent, len(messages)
 
     def run(self, stop: threading.Event) -> None:
-        """Tick until ``stop`` is set. Nothing stops it but ``stop``: a database outage, or any
-        other error of a round, is logged and the round tried again after
-        :data:`RETRY_AFTER_S` (a scheduler that died would leave every brand's callbacks
-        unclaimed while the workers kept running)."""
+        """Tick until ``stop`` is set. Nothing stops it but ``stop``: a round that failed is
+        logged and tried again after :data:`RETRY_AFTER_S` (a scheduler that died would leave
+        every brand's callbacks unclaimed while the workers kept running). While the database
+        cannot be reached, rounds are tried every :data:`RECONNECT_EVERY_S`, the outage is
+        logged when it begins and when it ends, and leases are swept again
+        :data:`SWEEP_GRACE_S` after it."""
         signal = DueSignal(self.engine)
+        lost_since: float | None = None
         try:
             while not stop.is_set():
                 try:
@@ -220,13 +232,21 @@ class Scheduler:
                                      self.settings.poll_interval_s)
                 except Exception as exc:
                     if connection_lost(exc):
-                        log.error("database unavailable (%s); retrying in %g s",
-                                  getattr(exc, "orig", None) or exc, RETRY_AFTER_S)
+                        self._sweep_from = time.monotonic() + SWEEP_GRACE_S
+                        if lost_since is None:
+                            lost_since = time.monotonic()
+                            log.error("database unavailable (%s); trying again every %g s",
+                                      getattr(exc, "orig", None) or exc, RECONNECT_EVERY_S)
+                        stop.wait(RECONNECT_EVERY_S)
                     else:
                         log.exception("a scheduler round failed; retrying in %g s",
                                       RETRY_AFTER_S)
-                    stop.wait(RETRY_AFTER_S)
+                        stop.wait(RETRY_AFTER_S)
                     continue
+                if lost_since is not None:
+                    log.warning("database available again after %.1f s; scheduling resumed",
+                                time.monotonic() - lost_since)
+                    lost_since = None
                 self._wait(signal, stop, min(wait_s, SWEEP_EVERY_S))
         finally:
             signal.close()

@@ -51,8 +51,10 @@ POOL_KEEP_MAX = 256
 #: Finished attempts completed in one transaction at most.
 RECORD_BATCH_MAX = 500
 #: Waits between tries of a database write that failed on the connection (about 2 minutes).
-WRITE_BACKOFF_S = (0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 5, 5, 5, 10, 10, 10, 10, 10, 10, 10, 10,
-                   10, 10)
+#: They stop growing at 1 s: a write waiting when the database comes back goes through within
+#: a second of it, whatever the outage's length (against a server that is down, a try costs
+#: one refused connection).
+WRITE_BACKOFF_S = (0.05, 0.1, 0.2, 0.4, 0.8) + (1.0,) * 115
 #: Waits between tries of the writes of a stop (handing leases back, closing what is left): a
 #: stopping process has seconds, not minutes.
 STOP_BACKOFF_S = (0.1, 0.2, 0.4, 0.8, 1.6)
@@ -81,15 +83,18 @@ def room_after(batch: list[Attempt], in_flight: dict[int, int], processes: int) 
 def with_retries(write: Callable[[], T], what: str, backoff_s=WRITE_BACKOFF_S,
                  sleep: Callable[[float], None] = time.sleep) -> T:
     """Run ``write``; when the database connection fails, try again after each wait of
-    ``backoff_s``. The last failure is raised."""
-    for wait_s in (*backoff_s, None):
+    ``backoff_s``. The last failure is raised. Failures are logged at the 1st, 2nd, 4th, 8th…
+    try (a write may try a hundred times through an outage)."""
+    for tries, wait_s in enumerate((*backoff_s, None), 1):
         try:
             return write()
         except sa.exc.DBAPIError as exc:
             if not connection_lost(exc) or wait_s is None:
                 raise
-            log.warning("%s failed (%s); trying again in %g s", what,
-                        str(exc.orig).strip().splitlines()[0] if exc.orig else exc, wait_s)
+            if tries & (tries - 1) == 0:
+                log.warning("%s failed (%s); trying again in %g s (try %d)", what,
+                            str(exc.orig).strip().splitlines()[0] if exc.orig else exc, wait_s,
+                            tries)
             sleep(wait_s)
     raise AssertionError("unreachable")
 

@@ -1,8 +1,10 @@
 """The worker's retry of database writes, with plain values (no database)."""
+import logging
+
 import pytest
 import sqlalchemy as sa
 
-from delivery.worker import with_retries
+from delivery.worker import WRITE_BACKOFF_S, with_retries
 
 
 def _lost_connection():
@@ -33,6 +35,24 @@ def test_the_last_failure_is_raised_once_the_waits_run_out():
     with pytest.raises(sa.exc.OperationalError):
         with_retries(write, "recording", backoff_s=(0.1, 0.2), sleep=waits.append)
     assert waits == [0.1, 0.2]
+
+
+def test_a_write_tries_at_least_every_second_for_about_two_minutes_and_logs_fewer_tries(
+        caplog):
+    # A write waiting when the database comes back goes through within a second of it
+    assert max(WRITE_BACKOFF_S) == 1.0 and 100 < sum(WRITE_BACKOFF_S) < 150
+    waits = []
+
+    def write():
+        if len(waits) < 9:
+            raise _lost_connection()
+        return "written"
+
+    with caplog.at_level(logging.WARNING, logger="delivery.worker"):
+        assert with_retries(write, "recording", sleep=waits.append) == "written"
+    assert waits == list(WRITE_BACKOFF_S[:9])
+    assert [r.getMessage().rsplit("(", 1)[1] for r in caplog.records] == [
+        "try 1)", "try 2)", "try 4)", "try 8)"]
 
 
 def test_an_error_that_is_not_the_connection_is_not_retried():
