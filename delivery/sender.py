@@ -361,11 +361,12 @@ async def _over(conn: tuple, kept: bool, sending: Sending, url: httpx.URL,
         host = url.host if url.port is None else f"{url.host}:{url.port}"
         headers = [("Host", host), *sending.headers.items(),
                    ("Content-Length", str(len(sending.body)))]
-        writer.write(state.send(h11.Request(method="POST", target=url.raw_path,
-                                            headers=headers)))
+        # One write, so one system call for the whole request (each write of an empty buffer
+        # is sent at once).
+        request = state.send(h11.Request(method="POST", target=url.raw_path, headers=headers))
         if sending.body:
-            writer.write(state.send(h11.Data(data=sending.body)))
-        writer.write(state.send(h11.EndOfMessage()))
+            request += state.send(h11.Data(data=sending.body))
+        writer.write(request + state.send(h11.EndOfMessage()))
         await writer.drain()
         status, response_headers, chunks, size = None, None, [], 0
         cap = contract.RESPONSE_BODY_CAP_BYTES
