@@ -1,7 +1,7 @@
 """Deciding what an attempt leads to, and delivering claimed callbacks in the calling thread.
 
-Workers deliver through :class:`delivery.worker.DeliveryWorker` (per-brand lanes, group
-commits); :func:`deliver_batch` is the same path run synchronously, for tools and tests that
+Workers deliver through :class:`delivery.worker.DeliveryWorker` (one event loop sending,
+group commits); :func:`deliver_batch` is the same path run synchronously, for tools and tests that
 deliver in-process without a broker.
 """
 from __future__ import annotations

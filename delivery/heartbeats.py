@@ -9,9 +9,9 @@ fails or hangs is not tried again: the next one replaces it. A platform answerin
 ``400 auth_session_unknown`` ends the session (``ended_by_platform``).
 
 Heartbeats have a budget of their own beside the bet callbacks': at most the brand's
-``max_in_flight`` heartbeats in flight, sent on lanes of their own by the worker
+``max_in_flight`` heartbeats in flight, sent over connections of their own by the worker
 (:meth:`delivery.worker.DeliveryWorker.take_beats`), recorded by a recorder of their own. A
-platform that hangs holds its own brand's heartbeat lane and nothing else.
+platform that hangs holds its own brand's heartbeat connections and nothing else.
 
 Each heartbeat is an attempt in the history like any other (written as ``sending`` before the
 request goes out): destination ``/heartbeat``, group the session id, no callback, attempt number
