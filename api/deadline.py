@@ -23,7 +23,7 @@ from delivery import stalls
 T = TypeVar("T")
 
 #: How long a route's database work may take before the route answers 503.
-DATABASE_DEADLINE_S = 4.0
+DATABASE_DEADLINE_S = 3.0
 #: How long ``/healthz`` waits for the database before answering 503.
 HEALTH_DEADLINE_S = 0.7
 #: Threads running the routes' database work at once; more requests wait for one (within their
