@@ -23,10 +23,18 @@ SESSION_SECRET = "session-token-123456"
 @contextmanager
 def serve(app) -> Iterator[str]:
     """Serve ``app`` on a free port of 127.0.0.1 until the block ends; its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
+    with serving(server) as sock:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@contextmanager
+def serving(server: uvicorn.Server) -> Iterator[socket.socket]:
+    """Run ``server`` in a thread on a free port of 127.0.0.1 until the block ends; its
+    listening socket."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -34,10 +42,10 @@ def serve(app) -> Iterator[str]:
         assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield sock
     finally:
         server.should_exit = True
-        thread.join(timeout=10)
+        thread.join(timeout=15)
         sock.close()
 
 

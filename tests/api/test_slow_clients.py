@@ -9,14 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from contextlib import contextmanager
 from typing import Iterator
 
 import httpx
 import pytest
-from api_testkit import AUTH, TOKEN
+from api_testkit import AUTH, TOKEN, serving
 from factories import item
 
 from api.app import create_app
@@ -32,22 +31,9 @@ MARGIN_S = 3.0
 def guarded(app, limits: Limits) -> Iterator[tuple[str, int]]:
     """Serve ``app`` as `callbacks api` does, with ``limits``, until the block ends; the
     address it listens on."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
     server = GuardedServer(app, limits, log_level="warning")
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the API did not start"
-        time.sleep(0.01)
-    try:
+    with serving(server) as sock:
         yield sock.getsockname(), server
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
 
 
 @pytest.fixture(scope="module")
