@@ -158,3 +158,21 @@ def own_server(database_name: str = "own_test", migrated: bool = True):
     finally:
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def notified(engine: sa.Engine, action) -> bool:
+    """Whether ``action()`` made PostgreSQL send ``NOTIFY callbacks_due`` (the schedulers'
+    wake-up)."""
+    import select
+    raw = engine.raw_connection()
+    try:
+        conn = raw.driver_connection
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute("LISTEN callbacks_due")
+        action()
+        select.select([conn], [], [], 0.5)
+        conn.poll()
+        return bool(conn.notifies)
+    finally:
+        raw.invalidate()

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from delivery import statements, store
 from delivery.errors import InvalidInput, UnknownBrand
 from delivery.validation import parse_callback
+from databases import notified
 from factories import item
 from receiver import Receiver
 
@@ -194,23 +195,6 @@ def test_a_process_refills_no_more_than_its_room_and_leaves_the_rest_to_the_sche
     assert len(store.claim_due(clean_db, 30)) == 3
 
 
-def _notified(engine, action) -> bool:
-    """Whether ``action`` made PostgreSQL send ``NOTIFY callbacks_due``."""
-    import select
-    raw = engine.raw_connection()
-    try:
-        conn = raw.driver_connection
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            cursor.execute("LISTEN callbacks_due")
-        action()
-        select.select([conn], [], [], 0.5)
-        conn.poll()
-        return bool(conn.notifies)
-    finally:
-        raw.invalidate()
-
-
 def test_the_scheduler_is_woken_only_when_a_finished_attempt_leaves_it_work(clean_db):
     # Given two brands' callbacks in flight: one platform answers, the other is down
     from delivery import dispatch
@@ -228,10 +212,10 @@ def test_the_scheduler_is_woken_only_when_a_finished_attempt_leaves_it_work(clea
         with httpx.Client() as client:
             attempts = {s.callback.bet_id: dispatch.decide(send(s, client)) for s in sendings}
     # When the delivered one is recorded, with nothing else due: no wake-up (no empty round)
-    assert not _notified(clean_db, lambda: store.finish_attempts(
+    assert not notified(clean_db, lambda: store.finish_attempts(
         clean_db, [attempts["bet-up"]], margin_s=1))
     # When the failed one is recorded, its retry scheduled: the scheduler must look again
-    assert _notified(clean_db, lambda: store.finish_attempts(
+    assert notified(clean_db, lambda: store.finish_attempts(
         clean_db, [attempts["bet-down"]], margin_s=1))
 
 

@@ -1,6 +1,5 @@
 """Queuing a batch on real PostgreSQL: a few statements whatever its size, and per bet the same
 rows, states, order and statuses as one callback at a time."""
-import select
 
 import pytest
 import sqlalchemy as sa
@@ -8,6 +7,7 @@ import sqlalchemy as sa
 from delivery import database, lifecycle, statements, store
 from delivery.errors import InvalidInput
 from delivery.validation import parse_callback
+from databases import notified
 from factories import item
 
 LIFE = ("/bet/place", "/bet/accept", "/bet/settle")
@@ -73,22 +73,6 @@ def _rows(engine, bet_id):
             {"bet_id": bet_id})]
 
 
-def _notified(engine, action) -> bool:
-    """Whether ``action`` made PostgreSQL send ``NOTIFY callbacks_due``."""
-    raw = engine.raw_connection()
-    try:
-        conn = raw.driver_connection
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            cursor.execute("LISTEN callbacks_due")
-        action()
-        select.select([conn], [], [], 0.5)
-        conn.poll()
-        return bool(conn.notifies)
-    finally:
-        raw.invalidate()
-
-
 def test_a_batch_queues_each_bet_in_order_behind_what_it_has_open(clean_db):
     # Given a bet with a callback open, a bet whose place was rejected, and a bet whose
     # callbacks are all finished
@@ -108,7 +92,7 @@ def test_a_batch_queues_each_bet_in_order_behind_what_it_has_open(clean_db):
         ("done", "/bet/accept"), ("new", "/bet/accept"), ("open", "/bet/settle"),
         ("refused", "/bet/settle"), ("done", "/bet/settle"), ("new", "/bet/decline"))]
     queued: list = []
-    assert _notified(clean_db, lambda: queued.extend(store.enqueue(clean_db, "b", batch)))
+    assert notified(clean_db, lambda: queued.extend(store.enqueue(clean_db, "b", batch)))
     # Then each bet's callbacks follow the batch's order, behind what the bet had open: the
     # first of a bet with nothing open is its head (pending, due now), the others wait; the
     # rejected bet's are stored as skipped, with the reason
