@@ -295,7 +295,7 @@ class DeliveryWorker:
 
     def take_beats(self, claims: list[tuple[int, str]]) -> int:
         """Write the claimed heartbeats' attempts as ``sending`` and start sending them on the
-        heartbeat loop; returns how many went out (a lease lost, or a session over
+        sending loop; returns how many went out (a lease lost, or a session over
         meanwhile, sends nothing). Once a stop has begun, nothing is sent: the sessions' leases
         are handed back at once."""
         if not self._intake_opens():
