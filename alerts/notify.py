@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
@@ -61,7 +61,7 @@ class Notifier:
 
     def send(self, notification: store.Notification) -> bool:
         """Post one notification and record the attempt; True when it was delivered."""
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         clock = time.monotonic()
         status, error = None, None
         try:
@@ -75,7 +75,7 @@ class Notifier:
         delivered = error is None
         retry_at = None if delivered else next_try(notification.attempts + 1,
                                                    self.retry_schedule_s,
-                                                   datetime.now(timezone.utc))
+                                                   datetime.now(UTC))
         state = "delivered" if delivered else ("pending" if retry_at else "failed")
         store.record_attempt(self.engine, notification, started_at=started,
                              duration_ms=duration_ms, response_status=status, error=error,

@@ -21,9 +21,9 @@ A brand's own rule wins over the default rule (``brand_id`` NULL), which wins ov
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Mapping
 
 from health.figures import BrandNow
 from health.money import format_money

@@ -15,6 +15,7 @@ Every route but the last two asks for ``Authorization: Bearer <token>`` (:mod:`a
 a token reaches only its brands, and may be read-only (:mod:`api.scopes`, pure).
 ``callbacks api`` serves it with :mod:`api.server`: a read timeout on headers and bodies,
 connection limits per address and in all.
-The request body is read by :mod:`api.batch` and :mod:`api.session_request` (pure), the document built by :mod:`api.openapi`
-(pure); the queue is only ever touched through :mod:`delivery.store`.
+The request body is read by :mod:`api.batch` and :mod:`api.session_request` (pure), the
+document built by :mod:`api.openapi` (pure); the queue is only ever touched through
+:mod:`delivery.store`.
 """

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from functools import partial
-from typing import Iterable
 
 import anyio
 import sqlalchemy as sa
@@ -54,7 +54,8 @@ from .batch import MAX_BODY_BYTES, MAX_CALLBACKS, BadBatch, parse_batch, problem
 from .deadline import DatabaseStalled, Deadlines
 from .scopes import Access, Decision, TokenScope, decide
 from .server import READ_TIMED_OUT
-from .session_request import parse_session_request, problem as session_problem
+from .session_request import parse_session_request
+from .session_request import problem as session_problem
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import os
 import secrets
-from typing import Iterable
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool

@@ -11,8 +11,9 @@ taken.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread

@@ -13,7 +13,6 @@ from functools import cache
 
 import contract
 from contract import Destination, Field, checking
-
 from delivery import sessions
 
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS

@@ -28,9 +28,10 @@ import os
 import resource
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import Enum
-from typing import Callable, ClassVar
+from typing import ClassVar
 
 import h11
 import uvicorn
@@ -295,7 +296,7 @@ class GuardedH11Protocol(H11Protocol):
             self._deadline = self.loop.call_later(self.read_timeout_s, self._read_timed_out)
             return
         cycle = self.cycle if self.conn.their_state is h11.SEND_BODY else None
-        peer = "%s:%d" % self.client if self.client else "a client"
+        peer = f"{self.client[0]}:{self.client[1]}" if self.client else "a client"
         if cycle is not None:
             missing = f"the body of {cycle.scope['method']} {cycle.scope['path']} did not arrive"
             cycle.scope.setdefault("state", {})[READ_TIMED_OUT] = True

@@ -26,11 +26,11 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
-from typing import Callable
 
 import duckdb
 import pyarrow as pa
@@ -39,9 +39,8 @@ import sqlalchemy as sa
 import sql
 from delivery.errors import CallbackDeskError
 
+from .layout import DROPPED, EXPORTED, PRUNED, TABLES, Entry, Manifest, partition_month, sync_folder
 from .reader import held_partitions
-from .layout import DROPPED, EXPORTED, PRUNED, TABLES, Entry, Manifest, partition_month, \
-    sync_folder
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +142,7 @@ def archive(engine: sa.Engine, *, older_than: timedelta, folder: Path, dry_run: 
     if older_than < MIN_OLDER_THAN:
         raise ArchiveError(f"--older-than must be at least {MIN_OLDER_THAN.days} day: the "
                            "current month's attempts are still being written")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     cutoff = now - older_than
     folder = Path(folder).absolute()
     report = Report(cutoff, folder, dry_run)
@@ -166,7 +165,7 @@ def _run(engine, conn, folder: Path, cutoff: datetime, report: Report, on_step) 
     if not report.dry_run:
         _ensure_writable(folder)
     manifest = Manifest.load(folder)
-    for stem, entry in list(manifest.entries.items()):
+    for _stem, entry in list(manifest.entries.items()):
         if entry.state == PRUNED and entry.partition not in held:
             # A run stopped after dropping the partition and before writing it down.
             _finish_drop(engine, manifest, entry, folder)
@@ -282,7 +281,7 @@ def _export(engine, folder: Path, entry: Entry) -> None:
         _remove(db_path)
         _remove(db_path.with_name(db_path.name + ".wal"))
     entry.state = EXPORTED
-    entry.exported_at = datetime.now(timezone.utc)
+    entry.exported_at = datetime.now(UTC)
 
 
 def _stage(db: duckdb.DuckDBPyConnection, table: str, result) -> int:
@@ -416,12 +415,12 @@ def _drop_empty(engine, partition: str, month_from: datetime, month_to: datetime
         conn.execute(_q("record_archived"), dict(
             name=partition, month_from=month_from, month_to=month_to, archive_dir=str(folder),
             attempts=0, callbacks=0, bets=0, files="{}",
-            exported_at=datetime.now(timezone.utc)))
+            exported_at=datetime.now(UTC)))
 
 
 def _finish_drop(engine, manifest: Manifest, entry: Entry, folder: Path) -> None:
     entry.state = DROPPED
-    entry.dropped_at = datetime.now(timezone.utc)
+    entry.dropped_at = datetime.now(UTC)
     with engine.begin() as conn:
         conn.execute(_q("record_archived"), dict(
             name=entry.partition, month_from=entry.month_from, month_to=entry.month_to,

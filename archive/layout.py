@@ -20,7 +20,7 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 #: The tables an export writes, in the order they are written.
@@ -39,8 +39,8 @@ def partition_month(name: str) -> tuple[datetime, datetime] | None:
     year, month = int(m.group(1)), int(m.group(2))
     if not 1 <= month <= 12:
         return None
-    start = datetime(year, month, 1, tzinfo=timezone.utc)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=timezone.utc)
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
     return start, end
 
 
@@ -70,7 +70,7 @@ class Entry:
                     exported_at=_iso(self.exported_at), dropped_at=_iso(self.dropped_at))
 
     @classmethod
-    def from_json(cls, stem: str, raw: dict) -> "Entry":
+    def from_json(cls, stem: str, raw: dict) -> Entry:
         return cls(stem, raw["partition"], datetime.fromisoformat(raw["month_from"]),
                    datetime.fromisoformat(raw["month_to"]), raw["state"], dict(raw["rows"]),
                    dict(raw.get("digests") or {}), _from_iso(raw.get("exported_at")),
@@ -93,7 +93,7 @@ class Manifest:
         self.entries = entries or {}
 
     @classmethod
-    def load(cls, folder: Path) -> "Manifest":
+    def load(cls, folder: Path) -> Manifest:
         """The manifest of ``folder`` (empty when there is none yet)."""
         path = Path(folder) / MANIFEST
         try:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -246,7 +246,7 @@ class Archive:
             db.execute("SET TimeZone = 'UTC'")
             cursor = db.execute(query, used)
             names = [d[0] for d in cursor.description]
-            rows = [dict(zip(names, r)) for r in cursor.fetchall()]
+            rows = [dict(zip(names, r, strict=False)) for r in cursor.fetchall()]
         for row in rows:
             for key in _JSON_COLUMNS & row.keys():
                 if isinstance(row[key], str):
@@ -317,4 +317,4 @@ def _ints(values) -> list[int]:
 
 def utc(value: datetime | None) -> datetime | None:
     """A datetime in UTC (DuckDB and PostgreSQL rows compare and sort alike)."""
-    return value.astimezone(timezone.utc) if value is not None else None
+    return value.astimezone(UTC) if value is not None else None

@@ -9,7 +9,6 @@ from battery.script import Script
 from battery.steps import START, Rel
 from contract.payouts import HALF_LOSS, HALF_WIN, LOSS, REFUNDED, REFUNDED_MANUALLY, WIN
 
-
 # --- single ---------------------------------------------------------------------------------
 
 def single_win(s: Script) -> None:

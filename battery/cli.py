@@ -13,13 +13,13 @@ import sys
 from pathlib import Path
 
 from battery import reports
-from delivery import database, masking, migrate, settings, store, urls
 from battery.plan import CASES
-from battery.session import foreign_params_from
-from battery.steps import DEFAULT_PLAYER_ID
-from delivery.errors import CallbackDeskError, InvalidInput
 from battery.results import CANCELLED, SUCCESS, CaseResult, RunResult
 from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
+from battery.session import foreign_params_from
+from battery.steps import DEFAULT_PLAYER_ID
+from delivery import database, masking, migrate, settings, store, urls
+from delivery.errors import CallbackDeskError, InvalidInput
 
 #: Read when neither --token nor --foreign-params is given, so CI jobs need not put the session
 #: on the command line.

@@ -12,17 +12,32 @@ cannot work (one that keeps no balances): :func:`without_probes` keeps only its 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 import contract
 from battery.cases import (
-    cash_out_accepted, cash_out_refunded_manually, combo_cash_out_manual_refund,
-    combo_partial_refund, combo_resettlement, held_funds_not_reusable, not_enough_balance,
-    single_decline, single_half_loss, single_half_win, single_idempotency, single_loss,
-    single_refund, single_resettlement, single_win, system_partial_loss, system_partial_refund,
-    system_resettlement, unknown_session, unsettle_moves_hold,
+    cash_out_accepted,
+    cash_out_refunded_manually,
+    combo_cash_out_manual_refund,
+    combo_partial_refund,
+    combo_resettlement,
+    held_funds_not_reusable,
+    not_enough_balance,
+    single_decline,
+    single_half_loss,
+    single_half_win,
+    single_idempotency,
+    single_loss,
+    single_refund,
+    single_resettlement,
+    single_win,
+    system_partial_loss,
+    system_partial_refund,
+    system_resettlement,
+    unknown_session,
+    unsettle_moves_hold,
 )
 from battery.script import Script, probe_body
 from battery.steps import DEFAULT_PLAYER_ID, PROBE_BROKEN, Balance, CasePlan, Replay, Step

@@ -15,14 +15,20 @@ there, does the heartbeat answer, and can balance probes work at all?
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import contract
 from battery.plan import MIN_BALANCE
 from battery.results import ERROR, WARNING, Finding, StepResult
 from battery.steps import (
-    CREATED_AT, PROBE_STAKE, Accepted, Present, Step, new_request_id, odds_list,
+    CREATED_AT,
+    PROBE_STAKE,
+    Accepted,
+    Present,
+    Step,
+    new_request_id,
+    odds_list,
 )
 from battery.verdicts import Answer, Verdict, endpoint_missing
 from contract import payouts

@@ -7,7 +7,13 @@ from datetime import datetime
 from xml.etree import ElementTree as ET
 
 from battery.results import (
-    CANCELLED, FAILED, SUCCESS, CaseResult, Finding, RunResult, StepResult,
+    CANCELLED,
+    FAILED,
+    SUCCESS,
+    CaseResult,
+    Finding,
+    RunResult,
+    StepResult,
 )
 
 #: Version of the JSON report's layout (2: ``preflight`` holds its checks and findings).

@@ -24,27 +24,41 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Callable, Protocol
+from typing import Protocol
 
 import httpx
 
 import contract
-from contract import payouts
-from delivery import dispatch, masking, urls
 from battery import preflight
 from battery.plan import balance_probe_step, plan_battery, without_probes
 from battery.results import (
-    CANCELLED, FAILED, RUNNING, SUCCESS, CaseResult, Finding, RunResult, StepResult,
+    CANCELLED,
+    FAILED,
+    RUNNING,
+    SUCCESS,
+    CaseResult,
+    Finding,
+    RunResult,
+    StepResult,
 )
 from battery.session import check_foreign_params, unknown_session
 from battery.steps import (
-    DEFAULT_PLAYER_ID, Accepted, Balance, CasePlan, Step, new_request_id, odds_list,
+    DEFAULT_PLAYER_ID,
+    Accepted,
+    Balance,
+    CasePlan,
+    Step,
+    new_request_id,
+    odds_list,
     resolve_payload,
 )
 from battery.verdicts import Answer, Verdict, judge
+from contract import payouts
+from delivery import dispatch, masking, urls
 from delivery.errors import InvalidInput
 from delivery.sender import Attempt, OutgoingCallback, deliver_once, make_transport
 
@@ -103,7 +117,7 @@ def run_battery(target: Target, *, client: httpx.Client | httpx.BaseTransport | 
     after the preflight (case None) and after every case."""
     target.check()
     plans = plan_battery(target.player_id) if plans is None else plans
-    run = RunResult(target.base_url, RUNNING, datetime.now(timezone.utc), triggered_by,
+    run = RunResult(target.base_url, RUNNING, datetime.now(UTC), triggered_by,
                     [CaseResult(p.number, p.group, p.name, p.checks, CANCELLED, len(p.steps))
                      for p in plans], timeout_s=target.timeout_s)
     clock = time.perf_counter()
@@ -119,7 +133,7 @@ def run_battery(target: Target, *, client: httpx.Client | httpx.BaseTransport | 
         run.status, run.reason = CANCELLED, f"the battery stopped unexpectedly: {exc!r}"
         raise
     finally:
-        run.finished_at = datetime.now(timezone.utc)
+        run.finished_at = datetime.now(UTC)
         run.duration_ms = round((time.perf_counter() - clock) * 1000, 1)
         if own_client:
             client.close()

@@ -9,8 +9,23 @@ from decimal import Decimal
 
 import contract
 from battery.steps import (
-    CREATED_AT, DEFAULT_PLAYER_ID, PROBE_BROKEN, PROBE_ODDS, PROBE_STAKE, START, Accepted,
-    Amount, Balance, Refused, Rel, Replay, Step, new_bet_id, new_request_id, odds_list, rel,
+    CREATED_AT,
+    DEFAULT_PLAYER_ID,
+    PROBE_BROKEN,
+    PROBE_ODDS,
+    PROBE_STAKE,
+    START,
+    Accepted,
+    Amount,
+    Balance,
+    Refused,
+    Rel,
+    Replay,
+    Step,
+    new_bet_id,
+    new_request_id,
+    odds_list,
+    rel,
 )
 from contract import payouts
 from contract.bodies import system_sizes
@@ -85,7 +100,7 @@ class BetPlan:
         """A settle with these leg results; type and amount from :func:`payouts.settlement`."""
         if isinstance(self.stake, Rel):
             raise ValueError("a bet staked relative to the balance can only be refunded")
-        legs = [Leg(Decimal(r), s) for r, s in zip(self.ratios, statuses)]
+        legs = [Leg(Decimal(r), s) for r, s in zip(self.ratios, statuses, strict=False)]
         result = payouts.settlement(self.bet_type, self.stake, legs, self.sizes)
         return self._settle(result.settle_type, result.settle_amount, statuses)
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Union
 
 from contract import bodies, payouts
 
@@ -50,14 +49,14 @@ class Rel:
     k: int = 0
     fixed: Decimal = _ZERO
 
-    def __add__(self, other: "Rel | Decimal | str") -> "Rel":
+    def __add__(self, other: Rel | Decimal | str) -> Rel:
         other = rel(other)
         return Rel(self.k + other.k, self.fixed + other.fixed)
 
-    def __sub__(self, other: "Rel | Decimal | str") -> "Rel":
+    def __sub__(self, other: Rel | Decimal | str) -> Rel:
         return self + (-rel(other))
 
-    def __neg__(self) -> "Rel":
+    def __neg__(self) -> Rel:
         return Rel(-self.k, -self.fixed)
 
     def resolve(self, start: Decimal | None) -> Decimal:
@@ -79,13 +78,13 @@ class Rel:
         return f"{head} {sign} {payouts.format_amount(abs(self.fixed))}"
 
 
-def rel(value: "Rel | Decimal | str | int") -> Rel:
+def rel(value: Rel | Decimal | str | int) -> Rel:
     """A :class:`Rel` from a fixed amount (or itself)."""
     return value if isinstance(value, Rel) else Rel(0, payouts.to_decimal(value))
 
 
 START = Rel(1)
-Amount = Union[Rel, Decimal]
+Amount = Rel | Decimal
 
 
 def resolve_payload(value: object, start: Decimal | None) -> object:
@@ -155,7 +154,7 @@ class Present:
         return "any answer but 404 or 405 (the endpoint exists)"
 
 
-Expectation = Union[Accepted, Refused, Balance, Replay, Present]
+Expectation = Accepted | Refused | Balance | Replay | Present
 
 
 # --- steps and cases ------------------------------------------------------------------------
@@ -210,7 +209,7 @@ def odds_list(ratios: tuple[str, ...], statuses: tuple[int, ...] | None = None) 
     ``meta``); not resulted unless ``statuses`` are given."""
     statuses = statuses or (payouts.NOT_RESULTED,) * len(ratios)
     return [bodies.odd(i + 1, ratio, status, updated_at=ODDS_UPDATED_AT, meta=ODDS_META)
-            for i, (ratio, status) in enumerate(zip(ratios, statuses))]
+            for i, (ratio, status) in enumerate(zip(ratios, statuses, strict=False))]
 
 
 #: ``meta`` of battery legs: provider, sport, tournament and market type, as the sender fills it.

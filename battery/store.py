@@ -14,11 +14,11 @@ import json
 
 import sqlalchemy as sa
 
-import sql
 import contract
-from delivery import lifecycle, store
-from battery.results import CaseResult, RunResult, StepResult
+import sql
 from battery.reports import preflight_json
+from battery.results import CaseResult, RunResult, StepResult
+from delivery import lifecycle, store
 from delivery.sender import Attempt, redact_answer, redact_params
 
 SOURCES = ("dashboard", "cli")

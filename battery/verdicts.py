@@ -43,7 +43,7 @@ class Answer:
     error_detail: str | None = None
 
     @classmethod
-    def from_attempt(cls, attempt) -> "Answer":
+    def from_attempt(cls, attempt) -> Answer:
         """From a :class:`delivery.sender.Attempt`."""
         transport = attempt.response_status is None
         return cls(attempt.response_status, attempt.response_body,

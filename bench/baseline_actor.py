@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dramatiq
 import httpx
@@ -61,7 +61,7 @@ if os.environ.get("BASELINE_URL"):  # imported by the Dramatiq worker, not by th
                     max_backoff=3_600_000)
     def baseline_deliver(callback_id: int, destination: str, payload: dict,
                          foreign_params: dict) -> None:
-        started_at = datetime.now(timezone.utc)
+        started_at = datetime.now(UTC)
         status = error = None
         try:
             status = _client.post(destination, json=payload, headers={
@@ -70,7 +70,7 @@ if os.environ.get("BASELINE_URL"):  # imported by the Dramatiq worker, not by th
             error = f"{type(exc).__name__}: {exc}"
         with _engine.begin() as conn:
             conn.execute(INSERT, dict(callback_id=callback_id, started_at=started_at,
-                                      finished_at=datetime.now(timezone.utc), status=status,
+                                      finished_at=datetime.now(UTC), status=status,
                                       error=error))
         if status is None or not 200 <= status < 300:
             raise NotDelivered(error or f"HTTP {status}")

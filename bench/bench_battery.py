@@ -18,16 +18,16 @@ import sys
 import time
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from bench.servers import start_server  # noqa: E402
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
-from delivery import database, store  # noqa: E402
+
 from battery.runner import Target, run_battery  # noqa: E402
 from battery.store import RunRecorder  # noqa: E402
+from bench.servers import start_server  # noqa: E402
+from delivery import database, store  # noqa: E402
 
 TOKEN = "bench-token"
 CLI = ("import argparse,sys; from battery.cli import register; "

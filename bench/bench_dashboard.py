@@ -18,7 +18,7 @@ import random
 import statistics
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,8 +28,7 @@ sys.path.insert(0, str(ROOT))
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # no Streamlit runtime here, on purpose
 
 from dashboard import auth, connection, queries, seeding  # noqa: E402
-from dashboard.filters import (EPOCH, HistoryFilter, parse_codes,  # noqa: E402
-                               parse_group_ids)
+from dashboard.filters import EPOCH, HistoryFilter, parse_codes, parse_group_ids  # noqa: E402
 from dashboard.shaping import chart_bucket  # noqa: E402
 from dashboard.tables import HISTORY_EXPORT  # noqa: E402
 from delivery import database, migrate  # noqa: E402
@@ -111,7 +110,7 @@ def timed(label: str, run, runs: int = RUNS) -> None:
 
 
 def run_queries(owner: sa.Engine) -> None:
-    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
     end = now + timedelta(minutes=1)
     with owner.connect() as conn:
         brand_id, brand = conn.execute(sa.text("SELECT id, name FROM brands ORDER BY id")).first()
@@ -182,7 +181,7 @@ def run_queries(owner: sa.Engine) -> None:
         rng.choice(retried or bets), None)["attempts"])
 
     print("Breakdowns (counts + latency)")
-    origin = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    origin = datetime(2000, 1, 1, tzinfo=UTC)
     for label, span in (("last hour (1 min bars, live rows)", timedelta(hours=1)),
                         ("last 24 h (hourly, rollup)", timedelta(hours=24)),
                         ("last 7 days (6 h bars, rollup)", timedelta(days=7)),

@@ -32,11 +32,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+
 from bench import baseline_actor  # noqa: E402
 from bench.feeding import line, wait_until  # noqa: E402
-from bench.servers import (Processes, process_tree, sigterm_exits,  # noqa: E402
-                           start_logged, start_receiver, start_worker, worker_output)
-from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+from bench.servers import (  # noqa: E402
+    Processes,
+    process_tree,
+    sigterm_exits,
+    start_logged,
+    start_receiver,
+    start_worker,
+    worker_output,
+)
 from delivery import database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 
@@ -222,8 +230,8 @@ def main() -> None:
           f"PostgreSQL broker, every attempt persisted:")
     print(f"                                       {ours:8.0f} deliveries/s")
     if baseline is not None:
-        print(f"baseline, one Dramatiq actor per callback, same broker, processes and threads, "
-              f"one INSERT per attempt:")
+        print("baseline, one Dramatiq actor per callback, same broker, processes and threads, "
+              "one INSERT per attempt:")
         print(f"                                       {baseline:8.0f} deliveries/s")
     print(f"Callback Desk / sequential loop:       {ours / sequential:8.2f}   (goal ≥ 1.0)")
     print(f"CPU per request, sequential loop:      loop {loop_cpu['loop']:.0f} µs, "

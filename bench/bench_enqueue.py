@@ -34,11 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+from factories import item  # noqa: E402  (tests/factories.py: valid contract bodies)
+
 from bench.feeding import API_TOKEN, start_api  # noqa: E402
 from bench.servers import Processes, sigterm_exits  # noqa: E402
-from databases import scratch_database  # noqa: E402  (same server choice as the tests)
 from delivery import database, store  # noqa: E402
-from factories import item  # noqa: E402  (tests/factories.py: valid contract bodies)
 
 BRAND = "bench"
 #: A bet's callbacks, in the order a sportsbook sends them.

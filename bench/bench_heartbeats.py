@@ -30,11 +30,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+
 from bench.bench_delivery import cpu_s  # noqa: E402
 from bench.feeding import percentile  # noqa: E402
-from bench.servers import (Processes, process_tree, sigterm_exits,  # noqa: E402
-                           start_receiver, start_worker, worker_output)
-from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+from bench.servers import (  # noqa: E402
+    Processes,
+    process_tree,
+    sigterm_exits,
+    start_receiver,
+    start_worker,
+    worker_output,
+)
 from delivery import database, store  # noqa: E402
 
 
@@ -143,7 +150,8 @@ def main() -> int:
             print(f"lateness (started - due): p50 {figures['late_p50'] * 1000:.0f} ms, "
                   f"p99 {figures['late_p99'] * 1000:.0f} ms")
         if figures["sent"]:
-            print(f"CPU per heartbeat: PostgreSQL {(cpu_after[0] - cpu_before[0]) * 1e6 / figures['sent']:.0f} µs, "
+            pg_us = (cpu_after[0] - cpu_before[0]) * 1e6 / figures['sent']
+            print(f"CPU per heartbeat: PostgreSQL {pg_us:.0f} µs, "
                   f"worker {(cpu_after[1] - cpu_before[1]) * 1e6 / figures['sent']:.0f} µs "
                   f"(machine has {psutil.cpu_count()} cores: "
                   f"{(cpu_after[0] - cpu_before[0] + cpu_after[1] - cpu_before[1]) / seconds:.2f} "

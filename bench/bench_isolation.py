@@ -30,12 +30,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from bench.feeding import (PythonProducer, Stream, describe_feed, feed, ms,  # noqa: E402
-                           percentile, ratio, warm_up, waits)
-from bench.misbehaving import MODES  # noqa: E402
-from bench.servers import (Processes, sigterm_exits, start_misbehaving,  # noqa: E402
-                           start_receiver, start_worker)
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+
+from bench.feeding import (  # noqa: E402
+    PythonProducer,
+    Stream,
+    describe_feed,
+    feed,
+    ms,
+    percentile,
+    ratio,
+    waits,
+    warm_up,
+)
+from bench.misbehaving import MODES  # noqa: E402
+from bench.servers import Processes, sigterm_exits, start_misbehaving, start_receiver, start_worker  # noqa: E402
 from delivery import database, store  # noqa: E402
 
 HEALTHY = "healthy"

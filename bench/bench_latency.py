@@ -24,12 +24,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from bench.feeding import (ApiProducer, PythonProducer, Stream, describe_feed,  # noqa: E402
-                           feed, ms, percentile, require_api_command, start_api, wait_until,
-                           warm_up, waits)
-from bench.servers import (Processes, sigterm_exits, start_receiver,  # noqa: E402
-                           start_worker)
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+
+from bench.feeding import (  # noqa: E402
+    ApiProducer,
+    PythonProducer,
+    Stream,
+    describe_feed,
+    feed,
+    ms,
+    percentile,
+    require_api_command,
+    start_api,
+    wait_until,
+    waits,
+    warm_up,
+)
+from bench.servers import Processes, sigterm_exits, start_receiver, start_worker  # noqa: E402
 from delivery import database, store  # noqa: E402
 
 BUSY = "busy"

@@ -27,10 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from bench.feeding import line  # noqa: E402
-from bench.servers import (Processes, process_tree, sigterm_exits,  # noqa: E402
-                           start_receiver, start_worker, worker_output)
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+
+from bench.feeding import line  # noqa: E402
+from bench.servers import (  # noqa: E402
+    Processes,
+    process_tree,
+    sigterm_exits,
+    start_receiver,
+    start_worker,
+    worker_output,
+)
 from delivery import database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 
@@ -52,7 +59,7 @@ def produce(engine: sa.Engine, n: int, stop: threading.Event, errors: list) -> N
                 return
             store.enqueue(engine, BRAND, [parse_callback(line(f"bet-{i}"))
                                           for i in range(start, min(n, start + CHUNK))])
-    except Exception as exc:  # noqa: BLE001 — reported by the main thread
+    except Exception as exc:
         errors.append(exc)
 
 

@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
-from bench.feeding import line, wait_until  # noqa: E402
-from bench.servers import (Processes, sigterm_exits, start_receiver,  # noqa: E402
-                           start_worker, worker_output)
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
+
+from bench.feeding import line, wait_until  # noqa: E402
+from bench.servers import Processes, sigterm_exits, start_receiver, start_worker, worker_output  # noqa: E402
 from delivery import database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 
@@ -121,7 +121,8 @@ def main() -> None:
     skipped = []
     if "rabbitmq" in brokers and not answers(args.rabbitmq_url):
         brokers.remove("rabbitmq")
-        skipped.append(f"rabbitmq skipped: nothing answers at {urlsplit(args.rabbitmq_url).netloc.split('@')[-1]}")
+        where = urlsplit(args.rabbitmq_url).netloc.split('@')[-1]
+        skipped.append(f"rabbitmq skipped: nothing answers at {where}")
     sigterm_exits()
 
     rates: dict[tuple[str, int], float] = {}

@@ -15,7 +15,7 @@ import asyncio
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -26,8 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.servers import Processes, sigterm_exits, start_receiver  # noqa: E402
 from delivery import heartbeats  # noqa: E402
-from delivery.sender import (AsyncPool, OutgoingCallback, make_transport, send,  # noqa: E402
-                             send_async)
+from delivery.sender import AsyncPool, OutgoingCallback, make_transport, send, send_async  # noqa: E402
 
 
 def beats(url: str, n: int, brands: int) -> list:
@@ -38,7 +37,7 @@ def beats(url: str, n: int, brands: int) -> list:
             destination="/heartbeat", payload={}, foreign_params={"session_id": f"s{i}"},
             attempt_no=1, base_url=url, timeout_s=10)
         out.append(heartbeats.prepare_beat(callback, str(uuid.uuid4()),
-                                           datetime.now(timezone.utc)))
+                                           datetime.now(UTC)))
     return out
 
 

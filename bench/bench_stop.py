@@ -38,13 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 import psutil  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-
 from databases import scratch_database  # noqa: E402  (same server choice as the tests)
-from delivery import database, store  # noqa: E402
-from delivery.validation import parse_callback  # noqa: E402
 from factories import item  # noqa: E402
 from receiver import Receiver, Reply  # noqa: E402
 from workers import Worker, wait_for  # noqa: E402
+
+from delivery import database, store  # noqa: E402
+from delivery.validation import parse_callback  # noqa: E402
 
 #: The product's defaults, not the tests' fast settings (the stall depends on them).
 DEFAULTS = {"CALLBACKS_LEASE_MARGIN_S": "10", "CALLBACKS_POLL_INTERVAL_S": "1",

@@ -128,7 +128,7 @@ class Processes:
         self.running.remove(proc)
         stop(proc, grace_s)
 
-    def __enter__(self) -> "Processes":
+    def __enter__(self) -> Processes:
         return self
 
     def __exit__(self, *exc) -> None:

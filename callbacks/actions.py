@@ -13,7 +13,7 @@ import argparse
 import json
 import re
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -41,7 +41,7 @@ def _actor(args, engine: sa.Engine) -> actions.Actor:
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """``--since``: an ISO 8601 time (UTC unless it says otherwise) or an age such as ``2h``,
     ``30m``, ``1d``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     value = text.strip()
     relative = _RELATIVE.match(value)
     if relative:

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
+from dashboard import connection
 from delivery import database, migrate, settings
 from delivery.errors import CallbackDeskError, InvalidInput
-from callbacks.processes import die_with_parent, ended_cleanly, stop_on_signals, stop_process
-
-from dashboard import connection
 
 #: Default port of ``callbacks dashboard``.
 DEFAULT_PORT = 8501

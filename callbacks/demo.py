@@ -22,16 +22,16 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 
 from battery import session
+from callbacks.processes import die_with_parent, stop_on_signals, stop_processes
 from dashboard import accounts
 from delivery import audit, brands, database, migrate, settings
 from delivery.errors import BrandExists
-from callbacks.processes import die_with_parent, stop_on_signals, stop_processes
 
 #: The demo brands' heartbeat interval: short, so player sessions' heartbeats show at once.
 DEMO_HEARTBEAT_INTERVAL_S = 5
@@ -125,7 +125,7 @@ def curl_example(api_url: str, token: str) -> list[str]:
         "bet_odds": [{"odd_id": "odd-1", "odd_ratio": "2.10", "odd_status": 0,
                       "match_id": "match-1", "match_status": 0, "market_id": "market-1"}],
         "bet_system_sizes": [], "competitors": [],
-        "bet_created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "bet_created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     body = {"callbacks": [{"bet_id": bet_id, "destination": "/bet/place", "payload": payload,
                            "foreign_params": {"token": CURL_PLAYER}}]}

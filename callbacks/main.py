@@ -11,27 +11,43 @@ import subprocess
 import sys
 import tempfile
 import threading
-from pathlib import Path
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from delivery import broker as brokers
 import contract
-from contract import checking
-from archive import reader as archive_reader
-from delivery import (audit, brands, database, metrics, migrate, sessions, settings, stalls,
-                      store, urls)
-from delivery.errors import CallbackDeskError, InvalidInput
-from callbacks import actions as manager_actions
-from callbacks.processes import (ask_to_stop, die_with_parent, ended_cleanly, stop_on_signals,
-                                 wait_or_kill)
-from delivery.schedule import parse_schedule
-from delivery.scheduler import METRICS as scheduler_metrics, Scheduler
-from delivery import validation
-from delivery.validation import NewCallback, parse_callback
 from alerts.monitor import AlertMonitor
+from archive import reader as archive_reader
+from callbacks import actions as manager_actions
+from callbacks.processes import (
+    ask_to_stop,
+    die_with_parent,
+    ended_cleanly,
+    stop_on_signals,
+    wait_or_kill,
+)
+from contract import checking
+from delivery import (
+    audit,
+    brands,
+    database,
+    metrics,
+    migrate,
+    sessions,
+    settings,
+    stalls,
+    store,
+    urls,
+    validation,
+)
+from delivery import broker as brokers
+from delivery.errors import CallbackDeskError, InvalidInput
+from delivery.schedule import parse_schedule
+from delivery.scheduler import METRICS as scheduler_metrics
+from delivery.scheduler import Scheduler
+from delivery.validation import NewCallback, parse_callback
 
 
 def _engine(*, require_schema: bool = True) -> tuple[sa.Engine, str]:
@@ -711,7 +727,8 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--processes", type=int, default=1)
     worker.add_argument("--threads", type=int, default=4)
     worker.add_argument("--no-scheduler", action="store_true",
-                        help="run only the Dramatiq workers (a `callbacks scheduler` runs elsewhere)")
+                        help="run only the Dramatiq workers "
+                             "(a `callbacks scheduler` runs elsewhere)")
     _metrics_options(worker, DEFAULT_WORKER_METRICS_PORT)
     worker.set_defaults(func=cmd_worker)
 
@@ -737,17 +754,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _plugins():
     """Subcommands that live beside the components they run."""
+    from alerts.cli import register as alert
     from api.cli import register as api
     from archive.cli import register as archive
+    from battery.cli import register as integration_test
+    from callbacks.audit import register as audit_trail
     from callbacks.dashboard import register as dashboard
+    from callbacks.demo import register as demo
+    from callbacks.users import register as users
     from sandbox.cli import register as sandbox
     from simulator.cli import register as simulate
-
-    from callbacks.demo import register as demo
-    from battery.cli import register as integration_test
-    from callbacks.users import register as users
-    from alerts.cli import register as alert
-    from callbacks.audit import register as audit_trail
 
     return [sandbox, simulate, integration_test, dashboard, api, demo, users, archive, alert,
             manager_actions.register, audit_trail]

@@ -50,8 +50,8 @@ class Field:
     description: str
     required: bool = True
     enum: tuple[int, ...] = ()
-    item: "Field | None" = None
-    fields: tuple["Field", ...] = ()
+    item: Field | None = None
+    fields: tuple[Field, ...] = ()
     example: object = None
     minimum: int = 0
     maximum: int = MAX_INTEGER

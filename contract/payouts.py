@@ -19,10 +19,10 @@ Bet types, leg statuses and settle types are read from :mod:`contract` by name.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itertools import combinations
-from typing import Iterable, Sequence
 
 import contract
 from contract.errors import ContractViolation

@@ -26,9 +26,10 @@ def prepare(counts: pd.DataFrame, zone) -> pd.DataFrame:
     if frame.empty:
         return frame.assign(answer=[], code=[], time=[])
     frame["answer"] = [answer_class(None if pd.isna(s) else int(s), o, e) for s, o, e in
-                       zip(frame["response_status"], frame["outcome"], frame["error_class"])]
+                       zip(frame["response_status"], frame["outcome"], frame["error_class"],
+                           strict=False)]
     frame["code"] = [a if a in (UNKNOWN, SENDING) else "none" if pd.isna(s) else str(int(s))
-                     for s, a in zip(frame["response_status"], frame["answer"])]
+                     for s, a in zip(frame["response_status"], frame["answer"], strict=False)]
     frame["time"] = (pd.to_datetime(frame["bucket"], utc=True).dt.tz_convert(zone)
                      .dt.tz_localize(None))
     for name in ("attempts", "first_attempts", "retries"):
@@ -144,7 +145,7 @@ def unsupported_codes(frame: pd.DataFrame, top: int = 10) -> pd.DataFrame:
     if wrong.empty:
         return pd.DataFrame(columns=["error", "destination", "attempts"])
     labels = [c if isinstance(c, str) and c else f"HTTP {s}" for c, s in
-              zip(wrong["error_code"], wrong["code"])]
+              zip(wrong["error_code"], wrong["code"], strict=False)]
     data = (wrong.assign(error=labels).groupby(["error", "destination"], as_index=False)
             ["attempts"].sum().sort_values("attempts", ascending=False).head(top))
     return data.reset_index(drop=True)

@@ -10,14 +10,21 @@ import functools
 import logging
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 import streamlit as st
 
 from . import connection, markup, queries
-from .filters import (CUSTOM, LAST_24H, WINDOWS, FilterError, clean_text, parse_group_ids,
-                      window_bounds)
+from .filters import (
+    CUSTOM,
+    LAST_24H,
+    WINDOWS,
+    FilterError,
+    clean_text,
+    parse_group_ids,
+    window_bounds,
+)
 from .shaping import decode_cursor
 
 log = logging.getLogger("callbacks.dashboard")
@@ -60,7 +67,7 @@ def sidebar_scope() -> Scope:
     try:
         zone = zoneinfo.ZoneInfo(zone_name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone, zone_name = timezone.utc, "UTC"
+        zone, zone_name = UTC, "UTC"
     brand = next((b for b in brands if b["name"] == chosen), None)
     scope = Scope(brand["id"] if brand else None, brand["name"] if brand else None, zone,
                   zone_name, brand)
@@ -70,12 +77,12 @@ def sidebar_scope() -> Scope:
 
 def scope() -> Scope:
     """The scope the sidebar set for this run (UTC and all brands before it ran)."""
-    return st.session_state.get("_scope") or Scope(None, None, timezone.utc, "UTC")
+    return st.session_state.get("_scope") or Scope(None, None, UTC, "UTC")
 
 
 def now_minute() -> datetime:
     """Now, to the minute: windows stay equal between reruns, so cached queries are reused."""
-    return datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 def window_picker(label: str, *, default: str = LAST_24H, key: str = "window",

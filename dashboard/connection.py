@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import contract
 
@@ -29,7 +29,7 @@ WINDOWS: dict[str, timedelta | None] = {
 }
 LAST_24H, ANY_TIME, CUSTOM = "Last 24 h", "Any time", "Custom"
 #: "Any time" starts here; nothing in the product is older.
-EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 #: A pasted id: in double or single quotes (may hold spaces, commas, semicolons), or a run of
@@ -171,11 +171,11 @@ def window_bounds(preset: str | None, now: datetime, custom_from: datetime | Non
 
     ``Any time`` spans everything; an unknown preset falls back to the last 24 hours.
     """
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     if preset == CUSTOM:
         start = custom_from or now - timedelta(hours=24)
         end = custom_to or now
-        start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
         if end <= start:
             raise FilterError("the window ends before it starts; pick an end after the start")
         return start, end

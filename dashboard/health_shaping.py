@@ -5,7 +5,7 @@ Nothing here touches Streamlit or the database, so each rule is tested with plai
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -48,7 +48,7 @@ def period(key: str | None, now: datetime) -> Period:
     key = key if key in PERIODS else DEFAULT_PERIOD
     span = PERIODS[key]
     bucket = timedelta(hours=1) if span <= timedelta(days=1) else timedelta(hours=6)
-    now = now.astimezone(timezone.utc)
+    now = now.astimezone(UTC)
     hour = now.replace(minute=0, second=0, microsecond=0)
     split = hour + timedelta(hours=1) - span
     return Period(key, split - span, split, now + timedelta(minutes=1), bucket)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 import sql
+from battery.reports import run_from_rows
+from battery.results import RunResult
 from delivery import audit, urls
 from delivery.errors import InvalidInput, UnknownBrand
-from battery.results import RunResult
-from battery.reports import run_from_rows
 
 #: Most runs the history panel lists.
 HISTORY_LIMIT = 50

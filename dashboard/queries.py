@@ -27,6 +27,7 @@ from health import figures as health_figures
 from . import auth, connection, tables
 from .filters import BETS, HistoryFilter, traffic_params
 from .shaping import Page, decode_cursor, encode_cursor
+
 PAGE_SIZE = 50
 #: What the keyset cursors of the lists hold (see shaping.decode_cursor).
 BETS_CURSOR = ("time", "text")

@@ -12,7 +12,7 @@ import multiprocessing
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -67,7 +67,7 @@ def seed_history(engine: sa.Engine, attempts: int, *, brand: str | None = None,
     per_bet = _attempts_per_bet(profiles, start, now, seed)
     n_bets = max(1, math.ceil(attempts / per_bet))
     first_id = _reserve_callback_ids(engine, n_bets * _MAX_CALLBACKS_PER_BET)
-    store.ensure_partitions(engine, datetime.fromtimestamp(start, timezone.utc),
+    store.ensure_partitions(engine, datetime.fromtimestamp(start, UTC),
                             months=math.ceil(days / 28) + 3)
     say(f"writing ~{attempts:,} attempts for {n_bets:,} bets over {days:g} days "
         f"({', '.join(p.name for p in profiles)})")
@@ -100,7 +100,7 @@ def seed_history(engine: sa.Engine, attempts: int, *, brand: str | None = None,
             producer.terminate()
     report.load_s = time.perf_counter() - began
     began = time.perf_counter()
-    refresh_rollups(engine, since=datetime.fromtimestamp(start, timezone.utc))
+    refresh_rollups(engine, since=datetime.fromtimestamp(start, UTC))
     report.rollup_s = time.perf_counter() - began
     return report
 

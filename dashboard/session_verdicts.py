@@ -15,7 +15,7 @@ The verdict follows the session's state, then its heartbeats:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import contract
 
@@ -315,13 +315,13 @@ def _at(at: datetime | None, now: datetime) -> str:
 def _utc(at: datetime | None) -> datetime | None:
     if at is None:
         return None
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _utc_text(at: datetime | None) -> str:
     if at is None:
         return "?"
-    return f"{_utc(at).astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+    return f"{_utc(at).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def summary(session_id: str, session: dict, verdict: SessionVerdict, attempts: list[dict],
@@ -339,13 +339,13 @@ def summary(session_id: str, session: dict, verdict: SessionVerdict, attempts: l
               f"{session.get('heartbeats_sent') or 0}",
               f"Checked at: {_utc_text(now)}", ""]
     if attempts:
-        lines.append(f"Latest heartbeats (Request ID = X-Request-ID header), UTC, newest "
-                     f"first:")
+        lines.append("Latest heartbeats (Request ID = X-Request-ID header), UTC, newest "
+                     "first:")
         for a in attempts[:shown]:
             code = a.get("response_status") or "-"
             error = f"  {a['error_class']}" if a.get("error_class") else ""
             error += f" {a['error_code']}" if a.get("error_code") else ""
-            lines.append(f"  {_utc(a['started_at']).astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}"
+            lines.append(f"  {_utc(a['started_at']).astimezone(UTC):%Y-%m-%d %H:%M:%S}"
                          f"  #{a['attempt_no']:<5} {code!s:>3} {a['outcome']:<9} "
                          f"request {a['request_id']}{error}")
     return "\n".join(lines).rstrip() + "\n"

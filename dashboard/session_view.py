@@ -3,7 +3,7 @@ state, its heartbeats and the verdict of :mod:`.session_verdicts`. Layout only."
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -51,7 +51,7 @@ def offer(ids: tuple[str, ...], scope, *, note: str) -> bool:
 def render(session_id: str, scope) -> None:
     """The session view for ``session_id`` in the selected brand (or every brand seen)."""
     found = queries.sessions_named((session_id,), scope.brand_id)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if len(found) > 1:
         st.info(f"Player session {markup.code(session_id)} exists in {len(found)} brands: "
                 "pick one.", icon=":material/call_split:")

@@ -13,8 +13,8 @@ import math
 import random
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import contract
 

@@ -9,9 +9,18 @@ import pandas as pd
 import contract
 from delivery import changes
 
-from .shaping import (answer_class, attempts_label, bet_type_label, callback_trouble,
-                      format_time,
-                      measured_ms, odds_label, relative, response_error, stake_label)
+from .shaping import (
+    answer_class,
+    attempts_label,
+    bet_type_label,
+    callback_trouble,
+    format_time,
+    measured_ms,
+    odds_label,
+    relative,
+    response_error,
+    stake_label,
+)
 
 CLOCK = "🕒"
 
@@ -68,7 +77,7 @@ def history_export(rows: list[dict], columns: dict[str, str], zone) -> pd.DataFr
             frame[name] = pd.to_datetime(frame[name], utc=True).dt.tz_convert(zone)
     if "duration_ms" in frame and "outcome" in frame:
         frame["duration_ms"] = [measured_ms(d, o) for d, o in
-                                zip(frame["duration_ms"], frame["outcome"])]
+                                zip(frame["duration_ms"], frame["outcome"], strict=False)]
     for name in _EXPORT_INTEGERS:
         if name in frame:
             frame[name] = pd.array(frame[name].tolist(), dtype="Int64")

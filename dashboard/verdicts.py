@@ -21,7 +21,7 @@ not delivered (skipped ones are only consequences of an earlier one):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import contract
 
@@ -342,11 +342,11 @@ def _when(at: datetime | None, now: datetime) -> str:
 
 
 def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 def _utc_text(at: datetime) -> str:
-    return f"{_utc(at).astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+    return f"{_utc(at).astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
 
 
 def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callbacks: list[dict],
@@ -360,7 +360,7 @@ def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callback
     if verdict.evidence:
         lines.append("Request IDs behind the verdict (X-Request-ID): "
                      + ", ".join(verdict.evidence))
-    lines += [f"Checked at: {now.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S} UTC", ""]
+    lines += [f"Checked at: {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", ""]
     if callbacks:
         lines.append("Callbacks (request_id is the same on every retry):")
         for c in callbacks:
@@ -370,7 +370,7 @@ def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callback
     if attempts:
         lines.append("Attempts (Request ID = X-Request-ID header), UTC:")
         for a in attempts:
-            started = a["started_at"].astimezone(timezone.utc)
+            started = a["started_at"].astimezone(UTC)
             code = a.get("response_status") or "-"
             error = f"  {a['error_class']}" if a.get("error_class") else ""
             error += f" {a['error_code']}" if a.get("error_code") else ""

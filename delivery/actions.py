@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 
 import sqlalchemy as sa
@@ -349,4 +349,4 @@ def changed_by(engine: sa.Engine, action_id: int) -> list[dict]:
 
 def utc(value: datetime) -> datetime:
     """A naive time is taken as UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

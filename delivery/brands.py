@@ -45,7 +45,7 @@ class Settings:
     heartbeat_interval_s: int
 
     @classmethod
-    def from_row(cls, row) -> "Settings":
+    def from_row(cls, row) -> Settings:
         return cls(row.base_url, tuple(row.retry_schedule_s), float(row.timeout_s),
                    row.max_in_flight, row.signing_secret, row.currency,
                    row.heartbeat_interval_s)

@@ -43,7 +43,7 @@ class InvalidInput(ContractViolation):
         super().__init__(message, field=field, value=value)
         self.line = line
 
-    def at_line(self, line: int) -> "InvalidInput":
+    def at_line(self, line: int) -> InvalidInput:
         """The same error, located at a line of a JSON Lines file."""
         err = type(self).__new__(type(self))
         InvalidInput.__init__(err, f"line {line}: {self}", field=self.field, value=self.value,

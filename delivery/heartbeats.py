@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import httpx
 import sqlalchemy as sa
@@ -112,7 +112,7 @@ def claim_beats(engine: sa.Engine, lease_s: float, *, limit: int = CLAIM_LIMIT,
     ``now`` is the clock (tests pass their own)."""
     with engine.begin() as conn:
         rows = _run(conn, "claim_beats", dict(
-            now=now or datetime.now(timezone.utc), lease_s=dispatch_lease_s(lease_s),
+            now=now or datetime.now(UTC), lease_s=dispatch_lease_s(lease_s),
             limit=limit, jitter=jitter)).all()
     claims = [(r.id, r.lease_token, r.brand_id) for r in rows if r.id is not None]
     due_in = next((r.next_due_in_s for r in rows if r.id is None), None)
@@ -158,7 +158,7 @@ def begin_beats(engine: sa.Engine, claims: list[tuple[int, str]], margin_s: floa
     if not claims:
         return []
     key = store.fingerprint_key(engine)
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     with engine.begin() as conn:
         rows = _run(conn, "start_beats", dict(
             ids=[c[0] for c in claims], tokens=[c[1] for c in claims],
@@ -230,7 +230,7 @@ def expire_sessions(engine: sa.Engine, *, now: datetime | None = None,
     """End the live sessions whose end has come (``expired``); their row ids."""
     with engine.begin() as conn:
         return list(_run(conn, "expire_sessions", dict(
-            now=now or datetime.now(timezone.utc), limit=limit)).scalars())
+            now=now or datetime.now(UTC), limit=limit)).scalars())
 
 
 # --- in the calling thread --------------------------------------------------------------------

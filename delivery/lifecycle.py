@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import contract
+
 from .schedule import DELIVERED, EXHAUSTED, REJECTED
 
 NEW = "NEW"

@@ -44,7 +44,7 @@ ECHO_MIN_CHARS = 4
 #: Most visible keys a brand may declare, and longest key.
 MAX_VISIBLE_KEYS, MAX_KEY_CHARS = 100, 100
 
-_FINGERPRINT = re.compile(r"\*\*\*#[0-9a-f]{%d}" % FINGERPRINT_HEX)
+_FINGERPRINT = re.compile(rf"\*\*\*#[0-9a-f]{{{FINGERPRINT_HEX}}}")
 
 
 def canonical(value: object) -> str:
@@ -155,7 +155,7 @@ class Mask:
 
     # --- answers that echo the session ---------------------------------------------------------
 
-    def secrets(self, *sessions: object) -> "Secrets":
+    def secrets(self, *sessions: object) -> Secrets:
         """What of these Foreign-Params (objects as sent, or Foreign-Params header texts) must
         not show in an answer: the keys whose values are masked, and the masked values."""
         names: set[str] = set()

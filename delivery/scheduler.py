@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from prometheus_client import Counter
 
 from . import heartbeats, store
-from .database import connection_lost
 from .broker import send_batch, send_beats
+from .database import connection_lost
 from .settings import Settings
 from .wakeups import DueSignal
 
@@ -92,7 +92,7 @@ def batches(claims: list, size: int, processes: int = 1) -> list[list]:
         part = max(1, min(size, math.ceil(len(brand_claims) / max(1, processes))))
         for start in range(0, len(brand_claims), part):
             piece = brand_claims[start:start + part]
-            for message, brands in zip(messages, brands_in):
+            for message, brands in zip(messages, brands_in, strict=False):
                 if brand_id not in brands and len(message) + len(piece) <= size:
                     message += piece
                     brands.add(brand_id)
@@ -103,7 +103,7 @@ def batches(claims: list, size: int, processes: int = 1) -> list[list]:
     return messages
 
 
-def sleep_s(report: "TickReport", next_due_in_s: float | None, backstop_s: float) -> float:
+def sleep_s(report: TickReport, next_due_in_s: float | None, backstop_s: float) -> float:
     """How long to wait for a notification before the next tick."""
     if report.dispatched >= CLAIM_LIMIT or report.beats_dispatched >= heartbeats.CLAIM_LIMIT:
         return 0.0

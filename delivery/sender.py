@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache, cached_property, lru_cache
 
 import h11
@@ -36,6 +36,7 @@ import httpcore
 import httpx
 
 import contract
+
 from . import masking, signing, urls
 from .schedule import Outcome, classify, parse_retry_after
 
@@ -126,7 +127,7 @@ def redact_params(params: dict, mask: masking.Mask = masking.KEYLESS) -> dict:
     return mask.params(params)
 
 
-def redact_answer(attempt: "Attempt") -> tuple[str | None, str | None, str | None]:
+def redact_answer(attempt: Attempt) -> tuple[str | None, str | None, str | None]:
     """The answer's body, error detail and error code as stored: the session's Foreign-Params
     values masked wherever the platform echoed them, and members named like its keys (see
     :class:`.masking.Secrets`)."""
@@ -167,7 +168,7 @@ def prepare(callback: OutgoingCallback) -> Sending:
     """Fix an attempt's Request ID, start time, body and headers."""
     attempt_id = str(uuid.uuid4())
     body = json.dumps(callback.payload, separators=(",", ":")).encode()
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     return Sending(attempt_id, callback, started_at, body,
                    build_headers(callback, attempt_id, body, started_at))
 
@@ -230,7 +231,7 @@ def _attempt(sending: Sending, clock: float, status: int | None, response_header
     """What came of a request sent at ``clock`` (``perf_counter``), classified."""
     callback, attempt_id, started_at = sending.callback, sending.id, sending.started_at
     duration_ms = (time.perf_counter() - clock) * 1000
-    finished_at = datetime.now(timezone.utc)
+    finished_at = datetime.now(UTC)
 
     if transport_error:
         outcome = classify(callback.destination, None, transport_error=transport_error,

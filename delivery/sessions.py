@@ -25,7 +25,7 @@ import json
 import random
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -129,7 +129,7 @@ def expiry(ttl_s: object, expires_at: object, now: datetime) -> datetime | None:
                            "as 2026-12-05T18:00:00Z", field="expires_at", value=expires_at)
     if expires_at <= now:
         raise InvalidInput(f"expires_at {expires_at.isoformat()} is not in the future (now is "
-                           f"{now.astimezone(timezone.utc).isoformat()}); give a later time, "
+                           f"{now.astimezone(UTC).isoformat()}); give a later time, "
                            "or close the session", field="expires_at",
                            value=expires_at.isoformat())
     return expires_at
@@ -170,7 +170,7 @@ def open(engine: sa.Engine, brand_name: str, session_id: str, foreign_params: di
     """Open the brand's player session, or refresh it when it is live (see the module).
     :class:`~delivery.errors.UnknownBrand` or :class:`~delivery.errors.InvalidInput` naming
     the field; then nothing is written. ``now`` is the clock (tests pass their own)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     session_id = check_session_id(session_id)
     foreign_params = check_foreign_params(foreign_params)
     ends = expiry(ttl_s, expires_at, now)
@@ -203,7 +203,7 @@ def close(engine: sa.Engine, brand_name: str, session_id: str, *,
     brand = store.brand_named(engine, brand_name)
     with engine.begin() as conn:
         _run(conn, "close_session", dict(brand_id=brand.id, session_id=session_id,
-                                         now=now or datetime.now(timezone.utc)))
+                                         now=now or datetime.now(UTC)))
         return _session(conn, brand.id, session_id)
 
 

@@ -32,8 +32,9 @@ import socket
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 import psycopg2
 import psycopg2.extensions

@@ -112,5 +112,5 @@ def _prepare(conn: sa.Connection, handle: str, prepare: str,
     types = conn.exec_driver_sql(
         "SELECT CAST(parameter_types AS text[]) FROM pg_prepared_statements"
         " WHERE name = %(handle)s", {"handle": handle}).scalar_one()
-    args = ", ".join(f"CAST(:{p} AS {t})" for p, t in zip(names, types))
+    args = ", ".join(f"CAST(:{p} AS {t})" for p, t in zip(names, types, strict=False))
     return sa.text(f"EXECUTE {handle}({args})" if args else f"EXECUTE {handle}")

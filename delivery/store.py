@@ -21,6 +21,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 import contract
+
 from . import audit, keys, lifecycle, masking, statements, urls, validation
 from .errors import InvalidInput, UnknownBrand
 from .schedule import EXHAUSTED
@@ -56,7 +57,7 @@ class Brand:
     heartbeat_interval_s: int = contract.DEFAULT_HEARTBEAT_INTERVAL_S
 
     @classmethod
-    def from_row(cls, row) -> "Brand":
+    def from_row(cls, row) -> Brand:
         return cls(row.id, row.name, row.base_url, tuple(row.retry_schedule_s),
                    float(row.timeout_s), row.max_in_flight, row.signing_secret,
                    tuple(row.visible_keys or ()), row.heartbeat_interval_s)
@@ -214,7 +215,7 @@ def _enqueue(conn: sa.Connection, brand: Brand, callbacks: list[NewCallback],
              "foreign_params": cb.foreign_params, "skip_reason": skip_reason,
              "first_of_bet": first}
             for n, (cb, skip_reason, first) in enumerate(zip(callbacks, plan.skip_reasons,
-                                                             plan.firsts))]
+                                                             plan.firsts, strict=False))]
     written = _run(conn, "queue_callbacks", {
         "brand_id": brand.id, "origin": origin, "statuses": json.dumps(moved),
         "rows": _json_array(rows)})

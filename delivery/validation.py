@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import contract
 from contract import checking
+
 from .errors import InvalidInput, UnknownDestination
 
 _ITEM_KEYS = {"bet_id", "destination", "payload", "foreign_params"}

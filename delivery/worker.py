@@ -33,7 +33,8 @@ import math
 import queue
 import threading
 import time
-from typing import Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import sqlalchemy as sa
 
@@ -125,7 +126,8 @@ class SendLoop:
 
     A busy process keeps hundreds of requests in flight over many brands: a thread each cost
     the interpreter more in switching than the requests themselves, and httpx's transport in a
-    thread about twice the CPU of HTTP/1.1 spoken with h11 on the loop (``bench/bench_send_cpu.py``).
+    thread about twice the CPU of HTTP/1.1 spoken with h11 on the loop
+    (``bench/bench_send_cpu.py``).
     Each brand has kept-alive connections of its own, one pool for its callbacks and one for its
     heartbeats, and the leases keep a brand under max_in_flight requests of each kind: a
     platform that hangs holds its own connections until the deadline, and nothing of any other
@@ -322,7 +324,7 @@ class DeliveryWorker:
         finally:
             self._intake_closes()
 
-    async def _send_beat(self, item: tuple[Sending, "heartbeats.Beat"]) -> None:
+    async def _send_beat(self, item: tuple[Sending, heartbeats.Beat]) -> None:
         sending, beat = item
         cb = sending.callback
         try:

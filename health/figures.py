@@ -4,9 +4,9 @@ the back-office reads as its read-only role, the alert evaluator as the owner.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Mapping
 
 import sqlalchemy as sa
 

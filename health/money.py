@@ -20,9 +20,9 @@ cash-outs) are money a platform would recover, not money players miss, and are l
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Iterable, Mapping
 
 import contract
 from contract.payouts import format_amount

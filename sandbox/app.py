@@ -18,14 +18,18 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import (
-    HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
 )
 from starlette.routing import Route
 

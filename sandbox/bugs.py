@@ -37,7 +37,7 @@ Each switch is off by default; turn it on with ``--bug NAME`` (repeatable), the 
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from contract.errors import ConfigurationError
 

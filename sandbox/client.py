@@ -27,11 +27,11 @@ class SandboxClient:
         self._http = httpx.Client(timeout=timeout_s)
 
     @classmethod
-    def for_handle(cls, handle, timeout_s: float = DEFAULT_TIMEOUT_S) -> "SandboxClient":
+    def for_handle(cls, handle, timeout_s: float = DEFAULT_TIMEOUT_S) -> SandboxClient:
         """A client for a :class:`~sandbox.server.SandboxHandle`."""
         return cls(handle.url, root_url=handle.root_url, timeout_s=timeout_s)
 
-    def __enter__(self) -> "SandboxClient":
+    def __enter__(self) -> SandboxClient:
         return self
 
     def __exit__(self, *exc_info) -> None:

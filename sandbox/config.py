@@ -26,8 +26,12 @@ from contract import payouts
 from contract.errors import ConfigurationError
 from sandbox import bugs as bug_names
 from sandbox.faults import (
-    DEFAULT_ERROR_STATUSES, DEFAULT_TIMEOUT_S, DEFAULT_UNSUPPORTED_CODE, FaultProfile,
-    parse_latency, parse_outage,
+    DEFAULT_ERROR_STATUSES,
+    DEFAULT_TIMEOUT_S,
+    DEFAULT_UNSUPPORTED_CODE,
+    FaultProfile,
+    parse_latency,
+    parse_outage,
 )
 from sandbox.platform import Platform
 from sandbox.state_file import StateFile

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import contract
 from contract.errors import ConfigurationError
@@ -93,7 +93,7 @@ class Outage:
             return f"down {self.down_s:g} s every {self.every_s:g} s"
         if self.from_s is not None:
             return f"down from {self.from_s:g} s to {self.to_s:g} s after start"
-        start, end = (datetime.fromtimestamp(t, timezone.utc).isoformat()
+        start, end = (datetime.fromtimestamp(t, UTC).isoformat()
                       for t in (self.start_at_s, self.end_at_s))
         return f"down from {start} to {end}"
 
@@ -113,7 +113,7 @@ class FaultProfile:
     outages: tuple[Outage, ...] = ()
     outage_mode: str = "503"
 
-    def check(self) -> "FaultProfile":
+    def check(self) -> FaultProfile:
         """The profile itself, or ConfigurationError naming the setting that cannot work."""
         for name in ("error_rate", "timeout_rate", "unsupported_rate"):
             value = getattr(self, name)

@@ -30,7 +30,7 @@ class Answer:
         return [self.status, self.body]
 
     @classmethod
-    def from_json(cls, data: list) -> "Answer":
+    def from_json(cls, data: list) -> Answer:
         return cls(int(data[0]), data[1])
 
 
@@ -54,7 +54,7 @@ class Player:
                 "expired": self.expired}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Player":
+    def from_json(cls, data: dict) -> Player:
         return cls(data["player_id"], data["token"], Decimal(data["available"]),
                    Decimal(data["held"]), bool(data.get("expired", False)))
 
@@ -80,7 +80,7 @@ class Bet:
                 "credited": format_amount(self.credited)}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Bet":
+    def from_json(cls, data: dict) -> Bet:
         return cls(data["bet_id"], data["player_id"], int(data["bet_type"]),
                    Decimal(data["stake"]), tuple(data["system_sizes"]),
                    Decimal(data["held_amount"]), data["state"], Decimal(data["credited"]))
@@ -102,7 +102,7 @@ class CashOut:
                 "released_amount": format_amount(self.released_amount), "state": self.state}
 
     @classmethod
-    def from_json(cls, data: dict) -> "CashOut":
+    def from_json(cls, data: dict) -> CashOut:
         return cls(data["order_id"], data["bet_id"], Decimal(data["refund_amount"]),
                    Decimal(data["released_amount"]), data["state"])
 
@@ -130,7 +130,7 @@ class Ledger:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "Ledger":
+    def from_json(cls, data: dict) -> Ledger:
         """A ledger from :meth:`to_json` output; KeyError/ValueError when it is not one."""
         if data.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"state version {data.get('version')!r} is not {SNAPSHOT_VERSION}")

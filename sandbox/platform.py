@@ -19,9 +19,9 @@ key ``session_key`` (default ``token``; the operator chooses it, e.g. ``session_
 ``bet_id`` on every later callback (a session may expire before a bet settles);
 ``bet_player_id`` is not needed. Bodies are read tolerantly (:mod:`sandbox.validation`): only
 the ids and what moves money are required. A repeated ``request_id`` gets the stored first
-answer and changes nothing. A callback that does not fit the bet's state (a settle for an unknown or already
-settled bet, say) gets a 400 with a code the destination does not support, so the sender shows it
-as a platform-side failure. Bodies that break the contract get 400 ``bad_request``.
+answer and changes nothing. A callback that does not fit the bet's state (a settle for an unknown
+or already settled bet, say) gets a 400 with a code the destination does not support, so the
+sender shows it as a platform-side failure. Bodies that break the contract get 400 ``bad_request``.
 
 Bug switches (:mod:`sandbox.bugs`) bend these rules on purpose. Every public method is
 thread-safe; with a :class:`~sandbox.state_file.StateFile` the ledger is saved after each change.
@@ -32,22 +32,38 @@ import json
 import threading
 import time
 from collections import deque
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Callable
 
 import contract
 from contract import payouts
 from contract.errors import ContractViolation
 from sandbox import bugs as bug_names
 from sandbox.ledger import (
-    ACCEPTED, ANNULLED, CASHED_OUT, DECLINED, NO_CONTENT, OPEN, SETTLED, Answer, Bet, CashOut,
-    Ledger, Player,
+    ACCEPTED,
+    ANNULLED,
+    CASHED_OUT,
+    DECLINED,
+    NO_CONTENT,
+    OPEN,
+    SETTLED,
+    Answer,
+    Bet,
+    CashOut,
+    Ledger,
+    Player,
 )
 from sandbox.settling import bet_shape_problem, settle_credit
 from sandbox.state_file import StateFile
 from sandbox.validation import (
-    DEFAULT_SESSION_KEY, INVALID_BODY_CODE, BodyError, check_body, money, problem_data, session_id,
+    DEFAULT_SESSION_KEY,
+    INVALID_BODY_CODE,
+    BodyError,
+    check_body,
+    money,
+    problem_data,
+    session_id,
 )
 
 #: How many recent requests the inspection page keeps.
@@ -364,7 +380,7 @@ class Platform:
     def _note(self, destination: str, body: dict, answer: Answer, what: str) -> None:
         bet = self._ledger.bets.get(str(body.get("bet_id")))
         self._recent.append({
-            "at": datetime.fromtimestamp(self._clock(), timezone.utc).isoformat(
+            "at": datetime.fromtimestamp(self._clock(), UTC).isoformat(
                 timespec="milliseconds"),
             "destination": destination, "request_id": body.get("request_id"),
             "bet_id": body.get("bet_id"), "player_id": bet.player_id if bet else None,

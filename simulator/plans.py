@@ -72,17 +72,18 @@ SYSTEM_SIZES = (2,)
 
 
 def _results(rng: random.Random, legs: int) -> list[int]:
-    statuses, weights = zip(*LEG_RESULTS.items())
+    statuses, weights = zip(*LEG_RESULTS.items(), strict=False)
     return rng.choices(statuses, weights, k=legs)
 
 
 def settle_step(bet_type: int, stake: Decimal, odds: list[Decimal], sizes: list[int],
                 statuses: list[int], player_id: str, delay_s: float) -> Step:
     """The settle for these leg results, with the amount the payout rules give."""
-    legs = [payouts.Leg(o, s) for o, s in zip(odds, statuses)]
+    legs = [payouts.Leg(o, s) for o, s in zip(odds, statuses, strict=False)]
     result = payouts.settlement(bet_type, stake, legs, sizes)
     body = {"bet_player_id": player_id, **result.as_fields(),
-            "bet_odds": [_odd(i, o, s) for i, (o, s) in enumerate(zip(odds, statuses))]}
+            "bet_odds": [_odd(i, o, s)
+                         for i, (o, s) in enumerate(zip(odds, statuses, strict=False))]}
     return Step("/bet/settle", body, Move(result.settle_amount, -stake), delay_s)
 
 
@@ -92,7 +93,8 @@ def cashed_out_settle_step(odds: list[Decimal], statuses: list[int], player_id: 
     0.00 — answered, and no money moves (the cash-out paid the bet out already)."""
     body = {"bet_player_id": player_id,
             **payouts.Settlement(payouts.SETTLE_LOST, Decimal(0)).as_fields(),
-            "bet_odds": [_odd(i, o, s) for i, (o, s) in enumerate(zip(odds, statuses))]}
+            "bet_odds": [_odd(i, o, s)
+                         for i, (o, s) in enumerate(zip(odds, statuses, strict=False))]}
     return Step("/bet/settle", body, Move(), delay_s)
 
 

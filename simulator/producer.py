@@ -19,7 +19,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -29,8 +29,16 @@ from delivery import lifecycle, sessions, store
 from delivery.validation import parse_callback
 from sandbox.client import SandboxClient
 
-from .plans import (BetPlan, Move, SessionHabits, SessionPlan, needs_refresh, plan_bet,
-                    plan_session, session_over)
+from .plans import (
+    BetPlan,
+    Move,
+    SessionHabits,
+    SessionPlan,
+    needs_refresh,
+    plan_bet,
+    plan_session,
+    session_over,
+)
 
 #: Starting balance of most simulated players.
 RICH_BALANCE = Decimal("1000.00")
@@ -95,10 +103,14 @@ def sandbox_root(base_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+#: How players open, keep and close sessions unless a run says otherwise.
+USUAL_HABITS = SessionHabits()
+
+
 class Simulator:
     def __init__(self, engine: sa.Engine, brands: list[store.Brand], *, rate_per_s: float,
                  players_per_brand: int = 20, pace: float = 1.0, seed: int | None = None,
-                 habits: SessionHabits = SessionHabits(),
+                 habits: SessionHabits = USUAL_HABITS,
                  logged_out_per_brand: int = LOGGED_OUT_PER_BRAND):
         self.engine = engine
         self.brands = brands
@@ -171,7 +183,7 @@ class Simulator:
         player = self.rng.choice(present[brand])
         self._keep_session(player, now)
         bet_id = f"sim-{self.run_id}-{self.counters.bets:06d}"
-        created = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+        created = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         plan = plan_bet(self.rng, bet_id, player.token, created)
         self.counters.bets += 1
         self.counters.by_lifecycle[plan.lifecycle] = (

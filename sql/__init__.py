@@ -19,7 +19,7 @@ def queries(filename: str = "queries.sql") -> dict[str, str]:
     text = resources.files(__package__).joinpath(filename).read_text()
     parts = _NAME.split(text)
     named = {}
-    for name, body in zip(parts[1::2], parts[2::2]):
+    for name, body in zip(parts[1::2], parts[2::2], strict=False):
         if name in named:
             raise ValueError(f"{filename}: query {name!r} is defined twice")
         named[name] = body.strip().rstrip(";")

@@ -3,12 +3,12 @@ to a real HTTP server on 127.0.0.1, record)."""
 from __future__ import annotations
 
 import httpx
-
 from databases import deliver_round
-from delivery import store
-from delivery.validation import parse_callback
 from factories import item, place_payload
 from receiver import Receiver, Reply
+
+from delivery import store
+from delivery.validation import parse_callback
 
 
 def failing_receiver(failing_bets: set[str]) -> Receiver:

@@ -5,9 +5,9 @@ import os
 from contextlib import contextmanager
 
 import sqlalchemy as sa
+from databases import empty
 
 from callbacks.dashboard import launch, wait_ready
-from databases import empty
 
 
 @contextmanager

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-
 from databases import OwnServer
-from delivery import database, store
-from delivery.validation import parse_callback
 from factories import item
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
+
+from delivery import database, store
+from delivery.validation import parse_callback
 
 #: Callbacks queued before, during (in flight at the stop) and after the outage.
 BEFORE, DURING, AFTER = 10, 10, 10

@@ -41,7 +41,7 @@ class Reply:
     hang_up: bool = False
 
     @classmethod
-    def json(cls, status: int, value, headers: dict | None = None, **kw) -> "Reply":
+    def json(cls, status: int, value, headers: dict | None = None, **kw) -> Reply:
         return cls(status, json.dumps(value).encode(),
                    {"Content-Type": "application/json", **(headers or {})}, **kw)
 
@@ -94,7 +94,7 @@ class Receiver:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Receiver:
         self.thread.start()
         return self
 

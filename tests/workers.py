@@ -34,7 +34,7 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.log = tempfile.NamedTemporaryFile("w+", prefix="callbacks-worker-", suffix=".log")
 
-    def start(self) -> "Worker":
+    def start(self) -> Worker:
         self.proc = subprocess.Popen(self.command, env=self.env, stdout=self.log,
                                      stderr=subprocess.STDOUT, text=True)
         return self
@@ -64,7 +64,7 @@ class Worker:
                 self.kill_all()
         return self.output()
 
-    def __enter__(self) -> "Worker":
+    def __enter__(self) -> Worker:
         return self.start()
 
     def __exit__(self, exc_type, *exc):

@@ -7,10 +7,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from ..accounts import ADMIN
 from delivery import changes
 
 from .. import auth, components, queries, tables
+from ..accounts import ADMIN
 
 _TABLE_KEY = "actions_table"
 _CHANGES_KEY = "changes_table"

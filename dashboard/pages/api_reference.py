@@ -53,7 +53,7 @@ unreadable body, other 4xx, 3xx (redirects are not followed), 5xx, a timeout
 answer a repeated `request_id` as the first time and apply it once.
 """)
     tabs = st.tabs([d.path for d in contract.DESTINATIONS.values()])
-    for tab, destination in zip(tabs, contract.DESTINATIONS.values()):
+    for tab, destination in zip(tabs, contract.DESTINATIONS.values(), strict=False):
         with tab:
             _destination(destination)
 

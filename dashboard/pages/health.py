@@ -11,10 +11,24 @@ from health.money import combined, plain_amount
 from health.state import DEGRADED, DOWN, HEALTHY, RECENT_WINDOW_S, duration
 
 from .. import charts, components, health_charts, queries
-from ..health_shaping import (DEFAULT_PERIOD, PERIOD_LABELS, PERIODS, beat_frame, compare,
-                              events_table, exhaustions, export, heartbeat_series,
-                              money_chart_data, money_table, now_table, period, rate_series,
-                              session_totals, sessions_table)
+from ..health_shaping import (
+    DEFAULT_PERIOD,
+    PERIOD_LABELS,
+    PERIODS,
+    beat_frame,
+    compare,
+    events_table,
+    exhaustions,
+    export,
+    heartbeat_series,
+    money_chart_data,
+    money_table,
+    now_table,
+    period,
+    rate_series,
+    session_totals,
+    sessions_table,
+)
 
 _BUCKET_LABELS = {timedelta(hours=1): "hour", timedelta(hours=6): "6 h"}
 
@@ -77,7 +91,7 @@ def _money(brands) -> None:
         return
     total = combined(b.money for b in brands).currencies()
     cols = st.columns(max(4, min(len(total), 6)))
-    for col, risk in zip(cols, total):
+    for col, risk in zip(cols, total, strict=False):
         col.metric(f"At risk, {risk.currency or 'no currency'}", plain_amount(risk.total),
                    help=f"Stakes possibly held {plain_amount(risk.held)}, owed to players "
                         f"{plain_amount(risk.owed)}; {risk.callbacks:,} callback(s)")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import streamlit as st
 
@@ -12,8 +12,17 @@ from delivery.schedule import ERROR_CLASSES
 
 from .. import auth, components, markup, navigation, queries, session_view, tables
 from ..filters import FilterError, HistoryFilter, parse_codes
-from ..shaping import (OUTCOMES, SENDING, SENDING_ERROR, UNKNOWN, UNKNOWN_DETAIL, format_time,
-                       measured_ms, pretty_json, relative)
+from ..shaping import (
+    OUTCOMES,
+    SENDING,
+    SENDING_ERROR,
+    UNKNOWN,
+    UNKNOWN_DETAIL,
+    format_time,
+    measured_ms,
+    pretty_json,
+    relative,
+)
 
 _TABLE_KEY = "history_table"
 #: Columns as shown: where the decision path starts (Code, Response error) right after the
@@ -201,12 +210,12 @@ def _expanded(request_id: str, scope) -> None:
     if beat:
         del facts["Callback now"], facts["Next attempt"]
         facts["Next heartbeat"] = format_time(a["next_attempt_at"], zone) or "— (none after it)"
-    for column, (name, value) in zip(st.columns(len(facts)), facts.items()):
+    for column, (name, value) in zip(st.columns(len(facts)), facts.items(), strict=False):
         column.caption(name)
         column.markdown(markup.text(value))
     if sending:
         st.info(f"**{SENDING_ERROR}** — the attempt started "
-                f"{relative(a['started_at'], datetime.now(timezone.utc))} and its answer is not "
+                f"{relative(a['started_at'], datetime.now(UTC))} and its answer is not "
                 "recorded yet. The row is completed when the answer arrives; if the worker "
                 "stops first, it is closed as outcome unknown and the callback is sent again "
                 "with the same request_id.")

@@ -18,17 +18,23 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 import streamlit as st
 
-from dashboard import auth, components, connection, markup
-from dashboard import integration_queries as queries
 from battery import reports
-from delivery import store
-from delivery.errors import CallbackDeskError, ConfigurationError
 from battery.plan import CASES
 from battery.results import (
-    CANCELLED, ERROR, FAILED, SUCCESS, CaseResult, RunResult, StepResult,
+    CANCELLED,
+    ERROR,
+    FAILED,
+    SUCCESS,
+    CaseResult,
+    RunResult,
+    StepResult,
 )
 from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
 from battery.session import DEMO_TOKEN, TOKEN_KEY, foreign_params_from
+from dashboard import auth, components, connection, markup
+from dashboard import integration_queries as queries
+from delivery import store
+from delivery.errors import CallbackDeskError, ConfigurationError
 
 _BADGE = {SUCCESS: ":green-badge[Success]", FAILED: ":red-badge[Failed]",
           CANCELLED: ":orange-badge[Cancelled]", "running": ":blue-badge[Running]"}

@@ -2,13 +2,14 @@
 up a player session (the player says they were logged out)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import streamlit as st
 
 from .. import acting, components, markup, navigation, queries, session_view, tables, verdicts
 from ..filters import format_group_ids
 from ..shaping import bet_type_label, format_time, history_params, stake_label
+
 PATH = (
     ("Any callback at all? If not, is it queued?", (verdicts.NO_TRACE, verdicts.QUEUED)),
     ("All 2xx — we did our part; the problem is downstream.", (verdicts.DELIVERED,)),
@@ -66,7 +67,7 @@ def render() -> None:
                    "is.")
         session_view.render(bet_id, scope)
         return
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     brand = scope.brand or {}
     max_attempts = len(brand["retry_schedule_s"]) if brand.get("retry_schedule_s") else None
     verdict = verdicts.investigate(bet_id, found["bet"], found["callbacks"], found["attempts"],

@@ -1,12 +1,13 @@
 """Callback sender — what is queued to go out next, one row per group; refreshes itself."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import streamlit as st
 
 from .. import acting, components, navigation, queries, tables
 from ..shaping import format_time, history_params, relative
+
 REFRESH_S = 5
 _TABLE_KEY = "sender_table"
 #: The Group IDs of the rows as last drawn, and the Group ID the analyst selected: the selection
@@ -33,7 +34,7 @@ def render() -> None:
 @components.guarded
 def _queue(group_ids: tuple[str, ...]) -> None:
     scope = components.scope()
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     summary, rows = queries.sender(scope.brand_id, group_ids)
     figures = st.columns(5)
     figures[0].metric("Groups queued", f"{summary['groups']:,}")

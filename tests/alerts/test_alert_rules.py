@@ -1,4 +1,5 @@
 """Rules, their defaults and their evaluation (pure)."""
+from datetime import UTC
 from decimal import Decimal
 
 from alerts import messages, rules
@@ -81,10 +82,10 @@ def test_transitions_fire_once_and_resolve_once():
 
 
 def test_notification_body_is_slack_compatible_with_fields():
-    from datetime import datetime, timezone
+    from datetime import datetime
     reading = rules.evaluate(dict(rules.BUILT_IN), figures(window_exhausted=2))["exhausted"]
     body = messages.body(event_id=3, status="firing", brand="acme", reading=reading,
-                         at=datetime(2026, 11, 29, 12, tzinfo=timezone.utc))
+                         at=datetime(2026, 11, 29, 12, tzinfo=UTC))
     assert body["text"] == ("[FIRING] Callback Desk · brand acme · exhausted callbacks: "
                             "2 callback(s) ran out of retries in the last 1 h")
     assert {k: body[k] for k in ("status", "brand", "rule", "value", "event_id")} == {

@@ -8,6 +8,9 @@ from decimal import Decimal
 import httpx
 import pytest
 import sqlalchemy as sa
+from brand_traffic import deliver, enqueue, failing_receiver
+from player_sessions import live_session
+from receiver import Receiver, Reply
 
 import contract
 from alerts import store as alert_store
@@ -15,10 +18,6 @@ from alerts.monitor import AlertMonitor
 from alerts.notify import Notifier
 from delivery import heartbeats, store
 from health import figures
-from player_sessions import live_session
-from receiver import Receiver, Reply
-
-from brand_traffic import deliver, enqueue, failing_receiver
 
 #: Retries of the notifications under test, short so a test needs no waiting.
 QUICK_RETRIES_S = (0.01, 0.01, 0.01)

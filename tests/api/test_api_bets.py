@@ -2,7 +2,7 @@
 including attempts still sending or whose answer was never recorded."""
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
@@ -59,7 +59,7 @@ def test_a_bet_shows_its_callbacks_in_order_with_every_attempt(client, api_db):
 def test_attempts_still_sending_or_of_unknown_outcome_are_shown(client, api_db):
     client.post("/v1/brands/acme/callbacks", json={"callbacks": [item("bet-1", "/bet/place")]})
     [row] = store.group_callbacks(api_db, "bet-1")
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     with api_db.begin() as conn:
         for n, outcome in ((1, "unknown"), (2, "sending")):
             conn.execute(sa.text(

@@ -7,8 +7,8 @@ import pytest
 from factories import PAYLOADS, item, odd
 from openapi_spec_validator import validate
 
-from api.openapi import document, schema_name
 import contract
+from api.openapi import document, schema_name
 from delivery.errors import InvalidInput
 from delivery.validation import parse_callback
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -75,7 +75,7 @@ def test_a_put_opens_a_session_and_a_repeat_refreshes_it(client, api_db):
 
 
 def test_an_end_can_be_a_time_and_no_end_is_until_closed(client):
-    at = (datetime.now(timezone.utc) + timedelta(hours=2)).replace(microsecond=0)
+    at = (datetime.now(UTC) + timedelta(hours=2)).replace(microsecond=0)
     timed = client.put(f"{ROUTE}/s-1", json={"foreign_params": PARAMS,
                                                "expires_at": at.isoformat()})
     assert timed.status_code == 201 and datetime.fromisoformat(

@@ -4,7 +4,7 @@ as if they had happened long ago.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from dashboard_scenarios import deliver_due
@@ -16,7 +16,7 @@ from delivery import store
 from delivery.validation import parse_callback
 
 #: When the "old" bets happened: the middle of a month two years before now.
-OLD = (datetime.now(timezone.utc) - timedelta(days=730)).replace(day=15, hour=12, minute=0,
+OLD = (datetime.now(UTC) - timedelta(days=730)).replace(day=15, hour=12, minute=0,
                                                                  second=0, microsecond=0)
 
 

@@ -6,13 +6,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
 from archive_scenarios import OLD, build
 from dashboard_apptest import ADMIN, PASSWORD, make_user
+from dashboards import serving
 from databases import empty
+from playwright.sync_api import expect
 
 from archive.export import archive
-from dashboards import serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"

@@ -15,8 +15,8 @@ from databases import empty
 
 from archive import reader
 from archive.export import ArchiveError, archive
-from archive.reader import held_partitions
 from archive.layout import DROPPED, EXPORTED, Manifest
+from archive.reader import held_partitions
 
 NINETY_DAYS = timedelta(days=90)
 

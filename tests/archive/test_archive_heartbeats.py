@@ -2,7 +2,7 @@
 archived with their month like every attempt, and read back from Parquet."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import httpx
@@ -36,7 +36,7 @@ def month_with_heartbeats(clean_db):
     with Receiver(platform) as receiver, httpx.Client(timeout=5) as client:
         store.add_brand(clean_db, "north", receiver.url)  # (an upsert: the URL only)
         heartbeats.beat_round(clean_db, client)
-        later = datetime.now(timezone.utc) + timedelta(seconds=120)
+        later = datetime.now(UTC) + timedelta(seconds=120)
         heartbeats.beat_round(clean_db, client, now=later)
     with clean_db.begin() as conn:
         conn.execute(sa.text(
@@ -44,7 +44,7 @@ def month_with_heartbeats(clean_db):
             "scheduled_at = scheduled_at - :d, started_at = started_at - :d, "
             "finished_at = finished_at - :d, next_attempt_at = next_attempt_at - :d "
             "WHERE destination = :heartbeat"),
-            {"d": datetime.now(timezone.utc) - OLD, "heartbeat": contract.HEARTBEAT})
+            {"d": datetime.now(UTC) - OLD, "heartbeat": contract.HEARTBEAT})
     yield clean_db
     empty(clean_db)
 

@@ -7,7 +7,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import streamlit as st
@@ -67,7 +67,7 @@ def brand_id(engine, name: str) -> int:
 
 
 def everything(brand: int | None = None, **over) -> HistoryFilter:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return HistoryFilter(over.pop("created_from", EPOCH), now + timedelta(days=1), brand,
                          **over)
 
@@ -100,7 +100,7 @@ def test_history_pages_through_both_stores_without_gaps_or_repeats(reader, engin
 
 
 def test_a_window_inside_postgresql_does_not_read_the_archive(reader, engine):
-    recent = everything(created_from=datetime.now(timezone.utc) - timedelta(days=1))
+    recent = everything(created_from=datetime.now(UTC) - timedelta(days=1))
     groups = {r["group_id"] for r in queries.fetch_history(recent, None).rows}
     assert groups == {"new-north-1", "new-south-1"}
 
@@ -185,14 +185,14 @@ def test_breakdowns_count_archived_months(reader, engine):
     old_from = OLD - timedelta(days=3)
     counts, latency = queries.fetch_breakdown(None, old_from, old_from + timedelta(days=30),
                                               timedelta(days=1),
-                                              datetime(2000, 1, 1, tzinfo=timezone.utc), False)
+                                              datetime(2000, 1, 1, tzinfo=UTC), False)
     assert counts["attempts"].sum() == 8
     assert set(counts["brand"]) == {"north", "south"}
     assert counts.loc[counts["response_status"] == 400, "attempts"].sum() == 2
     assert latency["attempts"].sum() == 8
     north, _ = queries.fetch_breakdown(brand_id(engine, "north"), old_from,
                                        old_from + timedelta(days=30), timedelta(days=1),
-                                       datetime(2000, 1, 1, tzinfo=timezone.utc), False)
+                                       datetime(2000, 1, 1, tzinfo=UTC), False)
     assert north["attempts"].sum() == 4
 
 

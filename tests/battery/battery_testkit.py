@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import socket
 import threading
-from contextlib import contextmanager
-
 import time
+from contextlib import contextmanager
 
 import uvicorn
 

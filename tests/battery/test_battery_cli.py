@@ -5,12 +5,12 @@ import json
 from xml.etree import ElementTree as ET
 
 import sqlalchemy as sa
+from battery_testkit import TOKEN, closed_port_url, guarded_sandbox, sandbox, unlike_sandbox
 
-from delivery import store
 from battery.cli import FOREIGN_PARAMS_ENV, TOKEN_ENV, register
 from battery.plan import CASES
+from delivery import store
 from sandbox import bugs
-from battery_testkit import TOKEN, closed_port_url, guarded_sandbox, sandbox, unlike_sandbox
 
 N = len(CASES)
 

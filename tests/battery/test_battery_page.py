@@ -7,13 +7,13 @@ import os
 import pytest
 import sqlalchemy as sa
 import streamlit as st
+from battery_testkit import TOKEN, guarded_sandbox, sandbox, unlike_sandbox
 from streamlit.testing.v1 import AppTest
 
+from battery.plan import CASES
 from dashboard import accounts, auth, markup
 from delivery import store
-from battery.plan import CASES
 from sandbox import bugs
-from battery_testkit import TOKEN, guarded_sandbox, sandbox, unlike_sandbox
 
 N = len(CASES)
 
@@ -114,16 +114,16 @@ def test_an_unreachable_platform_shows_cancelled_with_the_reason(page_env):
     store.add_brand(page_env, "acme", "http://127.0.0.1:9")
     app = _test_my_integration(_open(brand="acme"))
     assert "**Status:** :orange-badge[Cancelled]" in _markdown(app)
-    assert any(markup.plain(e.value).startswith("Cancelled: /bet/place at http://127.0.0.1:9/bet/place got no "
-                                  "answer") for e in app.error)
+    assert any(markup.plain(e.value).startswith(
+        "Cancelled: /bet/place at http://127.0.0.1:9/bet/place got no answer") for e in app.error)
 
 
 def test_without_a_session_nothing_runs(page_env):
     store.add_brand(page_env, "acme", "http://127.0.0.1:9")
     app = _test_my_integration(_open(brand="acme"), token="")
     [error] = app.error
-    assert markup.plain(error.value).startswith("the test player's session is needed: give its Foreign-Params "
-                                  "JSON")
+    assert markup.plain(error.value).startswith(
+        "the test player's session is needed: give its Foreign-Params JSON")
     assert not [b for b in app.button if b.key and b.key.startswith("it_load_")]
     app = _test_my_integration(_open(brand="acme"), token="", foreign_params="{nope")
     assert markup.plain(app.error[0].value).startswith("Foreign-Params '{nope' is not JSON")

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from battery import plan as battery
 import contract
+from battery import plan as battery
 from battery.steps import START, Balance, Refused, Rel, Replay, resolve_payload
 from delivery.validation import parse_callback
 
@@ -57,8 +57,9 @@ def test_every_body_sent_satisfies_the_contract():
 
 def test_two_plans_share_no_bet_or_request_id():
     first, second = battery.plan_battery(), battery.plan_battery()
-    ids = lambda plans: ({s.bet_id for p in plans for s in p.steps},
-                         {s.request_id for p in plans for s in p.steps})
+    def ids(plans):
+        return ({s.bet_id for p in plans for s in p.steps},
+                {s.request_id for p in plans for s in p.steps})
     (bets_a, requests_a), (bets_b, requests_b) = ids(first), ids(second)
     assert not bets_a & bets_b and not requests_a & requests_b
 

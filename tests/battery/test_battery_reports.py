@@ -3,12 +3,12 @@ import json
 from xml.etree import ElementTree as ET
 
 import pytest
+from battery_testkit import closed_port_url, run_against, sandbox, unlike_sandbox
 
 from battery import reports
 from battery.plan import CASES
 from battery.results import CANCELLED, FAILED, SUCCESS
 from sandbox import bugs
-from battery_testkit import closed_port_url, run_against, sandbox, unlike_sandbox
 
 N = len(CASES)
 

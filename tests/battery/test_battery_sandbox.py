@@ -5,6 +5,17 @@ import json
 
 import httpx
 import pytest
+from battery_testkit import (
+    TOKEN,
+    closed_port_url,
+    cookie_sandbox,
+    failing,
+    run_against,
+    sandbox,
+    silent_server,
+    unlike_sandbox,
+)
+from platforms import Trickling
 
 from battery import reports
 from battery.plan import CASES
@@ -12,11 +23,6 @@ from battery.results import CANCELLED, FAILED, SUCCESS, WARNING
 from battery.steps import PROBE_BROKEN
 from battery.verdicts import ERROR_SHAPE_BROKEN
 from sandbox import bugs
-from battery_testkit import (
-    TOKEN, closed_port_url, cookie_sandbox, failing, run_against, sandbox, silent_server,
-    unlike_sandbox,
-)
-from platforms import Trickling
 
 ALL = set(range(1, len(CASES) + 1))
 #: The cases that need no balance: they still run when balance probes cannot work.

@@ -1,15 +1,15 @@
 """Runs stored in PostgreSQL: the run, its cases and steps, and the battery's traffic in the
 ordinary queue tables, tagged so it can be told apart."""
 import sqlalchemy as sa
+from battery_testkit import TIMEOUT_S, TOKEN, closed_port_url, sandbox
 
-from dashboard import integration_queries
-from delivery import store
 from battery.plan import CASES
 from battery.results import CANCELLED, SUCCESS
 from battery.runner import Target, run_battery
 from battery.store import RunRecorder
+from dashboard import integration_queries
+from delivery import store
 from sandbox import bugs
-from battery_testkit import TOKEN, TIMEOUT_S, closed_port_url, sandbox
 
 
 def _run(engine, url, brand_name="acme", who="dana", **target):

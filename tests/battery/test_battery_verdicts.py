@@ -3,7 +3,15 @@ import json
 from decimal import Decimal
 
 from battery.steps import (
-    PROBE_BROKEN, START, Accepted, Balance, Present, Refused, Rel, Replay, Step,
+    PROBE_BROKEN,
+    START,
+    Accepted,
+    Balance,
+    Present,
+    Refused,
+    Rel,
+    Replay,
+    Step,
 )
 from battery.verdicts import ERROR_SHAPE_BROKEN, Answer, judge
 

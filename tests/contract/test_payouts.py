@@ -6,8 +6,21 @@ import pytest
 from contract import payouts
 from contract.errors import ContractViolation
 from contract.payouts import (
-    CANCELLED, EXPRESS, HALF_LOSS, HALF_WIN, LOSS, NOT_RESULTED, REFUNDED, REFUNDED_MANUALLY,
-    SETTLE_LOST, SETTLE_REFUND, SETTLE_WIN, SINGLE, SYSTEM, WIN, Leg,
+    CANCELLED,
+    EXPRESS,
+    HALF_LOSS,
+    HALF_WIN,
+    LOSS,
+    NOT_RESULTED,
+    REFUNDED,
+    REFUNDED_MANUALLY,
+    SETTLE_LOST,
+    SETTLE_REFUND,
+    SETTLE_WIN,
+    SINGLE,
+    SYSTEM,
+    WIN,
+    Leg,
 )
 
 D = Decimal

@@ -3,13 +3,13 @@ the pages use, and a helper that opens one page with query parameters under AppT
 as a user of every brand."""
 from __future__ import annotations
 
+import dashboard_scenarios
 import pytest
 import streamlit as st
+from dashboard_apptest import ADMIN, app_script, make_user, signed_in
+from databases import empty
 from streamlit.testing.v1 import AppTest
 
-import dashboard_scenarios
-from databases import empty
-from dashboard_apptest import ADMIN, app_script, make_user, signed_in
 from dashboard import auth, connection
 
 #: Seconds an AppTest run may take (the first run imports pandas, altair and friends).

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
+from brand_traffic import deliver, enqueue
 from receiver import Receiver, Reply
 
 import contract
 from delivery import heartbeats, sessions, store
-
-from brand_traffic import deliver, enqueue
 
 #: Session id → the verdict the session view must reach.
 SESSION_VERDICTS = {
@@ -69,7 +68,7 @@ def build(engine: sa.Engine) -> None:
     """The sessions of SESSION_VERDICTS after three heartbeat rounds a little over an interval
     apart (``s-expired`` expires before the second, ``s-closed`` is closed after the first),
     and bet ``shared-1`` (place and accept, delivered)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Receiver(Platform()) as platform:
         store.add_brand(engine, "alpha", platform.url)
         enqueue(engine, "alpha", SHARED, "/bet/place")
@@ -86,4 +85,4 @@ def build(engine: sa.Engine) -> None:
             sessions.close(engine, "alpha", "s-closed")
             heartbeats.beat_round(engine, client, now=now + timedelta(seconds=70))
             heartbeats.beat_round(engine, client, now=now + timedelta(seconds=140))
-    open_session(engine, "alpha", "s-new", now=datetime.now(timezone.utc))
+    open_session(engine, "alpha", "s-new", now=datetime.now(UTC))

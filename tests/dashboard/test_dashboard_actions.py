@@ -2,10 +2,12 @@
 history, the Actions page per brand — under AppTest, on real rows."""
 from __future__ import annotations
 
-import pytest
+from datetime import UTC
 
+import pytest
 from dashboard_apptest import texts
 from dashboard_scenarios import deliver_due
+
 from delivery import actions, store
 
 REASON = "platform back after **incident** <b>42</b>"
@@ -91,7 +93,7 @@ def test_investigate_says_a_cancelled_bet_was_cancelled(acted_db, open_page):
 
 
 def test_a_cancelled_callback_decides_the_verdict_a_skipped_one_does_not():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from dashboard import verdicts
 
@@ -99,7 +101,7 @@ def test_a_cancelled_callback_decides_the_verdict_a_skipped_one_does_not():
         return {"id": n, "destination": "/bet/settle", "state": state, "attempts": 1,
                 "last_error": last_error, "next_attempt_at": None}
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cancelled = verdicts.investigate("b", None, [cb(1, "delivered"),
                                                  cb(2, "skipped", "cancelled by ann: dup")],
                                      [], now)
@@ -112,10 +114,10 @@ def test_a_cancelled_callback_decides_the_verdict_a_skipped_one_does_not():
 
 
 def test_only_integration_managers_and_admins_get_the_action_buttons(acted_db, reader_env):
+    from dashboard_apptest import ADMIN, app_script, make_user, signed_in
     from streamlit.testing.v1 import AppTest
 
     from dashboard import accounts
-    from dashboard_apptest import ADMIN, app_script, make_user, signed_in
 
     make_user(acted_db, "an-analyst", accounts.ANALYST)
     make_user(acted_db, "a-manager", accounts.INTEGRATION_MANAGER)

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect
-
-from dashboard import accounts
 from dashboard_apptest import ADMIN, make_user
 from dashboard_scenarios import build_with_receiver, deliver_due
 from dashboards import serving
 from databases import empty
+from playwright.sync_api import expect
+from test_dashboard_browser import CHROMIUM, browser, page, settle, sign_in  # noqa: F401  (fixtures)
+
+from dashboard import accounts
 from delivery import actions, store
-from test_dashboard_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM, browser, page, settle, sign_in)
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 

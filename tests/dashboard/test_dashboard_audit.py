@@ -4,14 +4,14 @@ to administrators of every brand only — PostgreSQL's row-level security decide
 the page."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from dashboard_apptest import ADMIN, make_user, opened, texts
 from streamlit.testing.v1 import AppTest
 
 from alerts import store as alert_store
 from dashboard import accounts, auth, queries
-from dashboard_apptest import ADMIN, make_user, opened, texts
 from delivery import audit, brands
 
 ANN = audit.Actor("ann", "root")
@@ -42,7 +42,7 @@ def shown_changes(app: AppTest) -> list[tuple[str, str]]:
     frames = [d.value for d in app.dataframe if "Change" in d.value.columns]
     if not frames:
         return []
-    return list(zip(frames[0]["Change"], frames[0]["Subject"]))
+    return list(zip(frames[0]["Change"], frames[0]["Subject"], strict=False))
 
 
 ALPHA = ("Brand settings", "alpha")
@@ -86,8 +86,8 @@ def test_postgresql_hides_other_brands_and_global_changes(changed_db, reader_env
     """The reader role itself, asked for everything (global rows included), returns only what
     the brands of the session allow."""
     alpha = next(b["id"] for b in queries.brands() if b["name"] == "alpha")
-    window = (datetime.now(timezone.utc) - timedelta(days=1),
-              datetime.now(timezone.utc) + timedelta(minutes=1))
+    window = (datetime.now(UTC) - timedelta(days=1),
+              datetime.now(UTC) + timedelta(minutes=1))
     with auth.seeing([alpha]):
         seen = queries.config_changes(None, *window, with_global=True)
     assert [(r["kind"], r["brand"]) for r in seen] == [("brand.set", "alpha")]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from factories import item
+from scopes import key_of
 
 from dashboard import connection
 from delivery import store
-from factories import item
-from scopes import key_of
 from delivery.validation import parse_callback
 
 RUN = ("INSERT INTO integration_runs (brand_id, base_url, triggered_by, source, status, "

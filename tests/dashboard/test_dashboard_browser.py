@@ -8,13 +8,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from dashboard_apptest import ADMIN, PASSWORD, make_user
+from dashboard_scenarios import build_with_receiver
+from dashboards import serving
+from databases import empty
 from playwright.sync_api import expect
 
 from dashboard import seeding
-from dashboards import serving
-from dashboard_apptest import ADMIN, PASSWORD, make_user
-from dashboard_scenarios import build_with_receiver
-from databases import empty
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"

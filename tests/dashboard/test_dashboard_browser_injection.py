@@ -7,17 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlencode
 
+import dashboard_injection
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import expect
-
-import dashboard_injection
-from dashboards import serving
-from dashboard_injection import BET_IDS, BRAND, CORPUS_PARAMS
-from databases import empty
 from dashboard_apptest import ADMIN, make_user
-from test_dashboard_browser import (CHROMIUM, SHOTS, browser, no_errors,  # noqa: F401
-                                    open_signed_in, settle)
+from dashboard_injection import BET_IDS, BRAND, CORPUS_PARAMS
+from dashboards import serving
+from databases import empty
+from playwright.sync_api import expect
+from test_dashboard_browser import CHROMIUM, SHOTS, browser, no_errors, open_signed_in, settle  # noqa: F401
 
 WIDTH = 1280
 

@@ -13,16 +13,24 @@ import sys
 
 import httpx
 import pytest
-from playwright.sync_api import expect
-
-from dashboards import serving
-from dashboard import accounts, sessions
 from dashboard_apptest import PASSWORD, make_user
 from dashboard_scenarios import build_with_receiver
+from dashboards import serving
 from databases import empty
+from playwright.sync_api import expect
 from test_dashboard_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM, SHOTS, browser, no_errors, on_sign_in_form, page, settle, shoot, sign_in,
+    CHROMIUM,
+    SHOTS,
+    browser,
+    no_errors,
+    on_sign_in_form,
+    page,
+    settle,
+    shoot,
+    sign_in,
 )
+
+from dashboard import accounts, sessions
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),

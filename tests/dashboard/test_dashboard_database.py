@@ -2,10 +2,9 @@
 exists already, and keyset pagination over real rows."""
 from __future__ import annotations
 
-import uuid
-
 import csv
-from datetime import timedelta
+import uuid
+from datetime import UTC, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -151,9 +150,9 @@ def test_history_csv_exports_attempts_in_progress_and_unknown_ones(scenario_db, 
 
 
 def test_breakdown_queries_keep_unknown_and_sending_apart(scenario_db, reader_env):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     counts, latency = queries.fetch_breakdown(None, now - timedelta(hours=2),
                                               now + timedelta(minutes=1), timedelta(hours=1),
                                               EPOCH, False, use_rollup=False)

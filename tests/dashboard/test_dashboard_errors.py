@@ -3,10 +3,10 @@ never an exception, SQL or a stack trace on the page."""
 from __future__ import annotations
 
 import pytest
+from dashboard_apptest import texts
 
 from dashboard import components
 from dashboard.shaping import encode_cursor
-from dashboard_apptest import texts
 
 HUGE = "9" * 100_000
 #: Words that only a leaked query or trace would put on a page.

@@ -11,12 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-
-from dashboard import accounts, gate, sessions, sign_in_form
-from dashboards import serving
 from dashboard_apptest import PASSWORD, make_user
 from dashboard_scenarios import build_with_receiver
+from dashboards import serving
 from databases import empty
+
+from dashboard import accounts, gate, sessions, sign_in_form
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 

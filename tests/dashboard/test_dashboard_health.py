@@ -3,15 +3,14 @@ evaluator; its view comes from the link (brand, period)."""
 from __future__ import annotations
 
 import pytest
+from brand_traffic import deliver, enqueue, failing_receiver
+from dashboard_apptest import ADMIN, make_user, opened, texts
+from databases import empty
 from streamlit.testing.v1 import AppTest
 
 from alerts import store as alert_store
 from dashboard import accounts
-from dashboard_apptest import ADMIN, make_user, opened, texts
-from databases import empty
 from delivery import store
-
-from brand_traffic import deliver, enqueue, failing_receiver
 
 
 @pytest.fixture(scope="module")

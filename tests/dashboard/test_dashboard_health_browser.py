@@ -3,18 +3,16 @@ switch rewrites the link, and a screenshot is saved for a person to look at."""
 from __future__ import annotations
 
 import pytest
+from brand_traffic import deliver, enqueue, failing_receiver
+from dashboard_apptest import ADMIN, make_user
+from dashboards import serving
+from databases import empty
 from playwright.sync_api import expect
+from test_dashboard_browser import CHROMIUM, SHOTS, browser, no_errors, open_signed_in, settle  # noqa: F401
 
 from alerts import store as alert_store
-from dashboards import serving
 from dashboard import seeding
-from databases import empty
 from delivery import store
-from dashboard_apptest import ADMIN, make_user
-from test_dashboard_browser import (SHOTS, CHROMIUM, browser, no_errors,  # noqa: F401
-                                    open_signed_in, settle)
-
-from brand_traffic import deliver, enqueue, failing_receiver
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install -y "

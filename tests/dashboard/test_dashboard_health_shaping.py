@@ -1,5 +1,5 @@
 """The Health page's tables and series (pure)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -9,10 +9,11 @@ from health.figures import BrandNow
 from health.money import MoneyAtRisk
 from health.state import Recent
 
-NOW = datetime(2026, 11, 29, 18, 25, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 29, 18, 25, tzinfo=UTC)
 
 
-def brand(name, recent=Recent(), money=None, **over) -> BrandNow:
+def brand(name, recent=None, money=None, **over) -> BrandNow:
+    recent = recent or Recent()
     values = dict(brand_id=1, brand=name, backlog=0, groups=0, oldest_pending_age_s=None,
                   recent=recent, last_answer_at=None, rate_window_s=900, rate_finished=0,
                   rate_failed=0, exhausted_window_s=3600, window_exhausted=0,
@@ -24,8 +25,8 @@ def brand(name, recent=Recent(), money=None, **over) -> BrandNow:
 def test_periods_end_now_and_split_on_whole_buckets():
     day = hs.period("24h", NOW)
     assert (day.split, day.start, day.bucket) == (
-        datetime(2026, 11, 28, 19, tzinfo=timezone.utc),
-        datetime(2026, 11, 27, 19, tzinfo=timezone.utc), timedelta(hours=1))
+        datetime(2026, 11, 28, 19, tzinfo=UTC),
+        datetime(2026, 11, 27, 19, tzinfo=UTC), timedelta(hours=1))
     assert day.end == NOW + timedelta(minutes=1)
     week = hs.period("7d", NOW)
     assert week.bucket == timedelta(hours=6) and week.split - week.start == timedelta(days=7)
@@ -53,7 +54,7 @@ def test_money_rows_per_currency_and_chart_bars_never_mix_them():
     assert table[["Currency", "Held", "Owed", "Total"]].values.tolist() == [
         ["EUR", "10.00", "0.00", "10.00"], ["USD", "0.00", "2.50", "2.50"]]
     bars = hs.money_chart_data(table)
-    assert sorted(zip(bars["label"], bars["kind"], bars["amount"])) == [
+    assert sorted(zip(bars["label"], bars["kind"], bars["amount"], strict=False)) == [
         ("acme · EUR", "stakes possibly held", 10.0), ("acme · USD", "owed to players", 2.5)]
 
 
@@ -77,7 +78,7 @@ def test_this_period_against_the_previous_one():
     assert abs(row["Change"] - 0.3) < 1e-9
     assert row["First-attempt success"] == 50 / 80
     assert (row["Exhausted"], row["Previous exhausted"]) == (10, 0)
-    series = hs.rate_series(frame, p, timezone.utc)
+    series = hs.rate_series(frame, p, UTC)
     previous = series[series["period"] == hs.PREVIOUS]
     # The previous period is laid over this one: shifted forward by one period.
     assert list(previous["time"]) == [(before + timedelta(hours=24)).replace(tzinfo=None)]
@@ -92,7 +93,7 @@ def test_alert_history_says_how_notifications_went():
               {"at": NOW, "brand": "acme", "status": "resolved", "kind": "exhausted",
                "value": "0", "threshold": "0", "message": "m", "notifications": 0,
                "delivered": 0, "sending": 0, "failed": 0, "attempts": 0, "last_error": None}]
-    table = hs.events_table(events, timezone.utc)
+    table = hs.events_table(events, UTC)
     assert list(table["Notifications"]) == [
         "1/2 delivered, 1 retrying (4 attempt(s)) — last error: HTTP 503: busy", "no alert URL"]
     assert list(table["Status"]) == ["🔔 firing", "✅ resolved"]
@@ -101,7 +102,7 @@ def test_alert_history_says_how_notifications_went():
 def _beats(rows) -> pd.DataFrame:
     """Heartbeat counts as the page reads them: (bucket, brand, delivered, ended, failed)."""
     return hs.beat_frame(pd.DataFrame(rows, columns=["bucket", "brand", "delivered", "ended",
-                                                     "failed"]), timezone.utc)
+                                                     "failed"]), UTC)
 
 
 def test_sessions_per_brand_and_brands_without_sessions_left_out():

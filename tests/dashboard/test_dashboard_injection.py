@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import re
 
+import dashboard_injection
 import pytest
 import sqlalchemy as sa
 import streamlit as st
-from streamlit.testing.v1 import AppTest
-
-import dashboard_injection
 from dashboard_apptest import ADMIN, app_script, make_user, shown, signed_in, texts
 from dashboard_injection import BET_IDS, BRAND, CORPUS_PARAMS, MARKERS
 from databases import empty
+from streamlit.testing.v1 import AppTest
 
 RUN_TIMEOUT_S = 60
 #: Proto fields Streamlit renders as Markdown (bodies, labels, tooltips).

@@ -8,14 +8,14 @@ import json
 
 import pytest
 import sqlalchemy as sa
+from conftest import RUN_TIMEOUT_S
+from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
+from scopes import set_scope
 from streamlit.testing.v1 import AppTest
 
-from conftest import RUN_TIMEOUT_S
 from dashboard import accounts, auth, connection, queries
 from dashboard.filters import EPOCH, HistoryFilter
 from dashboard.tables import HISTORY_EXPORT
-from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
-from scopes import set_scope
 
 ANALYST = "bravo-analyst"
 

@@ -8,19 +8,19 @@ import json
 
 import httpx
 import pytest
+from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
+from dashboards import serving
+from databases import deliver_round, empty
+from factories import SECRET_SESSION, SECRET_TEXTS, item
+from receiver import Receiver, Reply
 from streamlit.testing.v1 import AppTest
+from test_dashboard_browser import BROWSER_ARGS, CHROMIUM, open_signed_in, settle
 
 from dashboard import queries
 from dashboard.filters import EPOCH, HistoryFilter
 from dashboard.tables import HISTORY_EXPORT
-from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
-from dashboards import serving
-from databases import deliver_round, empty
 from delivery import masking, store
 from delivery.validation import parse_callback
-from factories import SECRET_SESSION, SECRET_TEXTS, item
-from receiver import Receiver, Reply
-from test_dashboard_browser import BROWSER_ARGS, CHROMIUM, open_signed_in, settle
 
 
 def _echo(seen):

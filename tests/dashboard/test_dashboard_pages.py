@@ -2,13 +2,14 @@
 way a pasted link brings them."""
 from __future__ import annotations
 
+from datetime import UTC
+
 import pandas as pd
 import pytest
-
 from dashboard_apptest import texts
-from dashboard import markup
 from dashboard_scenarios import UNKNOWN_DETAIL, VERDICT_BETS
 
+from dashboard import markup
 
 # --- Bets -----------------------------------------------------------------------------------
 
@@ -304,14 +305,14 @@ def test_times_follow_the_chosen_time_zone(open_page):
 
 
 def test_custom_window_from_the_link(open_page, scenario_db):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import sqlalchemy as sa
 
     with scenario_db.connect() as conn:
         total = conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one()
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     fmt = "%Y-%m-%dT%H:%M"
     around = open_page("history", window="Custom",
                        window_from=(now - timedelta(hours=2)).strftime(fmt),

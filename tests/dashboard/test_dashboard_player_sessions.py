@@ -4,15 +4,23 @@ each verdict, Brand health shows the Sessions figure, and the bet views leave he
 unless asked — even those of a session whose id is a bet's."""
 from __future__ import annotations
 
+from datetime import UTC
+
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from dashboard_apptest import ADMIN, make_user, opened, texts
+from dashboard_sessions import (
+    HEARTBEATS_DELIVERED,
+    HEARTBEATS_ENDED,
+    HEARTBEATS_SENT,
+    SESSION_VERDICTS,
+    SHARED,
+    build,
+)
+from databases import empty
 
 from dashboard.session_verdicts import STYLE
-from dashboard_apptest import ADMIN, make_user, opened, texts
-from dashboard_sessions import (HEARTBEATS_DELIVERED, HEARTBEATS_ENDED, HEARTBEATS_SENT,
-                                SESSION_VERDICTS, SHARED, build)
-from databases import empty
 
 
 @pytest.fixture(scope="module")
@@ -193,17 +201,17 @@ def test_the_lookup_switches_to_a_player_session_and_keeps_it_in_the_link(open_p
 
 def test_the_history_export_holds_heartbeats_only_when_asked(sessions_db, reader_env):
     import io
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from dashboard import queries, tables
     from dashboard.filters import EPOCH, HistoryFilter
 
-    window = (EPOCH, datetime.now(timezone.utc).replace(year=2100))
+    window = (EPOCH, datetime.now(UTC).replace(year=2100))
     bets = pd.read_csv(io.BytesIO(queries.history_csv(
-        HistoryFilter(*window), tables.HISTORY_EXPORT, timezone.utc)))
+        HistoryFilter(*window), tables.HISTORY_EXPORT, UTC)))
     assert sorted(bets["Destination"]) == ["/bet/accept", "/bet/place"]
     every = pd.read_csv(io.BytesIO(queries.history_csv(
-        HistoryFilter(*window, heartbeats=True), tables.HISTORY_EXPORT, timezone.utc)))
+        HistoryFilter(*window, heartbeats=True), tables.HISTORY_EXPORT, UTC)))
     beats = every[every["Destination"] == "/heartbeat"]
     assert len(beats) == HEARTBEATS_SENT
     assert beats["Callback request_id"].isna().all() and beats["Attempts"].isna().all()

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from dashboard import reference
 import contract
+from dashboard import reference
 from delivery.schedule import REJECTED, classify
 from delivery.validation import parse_callback
 

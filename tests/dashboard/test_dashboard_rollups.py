@@ -4,7 +4,7 @@ measured duration (sending, unknown) never break the sums or reach the latency b
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -78,7 +78,7 @@ def hour(at: datetime) -> datetime:
 
 def test_an_hour_with_an_attempt_still_sending_waits_until_it_is_closed(clean_db, brand_id):
     # Given three hours ago: a delivery, an attempt closed as unknown, and one still sending
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     three_hours_ago = hour(now) - timedelta(hours=3) + timedelta(minutes=5)
     add_attempt(clean_db, brand_id, three_hours_ago - timedelta(hours=1), "delivered", 12.0,
                 204)
@@ -108,7 +108,7 @@ def test_an_hour_with_an_attempt_still_sending_waits_until_it_is_closed(clean_db
 
 def test_rebuilding_an_hour_with_attempts_still_sending_counts_them_apart(clean_db, brand_id):
     # Given an hour with only an attempt still sending and one closed as unknown
-    at = hour(datetime.now(timezone.utc)) - timedelta(hours=2)
+    at = hour(datetime.now(UTC)) - timedelta(hours=2)
     add_attempt(clean_db, brand_id, at + timedelta(minutes=1), "sending", None)
     add_attempt(clean_db, brand_id, at + timedelta(minutes=2), "sending", None, attempt_no=2)
     add_attempt(clean_db, brand_id, at + timedelta(minutes=3), "unknown", 41_000.0,
@@ -125,7 +125,7 @@ def test_rebuilding_an_hour_with_attempts_still_sending_counts_them_apart(clean_
 
 
 def test_an_attempt_left_sending_for_over_a_day_does_not_stop_the_rollups(clean_db, brand_id):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     add_attempt(clean_db, brand_id, now - timedelta(days=2), "sending", None)
     add_attempt(clean_db, brand_id, now - timedelta(hours=3), "delivered", 5.0, 204)
 

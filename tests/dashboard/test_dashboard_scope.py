@@ -8,9 +8,9 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from scopes import set_scope, statement
 
 from dashboard import connection
-from scopes import set_scope, statement
 
 ROLES = ("callbacks_reader", "callbacks_operator", "callbacks_battery")
 
@@ -29,7 +29,8 @@ def two_brands(engine):
                 {"n": name}).scalar_one()
             conn.execute(sa.text("INSERT INTO bets (brand_id, bet_id, status) "
                                  "VALUES (:b, :bet, 'PLACED')"),
-                         {"b": ids[name], "bet": f"it01-{name}"})  # a bet the battery role may see too
+                         # a bet the battery role may see too
+                         {"b": ids[name], "bet": f"it01-{name}"})
         conn.execute(sa.text("INSERT INTO users (name, role, all_brands, password_hash) "
                              "VALUES ('ana', 'admin', true, '$argon2id$v=19$secret-hash')"))
     yield ids

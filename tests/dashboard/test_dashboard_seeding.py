@@ -3,15 +3,15 @@ rollups agree with the attempts they summarise."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-
 from databases import empty
-from dashboard import queries, seeding
-from callbacks.dashboard import register
+
 import contract
+from callbacks.dashboard import register
+from dashboard import queries, seeding
 from delivery.lifecycle import BET_STATUSES
 from delivery.validation import parse_callback
 
@@ -86,10 +86,10 @@ def test_rows_speak_the_contract(seeded):
 
 def test_rollups_and_live_rows_give_the_same_breakdown(seeded, reader_env):
     engine, _ = seeded
-    start = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) - \
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - \
         timedelta(days=4)
-    end = datetime.now(timezone.utc) + timedelta(minutes=1)
-    origin = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    end = datetime.now(UTC) + timedelta(minutes=1)
+    origin = datetime(2000, 1, 1, tzinfo=UTC)
     assert _scalar(engine, "SELECT rolled_up_to FROM attempt_rollup_state") > start
     rolled, rolled_latency = queries.breakdown(None, start, end, timedelta(hours=1), origin,
                                                False)

@@ -2,16 +2,28 @@
 newest first."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from dashboard import markup
-from dashboard.session_verdicts import (CLOSED, ENDED_BY_PLATFORM, EXPIRED, FAILING, LIVE,
-                                        NOT_YET, OVERDUE, SESSION_VERDICTS, STYLE,
-                                        UNKNOWN_SESSION, failure_run, judge, summary)
+from dashboard.session_verdicts import (
+    CLOSED,
+    ENDED_BY_PLATFORM,
+    EXPIRED,
+    FAILING,
+    LIVE,
+    NOT_YET,
+    OVERDUE,
+    SESSION_VERDICTS,
+    STYLE,
+    UNKNOWN_SESSION,
+    failure_run,
+    judge,
+    summary,
+)
 
-NOW = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 OPENED = NOW - timedelta(hours=1)
 
 

@@ -10,11 +10,11 @@ import hmac
 
 import pytest
 import sqlalchemy as sa
+from dashboard_apptest import make_user
 
 from dashboard import accounts, connection, sessions
 from dashboard.sessions import Ticket
 from delivery import keys
-from dashboard_apptest import make_user
 
 KEY = bytes(range(32))
 NOW = 1_800_000_000

@@ -3,14 +3,12 @@ health's Sessions figure draw without errors; screenshots are saved for a person
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
-
-from dashboards import serving
 from dashboard_apptest import ADMIN, make_user
 from dashboard_sessions import build
+from dashboards import serving
 from databases import empty
-from test_dashboard_browser import (CHROMIUM, browser, no_errors, open_signed_in,  # noqa: F401
-                                    settle)
+from playwright.sync_api import expect
+from test_dashboard_browser import CHROMIUM, browser, no_errors, open_signed_in, settle  # noqa: F401
 from test_dashboard_health_browser import narrow_page, shoot  # noqa: F401
 
 pytestmark = pytest.mark.skipif(

@@ -2,7 +2,7 @@
 labels (shaping)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from dashboard import filters, shaping
 from dashboard.filters import FilterError
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("pasted, expected", [
@@ -66,8 +66,8 @@ def test_custom_window_is_converted_to_utc_and_checked():
     kyiv = ZoneInfo("Europe/Kyiv")
     start, end = filters.window_bounds("Custom", NOW, datetime(2026, 11, 1, 10, tzinfo=kyiv),
                                        datetime(2026, 11, 2, 10, tzinfo=kyiv))
-    assert start == datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
-    assert end.tzinfo == timezone.utc
+    assert start == datetime(2026, 11, 1, 8, tzinfo=UTC)
+    assert end.tzinfo == UTC
     with pytest.raises(FilterError, match="ends before it starts"):
         filters.window_bounds("Custom", NOW, NOW, NOW - timedelta(hours=1))
 
@@ -84,8 +84,8 @@ def test_chart_bucket_keeps_charts_readable(span, bucket):
 
 def test_times_are_shown_in_the_viewers_zone():
     assert shaping.format_time(NOW, ZoneInfo("Europe/Kyiv")) == "2026-11-23 14:00:00"
-    assert shaping.format_time(NOW.replace(tzinfo=None), timezone.utc) == "2026-11-23 12:00:00"
-    assert shaping.format_time(None, timezone.utc) == ""
+    assert shaping.format_time(NOW.replace(tzinfo=None), UTC) == "2026-11-23 12:00:00"
+    assert shaping.format_time(None, UTC) == ""
 
 
 @pytest.mark.parametrize("delta, text", [

@@ -9,11 +9,11 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import RUN_TIMEOUT_S
+from dashboard_apptest import app_script, make_user, signed_in, texts
 from streamlit.testing.v1 import AppTest
 
 from dashboard import accounts, auth, sessions
-from dashboard_apptest import app_script, make_user, signed_in, texts
-from conftest import RUN_TIMEOUT_S
 
 
 @pytest.fixture

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
 
 from dashboard import charts, synthetic, tables
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def attempt_row(**over):
@@ -26,7 +26,7 @@ def attempt_row(**over):
 
 
 def test_history_table_has_the_seed_columns_first():
-    frame = tables.history_table([attempt_row()], timezone.utc)
+    frame = tables.history_table([attempt_row()], UTC)
     assert list(frame.columns[:8]) == ["Group ID", "Request ID", "Destination", "Created at",
                                        "Attempts", "Response data", "Response code",
                                        "Response error"]
@@ -45,7 +45,7 @@ def test_history_table_shows_an_attempt_in_progress_and_an_unknown_one():
                           error_detail="the worker stopped before recording the answer; the "
                                        "platform may have received request r-1",
                           outcome="unknown", duration_ms=41_000.0)
-    frame = tables.history_table([sending, unknown], timezone.utc)
+    frame = tables.history_table([sending, unknown], UTC)
     assert list(frame["Outcome"]) == ["sending", "unknown"]
     assert list(frame["Response error"]) == [
         "sending… (no answer recorded yet)",
@@ -81,7 +81,7 @@ def test_evidence_table_classes_attempts_without_an_answer():
              "error_code": None, "error_detail": None, "response_body": None,
              "request_id": f"r-{n}"}
             for n, outcome, error_class in ((1, "unknown", "unknown"), (2, "sending", None))]
-    frame = tables.evidence_table(rows, timezone.utc)
+    frame = tables.evidence_table(rows, UTC)
     assert list(frame["Answer"]) == ["unknown", "sending"]
     assert list(frame["Response error"]) == [
         "outcome unknown: the worker stopped before recording the answer",
@@ -92,7 +92,7 @@ def test_bets_table_labels():
     bet = {"status": "PLACE_ERROR", "bet_id": "bet-1", "player_id": None, "placed_at": None,
            "created_at": NOW, "bet_type": 3, "odds": [{"odd_ratio": "2"}] * 3,
            "system_sizes": [2], "stake": "5", "brand": "alpha"}
-    row = tables.bets_table([bet], timezone.utc).iloc[0]
+    row = tables.bets_table([bet], UTC).iloc[0]
     assert (row["history"], row["Status"], row["Type"], row["Stake"], row["Player"]) == \
         ("🕒", "🔴 PLACE_ERROR", "Sy2/3", "5.00", "")
 
@@ -112,7 +112,7 @@ def counts_frame() -> pd.DataFrame:
 
 
 def test_breakdown_summary_and_answer_classes():
-    frame = charts.prepare(counts_frame(), timezone.utc)
+    frame = charts.prepare(counts_frame(), UTC)
     assert list(frame["answer"]) == ["2xx", "4xx supported", "4xx other", "5xx", "timeout"]
     assert list(frame["code"]) == ["204", "400", "400", "503", "none"]
     figures = charts.summary(frame)
@@ -131,7 +131,7 @@ def unanswered_frame() -> pd.DataFrame:
 
 
 def test_unknown_and_sending_are_classes_of_their_own_and_sending_is_no_failure():
-    frame = charts.prepare(unanswered_frame(), timezone.utc)
+    frame = charts.prepare(unanswered_frame(), UTC)
     assert list(frame["answer"])[-2:] == ["sending", "unknown"]
     assert list(frame["code"])[-2:] == ["sending", "unknown"]
     figures = charts.summary(frame)
@@ -141,7 +141,7 @@ def test_unknown_and_sending_are_classes_of_their_own_and_sending_is_no_failure(
 
 
 def test_codes_over_time_show_unknown_and_leave_attempts_in_flight_out():
-    frame = charts.prepare(unanswered_frame(), timezone.utc)
+    frame = charts.prepare(unanswered_frame(), UTC)
     spec = charts.codes_over_time(frame, "hour").to_dict()
     [data] = spec["datasets"].values()
     codes = {row["code"]: row["attempts"] for row in data}
@@ -149,7 +149,7 @@ def test_codes_over_time_show_unknown_and_leave_attempts_in_flight_out():
 
 
 def test_first_attempt_success_chart_leaves_attempts_in_flight_out():
-    frame = charts.prepare(unanswered_frame(), timezone.utc)
+    frame = charts.prepare(unanswered_frame(), UTC)
     [data] = charts.first_attempt_success(frame).to_dict()["datasets"].values()
     assert data[0]["rate"] == pytest.approx(80 / 91)  # the 4 in flight are not counted
 
@@ -157,22 +157,22 @@ def test_first_attempt_success_chart_leaves_attempts_in_flight_out():
 def test_latency_ignores_attempts_without_a_measured_duration():
     latency = pd.DataFrame({"bucket": [NOW, NOW, NOW], "destination": ["/bet/place"] * 3,
                             "latency_bucket": [0, 1, None], "attempts": [50, 50, 900]})
-    data = charts.latency_percentiles(latency, [10.0, 20.0], timezone.utc)
-    assert dict(zip(data["percentile"], data["ms"])) == {"p50": 10.0, "p90": 18.0,
+    data = charts.latency_percentiles(latency, [10.0, 20.0], UTC)
+    assert dict(zip(data["percentile"], data["ms"], strict=False)) == {"p50": 10.0, "p90": 18.0,
                                                          "p99": 19.8}
     assert charts.latency_counts(latency) == {0: 50, 1: 50}
     assert charts.latency_counts(latency.iloc[2:]) == {}
 
 
 def test_top_unsupported_answers_name_code_and_destination():
-    frame = charts.prepare(counts_frame(), timezone.utc)
+    frame = charts.prepare(counts_frame(), UTC)
     top = charts.unsupported_codes(frame)
     assert top.to_dict("records") == [{"error": "bet_gone", "destination": "/bet/settle",
                                        "attempts": 4}]
 
 
 def test_every_chart_builds_to_a_vega_lite_spec():
-    frame = charts.prepare(counts_frame(), timezone.utc)
+    frame = charts.prepare(counts_frame(), UTC)
     latency = pd.DataFrame({"bucket": [NOW, NOW], "destination": ["/bet/place"] * 2,
                             "latency_bucket": [2, 5], "attempts": [9, 1]})
     specs = [charts.answers_over_time(frame, "hour"), charts.codes_over_time(frame, "hour"),
@@ -180,7 +180,7 @@ def test_every_chart_builds_to_a_vega_lite_spec():
              charts.first_attempt_success(frame), charts.retries_and_exhaustions(frame, "hour"),
              charts.unsupported_chart(charts.unsupported_codes(frame)),
              charts.latency_chart(charts.latency_percentiles(latency, [10, 20, 40, 80, 160],
-                                                             timezone.utc))]
+                                                             UTC))]
     for chart in specs:
         assert chart.to_dict()["$schema"].startswith("https://vega.github.io/schema/vega-lite")
 
@@ -188,8 +188,8 @@ def test_every_chart_builds_to_a_vega_lite_spec():
 def test_latency_percentiles_per_bucket():
     latency = pd.DataFrame({"bucket": [NOW, NOW], "destination": ["/bet/place"] * 2,
                             "latency_bucket": [0, 1], "attempts": [50, 50]})
-    data = charts.latency_percentiles(latency, [10.0, 20.0], timezone.utc)
-    assert dict(zip(data["percentile"], data["ms"])) == {"p50": 10.0, "p90": 18.0,
+    data = charts.latency_percentiles(latency, [10.0, 20.0], UTC)
+    assert dict(zip(data["percentile"], data["ms"], strict=False)) == {"p50": 10.0, "p90": 18.0,
                                                          "p99": 19.8}
 
 
@@ -221,7 +221,7 @@ def test_synthetic_history_is_repeatable_from_its_seed():
 def test_a_429_is_not_an_unsupported_answer():
     rows = counts_frame().iloc[:1].assign(response_status=429, outcome="failed",
                                           error_class="http_status")
-    assert charts.unsupported_codes(charts.prepare(rows, timezone.utc)).empty
+    assert charts.unsupported_codes(charts.prepare(rows, UTC)).empty
 
 
 def test_history_export_writes_whole_codes_and_no_formulas():
@@ -250,7 +250,7 @@ def test_breakdown_export_writes_whole_codes():
         {"bucket": NOW, "brand": "a", "destination": "/bet/place", "response_status": None,
          "outcome": "failed", "error_class": "timeout", "error_code": None, "attempts": 1,
          "first_attempts": 0, "retries": 1, "duration_ms_sum": 1.0}])
-    frame = charts.prepare(counts, timezone.utc)
+    frame = charts.prepare(counts, UTC)
     [one, two] = csv.DictReader(io.StringIO(
         tables.to_csv(tables.breakdown_export(frame, "UTC")).decode(), newline=""))
     assert (one["response_status"], two["response_status"]) == ("204", "")
@@ -276,7 +276,7 @@ def test_bets_table_says_how_the_callbacks_went(row, shown):
     bet = {"status": "PLACED", "bet_id": "b", "player_id": "p", "placed_at": NOW,
            "created_at": NOW, "bet_type": 1, "odds": [], "system_sizes": [], "stake": "1",
            "brand": "alpha", "attempts": 4, **row}
-    frame = tables.bets_table([bet], timezone.utc)
+    frame = tables.bets_table([bet], UTC)
     assert frame["Callbacks"].iloc[0] == shown
     assert frame["Attempts"].iloc[0] == 4
 
@@ -286,7 +286,7 @@ def test_time_axes_use_a_24_hour_clock():
         {"bucket": NOW, "brand": "a", "destination": "/bet/place", "response_status": 503,
          "outcome": "failed", "error_class": "http_status", "error_code": None, "attempts": 3,
          "first_attempts": 3, "retries": 0, "duration_ms_sum": 1.0}])
-    frame = charts.prepare(counts, timezone.utc)
+    frame = charts.prepare(counts, UTC)
     for chart in (charts.answers_over_time(frame, "hour"), charts.codes_over_time(frame, "hour"),
                   charts.first_attempt_success(frame),
                   charts.retries_and_exhaustions(frame, "hour")):

@@ -4,8 +4,8 @@ the back-office's read-only role, on real rows."""
 from __future__ import annotations
 
 import pytest
-
 from dashboard_apptest import texts
+
 from delivery import actions, store
 
 SECRET = "s3cr3t-Pw"

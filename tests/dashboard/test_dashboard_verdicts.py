@@ -1,13 +1,13 @@
 """The investigator's decision path on plain rows (the page tests run it on real ones)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from dashboard import markup, verdicts
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def cb(id_, destination, state, attempts=1, next_at=None):

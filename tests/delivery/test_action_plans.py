@@ -1,5 +1,5 @@
 """What an action would change, decided from plain values (delivery/plans.py)."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -7,7 +7,7 @@ from delivery import plans
 from delivery.errors import GroupBusy, WrongState
 from delivery.plans import Queued
 
-NOW = datetime(2026, 11, 29, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
 def group(*states, bet_id="bet-1"):

@@ -11,14 +11,14 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-
-from delivery import actions, store
-from delivery.errors import UnknownBet
-from delivery.validation import parse_callback
 from factories import item
 from receiver import Receiver, Reply
 from scopes import set_scope
 from workers import Worker, wait_for
+
+from delivery import actions, store
+from delivery.errors import UnknownBet
+from delivery.validation import parse_callback
 
 #: A bet's callbacks in the tests (no place: an exhausted place declines the bet).
 FLOW = ("/bet/accept", "/bet/settle", "/bet/unsettle", "/bet/settle",

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-
 from test_cli import callbacks
 
 ROOT = Path(__file__).resolve().parents[2]

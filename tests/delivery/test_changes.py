@@ -1,6 +1,6 @@
 """How a configuration change is shaped for the audit trail (pure): what differs, secrets
 masked, URLs without their passwords, who may use --as."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -99,7 +99,7 @@ def test_as_is_refused_from_another_shell_and_for_an_unknown_user():
 
 
 def test_a_re_route_is_listed_like_a_change_without_url_passwords():
-    at = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 12, 1, tzinfo=UTC)
     entry = changes.action_entry(dict(
         id=3, kind="set_url", actor="ann", os_user="root", reason="moved", source="cli",
         bet_id=None, parameters={"old_url": "http://u:pw@old/cb", "new_url": "http://new/cb",

@@ -6,7 +6,6 @@ import sys
 
 import pytest
 import sqlalchemy as sa
-
 from factories import item
 
 

@@ -4,7 +4,6 @@ written and no Foreign-Params value is ever echoed."""
 import json
 
 import pytest
-
 from factories import PAYLOADS, item, odd
 from test_cli import _count, callbacks
 

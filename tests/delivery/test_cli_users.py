@@ -4,9 +4,9 @@ argument, and are stored as argon2 hashes."""
 import json
 
 import sqlalchemy as sa
+from test_cli import callbacks
 
 from dashboard import sessions
-from test_cli import callbacks
 
 PASSWORD = "correct horse battery"
 

@@ -99,7 +99,7 @@ def test_demo_users_sign_in_with_the_printed_passwords_and_are_new_each_run(clea
         ("demo-manager", "integration_manager", frozenset({"healthy", "flaky"})),
         ("demo-analyst", "analyst", frozenset({"healthy"}))]
     with clean_db.connect() as conn:
-        for (user, old), (_, new) in zip(first, second):
+        for (user, old), (_, new) in zip(first, second, strict=False):
             _, hashed = accounts.account(conn, user.name)
             assert accounts.verify_password(hashed, new) and old != new
             assert not accounts.verify_password(hashed, old)

@@ -8,20 +8,20 @@ import os
 import signal
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psutil
 import pytest
 import sqlalchemy as sa
+from factories import item
+from receiver import Receiver, Reply
+from test_heartbeats import beat_attempts, brand, open_session, session
+from workers import Worker, wait_for
 
 from callbacks.main import worker_stop_s
 from delivery import heartbeats, settings, stopping, store
 from delivery.validation import parse_callback
 from delivery.worker import DeliveryWorker
-from factories import item
-from receiver import Receiver, Reply
-from test_heartbeats import beat_attempts, brand, open_session, session
-from workers import Worker, wait_for
 
 
 def _queue(engine, brand_name: str, bet_ids, destinations=("/bet/place",)) -> list[str]:
@@ -116,7 +116,7 @@ def test_claims_arriving_during_a_stop_are_handed_back_and_nothing_more_is_lease
 def test_heartbeat_claims_arriving_during_a_stop_give_their_sessions_back(clean_db):
     with Receiver() as platform:
         b = brand(clean_db, platform.url, interval_s=60)
-        due = datetime.now(timezone.utc).replace(microsecond=0)
+        due = datetime.now(UTC).replace(microsecond=0)
         open_session(clean_db, b.id, "s-1", due_at=due)
         delivery = _delivery(clean_db)
         delivery.stop(1)
@@ -141,7 +141,7 @@ def test_what_outlives_the_grace_period_is_closed_unknown_once_and_due_again_at_
         b = brand(clean_db, platform.url, name="b", interval_s=60, timeout_s=30,
                   max_in_flight=10)
         _queue(clean_db, "b", ["bet-1", "bet-2"])
-        open_session(clean_db, b.id, "s-1", due_at=datetime.now(timezone.utc))
+        open_session(clean_db, b.id, "s-1", due_at=datetime.now(UTC))
         delivery = _delivery(clean_db)
         assert delivery.take([c[:2] for c in store.claim_due(clean_db, lease_s=60)]) == 2
         claims, _ = heartbeats.claim_beats(clean_db, 60)

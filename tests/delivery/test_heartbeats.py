@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import statistics
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from receiver import Receiver, Reply
 
 import contract
 from delivery import heartbeats, store
 from delivery.schedule import DELIVERED, FAILED, REJECTED, Outcome
-from receiver import Receiver, Reply
 
-T0 = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=1)
+T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 
 
 def open_session(engine, brand_id: int, session_id: str, *, due_at: datetime = T0,
@@ -231,7 +231,7 @@ def minutes(engine) -> dict:
     with engine.connect() as conn:
         row = conn.execute(sa.text("SELECT coalesce(sum(delivered), 0), coalesce(sum(ended), 0), "
                                    "coalesce(sum(failed), 0) FROM heartbeat_minutes")).one()
-    return dict(zip(("delivered", "ended", "failed"), row))
+    return dict(zip(("delivered", "ended", "failed"), row, strict=False))
 
 
 def test_each_recorded_heartbeat_counts_in_its_brands_minute(clean_db, platform, client):

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-
-from delivery import heartbeats, store
-from delivery.worker import DeliveryWorker
 from factories import place_payload
 from receiver import Receiver, Reply
 from test_heartbeats import beat_attempts, brand, open_session, session
 from workers import Worker, wait_for
 
+from delivery import heartbeats, store
 from delivery.validation import parse_callback
+from delivery.worker import DeliveryWorker
 
 
 def _queue_places(engine, brand_name: str, bet_ids: list[str]) -> None:
@@ -46,7 +45,7 @@ def test_a_platform_hanging_on_heartbeats_delays_no_bet_callback_and_piles_nothi
                      timeout_s=30)
         brand(clean_db, healthy.url, name="fast", interval_s=1)
         for i in range(20):
-            open_session(clean_db, slow.id, f"s-{i}", due_at=datetime.now(timezone.utc))
+            open_session(clean_db, slow.id, f"s-{i}", due_at=datetime.now(UTC))
         delivery = DeliveryWorker(clean_db, lease_margin_s=30)
         try:
             # Rounds of the scheduler's heartbeat claims while the platform hangs.
@@ -54,7 +53,8 @@ def test_a_platform_hanging_on_heartbeats_delays_no_bet_callback_and_piles_nothi
                 claims, _ = heartbeats.claim_beats(clean_db, 60)
                 delivery.take_beats([c[:2] for c in claims])
                 time.sleep(0.2)
-            assert concurrent["most"] == 4  # the brand's cap, never more, never a second per session
+            # the brand's cap, never more, never a second per session
+            assert concurrent["most"] == 4
             # Bet callbacks of that brand and of another go out at once meanwhile.
             started = time.monotonic()
             _queue_places(clean_db, "slow", ["bet-slow-1", "bet-slow-2"])
@@ -87,7 +87,7 @@ def test_a_worker_killed_mid_heartbeat_leaves_no_session_stuck(clean_db, databas
     with Receiver(behave) as platform:
         b = brand(clean_db, platform.url, interval_s=1, timeout_s=2)
         for i in range(3):
-            open_session(clean_db, b.id, f"s-{i}", due_at=datetime.now(timezone.utc))
+            open_session(clean_db, b.id, f"s-{i}", due_at=datetime.now(UTC))
         ids = [f"s-{i}" for i in range(3)]
         with Worker(database_url) as worker:
             wait_for(lambda: all(session(clean_db, s).heartbeats_sent >= 2 for s in ids), 30,
@@ -97,7 +97,7 @@ def test_a_worker_killed_mid_heartbeat_leaves_no_session_stuck(clean_db, databas
                                  for a in beat_attempts(clean_db, s)), 10,
                      "a heartbeat in flight")
             worker.kill_all()
-        killed_at = datetime.now(timezone.utc)
+        killed_at = datetime.now(UTC)
         hang.clear()
         with Worker(database_url):
             wait_for(lambda: all(
@@ -111,6 +111,6 @@ def test_a_worker_killed_mid_heartbeat_leaves_no_session_stuck(clean_db, databas
         # One at a time per session, always: no two of a session's attempts overlap.
         for s in ids:
             rows = beat_attempts(clean_db, s)
-            for earlier, later in zip(rows, rows[1:]):
+            for earlier, later in zip(rows, rows[1:], strict=False):
                 assert later.started_at >= earlier.finished_at - timedelta(milliseconds=5) \
                     or earlier.outcome == "unknown"

@@ -11,11 +11,11 @@ import re
 import httpx
 import pytest
 import sqlalchemy as sa
+from factories import PAYLOADS, SECRET_SESSION, SECRET_TEXTS, item
 
 import sql
 from delivery import masking, store
 from delivery.sender import OutgoingCallback, deliver_once
-from factories import PAYLOADS, SECRET_SESSION, SECRET_TEXTS, item
 
 KEY = bytes(range(32))
 MASK = masking.for_brand(KEY, ("lang", "currency"))

@@ -7,13 +7,12 @@ import threading
 import time
 import uuid
 
+import databases
 import dramatiq
 import psycopg
 import pytest
-from psycopg_pool import PoolTimeout
-
-import databases
 from outages import run_outage
+from psycopg_pool import PoolTimeout
 
 from delivery import database
 from delivery.postgres_broker import RECONNECT_EVERY_S, ReconnectingPool, postgres_broker

@@ -9,12 +9,12 @@ import uuid
 
 import psutil
 import pytest
-
-from delivery import store
-from delivery.validation import parse_callback
 from factories import item
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
+
+from delivery import store
+from delivery.validation import parse_callback
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 LIFECYCLES = (("/bet/place", "/bet/accept"),

@@ -1,14 +1,13 @@
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 import contract
-from delivery.schedule import (classify, next_state, parse_retry_after, parse_schedule,
-                               plan_next)
+from delivery.schedule import classify, next_state, parse_retry_after, parse_schedule, plan_next
 
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def _err(code):

@@ -5,13 +5,13 @@ import time
 
 import sqlalchemy as sa
 from dramatiq.brokers.stub import StubBroker
+from factories import item
+from workers import wait_for
 
 from delivery import scheduler, store
 from delivery.database import connection_lost
 from delivery.settings import Settings
 from delivery.validation import parse_callback
-from factories import item
-from workers import wait_for
 
 
 def _lost_mid_statement() -> sa.exc.DBAPIError:

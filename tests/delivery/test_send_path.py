@@ -6,11 +6,10 @@ import threading
 import time
 import uuid
 
-import httpx
+import databases
 import psutil
 import pytest
 import sqlalchemy as sa
-import databases
 from factories import item
 from platforms import Hanging
 from receiver import Receiver, Reply
@@ -105,7 +104,7 @@ def test_workers_stop_when_their_supervisor_is_killed(clean_db, database_url, ki
         worker = Worker(database_url, processes=2).start()
         everything: list[psutil.Process] = []
         try:
-            workers = wait_for(lambda: [p for p in _tree(worker.proc.pid)
+            wait_for(lambda: [p for p in _tree(worker.proc.pid)
                                         if "dramatiq" in " ".join(p.cmdline())] or None,
                                30, "the Dramatiq processes to start")
             wait_for(lambda: len(_tree(worker.proc.pid)) >= 3, 30, "every worker process")

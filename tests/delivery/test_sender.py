@@ -5,11 +5,11 @@ import json
 import time
 
 import httpx
+from factories import PAYLOADS
 
 import contract
 from delivery import masking, signing
 from delivery.sender import OutgoingCallback, deliver_once, redact_headers
-from factories import PAYLOADS
 
 
 def _callback(**over) -> OutgoingCallback:

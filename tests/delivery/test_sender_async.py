@@ -8,13 +8,14 @@ import socket
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+from platforms import Hanging, Trickling
+from receiver import Receiver, Reply
 
 import contract
 from delivery import heartbeats
 from delivery.sender import AsyncPool, OutgoingCallback, make_transport, send, send_async
-from platforms import Hanging, Trickling
-from receiver import Receiver, Reply
 
 
 def _beat(url: str, timeout_s: float = 2.0, **over):
@@ -22,7 +23,7 @@ def _beat(url: str, timeout_s: float = 2.0, **over):
         callback_id=None, request_id="", bet_id="session-1", brand_id=1,
         destination=contract.HEARTBEAT, payload={}, foreign_params={"session_id": "abc"},
         attempt_no=1, base_url=url, timeout_s=timeout_s, **over)
-    return heartbeats.prepare_beat(callback, str(uuid.uuid4()), datetime.now(timezone.utc))
+    return heartbeats.prepare_beat(callback, str(uuid.uuid4()), datetime.now(UTC))
 
 
 def _run(sending, pool=None):
@@ -37,7 +38,7 @@ def test_the_request_and_its_classification_are_the_threaded_senders():
     with Receiver(lambda seen: next(answers)) as platform:
         threaded = [send(_beat(platform.url + "/p?x=1"), make_transport(1)) for _ in range(3)]
         looped = [_run(_beat(platform.url + "/p?x=1")) for _ in range(3)]
-    for a, b in zip(threaded, looped):
+    for a, b in zip(threaded, looped, strict=False):
         assert (a.outcome, a.response_status, a.response_body) == \
             (b.outcome, b.response_status, b.response_body)
     assert looped[1].outcome.error_code == contract.SESSION_UNKNOWN

@@ -4,7 +4,7 @@ heartbeat within one interval), their end, and the Foreign-Params shown only mas
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from delivery import brands, sessions, store
 from delivery.audit import Actor
 from delivery.errors import InvalidInput, UnknownBrand
 
-NOW = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 SECRET = "player-token-5f3a9c"
 PARAMS = {"token": SECRET, "lang": "en"}
 FINGERPRINT = re.compile(r"^\*\*\*#[0-9a-f]{4}$")

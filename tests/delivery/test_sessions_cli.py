@@ -4,7 +4,7 @@ error and non-zero exit of a mistake."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -104,7 +104,7 @@ def test_open_refresh_close_and_list(run, clean_db, acme):
     code, out, _ = run("session", "open", "--brand", "acme", "--id", "s-1",
                        "--foreign-params", PARAMS)
     assert code == 0 and "refreshed: live until closed" in out
-    at = (datetime.now(timezone.utc) + timedelta(hours=1)).replace(microsecond=0)
+    at = (datetime.now(UTC) + timedelta(hours=1)).replace(microsecond=0)
     code, out, _ = run("session", "open", "--brand", "acme", "--id", "s-2",
                        "--foreign-params", PARAMS, "--expires-at", at.isoformat(), "--json")
     assert code == 0 and datetime.fromisoformat(json.loads(out)["expires_at"]) == at

@@ -3,13 +3,13 @@ import time
 
 import pytest
 import sqlalchemy as sa
+from databases import notified
+from factories import item
+from receiver import Receiver
 
 from delivery import statements, store
 from delivery.errors import InvalidInput, UnknownBrand
 from delivery.validation import parse_callback
-from databases import notified
-from factories import item
-from receiver import Receiver
 
 
 def _states(engine, bet_id):
@@ -197,9 +197,10 @@ def test_a_process_refills_no_more_than_its_room_and_leaves_the_rest_to_the_sche
 
 def test_the_scheduler_is_woken_only_when_a_finished_attempt_leaves_it_work(clean_db):
     # Given two brands' callbacks in flight: one platform answers, the other is down
+    import httpx
+
     from delivery import dispatch
     from delivery.sender import send
-    import httpx
 
     with Receiver() as platform:
         store.add_brand(clean_db, "up", platform.url)

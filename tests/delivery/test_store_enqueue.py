@@ -3,12 +3,12 @@ rows, states, order and statuses as one callback at a time."""
 
 import pytest
 import sqlalchemy as sa
+from databases import notified
+from factories import item
 
 from delivery import database, lifecycle, statements, store
 from delivery.errors import InvalidInput
 from delivery.validation import parse_callback
-from databases import notified
-from factories import item
 
 LIFE = ("/bet/place", "/bet/accept", "/bet/settle")
 

@@ -2,11 +2,11 @@
 someone else between the look-up and the insert is a repeat, not an error."""
 import pytest
 import sqlalchemy as sa
+from factories import item
 
 from delivery import store
 from delivery.errors import RequestIdConflict, UnknownBrand
 from delivery.validation import parse_callback
-from factories import item
 
 
 def callback(bet_id, destination, request_id, **payload_changes):

@@ -1,12 +1,11 @@
 import json
 
 import pytest
+from factories import PAYLOADS, item, odd
 
 import contract
 from delivery.errors import InvalidInput, UnknownDestination
 from delivery.validation import parse_callback
-from factories import PAYLOADS, item, odd
-
 
 QUEUEABLE = [path for path in contract.DESTINATIONS if contract.queueable(path)]
 

@@ -76,6 +76,7 @@ def test_each_worker_process_keeps_its_share_of_a_brands_slots():
 
 def test_recording_a_batch_puts_back_only_what_the_process_share_leaves():
     from types import SimpleNamespace as NS
+
     from delivery.worker import room_after
 
     def attempt(brand_id, cap):

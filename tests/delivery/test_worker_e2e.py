@@ -4,12 +4,12 @@ import socket
 import time
 
 import pytest
-
-from delivery import store
-from delivery.validation import parse_callback
 from factories import item
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
+
+from delivery import store
+from delivery.validation import parse_callback
 
 LIFECYCLE = ("/bet/place", "/bet/accept", "/bet/settle", "/bet/unsettle", "/bet/settle")
 

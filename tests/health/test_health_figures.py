@@ -2,14 +2,13 @@
 from decimal import Decimal
 
 import sqlalchemy as sa
+from brand_traffic import deliver, enqueue, failing_receiver
+from scopes import set_scope
 
 from dashboard import connection
 from delivery import database, store
 from health import figures
 from health.state import DOWN, HEALTHY
-
-from brand_traffic import deliver, enqueue, failing_receiver
-from scopes import set_scope
 
 
 def _now(engine, **kw):
@@ -127,8 +126,9 @@ def test_reading_the_figures_grows_with_the_backlog_not_with_its_square(clean_db
     """The alert evaluator reads the figures every 30 s while a backlog builds: each open
     callback's bet is looked at through the bet's own callbacks, never through an index of
     every open callback (which made 20,000 open callbacks cost 7 s of database CPU)."""
-    from alerts import rules, store as alert_store
     import sql
+    from alerts import rules
+    from alerts import store as alert_store
 
     store.add_brand(clean_db, "busy", "http://127.0.0.1:9/")
     read = {}

@@ -5,15 +5,15 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from sandbox_testkit import decline, new_id, odds, place, settle, unsettle
 
 import contract
-from delivery.errors import ConfigurationError
 from contract.payouts import HALF_WIN, SETTLE_LOST, SETTLE_WIN, WIN
+from delivery.errors import ConfigurationError
 from sandbox import bugs
 from sandbox.client import SandboxClient
 from sandbox.config import SandboxConfig
 from sandbox.server import serve_in_thread
-from sandbox_testkit import decline, new_id, odds, place, settle, unsettle
 
 D = Decimal
 

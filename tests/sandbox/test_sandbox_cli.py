@@ -10,11 +10,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sandbox_testkit import place
 
 from sandbox.cli import register, run
 from sandbox.config import config_from_args
 from sandbox.faults import Latency
-from sandbox_testkit import place
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from sandbox_testkit import new_id, place
 
 import contract
 from sandbox.client import SandboxClient
 from sandbox.config import SandboxConfig
 from sandbox.faults import FaultProfile, Latency, Outage
 from sandbox.server import serve_in_thread
-from sandbox_testkit import new_id, place
 
 D = Decimal
 

@@ -3,6 +3,16 @@ from decimal import Decimal
 
 import httpx
 import pytest
+from sandbox_testkit import (
+    cash_out_accepted,
+    cash_out_declined,
+    decline,
+    new_id,
+    odds,
+    place,
+    settle,
+    unsettle,
+)
 
 import contract
 from contract.payouts import HALF_WIN, LOSS, SETTLE_LOST, SETTLE_REFUND, SETTLE_WIN, WIN
@@ -10,9 +20,6 @@ from sandbox.client import SandboxClient
 from sandbox.config import SandboxConfig
 from sandbox.platform import Platform
 from sandbox.server import serve_in_thread
-from sandbox_testkit import (
-    cash_out_accepted, cash_out_declined, decline, new_id, odds, place, settle, unsettle,
-)
 
 D = Decimal
 

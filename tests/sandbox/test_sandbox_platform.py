@@ -2,19 +2,33 @@
 from decimal import Decimal
 
 import pytest
+from sandbox_testkit import (
+    cash_out_accepted,
+    cash_out_declined,
+    decline,
+    foreign_params,
+    new_id,
+    odds,
+    place,
+    settle,
+    unsettle,
+)
 
 import contract
 from contract import payouts
 from contract.errors import ContractViolation
 from contract.payouts import (
-    HALF_LOSS, HALF_WIN, LOSS, REFUNDED, SETTLE_LOST, SETTLE_REFUND, SETTLE_WIN, WIN,
+    HALF_LOSS,
+    HALF_WIN,
+    LOSS,
+    REFUNDED,
+    SETTLE_LOST,
+    SETTLE_REFUND,
+    SETTLE_WIN,
+    WIN,
 )
 from sandbox.platform import Platform, PlayerExists
 from sandbox.validation import INVALID_BODY_CODE
-from sandbox_testkit import (
-    cash_out_accepted, cash_out_declined, decline, foreign_params, new_id, odds, place, settle,
-    unsettle,
-)
 
 D = Decimal
 

@@ -6,6 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
+from sandbox_testkit import new_id
 
 import contract
 from contract.payouts import SETTLE_LOST
@@ -14,7 +15,6 @@ from sandbox import bugs
 from sandbox.client import SandboxClient
 from sandbox.platform import Platform
 from sandbox.server import serve_in_thread
-from sandbox_testkit import new_id
 
 D = Decimal
 NOW = "2026-11-23T12:00:00.123456789Z"

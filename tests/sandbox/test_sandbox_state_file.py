@@ -3,14 +3,14 @@ import json
 from decimal import Decimal
 
 import pytest
+from sandbox_testkit import cash_out_accepted, new_id, place, settle
 
-from delivery.errors import ConfigurationError
 from contract.payouts import SETTLE_WIN
+from delivery.errors import ConfigurationError
 from sandbox.client import SandboxClient
 from sandbox.config import PlayerSeed, SandboxConfig
 from sandbox.server import serve_in_thread
 from sandbox.state_file import StateFile
-from sandbox_testkit import cash_out_accepted, new_id, place, settle
 
 D = Decimal
 

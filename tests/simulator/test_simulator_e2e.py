@@ -4,12 +4,12 @@ import time
 
 import httpx
 import sqlalchemy as sa
+from workers import Worker
 
 from delivery import heartbeats, store
 from sandbox.server import serve_in_thread
 from simulator.plans import SessionHabits
 from simulator.producer import Simulator
-from workers import Worker
 
 #: Sessions that end within the test's thirty seconds: players leave after 5 to 15 s, and a
 #: quarter let their session lapse after 3 to 8 s.
