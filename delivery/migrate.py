@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -32,9 +32,9 @@ class Upgrade:
     """What :func:`apply` did."""
 
     #: Versions applied now, in order.
-    applied: list[str] = field(default_factory=list)
+    applied: tuple[str, ...] = ()
     #: Versions applied before checksums were kept, whose file's checksum was recorded now.
-    trusted: list[str] = field(default_factory=list)
+    trusted: tuple[str, ...] = ()
 
 
 def checksum(body: str) -> str:
@@ -44,7 +44,7 @@ def checksum(body: str) -> str:
 
 def upgrade(engine: sa.Engine, *, broker_tables: bool = True) -> list[str]:
     """Apply pending migrations; return the versions applied now."""
-    return apply(engine, broker_tables=broker_tables).applied
+    return list(apply(engine, broker_tables=broker_tables).applied)
 
 
 def apply(engine: sa.Engine, *, broker_tables: bool = True) -> Upgrade:
@@ -53,7 +53,7 @@ def apply(engine: sa.Engine, *, broker_tables: bool = True) -> Upgrade:
     Raises :class:`MigrationChanged` (nothing applied) when an applied migration's file differs
     from what was applied, or is gone.
     """
-    result = Upgrade()
+    applied, trusted = [], []
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         conn.execute(sa.text(
@@ -72,18 +72,18 @@ def apply(engine: sa.Engine, *, broker_tables: bool = True) -> Upgrade:
                 conn.execute(sa.text(
                     "INSERT INTO schema_migrations (version, checksum) VALUES (:v, :c)"),
                     {"v": version, "c": checksum(body)})
-                result.applied.append(version)
+                applied.append(version)
             elif done[version] is None:
                 conn.execute(sa.text(
                     "UPDATE schema_migrations SET checksum = :c WHERE version = :v"),
                     {"v": version, "c": checksum(body)})
-                result.trusted.append(version)
-        if result.trusted:
+                trusted.append(version)
+        if trusted:
             log.info("recorded the checksums of %s, applied before checksums were kept "
-                     "(trusted as the files are now)", ", ".join(result.trusted))
+                     "(trusted as the files are now)", ", ".join(trusted))
         if broker_tables:
             _create_broker_tables(conn)
-    return result
+    return Upgrade(tuple(applied), tuple(trusted))
 
 
 def _refuse_changed(done: dict[str, str | None], files: list[tuple[str, str]]) -> None:

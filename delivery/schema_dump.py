@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sql
 
 #: The file this module's text is kept in, beside the migrations it comes from.
-SCHEMA_FILE = Path(sql.__file__).with_name("schema.sql")
+SCHEMA_FILE = Path(sql.__file__).with_name(sql.SCHEMA_FILE)
 #: The command that writes :data:`SCHEMA_FILE` (named in its header and in test failures).
 REFRESH_COMMAND = "callbacks db upgrade && callbacks db schema --write"
 
