@@ -75,10 +75,24 @@ def _json_default(value):
 
 def cmd_db_upgrade(args) -> int:
     engine, url = _engine(require_schema=False)
-    applied = migrate.upgrade(engine)
+    done = migrate.apply(engine)
     where = database.redact_url(url)
-    print(f"applied {', '.join(applied)} to {where}" if applied
+    if done.trusted:
+        print(f"recorded the checksums of {', '.join(done.trusted)} (applied before checksums "
+              "were kept; trusted as the files are now)")
+    print(f"applied {', '.join(done.applied)} to {where}" if done.applied
           else f"database {where} is up to date")
+    return 0
+
+
+def cmd_db_schema(args) -> int:
+    from delivery import schema_dump
+
+    engine, _ = _engine()
+    if args.write:
+        print(f"wrote {schema_dump.write(engine)}")
+    else:
+        print(schema_dump.dump(engine), end="")
     return 0
 
 
@@ -668,10 +682,20 @@ def build_parser() -> argparse.ArgumentParser:
         prog="callbacks", description="Callback Desk: deliver bet callbacks and explain them.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    db = sub.add_parser("db", help="database: upgrade the schema, show the URL, stop embedded")
+    db = sub.add_parser(
+        "db", help="database: upgrade or show the schema, show the URL, stop embedded")
     db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply migrations (safe to run twice)").set_defaults(
         func=cmd_db_upgrade)
+    schema = db_sub.add_parser(
+        "schema", help="print the schema of the (fully migrated) database in use",
+        description="The schema as sql/schema.sql keeps it: tables, columns, constraints, "
+                    "indexes, partitions, views, functions, triggers, policies and sequences, "
+                    "read from PostgreSQL's catalogs (no rows, roles, broker tables or monthly "
+                    "partitions). After adding a migration: `callbacks db upgrade && callbacks "
+                    "db schema --write`.")
+    schema.add_argument("--write", action="store_true", help="write it to sql/schema.sql")
+    schema.set_defaults(func=cmd_db_schema)
     db_sub.add_parser("url", help="print the database URL in use").set_defaults(func=cmd_db_url)
     db_sub.add_parser("stop", help="stop the embedded PostgreSQL server").set_defaults(
         func=cmd_db_stop)

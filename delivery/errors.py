@@ -12,6 +12,7 @@ Exception tree (the root and the contract's errors live in :mod:`contract.errors
     │       └── api.batch.BadBatch  an HTTP producer request that cannot be read (api/)
     ├── ConfigurationError      a setting (URL, option) that cannot work as given
     ├── DatabaseNotReady        the schema is missing or older than this code
+    │   └── MigrationChanged    an applied migration's file was edited (or removed) since
     ├── ActorRefused            --as NAME from a shell that may not name someone else
     └── ActionRefused           an action (retry, recover, cancel, set-url) that cannot be
         │                       done as asked; nothing was changed
@@ -26,7 +27,8 @@ from __future__ import annotations
 from contract.errors import CallbackDeskError, ConfigurationError, ContractViolation
 
 __all__ = ["CallbackDeskError", "ConfigurationError", "ContractViolation", "InvalidInput",
-           "UnknownBrand", "UnknownDestination", "DatabaseNotReady", "RequestIdConflict",
+           "UnknownBrand", "UnknownDestination", "DatabaseNotReady", "MigrationChanged",
+           "RequestIdConflict",
            "ActionRefused", "UnknownBet", "GroupBusy", "WrongState", "ActorRefused",
            "BrandExists"]
 
@@ -66,6 +68,12 @@ class UnknownDestination(InvalidInput):
 
 class DatabaseNotReady(CallbackDeskError):
     """The database has no Callback Desk schema yet. Run ``callbacks db upgrade``."""
+
+
+class MigrationChanged(DatabaseNotReady):
+    """A migration applied to this database differs from its file now, or its file is gone: the
+    database's schema is not what the migrations say. Restore the file as it landed and put the
+    change in a new migration. Nothing was applied."""
 
 
 class RequestIdConflict(InvalidInput):

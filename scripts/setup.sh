@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Creates .venv with Python 3.11+ and installs Callback Desk into it (editable, with the test
-# tools). Quick when nothing changed since the last install.
+# Creates .venv with Python 3.11+ and installs Callback Desk into it: its dependencies and test
+# tools exactly as requirements.lock pins them (hash-checked; `bash scripts/lock.sh` refreshes
+# the lock), then the project itself, editable. Quick when nothing changed since the last install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,12 +27,14 @@ if [ ! -x .venv/bin/python ]; then
   }
 fi
 
-# Reinstall when the dependencies or the set of top-level packages change.
-stamp=".venv/.installed-$(cat pyproject.toml <(ls -d */__init__.py) | sha1sum | cut -c1-12)"
+# Reinstall when the lock, the project's metadata or the set of top-level packages change.
+stamp=".venv/.installed-$(cat requirements.lock pyproject.toml <(ls -d */__init__.py) |
+  sha1sum | cut -c1-12)"
 if [ ! -f "$stamp" ]; then
   echo "installing Callback Desk and its dependencies into .venv (the first time takes a few minutes)..."
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[test]'
+  .venv/bin/python -m pip install --quiet --require-hashes -r requirements.lock
+  .venv/bin/python -m pip install --quiet --no-deps -e .
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -59,14 +59,20 @@ def descriptions(filename: str) -> dict[str, str]:
     return said
 
 
+#: The generated schema (see :mod:`delivery.schema_dump`): SQL, but no named blocks.
+SCHEMA_FILE = "schema.sql"
+
+
 def query_files() -> list[str]:
-    """Every file of named blocks (all ``*.sql`` but the migrations)."""
+    """Every file of named blocks (all ``*.sql`` but the migrations and the generated schema)."""
     return sorted(f.name for f in resources.files(__package__).iterdir()
-                  if f.name.endswith(".sql"))
+                  if f.name.endswith(".sql") and f.name != SCHEMA_FILE)
 
 
 def migrations() -> list[tuple[str, str]]:
-    """``[(version, sql), ...]`` in the order they must be applied."""
+    """``[(version, sql), ...]`` in the order they must be applied; each text is the file's
+    bytes decoded as UTF-8, unchanged (so its checksum is the file's)."""
     folder = resources.files(__package__).joinpath("migrations")
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
-    return [(f.name.removesuffix(".sql"), f.read_text()) for f in files]
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")),
+                   key=lambda f: f.name)
+    return [(f.name.removesuffix(".sql"), f.read_bytes().decode("utf-8")) for f in files]
