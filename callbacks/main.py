@@ -18,9 +18,9 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import contract
+from actions import cli as manager_actions
 from alerts.monitor import AlertMonitor
 from archive import reader as archive_reader
-from callbacks import actions as manager_actions
 from callbacks.processes import (
     ask_to_stop,
     die_with_parent,

@@ -288,7 +288,7 @@ def action_callbacks_table(rows: list[dict]) -> pd.DataFrame:
 
 
 def changes_table(changes) -> pd.DataFrame:
-    """An action's dry run (``delivery.plans.Change`` values): each callback it would change."""
+    """An action's dry run (``actions.plans.Change`` values): each callback it would change."""
     return pd.DataFrame([{
         "Group ID": c.callback.bet_id, "Destination": c.callback.destination,
         "request_id": c.callback.request_id, "Now": c.callback.state,

@@ -42,7 +42,7 @@ CANCELLED = "cancelled"
 
 VERDICTS = (DELIVERED, SUPPORTED_ERROR, HANDLER_BUG, PLATFORM_ERROR, RETRYING, QUEUED, GAVE_UP,
             NO_TRACE, IN_FLIGHT, OUTCOME_UNKNOWN, CANCELLED)
-#: How a cancel's reason starts (delivery.plans.cancel writes it).
+#: How a cancel's reason starts (actions.plans.cancel writes it).
 CANCELLED_PREFIX = "cancelled by "
 #: How each verdict is shown: title and tone (success, info, warning, error).
 STYLE = {

@@ -907,3 +907,12 @@ def revoke_api_token(engine: sa.Engine, name: str, *, actor: audit.Actor | None 
             _record_token(conn, actor, "api_token.revoke", token, brand_ids, reason, (),
                           after=False)
     return token
+
+
+# --- Writes other features make to the queue ---
+
+def apply_action_changes(conn: sa.Connection, action_id: int, rows: list[dict]) -> None:
+    """Set the new states an integration manager's action (:mod:`actions.store`) decided, in
+    its transaction: ``rows`` are ``{id, state, due_in_us, manual, note}``; a callback sent
+    again by hand (``manual``) carries ``action_id`` until its next attempt is written."""
+    _run(conn, "apply_action_changes", {"action_id": action_id, "rows": json.dumps(rows)})

@@ -1,4 +1,4 @@
--- Named queries of the integration manager's actions, run by delivery/actions.py. Each action
+-- Named queries of the integration manager's actions, run by actions/store.py. Each action
 -- is one transaction: the bets are locked first, in bet-id order (the same lock and order the
 -- workers take when they record outcomes), then their callbacks.
 
@@ -38,23 +38,6 @@ INSERT INTO actions (brand_id, kind, actor, os_user, reason, source, bet_id, par
 VALUES (:brand_id, :kind, :actor, :os_user, :reason, :source, :bet_id,
         CAST(:parameters AS jsonb), :callbacks, :bets)
 RETURNING id, created_at;
-
--- name: apply_changes
--- rows: [{id, state, due_in_us, manual, note}]. A callback due now is due a few microseconds
--- apart from the others in the order given (oldest first), so the scheduler hands them out in
--- that order; waiting and finished callbacks have no next attempt time.
-UPDATE callbacks c
-SET state = r.state,
-    next_attempt_at = CASE
-        WHEN r.due_in_us IS NOT NULL THEN now() + make_interval(secs => r.due_in_us / 1e6)
-        WHEN r.state = 'pending' THEN c.next_attempt_at END,
-    finished_at = CASE WHEN r.state IN ('waiting', 'pending') THEN NULL ELSE now() END,
-    last_error = COALESCE(r.note, c.last_error),
-    manual_action_id = CASE WHEN r.manual THEN CAST(:action_id AS bigint)
-                            ELSE c.manual_action_id END
-FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-    id bigint, state text, due_in_us double precision, manual boolean, note text)
-WHERE c.id = r.id;
 
 -- name: insert_action_callbacks
 INSERT INTO action_callbacks (action_id, callback_id, bet_id, state_before, state_after)

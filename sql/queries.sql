@@ -451,3 +451,21 @@ CROSS JOIN LATERAL (
           WHERE s.brand_id = q.brand_id AND s.lease_token IS NOT NULL AND s.state = 'live') p
 ) ps
 ORDER BY q.brand;
+
+-- name: apply_action_changes
+-- An integration manager's action (actions/store.py) sets its callbacks' new states.
+-- rows: [{id, state, due_in_us, manual, note}]. A callback due now is due a few microseconds
+-- apart from the others in the order given (oldest first), so the scheduler hands them out in
+-- that order; waiting and finished callbacks have no next attempt time.
+UPDATE callbacks c
+SET state = r.state,
+    next_attempt_at = CASE
+        WHEN r.due_in_us IS NOT NULL THEN now() + make_interval(secs => r.due_in_us / 1e6)
+        WHEN r.state = 'pending' THEN c.next_attempt_at END,
+    finished_at = CASE WHEN r.state IN ('waiting', 'pending') THEN NULL ELSE now() END,
+    last_error = COALESCE(r.note, c.last_error),
+    manual_action_id = CASE WHEN r.manual THEN CAST(:action_id AS bigint)
+                            ELSE c.manual_action_id END
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    id bigint, state text, due_in_us double precision, manual boolean, note text)
+WHERE c.id = r.id;

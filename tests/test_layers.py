@@ -16,9 +16,11 @@ ALLOWED = {
     "simulator": {"contract", "delivery", "sandbox"},
     "api": {"contract", "delivery", "sql"},
     "archive": {"delivery", "sql"},
-    "dashboard": {"contract", "delivery", "battery", "archive", "health", "alerts", "sql"},
+    "actions": {"contract", "delivery", "sql"},
+    "dashboard": {"contract", "delivery", "battery", "archive", "health", "alerts", "actions",
+                  "sql"},
     "callbacks": {"contract", "delivery", "battery", "sandbox", "simulator", "api", "dashboard",
-                  "archive", "health", "alerts", "sql"},
+                  "archive", "health", "alerts", "actions", "sql"},
 }
 
 

@@ -8,7 +8,8 @@ import pytest
 from dashboard_apptest import texts
 from dashboard_scenarios import deliver_due
 
-from delivery import actions, store
+from actions import store as actions
+from delivery import store
 
 REASON = "platform back after **incident** <b>42</b>"
 

@@ -15,8 +15,9 @@ from scopes import set_scope
 from test_cli import callbacks
 
 import sql
-from delivery import actions, database, migrate, signing, store
-from delivery.errors import ActionRefused, WrongState
+from actions import store as actions
+from actions.errors import ActionRefused, WrongState
+from delivery import database, migrate, signing, store
 from delivery.sender import make_transport
 from delivery.validation import parse_callback
 

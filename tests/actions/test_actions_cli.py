@@ -16,8 +16,9 @@ from receiver import Receiver, Reply
 from scopes import set_scope
 from workers import Worker, wait_for
 
-from delivery import actions, store
-from delivery.errors import UnknownBet
+from actions import store as actions
+from actions.errors import UnknownBet
+from delivery import store
 from delivery.validation import parse_callback
 
 #: A bet's callbacks in the tests (no place: an exhausted place declines the bet).
