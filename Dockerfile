@@ -14,6 +14,7 @@ COPY archive ./archive
 COPY health ./health
 COPY alerts ./alerts
 COPY actions ./actions
+COPY users ./users
 COPY sql ./sql
 COPY .streamlit ./.streamlit
 RUN pip install --no-cache-dir .

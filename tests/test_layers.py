@@ -17,10 +17,11 @@ ALLOWED = {
     "api": {"contract", "delivery", "sql"},
     "archive": {"delivery", "sql"},
     "actions": {"contract", "delivery", "sql"},
+    "users": {"delivery", "sql"},
     "dashboard": {"contract", "delivery", "battery", "archive", "health", "alerts", "actions",
-                  "sql"},
+                  "users", "sql"},
     "callbacks": {"contract", "delivery", "battery", "sandbox", "simulator", "api", "dashboard",
-                  "archive", "health", "alerts", "actions", "sql"},
+                  "archive", "health", "alerts", "actions", "users", "sql"},
 }
 
 

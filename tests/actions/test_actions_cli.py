@@ -53,7 +53,7 @@ def enqueue(engine, brand, bet_id, destinations=FLOW) -> list[str]:
 def back_office_user(engine, name: str = "ann") -> None:
     """``--as NAME`` must name a back-office user (and the tests' shell is an
     administrator's: root, or listed in CALLBACKS_ADMINS)."""
-    from dashboard import accounts
+    from users import store as accounts
 
     accounts.add_user(engine, name, accounts.INTEGRATION_MANAGER, all_brands=True,
                       password="correct horse battery")

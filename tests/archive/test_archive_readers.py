@@ -17,9 +17,10 @@ from databases import empty
 from streamlit.testing.v1 import AppTest
 
 from archive.export import archive
-from dashboard import accounts, auth, connection, queries
+from dashboard import auth, connection, queries
 from dashboard.filters import EPOCH, HistoryFilter
 from delivery import store
+from users import store as accounts
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,10 @@ from battery_testkit import TOKEN, guarded_sandbox, sandbox, unlike_sandbox
 from streamlit.testing.v1 import AppTest
 
 from battery.plan import CASES
-from dashboard import accounts, auth, markup
+from dashboard import auth, markup
 from delivery import store
 from sandbox import bugs
+from users import store as accounts
 
 N = len(CASES)
 

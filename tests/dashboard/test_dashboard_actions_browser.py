@@ -15,8 +15,8 @@ from playwright.sync_api import expect
 from test_dashboard_browser import CHROMIUM, browser, page, settle, sign_in  # noqa: F401  (fixtures)
 
 from actions import store as actions
-from dashboard import accounts
 from delivery import store
+from users import store as accounts
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 

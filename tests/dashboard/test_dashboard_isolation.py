@@ -13,9 +13,10 @@ from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
 from scopes import set_scope
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, auth, connection, queries
+from dashboard import auth, connection, queries
 from dashboard.filters import EPOCH, HistoryFilter
 from dashboard.tables import HISTORY_EXPORT
+from users import store as accounts
 
 ANALYST = "bravo-analyst"
 
