@@ -15,6 +15,7 @@ COPY health ./health
 COPY alerts ./alerts
 COPY actions ./actions
 COPY users ./users
+COPY demo ./demo
 COPY sql ./sql
 COPY .streamlit ./.streamlit
 RUN pip install --no-cache-dir .

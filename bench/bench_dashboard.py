@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # no Streamlit runtime here, on purpose
 
-from dashboard import auth, connection, queries, seeding  # noqa: E402
+from dashboard import auth, connection, queries  # noqa: E402
 from dashboard.filters import EPOCH, HistoryFilter, parse_codes, parse_group_ids  # noqa: E402
 from dashboard.shaping import chart_bucket  # noqa: E402
 from dashboard.tables import HISTORY_EXPORT  # noqa: E402
 from delivery import database, migrate  # noqa: E402
+from demo import seeding  # noqa: E402
 
 NAME = "callbacks_bench_dashboard"
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL",

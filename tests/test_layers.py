@@ -18,10 +18,12 @@ ALLOWED = {
     "archive": {"delivery", "sql"},
     "actions": {"contract", "delivery", "sql"},
     "users": {"delivery", "sql"},
+    "demo": {"contract", "delivery", "sql"},
     "dashboard": {"contract", "delivery", "battery", "archive", "health", "alerts", "actions",
                   "users", "sql"},
     "callbacks": {"contract", "delivery", "battery", "sandbox", "simulator", "api", "dashboard",
-                  "archive", "health", "alerts", "actions", "users", "sql"},
+                  "archive", "health", "alerts", "actions", "users", "demo",
+                  "sql"},
 }
 
 

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from dashboard import charts, synthetic, tables
+from dashboard import charts, tables
+from demo import synthetic
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
