@@ -1,5 +1,6 @@
 """Stores integration battery runs in PostgreSQL as they happen (named blocks of
-``sql/integration.sql``), and the battery's traffic in the ordinary queue tables.
+``sql/integration.sql``), and the battery's traffic in the ordinary queue tables; and the URLs
+registered for a brand's battery (``callbacks brand test-url``).
 
 Each step's request becomes a ``callbacks`` row (origin ``integration_test``, already in its final
 state: the battery never retries) with its bet, and an ``attempts`` row written exactly as a worker
@@ -18,7 +19,8 @@ import contract
 import sql
 from battery.reports import preflight_json
 from battery.results import CaseResult, RunResult, StepResult
-from delivery import lifecycle, store
+from delivery import audit, lifecycle, store, urls
+from delivery.errors import InvalidInput, UnknownBrand
 from delivery.sender import Attempt, redact_answer, redact_params
 
 SOURCES = ("dashboard", "cli")
@@ -91,14 +93,14 @@ def _record_callback(conn: sa.Connection, brand_id: int, attempt: Attempt) -> At
     if status != row.status:
         store.set_bet_status(conn, cb.bet_id, status, restrictions)
     outcome = attempt.outcome
-    callback = conn.execute(_q("record_test_callback"), dict(
+    callback = store.record_battery_callback(conn, dict(
         request_id=cb.request_id, brand_id=brand_id, bet_id=cb.bet_id,
         destination=cb.destination, payload=json.dumps(payload),
         foreign_params=json.dumps(redact_params(cb.foreign_params, cb.mask)),
         state=attempt.final_state,
         last_status=attempt.response_status,
         last_error=None if outcome.kind == "delivered" else redact_answer(attempt)[1],
-        created_at=attempt.started_at, finished_at=attempt.finished_at)).one()
+        created_at=attempt.started_at, finished_at=attempt.finished_at))
     return dataclasses.replace(attempt, callback=dataclasses.replace(
         cb, callback_id=callback.id, brand_id=brand_id, created_at=callback.created_at,
         attempt_no=callback.attempts))
@@ -125,3 +127,63 @@ def step_row(run_id: int, case_number: int, step: StepResult, callback_id: int |
                 cleanup=step.cleanup, message=step.message,
                 request=json.dumps(step.request, default=str),
                 response=json.dumps(step.response, default=str))
+
+
+# --- the URLs a battery may run against (``callbacks brand test-url``) ---------------------
+
+def add_test_url(engine: sa.Engine, brand: str, url: str, *, actor: audit.Actor | None = None,
+                 reason: str | None = None) -> bool:
+    """Register ``url`` for the brand's Integration Test; False when it was registered already.
+    :class:`InvalidInput` for a URL that breaks the URL rule (:mod:`delivery.urls`) or carries
+    credentials, :class:`UnknownBrand` for no brand. With ``actor`` the addition is recorded
+    (``test_url.add``)."""
+    url = urls.parse_without_credentials(
+        url, what="test URL", instead="register it without them: the Integration Test sends "
+        "the brand's credentials with the brand's own URL only")
+    with engine.begin() as conn:
+        added = conn.execute(_q("add_test_url"), {"brand": brand, "url": url}).first()
+        if added is None:
+            _require_brand(conn, brand)
+        elif actor is not None:
+            audit.record(conn, actor=actor, kind="test_url.add", brand_id=added.brand_id,
+                         subject=url, after={"url": url}, reason=reason)
+    return added is not None
+
+
+def remove_test_url(engine: sa.Engine, brand: str, url: str, *,
+                    actor: audit.Actor | None = None, reason: str | None = None) -> None:
+    """Stop offering ``url`` for the brand's Integration Test (as typed, or as the URL rule
+    writes it: scheme and host in lower case); recorded as ``test_url.remove`` with
+    ``actor``."""
+    url = url.strip()
+    try:
+        spellings = dict.fromkeys([url, urls.parse(url).url])
+    except InvalidInput:
+        spellings = {url: None}
+    with engine.begin() as conn:
+        found = [conn.execute(_q("remove_test_url"), {"brand": brand, "url": u}).first()
+                 for u in spellings]
+        removed = next((r for r in found if r is not None), None)
+        if removed is None:
+            _require_brand(conn, brand)
+            shown = urls.redact(url)
+            raise InvalidInput(f"{shown!r} is not a test URL of brand {brand!r}; `callbacks "
+                               f"brand test-url list {brand}` shows them", field="url",
+                               value=shown)
+        if actor is not None:
+            audit.record(conn, actor=actor, kind="test_url.remove", brand_id=removed.brand_id,
+                         subject=removed.url, before={"url": removed.url}, reason=reason)
+
+
+def all_test_urls(engine: sa.Engine, brand: str | None = None) -> list[dict]:
+    """Every registered test URL (of one brand): ``{brand, url, added_at}``."""
+    with engine.connect() as conn:
+        if brand is not None:
+            _require_brand(conn, brand)
+        return [dict(r._mapping) for r in conn.execute(_q("all_test_urls"), {"brand": brand})]
+
+
+def _require_brand(conn: sa.Connection, name: str) -> None:
+    if conn.execute(_q("brand_by_name"), {"name": name}).first() is None:
+        raise UnknownBrand(f"no brand called {name!r}; `callbacks brand list` shows the brands",
+                           field="brand", value=name)

@@ -710,8 +710,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="an exact key name, any case, such as lang or currency")
     audit.add_options(visible)
     visible.set_defaults(func=cmd_brand_set_visible_keys)
-    from callbacks.test_urls import register as test_urls
-    test_urls(brand_sub)
+    from callbacks.integration_urls import register as integration_urls
+    integration_urls(brand_sub)
     manager_actions.register_brand(brand_sub)
 
     _register_sessions(sub)

@@ -916,3 +916,12 @@ def apply_action_changes(conn: sa.Connection, action_id: int, rows: list[dict]) 
     its transaction: ``rows`` are ``{id, state, due_in_us, manual, note}``; a callback sent
     again by hand (``manual``) carries ``action_id`` until its next attempt is written."""
     _run(conn, "apply_action_changes", {"action_id": action_id, "rows": json.dumps(rows)})
+
+
+def record_battery_callback(conn: sa.Connection, values: Mapping) -> sa.Row:
+    """Write a callback of the Integration Test (:mod:`battery.store`) once its only attempt is
+    decided, origin ``integration_test``; the same ``request_id`` again is one more attempt of
+    that callback. ``values``: ``request_id, brand_id, bet_id, destination, payload,
+    foreign_params`` (JSON text), ``state, last_status, last_error, created_at, finished_at``.
+    The row's ``id, created_at, attempts``."""
+    return _run(conn, "record_battery_callback", values).one()

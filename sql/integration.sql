@@ -29,21 +29,6 @@ VALUES (:run_id, :case_number, :position, :label, :destination, :bet_id, :reques
         CAST(:attempt_id AS uuid), :callback_id, :expected, :passed, :cleanup, :message,
         CAST(:request AS jsonb), CAST(:response AS jsonb));
 
--- name: record_test_callback
--- A battery callback, written once its only attempt is decided (the battery never retries).
--- The same request_id sent again (the idempotency case) is one more attempt of that callback.
-INSERT INTO callbacks (request_id, brand_id, bet_id, destination, payload, foreign_params,
-                       origin, state, attempts, last_status, last_error, created_at, finished_at)
-VALUES (:request_id, :brand_id, :bet_id, :destination, CAST(:payload AS jsonb),
-        CAST(:foreign_params AS jsonb), 'integration_test', :state, 1, :last_status,
-        :last_error, :created_at, :finished_at)
-ON CONFLICT (request_id) DO UPDATE
-SET attempts = callbacks.attempts + 1, state = EXCLUDED.state,
-    last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
-    finished_at = EXCLUDED.finished_at
-WHERE callbacks.origin = 'integration_test'
-RETURNING id, created_at, attempts;
-
 -- name: brand_names
 SELECT name FROM brands ORDER BY name;
 
