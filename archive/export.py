@@ -37,6 +37,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 import sql
+from delivery import store
 from delivery.errors import CallbackDeskError
 
 from .layout import DROPPED, EXPORTED, PRUNED, TABLES, Entry, Manifest, partition_month, sync_folder
@@ -359,12 +360,10 @@ def _remove(path: Path) -> None:
 def _prune(engine, entry: Entry) -> bool:
     """Delete the exported callbacks and bets; False (and nothing deleted) when PostgreSQL's
     rows are no longer exactly the exported ones."""
-    params = {"month_to": entry.month_to}
     try:
         with engine.begin() as conn:
             attempts = conn.execute(_q("partition_count", entry.partition)).scalar_one()
-            callbacks = conn.execute(_q("delete_callbacks"), params).one()
-            bets = conn.execute(_q("delete_bets"), params).one()
+            callbacks, bets = store.delete_archived(conn, entry.month_to)
             if (attempts != entry.rows["attempts"]
                     or (callbacks.n, callbacks.digest) != (entry.rows["callbacks"],
                                                            entry.digests["callbacks"])

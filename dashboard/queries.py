@@ -20,6 +20,7 @@ import streamlit as st
 import contract
 import sql
 from alerts import store as alert_store
+from archive import history as archive_history
 from archive import reader as archive_reader
 from delivery import settings
 from health import figures as health_figures
@@ -205,19 +206,17 @@ def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
     archived = False
     if not stored.empty:
         visible = visible_brands(brand_id)
-        old_callbacks = stored.callbacks_of(bet_id, visible, GROUP_LIMIT)
-        old_attempts = stored.attempts_of(bet_id, visible, GROUP_LIMIT,
-                                          left_out=[contract.HEARTBEAT])
+        merged = archive_history.bet_history(stored, bet_id, visible, callbacks, attempts,
+                                             limit=GROUP_LIMIT)
         if bet is None:
             bet = stored.bet(bet_id, visible)
             if bet is not None:
                 brand = next((b for b in brands() if b["id"] == bet["brand_id"]), {})
                 bet["timeout_s"] = brand.get("timeout_s")
-        archived = bool(old_callbacks or old_attempts) or (bet is not None and not found)
-        callbacks = _by_key(callbacks, old_callbacks, "id", lambda c: c["id"])
-        attempts = _by_key(attempts, [dict(a, response_body=(a["response_body"] or "")[:2000]
-                                           or None) for a in old_attempts], "request_id",
-                           lambda a: (a["started_at"], a["attempt_no"]))
+        archived = merged.from_archive or (bet is not None and not found)
+        callbacks = merged.callbacks
+        attempts = [dict(a, response_body=(a["response_body"] or "")[:2000] or None)
+                    if a.get("archived") else a for a in merged.attempts]
     other = None
     if bet is None and not callbacks and brand_id is not None:
         owner = _rows("bet_brand", {"bet_id": bet_id})
@@ -227,12 +226,6 @@ def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
             other = elsewhere["brand"] if elsewhere else None
     return {"bet": bet, "callbacks": callbacks[:GROUP_LIMIT], "attempts": attempts[:GROUP_LIMIT],
             "other_brand": other, "archived": archived}
-
-
-def _by_key(rows: list[dict], more: list[dict], key: str, order) -> list[dict]:
-    """PostgreSQL's rows and the archive's ones PostgreSQL does not have, sorted."""
-    have = {r[key] for r in rows}
-    return sorted(rows + [r for r in more if r[key] not in have], key=order)
 
 
 #: :func:`fetch_investigation`, cached for 5 s.

@@ -925,3 +925,15 @@ def record_battery_callback(conn: sa.Connection, values: Mapping) -> sa.Row:
     foreign_params`` (JSON text), ``state, last_status, last_error, created_at, finished_at``.
     The row's ``id, created_at, attempts``."""
     return _run(conn, "record_battery_callback", values).one()
+
+
+def delete_archived(conn: sa.Connection, month_to: datetime) -> tuple[sa.Row, sa.Row]:
+    """The archive's prune (:mod:`archive.export`), in the caller's transaction: delete the
+    finished callbacks created before ``month_to`` whose every attempt is archived, then the
+    bets created before it that no callback references. ``(callbacks, bets)``, each a row of
+    ``n, digest`` (count and fingerprint of the deleted keys) for the caller to compare with
+    what it exported, rolling back when they differ."""
+    params = {"month_to": month_to}
+    callbacks = _run(conn, "delete_archived_callbacks", params).one()
+    bets = _run(conn, "delete_archived_bets", params).one()
+    return callbacks, bets

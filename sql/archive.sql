@@ -58,32 +58,6 @@ WHERE b.created_at < :month_to
                  AND NOT EXISTS (SELECT 1 FROM attempts_default d
                                  WHERE d.callback_id = c.id)));
 
--- name: delete_callbacks
--- The same set as archivable_callbacks, deleted; its fingerprint must match the exported one.
-WITH gone AS (
-    DELETE FROM callbacks c
-    WHERE c.state IN ('delivered', 'rejected', 'exhausted', 'skipped')
-      AND c.created_at < :month_to
-      AND NOT EXISTS (SELECT 1 FROM attempts a
-                      WHERE a.callback_id = c.id AND a.started_at >= :month_to)
-      AND NOT EXISTS (SELECT 1 FROM attempts_default d WHERE d.callback_id = c.id)
-    RETURNING c.id
-)
-SELECT count(*) AS n, coalesce(md5(string_agg(id::text, ',' ORDER BY id)), '') AS digest
-FROM gone;
-
--- name: delete_bets
--- Run after delete_callbacks: the bets created before :month_to that no callback references.
-WITH gone AS (
-    DELETE FROM bets b
-    WHERE b.created_at < :month_to
-      AND NOT EXISTS (SELECT 1 FROM callbacks c WHERE c.bet_id = b.bet_id)
-    RETURNING b.bet_id
-)
-SELECT count(*) AS n,
-       coalesce(md5(string_agg(bet_id, ',' ORDER BY bet_id COLLATE "C")), '') AS digest
-FROM gone;
-
 -- name: delete_rollups
 -- The Breakdowns page reads archived months from the archive, so their rollups go too.
 WITH h AS (DELETE FROM attempt_rollup_hourly WHERE hour >= :month_from AND hour < :month_to),

@@ -485,3 +485,31 @@ SET attempts = callbacks.attempts + 1, state = EXCLUDED.state,
     finished_at = EXCLUDED.finished_at
 WHERE callbacks.origin = 'integration_test'
 RETURNING id, created_at, attempts;
+
+-- name: delete_archived_callbacks
+-- The archive's prune (archive/export.py): the same set as archive.sql's archivable_callbacks,
+-- deleted; its count and fingerprint must match the exported ones.
+WITH gone AS (
+    DELETE FROM callbacks c
+    WHERE c.state IN ('delivered', 'rejected', 'exhausted', 'skipped')
+      AND c.created_at < :month_to
+      AND NOT EXISTS (SELECT 1 FROM attempts a
+                      WHERE a.callback_id = c.id AND a.started_at >= :month_to)
+      AND NOT EXISTS (SELECT 1 FROM attempts_default d WHERE d.callback_id = c.id)
+    RETURNING c.id
+)
+SELECT count(*) AS n, coalesce(md5(string_agg(id::text, ',' ORDER BY id)), '') AS digest
+FROM gone;
+
+-- name: delete_archived_bets
+-- The archive's prune, after delete_archived_callbacks: the bets created before :month_to that
+-- no callback references; count and fingerprint as for the callbacks.
+WITH gone AS (
+    DELETE FROM bets b
+    WHERE b.created_at < :month_to
+      AND NOT EXISTS (SELECT 1 FROM callbacks c WHERE c.bet_id = b.bet_id)
+    RETURNING b.bet_id
+)
+SELECT count(*) AS n,
+       coalesce(md5(string_agg(bet_id, ',' ORDER BY bet_id COLLATE "C")), '') AS digest
+FROM gone;

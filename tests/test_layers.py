@@ -15,7 +15,7 @@ ALLOWED = {
     "battery": {"contract", "delivery", "sql"},
     "simulator": {"contract", "delivery", "sandbox"},
     "api": {"contract", "delivery", "sql"},
-    "archive": {"delivery", "sql"},
+    "archive": {"contract", "delivery", "sql"},
     "actions": {"contract", "delivery", "sql"},
     "users": {"delivery", "sql"},
     "demo": {"contract", "delivery", "sql"},
