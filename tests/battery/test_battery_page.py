@@ -10,7 +10,7 @@ import streamlit as st
 from battery_testkit import TOKEN, guarded_sandbox, sandbox, unlike_sandbox
 from streamlit.testing.v1 import AppTest
 
-from battery.plan import CASES
+from battery.suite import CASES
 from dashboard import auth, markup
 from delivery import store
 from sandbox import bugs

@@ -3,10 +3,10 @@ ordinary queue tables, tagged so it can be told apart."""
 import sqlalchemy as sa
 from battery_testkit import TIMEOUT_S, TOKEN, closed_port_url, sandbox
 
-from battery.plan import CASES
 from battery.results import CANCELLED, SUCCESS
 from battery.runner import Target, run_battery
 from battery.store import RunRecorder
+from battery.suite import CASES
 from dashboard import integration_queries
 from delivery import store
 from sandbox import bugs
