@@ -277,7 +277,7 @@ def _mask(row: dict) -> None:
 
 def held_partitions(conn: sa.Connection) -> list[str]:
     """The monthly attempt partitions PostgreSQL holds now, oldest first (any role may ask)."""
-    return list(conn.execute(sa.text(sql.queries("archive.sql")["attempt_partitions"]))
+    return list(conn.execute(sql.query("archive.sql", "attempt_partitions"))
                 .scalars())
 
 

@@ -26,10 +26,6 @@ from delivery.sender import Attempt, redact_answer, redact_params
 SOURCES = ("dashboard", "cli")
 
 
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("integration.sql")[name])
-
-
 class RunRecorder:
     """Writes one run for ``brand``: the run row at start, each case (with its steps, callbacks
     and attempts) in one transaction when it finishes, the outcome at the end."""
@@ -41,7 +37,7 @@ class RunRecorder:
 
     def start(self, run: RunResult) -> None:
         with self.engine.begin() as conn:
-            run.run_id = conn.execute(_q("insert_run"), dict(
+            run.run_id = conn.execute(sql.query("integration.sql", "insert_run"), dict(
                 brand_id=self.brand.id, base_url=run.base_url,
                 triggered_by=run.triggered_by or "unknown", source=self.source,
                 status=run.status, timeout_s=run.timeout_s, cases_total=len(run.cases),
@@ -50,19 +46,20 @@ class RunRecorder:
     def case_finished(self, run: RunResult, case: CaseResult) -> None:
         with self.engine.begin() as conn:
             callback_ids = record_traffic(conn, self.brand.id, case.steps)
-            conn.execute(_q("insert_case"), dict(
+            conn.execute(sql.query("integration.sql", "insert_case"), dict(
                 run_id=run.run_id, number=case.number, case_group=case.group, name=case.name,
                 checks=case.checks, status=case.status, steps_planned=case.steps_planned,
                 failed_step=case.failed_step, message=case.message,
                 duration_ms=case.duration_ms))
             for step in case.steps:
-                conn.execute(_q("insert_step"), step_row(run.run_id, case.number, step,
+                conn.execute(sql.query("integration.sql", "insert_step"),
+                             step_row(run.run_id, case.number, step,
                                                           callback_ids.get(id(step))))
 
     def finish(self, run: RunResult) -> None:
         with self.engine.begin() as conn:
             record_traffic(conn, self.brand.id, run.preflight)
-            conn.execute(_q("finish_run"), dict(
+            conn.execute(sql.query("integration.sql", "finish_run"), dict(
                 id=run.run_id, status=run.status, reason=run.reason, cases_passed=run.passed,
                 cases_failed=run.failed,
                 preflight=json.dumps(preflight_json(run), default=str),
@@ -141,7 +138,8 @@ def add_test_url(engine: sa.Engine, brand: str, url: str, *, actor: audit.Actor 
         url, what="test URL", instead="register it without them: the Integration Test sends "
         "the brand's credentials with the brand's own URL only")
     with engine.begin() as conn:
-        added = conn.execute(_q("add_test_url"), {"brand": brand, "url": url}).first()
+        added = conn.execute(sql.query("integration.sql", "add_test_url"),
+                             {"brand": brand, "url": url}).first()
         if added is None:
             _require_brand(conn, brand)
         elif actor is not None:
@@ -161,7 +159,8 @@ def remove_test_url(engine: sa.Engine, brand: str, url: str, *,
     except InvalidInput:
         spellings = {url: None}
     with engine.begin() as conn:
-        found = [conn.execute(_q("remove_test_url"), {"brand": brand, "url": u}).first()
+        found = [conn.execute(sql.query("integration.sql", "remove_test_url"),
+                              {"brand": brand, "url": u}).first()
                  for u in spellings]
         removed = next((r for r in found if r is not None), None)
         if removed is None:
@@ -180,10 +179,11 @@ def all_test_urls(engine: sa.Engine, brand: str | None = None) -> list[dict]:
     with engine.connect() as conn:
         if brand is not None:
             _require_brand(conn, brand)
-        return [dict(r._mapping) for r in conn.execute(_q("all_test_urls"), {"brand": brand})]
+        rows = conn.execute(sql.query("integration.sql", "all_test_urls"), {"brand": brand})
+        return [dict(r._mapping) for r in rows]
 
 
 def _require_brand(conn: sa.Connection, name: str) -> None:
-    if conn.execute(_q("brand_by_name"), {"name": name}).first() is None:
+    if conn.execute(sql.query("integration.sql", "brand_by_name"), {"name": name}).first() is None:
         raise UnknownBrand(f"no brand called {name!r}; `callbacks brand list` shows the brands",
                            field="brand", value=name)

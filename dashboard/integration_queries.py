@@ -14,13 +14,9 @@ from battery.results import RunResult
 HISTORY_LIMIT = 50
 
 
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("integration.sql")[name])
-
-
 def _rows(engine: sa.Engine, query: str, **params) -> list[dict]:
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(_q(query), params)]
+        return [dict(r._mapping) for r in conn.execute(sql.query("integration.sql", query), params)]
 
 
 def brand_names(engine: sa.Engine) -> list[str]:

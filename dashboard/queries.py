@@ -55,13 +55,9 @@ def engine() -> sa.Engine:
     return _engine(connection.dashboard_url())
 
 
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("dashboard.sql")[name])
-
-
 def _rows(name: str, params: dict | None = None) -> list[dict]:
     with engine().connect() as conn:
-        result = conn.execute(_q(name), params or {})
+        result = conn.execute(sql.query("dashboard.sql", name), params or {})
         return [{k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in r._mapping.items()}
                 for r in result]
 
@@ -346,7 +342,7 @@ def fetch_alerts(brand_id: int | None, limit: int = ALERT_LIMIT) -> dict:
     """Rules firing now, the latest alert events and the rule rows (brand and default)."""
     with engine().connect() as conn:
         firing = [dict(r._mapping) for r in conn.execute(
-            sa.text(sql.queries("alerts.sql")["firing_now"]), {"brand_id": brand_id})]
+            sql.query("alerts.sql", "firing_now"), {"brand_id": brand_id})]
         history = alert_store.history(conn, brand_id=brand_id, limit=limit)
         rule_rows = alert_store.rule_rows(conn)
     return {"firing": firing, "history": history, "rules": rule_rows}

@@ -3,12 +3,14 @@
 -- workers take when they record outcomes), then their callbacks.
 
 -- name: lock_bet
+-- Lock one bet (the group's lock) and say which brand it belongs to.
 SELECT b.bet_id, b.brand_id, br.name AS brand
 FROM bets b JOIN brands br ON br.id = b.brand_id
 WHERE b.bet_id = :bet_id
 FOR UPDATE OF b;
 
 -- name: lock_bets
+-- Lock several bets in bet-id order, the order workers take them in.
 SELECT bet_id FROM bets WHERE bet_id = ANY (CAST(:bet_ids AS text[]))
 ORDER BY bet_id
 FOR UPDATE;
@@ -22,6 +24,7 @@ ORDER BY bet_id, id
 FOR UPDATE;
 
 -- name: lock_brand
+-- Lock a brand row for a re-route, with its current URL.
 SELECT id, name, base_url FROM brands WHERE name = :name FOR UPDATE;
 
 -- name: recover_bets
@@ -33,6 +36,7 @@ WHERE brand_id = :brand_id AND created_at >= :since
 ORDER BY bet_id;
 
 -- name: insert_action
+-- Append an action to the audit trail; its id and time.
 INSERT INTO actions (brand_id, kind, actor, os_user, reason, source, bet_id, parameters,
                      callbacks, bets)
 VALUES (:brand_id, :kind, :actor, :os_user, :reason, :source, :bet_id,
@@ -40,6 +44,7 @@ VALUES (:brand_id, :kind, :actor, :os_user, :reason, :source, :bet_id,
 RETURNING id, created_at;
 
 -- name: insert_action_callbacks
+-- Record each callback an action changed, with its state before and after.
 INSERT INTO action_callbacks (action_id, callback_id, bet_id, state_before, state_after)
 SELECT CAST(:action_id AS bigint), r.callback_id, r.bet_id, r.state_before, r.state_after
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
@@ -67,6 +72,7 @@ FROM callbacks
 WHERE brand_id = :brand_id AND state IN ('waiting', 'pending', 'in_flight');
 
 -- name: notify_due
+-- Wake the scheduler: callbacks were made due now.
 SELECT pg_notify('callbacks_due', '');
 
 -- name: bet_actions
@@ -81,6 +87,7 @@ WHERE a.bet_id = :bet_id
 ORDER BY a.created_at, a.id;
 
 -- name: action_callbacks
+-- The callbacks one action changed, with their states before and after, by bet.
 SELECT ac.callback_id, ac.bet_id, ac.state_before, ac.state_after, c.request_id,
        c.destination
 FROM action_callbacks ac JOIN callbacks c ON c.id = ac.callback_id
@@ -88,6 +95,7 @@ WHERE ac.action_id = :action_id
 ORDER BY ac.bet_id, ac.callback_id;
 
 -- name: recent_actions
+-- The latest actions, newest first, of one brand or all.
 SELECT a.id, a.kind, a.actor, a.reason, a.source, a.bet_id, a.parameters, a.callbacks, a.bets,
        a.created_at, br.name AS brand
 FROM actions a JOIN brands br ON br.id = a.brand_id
