@@ -28,7 +28,7 @@ class BetHistory:
 
 def bet_history(stored: Archive, bet_id: str, brands: Mapping[int, str],
                 callbacks: list[dict], attempts: list[dict], *, limit: int,
-                attempt_id: str = "request_id") -> BetHistory:
+                attempt_id: str = "attempt_id") -> BetHistory:
     """``callbacks`` and ``attempts`` (PostgreSQL's rows of the bet) with the archived ones of
     the brands in ``brands`` (``{id: name}``, those the caller may see) that PostgreSQL does not
     have, at most ``limit`` of each read from the archive. ``attempt_id`` is the key under
@@ -47,10 +47,10 @@ def bet_history(stored: Archive, bet_id: str, brands: Mapping[int, str],
     seen = {str(a[attempt_id]) for a in attempts}
     added = []
     for old in old_attempts:
-        if str(old["request_id"]) in seen:
+        if str(old["attempt_id"]) in seen:
             continue
         row = dict(old)
-        row[attempt_id] = row.pop("request_id")
+        row[attempt_id] = row.pop("attempt_id")
         callback = by_id.get(row["callback_id"], {})
         added.append(dict(row, callback_request_id=callback.get("request_id"),
                           payload=callback.get("payload"),

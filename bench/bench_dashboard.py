@@ -121,7 +121,7 @@ def run_queries(owner: sa.Engine) -> None:
         retried = list(conn.execute(sa.text(
             "SELECT group_id FROM attempts WHERE attempt_no > 3 AND started_at > now() - "
             "interval '3 days' LIMIT 5")).scalars())
-        request_id = str(conn.execute(sa.text(
+        attempt_id = str(conn.execute(sa.text(
             "SELECT id FROM attempts WHERE started_at > now() - interval '1 day' LIMIT 1"))
             .scalar_one())
         player = conn.execute(sa.text("SELECT player_id FROM bets WHERE bet_id = :b"),
@@ -157,7 +157,7 @@ def run_queries(owner: sa.Engine) -> None:
         created_from=now - timedelta(days=30), codes=parse_codes("4xx"),
         destinations=("/bet/cash-out-orders/accepted",))))
     timed("expanded attempt by Request ID",
-          lambda: [queries.attempt.__wrapped__(request_id, None)])
+          lambda: [queries.attempt.__wrapped__(attempt_id, None)])
     timed("CSV export, last hour (all rows)", lambda: queries.history_csv(
         history(created_from=now - timedelta(hours=1)), HISTORY_EXPORT, "UTC").count(b"\n"),
         runs=2)

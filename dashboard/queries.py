@@ -91,7 +91,7 @@ def archive() -> archive_reader.Archive:
 
 def _newest_first(rows: list[dict], more: list[dict], limit: int) -> list[dict]:
     """Two history lists (each in the history order) merged, the first ``limit`` rows."""
-    key = lambda r: (r["callback_created_at"], r["started_at"], str(r["request_id"]))  # noqa: E731
+    key = lambda r: (r["callback_created_at"], r["started_at"], str(r["attempt_id"]))  # noqa: E731
     return sorted(rows + more, key=key, reverse=True)[:limit]
 
 
@@ -145,7 +145,7 @@ def fetch_history(filters: HistoryFilter, cursor: str | None, limit: int = PAGE_
                   after_id=after[2] if after else None)
     rows = _history_rows(filters, params, limit + 1)
     return _page(rows, limit,
-                 lambda r: [r["callback_created_at"], r["started_at"], r["request_id"]])
+                 lambda r: [r["callback_created_at"], r["started_at"], r["attempt_id"]])
 
 
 #: :func:`fetch_history`, cached for 10 s.
@@ -171,16 +171,16 @@ def _history_rows(filters: HistoryFilter, params: dict, limit: int) -> list[dict
 # An attempt row changes once after it is written (sending → its answer, or unknown), so it
 # is cached no longer than the history list it was selected from.
 @auth.cached(ttl=10)
-def attempt(request_id: str, brand_id: int | None) -> dict | None:
+def attempt(attempt_id: str, brand_id: int | None) -> dict | None:
     """Everything recorded about one attempt, with the payload its callback carried."""
     try:
-        uuid.UUID(request_id)
+        uuid.UUID(attempt_id)
     except ValueError:
         return None
-    found = _rows("attempt_detail", {"request_id": request_id, "brand_id": brand_id})
+    found = _rows("attempt_detail", {"attempt_id": attempt_id, "brand_id": brand_id})
     if found:
         return found[0]
-    archived = archive().attempt(request_id, visible_brands(brand_id))
+    archived = archive().attempt(attempt_id, visible_brands(brand_id))
     if archived is not None:
         brand = next((b for b in brands() if b["id"] == archived["brand_id"]), {})
         archived["base_url"] = brand.get("base_url", "")

@@ -73,7 +73,7 @@ WHERE state IN ('waiting', 'pending', 'in_flight')
 -- bounds started_at (with an hour of slack for clock skew), which prunes older partitions.
 -- The sort key is set when the row is written, before the request goes out: an attempt still
 -- sending (no finished_at, duration_ms or response yet) sorts and pages like any other.
-SELECT a.id AS request_id, a.group_id, a.destination, a.callback_created_at, a.started_at,
+SELECT a.id AS attempt_id, a.group_id, a.destination, a.callback_created_at, a.started_at,
        a.attempt_no, c.attempts AS callback_attempts, c.state AS callback_state,
        left(a.response_body, 2000) AS response_data, a.response_truncated, a.response_status,
        a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms, a.finished_at,
@@ -109,7 +109,7 @@ LIMIT :limit;
 
 -- name: attempt_detail
 -- Everything recorded about one attempt, with its callback, brand and any manual action.
-SELECT a.id AS request_id, a.callback_id, a.group_id, a.destination, a.origin, a.attempt_no,
+SELECT a.id AS attempt_id, a.callback_id, a.group_id, a.destination, a.origin, a.attempt_no,
        a.callback_created_at, a.scheduled_at, a.started_at, a.finished_at, a.duration_ms,
        a.request_headers, a.response_status, a.response_headers, a.response_body,
        a.response_truncated, a.outcome, a.error_class, a.error_detail, a.error_code,
@@ -120,7 +120,7 @@ FROM attempts a
 LEFT JOIN callbacks c ON c.id = a.callback_id
 JOIN brands br ON br.id = a.brand_id
 LEFT JOIN actions act ON act.id = a.action_id
-WHERE a.id = CAST(:request_id AS uuid)
+WHERE a.id = CAST(:attempt_id AS uuid)
   AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id);
 
 -- name: investigate_bet
@@ -146,7 +146,7 @@ LIMIT :limit;
 
 -- name: investigate_attempts
 -- The bet's attempts; a player session's heartbeats share its group id only by chance.
-SELECT a.id AS request_id, a.callback_id, a.destination, a.attempt_no, a.callback_created_at,
+SELECT a.id AS attempt_id, a.callback_id, a.destination, a.attempt_no, a.callback_created_at,
        a.started_at, a.finished_at, a.duration_ms, a.response_status,
        left(a.response_body, 2000) AS response_body, a.outcome, a.error_class, a.error_detail,
        a.error_code, a.next_attempt_at,
@@ -298,7 +298,7 @@ LIMIT :limit;
 -- name: session_heartbeats
 -- A session's heartbeats since it was (last) opened, newest first. A heartbeat's group is its
 -- session id; earlier openings of the same id are left out.
-SELECT a.id AS request_id, a.attempt_no, a.scheduled_at, a.started_at, a.finished_at,
+SELECT a.id AS attempt_id, a.attempt_no, a.scheduled_at, a.started_at, a.finished_at,
        a.duration_ms, a.response_status, left(a.response_body, 2000) AS response_body,
        a.outcome, a.error_class, a.error_code, a.error_detail, a.next_attempt_at
 FROM attempts a
