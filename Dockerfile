@@ -13,6 +13,9 @@ COPY api ./api
 COPY archive ./archive
 COPY health ./health
 COPY alerts ./alerts
+COPY actions ./actions
+COPY users ./users
+COPY demo ./demo
 COPY sql ./sql
 COPY .streamlit ./.streamlit
 RUN pip install --no-cache-dir .

@@ -31,14 +31,10 @@ log = logging.getLogger(__name__)
 EVALUATION_LOCK = 72_317_011
 
 
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("alerts.sql")[name])
-
-
 # --- rules ----------------------------------------------------------------------------------
 
 def rule_rows(conn: sa.Connection) -> list[dict]:
-    return [dict(r._mapping) for r in conn.execute(_q("rules"))]
+    return [dict(r._mapping) for r in conn.execute(sql.query("alerts.sql", "rules"))]
 
 
 def set_rule(engine: sa.Engine, kind: str, threshold: Decimal, *, brand_id: int | None = None,
@@ -52,7 +48,7 @@ def set_rule(engine: sa.Engine, kind: str, threshold: Decimal, *, brand_id: int 
     window_s = window_s if kind in rules.WINDOWED else None
     with engine.begin() as conn:
         before = _own_rule(conn, brand_id, kind) if actor is not None else None
-        conn.execute(_q("upsert_rule"), dict(
+        conn.execute(sql.query("alerts.sql", "upsert_rule"), dict(
             brand_id=brand_id, kind=kind, threshold=threshold, window_s=window_s,
             enabled=enabled))
         if actor is not None:
@@ -68,7 +64,7 @@ def unset_rule(engine: sa.Engine, kind: str, *, brand_id: int | None = None,
     ``alert_rule.unset`` with ``actor``)."""
     with engine.begin() as conn:
         before = _own_rule(conn, brand_id, kind) if actor is not None else None
-        removed = conn.execute(_q("delete_rule"), {"brand_id": brand_id,
+        removed = conn.execute(sql.query("alerts.sql", "delete_rule"), {"brand_id": brand_id,
                                                    "kind": kind}).rowcount > 0
         if removed and actor is not None:
             audit.record(conn, actor=actor, kind="alert_rule.unset", brand_id=brand_id,
@@ -78,7 +74,8 @@ def unset_rule(engine: sa.Engine, kind: str, *, brand_id: int | None = None,
 
 
 def _own_rule(conn: sa.Connection, brand_id: int | None, kind: str) -> dict | None:
-    row = conn.execute(_q("own_rule"), {"brand_id": brand_id, "kind": kind}).first()
+    row = conn.execute(sql.query("alerts.sql", "own_rule"),
+                       {"brand_id": brand_id, "kind": kind}).first()
     return None if row is None else dict(threshold=row.threshold, window_s=row.window_s,
                                          enabled=row.enabled)
 
@@ -86,14 +83,15 @@ def _own_rule(conn: sa.Connection, brand_id: int | None, kind: str) -> dict | No
 def _rule_subject(conn: sa.Connection, brand_id: int | None, kind: str) -> str:
     if brand_id is None:
         return f"{kind} (default of every brand)"
-    return f"{kind} of {conn.execute(_q('brand_name'), {'brand_id': brand_id}).scalar()}"
+    brand = conn.execute(sql.query("alerts.sql", "brand_name"), {"brand_id": brand_id}).scalar()
+    return f"{kind} of {brand}"
 
 
 def brand_rules(engine: sa.Engine) -> list[tuple[dict, dict[str, rules.Rule]]]:
     """Every brand with the rules it follows."""
     with engine.connect() as conn:
         rows = rule_rows(conn)
-        brands = [dict(r._mapping) for r in conn.execute(_q("brand_ids"))]
+        brands = [dict(r._mapping) for r in conn.execute(sql.query("alerts.sql", "brand_ids"))]
     return [(b, rules.effective(rows, b["id"])) for b in brands]
 
 
@@ -114,7 +112,7 @@ def add_url(engine: sa.Engine, url: str, *, actor: audit.Actor | None = None,
         url, what="alert URL", instead="use a receiver URL whose path or query string holds "
         "its token, as Slack's incoming webhooks do")
     with engine.begin() as conn:
-        added = conn.execute(_q("add_url"), {"url": url}).first()
+        added = conn.execute(sql.query("alerts.sql", "add_url"), {"url": url}).first()
         if added is not None and actor is not None:
             audit.record(conn, actor=actor, kind="alert_url.add", brand_id=None,
                          subject=_url_subject(added.id, url),
@@ -128,7 +126,7 @@ def _url_subject(url_id: int, url: str) -> str:
 
 def urls(engine: sa.Engine) -> list[dict]:
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(_q("urls"))]
+        return [dict(r._mapping) for r in conn.execute(sql.query("alerts.sql", "urls"))]
 
 
 def remove_url(engine: sa.Engine, url_or_id: str, *, actor: audit.Actor | None = None,
@@ -136,7 +134,7 @@ def remove_url(engine: sa.Engine, url_or_id: str, *, actor: audit.Actor | None =
     """Remove a notification URL (given as itself or its id); returns the URL removed.
     Recorded as ``alert_url.remove`` with ``actor`` (id and host only)."""
     with engine.begin() as conn:
-        row = conn.execute(_q("remove_url"), {"url": url_or_id}).first()
+        row = conn.execute(sql.query("alerts.sql", "remove_url"), {"url": url_or_id}).first()
         if row is not None and actor is not None:
             audit.record(conn, actor=actor, kind="alert_url.remove", brand_id=None,
                          subject=_url_subject(row.id, row.url),
@@ -171,13 +169,13 @@ def evaluate(engine: sa.Engine) -> list[Event] | None:
                             {"k": EVALUATION_LOCK}).scalar():
             return None
         rows = rule_rows(conn)
-        brands = {r.id: r.name for r in conn.execute(_q("brand_ids"))}
+        brands = {r.id: r.name for r in conn.execute(sql.query("alerts.sql", "brand_ids"))}
         by_brand = {b: rules.effective(rows, b) for b in brands}
         now = figures.read_now(conn, **rules.windows(by_brand))
         firing: dict[int, set[str]] = {}
-        for r in conn.execute(_q("firing")):
+        for r in conn.execute(sql.query("alerts.sql", "firing")):
             firing.setdefault(r.brand_id, set()).add(r.kind)
-        targets = [u.url for u in conn.execute(_q("urls"))]
+        targets = [u.url for u in conn.execute(sql.query("alerts.sql", "urls"))]
         for brand in now:
             readings = rules.evaluate(by_brand[brand.brand_id], brand)
             to_fire, to_resolve = rules.transitions(firing.get(brand.brand_id, ()), readings)
@@ -192,19 +190,21 @@ def evaluate(engine: sa.Engine) -> list[Event] | None:
 
 def _event(conn: sa.Connection, brand: figures.BrandNow, reading: rules.Reading, status: str,
            targets: list[str]) -> Event:
-    row = conn.execute(_q("insert_event"), dict(
+    row = conn.execute(sql.query("alerts.sql", "insert_event"), dict(
         brand_id=brand.brand_id, kind=reading.kind, status=status, value=reading.value,
         threshold=reading.threshold, message=reading.message,
         details=json.dumps(reading.details, default=str))).one()
     if status == messages.FIRING:
-        conn.execute(_q("start_firing"), dict(brand_id=brand.brand_id, kind=reading.kind,
+        conn.execute(sql.query("alerts.sql", "start_firing"),
+                     dict(brand_id=brand.brand_id, kind=reading.kind,
                                               event_id=row.id, at=row.at))
     else:
-        conn.execute(_q("stop_firing"), dict(brand_id=brand.brand_id, kind=reading.kind))
+        conn.execute(sql.query("alerts.sql", "stop_firing"),
+                     dict(brand_id=brand.brand_id, kind=reading.kind))
     body = messages.body(event_id=row.id, status=status, brand=brand.brand, reading=reading,
                          at=row.at)
     for url in targets:
-        conn.execute(_q("insert_notification"), dict(
+        conn.execute(sql.query("alerts.sql", "insert_notification"), dict(
             event_id=row.id, url=url, body=json.dumps(body, default=str)))
     return Event(row.id, brand.brand, reading.kind, status, reading.message, len(targets))
 
@@ -224,7 +224,7 @@ def claim_notifications(engine: sa.Engine, *, lease_s: float, limit: int = 20
                         ) -> list[Notification]:
     with engine.begin() as conn:
         return [Notification(r.id, r.event_id, r.url, r.body, r.attempts)
-                for r in conn.execute(_q("claim_notifications"),
+                for r in conn.execute(sql.query("alerts.sql", "claim_notifications"),
                                       {"lease_s": lease_s, "limit": limit})]
 
 
@@ -234,17 +234,17 @@ def record_attempt(engine: sa.Engine, notification: Notification, *, started_at:
     """One notification request, recorded, and the notification's next state."""
     attempt_no = notification.attempts + 1
     with engine.begin() as conn:
-        conn.execute(_q("insert_notification_attempt"), dict(
+        conn.execute(sql.query("alerts.sql", "insert_notification_attempt"), dict(
             id=notification.id, attempt_no=attempt_no, started_at=started_at,
             duration_ms=duration_ms, response_status=response_status, error=error))
-        conn.execute(_q("finish_notification"), dict(
+        conn.execute(sql.query("alerts.sql", "finish_notification"), dict(
             id=notification.id, state=state, attempt_no=attempt_no,
             response_status=response_status, error=error, next_attempt_at=next_attempt_at))
 
 
 def next_due_in_s(engine: sa.Engine) -> float | None:
     with engine.connect() as conn:
-        value = conn.execute(_q("next_notification_due_in_s")).scalar()
+        value = conn.execute(sql.query("alerts.sql", "next_notification_due_in_s")).scalar()
     return None if value is None else float(value)
 
 
@@ -252,10 +252,10 @@ def next_due_in_s(engine: sa.Engine) -> float | None:
 
 def history(conn: sa.Connection, *, brand_id: int | None = None, limit: int = 50) -> list[dict]:
     """Alert events newest first, with their notifications' progress."""
-    return [dict(r._mapping) for r in conn.execute(_q("history"),
+    return [dict(r._mapping) for r in conn.execute(sql.query("alerts.sql", "history"),
                                                    {"brand_id": brand_id, "limit": limit})]
 
 
 def notification_attempts(conn: sa.Connection, event_id: int) -> list[dict]:
-    return [dict(r._mapping) for r in conn.execute(_q("notification_attempts"),
+    return [dict(r._mapping) for r in conn.execute(sql.query("alerts.sql", "notification_attempts"),
                                                    {"event_id": event_id})]

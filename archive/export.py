@@ -37,6 +37,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 import sql
+from delivery import store
 from delivery.errors import CallbackDeskError
 
 from .layout import DROPPED, EXPORTED, PRUNED, TABLES, Entry, Manifest, partition_month, sync_folder
@@ -123,13 +124,12 @@ class Report:
 
 
 @cache
-def _q(name: str, partition: str | None = None) -> sa.TextClause:
-    text = sql.queries("archive.sql")[name]
-    if partition is not None:
-        if partition_month(partition) is None:
-            raise ValueError(f"not an attempt partition: {partition!r}")
-        text = text.replace("{partition}", f'"{partition}"')
-    return sa.text(text)
+def _of_partition(name: str, partition: str) -> sa.TextClause:
+    """The block ``name`` of ``sql/archive.sql`` with a checked partition name in place of
+    ``{partition}`` (a table name cannot be a parameter)."""
+    if partition_month(partition) is None:
+        raise ValueError(f"not an attempt partition: {partition!r}")
+    return sa.text(sql.queries("archive.sql")[name].replace("{partition}", f'"{partition}"'))
 
 
 def archive(engine: sa.Engine, *, older_than: timedelta, folder: Path, dry_run: bool = False,
@@ -147,14 +147,14 @@ def archive(engine: sa.Engine, *, older_than: timedelta, folder: Path, dry_run: 
     folder = Path(folder).absolute()
     report = Report(cutoff, folder, dry_run)
     with engine.connect() as lock_conn:
-        if not lock_conn.execute(_q("archive_lock")).scalar():
+        if not lock_conn.execute(sql.query("archive.sql", "archive_lock")).scalar():
             raise ArchiveBusy("another `callbacks archive` run is in progress (perhaps the "
                               "scheduler's daily one); wait for it to finish and run again")
         lock_conn.commit()
         try:
             _run(engine, lock_conn, folder, cutoff, report, on_step or (lambda s, e: None))
         finally:
-            lock_conn.execute(_q("archive_unlock"))
+            lock_conn.execute(sql.query("archive.sql", "archive_unlock"))
             lock_conn.commit()
     return report
 
@@ -196,10 +196,10 @@ def _ensure_writable(folder: Path) -> None:
 
 def _preview(engine, partition: str, month_to: datetime) -> PartitionResult:
     with engine.connect() as conn:
-        rows = {"attempts": conn.execute(_q("partition_count", partition)).scalar_one()}
+        rows = {"attempts": conn.execute(_of_partition("partition_count", partition)).scalar_one()}
         for table in ("callbacks", "bets"):
             rows[table] = conn.execute(sa.text(
-                f"SELECT count(*) FROM ({_q(_QUERIES[table]).text}) q"),
+                f"SELECT count(*) FROM ({sql.queries('archive.sql')[_QUERIES[table]]}) q"),
                 {"month_to": month_to}).scalar_one()
         sending = _sending(conn, partition)
     return PartitionResult(partition, "held back" if sending else "would archive", rows,
@@ -272,7 +272,8 @@ def _export(engine, folder: Path, entry: Entry) -> None:
         with engine.connect().execution_options(isolation_level="REPEATABLE READ",
                                                 stream_results=True) as conn:
             for table in TABLES:
-                query = _q(_QUERIES[table], entry.partition if table == "attempts" else None)
+                query = (_of_partition(_QUERIES[table], entry.partition) if table == "attempts"
+                         else sql.query("archive.sql", _QUERIES[table]))
                 entry.rows[table] = _stage(db, table, conn.execute(query, params))
         for table in TABLES:
             entry.digests[table] = _write_parquet(db, folder, entry, table)
@@ -359,12 +360,10 @@ def _remove(path: Path) -> None:
 def _prune(engine, entry: Entry) -> bool:
     """Delete the exported callbacks and bets; False (and nothing deleted) when PostgreSQL's
     rows are no longer exactly the exported ones."""
-    params = {"month_to": entry.month_to}
     try:
         with engine.begin() as conn:
-            attempts = conn.execute(_q("partition_count", entry.partition)).scalar_one()
-            callbacks = conn.execute(_q("delete_callbacks"), params).one()
-            bets = conn.execute(_q("delete_bets"), params).one()
+            attempts = conn.execute(_of_partition("partition_count", entry.partition)).scalar_one()
+            callbacks, bets = store.delete_archived(conn, entry.month_to)
             if (attempts != entry.rows["attempts"]
                     or (callbacks.n, callbacks.digest) != (entry.rows["callbacks"],
                                                            entry.digests["callbacks"])
@@ -387,13 +386,14 @@ def _drop(engine, entry: Entry) -> None:
             with engine.begin() as conn:
                 conn.execute(sa.text(f"SET LOCAL lock_timeout = {DROP_LOCK_TIMEOUT_MS}"))
                 conn.execute(sa.text(f'LOCK TABLE "{entry.partition}" IN ACCESS EXCLUSIVE MODE'))
-                count = conn.execute(_q("partition_count", entry.partition)).scalar_one()
+                count = conn.execute(_of_partition("partition_count", entry.partition)).scalar_one()
                 if count != entry.rows["attempts"]:
                     raise ArchiveError(
                         f"{entry.partition} now holds {count} attempts, {entry.rows['attempts']} "
                         "were exported; it is kept. Attempts should never be written into a "
                         "month this old — check the clocks of the workers")
-                conn.execute(_q("delete_rollups"), {"month_from": entry.month_from,
+                conn.execute(sql.query("archive.sql", "delete_rollups"),
+                             {"month_from": entry.month_from,
                                                     "month_to": entry.month_to})
                 conn.execute(sa.text(f'DROP TABLE "{entry.partition}"'))
             return
@@ -412,7 +412,7 @@ def _drop_empty(engine, partition: str, month_from: datetime, month_to: datetime
                   rows={t: 0 for t in TABLES})
     _drop(engine, entry)
     with engine.begin() as conn:
-        conn.execute(_q("record_archived"), dict(
+        conn.execute(sql.query("archive.sql", "record_archived"), dict(
             name=partition, month_from=month_from, month_to=month_to, archive_dir=str(folder),
             attempts=0, callbacks=0, bets=0, files="{}",
             exported_at=datetime.now(UTC)))
@@ -422,7 +422,7 @@ def _finish_drop(engine, manifest: Manifest, entry: Entry, folder: Path) -> None
     entry.state = DROPPED
     entry.dropped_at = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(_q("record_archived"), dict(
+        conn.execute(sql.query("archive.sql", "record_archived"), dict(
             name=entry.partition, month_from=entry.month_from, month_to=entry.month_to,
             archive_dir=str(folder), attempts=entry.rows.get("attempts", 0),
             callbacks=entry.rows.get("callbacks", 0), bets=entry.rows.get("bets", 0),

@@ -57,7 +57,7 @@ class Archive:
             return []
         p = dict(params)
         rows = self._rows(f"""
-            SELECT a.id AS request_id, a.group_id, a.destination, a.callback_created_at,
+            SELECT a.id AS attempt_id, a.group_id, a.destination, a.callback_created_at,
                    a.started_at, a.attempt_no, c.attempts AS callback_attempts,
                    c.state AS callback_state,
                    left(a.response_body, {RESPONSE_PREVIEW_CHARS}) AS response_data,
@@ -106,12 +106,12 @@ class Archive:
             del row["request_headers"]  # read only to mask the answer's echoes
         return rows
 
-    def attempt(self, request_id: str, brands: Mapping[int, str]) -> dict | None:
+    def attempt(self, attempt_id: str, brands: Mapping[int, str]) -> dict | None:
         """Everything recorded about one archived attempt, with its callback's payload."""
         if not self.files["attempts"] or not brands:
             return None
         rows = self._rows(f"""
-            SELECT a.id AS request_id, a.callback_id, a.group_id, a.destination, a.origin,
+            SELECT a.id AS attempt_id, a.callback_id, a.group_id, a.destination, a.origin,
                    a.attempt_no, a.callback_created_at, a.scheduled_at, a.started_at,
                    a.finished_at, a.duration_ms, a.request_headers, a.response_status,
                    a.response_headers, a.response_body, a.response_truncated, a.outcome,
@@ -120,8 +120,8 @@ class Archive:
                    c.attempts AS callback_attempts, c.payload, a.brand_id
             FROM {self._table("attempts")} a
             LEFT JOIN {self._table("callbacks")} c ON c.id = a.callback_id
-            WHERE a.id = $request_id AND list_contains($brand_ids, a.brand_id)""",
-            {"request_id": request_id, "brand_ids": list(brands)},
+            WHERE a.id = $attempt_id AND list_contains($brand_ids, a.brand_id)""",
+            {"attempt_id": attempt_id, "brand_ids": list(brands)},
             casts={"brand_ids": "INTEGER[]"})
         if not rows:
             return None
@@ -170,7 +170,7 @@ class Archive:
         if not self.files["attempts"] or not brands:
             return []
         rows = self._rows(f"""
-            SELECT a.id AS request_id, a.callback_id, a.group_id, a.destination, a.origin,
+            SELECT a.id AS attempt_id, a.callback_id, a.group_id, a.destination, a.origin,
                    a.attempt_no, a.callback_created_at, a.scheduled_at, a.started_at,
                    a.finished_at, a.duration_ms, a.request_headers, a.response_status,
                    a.response_headers, a.response_body, a.response_truncated, a.outcome,
@@ -277,7 +277,7 @@ def _mask(row: dict) -> None:
 
 def held_partitions(conn: sa.Connection) -> list[str]:
     """The monthly attempt partitions PostgreSQL holds now, oldest first (any role may ask)."""
-    return list(conn.execute(sa.text(sql.queries("archive.sql")["attempt_partitions"]))
+    return list(conn.execute(sql.query("archive.sql", "attempt_partitions"))
                 .scalars())
 
 

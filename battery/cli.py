@@ -13,11 +13,11 @@ import sys
 from pathlib import Path
 
 from battery import reports
-from battery.plan import CASES
 from battery.results import CANCELLED, SUCCESS, CaseResult, RunResult
 from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
 from battery.session import foreign_params_from
 from battery.steps import DEFAULT_PLAYER_ID
+from battery.suite import CASES
 from delivery import database, masking, migrate, settings, store, urls
 from delivery.errors import CallbackDeskError, InvalidInput
 

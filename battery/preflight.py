@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import contract
-from battery.plan import MIN_BALANCE
 from battery.results import ERROR, WARNING, Finding, StepResult
 from battery.steps import (
     CREATED_AT,
@@ -30,6 +29,7 @@ from battery.steps import (
     new_request_id,
     odds_list,
 )
+from battery.suite import MIN_BALANCE
 from battery.verdicts import Answer, Verdict, endpoint_missing
 from contract import payouts
 from contract.restrictions import restriction

@@ -34,7 +34,6 @@ import httpx
 
 import contract
 from battery import preflight
-from battery.plan import balance_probe_step, plan_battery, without_probes
 from battery.results import (
     CANCELLED,
     FAILED,
@@ -56,6 +55,7 @@ from battery.steps import (
     odds_list,
     resolve_payload,
 )
+from battery.suite import balance_probe_step, plan_battery, without_probes
 from battery.verdicts import Answer, Verdict, judge
 from contract import payouts
 from delivery import dispatch, masking, urls

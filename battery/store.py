@@ -1,5 +1,6 @@
 """Stores integration battery runs in PostgreSQL as they happen (named blocks of
-``sql/integration.sql``), and the battery's traffic in the ordinary queue tables.
+``sql/integration.sql``), and the battery's traffic in the ordinary queue tables; and the URLs
+registered for a brand's battery (``callbacks brand test-url``).
 
 Each step's request becomes a ``callbacks`` row (origin ``integration_test``, already in its final
 state: the battery never retries) with its bet, and an ``attempts`` row written exactly as a worker
@@ -18,14 +19,11 @@ import contract
 import sql
 from battery.reports import preflight_json
 from battery.results import CaseResult, RunResult, StepResult
-from delivery import lifecycle, store
+from delivery import audit, lifecycle, store, urls
+from delivery.errors import InvalidInput, UnknownBrand
 from delivery.sender import Attempt, redact_answer, redact_params
 
 SOURCES = ("dashboard", "cli")
-
-
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("integration.sql")[name])
 
 
 class RunRecorder:
@@ -39,7 +37,7 @@ class RunRecorder:
 
     def start(self, run: RunResult) -> None:
         with self.engine.begin() as conn:
-            run.run_id = conn.execute(_q("insert_run"), dict(
+            run.run_id = conn.execute(sql.query("integration.sql", "insert_run"), dict(
                 brand_id=self.brand.id, base_url=run.base_url,
                 triggered_by=run.triggered_by or "unknown", source=self.source,
                 status=run.status, timeout_s=run.timeout_s, cases_total=len(run.cases),
@@ -48,19 +46,20 @@ class RunRecorder:
     def case_finished(self, run: RunResult, case: CaseResult) -> None:
         with self.engine.begin() as conn:
             callback_ids = record_traffic(conn, self.brand.id, case.steps)
-            conn.execute(_q("insert_case"), dict(
+            conn.execute(sql.query("integration.sql", "insert_case"), dict(
                 run_id=run.run_id, number=case.number, case_group=case.group, name=case.name,
                 checks=case.checks, status=case.status, steps_planned=case.steps_planned,
                 failed_step=case.failed_step, message=case.message,
                 duration_ms=case.duration_ms))
             for step in case.steps:
-                conn.execute(_q("insert_step"), step_row(run.run_id, case.number, step,
+                conn.execute(sql.query("integration.sql", "insert_step"),
+                             step_row(run.run_id, case.number, step,
                                                           callback_ids.get(id(step))))
 
     def finish(self, run: RunResult) -> None:
         with self.engine.begin() as conn:
             record_traffic(conn, self.brand.id, run.preflight)
-            conn.execute(_q("finish_run"), dict(
+            conn.execute(sql.query("integration.sql", "finish_run"), dict(
                 id=run.run_id, status=run.status, reason=run.reason, cases_passed=run.passed,
                 cases_failed=run.failed,
                 preflight=json.dumps(preflight_json(run), default=str),
@@ -91,14 +90,14 @@ def _record_callback(conn: sa.Connection, brand_id: int, attempt: Attempt) -> At
     if status != row.status:
         store.set_bet_status(conn, cb.bet_id, status, restrictions)
     outcome = attempt.outcome
-    callback = conn.execute(_q("record_test_callback"), dict(
+    callback = store.record_battery_callback(conn, dict(
         request_id=cb.request_id, brand_id=brand_id, bet_id=cb.bet_id,
         destination=cb.destination, payload=json.dumps(payload),
         foreign_params=json.dumps(redact_params(cb.foreign_params, cb.mask)),
         state=attempt.final_state,
         last_status=attempt.response_status,
         last_error=None if outcome.kind == "delivered" else redact_answer(attempt)[1],
-        created_at=attempt.started_at, finished_at=attempt.finished_at)).one()
+        created_at=attempt.started_at, finished_at=attempt.finished_at))
     return dataclasses.replace(attempt, callback=dataclasses.replace(
         cb, callback_id=callback.id, brand_id=brand_id, created_at=callback.created_at,
         attempt_no=callback.attempts))
@@ -125,3 +124,66 @@ def step_row(run_id: int, case_number: int, step: StepResult, callback_id: int |
                 cleanup=step.cleanup, message=step.message,
                 request=json.dumps(step.request, default=str),
                 response=json.dumps(step.response, default=str))
+
+
+# --- the URLs a battery may run against (``callbacks brand test-url``) ---------------------
+
+def add_test_url(engine: sa.Engine, brand: str, url: str, *, actor: audit.Actor | None = None,
+                 reason: str | None = None) -> bool:
+    """Register ``url`` for the brand's Integration Test; False when it was registered already.
+    :class:`InvalidInput` for a URL that breaks the URL rule (:mod:`delivery.urls`) or carries
+    credentials, :class:`UnknownBrand` for no brand. With ``actor`` the addition is recorded
+    (``test_url.add``)."""
+    url = urls.parse_without_credentials(
+        url, what="test URL", instead="register it without them: the Integration Test sends "
+        "the brand's credentials with the brand's own URL only")
+    with engine.begin() as conn:
+        added = conn.execute(sql.query("integration.sql", "add_test_url"),
+                             {"brand": brand, "url": url}).first()
+        if added is None:
+            _require_brand(conn, brand)
+        elif actor is not None:
+            audit.record(conn, actor=actor, kind="test_url.add", brand_id=added.brand_id,
+                         subject=url, after={"url": url}, reason=reason)
+    return added is not None
+
+
+def remove_test_url(engine: sa.Engine, brand: str, url: str, *,
+                    actor: audit.Actor | None = None, reason: str | None = None) -> None:
+    """Stop offering ``url`` for the brand's Integration Test (as typed, or as the URL rule
+    writes it: scheme and host in lower case); recorded as ``test_url.remove`` with
+    ``actor``."""
+    url = url.strip()
+    try:
+        spellings = dict.fromkeys([url, urls.parse(url).url])
+    except InvalidInput:
+        spellings = {url: None}
+    with engine.begin() as conn:
+        found = [conn.execute(sql.query("integration.sql", "remove_test_url"),
+                              {"brand": brand, "url": u}).first()
+                 for u in spellings]
+        removed = next((r for r in found if r is not None), None)
+        if removed is None:
+            _require_brand(conn, brand)
+            shown = urls.redact(url)
+            raise InvalidInput(f"{shown!r} is not a test URL of brand {brand!r}; `callbacks "
+                               f"brand test-url list {brand}` shows them", field="url",
+                               value=shown)
+        if actor is not None:
+            audit.record(conn, actor=actor, kind="test_url.remove", brand_id=removed.brand_id,
+                         subject=removed.url, before={"url": removed.url}, reason=reason)
+
+
+def all_test_urls(engine: sa.Engine, brand: str | None = None) -> list[dict]:
+    """Every registered test URL (of one brand): ``{brand, url, added_at}``."""
+    with engine.connect() as conn:
+        if brand is not None:
+            _require_brand(conn, brand)
+        rows = conn.execute(sql.query("integration.sql", "all_test_urls"), {"brand": brand})
+        return [dict(r._mapping) for r in rows]
+
+
+def _require_brand(conn: sa.Connection, name: str) -> None:
+    if conn.execute(sql.query("integration.sql", "brand_by_name"), {"name": name}).first() is None:
+        raise UnknownBrand(f"no brand called {name!r}; `callbacks brand list` shows the brands",
+                           field="brand", value=name)

@@ -27,11 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 logging.getLogger("streamlit").setLevel(logging.ERROR)  # no Streamlit runtime here, on purpose
 
-from dashboard import auth, connection, queries, seeding  # noqa: E402
+from dashboard import auth, connection, queries  # noqa: E402
 from dashboard.filters import EPOCH, HistoryFilter, parse_codes, parse_group_ids  # noqa: E402
 from dashboard.shaping import chart_bucket  # noqa: E402
 from dashboard.tables import HISTORY_EXPORT  # noqa: E402
 from delivery import database, migrate  # noqa: E402
+from demo import seeding  # noqa: E402
 
 NAME = "callbacks_bench_dashboard"
 ADMIN_URL = os.environ.get("BENCH_ADMIN_URL",
@@ -120,7 +121,7 @@ def run_queries(owner: sa.Engine) -> None:
         retried = list(conn.execute(sa.text(
             "SELECT group_id FROM attempts WHERE attempt_no > 3 AND started_at > now() - "
             "interval '3 days' LIMIT 5")).scalars())
-        request_id = str(conn.execute(sa.text(
+        attempt_id = str(conn.execute(sa.text(
             "SELECT id FROM attempts WHERE started_at > now() - interval '1 day' LIMIT 1"))
             .scalar_one())
         player = conn.execute(sa.text("SELECT player_id FROM bets WHERE bet_id = :b"),
@@ -156,7 +157,7 @@ def run_queries(owner: sa.Engine) -> None:
         created_from=now - timedelta(days=30), codes=parse_codes("4xx"),
         destinations=("/bet/cash-out-orders/accepted",))))
     timed("expanded attempt by Request ID",
-          lambda: [queries.attempt.__wrapped__(request_id, None)])
+          lambda: [queries.attempt.__wrapped__(attempt_id, None)])
     timed("CSV export, last hour (all rows)", lambda: queries.history_csv(
         history(created_from=now - timedelta(hours=1)), HISTORY_EXPORT, "UTC").count(b"\n"),
         runs=2)

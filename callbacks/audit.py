@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
+from actions.cli import parse_since
 from delivery import audit, changes, database, migrate, settings, store
 from delivery.errors import InvalidInput
-
-from .actions import parse_since
 
 #: Entries listed unless --limit says otherwise.
 DEFAULT_LIMIT = 50

@@ -146,7 +146,7 @@ def cmd_dashboard(args) -> int:
 
 
 def _refresh_rollups(owner: sa.Engine, stop: threading.Event) -> None:
-    from dashboard.seeding import refresh_rollups
+    from demo.seeding import refresh_rollups
 
     while not stop.is_set():
         try:
@@ -159,7 +159,7 @@ def _refresh_rollups(owner: sa.Engine, stop: threading.Event) -> None:
 # --- seed-history ---------------------------------------------------------------------------
 
 def cmd_seed_history(args) -> int:
-    from dashboard.seeding import seed_history
+    from demo.seeding import seed_history
 
     if args.attempts <= 0:
         raise InvalidInput("--attempts must be greater than 0", field="attempts",

@@ -29,9 +29,9 @@ import httpx
 
 from battery import session
 from callbacks.processes import die_with_parent, stop_on_signals, stop_processes
-from dashboard import accounts
 from delivery import audit, brands, database, migrate, settings
 from delivery.errors import BrandExists
+from users import store as accounts
 
 #: The demo brands' heartbeat interval: short, so player sessions' heartbeats show at once.
 DEMO_HEARTBEAT_INTERVAL_S = 5

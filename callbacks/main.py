@@ -18,9 +18,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import contract
+from actions import cli as manager_actions
 from alerts.monitor import AlertMonitor
+from archive import history as archive_history
 from archive import reader as archive_reader
-from callbacks import actions as manager_actions
 from callbacks.processes import (
     ask_to_stop,
     die_with_parent,
@@ -610,7 +611,7 @@ def cmd_history(args) -> int:
 
 def _with_archived(engine, bet_id: str, attempts: list[dict], callbacks: list[dict]):
     """The bet's attempts and callbacks with those the Parquet archive holds added (marked
-    ``archived``), oldest first."""
+    ``archived``), oldest first (:func:`archive.history.bet_history`)."""
     conf = settings.from_env()
     with engine.connect() as conn:
         stored = archive_reader.open_archive(conf.archive_dir,
@@ -618,22 +619,9 @@ def _with_archived(engine, bet_id: str, attempts: list[dict], callbacks: list[di
     if stored.empty:
         return attempts, callbacks
     brands = {b.id: b.name for b in store.brands(engine)}
-    have = {c["id"] for c in callbacks}
-    old_callbacks = [dict(c, archived=True) for c in stored.callbacks_of(bet_id, brands, 10_000)
-                     if c["id"] not in have]
-    by_id = {c["id"]: c for c in callbacks + old_callbacks}
-    seen = {str(a["id"]) for a in attempts}
-    for a in stored.attempts_of(bet_id, brands, 10_000, left_out=[contract.HEARTBEAT]):
-        if a["request_id"] in seen:
-            continue
-        a["id"] = a.pop("request_id")
-        callback = by_id.get(a["callback_id"], {})
-        attempts.append(dict(a, callback_request_id=callback.get("request_id"),
-                             payload=callback.get("payload"),
-                             callback_state=callback.get("state"), archived=True))
-    attempts.sort(key=lambda a: (a["started_at"], a["attempt_no"]))
-    callbacks = sorted(callbacks + old_callbacks, key=lambda c: c["id"])
-    return attempts, callbacks
+    merged = archive_history.bet_history(stored, bet_id, brands, callbacks, attempts,
+                                         limit=10_000, attempt_id="id")
+    return merged.attempts, merged.callbacks
 
 
 # --- parser ---------------------------------------------------------------------------------
@@ -734,8 +722,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="an exact key name, any case, such as lang or currency")
     audit.add_options(visible)
     visible.set_defaults(func=cmd_brand_set_visible_keys)
-    from callbacks.test_urls import register as test_urls
-    test_urls(brand_sub)
+    from callbacks.integration_urls import register as integration_urls
+    integration_urls(brand_sub)
     manager_actions.register_brand(brand_sub)
 
     _register_sessions(sub)

@@ -11,9 +11,10 @@ import getpass
 import json
 import sys
 
-from dashboard import accounts, sessions
 from delivery import audit, database, migrate, settings
 from delivery.errors import InvalidInput
+from users import sessions
+from users import store as accounts
 
 
 def register(subparsers) -> None:

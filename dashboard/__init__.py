@@ -9,6 +9,6 @@ read-only ``callbacks_reader`` role); ``filters.py``, ``shaping.py``, ``tables.p
 ``verdicts.py``, ``charts.py`` and ``reference.py`` hold the decisions as pure functions, tested
 without Streamlit. ``components.py`` holds what pages share (brand and time-zone scope, windows,
 copyable IDs, pager). ``auth.py`` puts sign-in in front of every page and says who is signed in
-and what they may do; ``accounts.py`` holds the accounts themselves (roles, argon2 passwords,
-the slowing of failed sign-ins) without Streamlit.
+and what they may do; the accounts themselves (roles, argon2 passwords, the slowing of failed
+sign-ins) and the signed-in sessions live in :mod:`users`, without Streamlit.
 """

@@ -1,5 +1,5 @@
 """The integration manager's actions in the back-office: Retry and Cancel on a bet, behind a
-confirmation that shows the dry run. Layout only: the work is :mod:`delivery.actions`, the
+confirmation that shows the dry run. Layout only: the work is :mod:`actions.store`, the
 same code and audit trail as ``callbacks retry`` and ``callbacks cancel``.
 
 Pages show :func:`buttons` only to users allowed to act (integration managers and admins). The
@@ -11,8 +11,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 import streamlit as st
 
-from delivery import actions
-from delivery.errors import ActionRefused, InvalidInput
+from actions import store as actions
+from actions.errors import ActionRefused
+from delivery.errors import InvalidInput
 
 from . import auth, connection, tables
 

@@ -4,7 +4,7 @@ With an ``[auth]`` section in ``.streamlit/secrets.toml`` people sign in with OI
 (``st.login``); their role and brands come from the back-office user whose e-mail address the
 identity provider vouches for (``callbacks user add NAME --email ADDRESS --no-password ...``).
 Otherwise they sign in with a built-in account's name and password (``callbacks user add``) on
-the form of :mod:`dashboard.gate`, which sets a session cookie (:mod:`dashboard.sessions`):
+the form of :mod:`dashboard.gate`, which sets a session cookie (:mod:`users.sessions`):
 the sign-in lasts across reloads, tabs and pasted links until it expires or is ended (sign-out,
 a new password, the user's removal). Every page run checks the session again and reads the
 user afresh, so an ended session or a changed role applies at the next click.
@@ -28,8 +28,11 @@ import sqlalchemy as sa
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from . import accounts, connection, gate, markup, sessions
-from .accounts import ACT, RUN_BATTERY, User  # noqa: F401  (part of this module's interface)
+from users import sessions
+from users import store as accounts
+from users.store import ACT, RUN_BATTERY, User  # noqa: F401  (part of this module's interface)
+
+from . import connection, gate, markup
 from .connection import DashboardUnavailable
 
 #: Session-state keys: the user of this run, and why the last run found no session.

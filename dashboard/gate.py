@@ -43,7 +43,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from . import accounts, connection, sessions, sign_in_form
+from users import sessions
+from users import store as accounts
+
+from . import connection, sign_in_form
 
 SIGN_IN_PATH = "/sign-in"
 #: Headers added to every HTTP response of the dashboard.

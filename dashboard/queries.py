@@ -20,6 +20,7 @@ import streamlit as st
 import contract
 import sql
 from alerts import store as alert_store
+from archive import history as archive_history
 from archive import reader as archive_reader
 from delivery import settings
 from health import figures as health_figures
@@ -54,13 +55,9 @@ def engine() -> sa.Engine:
     return _engine(connection.dashboard_url())
 
 
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("dashboard.sql")[name])
-
-
 def _rows(name: str, params: dict | None = None) -> list[dict]:
     with engine().connect() as conn:
-        result = conn.execute(_q(name), params or {})
+        result = conn.execute(sql.query("dashboard.sql", name), params or {})
         return [{k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in r._mapping.items()}
                 for r in result]
 
@@ -94,7 +91,7 @@ def archive() -> archive_reader.Archive:
 
 def _newest_first(rows: list[dict], more: list[dict], limit: int) -> list[dict]:
     """Two history lists (each in the history order) merged, the first ``limit`` rows."""
-    key = lambda r: (r["callback_created_at"], r["started_at"], str(r["request_id"]))  # noqa: E731
+    key = lambda r: (r["callback_created_at"], r["started_at"], str(r["attempt_id"]))  # noqa: E731
     return sorted(rows + more, key=key, reverse=True)[:limit]
 
 
@@ -148,7 +145,7 @@ def fetch_history(filters: HistoryFilter, cursor: str | None, limit: int = PAGE_
                   after_id=after[2] if after else None)
     rows = _history_rows(filters, params, limit + 1)
     return _page(rows, limit,
-                 lambda r: [r["callback_created_at"], r["started_at"], r["request_id"]])
+                 lambda r: [r["callback_created_at"], r["started_at"], r["attempt_id"]])
 
 
 #: :func:`fetch_history`, cached for 10 s.
@@ -174,16 +171,16 @@ def _history_rows(filters: HistoryFilter, params: dict, limit: int) -> list[dict
 # An attempt row changes once after it is written (sending → its answer, or unknown), so it
 # is cached no longer than the history list it was selected from.
 @auth.cached(ttl=10)
-def attempt(request_id: str, brand_id: int | None) -> dict | None:
+def attempt(attempt_id: str, brand_id: int | None) -> dict | None:
     """Everything recorded about one attempt, with the payload its callback carried."""
     try:
-        uuid.UUID(request_id)
+        uuid.UUID(attempt_id)
     except ValueError:
         return None
-    found = _rows("attempt_detail", {"request_id": request_id, "brand_id": brand_id})
+    found = _rows("attempt_detail", {"attempt_id": attempt_id, "brand_id": brand_id})
     if found:
         return found[0]
-    archived = archive().attempt(request_id, visible_brands(brand_id))
+    archived = archive().attempt(attempt_id, visible_brands(brand_id))
     if archived is not None:
         brand = next((b for b in brands() if b["id"] == archived["brand_id"]), {})
         archived["base_url"] = brand.get("base_url", "")
@@ -205,19 +202,17 @@ def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
     archived = False
     if not stored.empty:
         visible = visible_brands(brand_id)
-        old_callbacks = stored.callbacks_of(bet_id, visible, GROUP_LIMIT)
-        old_attempts = stored.attempts_of(bet_id, visible, GROUP_LIMIT,
-                                          left_out=[contract.HEARTBEAT])
+        merged = archive_history.bet_history(stored, bet_id, visible, callbacks, attempts,
+                                             limit=GROUP_LIMIT)
         if bet is None:
             bet = stored.bet(bet_id, visible)
             if bet is not None:
                 brand = next((b for b in brands() if b["id"] == bet["brand_id"]), {})
                 bet["timeout_s"] = brand.get("timeout_s")
-        archived = bool(old_callbacks or old_attempts) or (bet is not None and not found)
-        callbacks = _by_key(callbacks, old_callbacks, "id", lambda c: c["id"])
-        attempts = _by_key(attempts, [dict(a, response_body=(a["response_body"] or "")[:2000]
-                                           or None) for a in old_attempts], "request_id",
-                           lambda a: (a["started_at"], a["attempt_no"]))
+        archived = merged.from_archive or (bet is not None and not found)
+        callbacks = merged.callbacks
+        attempts = [dict(a, response_body=(a["response_body"] or "")[:2000] or None)
+                    if a.get("archived") else a for a in merged.attempts]
     other = None
     if bet is None and not callbacks and brand_id is not None:
         owner = _rows("bet_brand", {"bet_id": bet_id})
@@ -227,12 +222,6 @@ def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
             other = elsewhere["brand"] if elsewhere else None
     return {"bet": bet, "callbacks": callbacks[:GROUP_LIMIT], "attempts": attempts[:GROUP_LIMIT],
             "other_brand": other, "archived": archived}
-
-
-def _by_key(rows: list[dict], more: list[dict], key: str, order) -> list[dict]:
-    """PostgreSQL's rows and the archive's ones PostgreSQL does not have, sorted."""
-    have = {r[key] for r in rows}
-    return sorted(rows + [r for r in more if r[key] not in have], key=order)
 
 
 #: :func:`fetch_investigation`, cached for 5 s.
@@ -353,7 +342,7 @@ def fetch_alerts(brand_id: int | None, limit: int = ALERT_LIMIT) -> dict:
     """Rules firing now, the latest alert events and the rule rows (brand and default)."""
     with engine().connect() as conn:
         firing = [dict(r._mapping) for r in conn.execute(
-            sa.text(sql.queries("alerts.sql")["firing_now"]), {"brand_id": brand_id})]
+            sql.query("alerts.sql", "firing_now"), {"brand_id": brand_id})]
         history = alert_store.history(conn, brand_id=brand_id, limit=limit)
         rule_rows = alert_store.rule_rows(conn)
     return {"firing": firing, "history": history, "rules": rule_rows}

@@ -12,7 +12,7 @@ from .shaping import SENDING, UNKNOWN, measured_ms, to_zone
 #: Lanes top to bottom, and their colours (delivered green, failures red, a refusal orange).
 OUTCOME_LANES = ("delivered", "rejected", "failed", UNKNOWN, SENDING)
 OUTCOME_COLORS = ("#2f9e5b", "#f28e2b", "#d6404e", "#4a4f5c", "#4c78a8")
-_COLUMNS = ["time", "outcome", "answer", "attempt", "ms", "request_id"]
+_COLUMNS = ["time", "outcome", "answer", "attempt", "ms", "attempt_id"]
 
 
 def timeline_data(attempts: list[dict], zone) -> pd.DataFrame:
@@ -29,7 +29,7 @@ def timeline_data(attempts: list[dict], zone) -> pd.DataFrame:
         rows.append({"time": to_zone(a["started_at"], zone).replace(tzinfo=None),
                      "outcome": a["outcome"], "answer": answer, "attempt": a["attempt_no"],
                      "ms": measured_ms(a.get("duration_ms"), a["outcome"]),
-                     "request_id": str(a["request_id"])})
+                     "attempt_id": str(a["attempt_id"])})
     return pd.DataFrame(rows, columns=_COLUMNS)
 
 
@@ -59,6 +59,6 @@ def timeline_chart(data: pd.DataFrame) -> alt.Chart:
                                         range=list(OUTCOME_COLORS))),
         tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M:%S", title="sent at"),
                  alt.Tooltip("attempt:Q", title="heartbeat #"), "outcome:N", "answer:N",
-                 alt.Tooltip("ms:Q", format=".0f"), alt.Tooltip("request_id:N",
-                                                              title="Request ID")],
+                 alt.Tooltip("ms:Q", format=".0f"), alt.Tooltip("attempt_id:N",
+                                                              title="Attempt ID")],
     )

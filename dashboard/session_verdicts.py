@@ -47,7 +47,7 @@ STYLE = {
 #: How long past its due time a live session's heartbeat may stay unsent before the verdict
 #: says nothing is sending them (at least this, and at least one interval).
 OVERDUE_GRACE_S = 60.0
-#: Most Request IDs a verdict names as its evidence.
+#: Most Attempt IDs a verdict names as its evidence.
 EVIDENCE_MAX = 10
 _FAILED = ("failed", "rejected", UNKNOWN)
 _OPEN = ("PUT /v1/brands/{brand}/sessions/{session_id}",
@@ -61,7 +61,7 @@ class SessionVerdict:
     key: str
     explanation: str
     next_step: str
-    #: Request IDs of the heartbeats behind the verdict, newest first.
+    #: Attempt IDs of the heartbeats behind the verdict, newest first.
     evidence: tuple[str, ...] = ()
     #: When it happened: the end, the first failure, the last delivery, the first due time.
     at: datetime | None = None
@@ -82,7 +82,7 @@ class FailureRun:
     count: int
     since: datetime | None
     last: dict | None
-    request_ids: tuple[str, ...]
+    attempt_ids: tuple[str, ...]
 
 
 def failure_run(session: dict, attempts: list[dict]) -> FailureRun:
@@ -101,7 +101,7 @@ def failure_run(session: dict, attempts: list[dict]) -> FailureRun:
     else:
         since = run[-1]["started_at"] if run else session.get("failing_since")
     return FailureRun(count, _utc(since) if since else None, run[0] if run else None,
-                      tuple(str(a["request_id"]) for a in run[:EVIDENCE_MAX]))
+                      tuple(str(a["attempt_id"]) for a in run[:EVIDENCE_MAX]))
 
 
 def judge(session_id: str, session: dict | None, attempts: list[dict], now: datetime, *,
@@ -149,8 +149,8 @@ def _ended_by_platform(session_id: str, session: dict, attempts: list[dict], run
     ended = _utc(session.get("ended_at") or (ender or {}).get("finished_at")
                  or session.get("last_at"))
     answered = (f" (answered {markup.code('400 ' + contract.SESSION_UNKNOWN)} to the heartbeat "
-                f"at {_utc_text(ender['started_at'])}, Request ID "
-                f"{markup.code(ender['request_id'])})" if ender else
+                f"at {_utc_text(ender['started_at'])}, Attempt ID "
+                f"{markup.code(ender['attempt_id'])})" if ender else
                 f" (answered {markup.code('400 ' + contract.SESSION_UNKNOWN)} to a heartbeat)")
     text = (f"The platform ended the session at {_at(ended, now)}{answered}: it no longer "
             "knew the session, so no more heartbeats are sent. "
@@ -169,9 +169,9 @@ def _ended_by_platform(session_id: str, session: dict, attempts: list[dict], run
         ENDED_BY_PLATFORM, text,
         "The logout came from the platform's side. Ask the platform team why session "
         f"{markup.code(session_id)} was unknown to them at {_utc_text(ended)} (their logs for "
-        "the Request ID below, sent as X-Request-ID). If the player is still playing, the "
+        "the Attempt ID below, sent as X-Request-ID). If the player is still playing, the "
         "sportsbook opens the session again.",
-        (str(ender["request_id"]),) if ender else (), ended)
+        (str(ender["attempt_id"]),) if ender else (), ended)
 
 
 def _expired(session: dict, run: FailureRun, now: datetime) -> SessionVerdict:
@@ -186,7 +186,7 @@ def _expired(session: dict, run: FailureRun, now: datetime) -> SessionVerdict:
         "The session ran out on our side: the sportsbook did not refresh it (open it again "
         "with a new ttl_s or expires_at) while the player was active, so the platform heard "
         "no more heartbeats after it. Ask the sportsbook team to refresh live sessions before "
-        "they end.", run.request_ids, end)
+        "they end.", run.attempt_ids, end)
 
 
 def _closed(session: dict, run: FailureRun, now: datetime) -> SessionVerdict:
@@ -197,7 +197,7 @@ def _closed(session: dict, run: FailureRun, now: datetime) -> SessionVerdict:
         CLOSED, text,
         "Nothing is wrong on the platform's side. Ask the sportsbook team why it closed the "
         "session then (the player logged out, another login replaced it, ...).",
-        run.request_ids, ended)
+        run.attempt_ids, ended)
 
 
 def _failing_note(run: FailureRun) -> str:
@@ -210,7 +210,7 @@ def _failing_note(run: FailureRun) -> str:
 def _live(session: dict, attempts: list[dict], run: FailureRun, now: datetime
           ) -> SessionVerdict:
     out = next((a for a in attempts if a["outcome"] == SENDING), None)
-    flight = (f" A heartbeat is out right now (Request ID {markup.code(out['request_id'])}, "
+    flight = (f" A heartbeat is out right now (Attempt ID {markup.code(out['attempt_id'])}, "
               f"sent {relative(_utc(out['started_at']), now)})." if out else "")
     due = _utc(session.get("next_beat_at")) if session.get("next_beat_at") else None
     interval_s = float(session.get("heartbeat_interval_s") or contract.DEFAULT_HEARTBEAT_INTERVAL_S)
@@ -220,14 +220,14 @@ def _live(session: dict, attempts: list[dict], run: FailureRun, now: datetime
         return SessionVerdict(
             FAILING,
             f"Heartbeats failing since {_at(run.since, now)}: {run.count} in a row; last: "
-            f"{_describe(run.last)} at {_utc_text(run.last['started_at'])} (Request ID "
-            f"{markup.code(run.last['request_id'])}). The session is still live on our side "
+            f"{_describe(run.last)} at {_utc_text(run.last['started_at'])} (Attempt ID "
+            f"{markup.code(run.last['attempt_id'])}). The session is still live on our side "
             f"and one heartbeat goes out per interval ({interval_s:g} s), but the platform "
             "does not take them: it may log the player out for want of heartbeats."
             + flight,
-            "Send the Request IDs below to the platform team: their /heartbeat endpoint "
+            "Send the Attempt IDs below to the platform team: their /heartbeat endpoint "
             + _fault(run.last) + " A failed heartbeat is not retried; the next one replaces it.",
-            run.request_ids, run.since)
+            run.attempt_ids, run.since)
     delivered = next((a for a in attempts if a["outcome"] == "delivered"), None)
     last_at = _utc(delivered["finished_at"] or delivered["started_at"]) if delivered else (
         _utc(session["last_at"]) if session.get("last_at") else None)
@@ -241,7 +241,7 @@ def _live(session: dict, attempts: list[dict], run: FailureRun, now: datetime
             "hears none.",
             "Check that Callback Desk's scheduler and worker are running (`callbacks status`, "
             "and Brand health for this brand); tell whoever runs Callback Desk.",
-            (str(delivered["request_id"]),) if delivered else (), due)
+            (str(delivered["attempt_id"]),) if delivered else (), due)
     if not int(session.get("heartbeats_sent") or 0) and delivered is None:
         first = (f"the first is due at {_at(due, now)}" if due else "the first is not scheduled")
         return SessionVerdict(
@@ -252,8 +252,8 @@ def _live(session: dict, attempts: list[dict], run: FailureRun, now: datetime
             "Nothing to do yet: reload after the first heartbeat is due to see the "
             "platform's answer.", (), due)
     text = (f"The session is live: the last heartbeat was delivered at {_at(last_at, now)}"
-            + (f" (HTTP {delivered['response_status']}, Request ID "
-               f"{markup.code(delivered['request_id'])})" if delivered else "")
+            + (f" (HTTP {delivered['response_status']}, Attempt ID "
+               f"{markup.code(delivered['attempt_id'])})" if delivered else "")
             + f". {_sent(session)}"
             + (f" The next is due {relative(due, now)} ({_utc_text(due)})." if due else "")
             + flight)
@@ -261,8 +261,8 @@ def _live(session: dict, attempts: list[dict], run: FailureRun, now: datetime
         LIVE, text,
         "We are keeping the session alive on the platform. If the player was logged out "
         "anyway, it was not for want of heartbeats: ask the platform team, with the session id "
-        "and the Request IDs of the heartbeats they answered.",
-        (str(delivered["request_id"]),) if delivered else (), last_at)
+        "and the Attempt IDs of the heartbeats they answered.",
+        (str(delivered["attempt_id"]),) if delivered else (), last_at)
 
 
 def _sent(session: dict) -> str:
@@ -326,20 +326,20 @@ def _utc_text(at: datetime | None) -> str:
 
 def summary(session_id: str, session: dict, verdict: SessionVerdict, attempts: list[dict],
             now: datetime, shown: int = 20) -> str:
-    """Plain text for a ticket: the session, the verdict, its Request IDs and the latest
+    """Plain text for a ticket: the session, the verdict, its Attempt IDs and the latest
     heartbeats (UTC)."""
     lines = [f"Player session: {session_id}",
              f"Brand: {session.get('brand') or '?'}   State: {session['state']}",
              f"Verdict: {verdict.title}", f"Why: {markup.plain(verdict.explanation)}",
              f"Next step: {markup.plain(verdict.next_step)}"]
     if verdict.evidence:
-        lines.append("Request IDs behind the verdict (X-Request-ID): "
+        lines.append("Attempt IDs behind the verdict (X-Request-ID): "
                      + ", ".join(verdict.evidence))
     lines += [f"Opened: {_utc_text(session['opened_at'])}   Heartbeats sent: "
               f"{session.get('heartbeats_sent') or 0}",
               f"Checked at: {_utc_text(now)}", ""]
     if attempts:
-        lines.append("Latest heartbeats (Request ID = X-Request-ID header), UTC, newest "
+        lines.append("Latest heartbeats (Attempt ID = X-Request-ID header), UTC, newest "
                      "first:")
         for a in attempts[:shown]:
             code = a.get("response_status") or "-"
@@ -347,5 +347,5 @@ def summary(session_id: str, session: dict, verdict: SessionVerdict, attempts: l
             error += f" {a['error_code']}" if a.get("error_code") else ""
             lines.append(f"  {_utc(a['started_at']).astimezone(UTC):%Y-%m-%d %H:%M:%S}"
                          f"  #{a['attempt_no']:<5} {code!s:>3} {a['outcome']:<9} "
-                         f"request {a['request_id']}{error}")
+                         f"request {a['attempt_id']}{error}")
     return "\n".join(lines).rstrip() + "\n"

@@ -98,7 +98,7 @@ def _timeline(session: dict, attempts: list[dict], scope) -> None:
 
 
 def _table(attempts: list[dict], scope) -> None:
-    st.markdown("**Heartbeats, newest first** — the Request ID is what the platform team "
+    st.markdown("**Heartbeats, newest first** — the Attempt ID is what the platform team "
                 "searches their logs for")
     frame = tables.heartbeats_table(attempts, scope.zone)
     st.dataframe(frame, hide_index=True, placeholder="",
@@ -112,7 +112,7 @@ def _table(attempts: list[dict], scope) -> None:
                      "Response code": st.column_config.NumberColumn("Code", format="%d",
                                                                     width=50),
                      "Response error": st.column_config.TextColumn(width=150),
-                     "Request ID": st.column_config.TextColumn(
+                     "Attempt ID": st.column_config.TextColumn(
                          width=265, help="Sent as X-Request-ID: what the platform team "
                                          "searches their logs for"),
                      "Due at": st.column_config.TextColumn(help="When the heartbeat was due; "

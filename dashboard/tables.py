@@ -30,7 +30,7 @@ STATUS_DOTS = {"NEW": "⚪", "PLACED": "🔵", "ACCEPTED": "🔵", "SETTLED": "�
 #: Callback history's columns as exported to CSV (query column → CSV header). An attempt still
 #: sending has no Finished at; neither it nor an unknown one has a Duration (see measured_ms).
 HISTORY_EXPORT = {
-    "group_id": "Group ID", "request_id": "Request ID", "destination": "Destination",
+    "group_id": "Group ID", "attempt_id": "Attempt ID", "destination": "Destination",
     "callback_created_at": "Created at", "started_at": "Sent at", "attempt_no": "Attempt",
     "callback_attempts": "Attempts", "response_data": "Response data",
     "response_status": "Response code", "error_class": "Error class",
@@ -137,7 +137,7 @@ def history_table(rows: list[dict], zone) -> pd.DataFrame:
     """Callback history: one row per attempt with the seed's columns."""
     return pd.DataFrame([{
         "Group ID": r["group_id"],
-        "Request ID": r["request_id"],
+        "Attempt ID": r["attempt_id"],
         "Destination": r["destination"],
         "Created at": format_time(r["callback_created_at"], zone),
         "Sent at": format_time(r["started_at"], zone),
@@ -151,7 +151,7 @@ def history_table(rows: list[dict], zone) -> pd.DataFrame:
         "ms": _round(measured_ms(r["duration_ms"], r["outcome"])),
         "Brand": r["brand"],
         "Sent by": r.get("manual_note") or "",
-    } for r in rows], columns=["Group ID", "Request ID", "Destination", "Created at",
+    } for r in rows], columns=["Group ID", "Attempt ID", "Destination", "Created at",
                                "Attempts", "Response data", "Response code", "Response error",
                                "Outcome", "Sent at", "ms", "Brand", "Sent by"])
 
@@ -168,16 +168,16 @@ def evidence_table(attempts: list[dict], zone) -> pd.DataFrame:
         "Response error": response_error(a["error_class"], a["error_code"], a["error_detail"],
                                          a["outcome"]),
         "Response data": _one_line(a["response_body"]),
-        "Request ID": a["request_id"],
+        "Attempt ID": a["attempt_id"],
         "Sent by": a.get("manual_note") or "",
     } for a in attempts], columns=["Sent at", "Destination", "Attempt", "Response code",
                                    "Answer", "Outcome", "Response error", "Response data",
-                                   "Request ID", "Sent by"])
+                                   "Attempt ID", "Sent by"])
 
 
 def heartbeats_table(attempts: list[dict], zone) -> pd.DataFrame:
     """A player session's heartbeats, newest first: when each went out, how it was answered,
-    and its Request ID to send to the platform team."""
+    and its Attempt ID to send to the platform team."""
     return pd.DataFrame([{
         "Sent at": format_time(a["started_at"], zone),
         "#": a["attempt_no"],
@@ -185,11 +185,11 @@ def heartbeats_table(attempts: list[dict], zone) -> pd.DataFrame:
         "Response code": a["response_status"],
         "Response error": response_error(a["error_class"], a["error_code"], a["error_detail"],
                                          a["outcome"]),
-        "Request ID": a["request_id"],
+        "Attempt ID": a["attempt_id"],
         "ms": _round(measured_ms(a["duration_ms"], a["outcome"])),
         "Due at": format_time(a["scheduled_at"], zone),
     } for a in attempts], columns=["Sent at", "#", "Outcome", "Response code",
-                                   "Response error", "Request ID", "ms", "Due at"])
+                                   "Response error", "Attempt ID", "ms", "Due at"])
 
 
 def callbacks_table(callbacks: list[dict], zone) -> pd.DataFrame:
@@ -288,7 +288,7 @@ def action_callbacks_table(rows: list[dict]) -> pd.DataFrame:
 
 
 def changes_table(changes) -> pd.DataFrame:
-    """An action's dry run (``delivery.plans.Change`` values): each callback it would change."""
+    """An action's dry run (``actions.plans.Change`` values): each callback it would change."""
     return pd.DataFrame([{
         "Group ID": c.callback.bet_id, "Destination": c.callback.destination,
         "request_id": c.callback.request_id, "Now": c.callback.state,

@@ -42,7 +42,7 @@ CANCELLED = "cancelled"
 
 VERDICTS = (DELIVERED, SUPPORTED_ERROR, HANDLER_BUG, PLATFORM_ERROR, RETRYING, QUEUED, GAVE_UP,
             NO_TRACE, IN_FLIGHT, OUTCOME_UNKNOWN, CANCELLED)
-#: How a cancel's reason starts (delivery.plans.cancel writes it).
+#: How a cancel's reason starts (actions.plans.cancel writes it).
 CANCELLED_PREFIX = "cancelled by "
 #: How each verdict is shown: title and tone (success, info, warning, error).
 STYLE = {
@@ -71,7 +71,7 @@ class Verdict:
     key: str
     explanation: str
     next_step: str
-    #: Request IDs of the attempts that support the verdict, oldest first.
+    #: Attempt IDs of the attempts that support the verdict, oldest first.
     evidence: tuple[str, ...] = ()
     decisive: dict | None = field(default=None, compare=False)
     #: A title more precise than the verdict's usual one (e.g. delivered after handler errors).
@@ -100,7 +100,7 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
     if _cancelled(decisive):
         return _cancel_verdict(decisive, callbacks, attempts)
     tried = [a for a in attempts if a["callback_id"] == decisive["id"]]
-    evidence = tuple(str(a["request_id"]) for a in tried)
+    evidence = tuple(str(a["attempt_id"]) for a in tried)
     dest = decisive["destination"]
     state = decisive["state"]
     last = tried[-1] if tried else None
@@ -131,7 +131,7 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
                        "limit; the "
                        f"last attempt got {answer}.{extra}",
                        "We stopped retrying. Send the escalation summary to your integration "
-                       "manager (a resend needs them) and the Request IDs to the platform team.",
+                       "manager (a resend needs them) and the Attempt IDs to the platform team.",
                        evidence, decisive)
     if not tried:
         behind = state == "waiting"
@@ -155,7 +155,7 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
                        f"{markup.code(dest)} was answered {said}, which the contract does not "
                        "allow for "
                        f"{dest} ({_allowed(dest)}). We keep retrying{progress}; next try {when}.",
-                       f"Send the Request IDs and the response below to the platform's "
+                       f"Send the Attempt IDs and the response below to the platform's "
                        f"engineering team: their {dest} handler needs fixing.",
                        evidence, decisive)
     if status is not None and status >= 500:
@@ -164,7 +164,7 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
                        "We keep "
                        f"retrying{progress}; next try {when}.",
                        "Expand the attempts below for the response, then ask the platform team "
-                       "to check their logs for these Request IDs (sent as X-Request-ID).",
+                       "to check their logs for these Attempt IDs (sent as X-Request-ID).",
                        evidence, decisive)
     return Verdict(RETRYING,
                    f"{markup.code(dest)} has no usable answer yet: the last attempt got "
@@ -183,12 +183,12 @@ def _in_flight(decisive: dict, tried: list[dict], now: datetime, progress: str,
     age_s = (now - started).total_seconds()
     limit_s = timeout_s or contract.DEFAULT_TIMEOUT_S
     text = (f"A request is in flight right now: {markup.code(dest)} attempt {last['attempt_no']} "
-            f"(Request ID {markup.code(last['request_id'])}) started {relative(started, now)} "
+            f"(Attempt ID {markup.code(last['attempt_id'])}) started {relative(started, now)} "
             f"({_utc_text(started)}) and its answer is not recorded yet{progress}.")
     lost = [a for a in tried[:-1] if a["outcome"] == UNKNOWN]
     if lost:
         text += (f" It is the callback sent again after an attempt whose outcome is unknown "
-                 f"(Request ID {markup.code(lost[-1]['request_id'])}): same request_id "
+                 f"(Attempt ID {markup.code(lost[-1]['attempt_id'])}): same request_id "
                  f"{markup.code(decisive['request_id'])}, so the platform must apply it only once.")
     if age_s > limit_s + SENDING_GRACE_S:
         text += (f" It has been sending for longer than the {limit_s:g} s timeout: its worker "
@@ -196,7 +196,7 @@ def _in_flight(decisive: dict, tried: list[dict], now: datetime, progress: str,
                  "again with the same request_id.")
         step = ("If it still shows sending in a few minutes, the scheduler that closes stopped "
                 "attempts may not be running: contact your integration manager with the Bet ID "
-                "and the Request ID.")
+                "and the Attempt ID.")
     else:
         step = ("Nothing to do yet: reload in a few seconds to see the answer (the platform "
                 f"has up to {limit_s:g} s).")
@@ -209,7 +209,7 @@ def _outcome_unknown(decisive: dict, tried: list[dict], now: datetime, progress:
     last = tried[-1]
     started = _utc(last["started_at"])
     text = (f"Outcome unknown: {UNKNOWN_DETAIL}; the platform may have received request "
-            f"{markup.code(last['request_id'])} ({markup.code(dest)} attempt "
+            f"{markup.code(last['attempt_id'])} ({markup.code(dest)} attempt "
             f"{last['attempt_no']}) at "
             f"{_utc_text(started)} ({relative(started, now)}).")
     if decisive["state"] == "in_flight":
@@ -220,8 +220,8 @@ def _outcome_unknown(decisive: dict, tried: list[dict], now: datetime, progress:
                  f"{markup.code(decisive['request_id'])}{progress}; next try "
                  f"{_when(decisive.get('next_attempt_at'), now)}.")
     return Verdict(OUTCOME_UNKNOWN, text,
-                   f"Ask the platform team to search their logs for Request ID "
-                   f"{markup.code(last['request_id'])} (sent as X-Request-ID) and say whether "
+                   f"Ask the platform team to search their logs for Attempt ID "
+                   f"{markup.code(last['attempt_id'])} (sent as X-Request-ID) and say whether "
                    "they received "
                    "and applied it. Nothing to resend: the callback goes out again with the "
                    "same request_id, which the platform must apply only once.",
@@ -244,7 +244,7 @@ def _cancel_verdict(decisive: dict, callbacks: list[dict], attempts: list[dict])
                    "Actions taken on this bet.",
                    "Nothing is missing on the platform's side. If it should be sent after all, "
                    "the sportsbook queues it again with a new request_id; ask your integration "
-                   "manager.", tuple(str(a["request_id"]) for a in tried), decisive)
+                   "manager.", tuple(str(a["attempt_id"]) for a in tried), decisive)
 
 
 def _no_trace(bet_id: str, bet: dict | None, other_brand: str | None) -> Verdict:
@@ -277,9 +277,9 @@ def _delivered(callbacks: list[dict], attempts: list[dict]) -> Verdict:
         note += (f" Before that the platform answered {count} time(s) with an error the "
                  f"contract does not allow ({codes}): its handler failed, and the retry "
                  "went through.")
-    lost = [str(a["request_id"]) for a in attempts if a["outcome"] == UNKNOWN]
+    lost = [str(a["attempt_id"]) for a in attempts if a["outcome"] == UNKNOWN]
     if lost:
-        note += (f" {len(lost)} earlier attempt(s) ended with an unknown outcome (Request ID "
+        note += (f" {len(lost)} earlier attempt(s) ended with an unknown outcome (Attempt ID "
                  + ", ".join(f"{markup.code(r)}" for r in lost) + "): the platform may have "
                  "received those too, with the same request_id as the delivered one.")
     paths = ", ".join(dict.fromkeys(c["destination"] for c in delivered)) or "nothing"
@@ -290,7 +290,7 @@ def _delivered(callbacks: list[dict], attempts: list[dict]) -> Verdict:
                    "IDs below, and ask for their logs of these requests (sent as X-Request-ID)."
                    + (" Ask them too why their handler failed before." if handler_errors
                       else ""),
-                   tuple(str(a["request_id"]) for a in attempts
+                   tuple(str(a["attempt_id"]) for a in attempts
                          if a["outcome"] in ("delivered", UNKNOWN) or _handler_error(a)),
                    headline=headline)
 
@@ -319,9 +319,9 @@ def _allowed(dest: str) -> str:
 def _describe(attempt: dict) -> str:
     if attempt.get("outcome") == UNKNOWN:
         return ("no recorded answer (the worker stopped before recording it; the platform may "
-                f"have received request {markup.code(attempt['request_id'])})")
+                f"have received request {markup.code(attempt['attempt_id'])})")
     if attempt.get("outcome") == SENDING:
-        return f"no answer yet (request {markup.code(attempt['request_id'])} is still out)"
+        return f"no answer yet (request {markup.code(attempt['attempt_id'])} is still out)"
     status = attempt.get("response_status")
     if status is None:
         return f"no response ({attempt.get('error_class') or 'error'})"
@@ -358,7 +358,7 @@ def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callback
     lines += [f"Verdict: {verdict.title}", f"Why: {_plain(verdict.explanation)}",
               f"Next step: {_plain(verdict.next_step)}"]
     if verdict.evidence:
-        lines.append("Request IDs behind the verdict (X-Request-ID): "
+        lines.append("Attempt IDs behind the verdict (X-Request-ID): "
                      + ", ".join(verdict.evidence))
     lines += [f"Checked at: {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC", ""]
     if callbacks:
@@ -368,7 +368,7 @@ def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callback
                          f" request_id {c['request_id']}")
         lines.append("")
     if attempts:
-        lines.append("Attempts (Request ID = X-Request-ID header), UTC:")
+        lines.append("Attempts (Attempt ID = X-Request-ID header), UTC:")
         for a in attempts:
             started = a["started_at"].astimezone(UTC)
             code = a.get("response_status") or "-"
@@ -377,7 +377,7 @@ def escalation_summary(bet_id: str, verdict: Verdict, bet: dict | None, callback
             error += _NOTES.get(a["outcome"], "")
             lines.append(f"  {started:%Y-%m-%d %H:%M:%S}  {a['destination']:<30} "
                          f"#{a['attempt_no']:<2} {code!s:>3} {a['outcome']:<9} "
-                         f"request {a['request_id']}{error}")
+                         f"request {a['attempt_id']}{error}")
     return "\n".join(lines).rstrip() + "\n"
 
 

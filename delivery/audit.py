@@ -1,5 +1,5 @@
 """The audit trail of configuration changes: the one module that writes it, and the listing
-that reads it with the queue actions' trail (:mod:`delivery.actions`) beside it.
+that reads it with the queue actions' trail (:mod:`actions.store`) beside it.
 
 Every command that changes configuration — brands, back-office users, test URLs, alert URLs and
 rules, API tokens — records its change with one call, in the transaction that makes it::

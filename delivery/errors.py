@@ -14,11 +14,8 @@ Exception tree (the root and the contract's errors live in :mod:`contract.errors
     ├── DatabaseNotReady        the schema is missing or older than this code
     │   └── MigrationChanged    an applied migration's file was edited (or removed) since
     ├── ActorRefused            --as NAME from a shell that may not name someone else
-    └── ActionRefused           an action (retry, recover, cancel, set-url) that cannot be
-        │                       done as asked; nothing was changed
-        ├── UnknownBet          no bet has this Bet ID
-        ├── GroupBusy           a callback of the bet is being sent right now
-        └── WrongState          the callbacks are not in a state the action applies to
+    └── actions.errors.ActionRefused    an integration manager's action that cannot be done
+                                as asked (actions/)
 
 The message of each is written for the person who has to act on it.
 """
@@ -28,9 +25,7 @@ from contract.errors import CallbackDeskError, ConfigurationError, ContractViola
 
 __all__ = ["CallbackDeskError", "ConfigurationError", "ContractViolation", "InvalidInput",
            "UnknownBrand", "UnknownDestination", "DatabaseNotReady", "MigrationChanged",
-           "RequestIdConflict",
-           "ActionRefused", "UnknownBet", "GroupBusy", "WrongState", "ActorRefused",
-           "BrandExists"]
+           "RequestIdConflict", "ActorRefused", "BrandExists"]
 
 
 class InvalidInput(ContractViolation):
@@ -93,24 +88,6 @@ class RequestIdConflict(InvalidInput):
             f"request_id {first!r} is queued already with a different {', '.join(fields)}"
             f"{more}; repeat the original callback exactly, or give a new callback a new "
             "request_id", field="payload.request_id", value=first)
-
-
-class ActionRefused(CallbackDeskError):
-    """An integration manager's action cannot be done as asked. Nothing was changed."""
-
-
-class UnknownBet(ActionRefused):
-    """No bet has this Bet ID (in this brand). Check the ID in the Bets list."""
-
-
-class GroupBusy(ActionRefused):
-    """A callback of the bet is being sent right now; acting on the bet could send two of its
-    requests at once or break its order. Try again in a few seconds."""
-
-
-class WrongState(ActionRefused):
-    """The callbacks are not in a state the action applies to; the message says what they are
-    and what would work."""
 
 
 class ActorRefused(CallbackDeskError):

@@ -907,3 +907,33 @@ def revoke_api_token(engine: sa.Engine, name: str, *, actor: audit.Actor | None 
             _record_token(conn, actor, "api_token.revoke", token, brand_ids, reason, (),
                           after=False)
     return token
+
+
+# --- Writes other features make to the queue ---
+
+def apply_action_changes(conn: sa.Connection, action_id: int, rows: list[dict]) -> None:
+    """Set the new states an integration manager's action (:mod:`actions.store`) decided, in
+    its transaction: ``rows`` are ``{id, state, due_in_us, manual, note}``; a callback sent
+    again by hand (``manual``) carries ``action_id`` until its next attempt is written."""
+    _run(conn, "apply_action_changes", {"action_id": action_id, "rows": json.dumps(rows)})
+
+
+def record_battery_callback(conn: sa.Connection, values: Mapping) -> sa.Row:
+    """Write a callback of the Integration Test (:mod:`battery.store`) once its only attempt is
+    decided, origin ``integration_test``; the same ``request_id`` again is one more attempt of
+    that callback. ``values``: ``request_id, brand_id, bet_id, destination, payload,
+    foreign_params`` (JSON text), ``state, last_status, last_error, created_at, finished_at``.
+    The row's ``id, created_at, attempts``."""
+    return _run(conn, "record_battery_callback", values).one()
+
+
+def delete_archived(conn: sa.Connection, month_to: datetime) -> tuple[sa.Row, sa.Row]:
+    """The archive's prune (:mod:`archive.export`), in the caller's transaction: delete the
+    finished callbacks created before ``month_to`` whose every attempt is archived, then the
+    bets created before it that no callback references. ``(callbacks, bets)``, each a row of
+    ``n, digest`` (count and fingerprint of the deleted keys) for the caller to compare with
+    what it exported, rolling back when they differ."""
+    params = {"month_to": month_to}
+    callbacks = _run(conn, "delete_archived_callbacks", params).one()
+    bets = _run(conn, "delete_archived_bets", params).one()
+    return callbacks, bets

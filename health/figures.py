@@ -95,7 +95,7 @@ def read_now(conn: sa.Connection, **kwargs) -> list[BrandNow]:
     million attempts, and compiling it took seconds (the planner's estimates of its lateral
     parts are far above what they read)."""
     conn.execute(sa.text("SET LOCAL jit = off"))
-    rows = conn.execute(sa.text(sql.queries("health.sql")["brand_now"]), params(**kwargs))
+    rows = conn.execute(sql.query("health.sql", "brand_now"), params(**kwargs))
     return [from_row(r._mapping) for r in rows]
 
 

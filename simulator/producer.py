@@ -7,7 +7,7 @@ callback is applied, so a run can be checked against the platforms' wallets.
 
 Each player has a player session at Callback Desk (:mod:`delivery.sessions`), so its heartbeats
 go to the platform: opened before the player's first bet with the Foreign-Params the bets carry,
-closed when the player leaves, left to expire by a few (:func:`simulator.plans.plan_session`).
+closed when the player leaves, left to expire by a few (:func:`simulator.lifecycles.plan_session`).
 A player who left or whose session lapsed bets no more; the bets already made go on. Besides,
 each brand has :data:`LOGGED_OUT_PER_BRAND` session(s) of a player the platform logged out
 already (its token is unknown to the sandbox): the first heartbeat is answered
@@ -29,7 +29,7 @@ from delivery import lifecycle, sessions, store
 from delivery.validation import parse_callback
 from sandbox.client import SandboxClient
 
-from .plans import (
+from .lifecycles import (
     BetPlan,
     Move,
     SessionHabits,

@@ -1,14 +1,16 @@
--- Named queries of the integration manager's actions, run by delivery/actions.py. Each action
+-- Named queries of the integration manager's actions, run by actions/store.py. Each action
 -- is one transaction: the bets are locked first, in bet-id order (the same lock and order the
 -- workers take when they record outcomes), then their callbacks.
 
 -- name: lock_bet
+-- Lock one bet (the group's lock) and say which brand it belongs to.
 SELECT b.bet_id, b.brand_id, br.name AS brand
 FROM bets b JOIN brands br ON br.id = b.brand_id
 WHERE b.bet_id = :bet_id
 FOR UPDATE OF b;
 
 -- name: lock_bets
+-- Lock several bets in bet-id order, the order workers take them in.
 SELECT bet_id FROM bets WHERE bet_id = ANY (CAST(:bet_ids AS text[]))
 ORDER BY bet_id
 FOR UPDATE;
@@ -22,6 +24,7 @@ ORDER BY bet_id, id
 FOR UPDATE;
 
 -- name: lock_brand
+-- Lock a brand row for a re-route, with its current URL.
 SELECT id, name, base_url FROM brands WHERE name = :name FOR UPDATE;
 
 -- name: recover_bets
@@ -33,30 +36,15 @@ WHERE brand_id = :brand_id AND created_at >= :since
 ORDER BY bet_id;
 
 -- name: insert_action
+-- Append an action to the audit trail; its id and time.
 INSERT INTO actions (brand_id, kind, actor, os_user, reason, source, bet_id, parameters,
                      callbacks, bets)
 VALUES (:brand_id, :kind, :actor, :os_user, :reason, :source, :bet_id,
         CAST(:parameters AS jsonb), :callbacks, :bets)
 RETURNING id, created_at;
 
--- name: apply_changes
--- rows: [{id, state, due_in_us, manual, note}]. A callback due now is due a few microseconds
--- apart from the others in the order given (oldest first), so the scheduler hands them out in
--- that order; waiting and finished callbacks have no next attempt time.
-UPDATE callbacks c
-SET state = r.state,
-    next_attempt_at = CASE
-        WHEN r.due_in_us IS NOT NULL THEN now() + make_interval(secs => r.due_in_us / 1e6)
-        WHEN r.state = 'pending' THEN c.next_attempt_at END,
-    finished_at = CASE WHEN r.state IN ('waiting', 'pending') THEN NULL ELSE now() END,
-    last_error = COALESCE(r.note, c.last_error),
-    manual_action_id = CASE WHEN r.manual THEN CAST(:action_id AS bigint)
-                            ELSE c.manual_action_id END
-FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
-    id bigint, state text, due_in_us double precision, manual boolean, note text)
-WHERE c.id = r.id;
-
 -- name: insert_action_callbacks
+-- Record each callback an action changed, with its state before and after.
 INSERT INTO action_callbacks (action_id, callback_id, bet_id, state_before, state_after)
 SELECT CAST(:action_id AS bigint), r.callback_id, r.bet_id, r.state_before, r.state_after
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
@@ -84,6 +72,7 @@ FROM callbacks
 WHERE brand_id = :brand_id AND state IN ('waiting', 'pending', 'in_flight');
 
 -- name: notify_due
+-- Wake the scheduler: callbacks were made due now.
 SELECT pg_notify('callbacks_due', '');
 
 -- name: bet_actions
@@ -98,6 +87,7 @@ WHERE a.bet_id = :bet_id
 ORDER BY a.created_at, a.id;
 
 -- name: action_callbacks
+-- The callbacks one action changed, with their states before and after, by bet.
 SELECT ac.callback_id, ac.bet_id, ac.state_before, ac.state_after, c.request_id,
        c.destination
 FROM action_callbacks ac JOIN callbacks c ON c.id = ac.callback_id
@@ -105,6 +95,7 @@ WHERE ac.action_id = :action_id
 ORDER BY ac.bet_id, ac.callback_id;
 
 -- name: recent_actions
+-- The latest actions, newest first, of one brand or all.
 SELECT a.id, a.kind, a.actor, a.reason, a.source, a.bet_id, a.parameters, a.callbacks, a.bets,
        a.created_at, br.name AS brand
 FROM actions a JOIN brands br ON br.id = a.brand_id

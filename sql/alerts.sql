@@ -1,11 +1,13 @@
 -- Named queries of alerts (alerts/store.py). Parameters are :named.
 
 -- name: rules
+-- Every alert rule, defaults (no brand) first, then by brand and kind.
 SELECT r.brand_id, b.name AS brand, r.kind, r.threshold, r.window_s, r.enabled, r.updated_at
 FROM alert_rules r LEFT JOIN brands b ON b.id = r.brand_id
 ORDER BY b.name NULLS FIRST, r.kind;
 
 -- name: upsert_rule
+-- Set an alert rule of a brand (or the default) of a kind, creating or replacing it.
 INSERT INTO alert_rules (brand_id, kind, threshold, window_s, enabled)
 VALUES (:brand_id, :kind, :threshold, :window_s, :enabled)
 ON CONFLICT (coalesce(brand_id, 0), kind) DO UPDATE SET
@@ -13,6 +15,7 @@ ON CONFLICT (coalesce(brand_id, 0), kind) DO UPDATE SET
     updated_at = now();
 
 -- name: delete_rule
+-- Remove a brand's (or the default) alert rule of a kind.
 DELETE FROM alert_rules
 WHERE coalesce(brand_id, 0) = coalesce(CAST(:brand_id AS integer), 0) AND kind = :kind;
 
@@ -24,37 +27,47 @@ WHERE coalesce(r.brand_id, 0) = coalesce(CAST(:brand_id AS integer), 0) AND r.ki
 FOR UPDATE OF r;
 
 -- name: brand_name
+-- A brand's name by id.
 SELECT name FROM brands WHERE id = :brand_id;
 
 -- name: urls
+-- Every alert URL, oldest first.
 SELECT id, url, created_at FROM alert_urls ORDER BY id;
 
 -- name: add_url
+-- Register an alert URL; no row when it is registered already.
 INSERT INTO alert_urls (url) VALUES (:url)
 ON CONFLICT (url) DO NOTHING
 RETURNING id;
 
 -- name: remove_url
+-- Remove an alert URL given as the URL or its id; the row removed, or none.
 DELETE FROM alert_urls WHERE url = :url OR CAST(id AS text) = :url RETURNING id, url;
 
 -- name: brand_ids
+-- Every brand's id and name, by name.
 SELECT id, name FROM brands ORDER BY name;
 
 -- name: firing
+-- The alerts firing now: brand, kind, the event that started it and since when.
 SELECT f.brand_id, f.kind, f.event_id, f.since FROM alert_firing f;
 
 -- name: insert_event
+-- Record an alert event (firing or resolved); its id and time.
 INSERT INTO alert_events (brand_id, kind, status, value, threshold, message, details)
 VALUES (:brand_id, :kind, :status, :value, :threshold, :message, CAST(:details AS jsonb))
 RETURNING id, at;
 
 -- name: start_firing
+-- Mark an alert of a brand and kind as firing since an event.
 INSERT INTO alert_firing (brand_id, kind, event_id, since) VALUES (:brand_id, :kind, :event_id, :at);
 
 -- name: stop_firing
+-- Mark an alert of a brand and kind as no longer firing.
 DELETE FROM alert_firing WHERE brand_id = :brand_id AND kind = :kind;
 
 -- name: insert_notification
+-- Queue the notification of an event to one alert URL, due now.
 INSERT INTO alert_notifications (event_id, url, body, state, next_attempt_at)
 VALUES (:event_id, :url, CAST(:body AS jsonb), 'pending', now());
 
@@ -75,11 +88,13 @@ FROM due WHERE n.id = due.id
 RETURNING n.id, n.event_id, n.url, n.body, n.attempts;
 
 -- name: insert_notification_attempt
+-- Record one attempt to deliver a notification.
 INSERT INTO alert_notification_attempts (notification_id, attempt_no, started_at, duration_ms,
                                          response_status, error)
 VALUES (:id, :attempt_no, :started_at, :duration_ms, :response_status, :error);
 
 -- name: finish_notification
+-- Record a notification attempt's outcome: its state, next try, and release its lease.
 UPDATE alert_notifications
 SET state = :state, attempts = :attempt_no, last_status = :response_status, last_error = :error,
     next_attempt_at = :next_attempt_at, lease_expires_at = NULL,
@@ -87,6 +102,7 @@ SET state = :state, attempts = :attempt_no, last_status = :response_status, last
 WHERE id = :id;
 
 -- name: next_notification_due_in_s
+-- Seconds until the next pending notification is due (negative: overdue; NULL: none).
 SELECT extract(epoch FROM min(next_attempt_at) - now()) AS due_in_s
 FROM alert_notifications WHERE state = 'pending';
 
@@ -108,6 +124,7 @@ ORDER BY e.at DESC, e.id DESC
 LIMIT :limit;
 
 -- name: notification_attempts
+-- The delivery attempts of an event's notifications, in order.
 SELECT n.id AS notification_id, n.event_id, n.state, t.attempt_no, t.started_at, t.duration_ms,
        t.response_status, t.error
 FROM alert_notification_attempts t JOIN alert_notifications n ON n.id = t.notification_id

@@ -14,9 +14,11 @@ ORDER BY c.relname;
 SELECT pg_try_advisory_lock(72317010);
 
 -- name: archive_unlock
+-- Release the archive run's advisory lock (taken by archive_lock).
 SELECT pg_advisory_unlock(72317010);
 
 -- name: partition_attempts
+-- Every attempt of one monthly partition, with JSON columns as text, for export to Parquet.
 SELECT id::text AS id, callback_id, group_id, brand_id, destination, origin, attempt_no,
        callback_created_at, scheduled_at, started_at, finished_at, duration_ms,
        request_headers::text AS request_headers, response_status,
@@ -25,6 +27,7 @@ SELECT id::text AS id, callback_id, group_id, brand_id, destination, origin, att
 FROM {partition};
 
 -- name: partition_count
+-- How many attempts one monthly partition holds (checked against the exported count).
 SELECT count(*) FROM {partition};
 
 -- name: archivable_callbacks
@@ -58,32 +61,6 @@ WHERE b.created_at < :month_to
                  AND NOT EXISTS (SELECT 1 FROM attempts_default d
                                  WHERE d.callback_id = c.id)));
 
--- name: delete_callbacks
--- The same set as archivable_callbacks, deleted; its fingerprint must match the exported one.
-WITH gone AS (
-    DELETE FROM callbacks c
-    WHERE c.state IN ('delivered', 'rejected', 'exhausted', 'skipped')
-      AND c.created_at < :month_to
-      AND NOT EXISTS (SELECT 1 FROM attempts a
-                      WHERE a.callback_id = c.id AND a.started_at >= :month_to)
-      AND NOT EXISTS (SELECT 1 FROM attempts_default d WHERE d.callback_id = c.id)
-    RETURNING c.id
-)
-SELECT count(*) AS n, coalesce(md5(string_agg(id::text, ',' ORDER BY id)), '') AS digest
-FROM gone;
-
--- name: delete_bets
--- Run after delete_callbacks: the bets created before :month_to that no callback references.
-WITH gone AS (
-    DELETE FROM bets b
-    WHERE b.created_at < :month_to
-      AND NOT EXISTS (SELECT 1 FROM callbacks c WHERE c.bet_id = b.bet_id)
-    RETURNING b.bet_id
-)
-SELECT count(*) AS n,
-       coalesce(md5(string_agg(bet_id, ',' ORDER BY bet_id COLLATE "C")), '') AS digest
-FROM gone;
-
 -- name: delete_rollups
 -- The Breakdowns page reads archived months from the archive, so their rollups go too.
 WITH h AS (DELETE FROM attempt_rollup_hourly WHERE hour >= :month_from AND hour < :month_to),
@@ -91,6 +68,7 @@ WITH h AS (DELETE FROM attempt_rollup_hourly WHERE hour >= :month_from AND hour 
 SELECT 1;
 
 -- name: record_archived
+-- Record (or add to) what an archive run exported from a partition: counts and files.
 INSERT INTO archived_partitions (partition_name, month_from, month_to, archive_dir, attempts,
                                  callbacks, bets, files, exported_at)
 VALUES (:name, :month_from, :month_to, :archive_dir, :attempts, :callbacks, :bets,
@@ -103,6 +81,8 @@ ON CONFLICT (partition_name) DO UPDATE SET
     exported_at = EXCLUDED.exported_at, dropped_at = now();
 
 -- name: archived_partitions
+-- Every partition the archive has taken, oldest first: month, counts, files, when exported and
+-- dropped.
 SELECT partition_name, month_from, month_to, archive_dir, attempts, callbacks, bets, files,
        exported_at, dropped_at
 FROM archived_partitions ORDER BY partition_name;

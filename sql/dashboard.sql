@@ -3,6 +3,7 @@
 -- driver sends literals, so the planner drops the filters that are not set.
 
 -- name: brands
+-- Every brand with its delivery settings, by name.
 SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight
 FROM brands ORDER BY name;
 
@@ -52,6 +53,8 @@ ORDER BY h.next_attempt_at, h.id
 LIMIT :limit;
 
 -- name: sender_summary
+-- Callback sender's figures: open callbacks by state, those due now and the oldest, of one brand
+-- or all.
 SELECT count(*) FILTER (WHERE state IN ('pending', 'in_flight')) AS groups,
        count(*) FILTER (WHERE state = 'pending' AND next_attempt_at <= now()) AS due_now,
        count(*) FILTER (WHERE state = 'in_flight') AS in_flight,
@@ -70,7 +73,7 @@ WHERE state IN ('waiting', 'pending', 'in_flight')
 -- bounds started_at (with an hour of slack for clock skew), which prunes older partitions.
 -- The sort key is set when the row is written, before the request goes out: an attempt still
 -- sending (no finished_at, duration_ms or response yet) sorts and pages like any other.
-SELECT a.id AS request_id, a.group_id, a.destination, a.callback_created_at, a.started_at,
+SELECT a.id AS attempt_id, a.group_id, a.destination, a.callback_created_at, a.started_at,
        a.attempt_no, c.attempts AS callback_attempts, c.state AS callback_state,
        left(a.response_body, 2000) AS response_data, a.response_truncated, a.response_status,
        a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms, a.finished_at,
@@ -105,7 +108,8 @@ ORDER BY a.callback_created_at DESC, a.started_at DESC, a.id DESC
 LIMIT :limit;
 
 -- name: attempt_detail
-SELECT a.id AS request_id, a.callback_id, a.group_id, a.destination, a.origin, a.attempt_no,
+-- Everything recorded about one attempt, with its callback, brand and any manual action.
+SELECT a.id AS attempt_id, a.callback_id, a.group_id, a.destination, a.origin, a.attempt_no,
        a.callback_created_at, a.scheduled_at, a.started_at, a.finished_at, a.duration_ms,
        a.request_headers, a.response_status, a.response_headers, a.response_body,
        a.response_truncated, a.outcome, a.error_class, a.error_detail, a.error_code,
@@ -116,10 +120,11 @@ FROM attempts a
 LEFT JOIN callbacks c ON c.id = a.callback_id
 JOIN brands br ON br.id = a.brand_id
 LEFT JOIN actions act ON act.id = a.action_id
-WHERE a.id = CAST(:request_id AS uuid)
+WHERE a.id = CAST(:attempt_id AS uuid)
   AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id);
 
 -- name: investigate_bet
+-- The bet Investigate looks at, with its brand's name and timeout (within the selected brand).
 SELECT b.bet_id, b.status, b.player_id, b.bet_type, b.stake, b.odds, b.system_sizes,
        b.restrictions, b.placed_at, b.created_at, b.updated_at, br.name AS brand,
        br.timeout_s
@@ -127,9 +132,11 @@ FROM bets b JOIN brands br ON br.id = b.brand_id
 WHERE b.bet_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR b.brand_id = :brand_id);
 
 -- name: bet_brand
+-- The brand a bet belongs to, whatever brand is selected (to say it is elsewhere).
 SELECT br.name FROM bets b JOIN brands br ON br.id = b.brand_id WHERE b.bet_id = :bet_id;
 
 -- name: investigate_callbacks
+-- The bet's callbacks in queue order, bounded.
 SELECT id, request_id, destination, state, attempts, next_attempt_at, last_status, last_error,
        origin, created_at, finished_at
 FROM callbacks
@@ -139,7 +146,7 @@ LIMIT :limit;
 
 -- name: investigate_attempts
 -- The bet's attempts; a player session's heartbeats share its group id only by chance.
-SELECT a.id AS request_id, a.callback_id, a.destination, a.attempt_no, a.callback_created_at,
+SELECT a.id AS attempt_id, a.callback_id, a.destination, a.attempt_no, a.callback_created_at,
        a.started_at, a.finished_at, a.duration_ms, a.response_status,
        left(a.response_body, 2000) AS response_body, a.outcome, a.error_class, a.error_detail,
        a.error_code, a.next_attempt_at,
@@ -201,9 +208,11 @@ ORDER BY ac.bet_id, ac.callback_id
 LIMIT :limit;
 
 -- name: rollup_state
+-- How far the Breakdowns rollups reach.
 SELECT rolled_up_to FROM attempt_rollup_state;
 
 -- name: latency_edges
+-- The latency bucket edges (ms) the rollups count by.
 SELECT attempt_latency_edges_ms() AS edges;
 
 -- name: breakdown_counts
@@ -289,7 +298,7 @@ LIMIT :limit;
 -- name: session_heartbeats
 -- A session's heartbeats since it was (last) opened, newest first. A heartbeat's group is its
 -- session id; earlier openings of the same id are left out.
-SELECT a.id AS request_id, a.attempt_no, a.scheduled_at, a.started_at, a.finished_at,
+SELECT a.id AS attempt_id, a.attempt_no, a.scheduled_at, a.started_at, a.finished_at,
        a.duration_ms, a.response_status, left(a.response_body, 2000) AS response_body,
        a.outcome, a.error_class, a.error_code, a.error_detail, a.next_attempt_at
 FROM attempts a

@@ -451,3 +451,65 @@ CROSS JOIN LATERAL (
           WHERE s.brand_id = q.brand_id AND s.lease_token IS NOT NULL AND s.state = 'live') p
 ) ps
 ORDER BY q.brand;
+
+-- name: apply_action_changes
+-- An integration manager's action (actions/store.py) sets its callbacks' new states.
+-- rows: [{id, state, due_in_us, manual, note}]. A callback due now is due a few microseconds
+-- apart from the others in the order given (oldest first), so the scheduler hands them out in
+-- that order; waiting and finished callbacks have no next attempt time.
+UPDATE callbacks c
+SET state = r.state,
+    next_attempt_at = CASE
+        WHEN r.due_in_us IS NOT NULL THEN now() + make_interval(secs => r.due_in_us / 1e6)
+        WHEN r.state = 'pending' THEN c.next_attempt_at END,
+    finished_at = CASE WHEN r.state IN ('waiting', 'pending') THEN NULL ELSE now() END,
+    last_error = COALESCE(r.note, c.last_error),
+    manual_action_id = CASE WHEN r.manual THEN CAST(:action_id AS bigint)
+                            ELSE c.manual_action_id END
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
+    id bigint, state text, due_in_us double precision, manual boolean, note text)
+WHERE c.id = r.id;
+
+-- name: record_battery_callback
+-- A callback of the Integration Test (battery/store.py), written once its only attempt is
+-- decided (the battery never retries). The same request_id sent again (the idempotency case)
+-- is one more attempt of that callback.
+INSERT INTO callbacks (request_id, brand_id, bet_id, destination, payload, foreign_params,
+                       origin, state, attempts, last_status, last_error, created_at, finished_at)
+VALUES (:request_id, :brand_id, :bet_id, :destination, CAST(:payload AS jsonb),
+        CAST(:foreign_params AS jsonb), 'integration_test', :state, 1, :last_status,
+        :last_error, :created_at, :finished_at)
+ON CONFLICT (request_id) DO UPDATE
+SET attempts = callbacks.attempts + 1, state = EXCLUDED.state,
+    last_status = EXCLUDED.last_status, last_error = EXCLUDED.last_error,
+    finished_at = EXCLUDED.finished_at
+WHERE callbacks.origin = 'integration_test'
+RETURNING id, created_at, attempts;
+
+-- name: delete_archived_callbacks
+-- The archive's prune (archive/export.py): the same set as archive.sql's archivable_callbacks,
+-- deleted; its count and fingerprint must match the exported ones.
+WITH gone AS (
+    DELETE FROM callbacks c
+    WHERE c.state IN ('delivered', 'rejected', 'exhausted', 'skipped')
+      AND c.created_at < :month_to
+      AND NOT EXISTS (SELECT 1 FROM attempts a
+                      WHERE a.callback_id = c.id AND a.started_at >= :month_to)
+      AND NOT EXISTS (SELECT 1 FROM attempts_default d WHERE d.callback_id = c.id)
+    RETURNING c.id
+)
+SELECT count(*) AS n, coalesce(md5(string_agg(id::text, ',' ORDER BY id)), '') AS digest
+FROM gone;
+
+-- name: delete_archived_bets
+-- The archive's prune, after delete_archived_callbacks: the bets created before :month_to that
+-- no callback references; count and fingerprint as for the callbacks.
+WITH gone AS (
+    DELETE FROM bets b
+    WHERE b.created_at < :month_to
+      AND NOT EXISTS (SELECT 1 FROM callbacks c WHERE c.bet_id = b.bet_id)
+    RETURNING b.bet_id
+)
+SELECT count(*) AS n,
+       coalesce(md5(string_agg(bet_id, ',' ORDER BY bet_id COLLATE "C")), '') AS digest
+FROM gone;

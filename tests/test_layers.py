@@ -15,10 +15,15 @@ ALLOWED = {
     "battery": {"contract", "delivery", "sql"},
     "simulator": {"contract", "delivery", "sandbox"},
     "api": {"contract", "delivery", "sql"},
-    "archive": {"delivery", "sql"},
-    "dashboard": {"contract", "delivery", "battery", "archive", "health", "alerts", "sql"},
+    "archive": {"contract", "delivery", "sql"},
+    "actions": {"contract", "delivery", "sql"},
+    "users": {"delivery", "sql"},
+    "demo": {"contract", "delivery", "sql"},
+    "dashboard": {"contract", "delivery", "battery", "archive", "health", "alerts", "actions",
+                  "users", "sql"},
     "callbacks": {"contract", "delivery", "battery", "sandbox", "simulator", "api", "dashboard",
-                  "archive", "health", "alerts", "sql"},
+                  "archive", "health", "alerts", "actions", "users", "demo",
+                  "sql"},
 }
 
 

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from delivery import changes
+from users.store import ADMIN
 
 from .. import auth, components, queries, tables
-from ..accounts import ADMIN
 
 _TABLE_KEY = "actions_table"
 _CHANGES_KEY = "changes_table"

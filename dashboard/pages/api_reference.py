@@ -36,7 +36,7 @@ odds as decimal strings, enums as integers, times ISO 8601 UTC). Headers on ever
 |---|---|
 | `Content-Type` | `application/json` |
 | `Foreign-Params` | JSON object: what your platform attached to the player's session token |
-| `X-Request-ID` | This attempt's Request ID — shown in Callback history; log it |
+| `X-Request-ID` | This attempt's id — the Attempt ID in Callback history; log it |
 | `webhook-id`, `webhook-timestamp`, `webhook-signature` | Standard Webhooks signature, when \
 the brand has a signing secret |
 

@@ -26,8 +26,8 @@ from ..shaping import (
 
 _TABLE_KEY = "history_table"
 #: Columns as shown: where the decision path starts (Code, Response error) right after the
-#: Group ID, so they are in view without scrolling on a 1280 px screen; then the full Request ID.
-SHOWN_COLUMNS = ("Group ID", "Response code", "Response error", "Request ID", "Destination",
+#: Group ID, so they are in view without scrolling on a 1280 px screen; then the full Attempt ID.
+SHOWN_COLUMNS = ("Group ID", "Response code", "Response error", "Attempt ID", "Destination",
                  "Attempts", "Outcome", "Created at", "Sent at", "Response data", "ms", "Brand")
 _IDS_KEY = "_history_ids"
 #: Error classes to filter on: the sender's, and ``unknown`` for attempts whose answer was never
@@ -106,7 +106,7 @@ def _filters(scope) -> HistoryFilter | None:
 
 
 def _table(rows: list[dict], scope) -> None:
-    ids = [r["request_id"] for r in rows]
+    ids = [r["attempt_id"] for r in rows]
     st.session_state[_IDS_KEY] = ids
     chosen = st.query_params.get("attempt")
     frame = tables.history_table(rows, scope.zone)
@@ -122,7 +122,7 @@ def _table(rows: list[dict], scope) -> None:
         column_config={
             "Group ID": st.column_config.TextColumn(width=140, help="The Bet ID",
                                                     pinned=True),
-            "Request ID": st.column_config.TextColumn(
+            "Attempt ID": st.column_config.TextColumn(
                 width=265, help="This HTTP attempt (sent as X-Request-ID). Click the cell and "
                                 "copy (Ctrl+C / ⌘C), or select the row"),
             "Destination": st.column_config.TextColumn(width=110),
@@ -163,11 +163,11 @@ def _export(filters: HistoryFilter, scope) -> None:
              f"{scope.zone_name}")
 
 
-def _expanded(request_id: str, scope) -> None:
-    found = queries.attempt(request_id, scope.brand_id)
+def _expanded(attempt_id: str, scope) -> None:
+    found = queries.attempt(attempt_id, scope.brand_id)
     st.divider()
     if found is None:
-        st.warning(f"No attempt with Request ID {markup.code(request_id)} in this brand.")
+        st.warning(f"No attempt with Attempt ID {markup.code(attempt_id)} in this brand.")
         return
     a = found
     sending, unknown = a["outcome"] == SENDING, a["outcome"] == UNKNOWN
@@ -182,7 +182,7 @@ def _expanded(request_id: str, scope) -> None:
         components.copyable("Group ID (player session)" if beat else "Group ID (Bet ID)",
                             a["group_id"])
     with ids[1]:
-        components.copyable("Request ID (X-Request-ID)", a["request_id"])
+        components.copyable("Attempt ID (X-Request-ID)", a["attempt_id"])
     with ids[2]:
         if beat:
             st.page_link(navigation.page("investigate"), label="Investigate this session",
@@ -221,8 +221,8 @@ def _expanded(request_id: str, scope) -> None:
                 "with the same request_id.")
     elif unknown:
         st.warning(f"**Outcome unknown** — {markup.text(a['error_detail'] or UNKNOWN_DETAIL)}. "
-                   "Ask the platform team to search their logs for Request ID "
-                   f"{markup.code(a['request_id'])} (sent as X-Request-ID) and say whether they "
+                   "Ask the platform team to search their logs for Attempt ID "
+                   f"{markup.code(a['attempt_id'])} (sent as X-Request-ID) and say whether they "
                    "received and applied it. " + (
                        "A heartbeat is not sent again: the session's next one replaces it."
                        if beat else _sent_again(a)))

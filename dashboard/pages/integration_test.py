@@ -19,7 +19,6 @@ import sqlalchemy as sa
 import streamlit as st
 
 from battery import reports
-from battery.plan import CASES
 from battery.results import (
     CANCELLED,
     ERROR,
@@ -31,6 +30,7 @@ from battery.results import (
 )
 from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
 from battery.session import DEMO_TOKEN, TOKEN_KEY, foreign_params_from
+from battery.suite import CASES
 from dashboard import auth, components, connection, markup
 from dashboard import integration_queries as queries
 from delivery import store

@@ -133,7 +133,7 @@ def _session(scope) -> None:
 
 def _evidence(verdict: verdicts.Verdict, found: dict, scope) -> None:
     chosen = set(verdict.evidence)
-    evidence = [a for a in found["attempts"] if a["request_id"] in chosen]
+    evidence = [a for a in found["attempts"] if a["attempt_id"] in chosen]
     if evidence:
         st.markdown("**Evidence** — the attempts behind the verdict")
         st.dataframe(tables.evidence_table(evidence, scope.zone), hide_index=True,
@@ -142,7 +142,7 @@ def _evidence(verdict: verdicts.Verdict, found: dict, scope) -> None:
         st.markdown("**Callbacks of this bet**, in the order they are delivered")
         st.dataframe(tables.callbacks_table(found["callbacks"], scope.zone), hide_index=True,
                      placeholder="")
-    others = [a for a in found["attempts"] if a["request_id"] not in chosen]
+    others = [a for a in found["attempts"] if a["attempt_id"] not in chosen]
     if others:
         with st.expander(f"Other attempts of this bet ({len(others)})"):
             st.dataframe(tables.evidence_table(others, scope.zone), hide_index=True,

@@ -79,7 +79,7 @@ def test_heartbeat_attempts_are_archived_and_read_back(month_with_heartbeats, tm
     assert kinds["callback_id"] == "INT64" and SCHEMAS["attempts"].field("callback_id").nullable
     assert [(a[0], a[2]) for a in archived] == [(b.id, contract.HEARTBEAT) for b in beats]
 
-    # And they are read back like any attempt: one by its Request ID, a session's by its group,
+    # And they are read back like any attempt: one by its Attempt ID, a session's by its group,
     # in the history list and in the Breakdowns counts
     ended = found.attempt(beats[2].id, ids)
     assert (ended["callback_id"], ended["callback_request_id"], ended["group_id"]) == (
@@ -94,7 +94,7 @@ def test_heartbeat_attempts_are_archived_and_read_back(month_with_heartbeats, tm
     listed = found.history(ids, dict(
         created_from=OLD - timedelta(days=1), created_to=OLD + timedelta(days=1),
         destinations=[contract.HEARTBEAT]), limit=10)
-    assert sorted(r["request_id"] for r in listed) == sorted(b.id for b in beats)
+    assert sorted(r["attempt_id"] for r in listed) == sorted(b.id for b in beats)
     assert {r["callback_state"] for r in listed} == {None}
     counts, _ = found.breakdown(ids, OLD - timedelta(days=1), OLD + timedelta(days=1), 86400,
                                 OLD - timedelta(days=1), False, [100.0])

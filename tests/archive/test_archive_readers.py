@@ -17,9 +17,10 @@ from databases import empty
 from streamlit.testing.v1 import AppTest
 
 from archive.export import archive
-from dashboard import accounts, auth, connection, queries
+from dashboard import auth, connection, queries
 from dashboard.filters import EPOCH, HistoryFilter
 from delivery import store
+from users import store as accounts
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +93,7 @@ def test_history_pages_through_both_stores_without_gaps_or_repeats(reader, engin
     seen, cursor = [], None
     for _ in range(10):
         page = queries.fetch_history(everything(), cursor, limit=3)
-        seen += [r["request_id"] for r in page.rows]
+        seen += [r["attempt_id"] for r in page.rows]
         cursor = page.next_cursor
         if cursor is None:
             break
@@ -110,15 +111,15 @@ def test_archived_history_is_limited_to_the_brand(reader, engine):
     rows = queries.fetch_history(everything(north), None).rows
     assert {r["brand"] for r in rows} == {"north"}
     assert {r["group_id"] for r in rows} == {"new-north-1", "old-north-1", "old-north-refused"}
-    # An archived attempt of another brand is not shown by its Request ID either
+    # An archived attempt of another brand is not shown by its Attempt ID either
     south_old = [r for r in queries.fetch_history(everything(brand_id(engine, "south")),
                                                   None).rows
                  if r["group_id"] == "old-south-1"][0]
-    assert queries.attempt(south_old["request_id"], north) is None
-    detail = queries.attempt(south_old["request_id"], None)
+    assert queries.attempt(south_old["attempt_id"], north) is None
+    detail = queries.attempt(south_old["attempt_id"], None)
     assert detail["group_id"] == "old-south-1"
     assert detail["payload"]["bet_id"] == "old-south-1"
-    assert detail["request_headers"]["X-Request-ID"] == south_old["request_id"]
+    assert detail["request_headers"]["X-Request-ID"] == south_old["attempt_id"]
 
 
 def test_an_archived_bet_is_investigated_from_its_bet_id(reader, engine):
@@ -152,9 +153,9 @@ def test_history_page_lists_archived_attempts(reader, engine):
     table = app.dataframe[0].value
     assert list(table["Group ID"]) == ["old-south-1"] * 3
     # Selecting an archived attempt shows everything recorded about it
-    request_id = queries.fetch_history(everything(group_ids=("old-south-1",)), None
-                                       ).rows[-1]["request_id"]
-    app.query_params["attempt"] = request_id
+    attempt_id = queries.fetch_history(everything(group_ids=("old-south-1",)), None
+                                       ).rows[-1]["attempt_id"]
+    app.query_params["attempt"] = attempt_id
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     assert "/bet/place · attempt 1 of 1 · 204 · delivered" in texts(app)
@@ -175,7 +176,7 @@ def test_an_analyst_never_sees_another_brands_archived_rows(reader, engine):
     groups = set(history.dataframe[0].value["Group ID"])
     assert groups == {"new-south-1", "old-south-1", "old-south-refused"}
     north_request = [r for r in queries.fetch_history(everything(), None).rows
-                     if r["group_id"] == "old-north-1"][0]["request_id"]
+                     if r["group_id"] == "old-north-1"][0]["attempt_id"]
     expanded = open_page(engine, "history", user="sam", window="Any time",
                          attempt=north_request)
     assert "old-north-1" not in texts(expanded)
@@ -241,7 +242,7 @@ def test_archives_written_before_masking_by_default_are_masked_as_they_are_read(
     rows = folder.attempts_of("old-north-1", brands, 100)
     listed = folder.history(brands, {"created_from": EPOCH,
                                      "created_to": EPOCH.replace(year=2100)}, 100)
-    one = folder.attempt(rows[0]["request_id"], brands)
+    one = folder.attempt(rows[0]["attempt_id"], brands)
     # Then no secret and no last characters show; values are masked whole
     shown = json.dumps([rows, listed, one], default=str)
     assert rows and listed and one

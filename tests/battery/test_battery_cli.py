@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from battery_testkit import TOKEN, closed_port_url, guarded_sandbox, sandbox, unlike_sandbox
 
 from battery.cli import FOREIGN_PARAMS_ENV, TOKEN_ENV, register
-from battery.plan import CASES
+from battery.suite import CASES
 from delivery import store
 from sandbox import bugs
 

@@ -10,10 +10,11 @@ import streamlit as st
 from battery_testkit import TOKEN, guarded_sandbox, sandbox, unlike_sandbox
 from streamlit.testing.v1 import AppTest
 
-from battery.plan import CASES
-from dashboard import accounts, auth, markup
+from battery.suite import CASES
+from dashboard import auth, markup
 from delivery import store
 from sandbox import bugs
+from users import store as accounts
 
 N = len(CASES)
 
@@ -219,12 +220,12 @@ def test_a_run_records_who_ran_it_and_analysts_only_look(page_env):
 
 
 def test_urls_come_from_the_brand_and_follow_the_brand_selector(page_env):
-    from dashboard import integration_queries
+    from battery import store as battery_store
 
     with sandbox() as acme, sandbox() as staging, sandbox() as other:
         store.add_brand(page_env, "acme", acme.url)
         store.add_brand(page_env, "other", other.url)
-        integration_queries.add_test_url(page_env, "acme", staging.url)
+        battery_store.add_test_url(page_env, "acme", staging.url)
         # Given acme's page: its own URL first, then the one registered for testing
         app = _open(brand="acme")
         assert _url_choice(app).options == [acme.url, staging.url]
@@ -240,13 +241,13 @@ def test_urls_come_from_the_brand_and_follow_the_brand_selector(page_env):
 
 
 def test_a_url_unregistered_after_the_page_drew_is_refused(page_env):
-    from dashboard import integration_queries
+    from battery import store as battery_store
 
     store.add_brand(page_env, "acme", "http://127.0.0.1:9")
-    integration_queries.add_test_url(page_env, "acme", "http://127.0.0.1:10")
+    battery_store.add_test_url(page_env, "acme", "http://127.0.0.1:10")
     app = _open(brand="acme")
     _url_choice(app).select("http://127.0.0.1:10")
-    integration_queries.remove_test_url(page_env, "acme", "http://127.0.0.1:10")
+    battery_store.remove_test_url(page_env, "acme", "http://127.0.0.1:10")
     app = _test_my_integration(app)
     assert [e.value for e in app.error] == [
         "The brand's test URLs changed since the page was drawn; check the Platform URL and "

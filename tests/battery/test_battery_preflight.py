@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import contract
 from battery import preflight
-from battery.plan import balance_probe_step
 from battery.results import ERROR, WARNING, StepResult
+from battery.suite import balance_probe_step
 from battery.verdicts import Answer, judge
 
 PARAMS = {"session_id": "very-secret-session"}

@@ -6,8 +6,8 @@ import pytest
 from battery_testkit import closed_port_url, run_against, sandbox, unlike_sandbox
 
 from battery import reports
-from battery.plan import CASES
 from battery.results import CANCELLED, FAILED, SUCCESS
+from battery.suite import CASES
 from sandbox import bugs
 
 N = len(CASES)

@@ -18,9 +18,9 @@ from battery_testkit import (
 from platforms import Trickling
 
 from battery import reports
-from battery.plan import CASES
 from battery.results import CANCELLED, FAILED, SUCCESS, WARNING
 from battery.steps import PROBE_BROKEN
+from battery.suite import CASES
 from battery.verdicts import ERROR_SHAPE_BROKEN
 from sandbox import bugs
 

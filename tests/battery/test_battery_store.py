@@ -3,10 +3,10 @@ ordinary queue tables, tagged so it can be told apart."""
 import sqlalchemy as sa
 from battery_testkit import TIMEOUT_S, TOKEN, closed_port_url, sandbox
 
-from battery.plan import CASES
 from battery.results import CANCELLED, SUCCESS
 from battery.runner import Target, run_battery
 from battery.store import RunRecorder
+from battery.suite import CASES
 from dashboard import integration_queries
 from delivery import store
 from sandbox import bugs
@@ -41,7 +41,7 @@ def test_a_run_is_stored_with_its_cases_steps_and_attempts(clean_db):
     about_bets = [c for c in run.preflight if c.destination != "/heartbeat"]
     origins = _all(clean_db, "SELECT origin, count(*) AS n FROM attempts GROUP BY origin")
     assert origins == [{"origin": "integration_test", "n": steps + len(about_bets)}]
-    # And every step names its attempt (the Request ID) and its callback
+    # And every step names its attempt (the Attempt ID) and its callback
     linked = _all(clean_db, """SELECT count(*) AS n FROM integration_steps s
                                JOIN attempts a ON a.id = s.attempt_id
                                JOIN callbacks c ON c.id = s.callback_id AND c.id = a.callback_id""")

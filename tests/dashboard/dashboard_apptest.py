@@ -7,7 +7,9 @@ import re
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, auth, sessions
+from dashboard import auth
+from users import sessions
+from users import store as accounts
 
 #: The password of every user the tests make.
 PASSWORD = "correct horse battery"

@@ -34,7 +34,7 @@ VERDICT_BETS = {
     "bet-in-flight": "in_flight",
     "bet-outcome-unknown": "outcome_unknown",
 }
-#: What the sweeper writes on an attempt it closes as unknown (followed by the Request ID).
+#: What the sweeper writes on an attempt it closes as unknown (followed by the Attempt ID).
 UNKNOWN_DETAIL = ("the worker stopped before recording the answer; the platform may have "
                   "received request ")
 #: How long the unknown attempt stayed open before the sweeper closed it.
@@ -102,7 +102,7 @@ def build(engine: sa.Engine, receiver_url: str) -> None:
 
 
 def start_sending(engine: sa.Engine, callback_id: int) -> str:
-    """The attempt row a worker writes before the request goes out; its Request ID."""
+    """The attempt row a worker writes before the request goes out; its Attempt ID."""
     with engine.begin() as conn:
         return str(conn.execute(sa.text(
             "INSERT INTO attempts (id, callback_id, group_id, brand_id, destination, origin,"

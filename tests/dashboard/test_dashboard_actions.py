@@ -8,7 +8,8 @@ import pytest
 from dashboard_apptest import texts
 from dashboard_scenarios import deliver_due
 
-from delivery import actions, store
+from actions import store as actions
+from delivery import store
 
 REASON = "platform back after **incident** <b>42</b>"
 
@@ -117,7 +118,7 @@ def test_only_integration_managers_and_admins_get_the_action_buttons(acted_db, r
     from dashboard_apptest import ADMIN, app_script, make_user, signed_in
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import accounts
+    from users import store as accounts
 
     make_user(acted_db, "an-analyst", accounts.ANALYST)
     make_user(acted_db, "a-manager", accounts.INTEGRATION_MANAGER)

@@ -14,8 +14,9 @@ from databases import empty
 from playwright.sync_api import expect
 from test_dashboard_browser import CHROMIUM, browser, page, settle, sign_in  # noqa: F401  (fixtures)
 
-from dashboard import accounts
-from delivery import actions, store
+from actions import store as actions
+from delivery import store
+from users import store as accounts
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 

@@ -11,8 +11,9 @@ from dashboard_apptest import ADMIN, make_user, opened, texts
 from streamlit.testing.v1 import AppTest
 
 from alerts import store as alert_store
-from dashboard import accounts, auth, queries
+from dashboard import auth, queries
 from delivery import audit, brands
+from users import store as accounts
 
 ANN = audit.Actor("ann", "root")
 SECRET = "whsec_bravo-signing-secret"

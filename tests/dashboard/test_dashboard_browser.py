@@ -14,7 +14,7 @@ from dashboards import serving
 from databases import empty
 from playwright.sync_api import expect
 
-from dashboard import seeding
+from demo import seeding
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"

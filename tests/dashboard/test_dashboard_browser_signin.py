@@ -30,7 +30,8 @@ from test_dashboard_browser import (  # noqa: F401  (fixtures)
     sign_in,
 )
 
-from dashboard import accounts, sessions
+from users import sessions
+from users import store as accounts
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),

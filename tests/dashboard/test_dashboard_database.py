@@ -106,8 +106,8 @@ def test_history_pages_cover_every_attempt_once_in_order(scenario_db, reader_env
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    assert len(seen) == total == len({r["request_id"] for r in seen})
-    keys = [(r["callback_created_at"], r["started_at"], r["request_id"]) for r in seen]
+    assert len(seen) == total == len({r["attempt_id"] for r in seen})
+    keys = [(r["callback_created_at"], r["started_at"], r["attempt_id"]) for r in seen]
     assert keys == sorted(keys, reverse=True)
 
 
@@ -128,7 +128,7 @@ def test_history_csv_has_the_seed_columns_and_every_filtered_row(scenario_db, re
 
     filters = HistoryFilter(EPOCH, EPOCH.replace(year=2100), group_ids=("bet-5xx",))
     lines = queries.history_csv(filters, HISTORY_EXPORT, "UTC").decode().splitlines()
-    assert lines[0].startswith("Group ID,Request ID,Destination,Created at,Sent at,Attempt,")
+    assert lines[0].startswith("Group ID,Attempt ID,Destination,Created at,Sent at,Attempt,")
     assert len(lines) == 3 and all(line.startswith("bet-5xx,") for line in lines[1:])
 
 
@@ -144,7 +144,7 @@ def test_history_csv_exports_attempts_in_progress_and_unknown_ones(scenario_db, 
             sending["Response code"]) == ("sending", "", "", "")
     assert sending["Sent at"].endswith("+00:00")
     assert unknown["Outcome"] == unknown["Error class"] == "unknown"
-    assert unknown["Response error"] == UNKNOWN_DETAIL + unknown["Request ID"]
+    assert unknown["Response error"] == UNKNOWN_DETAIL + unknown["Attempt ID"]
     assert unknown["Finished at"] > unknown["Sent at"]
     assert unknown["Duration ms"] == ""  # how long the row stayed open, not a request time
 

@@ -16,7 +16,9 @@ from dashboard_scenarios import build_with_receiver
 from dashboards import serving
 from databases import empty
 
-from dashboard import accounts, gate, sessions, sign_in_form
+from dashboard import gate, sign_in_form
+from users import sessions
+from users import store as accounts
 
 HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 

@@ -9,8 +9,8 @@ from databases import empty
 from streamlit.testing.v1 import AppTest
 
 from alerts import store as alert_store
-from dashboard import accounts
 from delivery import store
+from users import store as accounts
 
 
 @pytest.fixture(scope="module")

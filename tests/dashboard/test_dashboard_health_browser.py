@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from test_dashboard_browser import CHROMIUM, SHOTS, browser, no_errors, open_signed_in, settle  # noqa: F401
 
 from alerts import store as alert_store
-from dashboard import seeding
 from delivery import store
+from demo import seeding
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install -y "

@@ -13,16 +13,17 @@ from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
 from scopes import set_scope
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, auth, connection, queries
+from dashboard import auth, connection, queries
 from dashboard.filters import EPOCH, HistoryFilter
 from dashboard.tables import HISTORY_EXPORT
+from users import store as accounts
 
 ANALYST = "bravo-analyst"
 
 
 @pytest.fixture(scope="module")
 def alpha(scenario_db):
-    """Alpha's ids an attacker could paste: its attempts' Request IDs and a stored run."""
+    """Alpha's ids an attacker could paste: its attempts' Attempt IDs and a stored run."""
     make_user(scenario_db, ANALYST, accounts.ANALYST, brands=["bravo"])
     with scenario_db.begin() as conn:
         brand_id = conn.execute(sa.text("SELECT id FROM brands WHERE name = 'alpha'")).scalar()
@@ -75,7 +76,7 @@ def _links(alpha: dict) -> list[tuple[str, dict]]:
 
 def _alpha_seen(shown: str, alpha: dict, pasted: dict | None = None) -> list[str]:
     """Alpha's data on the page; an id the link itself pasted may be echoed ("No attempt with
-    Request ID ... in this brand"), but no other of alpha's ids, nor its runs or answers."""
+    Attempt ID ... in this brand"), but no other of alpha's ids, nor its runs or answers."""
     echoed = set((pasted or {}).values())
     marks = [a for a in alpha["attempts"] if a not in echoed] + [
         "alpha-run-owner", "http://alpha.example", "Service Unavailable"]
@@ -88,7 +89,7 @@ def test_pasted_ids_and_edited_parameters_show_nothing_of_another_brand(scenario
         # Given the links an analyst of bravo could paste or edit, When they open them
         app = _open(scenario_db, ANALYST, page, **params)
         shown = _everything_shown(app)
-        # Then nothing of alpha shows: no Request ID, run, URL or platform answer
+        # Then nothing of alpha shows: no Attempt ID, run, URL or platform answer
         assert not _alpha_seen(shown, alpha, params), (page, params,
                                                        _alpha_seen(shown, alpha, params))
         assert "alpha" not in json.dumps([list(s.options) for s in app.selectbox]), (page,

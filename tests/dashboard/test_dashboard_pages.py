@@ -114,7 +114,7 @@ def test_history_shows_an_attempt_in_progress_and_one_whose_outcome_is_unknown(o
     unknown = table.loc["bet-outcome-unknown"]
     assert unknown["Outcome"] == "unknown"
     assert unknown["Response error"] == \
-        f"outcome unknown: {UNKNOWN_DETAIL}{unknown['Request ID']}"
+        f"outcome unknown: {UNKNOWN_DETAIL}{unknown['Attempt ID']}"
     assert pd.isna(unknown["ms"])  # how long the row stayed open is not the platform's time
 
 
@@ -150,7 +150,7 @@ def test_history_expanded_attempt_whose_outcome_is_unknown(open_page, scenario_d
     app = open_page("history", group_ids="bet-outcome-unknown", attempt=str(attempt["id"]))
     [warning] = [markup.plain(w.value) for w in app.warning]
     assert warning.startswith("Outcome unknown — " + UNKNOWN_DETAIL + str(attempt["id"]))
-    assert f"search their logs for Request ID {attempt['id']}" in warning
+    assert f"search their logs for Attempt ID {attempt['id']}" in warning
     assert "is being sent again with the same request_id" in warning
     shown = texts(app)
     assert "— (not recorded)" in shown
@@ -181,7 +181,7 @@ def test_history_expanded_attempt_shows_payload_headers_and_response(open_page, 
 
 def test_history_unknown_attempt_in_link_is_reported(open_page):
     app = open_page("history", attempt="00000000-0000-0000-0000-000000000000")
-    assert "No attempt with Request ID" in texts(app)
+    assert "No attempt with Attempt ID" in texts(app)
 
 
 # --- Investigate ----------------------------------------------------------------------------
@@ -211,11 +211,11 @@ def test_investigate_outcome_unknown_names_the_request_to_search_for(open_page, 
     assert f"the platform may have received request `{request}`" in verdict
     assert f"{attempt['started_at']:%Y-%m-%d %H:%M:%S} UTC" in verdict
     assert f"sent again with the same request_id `{callback['request_id']}`" in verdict
-    assert f"search their logs for Request ID {request}" in texts(app)
-    assert list(app.dataframe[0].value["Request ID"]) == [request]  # the evidence
+    assert f"search their logs for Attempt ID {request}" in texts(app)
+    assert list(app.dataframe[0].value["Attempt ID"]) == [request]  # the evidence
     assert list(app.dataframe[0].value["Answer"]) == ["unknown"]
     summary = app.code[-1].value
-    assert f"Request IDs behind the verdict (X-Request-ID): {request}" in summary
+    assert f"Attempt IDs behind the verdict (X-Request-ID): {request}" in summary
     assert "the platform may have received this request" in summary
 
 
@@ -226,7 +226,7 @@ def test_investigate_a_request_in_flight(open_page, scenario_db):
     app = open_page("investigate", bet="bet-in-flight")
     [verdict] = [i.value for i in app.info]
     assert "### A request is in flight right now" in verdict
-    assert f"(Request ID `{attempt['id']}`)" in verdict
+    assert f"(Attempt ID `{attempt['id']}`)" in verdict
     assert "its answer is not recorded yet" in verdict
     evidence = app.dataframe[0].value
     assert list(evidence["Outcome"]) == ["sending"]

@@ -68,11 +68,11 @@ def test_ended_by_platform_names_the_heartbeat_the_platform_refused(open_page, s
     [verdict] = [e.value for e in app.error]
     assert "The platform ended the session at" in verdict
     assert "answered `400 auth_session_unknown` to the heartbeat at" in verdict
-    assert f"Request ID `{refused['id']}`" in verdict
+    assert f"Attempt ID `{refused['id']}`" in verdict
     assert "2 heartbeat(s) were sent" in verdict
     assert "The logout came from the platform's side" in texts(app)
     table = app.dataframe[0].value  # newest first
-    assert list(table["Request ID"]) == [str(refused["id"]), str(delivered["id"])]
+    assert list(table["Attempt ID"]) == [str(refused["id"]), str(delivered["id"])]
     assert list(table["Outcome"]) == ["rejected", "delivered"]
     assert list(table["Response code"]) == [400, 204]
     assert len(app.get("vega_lite_chart")) == 1  # the heartbeat timeline

@@ -11,9 +11,10 @@ from databases import empty
 
 import contract
 from callbacks.dashboard import register
-from dashboard import queries, seeding
+from dashboard import queries
 from delivery.lifecycle import BET_STATUSES
 from delivery.validation import parse_callback
+from demo import seeding
 
 
 @pytest.fixture(scope="module")
@@ -143,7 +144,7 @@ def test_bad_seed_numbers_name_the_option(engine):
 
 
 def test_supported_codes_of_the_seed_are_the_contracts():
-    from dashboard import synthetic
+    from demo import synthetic
 
     assert set(synthetic._SUPPORTED_PLACE) <= contract.supported_codes(contract.PLACE)
     assert not set(synthetic._UNSUPPORTED) & contract.supported_codes("/bet/settle")

@@ -44,7 +44,7 @@ def session(**changes) -> dict:
 def beat(n: int, minutes_ago: float, outcome: str = "delivered", status: int | None = 204,
          error_code: str | None = None, error_class: str | None = None) -> dict:
     started = at(minutes_ago)
-    return dict(request_id=f"req-{n}", attempt_no=n, started_at=started,
+    return dict(attempt_id=f"req-{n}", attempt_no=n, started_at=started,
                 finished_at=None if outcome == "sending" else started + timedelta(seconds=0.2),
                 scheduled_at=started, response_status=status, outcome=outcome,
                 error_code=error_code, error_class=error_class, error_detail=None,
@@ -85,7 +85,7 @@ def test_ended_by_platform_names_the_heartbeat_refused_and_when():
     text = plain(verdict.explanation)
     assert text.startswith("The platform ended the session at 2026-12-05 11:59:00 UTC")
     assert "(answered 400 auth_session_unknown to the heartbeat at 2026-12-05 11:59:00 UTC, " \
-           "Request ID req-3)" in text
+           "Attempt ID req-3)" in text
     assert "3 heartbeat(s) were sent" in text
     assert "Before that" not in text
     assert verdict.evidence == ("req-3",)
@@ -108,7 +108,7 @@ def test_failing_says_since_when_how_many_and_the_last_answer():
     assert verdict.key == FAILING and verdict.tone == "error"
     text = plain(verdict.explanation)
     assert text.startswith("Heartbeats failing since 2026-12-05 11:57:00 UTC (3 min ago): 3 in "
-                           "a row; last: HTTP 503 at 2026-12-05 11:59:00 UTC (Request ID "
+                           "a row; last: HTTP 503 at 2026-12-05 11:59:00 UTC (Attempt ID "
                            "req-4)")
     assert verdict.evidence == ("req-4", "req-3", "req-2")
     assert verdict.at == at(3)
@@ -131,7 +131,7 @@ def test_a_heartbeat_in_flight_is_not_a_failure_nor_the_last_answer():
     assert run.count == 0
     verdict = judge("s-1", session(), beats, NOW)
     assert verdict.key == LIVE
-    assert "A heartbeat is out right now (Request ID `req-3`" in verdict.explanation
+    assert "A heartbeat is out right now (Attempt ID `req-3`" in verdict.explanation
 
 
 def test_expired_says_we_stopped_when_its_end_came():
@@ -169,7 +169,7 @@ def test_live_names_the_last_heartbeat_delivered():
     text = plain(verdict.explanation)
     assert text.startswith("The session is live: the last heartbeat was delivered at "
                            "2026-12-05 11:59:30 UTC")
-    assert "(HTTP 204, Request ID req-3)" in text
+    assert "(HTTP 204, Attempt ID req-3)" in text
     assert "The next is due in 30 s" in text
     assert verdict.evidence == ("req-3",)
 
@@ -196,13 +196,13 @@ def test_a_heartbeat_a_little_late_is_still_live():
     assert judge("s-1", row, [beat(3, 1)], NOW).key == LIVE
 
 
-def test_summary_for_a_ticket_is_plain_text_with_the_request_ids():
+def test_summary_for_a_ticket_is_plain_text_with_the_attempt_ids():
     beats = [beat(2, 1, "failed", 503), beat(1, 2)]
     row = session(failures_in_row=1, failing_since=at(1))
     verdict = judge("s-1", row, beats, NOW)
     text = summary("s-1", row, verdict, beats, NOW)
     assert text.splitlines()[:3] == ["Player session: s-1", "Brand: alpha   State: live",
                                      "Verdict: Heartbeats failing"]
-    assert "Request IDs behind the verdict (X-Request-ID): req-2" in text
+    assert "Attempt IDs behind the verdict (X-Request-ID): req-2" in text
     assert "  2026-12-05 11:59:00  #2     503 failed    request req-2" in text
     assert "`" not in text and "**" not in text

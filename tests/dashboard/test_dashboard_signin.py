@@ -13,7 +13,9 @@ from conftest import RUN_TIMEOUT_S
 from dashboard_apptest import app_script, make_user, signed_in, texts
 from streamlit.testing.v1 import AppTest
 
-from dashboard import accounts, auth, sessions
+from dashboard import auth
+from users import sessions
+from users import store as accounts
 
 
 @pytest.fixture

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from dashboard import charts, synthetic, tables
+from dashboard import charts, tables
+from demo import synthetic
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
 
 def attempt_row(**over):
-    row = {"group_id": "bet-1", "request_id": "r-1", "destination": "/bet/settle",
+    row = {"group_id": "bet-1", "attempt_id": "r-1", "destination": "/bet/settle",
            "callback_created_at": NOW, "started_at": NOW, "attempt_no": 2,
            "callback_attempts": 3, "response_data": '{"error":\n {"code": "x"}}',
            "response_status": 400, "error_class": "unsupported_error", "error_code": "x",
@@ -27,7 +28,7 @@ def attempt_row(**over):
 
 def test_history_table_has_the_seed_columns_first():
     frame = tables.history_table([attempt_row()], UTC)
-    assert list(frame.columns[:8]) == ["Group ID", "Request ID", "Destination", "Created at",
+    assert list(frame.columns[:8]) == ["Group ID", "Attempt ID", "Destination", "Created at",
                                        "Attempts", "Response data", "Response code",
                                        "Response error"]
     row = frame.iloc[0]
@@ -37,10 +38,10 @@ def test_history_table_has_the_seed_columns_first():
 
 
 def test_history_table_shows_an_attempt_in_progress_and_an_unknown_one():
-    sending = attempt_row(request_id="r-2", attempt_no=3, callback_attempts=2, response_data=None,
+    sending = attempt_row(attempt_id="r-2", attempt_no=3, callback_attempts=2, response_data=None,
                           response_status=None, error_class=None, error_code=None,
                           error_detail=None, outcome="sending", duration_ms=None)
-    unknown = attempt_row(request_id="r-1", response_data=None, response_status=None,
+    unknown = attempt_row(attempt_id="r-1", response_data=None, response_status=None,
                           error_class="unknown", error_code=None,
                           error_detail="the worker stopped before recording the answer; the "
                                        "platform may have received request r-1",
@@ -79,7 +80,7 @@ def test_evidence_table_classes_attempts_without_an_answer():
     rows = [{"started_at": NOW, "destination": "/bet/place", "attempt_no": n,
              "response_status": None, "outcome": outcome, "error_class": error_class,
              "error_code": None, "error_detail": None, "response_body": None,
-             "request_id": f"r-{n}"}
+             "attempt_id": f"r-{n}"}
             for n, outcome, error_class in ((1, "unknown", "unknown"), (2, "sending", None))]
     frame = tables.evidence_table(rows, UTC)
     assert list(frame["Answer"]) == ["unknown", "sending"]

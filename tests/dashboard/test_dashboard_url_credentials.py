@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from dashboard_apptest import texts
 
-from delivery import actions, store
+from actions import store as actions
+from delivery import store
 
 SECRET = "s3cr3t-Pw"
 #: bravo's URL after the re-route, as the page must show it.

@@ -17,7 +17,7 @@ def cb(id_, destination, state, attempts=1, next_at=None):
 
 
 def att(n, callback_id, destination, status, outcome, error_class=None, code=None, no=1):
-    return {"request_id": f"att-{n}", "callback_id": callback_id, "destination": destination,
+    return {"attempt_id": f"att-{n}", "callback_id": callback_id, "destination": destination,
             "attempt_no": no, "started_at": NOW - timedelta(minutes=10 - n),
             "response_status": status, "outcome": outcome, "error_class": error_class,
             "error_code": code, "error_detail": None, "response_body": None}
@@ -142,7 +142,7 @@ def test_unknown_outcome_names_the_request_the_platform_may_have_received():
         "(8 min ago).")
     assert "sent again with the same request_id `req-2`" in v.explanation
     assert "next try in 5 s" in v.explanation and "1 of 10 attempts made" in v.explanation
-    assert "search their logs for Request ID att-2" in markup.plain(v.next_step)
+    assert "search their logs for Attempt ID att-2" in markup.plain(v.next_step)
     assert v.evidence == ("att-2",)
 
 
@@ -163,7 +163,7 @@ def test_a_request_in_flight_is_said_so():
     assert v.key == verdicts.IN_FLIGHT and v.tone == "info"
     assert v.title == "A request is in flight right now"
     assert v.explanation.startswith(
-        "A request is in flight right now: `/bet/place` attempt 1 (Request ID `att-9`) started "
+        "A request is in flight right now: `/bet/place` attempt 1 (Attempt ID `att-9`) started "
         "1 min ago (2026-11-23 11:59:00 UTC) and its answer is not recorded yet")
     assert "probably stopped" not in v.explanation
     assert "reload in a few seconds" in v.next_step
@@ -188,8 +188,8 @@ def test_a_callback_sent_again_after_an_unknown_outcome_is_in_flight():
     attempts = [lost(1, 1, "/bet/settle"), att(2, 1, "/bet/settle", None, "sending", no=2)]
     v = verdicts.investigate("b", None, callbacks, attempts, NOW)
     assert v.key == verdicts.IN_FLIGHT
-    assert "attempt 2 (Request ID `att-2`)" in v.explanation
-    assert "after an attempt whose outcome is unknown (Request ID `att-1`)" in v.explanation
+    assert "attempt 2 (Attempt ID `att-2`)" in v.explanation
+    assert "after an attempt whose outcome is unknown (Attempt ID `att-1`)" in v.explanation
     assert "same request_id `req-1`" in v.explanation
     assert v.evidence == ("att-1", "att-2")
 
@@ -199,7 +199,7 @@ def test_delivered_after_an_unknown_outcome_keeps_that_request_in_the_evidence()
     attempts = [lost(1, 1, "/bet/place"), att(2, 1, "/bet/place", 204, "delivered", no=2)]
     v = verdicts.investigate("b", None, callbacks, attempts, NOW)
     assert v.key == verdicts.DELIVERED
-    assert "1 earlier attempt(s) ended with an unknown outcome (Request ID `att-1`)" in \
+    assert "1 earlier attempt(s) ended with an unknown outcome (Attempt ID `att-1`)" in \
         v.explanation
     assert v.evidence == ("att-1", "att-2")
 
@@ -221,7 +221,7 @@ def test_escalation_summary_names_the_requests_without_an_answer():
     text = verdicts.escalation_summary("bet-7", v, {"status": "ACCEPTED", "brand": "alpha"},
                                        callbacks, attempts, NOW)
     assert "Verdict: A request is in flight right now" in text
-    assert "Request IDs behind the verdict (X-Request-ID): att-1, att-2" in text
+    assert "Attempt IDs behind the verdict (X-Request-ID): att-1, att-2" in text
     [first, second] = [line for line in text.splitlines() if "request att-" in line]
     assert "unknown" in first and "the platform may have received this request" in first
     assert "sending" in second and "in flight: no answer recorded yet" in second

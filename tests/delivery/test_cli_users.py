@@ -6,7 +6,7 @@ import json
 import sqlalchemy as sa
 from test_cli import callbacks
 
-from dashboard import sessions
+from users import sessions
 
 PASSWORD = "correct horse battery"
 

@@ -87,8 +87,8 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
 
 def test_demo_users_sign_in_with_the_printed_passwords_and_are_new_each_run(clean_db):
     from callbacks.demo import demo_users
-    from dashboard import accounts
     from delivery import store
+    from users import store as accounts
 
     for name in ("healthy", "flaky", "buggy"):
         store.add_brand(clean_db, name, "http://127.0.0.1:9")

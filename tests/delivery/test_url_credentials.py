@@ -11,33 +11,23 @@ import sqlalchemy as sa
 from databases import deliver_round, scratch_database
 from factories import item
 from receiver import Receiver
-from scopes import set_scope
 from test_cli import callbacks
+from url_credentials import (
+    BASIC,
+    NEEDLES,
+    PASSWORD,
+    ROLES,
+    USER,
+    WRITTEN,
+    found_secrets,
+    role_engine,
+    secret_url,
+)
 
 import sql
-from delivery import actions, database, migrate, signing, store
-from delivery.errors import ActionRefused, WrongState
+from delivery import database, migrate, signing, store
 from delivery.sender import make_transport
 from delivery.validation import parse_callback
-
-USER, PASSWORD = "ann@acme", "p4ss/w0rd:#x"
-#: The password as it is written in a URL (percent-encoded).
-WRITTEN = "ann%40acme:p4ss%2Fw0rd%3A%23x"
-BASIC = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-#: What must never be found stored or shown: the password, as typed, as written, as sent.
-NEEDLES = (PASSWORD, "p4ss%2Fw0rd", "p4ss/w0rd", BASIC.split()[1])
-ROLES = ("callbacks_reader", "callbacks_operator", "callbacks_battery")
-
-
-def _url(receiver_url: str, path: str = "/cb?k=v&z=1") -> str:
-    return receiver_url.replace("http://", f"http://{WRITTEN}@") + path
-
-
-def _found(engine, table: str) -> list[str]:
-    """The needles found anywhere in the table's rows, read as the owner."""
-    with engine.connect() as conn:
-        text = "\n".join(conn.execute(sa.text(f"SELECT t::text FROM {table} t")).scalars())
-    return [n for n in NEEDLES if n in text]
 
 
 def _enqueue(engine, brand: str, bet_id: str, destinations=("/bet/place", "/bet/accept")):
@@ -48,7 +38,7 @@ def _enqueue(engine, brand: str, bet_id: str, destinations=("/bet/place", "/bet/
 def test_credentials_and_query_reach_the_platform_and_are_never_stored(clean_db, client):
     secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
     with Receiver() as platform:
-        brand = store.add_brand(clean_db, "acme", _url(platform.url), signing_secret=secret)
+        brand = store.add_brand(clean_db, "acme", secret_url(platform.url), signing_secret=secret)
         assert brand.base_url == f"{platform.url}/cb?k=v&z=1"
         _enqueue(clean_db, "acme", "bet-1")
         sender = make_transport(2) if client == "worker transport" else httpx.Client()
@@ -64,7 +54,7 @@ def test_credentials_and_query_reach_the_platform_and_are_never_stored(clean_db,
             "SELECT request_headers FROM attempts ORDER BY started_at")).scalars().all()
     assert len(stored) == 2 and all(h["Authorization"].startswith("***") for h in stored)
     for table in ("attempts", "callbacks", "brands", "actions"):
-        assert _found(clean_db, table) == [], table
+        assert found_secrets(clean_db, table) == [], table
     assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
 
 
@@ -97,23 +87,10 @@ def test_brand_add_and_list_never_show_the_credentials(database_url, clean_db):
     assert not [n for n in NEEDLES if n in refused.stderr]
 
 
-def _role(database_url: str, role: str, owner: sa.Engine) -> sa.Engine:
-    engine = sa.create_engine(sa.make_url(database_url).set(username=role, password=None))
-
-    @sa.event.listens_for(engine, "begin")
-    def _every_brand(conn):
-        # Not merely read-only (the reader is, by default): refused a write, it is not allowed
-        # one at all. And the widest scope a back-office session can be given.
-        conn.exec_driver_sql("SET TRANSACTION READ WRITE")
-        set_scope(owner, conn, "*")
-
-    return engine
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_no_back_office_role_can_read_or_write_the_credentials(clean_db, database_url, role):
-    brand = store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
-    engine = _role(database_url, role, clean_db)
+    brand = store.add_brand(clean_db, "acme", secret_url("http://127.0.0.1:9"))
+    engine = role_engine(database_url, role, clean_db)
     try:
         with engine.connect() as conn:  # the role itself works: it reads the clean URL
             assert conn.execute(sa.text("SELECT base_url FROM brands")).scalar() \
@@ -134,53 +111,9 @@ def test_no_back_office_role_can_read_or_write_the_credentials(clean_db, databas
     assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
 
 
-def test_set_url_replaces_or_drops_the_credentials_and_the_audit_never_holds_them(clean_db):
-    brand = store.add_brand(clean_db, "acme", "http://127.0.0.1:9/cb")
-    owner = actions.Actor("ops", "platform moved")
-    first = actions.set_url(clean_db, "acme", _url("http://127.0.0.1:9"), owner)
-    assert first.parameters["credentials"] == "added"
-    # the trail keeps a query string's names, not its values (they may be tokens)
-    assert first.parameters["new_url"] == "http://127.0.0.1:9/cb?k=***&z=***"
-    with pytest.raises(WrongState, match="already with these credentials"):
-        actions.set_url(clean_db, "acme", _url("http://127.0.0.1:9"), owner)
-    rotated = actions.set_url(clean_db, "acme", "http://bob:n3w@127.0.0.1:9/cb?k=v&z=1", owner)
-    assert rotated.parameters["credentials"] == "replaced"
-    assert store.url_credentials(clean_db, brand.id) == "bob:n3w"
-    dry = actions.set_url(clean_db, "acme", "http://127.0.0.1:8/cb", owner, dry_run=True)
-    assert dry.parameters["credentials"] == "removed"
-    assert store.url_credentials(clean_db, brand.id) == "bob:n3w"
-    moved = actions.set_url(clean_db, "acme", "http://127.0.0.1:8/cb", owner)
-    assert moved.parameters["credentials"] == "removed"
-    assert store.url_credentials(clean_db, brand.id) is None
-    for table in ("actions", "brands"):
-        assert _found(clean_db, table) == [] and "n3w" not in str(_rows(clean_db, table))
-
-
-def _rows(engine, table):
-    with engine.connect() as conn:
-        return conn.execute(sa.text(f"SELECT t::text FROM {table} t")).scalars().all()
-
-
-def test_a_back_office_re_route_drops_the_credentials_it_cannot_see(clean_db, database_url):
-    brand = store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
-    operator = _role(database_url, "callbacks_operator", clean_db)
-    who = actions.Actor("ann", "moved", "dashboard")
-    try:
-        with pytest.raises(ActionRefused, match="only the owner may store") as refused:
-            actions.set_url(operator, "acme", _url("http://127.0.0.1:8"), who)
-        assert not [n for n in NEEDLES if n in str(refused.value)]
-        assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
-        moved = actions.set_url(operator, "acme", "http://127.0.0.1:8/cb", who)
-    finally:
-        operator.dispose()
-    assert moved.parameters["new_url"] == "http://127.0.0.1:8/cb"
-    # They never follow the brand to another URL, though the operator could not read them.
-    assert store.url_credentials(clean_db, brand.id) is None
-
-
 def test_brand_add_without_credentials_removes_them(clean_db):
-    brand = store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
-    store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))  # the same again: kept
+    brand = store.add_brand(clean_db, "acme", secret_url("http://127.0.0.1:9"))
+    store.add_brand(clean_db, "acme", secret_url("http://127.0.0.1:9"))  # the same again: kept
     assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
     store.add_brand(clean_db, "acme", "http://127.0.0.1:9/cb?k=v&z=1")
     assert store.url_credentials(clean_db, brand.id) is None
@@ -233,7 +166,7 @@ def test_the_migration_moves_credentials_out_of_existing_rows():
             assert parameters == {"old_url": "https://old.example/cb",
                                   "new_url": "https://ops.example/cb?k=v", "queued": 0}
             for table in ("brands", "brand_test_urls", "actions"):
-                assert _found(engine, table) == [], table
+                assert found_secrets(engine, table) == [], table
             with engine.begin() as conn, pytest.raises(sa.exc.DBAPIError, match="append-only"):
                 conn.execute(sa.text("UPDATE actions SET reason = ''"))
         finally:

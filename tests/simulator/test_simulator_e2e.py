@@ -8,7 +8,7 @@ from workers import Worker
 
 from delivery import heartbeats, store
 from sandbox.server import serve_in_thread
-from simulator.plans import SessionHabits
+from simulator.lifecycles import SessionHabits
 from simulator.producer import Simulator
 
 #: Sessions that end within the test's thirty seconds: players leave after 5 to 15 s, and a

@@ -1,11 +1,11 @@
-"""What an action would change, decided from plain values (delivery/plans.py)."""
+"""What an action would change, decided from plain values (actions/plans.py)."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from delivery import plans
-from delivery.errors import GroupBusy, WrongState
-from delivery.plans import Queued
+from actions import plans
+from actions.errors import GroupBusy, WrongState
+from actions.plans import Queued
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

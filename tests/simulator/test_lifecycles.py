@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 from delivery.validation import parse_callback
-from simulator.plans import LIFECYCLES, plan_bet, total_move
+from simulator.lifecycles import LIFECYCLES, plan_bet, total_move
 
 
 def _plans(n=400):
@@ -100,7 +100,7 @@ def test_a_cash_out_pays_refund_amount_for_the_stake_then_a_settle_of_nothing():
 
 
 def test_sessions_stay_leave_or_lapse_in_the_shares_asked():
-    from simulator.plans import SessionHabits, plan_session
+    from simulator.lifecycles import SessionHabits, plan_session
 
     habits = SessionHabits(leaving_share=0.3, stay_s=(10, 20), lapsing_share=0.2,
                            short_ttl_s=(5, 8), ttl_s=600)
@@ -115,7 +115,7 @@ def test_sessions_stay_leave_or_lapse_in_the_shares_asked():
 
 
 def test_a_session_ends_when_the_player_leaves_or_its_lifetime_lapses():
-    from simulator.plans import SessionPlan, needs_refresh, session_over
+    from simulator.lifecycles import SessionPlan, needs_refresh, session_over
 
     leaving, lapsing, staying = (SessionPlan(600, leaves_after_s=30), SessionPlan(20, lapses=True),
                                  SessionPlan(600))

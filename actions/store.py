@@ -1,12 +1,13 @@
 """The integration manager's actions — retry, recover, cancel, re-route — and their audit trail.
 
 This module owns the actions' SQL (named blocks of ``sql/actions.sql``); what an action changes
-is decided by the pure functions of :mod:`delivery.plans`. Each action is one transaction: it
-locks the bets concerned (``SELECT ... FOR UPDATE``, in bet-id order, as workers do when they
-record outcomes) and their callbacks, decides, writes the changes and appends one row to the
-``actions`` audit table (with a row per callback changed in ``action_callbacks``). A dry run
-takes the same locks and makes the same decisions, writes nothing and rolls back: it prints
-exactly what would change, and changes nothing.
+is decided by the pure functions of :mod:`actions.plans`; the callbacks' new states are written
+by the queue's store (:func:`delivery.store.apply_action_changes`). Each action is one
+transaction: it locks the bets concerned (``SELECT ... FOR UPDATE``, in bet-id order, as workers
+do when they record outcomes) and their callbacks, decides, writes the changes and appends one
+row to the ``actions`` audit table (with a row per callback changed in ``action_callbacks``).
+A dry run takes the same locks and makes the same decisions, writes nothing and rolls back: it
+prints exactly what would change, and changes nothing.
 
 A callback sent again carries its action's id until its next attempt is written; that attempt
 keeps it, so every history view says "manual retry by <who>: <reason>". The command line and
@@ -17,14 +18,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
 
 import sqlalchemy as sa
 
 import sql
+from delivery import changes, store, urls
+from delivery.errors import InvalidInput, UnknownBrand
 
-from . import changes, plans, store, urls
-from .errors import ActionRefused, InvalidInput, UnknownBet, UnknownBrand, WrongState
+from . import plans
+from .errors import ActionRefused, UnknownBet, WrongState
 from .plans import Change, Queued
 
 #: Times an action is tried again when PostgreSQL picked it as a deadlock's victim.
@@ -33,11 +35,6 @@ DEADLOCK_TRIES = 3
 _DEADLOCK = "40P01"
 #: Where actions come from.
 SOURCES = ("cli", "dashboard")
-
-
-@cache
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("actions.sql")[name])
 
 
 @dataclass(frozen=True)
@@ -110,7 +107,7 @@ def _now(conn: sa.Connection) -> datetime:
 
 
 def _lock_bet(conn: sa.Connection, bet_id: str, brand: str | None):
-    row = conn.execute(_q("lock_bet"), {"bet_id": bet_id}).first()
+    row = conn.execute(sql.query("actions.sql", "lock_bet"), {"bet_id": bet_id}).first()
     if row is None or (brand is not None and row.brand != brand):
         where = f" in brand {brand!r}" if brand else ""
         raise UnknownBet(f"no bet {bet_id!r}{where}; check the Bet ID (Group ID) in the Bets "
@@ -120,7 +117,7 @@ def _lock_bet(conn: sa.Connection, bet_id: str, brand: str | None):
 
 def _groups(conn: sa.Connection, bet_ids: list[str]) -> dict[str, list[Queued]]:
     groups: dict[str, list[Queued]] = {}
-    for r in conn.execute(_q("lock_groups"), {"bet_ids": bet_ids}):
+    for r in conn.execute(sql.query("actions.sql", "lock_groups"), {"bet_ids": bet_ids}):
         groups.setdefault(r.bet_id, []).append(Queued(
             r.id, r.request_id, r.bet_id, r.destination, r.state, r.attempts,
             r.next_attempt_at, r.created_at, r.last_error, r.lease_expires_at))
@@ -135,7 +132,7 @@ def _record(conn: sa.Connection, result: Result, brand_id: int, actor: Actor,
     if result.dry_run:
         return
     callbacks, bets = counts or (len(result.changes), len(result.bets))
-    row = conn.execute(_q("insert_action"), dict(
+    row = conn.execute(sql.query("actions.sql", "insert_action"), dict(
         brand_id=brand_id, kind=result.kind, actor=actor.who.strip(),
         reason=actor.reason.strip(), source=actor.source, os_user=actor.os_user, bet_id=bet_id,
         parameters=json.dumps(result.parameters, default=str), callbacks=callbacks,
@@ -147,15 +144,16 @@ def _record(conn: sa.Connection, result: Result, brand_id: int, actor: Actor,
                  key=lambda c: (c.callback.created_at, c.callback.id))
     # Oldest first: due a microsecond apart, all of them at most a few ms in the past.
     due_in_us = {c.callback.id: float(i - len(due)) for i, c in enumerate(due)}
-    conn.execute(_q("apply_changes"), {"action_id": result.action_id, "rows": json.dumps([
+    store.apply_action_changes(conn, result.action_id, [
         dict(id=c.callback.id, state=c.state, due_in_us=due_in_us.get(c.callback.id),
-             manual=c.manual, note=c.note) for c in result.changes])})
-    conn.execute(_q("insert_action_callbacks"), {"action_id": result.action_id,
-                                                 "rows": json.dumps([
-        dict(callback_id=c.callback.id, bet_id=c.callback.bet_id,
-             state_before=c.callback.state, state_after=c.state) for c in result.changes])})
+             manual=c.manual, note=c.note) for c in result.changes])
+    conn.execute(sql.query("actions.sql", "insert_action_callbacks"), {
+        "action_id": result.action_id, "rows": json.dumps([
+            dict(callback_id=c.callback.id, bet_id=c.callback.bet_id,
+                 state_before=c.callback.state, state_after=c.state)
+            for c in result.changes])})
     if due:
-        conn.execute(_q("notify_due"))
+        conn.execute(sql.query("actions.sql", "notify_due"))
 
 
 def _check_expected(result: Result, expect: int | None) -> None:
@@ -171,7 +169,7 @@ def retry(engine: sa.Engine, bet_id: str, actor: Actor, *, request_id: str | Non
           include_delivered: bool = False, dry_run: bool = False,
           brand: str | None = None, expect: int | None = None) -> Result:
     """Send the bet's exhausted callbacks (or its failed head) again now; see
-    :func:`delivery.plans.retry`. ``brand`` limits the bet to one brand (the back-office's
+    :func:`actions.plans.retry`. ``brand`` limits the bet to one brand (the back-office's
     scope); with ``expect``, refused unless exactly that many callbacks change (the dry run a
     person confirmed)."""
     def work(conn):
@@ -206,13 +204,13 @@ def recover(engine: sa.Engine, brand_name: str, since: datetime, actor: Actor, *
         brand = _brand(conn, brand_name)
         states = ["exhausted"] + (["pending"] if "retrying" in plans.OUTCOMES[outcome] else [])
         states += list(plans.ANSWERED) if include_delivered else []
-        bet_ids = list(conn.execute(_q("recover_bets"), dict(
+        bet_ids = list(conn.execute(sql.query("actions.sql", "recover_bets"), dict(
             brand_id=brand.id, since=since, destination=destination, states=states)).scalars())
         result = Result("recover", brand.name, dry_run, parameters=_without_none(
             since=since.isoformat(), destination=destination, outcome=outcome,
             include_delivered=include_delivered or None))
         if bet_ids:
-            conn.execute(_q("lock_bets"), {"bet_ids": bet_ids}).all()
+            conn.execute(sql.query("actions.sql", "lock_bets"), {"bet_ids": bet_ids}).all()
             now = _now(conn)
             for bet_id, group in sorted(_groups(conn, bet_ids).items()):
                 chosen = {c.id for c in group if plans.matches(
@@ -273,7 +271,7 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
 
     def work(conn):
         brand = _brand(conn, brand_name)
-        owner = conn.execute(_q("may_keep_url_credentials")).scalar()
+        owner = conn.execute(sql.query("actions.sql", "may_keep_url_credentials")).scalar()
         if target.credentials is not None and not owner:
             raise ActionRefused(
                 f"URL {urls.redact(base_url.strip())!r} carries credentials, which only the "
@@ -282,7 +280,8 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
         if brand.base_url == target.url and old == target.credentials:
             raise WrongState(f"brand {brand.name!r} is routed to {target.url} already"
                              + (" with these credentials" if old else ""))
-        queue = conn.execute(_q("brand_queue"), {"brand_id": brand.id}).one()
+        queue = conn.execute(sql.query("actions.sql", "brand_queue"),
+                             {"brand_id": brand.id}).one()
         # The trail shows URLs without query values (changes.redact_url; credentials are
         # never in them) and says only what became of the credentials.
         parameters = dict(old_url=changes.redact_url(brand.base_url),
@@ -292,7 +291,8 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
             parameters["credentials"] = _credentials_change(old, target.credentials)
         result = Result("set_url", brand.name, dry_run, parameters=parameters)
         if not dry_run:
-            conn.execute(_q("set_base_url"), {"brand_id": brand.id, "base_url": target.url})
+            conn.execute(sql.query("actions.sql", "set_base_url"),
+                         {"brand_id": brand.id, "base_url": target.url})
             if owner:
                 store.set_url_credentials(conn, brand.id, target.credentials)
         _record(conn, result, brand.id, actor, None, counts=(queue.queued, queue.bets))
@@ -310,7 +310,7 @@ def _credentials_change(old: str | None, new: str | None) -> str:
 
 
 def _brand(conn: sa.Connection, name: str):
-    row = conn.execute(_q("lock_brand"), {"name": name}).first()
+    row = conn.execute(sql.query("actions.sql", "lock_brand"), {"name": name}).first()
     if row is None:
         raise UnknownBrand(f"no brand named {name!r}; `callbacks brand list` shows them",
                            field="brand", value=name)
@@ -327,7 +327,8 @@ def for_bet(engine: sa.Engine, bet_id: str) -> list[dict]:
     """The actions taken on a bet, oldest first (``bet_callbacks``: how many of its callbacks
     each changed)."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(_q("bet_actions"), {"bet_id": bet_id})]
+        rows = conn.execute(sql.query("actions.sql", "bet_actions"), {"bet_id": bet_id})
+        return [dict(r._mapping) for r in rows]
 
 
 def recent(engine: sa.Engine, *, brand: str | None = None, bet_id: str | None = None,
@@ -336,15 +337,17 @@ def recent(engine: sa.Engine, *, brand: str | None = None, bet_id: str | None = 
     if bet_id is not None:
         return list(reversed(for_bet(engine, bet_id)))[:limit]
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(_q("recent_actions"),
-                                                        {"brand": brand, "limit": limit})]
+        rows = conn.execute(sql.query("actions.sql", "recent_actions"),
+                            {"brand": brand, "limit": limit})
+        return [dict(r._mapping) for r in rows]
 
 
 def changed_by(engine: sa.Engine, action_id: int) -> list[dict]:
     """The callbacks one action changed, with their state before and after."""
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(_q("action_callbacks"),
-                                                        {"action_id": action_id})]
+        rows = conn.execute(sql.query("actions.sql", "action_callbacks"),
+                            {"action_id": action_id})
+        return [dict(r._mapping) for r in rows]
 
 
 def utc(value: datetime) -> datetime:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from dashboard import accounts
-from dashboard.accounts import ADMIN, ANALYST, INTEGRATION_MANAGER, Throttle, User
 from delivery import store
 from delivery.errors import InvalidInput
+from users import store as accounts
+from users.store import ADMIN, ANALYST, INTEGRATION_MANAGER, Throttle, User
 
 
 @pytest.mark.parametrize("role, battery, act", [

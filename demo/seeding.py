@@ -1,6 +1,6 @@
 """``callbacks seed-history``: fill a database with synthetic history, fast.
 
-Rows are generated in a second process (:mod:`dashboard.synthetic`) while this one streams
+Rows are generated in a second process (:mod:`demo.synthetic`) while this one streams
 them into PostgreSQL with COPY, a chunk per transaction, so the two CPUs work at once. For
 demos and benchmarks only: the rows look real, and open ones will be sent by running workers.
 """

@@ -10,11 +10,12 @@ import hmac
 
 import pytest
 import sqlalchemy as sa
-from dashboard_apptest import make_user
 
-from dashboard import accounts, connection, sessions
-from dashboard.sessions import Ticket
+from dashboard import connection
 from delivery import keys
+from users import sessions
+from users import store as accounts
+from users.sessions import Ticket
 
 KEY = bytes(range(32))
 NOW = 1_800_000_000
@@ -97,6 +98,15 @@ def test_a_session_lifetime_out_of_range_is_an_error(raw):
 def ana(clean_db):
     make_user(clean_db, "ana", accounts.ANALYST)
     return clean_db
+
+
+def make_user(engine, name: str, role: str) -> None:
+    """The back-office user ``name`` of every brand, replacing one of that name."""
+    try:
+        accounts.remove_user(engine, name)
+    except accounts.UnknownUser:
+        pass
+    accounts.add_user(engine, name, role, all_brands=True, password="correct horse battery")
 
 
 def test_a_session_lives_until_it_expires_and_is_signed_with_the_installation_key(ana):

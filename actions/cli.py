@@ -1,5 +1,5 @@
 """``callbacks retry|recover|cancel|actions`` and ``callbacks brand set-url``: the integration
-manager's actions on the command line (the work is :mod:`delivery.actions`).
+manager's actions on the command line (the work is :mod:`actions.store`).
 
 Every action needs ``--reason``; who acts is the OS user unless ``--as NAME`` (a back-office
 user, from an administrator's shell only: :func:`delivery.audit.shell_actor`) says otherwise.
@@ -18,8 +18,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 import contract
-from delivery import actions, audit, database, migrate, plans, settings
-from delivery.errors import ActionRefused, InvalidInput
+from delivery import audit, database, migrate, settings
+from delivery.errors import InvalidInput
+
+from . import plans, store
+from .errors import ActionRefused
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -31,11 +34,11 @@ def _engine() -> sa.Engine:
     return engine
 
 
-def _actor(args, engine: sa.Engine) -> actions.Actor:
+def _actor(args, engine: sa.Engine) -> store.Actor:
     """The OS user, or the back-office user of ``--as`` from an administrator's shell (the OS
     user kept beside it)."""
     who = audit.shell_actor(engine, args.actor)
-    return actions.Actor(who.name, args.reason, "cli", os_user=who.os_user)
+    return store.Actor(who.name, args.reason, "cli", os_user=who.os_user)
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -52,7 +55,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
         raise InvalidInput(f"--since {text!r} is not a time: give an ISO 8601 time "
                            "(2026-11-29T08:00, UTC unless it has an offset) or an age (30m, 2h, "
                            "1d)", field="since", value=text) from None
-    at = actions.utc(at)
+    at = store.utc(at)
     if at > now:
         raise InvalidInput(f"--since {text!r} is in the future", field="since", value=text)
     return at
@@ -60,7 +63,7 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 
 # --- output ---------------------------------------------------------------------------------
 
-def _describe(result: actions.Result) -> str:
+def _describe(result: store.Result) -> str:
     changes = result.changes
     bets = len(result.bets)
     what = {"retry": "send again", "recover": "send again", "cancel": "cancel",
@@ -73,7 +76,7 @@ def _describe(result: actions.Result) -> str:
             f"{bets} bet(s) on brand {result.brand}:")
 
 
-def _print_changes(result: actions.Result, limit: int | None = None) -> None:
+def _print_changes(result: store.Result, limit: int | None = None) -> None:
     shown = result.changes if limit is None else result.changes[:limit]
     for change in shown:
         cb = change.callback
@@ -83,14 +86,14 @@ def _print_changes(result: actions.Result, limit: int | None = None) -> None:
         print(f"  ... and {len(result.changes) - len(shown)} more (--dry-run lists them all)")
 
 
-def _print_left_alone(result: actions.Result) -> None:
+def _print_left_alone(result: store.Result) -> None:
     if result.left_alone:
         print(f"left alone: {len(result.left_alone)} bet(s)")
         for bet_id, why in result.left_alone:
             print(f"  {bet_id}: {why}")
 
 
-def _as_json(result: actions.Result) -> dict:
+def _as_json(result: store.Result) -> dict:
     return dict(
         kind=result.kind, brand=result.brand, dry_run=result.dry_run,
         action_id=result.action_id, parameters=result.parameters,
@@ -102,7 +105,7 @@ def _as_json(result: actions.Result) -> dict:
         left_alone=[dict(bet_id=b, reason=r) for b, r in result.left_alone])
 
 
-def _report(args, result: actions.Result, *, limit: int | None = None) -> int:
+def _report(args, result: store.Result, *, limit: int | None = None) -> int:
     if getattr(args, "json", False):
         print(json.dumps(_as_json(result), indent=2, default=str))
         return 0
@@ -128,7 +131,7 @@ def _confirm(question: str, args, out=None) -> bool:
 
 def cmd_retry(args) -> int:
     engine = _engine()
-    result = actions.retry(engine, args.group_id, _actor(args, engine),
+    result = store.retry(engine, args.group_id, _actor(args, engine),
                            request_id=args.request_id,
                            include_delivered=args.include_delivered, dry_run=args.dry_run)
     return _report(args, result)
@@ -140,11 +143,11 @@ def cmd_recover(args) -> int:
     since = parse_since(args.since)
     options = dict(destination=args.destination, outcome=args.outcome,
                    include_delivered=args.include_delivered)
-    preview = actions.recover(engine, args.brand, since, actor, dry_run=True, **options)
+    preview = store.recover(engine, args.brand, since, actor, dry_run=True, **options)
     if args.dry_run:
         return _report(args, preview)
     if not preview.changes:
-        raise ActionRefused(actions.nothing_to_recover(args.brand, since, preview))
+        raise ActionRefused(store.nothing_to_recover(args.brand, since, preview))
     count = len(preview.changes)
     out = sys.stderr if args.json else sys.stdout
     print(f"recover would send {count} callback(s) of {len(preview.bets)} bet(s) on brand "
@@ -154,14 +157,14 @@ def cmd_recover(args) -> int:
     if not _confirm(f"Send {count} callback(s) again?", args, out):
         print("nothing was changed", file=out)
         return 1
-    result = actions.recover(engine, args.brand, since, actor, expect=count, **options)
+    result = store.recover(engine, args.brand, since, actor, expect=count, **options)
     return _report(args, result, limit=20)
 
 
 def cmd_cancel(args) -> int:
     engine = _engine()
     actor = _actor(args, engine)
-    preview = actions.cancel(engine, args.group_id, actor, request_id=args.request_id,
+    preview = store.cancel(engine, args.group_id, actor, request_id=args.request_id,
                              dry_run=True)
     if args.dry_run:
         return _report(args, preview)
@@ -174,14 +177,14 @@ def cmd_cancel(args) -> int:
         if not _confirm(f"Cancel these {len(preview.changes)} callback(s)?", args):
             print("nothing was changed")
             return 1
-    result = actions.cancel(engine, args.group_id, actor, request_id=args.request_id,
+    result = store.cancel(engine, args.group_id, actor, request_id=args.request_id,
                             expect=len(preview.changes))
     return _report(args, result)
 
 
 def cmd_set_url(args) -> int:
     engine = _engine()
-    result = actions.set_url(engine, args.name, args.url, _actor(args, engine),
+    result = store.set_url(engine, args.name, args.url, _actor(args, engine),
                              dry_run=args.dry_run)
     if args.json:
         print(json.dumps(_as_json(result), indent=2, default=str))
@@ -198,7 +201,7 @@ def cmd_set_url(args) -> int:
 
 
 def cmd_actions(args) -> int:
-    rows = actions.recent(_engine(), brand=args.brand, bet_id=args.group_id, limit=args.limit)
+    rows = store.recent(_engine(), brand=args.brand, bet_id=args.group_id, limit=args.limit)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
         return 0
@@ -216,7 +219,7 @@ def cmd_actions(args) -> int:
 
 def print_bet_actions(engine: sa.Engine, bet_id: str) -> None:
     """The actions taken on a bet, under its history."""
-    for r in actions.for_bet(engine, bet_id):
+    for r in store.for_bet(engine, bet_id):
         at = f"{r['created_at']:%Y-%m-%d %H:%M:%S %Z}"
         print(f"action #{r['id']} {r['kind']} by {r['actor']} at {at} ({r['source']}): "
               f"{r['reason']} — {r['bet_callbacks']} callback(s) of this bet")

@@ -3,7 +3,7 @@ to what, or why it is refused.
 
 Every function takes one bet's callbacks in group order (as :class:`Queued` values read under
 the bet's lock) and returns the :class:`Change` list an action would make; nothing here does
-I/O. :mod:`delivery.actions` reads the rows, asks these functions and writes the changes in the
+I/O. :mod:`actions.store` reads the rows, asks these functions and writes the changes in the
 same transaction; the dry runs print the same changes.
 
 The rules that keep a bet's order whatever an action does:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from dashboard import integration_queries
+from battery import store as battery_store
 from delivery import audit, database, migrate, settings, urls
 
 
@@ -42,7 +42,7 @@ def _engine():
 def cmd_add(args) -> int:
     engine = _engine()
     try:
-        added = integration_queries.add_test_url(
+        added = battery_store.add_test_url(
             engine, args.brand, args.url, actor=audit.shell_actor(engine, args.actor),
             reason=args.reason)
     finally:
@@ -56,7 +56,7 @@ def cmd_add(args) -> int:
 def cmd_list(args) -> int:
     engine = _engine()
     try:
-        rows = integration_queries.all_test_urls(engine, args.brand)
+        rows = battery_store.all_test_urls(engine, args.brand)
     finally:
         engine.dispose()
     if args.json:
@@ -72,7 +72,7 @@ def cmd_list(args) -> int:
 def cmd_remove(args) -> int:
     engine = _engine()
     try:
-        integration_queries.remove_test_url(
+        battery_store.remove_test_url(
             engine, args.brand, args.url, actor=audit.shell_actor(engine, args.actor),
             reason=args.reason)
     finally:

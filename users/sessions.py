@@ -29,7 +29,7 @@ import sqlalchemy as sa
 import sql
 from delivery import audit, keys
 
-from .accounts import UnknownUser
+from .store import UnknownUser
 
 #: The cookie's name.
 COOKIE_NAME = "callbacks_desk_session"
@@ -128,10 +128,6 @@ def clear_cookie_header(*, secure: bool) -> str:
 
 # --- the store (the owner's connection) ----------------------------------------------------
 
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("sessions.sql")[name])
-
-
 def _key(engine: sa.Engine) -> bytes:
     return keys.cached_key(engine, keys.SESSION_COOKIE)
 
@@ -143,8 +139,9 @@ def start(engine: sa.Engine, name: str, *, address: str | None = None,
     now_s = time.time() if now_s is None else now_s
     ticket = Ticket(new_session_id(), int(now_s) + lifetime_s)
     with engine.begin() as conn:
-        conn.execute(_q("forget_expired"))
-        row = conn.execute(_q("start"), {"id_hash": id_hash(ticket.session_id),
+        conn.execute(sql.query("sessions.sql", "forget_expired"))
+        row = conn.execute(sql.query("sessions.sql", "start"),
+                           {"id_hash": id_hash(ticket.session_id),
                                          "name": name, "address": address,
                                          "expires_at": ticket.expires_at}).first()
     return None if row is None else sign(_key(engine), ticket)
@@ -158,7 +155,8 @@ def user_name(engine: sa.Engine, cookie: str | None, *,
     if ticket is None:
         return None
     with engine.connect() as conn:
-        return conn.execute(_q("user_name"), {"id_hash": id_hash(ticket.session_id)}).scalar()
+        return conn.execute(sql.query("sessions.sql", "user_name"),
+                            {"id_hash": id_hash(ticket.session_id)}).scalar()
 
 
 def end(engine: sa.Engine, cookie: str | None) -> None:
@@ -166,7 +164,7 @@ def end(engine: sa.Engine, cookie: str | None) -> None:
     ticket = read(_key(engine), cookie, time.time())
     if ticket is not None:
         with engine.begin() as conn:
-            conn.execute(_q("end"), {"id_hash": id_hash(ticket.session_id)})
+            conn.execute(sql.query("sessions.sql", "end"), {"id_hash": id_hash(ticket.session_id)})
 
 
 def end_all(engine: sa.Engine, name: str, *, actor: audit.Actor | None = None,
@@ -175,10 +173,10 @@ def end_all(engine: sa.Engine, name: str, *, actor: audit.Actor | None = None,
     there were. :class:`accounts.UnknownUser` when there is no such user. Recorded as
     ``user.sign_out`` with ``actor``."""
     with engine.begin() as conn:
-        if conn.execute(_q("user_exists"), {"name": name}).first() is None:
+        if conn.execute(sql.query("sessions.sql", "user_exists"), {"name": name}).first() is None:
             raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
                               "shows them")
-        ended = conn.execute(_q("end_all"), {"name": name}).rowcount
+        ended = conn.execute(sql.query("sessions.sql", "end_all"), {"name": name}).rowcount
         if actor is not None:
             audit.record(conn, actor=actor, kind="user.sign_out", brand_id=None, subject=name,
                          after={"sessions_ended": ended}, reason=reason)
@@ -188,4 +186,5 @@ def end_all(engine: sa.Engine, name: str, *, actor: audit.Actor | None = None,
 def live_count(engine: sa.Engine, name: str) -> int:
     """How many unexpired sessions the user called ``name`` has."""
     with engine.connect() as conn:
-        return int(conn.execute(_q("count_of_user"), {"name": name}).scalar_one())
+        return int(conn.execute(sql.query("sessions.sql", "count_of_user"),
+                                {"name": name}).scalar_one())

@@ -4,9 +4,10 @@ they see; password rules and hashing (argon2), and the slowing of repeated faile
 
 No Streamlit here: :mod:`dashboard.gate` checks passwords at the sign-in form,
 :mod:`dashboard.auth` puts the signed-in user in front of the pages, and ``callbacks user
-add|list|remove|passwd`` (:mod:`callbacks.users`) manages the accounts. Everything runs as the
-database owner: the dashboard reads one account at a time through ``back_office_account()``
-(migration 007) with the owner's connection; no back-office role may call it (migration 022).
+add|list|remove|passwd`` (:mod:`callbacks.users`) manages the accounts; the SQL is
+``sql/accounts.sql``. Everything runs as the database owner: the dashboard reads one account at
+a time through ``back_office_account()`` (migration 007) with the owner's connection; no
+back-office role may call it (migration 022).
 """
 from __future__ import annotations
 
@@ -44,9 +45,14 @@ ACTIONS = frozenset().union(*PERMISSIONS.values())
 MIN_PASSWORD_LENGTH = 10
 
 _HASHER = PasswordHasher()
-#: Verified against when the name is unknown, so that a wrong name costs as long as a wrong
-#: password and answer times do not tell which names exist.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so that a wrong name costs as long as a wrong
+    password and answer times do not tell which names exist. Computed on first use (a hash
+    takes tens of milliseconds, which importing this module should not cost), then kept."""
+    return _HASHER.hash("not a password of anyone")
 
 
 class UnknownUser(CallbackDeskError):
@@ -100,7 +106,7 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; a missing hash (an OIDC-only user) matches nothing, after
     the same work as a real check."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _HASHER.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -246,10 +252,6 @@ class SignInThrottle:
 
 # --- the store ------------------------------------------------------------------------------
 
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("accounts.sql")[name])
-
-
 def _user_from(row) -> User:
     ids, names = row["brand_ids"], row["brand_names"]
     return User(name=row["name"], role=row["role"], email=row["email"],
@@ -261,7 +263,8 @@ def account(conn: sa.Connection, login: str, *,
             by_email: bool = False) -> tuple[User, str | None] | None:
     """``(user, password hash)`` of the account called ``login`` (or with that e-mail address),
     or None. Works for the owner and for the dashboard's read-only role."""
-    row = conn.execute(_q("account"), {"login": login, "by_email": by_email}).mappings().first()
+    row = conn.execute(sql.query("accounts.sql", "account"),
+                       {"login": login, "by_email": by_email}).mappings().first()
     return None if row is None else (_user_from(row), row["password_hash"])
 
 
@@ -284,18 +287,20 @@ def add_user(engine: sa.Engine, name: str, role: str, *, brands: Iterable[str] =
     if password is not None:
         check_password_rules(password, name=name, email=email)
     with engine.begin() as conn:
-        known = set(conn.execute(_q("brands_named"), {"names": brands}).scalars())
+        known = set(conn.execute(sql.query("accounts.sql", "brands_named"),
+                                 {"names": brands}).scalars())
         missing = [b for b in brands if b not in known]
         if missing:
             raise InvalidInput(f"no brand called {missing[0]!r}; `callbacks brand list` shows "
                                "the brands", field="brand", value=missing[0])
         if email:
-            owner = conn.execute(_q("email_taken"), {"email": email}).scalar()
+            owner = conn.execute(sql.query("accounts.sql", "email_taken"),
+                                 {"email": email}).scalar()
             if owner:
                 raise InvalidInput(f"the e-mail address {email!r} belongs to user {owner!r} "
                                    "already", field="email", value=email)
         try:
-            user_id = conn.execute(_q("insert_user"), dict(
+            user_id = conn.execute(sql.query("accounts.sql", "insert_user"), dict(
                 name=name, email=email, role=role, all_brands=all_brands,
                 password_hash=hash_password(password) if password is not None else None)
             ).scalar()
@@ -307,7 +312,8 @@ def add_user(engine: sa.Engine, name: str, role: str, *, brands: Iterable[str] =
                                f"{name}` first to change their role or brands, or `callbacks "
                                f"user passwd {name}` to change the password", field="name",
                                value=name)
-        conn.execute(_q("insert_user_brands"), {"user_id": user_id, "brands": brands})
+        conn.execute(sql.query("accounts.sql", "insert_user_brands"),
+                     {"user_id": user_id, "brands": brands})
         if actor is not None:
             _record(conn, actor, "user.add", name, None, _audited(conn, name), reason,
                     password)
@@ -324,7 +330,7 @@ def _bad_user_field(name: str, email: str | None, exc: sa.exc.IntegrityError) ->
 def list_users(engine: sa.Engine) -> list[dict]:
     """Every user: name, email, role, brands (names; None for all), has_password, dates."""
     with engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(_q("list_users")).mappings()]
+        rows = [dict(r) for r in conn.execute(sql.query("accounts.sql", "list_users")).mappings()]
     for row in rows:
         if row.pop("all_brands"):
             row["brands"] = None
@@ -337,7 +343,7 @@ def remove_user(engine: sa.Engine, name: str, *, actor: audit.Actor | None = Non
     as ``user.remove`` with ``actor``."""
     with engine.begin() as conn:
         before = _audited(conn, name) if actor is not None else None
-        if conn.execute(_q("remove_user"), {"name": name}).scalar() is None:
+        if conn.execute(sql.query("accounts.sql", "remove_user"), {"name": name}).scalar() is None:
             raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
                               "shows them")
         _record(conn, actor, "user.remove", name, before, None, reason)
@@ -349,14 +355,15 @@ def set_password(engine: sa.Engine, name: str, password: str, *,
     Recorded as ``user.passwd`` with ``actor`` (the password shown as ``***`` → ``***
     (changed)``)."""
     with engine.begin() as conn:
-        email = conn.execute(_q("email_of"), {"name": name}).first()
+        email = conn.execute(sql.query("accounts.sql", "email_of"), {"name": name}).first()
         if email is None:
             raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
                               "shows them")
         check_password_rules(password, name=name, email=email[0])
         before = _audited(conn, name) if actor is not None else None
         new_hash = hash_password(password)
-        found = conn.execute(_q("set_password"), {"name": name, "password_hash": new_hash})
+        found = conn.execute(sql.query("accounts.sql", "set_password"),
+                             {"name": name, "password_hash": new_hash})
         if found.scalar() is None:
             raise UnknownUser(f"no back-office user called {name!r}; `callbacks user list` "
                               "shows them")
@@ -369,7 +376,7 @@ def set_password(engine: sa.Engine, name: str, password: str, *,
 def _audited(conn: sa.Connection, name: str) -> dict | None:
     """A user as the audit trail shows them: role, brands, e-mail, and whether they have a
     password (masked by the trail)."""
-    row = conn.execute(_q("user_audited"), {"name": name}).mappings().first()
+    row = conn.execute(sql.query("accounts.sql", "user_audited"), {"name": name}).mappings().first()
     if row is None:
         return None
     return dict(role=row["role"], brands=None if row["all_brands"] else list(row["brands"]),

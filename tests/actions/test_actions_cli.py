@@ -16,8 +16,9 @@ from receiver import Receiver, Reply
 from scopes import set_scope
 from workers import Worker, wait_for
 
-from delivery import actions, store
-from delivery.errors import UnknownBet
+from actions import store as actions
+from actions.errors import UnknownBet
+from delivery import store
 from delivery.validation import parse_callback
 
 #: A bet's callbacks in the tests (no place: an exhausted place declines the bet).
@@ -52,7 +53,7 @@ def enqueue(engine, brand, bet_id, destinations=FLOW) -> list[str]:
 def back_office_user(engine, name: str = "ann") -> None:
     """``--as NAME`` must name a back-office user (and the tests' shell is an
     administrator's: root, or listed in CALLBACKS_ADMINS)."""
-    from dashboard import accounts
+    from users import store as accounts
 
     accounts.add_user(engine, name, accounts.INTEGRATION_MANAGER, all_brands=True,
                       password="correct horse battery")

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 import contract
-from battery import plan as battery
+from battery import suite as battery
 from battery.steps import START, Balance, Refused, Rel, Replay, resolve_payload
 from delivery.validation import parse_callback
 
