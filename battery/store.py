@@ -19,7 +19,8 @@ import sql
 from battery.reports import preflight_json
 from battery.results import CaseResult, RunResult, StepResult
 from delivery import lifecycle, store
-from delivery.sender import Attempt, redact_answer, redact_params
+from delivery.records import Attempt
+from delivery.requests import redact_answer, redact_params
 
 SOURCES = ("dashboard", "cli")
 

@@ -43,8 +43,9 @@ from delivery import (
     validation,
 )
 from delivery import broker as brokers
+from delivery.decisions import parse_schedule
 from delivery.errors import CallbackDeskError, InvalidInput
-from delivery.schedule import parse_schedule
+from delivery.records import OPEN_STATES, CallbackState
 from delivery.scheduler import METRICS as scheduler_metrics
 from delivery.scheduler import Scheduler
 from delivery.validation import NewCallback, parse_callback
@@ -586,7 +587,7 @@ def cmd_history(args) -> int:
               ("  (archive)" if a.get("archived") else "") +
               (f"  [{a['manual_note']}]" if a.get("manual_note") else ""))
     for c in callbacks:
-        if c["state"] in store.OPEN_STATES or c["state"] == "skipped":
+        if c["state"] in (*OPEN_STATES, CallbackState.SKIPPED):
             print(f"{'':23}  {c['destination']:<30} {c['state']}"
                   + (f", next try {c['next_attempt_at']:%H:%M:%S}" if c["next_attempt_at"]
                      else "") + (f" — {c['last_error']}" if c["last_error"] else ""))

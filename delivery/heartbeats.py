@@ -32,8 +32,9 @@ import sqlalchemy as sa
 import contract
 
 from . import masking, statements, store
-from .schedule import DELIVERED, REJECTED, Outcome
-from .sender import Attempt, OutgoingCallback, Sending, build_headers, redact_answer, send
+from .records import Attempt, AttemptOutcome, Outcome, OutgoingCallback, Sending
+from .requests import build_headers, redact_answer
+from .sender import send
 
 _FILE = "heartbeats.sql"
 #: Sessions claimed by one statement at most.
@@ -62,7 +63,8 @@ def next_delay_s(interval_s: float, u: float, jitter: float = contract.HEARTBEAT
 
 def ends_session(outcome: Outcome) -> bool:
     """Whether the platform's answer ends the session: it no longer knows it."""
-    return outcome.kind == REJECTED and outcome.error_code == contract.SESSION_UNKNOWN
+    return (outcome.kind == AttemptOutcome.REJECTED
+            and outcome.error_code == contract.SESSION_UNKNOWN)
 
 
 def minute_counts(attempts) -> list[dict]:
@@ -73,7 +75,7 @@ def minute_counts(attempts) -> list[dict]:
         minute = attempt.finished_at.replace(second=0, microsecond=0)
         row = counts.setdefault((attempt.callback.brand_id, minute), dict(
             brand_id=attempt.callback.brand_id, minute=minute, delivered=0, ended=0, failed=0))
-        kind = ("delivered" if attempt.outcome.kind == DELIVERED
+        kind = ("delivered" if attempt.outcome.kind == AttemptOutcome.DELIVERED
                 else "ended" if ends_session(attempt.outcome) else "failed")
         row[kind] += 1
     return [counts[key] for key in sorted(counts)]
@@ -200,7 +202,8 @@ def finish_beats(engine: sa.Engine, finished: list[tuple[Attempt, Beat]]) -> Non
     completions = [store.completion_row(a) for a, _ in finished]
     rows = []
     for attempt, beat in finished:
-        error = None if attempt.outcome.kind == DELIVERED else redact_answer(attempt)[1]
+        delivered = attempt.outcome.kind == AttemptOutcome.DELIVERED
+        error = None if delivered else redact_answer(attempt)[1]
         rows.append(dict(id=beat.session_row, token=beat.lease_token,
                          outcome=attempt.outcome.kind, status=attempt.response_status,
                          error=error, ended=ends_session(attempt.outcome),

@@ -36,7 +36,7 @@ import contract
 
 from . import store
 from .heartbeats import ends_session
-from .schedule import EXHAUSTED
+from .records import AttemptOutcome, CallbackState
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,8 @@ def record_attempts(engine: sa.Engine, attempts) -> None:
     for attempt in attempts:
         cb = attempt.callback
         brand = _brand_name(engine, cb.brand_id)
-        outcome = EXHAUSTED if attempt.final_state == EXHAUSTED else attempt.outcome.kind
+        outcome = (AttemptOutcome.EXHAUSTED if attempt.final_state == CallbackState.EXHAUSTED
+                   else attempt.outcome.kind)
         counts[brand, cb.destination, outcome] += 1
         if attempt.duration_ms is not None:
             key = (brand, cb.destination)

@@ -24,12 +24,16 @@ import contract
 
 from . import audit, keys, lifecycle, masking, statements, urls, validation
 from .errors import InvalidInput, UnknownBrand
-from .schedule import EXHAUSTED
-from .sender import Attempt, OutgoingCallback, Sending, prepare, redact_answer
+from .records import (
+    FINAL_STATES,
+    Attempt,
+    AttemptOutcome,
+    CallbackState,
+    OutgoingCallback,
+    Sending,
+)
+from .requests import prepare, redact_answer
 from .validation import NewCallback
-
-OPEN_STATES = ("waiting", "pending", "in_flight")
-FINAL_STATES = ("delivered", "rejected", "exhausted", "skipped")
 
 
 def _run(conn: sa.Connection, name: str, params: Mapping | None = None) -> sa.CursorResult:
@@ -564,7 +568,8 @@ def _json_value(value):
 def attempt_row(attempt: Attempt) -> dict:
     """The attempt as a row of the ``attempts`` table (JSON-ready but for datetimes)."""
     cb = attempt.callback
-    outcome = EXHAUSTED if attempt.final_state == EXHAUSTED else attempt.outcome.kind
+    outcome = (AttemptOutcome.EXHAUSTED if attempt.final_state == CallbackState.EXHAUSTED
+               else attempt.outcome.kind)
     body, error_detail, error_code = redact_answer(attempt)
     return dict(
         id=attempt.id, callback_id=cb.callback_id, group_id=cb.bet_id, brand_id=cb.brand_id,

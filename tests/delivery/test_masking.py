@@ -15,7 +15,8 @@ from factories import PAYLOADS, SECRET_SESSION, SECRET_TEXTS, item
 
 import sql
 from delivery import masking, store
-from delivery.sender import OutgoingCallback, deliver_once
+from delivery.records import OutgoingCallback
+from delivery.sender import deliver_once
 
 KEY = bytes(range(32))
 MASK = masking.for_brand(KEY, ("lang", "currency"))
