@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from delivery import audit, changes, database, migrate, settings, store
+from delivery import audit, brands, changes, database, migrate, settings
 from delivery.errors import InvalidInput
 
 from .actions import parse_since
@@ -42,7 +42,7 @@ def cmd_audit(args) -> int:
     engine = database.make_engine(database.database_url(settings.from_env()), pool_size=1)
     try:
         migrate.require_current(engine)
-        brand_id = store.brand_named(engine, args.brand).id if args.brand else None
+        brand_id = brands.brand_named(engine, args.brand).id if args.brand else None
         entries = audit.recent(engine, since=since, brand_id=brand_id, limit=args.limit)
     finally:
         engine.dispose()

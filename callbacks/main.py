@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 import contract
 from alerts.monitor import AlertMonitor
+from api import store as api_store
 from archive import reader as archive_reader
 from callbacks import actions as manager_actions
 from callbacks.processes import (
@@ -191,9 +192,9 @@ def cmd_brand_set_visible_keys(args) -> int:
 
 def cmd_brand_list(args) -> int:
     engine, _ = _engine()
-    with_credentials = store.brands_with_url_credentials(engine)
+    with_credentials = brands.brands_with_url_credentials(engine)
     rows = [dict(b.__dict__, signing_secret=bool(b.signing_secret),
-                 url_credentials=b.id in with_credentials) for b in store.brands(engine)]
+                 url_credentials=b.id in with_credentials) for b in brands.all_brands(engine)]
     if args.json:
         _print_json(rows)
     for r in [] if args.json else rows:
@@ -256,7 +257,7 @@ def _no_constant(name: str):
 def refuse_queued_already(engine, numbered: list[tuple[int, NewCallback]]) -> None:
     """A file's callbacks must be new: a request_id queued already is refused with its lines
     (the API answers repeats; a file read twice is a mistake to stop, not to repeat)."""
-    found = store.queued_by_request_id(engine, [cb.request_id for _, cb in numbered])
+    found = api_store.queued_by_request_id(engine, [cb.request_id for _, cb in numbered])
     queued = [(number, cb) for number, cb in numbered if cb.request_id in found]
     if queued:
         number, first = queued[0]
@@ -287,7 +288,7 @@ def cmd_enqueue(args) -> int:
     if args.json:
         _print_json([e.__dict__ for e in queued])
     else:
-        skipped = sum(1 for e in queued if e.state == "skipped")
+        skipped = sum(1 for e in queued if e.state == CallbackState.SKIPPED)
         print(f"queued {len(queued) - skipped} callback(s) for {len({e.bet_id for e in queued})} "
               f"bet(s) on brand {args.brand}" + (f"; {skipped} skipped" if skipped else ""))
     return 0
@@ -604,13 +605,14 @@ def _with_archived(engine, bet_id: str, attempts: list[dict], callbacks: list[di
                                              archive_reader.held_partitions(conn))
     if stored.empty:
         return attempts, callbacks
-    brands = {b.id: b.name for b in store.brands(engine)}
+    brand_names = {b.id: b.name for b in brands.all_brands(engine)}
     have = {c["id"] for c in callbacks}
-    old_callbacks = [dict(c, archived=True) for c in stored.callbacks_of(bet_id, brands, 10_000)
+    old_callbacks = [dict(c, archived=True)
+                     for c in stored.callbacks_of(bet_id, brand_names, 10_000)
                      if c["id"] not in have]
     by_id = {c["id"]: c for c in callbacks + old_callbacks}
     seen = {str(a["id"]) for a in attempts}
-    for a in stored.attempts_of(bet_id, brands, 10_000, left_out=[contract.HEARTBEAT]):
+    for a in stored.attempts_of(bet_id, brand_names, 10_000, left_out=[contract.HEARTBEAT]):
         if a["request_id"] in seen:
             continue
         a["id"] = a.pop("request_id")

@@ -34,7 +34,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 import contract
 
-from . import store
+from . import brands, store
 from .heartbeats import ends_session
 from .records import AttemptOutcome, CallbackState
 
@@ -73,7 +73,7 @@ class BrandNames:
         if name is None:
             with self._lock:
                 try:
-                    self._names.update({b.id: b.name for b in store.brands(engine)})
+                    self._names.update({b.id: b.name for b in brands.all_brands(engine)})
                 except sa.exc.SQLAlchemyError:
                     pass
                 name = self._names.get(brand_id, str(brand_id))

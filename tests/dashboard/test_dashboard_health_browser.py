@@ -12,7 +12,7 @@ from test_dashboard_browser import CHROMIUM, SHOTS, browser, no_errors, open_sig
 
 from alerts import store as alert_store
 from dashboard import seeding
-from delivery import store
+from delivery import brands
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install -y "
@@ -26,8 +26,8 @@ def health_demo(engine, database_url):
     seeding.seed_history(engine, 3000, days=2, seed=4)
     failing = {f"x{i}" for i in range(6)}
     with failing_receiver(failing) as platform:
-        store.add_brand(engine, "deadplatform", platform.url, retry_schedule_s=(0, 3600))
-        store.set_brand_currency(engine, "deadplatform", "EUR")
+        brands.add_brand(engine, "deadplatform", platform.url, retry_schedule_s=(0, 3600))
+        brands.set_brand_currency(engine, "deadplatform", "EUR")
         for i in range(6):
             enqueue(engine, "deadplatform", f"x{i}", "/bet/place", stake="25.00")
         deliver(engine)

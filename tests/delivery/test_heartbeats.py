@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from receiver import Receiver, Reply
 
 import contract
-from delivery import heartbeats, store
+from delivery import brands, heartbeats
 from delivery.records import AttemptOutcome, Outcome
 
 T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
@@ -43,7 +43,7 @@ def beat_attempts(engine, session_id: str) -> list:
 
 
 def brand(engine, url: str, *, interval_s: int = 10, name: str = "hb", **settings):
-    b = store.add_brand(engine, name, url, **settings)
+    b = brands.add_brand(engine, name, url, **settings)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE brands SET heartbeat_interval_s = :i WHERE id = :id"),
                      {"i": interval_s, "id": b.id})

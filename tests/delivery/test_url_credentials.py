@@ -15,7 +15,7 @@ from scopes import set_scope
 from test_cli import callbacks
 
 import sql
-from delivery import actions, database, migrate, signing, store
+from delivery import actions, brands, database, migrate, signing, store
 from delivery.errors import ActionRefused, WrongState
 from delivery.sender import make_transport
 from delivery.validation import parse_callback
@@ -48,7 +48,7 @@ def _enqueue(engine, brand: str, bet_id: str, destinations=("/bet/place", "/bet/
 def test_credentials_and_query_reach_the_platform_and_are_never_stored(clean_db, client):
     secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
     with Receiver() as platform:
-        brand = store.add_brand(clean_db, "acme", _url(platform.url), signing_secret=secret)
+        brand = brands.add_brand(clean_db, "acme", _url(platform.url), signing_secret=secret)
         assert brand.base_url == f"{platform.url}/cb?k=v&z=1"
         _enqueue(clean_db, "acme", "bet-1")
         sender = make_transport(2) if client == "worker transport" else httpx.Client()
@@ -65,12 +65,12 @@ def test_credentials_and_query_reach_the_platform_and_are_never_stored(clean_db,
     assert len(stored) == 2 and all(h["Authorization"].startswith("***") for h in stored)
     for table in ("attempts", "callbacks", "brands", "actions"):
         assert _found(clean_db, table) == [], table
-    assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
+    assert brands.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
 
 
 def test_a_brand_without_credentials_sends_no_authorization(clean_db):
     with Receiver() as platform:
-        store.add_brand(clean_db, "acme", platform.url + "/?k=v")
+        brands.add_brand(clean_db, "acme", platform.url + "/?k=v")
         _enqueue(clean_db, "acme", "bet-1", ("/bet/place",))
         with make_transport(1) as transport:
             deliver_round(clean_db, transport)
@@ -112,7 +112,7 @@ def _role(database_url: str, role: str, owner: sa.Engine) -> sa.Engine:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_no_back_office_role_can_read_or_write_the_credentials(clean_db, database_url, role):
-    brand = store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
+    brand = brands.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
     engine = _role(database_url, role, clean_db)
     try:
         with engine.connect() as conn:  # the role itself works: it reads the clean URL
@@ -131,11 +131,11 @@ def test_no_back_office_role_can_read_or_write_the_credentials(clean_db, databas
                     conn.execute(sa.text(statement))
     finally:
         engine.dispose()
-    assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
+    assert brands.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
 
 
 def test_set_url_replaces_or_drops_the_credentials_and_the_audit_never_holds_them(clean_db):
-    brand = store.add_brand(clean_db, "acme", "http://127.0.0.1:9/cb")
+    brand = brands.add_brand(clean_db, "acme", "http://127.0.0.1:9/cb")
     owner = actions.Actor("ops", "platform moved")
     first = actions.set_url(clean_db, "acme", _url("http://127.0.0.1:9"), owner)
     assert first.parameters["credentials"] == "added"
@@ -145,13 +145,13 @@ def test_set_url_replaces_or_drops_the_credentials_and_the_audit_never_holds_the
         actions.set_url(clean_db, "acme", _url("http://127.0.0.1:9"), owner)
     rotated = actions.set_url(clean_db, "acme", "http://bob:n3w@127.0.0.1:9/cb?k=v&z=1", owner)
     assert rotated.parameters["credentials"] == "replaced"
-    assert store.url_credentials(clean_db, brand.id) == "bob:n3w"
+    assert brands.url_credentials(clean_db, brand.id) == "bob:n3w"
     dry = actions.set_url(clean_db, "acme", "http://127.0.0.1:8/cb", owner, dry_run=True)
     assert dry.parameters["credentials"] == "removed"
-    assert store.url_credentials(clean_db, brand.id) == "bob:n3w"
+    assert brands.url_credentials(clean_db, brand.id) == "bob:n3w"
     moved = actions.set_url(clean_db, "acme", "http://127.0.0.1:8/cb", owner)
     assert moved.parameters["credentials"] == "removed"
-    assert store.url_credentials(clean_db, brand.id) is None
+    assert brands.url_credentials(clean_db, brand.id) is None
     for table in ("actions", "brands"):
         assert _found(clean_db, table) == [] and "n3w" not in str(_rows(clean_db, table))
 
@@ -162,28 +162,28 @@ def _rows(engine, table):
 
 
 def test_a_back_office_re_route_drops_the_credentials_it_cannot_see(clean_db, database_url):
-    brand = store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
+    brand = brands.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
     operator = _role(database_url, "callbacks_operator", clean_db)
     who = actions.Actor("ann", "moved", "dashboard")
     try:
         with pytest.raises(ActionRefused, match="only the owner may store") as refused:
             actions.set_url(operator, "acme", _url("http://127.0.0.1:8"), who)
         assert not [n for n in NEEDLES if n in str(refused.value)]
-        assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
+        assert brands.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
         moved = actions.set_url(operator, "acme", "http://127.0.0.1:8/cb", who)
     finally:
         operator.dispose()
     assert moved.parameters["new_url"] == "http://127.0.0.1:8/cb"
     # They never follow the brand to another URL, though the operator could not read them.
-    assert store.url_credentials(clean_db, brand.id) is None
+    assert brands.url_credentials(clean_db, brand.id) is None
 
 
 def test_brand_add_without_credentials_removes_them(clean_db):
-    brand = store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
-    store.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))  # the same again: kept
-    assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
-    store.add_brand(clean_db, "acme", "http://127.0.0.1:9/cb?k=v&z=1")
-    assert store.url_credentials(clean_db, brand.id) is None
+    brand = brands.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))
+    brands.add_brand(clean_db, "acme", _url("http://127.0.0.1:9"))  # the same again: kept
+    assert brands.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
+    brands.add_brand(clean_db, "acme", "http://127.0.0.1:9/cb?k=v&z=1")
+    assert brands.url_credentials(clean_db, brand.id) is None
 
 
 def test_the_migration_moves_credentials_out_of_existing_rows():
@@ -219,16 +219,16 @@ def test_the_migration_moves_credentials_out_of_existing_rows():
                                       "queued": 0})})
             assert migrate.upgrade(engine) == [this]
             with engine.connect() as conn:
-                brands = dict(conn.execute(sa.text("SELECT name, base_url FROM brands")).all())
+                stored = dict(conn.execute(sa.text("SELECT name, base_url FROM brands")).all())
                 test_urls = conn.execute(sa.text(
                     "SELECT url FROM brand_test_urls ORDER BY url")).scalars().all()
                 parameters = conn.execute(sa.text("SELECT parameters FROM actions")).scalar()
-            assert brands == {"acme": "https://ops.example/cb?k=v",
+            assert stored == {"acme": "https://ops.example/cb?k=v",
                               "zeta": "https://zeta.example",
                               "plain": "https://plain.example/cb?mail=a@b"}
-            assert store.url_credentials(engine, 1) == f"{USER}:{PASSWORD}"
-            assert store.url_credentials(engine, 2) == "tok3n:"
-            assert store.url_credentials(engine, 3) is None
+            assert brands.url_credentials(engine, 1) == f"{USER}:{PASSWORD}"
+            assert brands.url_credentials(engine, 2) == "tok3n:"
+            assert brands.url_credentials(engine, 3) is None
             assert test_urls == ["https://staging.example/cb", "https://twin.example/cb"]
             assert parameters == {"old_url": "https://old.example/cb",
                                   "new_url": "https://ops.example/cb?k=v", "queued": 0}
