@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 import sql
-from delivery import changes, store, urls
+from delivery import brands, changes, store, urls
 from delivery.errors import InvalidInput, UnknownBrand
 
 from . import plans
@@ -276,7 +276,7 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
             raise ActionRefused(
                 f"URL {urls.redact(base_url.strip())!r} carries credentials, which only the "
                 "owner may store; run `callbacks brand set-url` (the back-office cannot)")
-        old = store.url_credentials(conn, brand.id) if owner else None
+        old = brands.url_credentials(conn, brand.id) if owner else None
         if brand.base_url == target.url and old == target.credentials:
             raise WrongState(f"brand {brand.name!r} is routed to {target.url} already"
                              + (" with these credentials" if old else ""))
@@ -294,7 +294,7 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
             conn.execute(sql.query("actions.sql", "set_base_url"),
                          {"brand_id": brand.id, "base_url": target.url})
             if owner:
-                store.set_url_credentials(conn, brand.id, target.credentials)
+                brands.set_url_credentials(conn, brand.id, target.credentials)
         _record(conn, result, brand.id, actor, None, counts=(queue.queued, queue.bets))
         return result
     return _run(engine, dry_run, work)

@@ -8,8 +8,7 @@ import json
 import re
 from decimal import Decimal, InvalidOperation
 
-from delivery import audit, database, migrate, settings
-from delivery import store as delivery_store
+from delivery import audit, brands, database, migrate, settings
 from delivery import urls as delivery_urls
 from delivery.errors import InvalidInput
 
@@ -129,7 +128,7 @@ def parse_threshold(kind: str, text: str) -> Decimal:
 
 
 def _brand_id(engine, name: str | None) -> int | None:
-    return None if name is None else delivery_store.brand_named(engine, name).id
+    return None if name is None else brands.brand_named(engine, name).id
 
 
 def cmd_rule_set(args) -> int:
@@ -179,7 +178,7 @@ def cmd_rule_list(args) -> int:
     listed = [("(default)", store.default_rules(engine))]
     listed += [(b["name"], r) for b, r in store.brand_rules(engine)]
     if args.brand:
-        delivery_store.brand_named(engine, args.brand)
+        brands.brand_named(engine, args.brand)
         listed = [(n, r) for n, r in listed if n == args.brand]
     if args.json:
         print(json.dumps([{"brand": None if n == "(default)" else n,

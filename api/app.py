@@ -43,12 +43,13 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from delivery import metrics, sessions, store
+from delivery import brands, metrics, sessions
 from delivery.database import connection_lost
 from delivery.errors import InvalidInput, RequestIdConflict, UnknownBrand
 from delivery.validation import NewCallback
 
 from . import openapi
+from . import store as api_store
 from .auth import RETRY_AFTER_S, BearerAuth, TokenChecker
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS, BadBatch, parse_batch, problem, too_large
 from .deadline import DatabaseStalled, Deadlines
@@ -102,7 +103,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         brand = request.path_params["brand"]
         token: TokenScope = request.state.api_token
         try:
-            brand_id = (await db.run(store.brand_named, engine, brand)).id
+            brand_id = (await db.run(brands.brand_named, engine, brand)).id
         except UnknownBrand:
             brand_id = None
         refused = _write_refused(decide(token, Access.WRITE, brand, brand_id), token, brand)
@@ -114,7 +115,7 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         callbacks = await anyio.to_thread.run_sync(
             partial(parse_batch, body, max_callbacks=max_callbacks), limiter=parsing)
         try:
-            results = await db.run(store.enqueue_once, engine, brand, callbacks,
+            results = await db.run(api_store.enqueue_once, engine, brand, callbacks,
                                    brand_id=brand_id)
         except RequestIdConflict as exc:
             return _conflict(exc, callbacks)
@@ -137,14 +138,14 @@ def create_app(engine: sa.Engine, *, tokens: Iterable[str] = (),
         def readable(brand_id: int, brand_name: str) -> bool:
             return decide(token, Access.READ, brand_name, brand_id) is Decision.ALLOWED
 
-        found = await db.run(store.bet_callbacks, engine, bet_id, readable)
+        found = await db.run(api_store.bet_callbacks, engine, bet_id, readable)
         if found is None:  # or none of the token's brands: answered alike
             return error(404, f"no bet {bet_id!r}: nothing was ever queued for it")
         return Json(bet_document(found))
 
     async def brand_id_of(brand: str) -> int | None:
         try:
-            return (await db.run(store.brand_named, engine, brand)).id
+            return (await db.run(brands.brand_named, engine, brand)).id
         except UnknownBrand:
             return None
 
@@ -329,7 +330,7 @@ def _refused(exc: InvalidInput, callbacks: list[NewCallback]) -> Json:
 
 
 def bet_document(found: dict) -> dict:
-    """A bet from :func:`delivery.store.bet_callbacks` as the API shows it."""
+    """A bet from :func:`api.store.bet_callbacks` as the API shows it."""
     callbacks = []
     for row in found["callbacks"]:
         callbacks.append({

@@ -23,9 +23,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 
-from delivery import store
 from delivery.errors import ConfigurationError
 
+from . import store as api_store
 from .deadline import DatabaseStalled
 from .scopes import TokenScope, parse_env_entry
 
@@ -101,7 +101,7 @@ class TokenChecker:
         env_match = _first_equal(presented, self._env_hashes)
         if env_match is not None:
             return self._env_scopes[env_match]
-        stored = store.live_api_tokens(self.engine)
+        stored = api_store.live_api_tokens(self.engine)
         match = _first_equal(presented, tuple(row.token_sha256 for row in stored))
         if match is None:
             return None

@@ -9,10 +9,11 @@ import json
 import socket
 import sys
 
-from delivery import audit, database, migrate, settings, store
+from delivery import audit, database, migrate, settings
 from delivery.errors import ConfigurationError, InvalidInput
 
 from . import server
+from . import store as api_store
 from .app import create_app
 from .auth import ENV_VAR, env_tokens, new_token, parse_env_tokens, token_sha256
 
@@ -98,7 +99,7 @@ def cmd_api(args) -> int:
     url = database.database_url(settings.from_env())
     engine = server_engine(url)
     migrate.require_current(engine)
-    stored = len(store.live_api_tokens(engine))
+    stored = len(api_store.live_api_tokens(engine))
     app = create_app(engine, tokens=tokens)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     sock = _bind(args.host, args.port)
@@ -149,11 +150,11 @@ def cmd_token_create(args) -> int:
     engine, _ = _engine()
     token = new_token()
     try:
-        created = store.add_api_token(engine, args.name, token_sha256(token),
-                                      brands=args.brands or (), all_brands=args.all_brands,
-                                      read_only=args.read_only,
-                                      actor=audit.shell_actor(engine, args.actor),
-                                      reason=args.reason, secrets=(token,))
+        created = api_store.add_api_token(engine, args.name, token_sha256(token),
+                                          brands=args.brands or (), all_brands=args.all_brands,
+                                          read_only=args.read_only,
+                                          actor=audit.shell_actor(engine, args.actor),
+                                          reason=args.reason, secrets=(token,))
     finally:
         engine.dispose()
     print(f"API token {created['name']!r} created for {scope_label(created)}; it is shown this "
@@ -164,7 +165,7 @@ def cmd_token_create(args) -> int:
 
 
 def scope_label(token: dict) -> str:
-    """What a token of :func:`delivery.store.api_tokens` reaches, in words."""
+    """What a token of :func:`api.store.api_tokens` reaches, in words."""
     if token["all_brands"]:
         brands = "all brands"
     elif token["brands"]:
@@ -178,7 +179,7 @@ def scope_label(token: dict) -> str:
 def cmd_token_list(args) -> int:
     engine, _ = _engine()
     try:
-        tokens = store.api_tokens(engine, include_revoked=args.all)
+        tokens = api_store.api_tokens(engine, include_revoked=args.all)
     finally:
         engine.dispose()
     if args.json:
@@ -197,9 +198,9 @@ def cmd_token_list(args) -> int:
 def cmd_token_revoke(args) -> int:
     engine, _ = _engine()
     try:
-        revoked = store.revoke_api_token(engine, args.name,
-                                         actor=audit.shell_actor(engine, args.actor),
-                                         reason=args.reason)
+        revoked = api_store.revoke_api_token(engine, args.name,
+                                             actor=audit.shell_actor(engine, args.actor),
+                                             reason=args.reason)
     finally:
         engine.dispose()
     if revoked is None:

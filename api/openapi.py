@@ -14,6 +14,7 @@ from functools import cache
 import contract
 from contract import Destination, Field, checking
 from delivery import sessions
+from delivery.records import AttemptOutcome, CallbackState
 
 from .batch import MAX_BODY_BYTES, MAX_CALLBACKS
 
@@ -390,7 +391,10 @@ def _session_schemas() -> dict:
                 "last_status": {**nullable_int,
                                 "description": "The platform's HTTP status to the last "
                                                "heartbeat (null: none or no answer)."},
-                "last_outcome": {"enum": ["delivered", "rejected", "failed", "unknown", None]},
+                "last_outcome": {"enum": [AttemptOutcome.DELIVERED.value,
+                                          AttemptOutcome.REJECTED.value,
+                                          AttemptOutcome.FAILED.value,
+                                          AttemptOutcome.UNKNOWN.value, None]},
                 "last_at": nullable_time,
                 "last_error": {"type": ["string", "null"]},
                 "opened_at": {"type": "string", "format": "date-time"},
@@ -551,8 +555,7 @@ def _fixed_schemas() -> dict:
                 "started_at": {"type": "string", "format": "date-time"},
                 "finished_at": {**nullable_time, "description": "null while sending"},
                 "duration_ms": {"type": ["number", "null"]},
-                "outcome": {"enum": ["sending", "delivered", "rejected", "failed",
-                                     "exhausted", "unknown"]},
+                "outcome": {"enum": [o.value for o in AttemptOutcome]},
                 "response_status": {"type": ["integer", "null"]},
                 "error_class": {"type": ["string", "null"]},
                 "error_detail": {"type": ["string", "null"]},
@@ -565,8 +568,7 @@ def _fixed_schemas() -> dict:
             "properties": {
                 "request_id": {"type": "string"},
                 "destination": {"type": "string"},
-                "state": {"enum": ["waiting", "pending", "in_flight", "delivered", "rejected",
-                                   "exhausted", "skipped"]},
+                "state": {"enum": [s.value for s in CallbackState]},
                 "origin": {"enum": ["producer", "system", "integration_test"]},
                 "attempt_count": {"type": "integer"},
                 "next_attempt_at": nullable_time,

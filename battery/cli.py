@@ -18,7 +18,7 @@ from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
 from battery.session import foreign_params_from
 from battery.steps import DEFAULT_PLAYER_ID
 from battery.suite import CASES
-from delivery import database, masking, migrate, settings, store, urls
+from delivery import brands, database, masking, migrate, settings, urls
 from delivery.errors import CallbackDeskError, InvalidInput
 
 #: Read when neither --token nor --foreign-params is given, so CI jobs need not put the session
@@ -83,7 +83,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.brand:
         engine = database.make_engine(database.database_url(settings.from_env()))
         migrate.require_current(engine)
-        brand = store.brand_named(engine, args.brand)
+        brand = brands.brand_named(engine, args.brand)
         if args.store:
             from battery.store import RunRecorder
 
@@ -95,10 +95,10 @@ def _run(args: argparse.Namespace) -> int:
     url, credentials = given.url, given.credentials
     if brand and credentials is None and url == brand.base_url:
         # The brand's own URL goes with the brand's credentials, and no other URL does.
-        credentials = store.url_credentials(engine, brand.id)
+        credentials = brands.url_credentials(engine, brand.id)
     target = Target(url, foreign_params, args.player_id, args.timeout_s, brand.id if brand else 0,
                     brand.signing_secret if brand else None,
-                    brand.mask(store.fingerprint_key(engine)) if brand else masking.KEYLESS,
+                    brand.mask(brands.fingerprint_key(engine)) if brand else masking.KEYLESS,
                     credentials=credentials)
     target.check()
     print(f"Integration test of {url} — {len(CASES)} cases, timeout {args.timeout_s:g} s per "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from delivery.sender import Attempt
+from delivery.records import Attempt
 
 RUNNING, SUCCESS, FAILED, CANCELLED = "running", "success", "failed", "cancelled"
 #: Finding levels: an error fails the run, a warning does not.

@@ -60,7 +60,8 @@ from battery.verdicts import Answer, Verdict, judge
 from contract import payouts
 from delivery import dispatch, masking, urls
 from delivery.errors import InvalidInput
-from delivery.sender import Attempt, OutgoingCallback, deliver_once, make_transport
+from delivery.records import Attempt, OutgoingCallback
+from delivery.sender import deliver_once, make_transport
 
 #: Per-request timeout: an endpoint that does not answer cancels the pipeline within 5 s.
 DEFAULT_TIMEOUT_S = 4.0

@@ -19,9 +19,10 @@ import contract
 import sql
 from battery.reports import preflight_json
 from battery.results import CaseResult, RunResult, StepResult
-from delivery import audit, lifecycle, store, urls
+from delivery import audit, brands, lifecycle, store, urls
 from delivery.errors import InvalidInput, UnknownBrand
-from delivery.sender import Attempt, redact_answer, redact_params
+from delivery.records import Attempt, AttemptOutcome
+from delivery.requests import redact_answer, redact_params
 
 SOURCES = ("dashboard", "cli")
 
@@ -30,7 +31,7 @@ class RunRecorder:
     """Writes one run for ``brand``: the run row at start, each case (with its steps, callbacks
     and attempts) in one transaction when it finishes, the outcome at the end."""
 
-    def __init__(self, engine: sa.Engine, brand: store.Brand, source: str = "dashboard"):
+    def __init__(self, engine: sa.Engine, brand: brands.Brand, source: str = "dashboard"):
         if source not in SOURCES:
             raise ValueError(f"source {source!r} must be one of {SOURCES}")
         self.engine, self.brand, self.source = engine, brand, source
@@ -96,7 +97,8 @@ def _record_callback(conn: sa.Connection, brand_id: int, attempt: Attempt) -> At
         foreign_params=json.dumps(redact_params(cb.foreign_params, cb.mask)),
         state=attempt.final_state,
         last_status=attempt.response_status,
-        last_error=None if outcome.kind == "delivered" else redact_answer(attempt)[1],
+        last_error=(None if outcome.kind == AttemptOutcome.DELIVERED
+                    else redact_answer(attempt)[1]),
         created_at=attempt.started_at, finished_at=attempt.finished_at))
     return dataclasses.replace(attempt, callback=dataclasses.replace(
         cb, callback_id=callback.id, brand_id=brand_id, created_at=callback.created_at,

@@ -2,7 +2,7 @@
 
 ``judge(step, answer, start, earlier)`` returns a :class:`Verdict` that says what was expected,
 what came back, and — when they differ — which platform behaviour is broken. No I/O: the answer is
-a plain :class:`Answer` (built from a sender :class:`~delivery.sender.Attempt`), so every rule is
+a plain :class:`Answer` (built from a sender :class:`~delivery.records.Attempt`), so every rule is
 tested with values.
 
 A step whose request got no HTTP answer at all (timeout, refused connection, TLS or protocol
@@ -44,7 +44,7 @@ class Answer:
 
     @classmethod
     def from_attempt(cls, attempt) -> Answer:
-        """From a :class:`delivery.sender.Attempt`."""
+        """From a :class:`delivery.records.Attempt`."""
         transport = attempt.response_status is None
         return cls(attempt.response_status, attempt.response_body,
                    attempt.outcome.error_class if transport else None,

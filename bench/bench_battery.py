@@ -27,7 +27,7 @@ from databases import scratch_database  # noqa: E402  (same server choice as the
 from battery.runner import Target, run_battery  # noqa: E402
 from battery.store import RunRecorder  # noqa: E402
 from bench.servers import start_server  # noqa: E402
-from delivery import database, store  # noqa: E402
+from delivery import brands, database  # noqa: E402
 
 TOKEN = "bench-token"
 CLI = ("import argparse,sys; from battery.cli import register; "
@@ -76,7 +76,7 @@ def with_database(url: str, runs: int) -> list[float]:
     with scratch_database("callbacks_bench") as database_url:
         engine = database.make_engine(database_url)
         try:
-            brand = store.add_brand(engine, "bench", url)
+            brand = brands.add_brand(engine, "bench", url)
             seconds, _ = bench_runner(url, runs, RunRecorder(engine, brand, "cli"))
         finally:
             engine.dispose()

@@ -45,7 +45,7 @@ from bench.servers import (  # noqa: E402
     start_worker,
     worker_output,
 )
-from delivery import database, store  # noqa: E402
+from delivery import brands, database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 
 
@@ -152,7 +152,7 @@ def rate_when_done(engine: sa.Engine, query: str, n: int, proc, timeout_s: float
 
 def ours_per_s(procs: Processes, url: str, engine: sa.Engine, receiver_url: str, args,
                cpu: dict, receiver) -> float:
-    store.add_brand(engine, "bench", receiver_url, max_in_flight=args.max_in_flight)
+    brands.add_brand(engine, "bench", receiver_url, max_in_flight=args.max_in_flight)
     callbacks = [parse_callback(line(f"bet-{i}")) for i in range(args.callbacks)]
     for start in range(0, args.callbacks, 1000):
         store.enqueue(engine, "bench", callbacks[start:start + 1000])

@@ -39,7 +39,7 @@ from factories import item  # noqa: E402  (tests/factories.py: valid contract bo
 
 from bench.feeding import API_TOKEN, start_api  # noqa: E402
 from bench.servers import Processes, sigterm_exits  # noqa: E402
-from delivery import database, store  # noqa: E402
+from delivery import brands, database  # noqa: E402
 
 BRAND = "bench"
 #: A bet's callbacks, in the order a sportsbook sends them.
@@ -116,7 +116,7 @@ def main() -> None:
     with scratch_database("callbacks_bench") as db_url, Processes() as procs:
         engine = database.make_engine(db_url)
         try:
-            store.add_brand(engine, BRAND, "http://127.0.0.1:9/")
+            brands.add_brand(engine, BRAND, "http://127.0.0.1:9/")
         finally:
             engine.dispose()
         api_url = procs.server(start_api(db_url))

@@ -42,14 +42,15 @@ from bench.servers import (  # noqa: E402
     start_worker,
     worker_output,
 )
-from delivery import database, store  # noqa: E402
+from delivery import brands as delivery_brands  # noqa: E402
+from delivery import database  # noqa: E402
 
 
 def seed(engine: sa.Engine, url: str, brands: int, sessions: int, interval_s: int,
          max_in_flight: int) -> None:
     """The brands, and their live sessions with first heartbeats spread over one interval."""
     for i in range(brands):
-        store.add_brand(engine, f"brand-{i:03d}", url, max_in_flight=max_in_flight)
+        delivery_brands.add_brand(engine, f"brand-{i:03d}", url, max_in_flight=max_in_flight)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE brands SET heartbeat_interval_s = :i"), {"i": interval_s})
         conn.execute(sa.text(

@@ -45,7 +45,7 @@ from bench.feeding import (  # noqa: E402
 )
 from bench.misbehaving import MODES  # noqa: E402
 from bench.servers import Processes, sigterm_exits, start_misbehaving, start_receiver, start_worker  # noqa: E402
-from delivery import database, store  # noqa: E402
+from delivery import brands, database  # noqa: E402
 
 HEALTHY = "healthy"
 PERCENTILES = (50, 95, 99)
@@ -57,9 +57,9 @@ def phase(receiver_url: str, bad: list[tuple[str, str]], args):
     with scratch_database("callbacks_bench_isolation") as url, Processes() as procs:
         engine = database.make_engine(url, pool_size=8)
         try:
-            store.add_brand(engine, HEALTHY, receiver_url)
+            brands.add_brand(engine, HEALTHY, receiver_url)
             for name, base_url in bad:
-                store.add_brand(engine, name, base_url)
+                brands.add_brand(engine, name, base_url)
             worker = procs.add(start_worker(url))
             producer = PythonProducer(engine)
             warm_up(producer, engine, HEALTHY, worker)

@@ -41,7 +41,7 @@ from bench.feeding import (  # noqa: E402
     warm_up,
 )
 from bench.servers import Processes, sigterm_exits, start_receiver, start_worker  # noqa: E402
-from delivery import database, store  # noqa: E402
+from delivery import brands, database  # noqa: E402
 
 BUSY = "busy"
 
@@ -51,9 +51,9 @@ def measure(brand_count: int, receiver_url: str, args):
     with scratch_database("callbacks_bench_latency") as url, Processes() as procs:
         engine = database.make_engine(url, pool_size=8)
         try:
-            store.add_brand(engine, BUSY, receiver_url)
+            brands.add_brand(engine, BUSY, receiver_url)
             for n in range(1, brand_count):
-                store.add_brand(engine, f"idle-{n}", receiver_url)
+                brands.add_brand(engine, f"idle-{n}", receiver_url)
             if args.producer == "api":
                 producer = ApiProducer(procs.server(start_api(url)))
             else:

@@ -38,7 +38,7 @@ from bench.servers import (  # noqa: E402
     start_worker,
     worker_output,
 )
-from delivery import database, store  # noqa: E402
+from delivery import brands, database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 
 BRAND = "bench"
@@ -83,7 +83,7 @@ def main() -> None:
         producer = threading.Thread(target=produce, args=(engine, args.callbacks, stop, errors),
                                     daemon=True)
         try:
-            store.add_brand(engine, BRAND, procs.server(start_receiver()))
+            brands.add_brand(engine, BRAND, procs.server(start_receiver()))
             worker = procs.add(start_worker(url, processes=args.processes, threads=args.threads))
             started = time.monotonic()
             producer.start()

@@ -33,7 +33,7 @@ from databases import scratch_database  # noqa: E402  (same server choice as the
 
 from bench.feeding import line, wait_until  # noqa: E402
 from bench.servers import Processes, sigterm_exits, start_receiver, start_worker, worker_output  # noqa: E402
-from delivery import database, store  # noqa: E402
+from delivery import brands, database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 
 #: Settings of every worker run (as in bench_delivery.py): quick polls, larger messages.
@@ -68,8 +68,8 @@ def delete_queue(rabbitmq_url: str, queue_name: str) -> None:
 
 def deliveries_per_s(procs: Processes, url: str, engine: sa.Engine, receiver_url: str,
                      broker: str, processes: int, args) -> float:
-    brand = store.add_brand(engine, f"{broker}-{processes}", receiver_url,
-                            max_in_flight=args.max_in_flight)
+    brand = brands.add_brand(engine, f"{broker}-{processes}", receiver_url,
+                             max_in_flight=args.max_in_flight)
     callbacks = [parse_callback(line(f"{broker}-{processes}-{i}"))
                  for i in range(args.callbacks)]
     for start in range(0, args.callbacks, 1000):

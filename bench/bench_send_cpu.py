@@ -26,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.servers import Processes, sigterm_exits, start_receiver  # noqa: E402
 from delivery import heartbeats  # noqa: E402
-from delivery.sender import AsyncPool, OutgoingCallback, make_transport, send, send_async  # noqa: E402
+from delivery.records import OutgoingCallback  # noqa: E402
+from delivery.sender import AsyncPool, make_transport, send, send_async  # noqa: E402
 
 
 def beats(url: str, n: int, brands: int) -> list:

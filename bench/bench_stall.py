@@ -32,7 +32,7 @@ from factories import item  # noqa: E402
 
 from api.app import create_app  # noqa: E402
 from api.cli import server_engine  # noqa: E402
-from delivery import store  # noqa: E402
+from delivery import brands  # noqa: E402
 
 
 def body(n: int) -> dict:
@@ -54,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     with own_server("bench_stall") as own:
         engine = server_engine(own.url)
-        store.add_brand(engine, "acme", "http://127.0.0.1:9")
+        brands.add_brand(engine, "acme", "http://127.0.0.1:9")
         with serve(create_app(engine, tokens=[TOKEN])) as url, \
                 httpx.Client(base_url=url, headers=AUTH, timeout=60) as http, \
                 ThreadPoolExecutor(args.requests + 4) as pool:

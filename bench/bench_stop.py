@@ -43,7 +43,7 @@ from factories import item  # noqa: E402
 from receiver import Receiver, Reply  # noqa: E402
 from workers import Worker, wait_for  # noqa: E402
 
-from delivery import database, store  # noqa: E402
+from delivery import brands, database, store  # noqa: E402
 from delivery.validation import parse_callback  # noqa: E402
 
 #: The product's defaults, not the tests' fast settings (the stall depends on them).
@@ -98,7 +98,7 @@ def run(name: str) -> dict:
             Receiver(holding(hold_s, sigterm_sent, released)) as platform:
         engine = database.make_engine(url, pool_size=2)
         try:
-            store.add_brand(engine, "b", platform.url, timeout_s=timeout_s, max_in_flight=n)
+            brands.add_brand(engine, "b", platform.url, timeout_s=timeout_s, max_in_flight=n)
             store.enqueue(engine, "b", [parse_callback(item(f"bet-{i}", "/bet/place"))
                                         for i in range(n)])
             env = {**DEFAULTS, **extra}

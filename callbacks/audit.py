@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from actions.cli import parse_since
-from delivery import audit, changes, database, migrate, settings, store
+from delivery import audit, brands, changes, database, migrate, settings
 from delivery.errors import InvalidInput
 
 #: Entries listed unless --limit says otherwise.
@@ -41,7 +41,7 @@ def cmd_audit(args) -> int:
     engine = database.make_engine(database.database_url(settings.from_env()), pool_size=1)
     try:
         migrate.require_current(engine)
-        brand_id = store.brand_named(engine, args.brand).id if args.brand else None
+        brand_id = brands.brand_named(engine, args.brand).id if args.brand else None
         entries = audit.recent(engine, since=since, brand_id=brand_id, limit=args.limit)
     finally:
         engine.dispose()

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 import contract
 from actions import cli as manager_actions
 from alerts.monitor import AlertMonitor
+from api import store as api_store
 from archive import history as archive_history
 from archive import reader as archive_reader
 from callbacks.processes import (
@@ -44,8 +45,9 @@ from delivery import (
     validation,
 )
 from delivery import broker as brokers
+from delivery.decisions import parse_schedule
 from delivery.errors import CallbackDeskError, InvalidInput
-from delivery.schedule import parse_schedule
+from delivery.records import OPEN_STATES, CallbackState
 from delivery.scheduler import METRICS as scheduler_metrics
 from delivery.scheduler import Scheduler
 from delivery.validation import NewCallback, parse_callback
@@ -205,9 +207,9 @@ def cmd_brand_set_visible_keys(args) -> int:
 
 def cmd_brand_list(args) -> int:
     engine, _ = _engine()
-    with_credentials = store.brands_with_url_credentials(engine)
+    with_credentials = brands.brands_with_url_credentials(engine)
     rows = [dict(b.__dict__, signing_secret=bool(b.signing_secret),
-                 url_credentials=b.id in with_credentials) for b in store.brands(engine)]
+                 url_credentials=b.id in with_credentials) for b in brands.all_brands(engine)]
     if args.json:
         _print_json(rows)
     for r in [] if args.json else rows:
@@ -270,7 +272,7 @@ def _no_constant(name: str):
 def refuse_queued_already(engine, numbered: list[tuple[int, NewCallback]]) -> None:
     """A file's callbacks must be new: a request_id queued already is refused with its lines
     (the API answers repeats; a file read twice is a mistake to stop, not to repeat)."""
-    found = store.queued_by_request_id(engine, [cb.request_id for _, cb in numbered])
+    found = api_store.queued_by_request_id(engine, [cb.request_id for _, cb in numbered])
     queued = [(number, cb) for number, cb in numbered if cb.request_id in found]
     if queued:
         number, first = queued[0]
@@ -301,7 +303,7 @@ def cmd_enqueue(args) -> int:
     if args.json:
         _print_json([e.__dict__ for e in queued])
     else:
-        skipped = sum(1 for e in queued if e.state == "skipped")
+        skipped = sum(1 for e in queued if e.state == CallbackState.SKIPPED)
         print(f"queued {len(queued) - skipped} callback(s) for {len({e.bet_id for e in queued})} "
               f"bet(s) on brand {args.brand}" + (f"; {skipped} skipped" if skipped else ""))
     return 0
@@ -601,7 +603,7 @@ def cmd_history(args) -> int:
               ("  (archive)" if a.get("archived") else "") +
               (f"  [{a['manual_note']}]" if a.get("manual_note") else ""))
     for c in callbacks:
-        if c["state"] in store.OPEN_STATES or c["state"] == "skipped":
+        if c["state"] in (*OPEN_STATES, CallbackState.SKIPPED):
             print(f"{'':23}  {c['destination']:<30} {c['state']}"
                   + (f", next try {c['next_attempt_at']:%H:%M:%S}" if c["next_attempt_at"]
                      else "") + (f" — {c['last_error']}" if c["last_error"] else ""))
@@ -618,8 +620,8 @@ def _with_archived(engine, bet_id: str, attempts: list[dict], callbacks: list[di
                                              archive_reader.held_partitions(conn))
     if stored.empty:
         return attempts, callbacks
-    brands = {b.id: b.name for b in store.brands(engine)}
-    merged = archive_history.bet_history(stored, bet_id, brands, callbacks, attempts,
+    brand_names = {b.id: b.name for b in brands.all_brands(engine)}
+    merged = archive_history.bet_history(stored, bet_id, brand_names, callbacks, attempts,
                                          limit=10_000, attempt_id="id")
     return merged.attempts, merged.callbacks
 

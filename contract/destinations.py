@@ -1,7 +1,7 @@
 """The callback contract (v1), as data.
 
 Everything that needs to know what a callback looks like reads this module: producer-input
-validation (:mod:`delivery.validation`), response classification (:mod:`delivery.schedule`), the
+validation (:mod:`delivery.validation`), response classification (:mod:`delivery.decisions`), the
 sandbox platform, the investigator's explanations and the API reference page. Change the contract
 here and nowhere else.
 """

@@ -4,6 +4,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from delivery.records import AttemptOutcome
+
 from .shaping import ANSWER_CLASSES, SENDING, UNKNOWN, answer_class, histogram_percentile
 
 #: One colour per answer class, the same in every chart.
@@ -49,7 +51,7 @@ def summary(frame: pd.DataFrame) -> dict:
                 "unknown": 0, "sending": 0}
     answered = frame[frame["outcome"] != SENDING]
     first = answered["first_attempts"].sum()
-    first_ok = answered.loc[answered["outcome"] == "delivered", "first_attempts"].sum()
+    first_ok = answered.loc[answered["outcome"] == AttemptOutcome.DELIVERED, "first_attempts"].sum()
 
     def outcome_attempts(outcome: str) -> int:
         return int(frame.loc[frame["outcome"] == outcome, "attempts"].sum())
@@ -57,7 +59,7 @@ def summary(frame: pd.DataFrame) -> dict:
     return {"attempts": int(frame["attempts"].sum()),
             "first_attempt_success": float(first_ok / first) if first else None,
             "retries": int(frame["retries"].sum()),
-            "exhausted": outcome_attempts("exhausted"),
+            "exhausted": outcome_attempts(AttemptOutcome.EXHAUSTED),
             "unknown": outcome_attempts(UNKNOWN),
             "sending": outcome_attempts(SENDING)}
 
@@ -108,7 +110,7 @@ def first_attempt_success(frame: pd.DataFrame) -> alt.Chart:
     """Share of first attempts delivered, per time bucket (of those no longer sending)."""
     frame = frame[frame["outcome"] != SENDING]
     first = frame.groupby("time")["first_attempts"].sum()
-    ok = frame[frame["outcome"] == "delivered"].groupby("time")["first_attempts"].sum()
+    ok = frame[frame["outcome"] == AttemptOutcome.DELIVERED].groupby("time")["first_attempts"].sum()
     data = pd.DataFrame({"time": first.index,
                          "rate": (ok.reindex(first.index, fill_value=0) / first).values})
     data = data[first.values > 0]
@@ -124,8 +126,8 @@ def first_attempt_success(frame: pd.DataFrame) -> alt.Chart:
 def retries_and_exhaustions(frame: pd.DataFrame, bucket_label: str) -> alt.Chart:
     """Retries (attempts after the first) and exhausted callbacks per time bucket."""
     retries = frame.groupby("time")["retries"].sum().rename("Retries")
-    exhausted = (frame[frame["outcome"] == "exhausted"].groupby("time")["attempts"].sum()
-                 .rename("Exhausted"))
+    exhausted = (frame[frame["outcome"] == AttemptOutcome.EXHAUSTED]
+                 .groupby("time")["attempts"].sum().rename("Exhausted"))
     data = (pd.concat([retries, exhausted], axis=1).fillna(0).reset_index()
             .melt("time", var_name="kind", value_name="count"))
     return alt.Chart(data, height=_HEIGHT).mark_line(point=True).encode(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import contract
+from delivery.records import AttemptOutcome
 
 #: How many group ids one paste may hold.
 MAX_GROUP_IDS = 500
@@ -209,7 +210,7 @@ class HistoryFilter:
     def problems_only(self) -> bool:
         """True when no delivered attempt can match: the query may then read only the
         attempts that did not deliver (a much smaller index)."""
-        if self.outcomes and "delivered" not in self.outcomes:
+        if self.outcomes and AttemptOutcome.DELIVERED not in self.outcomes:
             return True
         if self.error_classes:
             return True  # a delivered attempt has no error class

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
+from delivery.records import AttemptOutcome
 from health.figures import BrandNow
 from health.money import plain_amount
 from health.state import DEGRADED, DOWN, HEALTHY, RECENT_WINDOW_S, duration
@@ -22,7 +23,7 @@ CURRENT, PREVIOUS = "this period", "previous period"
 #: How each state reads in a table (the mark makes it readable without colour too).
 STATE_LABELS = {DOWN: "🔴 down", DEGRADED: "🟠 degraded", HEALTHY: "🟢 healthy"}
 _STATE_ORDER = {DOWN: 0, DEGRADED: 1, HEALTHY: 2}
-_FAILED = ("failed", "exhausted", "unknown")
+_FAILED = (AttemptOutcome.FAILED, AttemptOutcome.EXHAUSTED, AttemptOutcome.UNKNOWN)
 
 
 @dataclass(frozen=True)
@@ -140,15 +141,17 @@ def compare(frame: pd.DataFrame, p: Period) -> pd.DataFrame:
 
 
 def _figures(part: pd.DataFrame) -> dict:
-    finished = part[part["outcome"] != "sending"]
+    finished = part[part["outcome"] != AttemptOutcome.SENDING]
     total = int(finished["attempts"].sum())
     failed = int(finished.loc[finished["outcome"].isin(_FAILED), "attempts"].sum())
     first = int(finished["first_attempts"].sum())
-    first_ok = int(finished.loc[finished["outcome"] == "delivered", "first_attempts"].sum())
+    delivered = finished["outcome"] == AttemptOutcome.DELIVERED
+    first_ok = int(finished.loc[delivered, "first_attempts"].sum())
     return {"attempts": int(part["attempts"].sum()),
             "failure_rate": failed / total if total else None,
             "first_success": first_ok / first if first else None,
-            "exhausted": int(part.loc[part["outcome"] == "exhausted", "attempts"].sum())}
+            "exhausted": int(part.loc[part["outcome"] == AttemptOutcome.EXHAUSTED,
+                                       "attempts"].sum())}
 
 
 def rate_series(frame: pd.DataFrame, p: Period, zone) -> pd.DataFrame:
@@ -174,7 +177,7 @@ def exhaustions(frame: pd.DataFrame, p: Period, zone) -> pd.DataFrame:
     """Exhausted callbacks per bucket and brand in this period."""
     if frame.empty:
         return pd.DataFrame(columns=["time", "brand", "exhausted"])
-    data = frame[(frame["outcome"] == "exhausted")
+    data = frame[(frame["outcome"] == AttemptOutcome.EXHAUSTED)
                  & (pd.to_datetime(frame["bucket"], utc=True) >= p.split)]
     data = data.groupby(["time", "brand"], as_index=False)["attempts"].sum()
     return data.rename(columns={"attempts": "exhausted"})

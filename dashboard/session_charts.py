@@ -7,10 +7,13 @@ from datetime import timedelta
 import altair as alt
 import pandas as pd
 
+from delivery.records import AttemptOutcome
+
 from .shaping import SENDING, UNKNOWN, measured_ms, to_zone
 
 #: Lanes top to bottom, and their colours (delivered green, failures red, a refusal orange).
-OUTCOME_LANES = ("delivered", "rejected", "failed", UNKNOWN, SENDING)
+OUTCOME_LANES = tuple(o.value for o in (AttemptOutcome.DELIVERED, AttemptOutcome.REJECTED,
+                                        AttemptOutcome.FAILED, UNKNOWN, SENDING))
 OUTCOME_COLORS = ("#2f9e5b", "#f28e2b", "#d6404e", "#4a4f5c", "#4c78a8")
 _COLUMNS = ["time", "outcome", "answer", "attempt", "ms", "attempt_id"]
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import contract
+from delivery.records import AttemptOutcome
 
 from . import markup
 from .shaping import SENDING, UNKNOWN, relative
@@ -49,7 +50,7 @@ STYLE = {
 OVERDUE_GRACE_S = 60.0
 #: Most Attempt IDs a verdict names as its evidence.
 EVIDENCE_MAX = 10
-_FAILED = ("failed", "rejected", UNKNOWN)
+_FAILED = (AttemptOutcome.FAILED, AttemptOutcome.REJECTED, UNKNOWN)
 _OPEN = ("PUT /v1/brands/{brand}/sessions/{session_id}",
          "callbacks session open --brand B --id S --foreign-params JSON")
 
@@ -228,7 +229,7 @@ def _live(session: dict, attempts: list[dict], run: FailureRun, now: datetime
             "Send the Attempt IDs below to the platform team: their /heartbeat endpoint "
             + _fault(run.last) + " A failed heartbeat is not retried; the next one replaces it.",
             run.attempt_ids, run.since)
-    delivered = next((a for a in attempts if a["outcome"] == "delivered"), None)
+    delivered = next((a for a in attempts if a["outcome"] == AttemptOutcome.DELIVERED), None)
     last_at = _utc(delivered["finished_at"] or delivered["started_at"]) if delivered else (
         _utc(session["last_at"]) if session.get("last_at") else None)
     if overdue:

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from delivery.records import OPEN_STATES, AttemptOutcome, CallbackState
+
 from .filters import ANY_TIME, format_group_ids
 
 # --- time -----------------------------------------------------------------------------------
@@ -110,13 +112,13 @@ def callback_trouble(callbacks: int | None, troubled: int | None, last_state: st
     if last_state is None:
         return "queued"
     answer = f"HTTP {last_status}" if last_status else "no response"
-    if last_state == "rejected":
+    if last_state == CallbackState.REJECTED:
         return f"✗ rejected · {answer}"
-    if last_state == "exhausted":
+    if last_state == CallbackState.EXHAUSTED:
         return f"✗ gave up · {answer}"
-    if last_state in ("pending", "in_flight", "waiting"):
+    if last_state in OPEN_STATES:
         return f"⚠ retrying · {answer}"
-    if last_state == "delivered":
+    if last_state == CallbackState.DELIVERED:
         return "⚠ delivered after retries" if troubled else "✓ delivered"
     return last_state
 
@@ -126,8 +128,10 @@ def callback_trouble(callbacks: int | None, troubled: int | None, last_state: st
 #: Outcomes of an attempt, in the order filters offer them. ``sending``: the row was written
 #: before the request went out and no answer is recorded yet; ``unknown``: the worker stopped
 #: before recording the answer, so the platform may or may not have received the request.
-OUTCOMES = ("delivered", "rejected", "failed", "exhausted", "sending", "unknown")
-SENDING, UNKNOWN = "sending", "unknown"
+OUTCOMES = tuple(o.value for o in (
+    AttemptOutcome.DELIVERED, AttemptOutcome.REJECTED, AttemptOutcome.FAILED,
+    AttemptOutcome.EXHAUSTED, AttemptOutcome.SENDING, AttemptOutcome.UNKNOWN))
+SENDING, UNKNOWN = AttemptOutcome.SENDING, AttemptOutcome.UNKNOWN
 #: Outcomes without a measured answer: no status, and a duration that is not the platform's.
 UNANSWERED = (SENDING, UNKNOWN)
 
@@ -158,7 +162,7 @@ def answer_class(status: int | None, outcome: str | None, error_class: str | Non
     if 300 <= status < 400:
         return "3xx"
     if 400 <= status < 500:
-        return "4xx supported" if outcome == "rejected" else "4xx other"
+        return "4xx supported" if outcome == AttemptOutcome.REJECTED else "4xx other"
     return "5xx"
 
 
@@ -169,7 +173,7 @@ def response_error(error_class: str | None, error_code: str | None,
         return SENDING_ERROR
     if outcome == UNKNOWN:
         return f"outcome unknown: {error_detail or UNKNOWN_DETAIL}"
-    if outcome == "rejected":
+    if outcome == AttemptOutcome.REJECTED:
         return f"supported: {error_code}" if error_code else "supported error"
     if not error_class:
         return ""

@@ -8,6 +8,7 @@ import pandas as pd
 
 import contract
 from delivery import changes
+from delivery.records import CallbackState
 
 from .shaping import (
     answer_class,
@@ -121,7 +122,7 @@ def sender_table(rows: list[dict], zone, now: datetime) -> pd.DataFrame:
     """Callback sender: one row per group, the seed's columns first."""
     return pd.DataFrame([{
         "Group ID": r["group_id"],
-        "Send date": ("sending now" if r["state"] == "in_flight" else
+        "Send date": ("sending now" if r["state"] == CallbackState.IN_FLIGHT else
                       f"{format_time(r['send_date'], zone)} ({relative(r['send_date'], now)})"),
         "Created": format_time(r["created"], zone),
         "Attempts": r["attempts"],

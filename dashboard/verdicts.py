@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import contract
+from delivery.records import AttemptOutcome, CallbackState
 
 from . import markup
 from .shaping import SENDING, UNKNOWN, UNKNOWN_DETAIL, relative
@@ -61,7 +62,6 @@ STYLE = {
 #: How long past the brand's HTTP timeout an attempt may stay sending before the investigator
 #: says its worker probably stopped (the lease margin, plus the sweeper's own pace).
 SENDING_GRACE_S = 60.0
-_OPEN = ("pending", "in_flight", "waiting")
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,8 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
     (oldest first). ``timeout_s`` is the brand's HTTP timeout (the default one when None)."""
     if not callbacks and not attempts:
         return _no_trace(bet_id, bet, other_brand)
-    decisive = next((c for c in callbacks if c["state"] not in ("delivered", "skipped")
+    decisive = next((c for c in callbacks
+                     if c["state"] not in (CallbackState.DELIVERED, CallbackState.SKIPPED)
                      or _cancelled(c)), None)
     if decisive is None:
         return _delivered(callbacks, attempts)
@@ -106,10 +107,10 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
     last = tried[-1] if tried else None
     when = _when(decisive.get("next_attempt_at"), now)
 
-    if state == "rejected":
+    if state == CallbackState.REJECTED:
         code = (last or {}).get("error_code") or "?"
         meaning = _meaning(dest, code)
-        skipped = sum(1 for c in callbacks if c["state"] == "skipped")
+        skipped = sum(1 for c in callbacks if c["state"] == CallbackState.SKIPPED)
         after = (f" The bet became PLACE_ERROR and {skipped} later callback(s) were skipped, "
                  "as the contract says." if dest == contract.PLACE and skipped else
                  " The bet became PLACE_ERROR, as the contract says."
@@ -121,7 +122,7 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
                        f"retried.{after}",
                        f"Nothing to fix on either side: explain to the player why the platform "
                        f"refused ({meaning.lower().rstrip('.')}).", evidence, decisive)
-    if state == "exhausted":
+    if state == CallbackState.EXHAUSTED:
         answer = _describe(last) if last else "no answer"
         extra = (" Because the place was never answered, the bet was declined "
                  "(internal_error / place_retry_limit_reached) and a /bet/decline was queued."
@@ -134,7 +135,7 @@ def investigate(bet_id: str, bet: dict | None, callbacks: list[dict], attempts: 
                        "manager (a resend needs them) and the Attempt IDs to the platform team.",
                        evidence, decisive)
     if not tried:
-        behind = state == "waiting"
+        behind = state == CallbackState.WAITING
         return Verdict(QUEUED,
                        f"{markup.code(dest)} is queued and has not been sent yet"
                        + (", waiting behind an earlier callback of this bet." if behind else
@@ -212,7 +213,7 @@ def _outcome_unknown(decisive: dict, tried: list[dict], now: datetime, progress:
             f"{markup.code(last['attempt_id'])} ({markup.code(dest)} attempt "
             f"{last['attempt_no']}) at "
             f"{_utc_text(started)} ({relative(started, now)}).")
-    if decisive["state"] == "in_flight":
+    if decisive["state"] == CallbackState.IN_FLIGHT:
         text += (f" The callback is being sent again right now with the same request_id "
                  f"{markup.code(decisive['request_id'])}{progress}.")
     else:
@@ -229,7 +230,7 @@ def _outcome_unknown(decisive: dict, tried: list[dict], now: datetime, progress:
 
 
 def _cancelled(callback: dict) -> bool:
-    return (callback["state"] == "skipped"
+    return (callback["state"] == CallbackState.SKIPPED
             and (callback.get("last_error") or "").startswith(CANCELLED_PREFIX))
 
 
@@ -264,7 +265,7 @@ def _no_trace(bet_id: str, bet: dict | None, other_brand: str | None) -> Verdict
 
 
 def _delivered(callbacks: list[dict], attempts: list[dict]) -> Verdict:
-    delivered = [c for c in callbacks if c["state"] == "delivered"]
+    delivered = [c for c in callbacks if c["state"] == CallbackState.DELIVERED]
     retried = sum(1 for c in delivered if (c.get("attempts") or 0) > 1)
     note = f" {retried} of them needed more than one attempt." if retried else ""
     handler_errors = [a for a in attempts if _handler_error(a)]
@@ -291,7 +292,8 @@ def _delivered(callbacks: list[dict], attempts: list[dict]) -> Verdict:
                    + (" Ask them too why their handler failed before." if handler_errors
                       else ""),
                    tuple(str(a["attempt_id"]) for a in attempts
-                         if a["outcome"] in ("delivered", UNKNOWN) or _handler_error(a)),
+                         if a["outcome"] in (AttemptOutcome.DELIVERED, UNKNOWN)
+                         or _handler_error(a)),
                    headline=headline)
 
 
@@ -299,7 +301,7 @@ def _handler_error(attempt: dict) -> bool:
     """An answer the contract does not allow: a 4xx other than a supported 400 or a 429."""
     status = attempt.get("response_status")
     return (status is not None and 400 <= status < 500 and status != 429
-            and attempt.get("outcome") != "rejected")
+            and attempt.get("outcome") != AttemptOutcome.REJECTED)
 
 
 def _meaning(dest: str, code: str) -> str:

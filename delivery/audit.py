@@ -20,7 +20,6 @@ import os
 import pwd
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 
 import sqlalchemy as sa
 
@@ -28,6 +27,8 @@ import sql
 
 from . import changes
 from .errors import ActorRefused, InvalidInput
+
+_FILE = "audit.sql"
 
 #: Where changes come from.
 SOURCES = ("cli", "dashboard")
@@ -48,11 +49,6 @@ class Actor:
             raise InvalidInput("who acts must be named (--as NAME)", field="as", value=self.name)
         if self.source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}")
-
-
-@cache
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("audit.sql")[name])
 
 
 def os_identity() -> tuple[str, int]:
@@ -85,10 +81,10 @@ def shell_actor(engine: sa.Engine | sa.Connection, as_name: str | None = None, *
 
 
 def _user_exists(engine: sa.Engine | sa.Connection, name: str) -> bool:
-    if isinstance(engine, sa.Connection):
-        return bool(engine.execute(_q("back_office_user"), {"name": name}).scalar())
-    with engine.connect() as conn:
-        return bool(conn.execute(_q("back_office_user"), {"name": name}).scalar())
+    if isinstance(engine, sa.Engine):
+        with engine.connect() as conn:
+            return _user_exists(conn, name)
+    return bool(engine.execute(sql.query(_FILE, "back_office_user"), {"name": name}).scalar())
 
 
 def record(conn: sa.Connection, *, actor: Actor, kind: str, brand_id: int | None,
@@ -104,7 +100,7 @@ def record(conn: sa.Connection, *, actor: Actor, kind: str, brand_id: int | None
     found = changes.leaked([subject, shown_before, shown_after, reason], list(secrets))
     if found:
         raise ValueError(f"an audit row of {kind} would hold a secret; nothing was written")
-    return conn.execute(_q("insert_change"), dict(
+    return conn.execute(sql.query(_FILE, "insert_change"), dict(
         kind=changes.check_kind(kind), actor=actor.name.strip(),
         os_user=actor.os_user or os_identity()[0],
         source=actor.source, brand_id=brand_id, subject=subject,
@@ -120,9 +116,9 @@ def recent(engine: sa.Engine, *, since: datetime | None = None, brand_id: int | 
     params = {"since": since, "brand_id": brand_id, "limit": limit}
     with engine.connect() as conn:
         changed = [changes.change_entry(r._mapping)
-                   for r in conn.execute(_q("recent_changes"), params)]
+                   for r in conn.execute(sql.query(_FILE, "recent_changes"), params)]
         acted = [changes.action_entry(r._mapping)
-                 for r in conn.execute(_q("recent_actions"), params)]
+                 for r in conn.execute(sql.query(_FILE, "recent_actions"), params)]
     return changes.newest_first(changed, acted, limit)
 
 

@@ -1,34 +1,183 @@
-"""Brands as people change them: ``callbacks brand add`` (a new name only) and ``callbacks
-brand set`` (a brand's delivery settings), each recorded in the audit trail
-(:mod:`delivery.audit`) in the transaction that makes it. Re-routing is an action of its own
-(:func:`delivery.actions.set_url`: it counts what it re-routes).
+"""Every read and write of brands, their settings and their URL credentials: the only module
+that runs ``sql/brands.sql``.
 
-:func:`delivery.store.add_brand` stays an upsert for tests, benchmarks and seeding; it records
-nothing.
+People's changes — ``callbacks brand add`` (:func:`add`, a new name only) and ``callbacks brand
+set`` (:func:`change`, a brand's delivery settings), :func:`set_visible_keys` — are each recorded
+in the audit trail (:mod:`delivery.audit`) in the transaction that makes it. Re-routing is an
+action of its own (``callbacks brand set-url``: it counts what it re-routes).
+
+:func:`add_brand` (an upsert), :func:`set_brand_visible_keys` and :func:`set_brand_currency`
+are for tests, benchmarks and seeding; they record nothing.
+
+Every URL a brand is given passes the one URL rule, :func:`delivery.urls.parse`; credentials in
+it are stored apart (owner only) and sent as ``Authorization: Basic``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
 
 import sqlalchemy as sa
 
 import contract
 import sql
 
-from . import audit, masking, store, urls, validation
+from . import audit, keys, masking, urls, validation
 from .errors import BrandExists, InvalidInput, UnknownBrand
-from .store import Brand
+
+_FILE = "brands.sql"
+
+
+@dataclass(frozen=True)
+class Brand:
+    """An operator's brand: where its callbacks go and how they are sent."""
+
+    id: int
+    name: str
+    base_url: str
+    retry_schedule_s: tuple[int, ...]
+    timeout_s: float
+    max_in_flight: int
+    signing_secret: str | None = None
+    #: Foreign-Params keys shown in the stored history; every other value is masked.
+    visible_keys: tuple[str, ...] = ()
+    #: Seconds between the heartbeats of each of its live player sessions (±10 % jitter).
+    heartbeat_interval_s: int = contract.DEFAULT_HEARTBEAT_INTERVAL_S
+
+    @classmethod
+    def from_row(cls, row) -> Brand:
+        return cls(row.id, row.name, row.base_url, tuple(row.retry_schedule_s),
+                   float(row.timeout_s), row.max_in_flight, row.signing_secret,
+                   tuple(row.visible_keys or ()), row.heartbeat_interval_s)
+
+    def mask(self, key: bytes | None) -> masking.Mask:
+        """How this brand's stored copies are masked, with the installation's fingerprint
+        ``key`` (:func:`fingerprint_key`)."""
+        return masking.for_brand(key, self.visible_keys)
+
+
+# --- for tests, benchmarks and seeding (nothing recorded) -----------------------------------
+
+def add_brand(engine: sa.Engine, name: str, base_url: str, *,
+              retry_schedule_s: tuple[int, ...] = contract.DEFAULT_RETRY_SCHEDULE_S,
+              timeout_s: float = contract.DEFAULT_TIMEOUT_S,
+              max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT,
+              signing_secret: str | None = None,
+              heartbeat_interval_s: int = contract.DEFAULT_HEARTBEAT_INTERVAL_S) -> Brand:
+    """Create the brand, or update its settings when it exists (its visible keys are kept).
+    For tests, benchmarks and seeding: it records nothing; people's changes go through
+    :func:`add` and :func:`change`.
+
+    ``base_url`` passes the URL rule (:func:`delivery.urls.parse`); credentials in it are
+    stored apart (owner only) and sent as ``Authorization: Basic``; a URL without credentials
+    removes the brand's (they must never follow it to another host)."""
+    target = urls.parse(base_url, what="brand URL")
+    heartbeat_interval_s = validation.heartbeat_interval(heartbeat_interval_s)
+    with engine.begin() as conn:
+        row = conn.execute(sql.query(_FILE, "upsert_brand"), dict(
+            name=name, base_url=target.url, retry_schedule_s=list(retry_schedule_s),
+            timeout_s=timeout_s, max_in_flight=max_in_flight,
+            signing_secret=signing_secret, heartbeat_interval_s=heartbeat_interval_s)).one()
+        set_url_credentials(conn, row.id, target.credentials)
+    return Brand.from_row(row)
+
+
+def set_url_credentials(conn: sa.Connection, brand_id: int, credentials: str | None) -> None:
+    """Store (or, with None, remove) the ``user:password`` split off the brand's URL. Owner
+    only: no back-office role may read or write them."""
+    if credentials is None:
+        conn.execute(sql.query(_FILE, "drop_url_credentials"), {"brand_id": brand_id})
+        return
+    username, _, password = credentials.partition(":")
+    conn.execute(sql.query(_FILE, "set_url_credentials"),
+                 {"brand_id": brand_id, "username": username, "password": password})
+
+
+def url_credentials(conn: sa.Connection | sa.Engine, brand_id: int) -> str | None:
+    """The brand's ``user:password`` for ``Authorization: Basic``, or None (owner only)."""
+    if isinstance(conn, sa.Engine):
+        with conn.connect() as c:
+            return url_credentials(c, brand_id)
+    return conn.execute(sql.query(_FILE, "url_credentials"), {"brand_id": brand_id}).scalar()
+
+
+def brands_with_url_credentials(engine: sa.Engine) -> set[int]:
+    """Ids of the brands whose URL has credentials (owner only)."""
+    with engine.connect() as conn:
+        return set(conn.execute(sql.query(_FILE, "brands_with_url_credentials")).scalars())
+
+
+def set_brand_visible_keys(engine: sa.Engine, name: str,
+                           keys: tuple[str, ...]) -> Brand:
+    """Declare the brand's Foreign-Params keys whose values are not secret (exact names, any
+    case); every other value is masked when stored. No keys clears the list. The history
+    stored before keeps its masks: a value masked once is never shown again."""
+    try:
+        visible = masking.visible_keys(keys)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="visible_keys") from None
+    with engine.begin() as conn:
+        row = conn.execute(sql.query(_FILE, "set_visible_keys_by_name"),
+                           {"name": name, "keys": list(visible)}).first()
+        if row is None:
+            brand_named(conn, name)
+    return Brand.from_row(row)
+
+
+def fingerprint_key(engine: sa.Engine) -> bytes:
+    """The installation's key behind masked values' fingerprints, read once per process and
+    engine. Needs the owner's engine."""
+    return keys.cached_key(engine, keys.FINGERPRINT)
+
+
+def set_brand_currency(engine: sa.Engine, name: str, currency: str | None) -> None:
+    """The currency the brand's platform keeps wallets in (money at risk is added up per
+    currency); None clears it."""
+    with engine.begin() as conn:
+        changed = conn.execute(sql.query(_FILE, "set_brand_currency"),
+                               {"name": name, "currency": currency}).rowcount
+        if changed == 0:
+            brand_named(conn, name)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def all_brands(engine: sa.Engine) -> list[Brand]:
+    """Every brand, by name."""
+    with engine.connect() as conn:
+        return [Brand.from_row(r) for r in conn.execute(sql.query(_FILE, "brands"))]
+
+
+def brand_named(conn: sa.Connection | sa.Engine, name: str) -> Brand:
+    """The brand called ``name``, or :class:`UnknownBrand` listing the known ones (on an open
+    connection, in the caller's transaction)."""
+    if isinstance(conn, sa.Engine):
+        with conn.connect() as c:
+            return brand_named(c, name)
+    row = conn.execute(sql.query(_FILE, "brand_named"), {"name": name}).first()
+    if row is not None:
+        return Brand.from_row(row)
+    raise UnknownBrand(f"no brand named {name!r} (known brands: {known_names(conn)}); add it "
+                       f"with `callbacks brand add {name} --url BASE_URL`", field="brand",
+                       value=name)
+
+
+def known_names(conn: sa.Connection) -> str:
+    """The brands' names for a message: ``"acme, beta"``, or ``"none yet"``."""
+    return ", ".join(r.name for r in conn.execute(sql.query(_FILE, "brands"))) or "none yet"
+
+
+def ids_by_name(conn: sa.Connection, names: list[str]) -> dict[str, int]:
+    """``{name: id}`` of the stored brands among ``names``."""
+    rows = conn.execute(sql.query(_FILE, "brands_by_name"), {"names": names})
+    return {r.name: r.id for r in rows}
+
+
+# --- people's changes (recorded) ------------------------------------------------------------
 
 #: The settings ``brand set`` changes (the URL has ``brand set-url``, the visible keys
 #: ``brand set-visible-keys``).
 SETTINGS = ("retry_schedule_s", "timeout_s", "max_in_flight", "signing_secret", "currency",
             "heartbeat_interval_s")
-
-
-@cache
-def _q(name: str) -> sa.TextClause:
-    return sa.text(sql.queries("brands.sql")[name])
 
 
 @dataclass(frozen=True)
@@ -57,10 +206,6 @@ class Settings:
                     heartbeat_interval_s=self.heartbeat_interval_s)
 
 
-def _brand(row) -> Brand:
-    return Brand.from_row(row)
-
-
 def add(engine: sa.Engine, name: str, base_url: str, actor: audit.Actor, *,
         retry_schedule_s: tuple[int, ...] = contract.DEFAULT_RETRY_SCHEDULE_S,
         timeout_s: float = contract.DEFAULT_TIMEOUT_S,
@@ -75,7 +220,7 @@ def add(engine: sa.Engine, name: str, base_url: str, actor: audit.Actor, *,
     heartbeat_interval_s = validation.heartbeat_interval(heartbeat_interval_s)
     with engine.begin() as conn:
         try:
-            row = conn.execute(_q("insert_brand"), dict(
+            row = conn.execute(sql.query(_FILE, "insert_brand"), dict(
                 name=name, base_url=target.url, retry_schedule_s=list(retry_schedule_s),
                 timeout_s=timeout_s, max_in_flight=max_in_flight,
                 signing_secret=signing_secret or None, currency=currency,
@@ -89,36 +234,37 @@ def add(engine: sa.Engine, name: str, base_url: str, actor: audit.Actor, *,
                 f"`callbacks brand set-url {name} URL --reason TEXT`; change its other "
                 f"settings with `callbacks brand set {name} --timeout-s N ... --reason TEXT`",
                 field="name", value=name)
-        store.set_url_credentials(conn, row.id, target.credentials)
+        set_url_credentials(conn, row.id, target.credentials)
         audit.record(conn, actor=actor, kind="brand.add", brand_id=row.id, subject=row.name,
                      after=dict(Settings.from_row(row).as_dict(),
                                 url_credentials=target.credentials is not None),
                      reason=reason, secrets=tuple(s for s in (signing_secret,
                                                               target.credentials) if s))
-    return _brand(row)
+    return Brand.from_row(row)
 
 
 def set_visible_keys(engine: sa.Engine, name: str, keys: tuple[str, ...], actor: audit.Actor,
                      *, reason: str | None = None) -> Brand:
     """Declare the brand's Foreign-Params keys whose values are not secret (see
-    :func:`delivery.store.set_visible_keys`) and record ``brand.set_visible_keys`` when the
+    :func:`set_brand_visible_keys`) and record ``brand.set_visible_keys`` when the
     list changes."""
     try:
         visible = list(masking.visible_keys(keys))
     except ValueError as exc:
         raise InvalidInput(str(exc), field="visible_keys") from None
     with engine.begin() as conn:
-        row = conn.execute(_q("lock_brand"), {"name": name}).first()
+        row = conn.execute(sql.query(_FILE, "lock_brand"), {"name": name}).first()
         if row is None:
             raise UnknownBrand(f"no brand named {name!r}; `callbacks brand list` shows them",
                                field="brand", value=name)
         if list(row.visible_keys or ()) == visible:
-            return _brand(row)
-        updated = conn.execute(_q("set_visible_keys"), {"id": row.id, "keys": visible}).one()
+            return Brand.from_row(row)
+        updated = conn.execute(sql.query(_FILE, "set_visible_keys"),
+                               {"id": row.id, "keys": visible}).one()
         audit.record(conn, actor=actor, kind="brand.set_visible_keys", brand_id=row.id,
                      subject=row.name, before={"visible_keys": list(row.visible_keys or ())},
                      after={"visible_keys": visible}, reason=reason)
-    return _brand(updated)
+    return Brand.from_row(updated)
 
 
 def change(engine: sa.Engine, name: str, actor: audit.Actor, *, reason: str,
@@ -137,7 +283,7 @@ def change(engine: sa.Engine, name: str, actor: audit.Actor, *, reason: str,
     if given.get("heartbeat_interval_s") is not None:
         validation.heartbeat_interval(given["heartbeat_interval_s"])
     with engine.begin() as conn:
-        row = conn.execute(_q("lock_brand"), {"name": name}).first()
+        row = conn.execute(sql.query(_FILE, "lock_brand"), {"name": name}).first()
         if row is None:
             raise UnknownBrand(f"no brand named {name!r}; `callbacks brand list` shows them",
                                field="brand", value=name)
@@ -153,12 +299,12 @@ def change(engine: sa.Engine, name: str, actor: audit.Actor, *, reason: str,
         if target is not None:
             values["base_url"] = target.url
         if values == before.as_dict() and (target is None or target.credentials is None):
-            return _brand(row), False
-        updated = conn.execute(_q("update_brand"), dict(values, id=row.id)).one()
+            return Brand.from_row(row), False
+        updated = conn.execute(sql.query(_FILE, "update_brand"), dict(values, id=row.id)).one()
         if target is not None:  # a new URL never keeps the old one's credentials
-            store.set_url_credentials(conn, row.id, target.credentials)
+            set_url_credentials(conn, row.id, target.credentials)
         audit.record(conn, actor=actor, kind="brand.set", brand_id=row.id, subject=row.name,
                      before=before.as_dict(), after=Settings.from_row(updated).as_dict(),
                      reason=reason, secrets=tuple(s for s in (before.signing_secret,
                                                               values["signing_secret"]) if s))
-    return _brand(updated), True
+    return Brand.from_row(updated), True

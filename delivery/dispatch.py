@@ -12,8 +12,9 @@ import httpx
 import sqlalchemy as sa
 
 from . import store
-from .schedule import next_state
-from .sender import Attempt, send
+from .decisions import next_state
+from .records import Attempt
+from .sender import send
 
 
 def decide(attempt: Attempt, rng: random.Random | None = None) -> Attempt:

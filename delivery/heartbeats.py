@@ -31,9 +31,10 @@ import sqlalchemy as sa
 
 import contract
 
-from . import masking, statements, store
-from .schedule import DELIVERED, REJECTED, Outcome
-from .sender import Attempt, OutgoingCallback, Sending, build_headers, redact_answer, send
+from . import brands, masking, statements, store
+from .records import Attempt, AttemptOutcome, Outcome, OutgoingCallback, Sending
+from .requests import build_headers, redact_answer
+from .sender import send
 
 _FILE = "heartbeats.sql"
 #: Sessions claimed by one statement at most.
@@ -62,7 +63,8 @@ def next_delay_s(interval_s: float, u: float, jitter: float = contract.HEARTBEAT
 
 def ends_session(outcome: Outcome) -> bool:
     """Whether the platform's answer ends the session: it no longer knows it."""
-    return outcome.kind == REJECTED and outcome.error_code == contract.SESSION_UNKNOWN
+    return (outcome.kind == AttemptOutcome.REJECTED
+            and outcome.error_code == contract.SESSION_UNKNOWN)
 
 
 def minute_counts(attempts) -> list[dict]:
@@ -73,7 +75,7 @@ def minute_counts(attempts) -> list[dict]:
         minute = attempt.finished_at.replace(second=0, microsecond=0)
         row = counts.setdefault((attempt.callback.brand_id, minute), dict(
             brand_id=attempt.callback.brand_id, minute=minute, delivered=0, ended=0, failed=0))
-        kind = ("delivered" if attempt.outcome.kind == DELIVERED
+        kind = ("delivered" if attempt.outcome.kind == AttemptOutcome.DELIVERED
                 else "ended" if ends_session(attempt.outcome) else "failed")
         row[kind] += 1
     return [counts[key] for key in sorted(counts)]
@@ -83,12 +85,13 @@ def forget_old(engine: sa.Engine, retention_days: float, *, batch: int = 10_000)
     """Forget heartbeat counts older than 35 days, and sessions over for longer than the
     history is kept (``retention_days``); how many sessions went."""
     with engine.begin() as conn:
-        _run(conn, "drop_old_beat_minutes")
+        statements.run(conn, "drop_old_beat_minutes", filename=_FILE)
     dropped = 0
     while True:
         with engine.begin() as conn:
-            gone = _run(conn, "drop_old_sessions", dict(days=retention_days,
-                                                        limit=batch)).rowcount
+            gone = statements.run(conn, "drop_old_sessions",
+                                  dict(days=retention_days, limit=batch),
+                                  filename=_FILE).rowcount
         dropped += gone
         if gone < batch:
             return dropped
@@ -100,9 +103,6 @@ def dispatch_lease_s(lease_s: float) -> float:
 
 # --- the statements -------------------------------------------------------------------------
 
-def _run(conn: sa.Connection, name: str, params=None) -> sa.CursorResult:
-    return statements.run(conn, name, params, filename=_FILE)
-
 
 def claim_beats(engine: sa.Engine, lease_s: float, *, limit: int = CLAIM_LIMIT,
                 now: datetime | None = None, jitter: float = contract.HEARTBEAT_JITTER
@@ -111,9 +111,9 @@ def claim_beats(engine: sa.Engine, lease_s: float, *, limit: int = CLAIM_LIMIT,
     ``([(session row id, lease token, brand id)], seconds until the earliest left is due)``.
     ``now`` is the clock (tests pass their own)."""
     with engine.begin() as conn:
-        rows = _run(conn, "claim_beats", dict(
+        rows = statements.run(conn, "claim_beats", dict(
             now=now or datetime.now(UTC), lease_s=dispatch_lease_s(lease_s),
-            limit=limit, jitter=jitter)).all()
+            limit=limit, jitter=jitter), filename=_FILE).all()
     claims = [(r.id, r.lease_token, r.brand_id) for r in rows if r.id is not None]
     due_in = next((r.next_due_in_s for r in rows if r.id is None), None)
     return claims, None if due_in is None else float(due_in)
@@ -157,13 +157,13 @@ def begin_beats(engine: sa.Engine, claims: list[tuple[int, str]], margin_s: floa
     lease is given back)."""
     if not claims:
         return []
-    key = store.fingerprint_key(engine)
+    key = brands.fingerprint_key(engine)
     started_at = datetime.now(UTC)
     with engine.begin() as conn:
-        rows = _run(conn, "start_beats", dict(
+        rows = statements.run(conn, "start_beats", dict(
             ids=[c[0] for c in claims], tokens=[c[1] for c in claims],
             attempt_ids=[str(uuid.uuid4()) for _ in claims],
-            started_ats=[started_at] * len(claims), margin_s=margin_s)).all()
+            started_ats=[started_at] * len(claims), margin_s=margin_s), filename=_FILE).all()
         beats = [(prepare_beat(_outgoing(r, key), r.attempt_id, r.started_at),
                   Beat(r.id, r.lease_token, r.next_beat_at)) for r in rows if r.state == "live"]
         if beats:
@@ -178,9 +178,9 @@ def keep_beat_leases(engine: sa.Engine, beats: list[tuple[Sending, Beat]], margi
     if not beats:
         return []
     with engine.begin() as conn:
-        held = set(_run(conn, "keep_beat_leases", dict(
+        held = set(statements.run(conn, "keep_beat_leases", dict(
             ids=[b.session_row for _, b in beats], tokens=[b.lease_token for _, b in beats],
-            margin_s=margin_s)).scalars())
+            margin_s=margin_s), filename=_FILE).scalars())
     return [(s, b) for s, b in beats if b.session_row in held]
 
 
@@ -200,7 +200,8 @@ def finish_beats(engine: sa.Engine, finished: list[tuple[Attempt, Beat]]) -> Non
     completions = [store.completion_row(a) for a, _ in finished]
     rows = []
     for attempt, beat in finished:
-        error = None if attempt.outcome.kind == DELIVERED else redact_answer(attempt)[1]
+        delivered = attempt.outcome.kind == AttemptOutcome.DELIVERED
+        error = None if delivered else redact_answer(attempt)[1]
         rows.append(dict(id=beat.session_row, token=beat.lease_token,
                          outcome=attempt.outcome.kind, status=attempt.response_status,
                          error=error, ended=ends_session(attempt.outcome),
@@ -222,15 +223,15 @@ def sweep_beat_leases(engine: sa.Engine) -> list[int]:
     """Give back the leases of heartbeats whose worker stopped or whose message was lost,
     closing attempts written but never completed as ``unknown``; the sessions' row ids."""
     with engine.begin() as conn:
-        return list(_run(conn, "sweep_beat_leases").scalars())
+        return list(statements.run(conn, "sweep_beat_leases", filename=_FILE).scalars())
 
 
 def expire_sessions(engine: sa.Engine, *, now: datetime | None = None,
                     limit: int = EXPIRE_LIMIT) -> list[int]:
     """End the live sessions whose end has come (``expired``); their row ids."""
     with engine.begin() as conn:
-        return list(_run(conn, "expire_sessions", dict(
-            now=now or datetime.now(UTC), limit=limit)).scalars())
+        return list(statements.run(conn, "expire_sessions", dict(
+            now=now or datetime.now(UTC), limit=limit), filename=_FILE).scalars())
 
 
 # --- in the calling thread --------------------------------------------------------------------

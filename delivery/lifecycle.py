@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import contract
 
-from .schedule import DELIVERED, EXHAUSTED, REJECTED
+from .records import CallbackState
 
 NEW = "NEW"
 PLACED = "PLACED"
@@ -64,12 +64,12 @@ def effect_of(destination: str, final_state: str, current_status: str,
     """The effect of a callback that ended ``delivered``, ``rejected`` or ``exhausted``."""
     if destination != contract.PLACE:
         return GroupEffect()
-    if final_state == DELIVERED:
+    if final_state == CallbackState.DELIVERED:
         return GroupEffect(bet_status=PLACED if current_status == NEW else None)
-    if final_state == REJECTED:
+    if final_state == CallbackState.REJECTED:
         return GroupEffect(bet_status=PLACE_ERROR,
                            skip_reason=f"skipped: /bet/place was rejected ({error_code})")
-    if final_state == EXHAUSTED:
+    if final_state == CallbackState.EXHAUSTED:
         return GroupEffect(
             bet_status=DECLINED, restrictions=[contract.PLACE_RETRY_LIMIT_RESTRICTION],
             skip_reason="skipped: /bet/place was never answered; the bet was declined",

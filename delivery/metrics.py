@@ -34,9 +34,9 @@ from prometheus_client.core import GaugeMetricFamily
 
 import contract
 
-from . import store
+from . import brands, store
 from .heartbeats import ends_session
-from .schedule import EXHAUSTED
+from .records import AttemptOutcome, CallbackState
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class BrandNames:
         if name is None:
             with self._lock:
                 try:
-                    self._names.update({b.id: b.name for b in store.brands(engine)})
+                    self._names.update({b.id: b.name for b in brands.all_brands(engine)})
                 except sa.exc.SQLAlchemyError:
                     pass
                 name = self._names.get(brand_id, str(brand_id))
@@ -92,7 +92,8 @@ def record_attempts(engine: sa.Engine, attempts) -> None:
     for attempt in attempts:
         cb = attempt.callback
         brand = _brand_name(engine, cb.brand_id)
-        outcome = EXHAUSTED if attempt.final_state == EXHAUSTED else attempt.outcome.kind
+        outcome = (AttemptOutcome.EXHAUSTED if attempt.final_state == CallbackState.EXHAUSTED
+                   else attempt.outcome.kind)
         counts[brand, cb.destination, outcome] += 1
         if attempt.duration_ms is not None:
             key = (brand, cb.destination)

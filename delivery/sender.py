@@ -1,17 +1,18 @@
 """The only module that speaks HTTP: one attempt at one callback.
 
 An attempt has two halves so that it can be recorded before the request goes out:
-``prepare(callback)`` fixes its Request ID, start time, body and headers (a :class:`Sending`);
-``send(sending, client)`` POSTs it, reads at most ``RESPONSE_BODY_CAP_BYTES`` of the answer,
-classifies it and returns an :class:`Attempt` — it never raises for anything the platform or the
-network does. ``deliver_once`` does both. Tests pass an ``httpx.Client`` with a ``MockTransport``;
+:func:`delivery.requests.prepare` fixes its Request ID, start time, body and headers (a
+:class:`~delivery.records.Sending`); ``send(sending, client)`` POSTs it, reads at most
+``RESPONSE_BODY_CAP_BYTES`` of the answer, classifies it and returns an
+:class:`~delivery.records.Attempt` — it never raises for anything the platform or the network
+does. ``deliver_once`` does both. Tests pass an ``httpx.Client`` with a ``MockTransport``;
 workers pass :func:`make_transport`, whose connections enforce the brand's timeout as one overall
 deadline per request (connect, headers and body together), even against a platform that trickles
 one byte a second.
 
-The request is exactly what :func:`build_headers` and the body say (plus Host and
-Content-Length): no client-wide default headers, no cookie jar — a platform's Set-Cookie is never
-replayed on other callbacks — and redirects are not followed.
+The request is exactly what :func:`delivery.requests.build_headers` and the body say (plus Host
+and Content-Length): no client-wide default headers, no cookie jar — a platform's Set-Cookie is
+never replayed on other callbacks — and redirects are not followed.
 
 ``send_async(sending, pool)`` is the same on an event loop, the worker's path (see
 :class:`delivery.worker.SendLoop`): HTTP/1.1 spoken with h11 over asyncio streams, through an
@@ -22,14 +23,11 @@ test-urls``, the battery, tests).
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache, cached_property, lru_cache
+from functools import cache, lru_cache
 
 import h11
 import httpcore
@@ -37,124 +35,9 @@ import httpx
 
 import contract
 
-from . import masking, signing, urls
-from .schedule import Outcome, classify, parse_retry_after
-
-
-@dataclass(frozen=True)
-class OutgoingCallback:
-    """A callback as a worker sends it: the row plus its brand's settings."""
-
-    callback_id: int
-    request_id: str
-    bet_id: str
-    brand_id: int
-    destination: str
-    payload: dict
-    foreign_params: dict
-    attempt_no: int
-    base_url: str
-    timeout_s: float
-    retry_schedule_s: tuple[int, ...] = contract.DEFAULT_RETRY_SCHEDULE_S
-    signing_secret: str | None = None
-    scheduled_at: datetime | None = None
-    created_at: datetime | None = None
-    origin: str = "producer"
-    lease_token: str | None = None
-    max_in_flight: int = contract.DEFAULT_MAX_IN_FLIGHT
-    #: How the brand's stored copies are masked (its visible keys, the fingerprint key).
-    mask: masking.Mask = masking.KEYLESS
-    #: The action (``callbacks retry`` or ``recover``) that sent this callback again, if any.
-    action_id: int | None = None
-    #: ``user:password`` from the brand's URL, sent as ``Authorization: Basic`` (never stored:
-    #: the stored headers mask Authorization).
-    url_credentials: str | None = field(default=None, repr=False)
-
-    @property
-    def url(self) -> str:
-        """Where the request goes: the destination path after the base URL's path, before its
-        query string (see :func:`delivery.urls.join`)."""
-        return urls.join(self.base_url, self.destination)
-
-
-@dataclass
-class Attempt:
-    """One HTTP request and what came of it — a row of the attempt history."""
-
-    id: str
-    callback: OutgoingCallback
-    started_at: datetime
-    finished_at: datetime
-    duration_ms: float
-    request_headers: dict
-    outcome: Outcome
-    response_status: int | None = None
-    response_headers: dict | None = None
-    response_body: str | None = None
-    response_truncated: bool = False
-    retry_after_s: float | None = None
-    #: Set by the caller once the retry decision is made.
-    next_attempt_at: datetime | None = None
-    final_state: str | None = field(default=None)
-
-
-def build_headers(callback: OutgoingCallback, attempt_id: str, body: bytes,
-                  now: datetime) -> dict[str, str]:
-    """Headers for one attempt; with Basic credentials when the brand's URL has them, signed
-    when the brand has a signing secret."""
-    headers = {
-        "Content-Type": "application/json",
-        "Foreign-Params": json.dumps(callback.foreign_params, separators=(",", ":")),
-        "X-Request-ID": attempt_id,
-        "User-Agent": "CallbackDesk/1",
-    }
-    if callback.url_credentials is not None:
-        headers["Authorization"] = urls.basic_authorization(callback.url_credentials)
-    if callback.signing_secret:
-        headers.update(signing.sign(callback.signing_secret, callback.request_id, now, body))
-    return headers
-
-
-def redact_headers(headers: dict[str, str] | None,
-                   mask: masking.Mask = masking.KEYLESS) -> dict[str, str] | None:
-    """Headers as stored in the history: credentials, cookies, signatures and every
-    Foreign-Params value but the brand's visible ones masked (see :mod:`.masking`)."""
-    return mask.headers(headers)
-
-
-def redact_params(params: dict, mask: masking.Mask = masking.KEYLESS) -> dict:
-    """Foreign-Params with every value but the brand's visible ones masked, at any depth."""
-    return mask.params(params)
-
-
-def redact_answer(attempt: Attempt) -> tuple[str | None, str | None, str | None]:
-    """The answer's body, error detail and error code as stored: the session's Foreign-Params
-    values masked wherever the platform echoed them, and members named like its keys (see
-    :class:`.masking.Secrets`)."""
-    outcome = attempt.outcome
-    answer = (attempt.response_body, outcome.error_detail, outcome.error_code)
-    if not any(answer):
-        return answer
-    callback = attempt.callback
-    secrets = callback.mask.secrets(callback.foreign_params)
-    return tuple(secrets.text(text) for text in answer)
-
-
-@dataclass(frozen=True)
-class Sending:
-    """An attempt whose request is about to go out: recorded first, then sent."""
-
-    id: str
-    callback: OutgoingCallback
-    started_at: datetime
-    body: bytes
-    headers: dict[str, str]
-
-    @cached_property
-    def stored_headers(self) -> dict[str, str]:
-        """The headers as the history keeps them (masked once, for the row written before
-        the request and for the attempt after it)."""
-        return redact_headers(self.headers, self.callback.mask)
+from .decisions import classify, parse_retry_after
+from .records import Attempt, OutgoingCallback, Sending
+from .requests import prepare, redact_headers
 
 
 @lru_cache(maxsize=4096)
@@ -162,15 +45,6 @@ def _url(url: str) -> httpx.URL:
     """A platform URL parsed once (a brand has a handful; parsing cost a twentieth of a
     request's CPU)."""
     return httpx.URL(url)
-
-
-def prepare(callback: OutgoingCallback) -> Sending:
-    """Fix an attempt's Request ID, start time, body and headers."""
-    attempt_id = str(uuid.uuid4())
-    body = json.dumps(callback.payload, separators=(",", ":")).encode()
-    started_at = datetime.now(UTC)
-    return Sending(attempt_id, callback, started_at, body,
-                   build_headers(callback, attempt_id, body, started_at))
 
 
 def deliver_once(callback: OutgoingCallback, client: httpx.Client) -> Attempt:

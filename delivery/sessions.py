@@ -13,7 +13,7 @@ heartbeat is due anywhere in its first interval (:func:`delivery.heartbeats.firs
 A session as this module returns it is a dict: ``session_id, brand, state, heartbeats_sent,
 last_status, last_outcome, last_at, last_error, opened_at, refreshed_at, expires_at,
 next_beat_at, failing_since, failures_in_row, ended_at, foreign_params`` — the Foreign-Params
-masked with the brand's mask (:meth:`delivery.store.Brand.mask`), never the values sent.
+masked with the brand's mask (:meth:`delivery.brands.Brand.mask`), never the values sent.
 
 The checks of a producer's input (:func:`check_session_id`, :func:`check_foreign_params`,
 :func:`check_ttl_s`, :func:`parse_expires_at`, :func:`expiry`, :func:`check_state`) are pure;
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 import contract
 from contract import checking
 
-from . import heartbeats, statements, store
+from . import brands, heartbeats, statements
 from .errors import InvalidInput
 
 _FILE = "player_sessions.sql"
@@ -151,9 +151,6 @@ def is_live(state: str, expires_at: datetime | None, now: datetime) -> bool:
 
 # --- the statements -------------------------------------------------------------------------
 
-def _run(conn: sa.Connection, name: str, params=None) -> sa.CursorResult:
-    return statements.run(conn, name, params, filename=_FILE)
-
 
 @dataclass(frozen=True)
 class Opened:
@@ -174,23 +171,26 @@ def open(engine: sa.Engine, brand_name: str, session_id: str, foreign_params: di
     session_id = check_session_id(session_id)
     foreign_params = check_foreign_params(foreign_params)
     ends = expiry(ttl_s, expires_at, now)
-    brand = store.brand_named(engine, brand_name)
+    brand = brands.brand_named(engine, brand_name)
     sent = json.dumps(foreign_params)
-    shown = json.dumps(brand.mask(store.fingerprint_key(engine)).params(foreign_params))
+    shown = json.dumps(brand.mask(brands.fingerprint_key(engine)).params(foreign_params))
     first_beat = now + timedelta(seconds=heartbeats.first_delay_s(
         brand.heartbeat_interval_s, random.random()))
     with engine.begin() as conn:
         values = dict(brand_id=brand.id, session_id=session_id, foreign_params=sent,
                       shown_params=shown, expires_at=ends, now=now)
-        created = _run(conn, "insert_session", dict(values, next_beat_at=first_beat)).first()
+        created = statements.run(conn, "insert_session", dict(values, next_beat_at=first_beat),
+                                 filename=_FILE).first()
         if created is None:
-            row = _run(conn, "lock_session", dict(brand_id=brand.id,
-                                                  session_id=session_id)).one()
+            row = statements.run(conn, "lock_session", dict(brand_id=brand.id,
+                                                            session_id=session_id),
+                                 filename=_FILE).one()
             created = not is_live(row.state, row.expires_at, now)
             if created:
-                _run(conn, "reopen_session", dict(values, id=row.id, next_beat_at=first_beat))
+                statements.run(conn, "reopen_session",
+                               dict(values, id=row.id, next_beat_at=first_beat), filename=_FILE)
             else:
-                _run(conn, "refresh_session", dict(values, id=row.id))
+                statements.run(conn, "refresh_session", dict(values, id=row.id), filename=_FILE)
         session = _session(conn, brand.id, session_id)
     return Opened(session, bool(created))
 
@@ -200,16 +200,17 @@ def close(engine: sa.Engine, brand_name: str, session_id: str, *,
     """Close the brand's live session (no more heartbeats; one in flight is still recorded);
     a session over already stays as it is. The session, or None when the brand has none of
     that id."""
-    brand = store.brand_named(engine, brand_name)
+    brand = brands.brand_named(engine, brand_name)
     with engine.begin() as conn:
-        _run(conn, "close_session", dict(brand_id=brand.id, session_id=session_id,
-                                         now=now or datetime.now(UTC)))
+        statements.run(conn, "close_session", dict(brand_id=brand.id, session_id=session_id,
+                                                   now=now or datetime.now(UTC)),
+                       filename=_FILE)
         return _session(conn, brand.id, session_id)
 
 
 def get(engine: sa.Engine, brand_name: str, session_id: str) -> dict | None:
     """The brand's session of that id, or None."""
-    brand = store.brand_named(engine, brand_name)
+    brand = brands.brand_named(engine, brand_name)
     with engine.connect() as conn:
         return _session(conn, brand.id, session_id)
 
@@ -222,12 +223,13 @@ def list_sessions(engine: sa.Engine, brand_name: str, *, state: str | None = Non
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
         raise InvalidInput(f"limit must be 1 to {MAX_LIST:,}, got {checking.show(limit)}",
                            field="limit", value=limit)
-    brand = store.brand_named(engine, brand_name)
+    brand = brands.brand_named(engine, brand_name)
     with engine.connect() as conn:
-        return [dict(r._mapping) for r in _run(conn, "sessions", dict(
-            brand_id=brand.id, state=state, limit=limit))]
+        return [dict(r._mapping) for r in statements.run(conn, "sessions", dict(
+            brand_id=brand.id, state=state, limit=limit), filename=_FILE)]
 
 
 def _session(conn: sa.Connection, brand_id: int, session_id: str) -> dict | None:
-    row = _run(conn, "session", dict(brand_id=brand_id, session_id=session_id)).first()
+    row = statements.run(conn, "session", dict(brand_id=brand_id, session_id=session_id),
+                         filename=_FILE).first()
     return None if row is None else dict(row._mapping)

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 import sqlalchemy as sa
 
 from . import statements
-from .sender import Sending
+from .records import Sending
 
 log = logging.getLogger(__name__)
 

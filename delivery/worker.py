@@ -41,7 +41,8 @@ import sqlalchemy as sa
 from . import heartbeats, metrics, stopping, store
 from .database import connection_lost
 from .dispatch import decide
-from .sender import AsyncPool, Attempt, Sending, send_async
+from .records import Attempt, Sending
+from .sender import AsyncPool, send_async
 
 log = logging.getLogger(__name__)
 

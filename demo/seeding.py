@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from delivery import store
+from delivery import brands, store
 
 from .synthetic import BrandProfile, HistoryWriter, default_profiles
 
@@ -131,10 +131,10 @@ def _produce(out, profiles, start, now, first_id, salt, seed, n_bets) -> None:
 
 def _brands(engine: sa.Engine, names: list[str]) -> list[tuple[int, str]]:
     """``(id, name)`` of each brand, creating missing ones (existing settings are kept)."""
-    known = {b.name: b for b in store.brands(engine)}
+    known = {b.name: b for b in brands.all_brands(engine)}
     found = []
     for name in names:
-        brand = known.get(name) or store.add_brand(engine, name, DEFAULT_BASE_URL)
+        brand = known.get(name) or brands.add_brand(engine, name, DEFAULT_BASE_URL)
         found.append((brand.id, brand.name))
     return found
 

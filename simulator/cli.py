@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 
+from delivery import brands as delivery_brands
 from delivery import database, migrate, settings, store
 from delivery.errors import InvalidInput
 
@@ -59,9 +60,9 @@ def run(args) -> int:
         raise InvalidInput("--duration must be 0 (until Ctrl-C) or more", field="duration")
     engine = database.make_engine(database.database_url(settings.from_env()))
     migrate.require_current(engine)
-    brands = store.brands(engine)
+    brands = delivery_brands.all_brands(engine)
     if args.brand:
-        brands = [store.brand_named(engine, name) for name in args.brand]
+        brands = [delivery_brands.brand_named(engine, name) for name in args.brand]
     elif args.brands:
         brands = brands[:args.brands]
     if not brands:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from delivery import brands as delivery_brands
 from delivery import lifecycle, sessions, store
 from delivery.validation import parse_callback
 from sandbox.client import SandboxClient
@@ -108,7 +109,7 @@ USUAL_HABITS = SessionHabits()
 
 
 class Simulator:
-    def __init__(self, engine: sa.Engine, brands: list[store.Brand], *, rate_per_s: float,
+    def __init__(self, engine: sa.Engine, brands: list[delivery_brands.Brand], *, rate_per_s: float,
                  players_per_brand: int = 20, pace: float = 1.0, seed: int | None = None,
                  habits: SessionHabits = USUAL_HABITS,
                  logged_out_per_brand: int = LOGGED_OUT_PER_BRAND):

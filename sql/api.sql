@@ -1,4 +1,4 @@
--- Named queries of the producer HTTP API (api/), run by the API section of delivery/store.py.
+-- Named queries of the producer HTTP API, run by api/store.py only (as prepared statements).
 -- Parameters are :named.
 
 -- name: callbacks_by_request_id
@@ -35,15 +35,13 @@ WHERE group_id = :bet_id AND brand_id = :brand_id AND destination <> '/heartbeat
 ORDER BY started_at, attempt_no, id;
 
 -- name: insert_api_token
+-- A new API token's hash and scope; a live token of the same name breaks the unique key.
 INSERT INTO api_tokens (name, token_sha256, all_brands, read_only)
 VALUES (:name, :token_sha256, :all_brands, :read_only)
 RETURNING id, name, all_brands, read_only, created_at;
 
--- name: brands_by_name
--- The stored brands among these names.
-SELECT id, name FROM brands WHERE name = ANY (CAST(:names AS text[]));
-
 -- name: insert_api_token_brands
+-- The brands a new token is scoped to (none for a token of all brands).
 INSERT INTO api_token_brands (token_id, brand_id)
 SELECT :token_id, unnest(CAST(:brand_ids AS integer[]));
 
@@ -68,6 +66,7 @@ WHERE t.revoked_at IS NULL OR :include_revoked
 ORDER BY t.created_at, t.id;
 
 -- name: revoke_api_token
+-- Revoke the live token of this name; its scope (brand names) as api_tokens lists it.
 UPDATE api_tokens t SET revoked_at = now()
 WHERE t.name = :name AND t.revoked_at IS NULL
 RETURNING t.name, t.all_brands,

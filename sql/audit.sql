@@ -3,6 +3,8 @@
 -- by delivery/changes.py.
 
 -- name: insert_change
+-- Append one configuration change to the trail: who, from where, what before and
+-- after (secrets masked by the caller), and why.
 INSERT INTO config_changes (kind, actor, os_user, source, brand_id, subject, before, after,
                             reason)
 VALUES (:kind, :actor, :os_user, :source, :brand_id, :subject, CAST(:before AS jsonb),

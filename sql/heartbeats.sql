@@ -187,6 +187,7 @@ SET delivered = m.delivered + EXCLUDED.delivered, ended = m.ended + EXCLUDED.end
     failed = m.failed + EXCLUDED.failed;
 
 -- name: drop_old_beat_minutes
+-- Forget the per-minute heartbeat counts older than 35 days.
 DELETE FROM heartbeat_minutes WHERE minute < now() - interval '35 days';
 
 -- name: drop_old_sessions

@@ -14,6 +14,7 @@ ON CONFLICT (brand_id, session_id) DO NOTHING
 RETURNING id;
 
 -- name: lock_session
+-- The brand's session of this id, locked while it is refreshed or reopened.
 SELECT id, state, expires_at FROM player_sessions
 WHERE brand_id = :brand_id AND session_id = :session_id
 FOR UPDATE;

@@ -1,57 +1,5 @@
--- Named queries run by delivery/store.py. Parameters are :named.
-
--- name: upsert_brand
--- The brand's visible keys are kept (none for a new brand).
-INSERT INTO brands (name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
-                    heartbeat_interval_s)
-VALUES (:name, :base_url, :retry_schedule_s, :timeout_s, :max_in_flight, :signing_secret,
-        :heartbeat_interval_s)
-ON CONFLICT (name) DO UPDATE SET
-    base_url = EXCLUDED.base_url,
-    retry_schedule_s = EXCLUDED.retry_schedule_s,
-    timeout_s = EXCLUDED.timeout_s,
-    max_in_flight = EXCLUDED.max_in_flight,
-    signing_secret = EXCLUDED.signing_secret,
-    heartbeat_interval_s = EXCLUDED.heartbeat_interval_s,
-    updated_at = now()
-RETURNING id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
-          visible_keys, heartbeat_interval_s;
-
--- name: set_visible_keys
--- The brand's Foreign-Params keys shown in clear in the stored history (lower case).
-UPDATE brands SET visible_keys = CAST(:keys AS text[]), updated_at = now() WHERE name = :name
-RETURNING id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret,
-          visible_keys, heartbeat_interval_s;
-
--- name: set_brand_currency
-UPDATE brands SET currency = :currency, updated_at = now() WHERE name = :name;
-
--- name: brands
-SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, visible_keys,
-       heartbeat_interval_s
-FROM brands ORDER BY name;
-
--- name: brand_named
-SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, signing_secret, visible_keys,
-       heartbeat_interval_s
-FROM brands WHERE name = :name;
-
--- name: url_credentials
--- The user:password split off a brand's URL (owner only: no back-office role reads the table).
-SELECT username || ':' || password AS credentials FROM brand_url_credentials
-WHERE brand_id = :brand_id;
-
--- name: brands_with_url_credentials
-SELECT brand_id FROM brand_url_credentials;
-
--- name: set_url_credentials
-INSERT INTO brand_url_credentials (brand_id, username, password)
-VALUES (:brand_id, :username, :password)
-ON CONFLICT (brand_id) DO UPDATE SET
-    username = EXCLUDED.username, password = EXCLUDED.password, updated_at = now();
-
--- name: drop_url_credentials
-DELETE FROM brand_url_credentials WHERE brand_id = :brand_id;
+-- Named queries of the queue (bets, callbacks, attempts), run by delivery/store.py only.
+-- Parameters are :named.
 
 -- name: lock_bet
 -- Creates the bet on its first callback and locks its row: the group's mutex.
@@ -79,6 +27,7 @@ ON CONFLICT (bet_id) DO UPDATE SET updated_at = now()
 RETURNING bet_id, brand_id, status, (xmax = 0) AS created;
 
 -- name: set_bet_status
+-- The bet's new status, its restrictions added to those it has.
 UPDATE bets SET status = :status, restrictions = restrictions || CAST(:restrictions AS jsonb),
                 updated_at = now()
 WHERE bet_id = :bet_id;
@@ -131,6 +80,8 @@ SELECT id, request_id, state,
 FROM new;
 
 -- name: insert_callback
+-- One callback the queue makes itself (a place's decline): pending and due now,
+-- or skipped and finished with its reason.
 INSERT INTO callbacks (request_id, brand_id, bet_id, destination, payload, foreign_params,
                        origin, state, next_attempt_at, last_error, finished_at)
 VALUES (:request_id, :brand_id, :bet_id, :destination, CAST(:payload AS jsonb),
@@ -140,6 +91,7 @@ VALUES (:request_id, :brand_id, :bet_id, :destination, CAST(:payload AS jsonb),
 RETURNING id;
 
 -- name: in_flight_by_brand
+-- How many callbacks each brand has in flight right now.
 SELECT brand_id, count(*) AS in_flight FROM callbacks WHERE state = 'in_flight' GROUP BY brand_id;
 
 -- name: claim_due
@@ -300,11 +252,15 @@ RETURNING c.id, c.request_id, c.bet_id, c.brand_id, c.destination, c.payload,
           k.username || ':' || k.password AS url_credentials;
 
 -- name: skip_waiting_in_group
+-- Skip every callback still waiting behind the bet's head, with the reason
+-- (its place was rejected or never answered).
 UPDATE callbacks SET state = 'skipped', last_error = :reason, finished_at = now()
 WHERE bet_id = :bet_id AND state = 'waiting'
 RETURNING id;
 
 -- name: status
+-- Queue figures over the open callbacks: how many, of how many bets, in flight, due
+-- now, and the oldest one's age in seconds.
 SELECT
     count(*) FILTER (WHERE state IN ('waiting', 'pending', 'in_flight')) AS pending_callbacks,
     count(DISTINCT bet_id) FILTER (WHERE state IN ('waiting', 'pending', 'in_flight'))
@@ -326,14 +282,17 @@ WHERE a.group_id = :group_id
 ORDER BY a.started_at, a.attempt_no;
 
 -- name: group_callbacks
+-- A bet's callbacks in queue order, with their state and last answer.
 SELECT id, request_id, destination, state, attempts, next_attempt_at, last_status, last_error,
        origin, created_at, finished_at, payload
 FROM callbacks WHERE bet_id = :group_id ORDER BY id;
 
 -- name: bet
+-- The bet's row, every column.
 SELECT * FROM bets WHERE bet_id = :bet_id;
 
 -- name: bet_statuses
+-- The status of each of these bets that exists.
 SELECT bet_id, status FROM bets WHERE bet_id = ANY(CAST(:bet_ids AS text[]));
 
 -- name: lock_finished

@@ -18,7 +18,7 @@ from factories import item
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
 
-from delivery import database, store
+from delivery import brands, database, store
 from delivery.validation import parse_callback
 
 #: Callbacks queued before, during (in flight at the stop) and after the outage.
@@ -88,8 +88,8 @@ def run_outage(own: OwnServer, outage_s: float, settle_timeout_s: float = 60) ->
     try:
         # Requests take a little while, so that some are in flight when the server stops.
         with Receiver(lambda seen: Reply(delay_s=0.2)) as platform:
-            store.add_brand(engine, "b", platform.url, retry_schedule_s=(0,) + (1,) * 19,
-                            timeout_s=5)
+            brands.add_brand(engine, "b", platform.url, retry_schedule_s=(0,) + (1,) * 19,
+                             timeout_s=5)
             worker = Worker(own.url).start()
             try:
                 # Given deliveries flowing

@@ -8,7 +8,7 @@ import streamlit as st
 
 import contract
 from delivery import urls
-from delivery.schedule import ERROR_CLASSES
+from delivery.records import ERROR_CLASSES
 
 from .. import auth, components, markup, navigation, queries, session_view, tables
 from ..filters import FilterError, HistoryFilter, parse_codes

@@ -33,7 +33,7 @@ from battery.session import DEMO_TOKEN, TOKEN_KEY, foreign_params_from
 from battery.suite import CASES
 from dashboard import auth, components, connection, markup
 from dashboard import integration_queries as queries
-from delivery import store
+from delivery import brands
 from delivery.errors import CallbackDeskError, ConfigurationError
 
 _BADGE = {SUCCESS: ":green-badge[Success]", FAILED: ":red-badge[Failed]",
@@ -146,7 +146,7 @@ def _fingerprint_key() -> bytes | None:
     """The key of masked values' fingerprints, read through the owner's URL (no back-office
     role may read it). Without it the run's values are still masked, as a bare ``***``."""
     try:
-        return store.fingerprint_key(connection.owner_engine())
+        return brands.fingerprint_key(connection.owner_engine())
     except sa.exc.SQLAlchemyError:
         return None
 
@@ -157,7 +157,7 @@ def _run_now(brand_name: str, brand_id: int, url: str, foreign_params: dict,
 
     writer = _battery_engine(connection.battery_url(), brand_id)
     try:
-        brand = store.brand_named(writer, brand_name)
+        brand = brands.brand_named(writer, brand_name)
     except sa.exc.SQLAlchemyError as exc:
         st.error(f"Runs cannot be recorded as {connection.BATTERY_ROLE}: "
                  f"{getattr(exc, 'orig', exc)}. Run `callbacks db upgrade` (it creates the "
@@ -195,7 +195,7 @@ def _credentials(brand, url: str) -> str | None:
     if url != brand.base_url:
         return None
     try:
-        return store.url_credentials(connection.owner_engine(), brand.id)
+        return brands.url_credentials(connection.owner_engine(), brand.id)
     except sa.exc.SQLAlchemyError as exc:
         raise ConfigurationError(
             "the brand's URL credentials cannot be read through the owner's database URL "

@@ -18,7 +18,7 @@ from workers import Worker, wait_for
 
 from actions import store as actions
 from actions.errors import UnknownBet
-from delivery import store
+from delivery import brands, store
 from delivery.validation import parse_callback
 
 #: A bet's callbacks in the tests (no place: an exhausted place declines the bet).
@@ -107,7 +107,7 @@ def test_retry_sends_the_exhausted_callbacks_again_in_order(clean_db, database_u
     switch = Switch(down=True)
     with Receiver(switch) as platform:
         # Given a bet whose callbacks all exhausted their one attempt on a dead platform
-        store.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
+        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
         back_office_user(clean_db)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:3])
         exhaust(clean_db, database_url, platform, {"bet-1": request_ids})
@@ -143,8 +143,8 @@ def test_retry_brings_a_failed_head_forward_and_the_rest_follow(clean_db, databa
     switch = Switch(down=True)
     with Receiver(switch) as platform:
         # Given a head that failed and waits ten minutes for its next try
-        store.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0, 600),
-                        timeout_s=2)
+        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0, 600),
+                         timeout_s=2)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
         with Worker(database_url):
             wait_for(lambda: store.group_callbacks(clean_db, "bet-1")[0]["attempts"] == 1, 30,
@@ -163,7 +163,7 @@ def test_retry_brings_a_failed_head_forward_and_the_rest_follow(clean_db, databa
 
 def test_include_delivered_resends_with_the_same_request_id(clean_db, database_url):
     with Receiver() as platform:
-        store.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
+        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
         with Worker(database_url):
             wait_for(lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30, "delivery")
@@ -185,8 +185,8 @@ def test_recover_of_1000_exhausted_callbacks_across_200_bets(clean_db, database_
     switch = Switch(down=True)
     with Receiver(switch) as platform:
         # Given 200 bets of 5 callbacks each, all exhausted while the platform was down
-        store.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=10,
-                        max_in_flight=50)
+        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=10,
+                         max_in_flight=50)
         expected = {f"bet-{n:03d}": enqueue(clean_db, "acme", f"bet-{n:03d}")
                     for n in range(200)}
         exhaust(clean_db, database_url, platform, expected)
@@ -233,7 +233,7 @@ def test_recover_filters_by_destination_and_leaves_order_breaking_bets_alone(cle
                                                                              database_url):
     switch = Switch(down=True)
     with Receiver(switch) as platform:
-        store.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
+        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
         exhausted = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
         exhaust(clean_db, database_url, platform, {"bet-1": exhausted})
         switch.down = False
@@ -265,7 +265,7 @@ def test_recover_filters_by_destination_and_leaves_order_breaking_bets_alone(cle
 
 
 def test_recover_with_nothing_to_do_and_bad_options(clean_db, database_url):
-    store.add_brand(clean_db, "acme", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "acme", "http://127.0.0.1:9")
     done = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h", "--reason",
                      "x", "--yes")
     assert done.returncode == 2 and "nothing to recover for brand 'acme'" in done.stderr
@@ -287,7 +287,7 @@ def test_recover_with_nothing_to_do_and_bad_options(clean_db, database_url):
 
 def test_cancel_of_the_head_asks_then_stops_the_bet(clean_db, database_url):
     with Receiver() as platform:
-        store.add_brand(clean_db, "acme", platform.url)
+        brands.add_brand(clean_db, "acme", platform.url)
         back_office_user(clean_db)
         enqueue(clean_db, "acme", "bet-1", FLOW[:3])
         before = snapshot(clean_db)
@@ -316,7 +316,7 @@ def test_cancel_of_the_head_asks_then_stops_the_bet(clean_db, database_url):
 
 def test_cancel_of_one_waiting_callback_lets_the_others_go(clean_db, database_url):
     with Receiver() as platform:
-        store.add_brand(clean_db, "acme", platform.url)
+        brands.add_brand(clean_db, "acme", platform.url)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:3])
         done = callbacks(database_url, "cancel", "--group-id", "bet-1", "--request-id",
                          request_ids[1], "--reason", "sent by mistake")
@@ -338,7 +338,7 @@ def test_a_bet_being_sent_is_never_touched(clean_db, database_url):
         return Reply(204)
 
     with Receiver(behave) as platform:
-        store.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=90)
+        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=90)
         enqueue(clean_db, "acme", "bet-1", FLOW[:2])
         with Worker(database_url):
             wait_for(lambda: platform.seen, 30, "the head to go out")
@@ -359,7 +359,7 @@ def test_a_bet_being_sent_is_never_touched(clean_db, database_url):
 
 
 def test_a_leased_callback_refuses_actions_until_its_lease_is_done(clean_db, database_url):
-    store.add_brand(clean_db, "acme", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "acme", "http://127.0.0.1:9")
     enqueue(clean_db, "acme", "bet-1", FLOW[:1])
     store.claim_due(clean_db, lease_s=60)  # a scheduler's claim: the message is on its way
     before = snapshot(clean_db)
@@ -379,7 +379,7 @@ def test_a_leased_callback_refuses_actions_until_its_lease_is_done(clean_db, dat
 ])
 def test_unknown_bets_and_wrong_states_are_explained(clean_db, database_url, args, message):
     with Receiver() as platform:
-        store.add_brand(clean_db, "acme", platform.url)
+        brands.add_brand(clean_db, "acme", platform.url)
         enqueue(clean_db, "acme", "bet-1", FLOW[:1])
         with Worker(database_url):
             wait_for(lambda: states(clean_db, "bet-1") == ["delivered"], 30, "delivery")
@@ -395,7 +395,7 @@ def test_unknown_bets_and_wrong_states_are_explained(clean_db, database_url, arg
 def test_dry_runs_print_the_changes_and_change_nothing(clean_db, database_url):
     switch = Switch(down=True)
     with Receiver(switch) as platform:
-        store.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
+        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
         exhausted = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
         exhaust(clean_db, database_url, platform, {"bet-1": exhausted})
     queued = enqueue(clean_db, "acme", "bet-2", FLOW[:2])
@@ -431,8 +431,8 @@ def test_dry_runs_print_the_changes_and_change_nothing(clean_db, database_url):
 
 def test_set_url_reroutes_queued_callbacks_and_is_recorded(clean_db, database_url):
     with Receiver(lambda s: Reply(500)) as old, Receiver() as new:
-        store.add_brand(clean_db, "acme", old.url, retry_schedule_s=(0, 1, 1, 1, 1, 1),
-                        timeout_s=2)
+        brands.add_brand(clean_db, "acme", old.url, retry_schedule_s=(0, 1, 1, 1, 1, 1),
+                         timeout_s=2)
         back_office_user(clean_db)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:3])
         with Worker(database_url):
@@ -444,7 +444,7 @@ def test_set_url_reroutes_queued_callbacks_and_is_recorded(clean_db, database_ur
                      "every callback delivered at the new URL")
         assert [s.request_id for s in new.seen] == request_ids
         assert {s.request_id for s in old.seen} == {request_ids[0]}
-    assert store.brand_named(clean_db, "acme").base_url == new.url
+    assert brands.brand_named(clean_db, "acme").base_url == new.url
     [row] = audit(clean_db)
     assert (row.kind, row.actor, row.reason) == ("set_url", "ann",
                                                  "platform moved to a new host")
@@ -458,7 +458,7 @@ def test_set_url_reroutes_queued_callbacks_and_is_recorded(clean_db, database_ur
 # --- the audit trail ------------------------------------------------------------------------
 
 def test_the_audit_trail_is_append_only(clean_db, database_url):
-    store.add_brand(clean_db, "acme", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "acme", "http://127.0.0.1:9")
     actions.set_url(clean_db, "acme", "http://127.0.0.1:8", actions.Actor("ann", "moved"))
     for statement in ("UPDATE actions SET reason = 'nothing'", "DELETE FROM actions"):
         with pytest.raises(sa.exc.DBAPIError, match="append-only"):
@@ -487,21 +487,21 @@ def test_the_audit_trail_is_append_only(clean_db, database_url):
 
 def test_the_operator_role_can_act_and_nothing_more(clean_db, database_url):
     """The back-office acts as callbacks_operator: enough to act, no more."""
-    store.add_brand(clean_db, "acme", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "acme", "http://127.0.0.1:9")
     enqueue(clean_db, "acme", "bet-1", FLOW[:2])
     operator = sa.create_engine(sa.make_url(database_url).set(username="callbacks_operator",
                                                               password=None))
-    brands = {"seen": "*"}
+    scope = {"seen": "*"}
 
     @sa.event.listens_for(operator, "begin")
     def _brands(conn):  # what the back-office sets from the signed-in user (row-level security)
-        set_scope(clean_db, conn, brands["seen"])
+        set_scope(clean_db, conn, scope["seen"])
 
     try:
-        brands["seen"] = "999"  # a user of another brand: the bet is not there
+        scope["seen"] = "999"  # a user of another brand: the bet is not there
         with pytest.raises(UnknownBet):
             actions.cancel(operator, "bet-1", actions.Actor("ann", "dup", "dashboard"))
-        brands["seen"] = "*"
+        scope["seen"] = "*"
         result = actions.cancel(operator, "bet-1", actions.Actor("ann", "dup", "dashboard"))
         assert [c.state for c in result.changes] == ["skipped", "skipped"]
         result = actions.set_url(operator, "acme", "http://127.0.0.1:8",

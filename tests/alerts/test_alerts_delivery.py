@@ -16,7 +16,7 @@ import contract
 from alerts import store as alert_store
 from alerts.monitor import AlertMonitor
 from alerts.notify import Notifier
-from delivery import heartbeats, store
+from delivery import brands, heartbeats
 from health import figures
 
 #: Retries of the notifications under test, short so a test needs no waiting.
@@ -46,8 +46,8 @@ def hook():
 
 
 def _failing_brand(engine, platform, name="acme", bets=6):
-    store.add_brand(engine, name, platform.url, retry_schedule_s=(0, 3600))
-    store.set_brand_currency(engine, name, "EUR")
+    brands.add_brand(engine, name, platform.url, retry_schedule_s=(0, 3600))
+    brands.set_brand_currency(engine, name, "EUR")
     for i in range(bets):
         enqueue(engine, name, f"x{i}", "/bet/place", stake="10.00")
     deliver(engine)
@@ -93,10 +93,10 @@ def test_a_rule_fires_once_while_broken_and_resolves(clean_db, hook):
 def test_every_kind_of_rule_fires_from_its_own_figures(clean_db):
     with failing_receiver({"x0", "x1", "e"}) as platform:
         _failing_brand(clean_db, platform, bets=2)
-        store.add_brand(clean_db, "once", platform.url, retry_schedule_s=(0,))
+        brands.add_brand(clean_db, "once", platform.url, retry_schedule_s=(0,))
         enqueue(clean_db, "once", "e", "/bet/place", stake="1.00")
         deliver(clean_db)
-    acme = store.brand_named(clean_db, "acme").id
+    acme = brands.brand_named(clean_db, "acme").id
     alert_store.set_rule(clean_db, "money_at_risk", Decimal("15"), brand_id=acme)
     alert_store.set_rule(clean_db, "oldest_pending", Decimal(60))
     _sql(clean_db, "UPDATE callbacks SET created_at = now() - interval '2 minutes' "
@@ -192,8 +192,8 @@ def test_heartbeat_failure_rate_fires_from_recorded_heartbeats(clean_db, hook):
     with Receiver(platform) as failing, Receiver() as fine:
         # Given a brand whose platform fails six sessions' heartbeats (and ends a seventh), and
         # a brand whose platform answers its heartbeats
-        store.add_brand(clean_db, "acme", failing.url)
-        store.add_brand(clean_db, "calm", fine.url)
+        brands.add_brand(clean_db, "acme", failing.url)
+        brands.add_brand(clean_db, "calm", fine.url)
         for n in range(6):
             live_session(clean_db, "acme", f"player-{n}")
             live_session(clean_db, "calm", f"player-{n}")
@@ -224,7 +224,7 @@ def test_heartbeat_failure_rate_fires_from_recorded_heartbeats(clean_db, hook):
 
     # A brand's own rule with a higher threshold and a shorter window: it resolves
     alert_store.set_rule(clean_db, "heartbeat_failure_rate", Decimal(90), window_s=300,
-                         brand_id=store.brand_named(clean_db, "acme").id)
+                         brand_id=brands.brand_named(clean_db, "acme").id)
     events = alert_store.evaluate(clean_db)
     assert [(e.brand, e.kind, e.status) for e in events] == [
         ("acme", "heartbeat_failure_rate", "resolved")]

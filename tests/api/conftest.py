@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from api_testkit import AUTH, TOKEN, serve
 
 from api.app import create_app
-from delivery import store
+from delivery import brands
 
 
 @pytest.fixture
@@ -16,7 +16,7 @@ def api_db(clean_db):
     """The emptied database with brand acme (whose platform nobody answers) and no tokens."""
     with clean_db.begin() as conn:
         conn.execute(sa.text("TRUNCATE api_tokens RESTART IDENTITY CASCADE"))
-    store.add_brand(clean_db, "acme", "http://127.0.0.1:9", retry_schedule_s=(0, 0, 0))
+    brands.add_brand(clean_db, "acme", "http://127.0.0.1:9", retry_schedule_s=(0, 0, 0))
     return clean_db
 
 

@@ -10,7 +10,7 @@ from api_testkit import AUTH, TOKEN, callbacks, serve
 
 from api.app import create_app
 from api.auth import bearer_token, env_tokens
-from delivery import database, store
+from delivery import brands, database
 
 PROTECTED = [("GET", "/v1/bets/bet-1/callbacks"), ("POST", "/v1/brands/acme/callbacks"),
              ("GET", "/v1/no/such/route")]
@@ -91,7 +91,7 @@ def test_token_names_are_unique_among_live_tokens(api_db, database_url):
 
 
 def test_a_token_is_made_for_some_brands_or_all_and_listed_with_them(api_db, database_url):
-    store.add_brand(api_db, "beta", "http://127.0.0.1:9")
+    brands.add_brand(api_db, "beta", "http://127.0.0.1:9")
     # Given tokens for two brands, for one brand read-only, and for all brands
     made = callbacks(database_url, "api-token", "create", "--name", "feed", "--brand", "beta",
                      "--brand", "acme")
@@ -151,7 +151,7 @@ def test_health_is_503_when_the_database_does_not_answer():
 def test_every_connection_busy_is_503_with_retry_after_not_500(clean_db):
     # Given an API whose one database connection is taken
     busy = sa.create_engine(clean_db.url, pool_size=1, max_overflow=0, pool_timeout=0.5)
-    store.add_brand(clean_db, "acme", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "acme", "http://127.0.0.1:9")
     with busy.connect(), serve(create_app(busy, tokens=[TOKEN])) as url:
         # When a producer queues a callback and reads a bet
         answers = [httpx.post(f"{url}/v1/brands/acme/callbacks", headers=AUTH, timeout=30,

@@ -11,7 +11,7 @@ from databases import deliver_round
 from factories import item
 from receiver import Receiver, Reply
 
-from delivery import store
+from delivery import brands, store
 
 
 def test_an_unknown_bet_is_404(client):
@@ -23,7 +23,7 @@ def test_a_bet_shows_its_callbacks_in_order_with_every_attempt(client, api_db):
     # Given a platform that fails the first request and accepts the rest
     replies = iter([Reply(500, b"oops")])
     with Receiver(lambda seen: next(replies, Reply(204))) as platform:
-        store.add_brand(api_db, "acme", platform.url, retry_schedule_s=(0, 0, 0))
+        brands.add_brand(api_db, "acme", platform.url, retry_schedule_s=(0, 0, 0))
         posted = client.post("/v1/brands/acme/callbacks", json={"callbacks": [
             item("bet/1", "/bet/place"), item("bet/1", "/bet/accept"),
             item("bet/1", "/bet/settle")]})
@@ -86,7 +86,7 @@ def test_a_bets_answer_never_shows_the_sessions_secrets(client, api_db):
         return Reply.json(400, {"error": {"code": f"no-{params['pwd']}", "data": params}})
 
     with Receiver(refuse) as platform:
-        store.add_brand(api_db, "acme", platform.url, retry_schedule_s=(0,))
+        brands.add_brand(api_db, "acme", platform.url, retry_schedule_s=(0,))
         posted = client.post("/v1/brands/acme/callbacks", json={"callbacks": [
             item("bet-secret", "/bet/place", foreign_params=SECRET_SESSION)]})
         assert posted.status_code == 201

@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from api_testkit import AUTH, SESSION_SECRET, TOKEN, serve
 from factories import item
 
+from api import store as api_store
 from api.app import create_app
-from delivery import store
+from delivery import brands, store
 
 ROUTE = "/v1/brands/acme/callbacks"
 
@@ -33,7 +34,7 @@ def test_callbacks_are_queued_and_their_request_ids_answered_in_order(client, ap
     ids = answer.json()["request_ids"]
     assert len(ids) == 3 and ids[1] == "r-1"
     assert [c["state"] for c in answer.json()["callbacks"]] == ["pending", "pending", "waiting"]
-    queued = store.queued_by_request_id(api_db, ids)
+    queued = api_store.queued_by_request_id(api_db, ids)
     assert [(queued[i].bet_id, queued[i].destination) for i in ids] == [
         ("bet-2", "/bet/place"), ("bet-1", "/bet/place"), ("bet-2", "/bet/accept")]
     assert queued[ids[0]].foreign_params == {"token": SESSION_SECRET}
@@ -118,7 +119,7 @@ def test_a_request_id_queued_with_another_body_is_409_and_nothing_is_queued(
 
 
 def test_a_request_id_of_another_brand_is_a_conflict(client, api_db):
-    store.add_brand(api_db, "other", "http://127.0.0.1:9")
+    brands.add_brand(api_db, "other", "http://127.0.0.1:9")
     first = client.post("/v1/brands/other/callbacks", json={"callbacks": [
         with_request_id(item("bet-1", "/bet/place"), "r-1")]})
     assert first.status_code == 201
@@ -145,7 +146,7 @@ def test_the_same_callback_twice_in_a_request_is_queued_once(client, api_db):
 
 
 def test_a_bet_of_another_brand_names_the_items(client, api_db):
-    store.add_brand(api_db, "other", "http://127.0.0.1:9")
+    brands.add_brand(api_db, "other", "http://127.0.0.1:9")
     client.post("/v1/brands/other/callbacks", json={"callbacks": [item("bet-1", "/bet/place")]})
     answer = client.post(ROUTE, json={"callbacks": [item("bet-0", "/bet/place"),
                                                     item("bet-1", "/bet/accept")]})

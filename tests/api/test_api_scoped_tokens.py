@@ -12,9 +12,10 @@ from databases import admin_url
 from factories import item
 
 import sql
+from api import store as api_store
 from api.app import create_app
 from api.auth import new_token, token_sha256
-from delivery import database, migrate, store
+from delivery import brands, database, migrate
 from delivery.errors import ConfigurationError
 
 UNKNOWN_BET = "no bet {!r}: nothing was ever queued for it"
@@ -23,13 +24,13 @@ UNKNOWN_BET = "no bet {!r}: nothing was ever queued for it"
 @pytest.fixture
 def beta(api_db):
     """A second brand, beside acme."""
-    return store.add_brand(api_db, "beta", "http://127.0.0.1:9", retry_schedule_s=(0, 0, 0))
+    return brands.add_brand(api_db, "beta", "http://127.0.0.1:9", retry_schedule_s=(0, 0, 0))
 
 
 def stored_token(engine, name: str, **scope) -> dict:
     """Headers bearing a new stored token of this scope (``brands=...`` or ``all_brands``)."""
     token = new_token()
-    store.add_api_token(engine, name, token_sha256(token), **scope)
+    api_store.add_api_token(engine, name, token_sha256(token), **scope)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -139,8 +140,8 @@ def test_a_renamed_or_removed_brand_widens_no_token(anonymous, client, api_db, b
     with api_db.begin() as conn:
         conn.execute(sa.text("DELETE FROM brands WHERE name = 'beta'"))
         conn.execute(sa.text("UPDATE brands SET name = 'acme-old' WHERE name = 'acme'"))
-    store.add_brand(api_db, "beta", "http://127.0.0.1:9")
-    store.add_brand(api_db, "acme", "http://127.0.0.1:9")
+    brands.add_brand(api_db, "beta", "http://127.0.0.1:9")
+    brands.add_brand(api_db, "acme", "http://127.0.0.1:9")
     # Then neither token reaches the newcomers; acme's token follows its brand
     assert post(anonymous, "beta", "b-1", beta_token).status_code == 403
     assert post(anonymous, "acme", "a-1", acme_token).status_code == 403
@@ -148,7 +149,7 @@ def test_a_renamed_or_removed_brand_widens_no_token(anonymous, client, api_db, b
     assert post(client, "acme", "a-3", AUTH).status_code == 201
     assert anonymous.get("/v1/bets/a-3/callbacks", headers=acme_token).status_code == 404
     # And the list shows what is left of their scopes
-    listed = {t["name"]: t for t in store.api_tokens(api_db)}
+    listed = {t["name"]: t for t in api_store.api_tokens(api_db)}
     assert (listed["beta-feed"]["all_brands"], listed["beta-feed"]["brands"]) == (False, [])
     assert listed["acme-feed"]["brands"] == ["acme-old"]
 
@@ -232,7 +233,7 @@ def database_before_scopes():
 def test_a_token_stored_before_scopes_reaches_every_brand(database_before_scopes):
     url, engine, token = database_before_scopes
     for brand in ("acme", "beta"):
-        store.add_brand(engine, brand, "http://127.0.0.1:9")
+        brands.add_brand(engine, brand, "http://127.0.0.1:9")
     legacy = {"Authorization": f"Bearer {token}"}
     with serve(create_app(engine)) as api, httpx.Client(base_url=api, timeout=30) as http:
         assert post(http, "acme", "a-1", legacy).status_code == 201

@@ -15,10 +15,11 @@ from api_testkit import AUTH, TOKEN, serve
 from databases import own_server
 from factories import item
 
+from api import store as api_store
 from api.app import create_app
 from api.auth import new_token, token_sha256
 from api.cli import server_engine
-from delivery import store
+from delivery import brands
 
 #: What the issue allows for a route's answer, and for the health check's, in a stall.
 ROUTE_BOUND_S, HEALTH_BOUND_S = 5.0, 1.0
@@ -29,9 +30,9 @@ def stalling():
     """``(server, engine, base URL, stored token's headers)``: the API on its own server."""
     with own_server("stall_test") as own:
         engine = server_engine(own.url)
-        store.add_brand(engine, "acme", "http://127.0.0.1:9")
+        brands.add_brand(engine, "acme", "http://127.0.0.1:9")
         stored = new_token()
-        store.add_api_token(engine, "stored", token_sha256(stored), brands=("acme",))
+        api_store.add_api_token(engine, "stored", token_sha256(stored), brands=("acme",))
         try:
             with serve(create_app(engine, tokens=[TOKEN])) as url:
                 yield own, engine, url, {"Authorization": f"Bearer {stored}"}

@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from api_testkit import AUTH, TOKEN, serve
 from receiver import Receiver, Reply
 
+from api import store as api_store
 from api.app import create_app
 from api.auth import new_token, token_sha256
 from callbacks.main import main
-from delivery import database, heartbeats, sessions, store
+from delivery import brands, database, heartbeats, sessions
 
 SECRET = "player-token-5f3a9c"
 PARAMS = {"token": SECRET, "lang": "en"}
@@ -27,12 +28,12 @@ FINGERPRINT = re.compile(r"^\*\*\*#[0-9a-f]{4}$")
 
 @pytest.fixture
 def beta(api_db):
-    return store.add_brand(api_db, "beta", "http://127.0.0.1:9")
+    return brands.add_brand(api_db, "beta", "http://127.0.0.1:9")
 
 
 def stored_token(engine, name: str, **scope) -> dict:
     token = new_token()
-    store.add_api_token(engine, name, token_sha256(token), **scope)
+    api_store.add_api_token(engine, name, token_sha256(token), **scope)
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -46,7 +47,7 @@ def rows(engine) -> list[dict]:
 # --- open, refresh, close, read -------------------------------------------------------------
 
 def test_a_put_opens_a_session_and_a_repeat_refreshes_it(client, api_db):
-    store.set_visible_keys(api_db, "acme", ("lang",))
+    brands.set_brand_visible_keys(api_db, "acme", ("lang",))
     opened = client.put(f"{ROUTE}/s-1", json={"foreign_params": PARAMS, "ttl_s": 3600})
     assert opened.status_code == 201, opened.text
     session = opened.json()
@@ -255,7 +256,7 @@ def test_an_environment_token_of_another_brand_is_refused(api_db, beta):
 def test_a_session_opened_here_gets_heartbeats_and_the_cli_lists_them(
         client, api_db, database_url, monkeypatch, capsys):
     with Receiver(lambda seen: Reply(204)) as platform:
-        store.add_brand(api_db, "acme", platform.url, heartbeat_interval_s=5)
+        brands.add_brand(api_db, "acme", platform.url, heartbeat_interval_s=5)
         opened = client.put(f"{ROUTE}/s-1", json={"foreign_params": PARAMS})
         assert opened.status_code == 201
         due = datetime.fromisoformat(opened.json()["next_beat_at"])

@@ -12,7 +12,7 @@ from factories import item
 from receiver import Receiver, Reply
 
 import contract
-from delivery import store
+from delivery import brands, store
 from delivery.validation import parse_callback
 
 #: When the "old" bets happened: the middle of a month two years before now.
@@ -32,8 +32,8 @@ def build(engine: sa.Engine) -> None:
     """Brands ``north`` and ``south``; for each, bets delivered now, and bets moved back to
     :data:`OLD` (``old-*``) — one of them refused by the platform."""
     with Receiver(platform) as receiver:
-        store.add_brand(engine, "north", receiver.url, retry_schedule_s=(0,))
-        store.add_brand(engine, "south", receiver.url, retry_schedule_s=(0,))
+        brands.add_brand(engine, "north", receiver.url, retry_schedule_s=(0,))
+        brands.add_brand(engine, "south", receiver.url, retry_schedule_s=(0,))
         for brand in ("north", "south"):
             store.enqueue(engine, brand, [parse_callback(i) for i in (
                 item(f"old-{brand}-1", "/bet/place"), item(f"old-{brand}-1", "/bet/accept"),

@@ -17,7 +17,7 @@ import contract
 from archive import reader
 from archive.export import SCHEMAS, archive
 from archive.reader import held_partitions
-from delivery import heartbeats, store
+from delivery import brands, heartbeats
 
 
 def platform(seen) -> Reply:
@@ -34,7 +34,7 @@ def month_with_heartbeats(clean_db):
     live_session(clean_db, "north", "session-1", foreign_params={"token": "alive"})
     live_session(clean_db, "north", "session-2", foreign_params={"token": "gone"})
     with Receiver(platform) as receiver, httpx.Client(timeout=5) as client:
-        store.add_brand(clean_db, "north", receiver.url)  # (an upsert: the URL only)
+        brands.add_brand(clean_db, "north", receiver.url)  # (an upsert: the URL only)
         heartbeats.beat_round(clean_db, client)
         later = datetime.now(UTC) + timedelta(seconds=120)
         heartbeats.beat_round(clean_db, client, now=later)

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 from archive.export import archive
 from dashboard import auth, connection, queries
 from dashboard.filters import EPOCH, HistoryFilter
-from delivery import store
+from delivery import brands as delivery_brands
 from users import store as accounts
 
 
@@ -64,7 +64,7 @@ def open_page(engine, page: str, user: str = ADMIN, **params) -> AppTest:
 
 
 def brand_id(engine, name: str) -> int:
-    return store.brand_named(engine, name).id
+    return delivery_brands.brand_named(engine, name).id
 
 
 def everything(brand: int | None = None, **over) -> HistoryFilter:
@@ -238,7 +238,7 @@ def test_archives_written_before_masking_by_default_are_masked_as_they_are_read(
     pq.write_table(table, path)
     # When it is read (history, one attempt, a bet's attempts)
     folder = open_archive(old, held_partitions=[])
-    brands = {b.id: b.name for b in store.brands(engine)}
+    brands = {b.id: b.name for b in delivery_brands.all_brands(engine)}
     rows = folder.attempts_of("old-north-1", brands, 100)
     listed = folder.history(brands, {"created_from": EPOCH,
                                      "created_to": EPOCH.replace(year=2100)}, 100)

@@ -9,7 +9,7 @@ from battery_testkit import TOKEN, closed_port_url, guarded_sandbox, sandbox, un
 
 from battery.cli import FOREIGN_PARAMS_ENV, TOKEN_ENV, register
 from battery.suite import CASES
-from delivery import store
+from delivery import brands
 from sandbox import bugs
 
 N = len(CASES)
@@ -113,7 +113,7 @@ def test_store_with_a_brand_records_the_run_in_its_history(capsys, monkeypatch, 
                                                           clean_db):
     monkeypatch.setenv("DATABASE_URL", database_url)
     with sandbox() as platform:
-        store.add_brand(clean_db, "acme", platform.url)
+        brands.add_brand(clean_db, "acme", platform.url)
         code = integration_test("--brand", "acme", "--store", "--token", TOKEN,
                                 "--triggered-by", "ci-bot")
     out = capsys.readouterr().out
@@ -141,7 +141,7 @@ def test_url_credentials_and_query_go_with_every_request_and_into_no_report(
                                 "--junit", str(tmp_path / "junit.xml"))
         assert code == 0
         # The brand's own URL, with --brand: its credentials, read as the owner.
-        store.add_brand(clean_db, "acme", written)
+        brands.add_brand(clean_db, "acme", written)
         assert integration_test("--brand", "acme", "--store", "--token", TOKEN) == 0
         with_them = len(seen)
         # Another URL given with --brand goes without them (and the platform refuses it).

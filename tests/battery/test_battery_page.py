@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from battery.suite import CASES
 from dashboard import auth, markup
-from delivery import store
+from delivery import brands
 from sandbox import bugs
 from users import store as accounts
 
@@ -74,7 +74,7 @@ def _test_my_integration(app, token=TOKEN, foreign_params="") -> AppTest:
 
 def test_a_run_from_the_page_shows_status_cases_and_history(page_env):
     with sandbox() as platform:
-        store.add_brand(page_env, "acme", platform.url)
+        brands.add_brand(page_env, "acme", platform.url)
         # Given the brand's page
         app = _open(brand="acme")
         assert not app.exception
@@ -101,7 +101,7 @@ def test_a_run_from_the_page_shows_status_cases_and_history(page_env):
 
 def test_a_failed_case_shows_the_broken_behaviour_and_what_was_sent(page_env):
     with sandbox(bugs.NO_RELEASE_ON_DECLINE) as platform:
-        store.add_brand(page_env, "acme", platform.url)
+        brands.add_brand(page_env, "acme", platform.url)
         app = _test_my_integration(_open(brand="acme"))
     assert "**Status:** :red-badge[Failed]" in _markdown(app)
     decline = app.expander[6]
@@ -112,7 +112,7 @@ def test_a_failed_case_shows_the_broken_behaviour_and_what_was_sent(page_env):
 
 
 def test_an_unreachable_platform_shows_cancelled_with_the_reason(page_env):
-    store.add_brand(page_env, "acme", "http://127.0.0.1:9")
+    brands.add_brand(page_env, "acme", "http://127.0.0.1:9")
     app = _test_my_integration(_open(brand="acme"))
     assert "**Status:** :orange-badge[Cancelled]" in _markdown(app)
     assert any(markup.plain(e.value).startswith(
@@ -120,7 +120,7 @@ def test_an_unreachable_platform_shows_cancelled_with_the_reason(page_env):
 
 
 def test_without_a_session_nothing_runs(page_env):
-    store.add_brand(page_env, "acme", "http://127.0.0.1:9")
+    brands.add_brand(page_env, "acme", "http://127.0.0.1:9")
     app = _test_my_integration(_open(brand="acme"), token="")
     [error] = app.error
     assert markup.plain(error.value).startswith(
@@ -132,7 +132,7 @@ def test_without_a_session_nothing_runs(page_env):
 
 def test_the_session_can_be_given_as_foreign_params_json(page_env):
     with sandbox(session_key="session_id") as platform:
-        store.add_brand(page_env, "acme", platform.url)
+        brands.add_brand(page_env, "acme", platform.url)
         app = _test_my_integration(_open(brand="acme"), token="",
                                    foreign_params=f'{{"session_id": "{TOKEN}"}}')
     assert not app.error and "**Status:** :green-badge[Success]" in _markdown(app)
@@ -140,7 +140,7 @@ def test_the_session_can_be_given_as_foreign_params_json(page_env):
 
 def test_the_preflight_findings_show_above_the_cases(page_env):
     with unlike_sandbox(without=("/bet/unsettle",), success_status=201) as (url, _):
-        store.add_brand(page_env, "acme", url)
+        brands.add_brand(page_env, "acme", url)
         app = _test_my_integration(_open(brand="acme"))
     assert any(markup.plain(e.value).startswith("Preflight: endpoint missing: /bet/unsettle")
                for e in app.error)
@@ -151,10 +151,10 @@ def test_the_preflight_findings_show_above_the_cases(page_env):
 
 def test_earlier_runs_load_from_the_url_and_two_runs_compare(page_env):
     with sandbox(bugs.NO_RELEASE_ON_DECLINE) as broken:
-        store.add_brand(page_env, "acme", broken.url)
+        brands.add_brand(page_env, "acme", broken.url)
         before = _test_my_integration(_open(brand="acme")).query_params["run"]
     with sandbox() as fixed:
-        store.add_brand(page_env, "acme", fixed.url)
+        brands.add_brand(page_env, "acme", fixed.url)
         after = _test_my_integration(_open(brand="acme")).query_params["run"]
     # When the first run's link is opened
     app = _open(brand="acme", run=before)
@@ -170,8 +170,8 @@ def test_earlier_runs_load_from_the_url_and_two_runs_compare(page_env):
 
 def test_a_run_of_another_brand_is_not_shown(page_env):
     with sandbox() as platform:
-        store.add_brand(page_env, "acme", platform.url)
-        store.add_brand(page_env, "other", platform.url)
+        brands.add_brand(page_env, "acme", platform.url)
+        brands.add_brand(page_env, "other", platform.url)
         run_id = _test_my_integration(_open(brand="acme")).query_params["run"]
     app = _open(brand="other", run=run_id)
     assert [markup.plain(w.value) for w in app.warning] == \
@@ -179,8 +179,8 @@ def test_a_run_of_another_brand_is_not_shown(page_env):
 
 
 def test_without_a_brand_in_the_url_the_page_offers_the_brands(page_env):
-    store.add_brand(page_env, "acme", "http://127.0.0.1:9")
-    store.add_brand(page_env, "zeta", "http://127.0.0.1:10")
+    brands.add_brand(page_env, "acme", "http://127.0.0.1:9")
+    brands.add_brand(page_env, "zeta", "http://127.0.0.1:10")
     app = _open()
     assert app.selectbox(key="it_brand").options == ["acme", "zeta"]
     [choice] = [s for s in app.selectbox if s.key.startswith("it_url_")]
@@ -201,7 +201,7 @@ def _url_choice(app):
 
 def test_a_run_records_who_ran_it_and_analysts_only_look(page_env):
     with sandbox() as platform:
-        store.add_brand(page_env, "acme", platform.url)
+        brands.add_brand(page_env, "acme", platform.url)
         accounts.add_user(page_env, "ana", accounts.ANALYST, brands=["acme"],
                           password="x" * 12)
         run_id = _test_my_integration(_open(brand="acme")).query_params["run"]
@@ -223,8 +223,8 @@ def test_urls_come_from_the_brand_and_follow_the_brand_selector(page_env):
     from battery import store as battery_store
 
     with sandbox() as acme, sandbox() as staging, sandbox() as other:
-        store.add_brand(page_env, "acme", acme.url)
-        store.add_brand(page_env, "other", other.url)
+        brands.add_brand(page_env, "acme", acme.url)
+        brands.add_brand(page_env, "other", other.url)
         battery_store.add_test_url(page_env, "acme", staging.url)
         # Given acme's page: its own URL first, then the one registered for testing
         app = _open(brand="acme")
@@ -243,7 +243,7 @@ def test_urls_come_from_the_brand_and_follow_the_brand_selector(page_env):
 def test_a_url_unregistered_after_the_page_drew_is_refused(page_env):
     from battery import store as battery_store
 
-    store.add_brand(page_env, "acme", "http://127.0.0.1:9")
+    brands.add_brand(page_env, "acme", "http://127.0.0.1:9")
     battery_store.add_test_url(page_env, "acme", "http://127.0.0.1:10")
     app = _open(brand="acme")
     _url_choice(app).select("http://127.0.0.1:10")
@@ -262,7 +262,7 @@ def test_a_brand_url_with_credentials_is_tested_with_them_and_never_shown(page_e
     basic = "Basic " + base64.b64encode(f"qa:{password}".encode()).decode()
     with guarded_sandbox(authorization=basic, query="route=eu") as (root, seen):
         written = root.replace("http://", "http://qa:pa55%3Aw%2Frd@") + "/cb?route=eu"
-        store.add_brand(page_env, "acme", written)
+        brands.add_brand(page_env, "acme", written)
         app = _open(brand="acme")
         [choice] = [s for s in app.selectbox if s.key.startswith("it_url_")]
         assert choice.options == [f"{root}/cb?route=eu"]
@@ -313,8 +313,8 @@ def test_a_run_never_stores_or_shows_the_sessions_secrets(page_env):
     assert len(secrets) >= 4
     # Given a brand whose platform echoes the session in every refusal, lang declared visible
     with Receiver(_echoing_platform) as platform:
-        store.add_brand(page_env, "acme", platform.url)
-        store.set_visible_keys(page_env, "acme", ("lang",))
+        brands.add_brand(page_env, "acme", platform.url)
+        brands.set_brand_visible_keys(page_env, "acme", ("lang",))
         # When its integration is tested from the page with a session full of secrets
         app = _test_my_integration(_open(brand="acme"), token="",
                                    foreign_params=json.dumps(session))
@@ -336,6 +336,6 @@ def test_a_run_never_stores_or_shows_the_sessions_secrets(page_env):
         for where, text in (("page", _page_text(app)), ("reloaded page", _page_text(reloaded)),
                             ("database", stored)):
             assert secret not in text, f"{secret!r} shows in the {where}"
-    mask = masking.for_brand(store.fingerprint_key(page_env), ("lang",))
+    mask = masking.for_brand(brands.fingerprint_key(page_env), ("lang",))
     assert json.loads(step_request["headers"]["Foreign-Params"]) == mask.params(session)
     assert mask.fingerprint("hunter2-pwd-value") in stored

@@ -8,12 +8,12 @@ from battery.runner import Target, run_battery
 from battery.store import RunRecorder
 from battery.suite import CASES
 from dashboard import integration_queries
-from delivery import store
+from delivery import brands, store
 from sandbox import bugs
 
 
 def _run(engine, url, brand_name="acme", who="dana", **target):
-    brand = store.add_brand(engine, brand_name, url)
+    brand = brands.add_brand(engine, brand_name, url)
     return run_battery(Target(url, {"token": TOKEN}, timeout_s=TIMEOUT_S, brand_id=brand.id,
                               **target),
                        recorder=RunRecorder(engine, brand, "dashboard"), triggered_by=who)
@@ -95,7 +95,7 @@ def test_a_stored_run_loads_as_it_was_run(clean_db):
            [[(s.label, s.passed, s.request, s.response["status"]) for s in c.steps]
             for c in run.cases]
     # A run is loaded only for its own brand
-    other = store.add_brand(clean_db, "other", platform.url)
+    other = brands.add_brand(clean_db, "other", platform.url)
     assert integration_queries.load_run(clean_db, run.run_id, other.id) is None
 
 

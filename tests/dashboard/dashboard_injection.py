@@ -16,7 +16,7 @@ from receiver import Receiver, Reply
 
 import contract
 from contract.restrictions import restriction
-from delivery import store
+from delivery import brands, store
 from delivery.validation import parse_callback
 
 BRAND = "inject"
@@ -63,7 +63,7 @@ def platform(seen) -> Reply:
 def build(engine: sa.Engine, receiver_url: str) -> None:
     """A brand whose bets and answers are made of the corpus, and a stored Integration Test
     run named with it."""
-    store.add_brand(engine, BRAND, receiver_url, retry_schedule_s=(0, 3600))
+    brands.add_brand(engine, BRAND, receiver_url, retry_schedule_s=(0, 3600))
     for n, bet_id in enumerate(BET_IDS):
         player = CORPUS[(n + 3) % len(CORPUS)]
         place = item(bet_id, contract.PLACE, place_payload(player=player))
@@ -80,7 +80,7 @@ def build(engine: sa.Engine, receiver_url: str) -> None:
 
 def _integration_run(engine: sa.Engine) -> None:
     """A run as the recorder stores one, its texts made of the corpus."""
-    brand_id = store.brand_named(engine, BRAND).id
+    brand_id = brands.brand_named(engine, BRAND).id
     with engine.begin() as conn:
         run_id = conn.execute(sa.text(
             "INSERT INTO integration_runs (brand_id, base_url, triggered_by, source, status,"

@@ -18,7 +18,7 @@ from factories import item
 from receiver import Receiver, Reply
 
 import contract
-from delivery import store
+from delivery import brands, store
 from delivery.validation import parse_callback
 
 #: Bet id → the verdict the investigator must reach for it.
@@ -72,8 +72,8 @@ def deliver_due(engine: sa.Engine, rounds: int = 20) -> int:
 
 def build(engine: sa.Engine, receiver_url: str) -> None:
     """Two brands and one bet per verdict (``bet-queued`` is queued last, never sent)."""
-    store.add_brand(engine, "alpha", receiver_url, retry_schedule_s=(0, 3600, 3600))
-    store.add_brand(engine, "bravo", receiver_url, retry_schedule_s=(0,))
+    brands.add_brand(engine, "alpha", receiver_url, retry_schedule_s=(0, 3600, 3600))
+    brands.add_brand(engine, "bravo", receiver_url, retry_schedule_s=(0,))
 
     def queue(brand, *items):
         store.enqueue(engine, brand, [parse_callback(i) for i in items])
@@ -89,7 +89,7 @@ def build(engine: sa.Engine, receiver_url: str) -> None:
     deliver_due(engine)
     queue("alpha", item("bet-in-flight", "/bet/place"))
     queue("alpha", item("bet-outcome-unknown", "/bet/settle"))
-    alpha = store.brand_named(engine, "alpha").id
+    alpha = brands.brand_named(engine, "alpha").id
     claimed = {cb: token for cb, token, _ in store.claim_due(engine, lease_s=600, limit=10,
                                                              brand_id=alpha)}
     for bet_id in ("bet-in-flight", "bet-outcome-unknown"):

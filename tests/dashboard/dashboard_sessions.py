@@ -18,7 +18,7 @@ from brand_traffic import deliver, enqueue
 from receiver import Receiver, Reply
 
 import contract
-from delivery import heartbeats, sessions, store
+from delivery import brands, heartbeats, sessions
 
 #: Session id → the verdict the session view must reach.
 SESSION_VERDICTS = {
@@ -70,7 +70,7 @@ def build(engine: sa.Engine) -> None:
     and bet ``shared-1`` (place and accept, delivered)."""
     now = datetime.now(UTC)
     with Receiver(Platform()) as platform:
-        store.add_brand(engine, "alpha", platform.url)
+        brands.add_brand(engine, "alpha", platform.url)
         enqueue(engine, "alpha", SHARED, "/bet/place")
         enqueue(engine, "alpha", SHARED, "/bet/accept")
         deliver(engine)

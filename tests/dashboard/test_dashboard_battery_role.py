@@ -9,6 +9,7 @@ from factories import item
 from scopes import key_of
 
 from dashboard import connection
+from delivery import brands as delivery_brands
 from delivery import store
 from delivery.validation import parse_callback
 
@@ -19,8 +20,8 @@ RUN = ("INSERT INTO integration_runs (brand_id, base_url, triggered_by, source, 
 
 @pytest.fixture
 def brands(clean_db):
-    acme = store.add_brand(clean_db, "acme", "http://127.0.0.1:9").id
-    other = store.add_brand(clean_db, "other", "http://127.0.0.1:9").id
+    acme = delivery_brands.add_brand(clean_db, "acme", "http://127.0.0.1:9").id
+    other = delivery_brands.add_brand(clean_db, "other", "http://127.0.0.1:9").id
     store.enqueue(clean_db, "acme", [parse_callback(item("real-bet", "/bet/place"))])
     return acme, other
 

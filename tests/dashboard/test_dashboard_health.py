@@ -9,7 +9,7 @@ from databases import empty
 from streamlit.testing.v1 import AppTest
 
 from alerts import store as alert_store
-from delivery import store
+from delivery import brands
 from users import store as accounts
 
 
@@ -19,9 +19,9 @@ def health_db(engine):
     empty(engine)
     failing = {f"x{i}" for i in range(4)}
     with failing_receiver(failing) as platform:
-        store.add_brand(engine, "acme", platform.url, retry_schedule_s=(0, 3600))
-        store.set_brand_currency(engine, "acme", "EUR")
-        store.add_brand(engine, "fine", platform.url)
+        brands.add_brand(engine, "acme", platform.url, retry_schedule_s=(0, 3600))
+        brands.set_brand_currency(engine, "acme", "EUR")
+        brands.add_brand(engine, "fine", platform.url)
         for i in range(4):
             enqueue(engine, "acme", f"x{i}", "/bet/place", stake="10.00",
                     **({"bet_currency": "USD"} if i == 3 else {}))

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from test_dashboard_browser import CHROMIUM, SHOTS, browser, no_errors, open_signed_in, settle  # noqa: F401
 
 from alerts import store as alert_store
-from delivery import store
+from delivery import brands
 from demo import seeding
 
 pytestmark = pytest.mark.skipif(
@@ -26,8 +26,8 @@ def health_demo(engine, database_url):
     seeding.seed_history(engine, 3000, days=2, seed=4)
     failing = {f"x{i}" for i in range(6)}
     with failing_receiver(failing) as platform:
-        store.add_brand(engine, "deadplatform", platform.url, retry_schedule_s=(0, 3600))
-        store.set_brand_currency(engine, "deadplatform", "EUR")
+        brands.add_brand(engine, "deadplatform", platform.url, retry_schedule_s=(0, 3600))
+        brands.set_brand_currency(engine, "deadplatform", "EUR")
         for i in range(6):
             enqueue(engine, "deadplatform", f"x{i}", "/bet/place", stake="25.00")
         deliver(engine)

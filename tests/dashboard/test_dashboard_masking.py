@@ -19,7 +19,7 @@ from test_dashboard_browser import BROWSER_ARGS, CHROMIUM, open_signed_in, settl
 from dashboard import queries
 from dashboard.filters import EPOCH, HistoryFilter
 from dashboard.tables import HISTORY_EXPORT
-from delivery import masking, store
+from delivery import brands, masking, store
 from delivery.validation import parse_callback
 
 
@@ -35,8 +35,8 @@ def secret_db(engine):
     whose lang and currency are visible."""
     empty(engine)
     with Receiver(_echo) as platform:
-        store.add_brand(engine, "acme", platform.url, retry_schedule_s=(0,))
-        store.set_visible_keys(engine, "acme", ("lang", "currency"))
+        brands.add_brand(engine, "acme", platform.url, retry_schedule_s=(0,))
+        brands.set_brand_visible_keys(engine, "acme", ("lang", "currency"))
         store.enqueue(engine, "acme", [parse_callback(
             item("bet-secret", "/bet/place", foreign_params=SECRET_SESSION))])
         with httpx.Client() as client:
@@ -63,7 +63,7 @@ def test_history_shows_fingerprints_and_visible_keys_only(secret_db, reader_env)
     shown = texts(app) + "\n".join(str(frame.value) for frame in app.dataframe)
     assert str(attempt["id"]) in shown and "bet_not_found" in shown
     _no_secret_in(shown, "Callback history")
-    mask = masking.for_brand(store.fingerprint_key(secret_db), ("lang", "currency"))
+    mask = masking.for_brand(brands.fingerprint_key(secret_db), ("lang", "currency"))
     assert mask.fingerprint("hunter2-pwd-value") in shown
     params = json.loads(attempt["request_headers"]["Foreign-Params"])
     assert params["lang"] == "en" and params["currency"] == "EUR"
@@ -100,5 +100,5 @@ def test_the_running_dashboard_shows_no_secret_in_chromium(secret_db, database_u
             chromium.close()
     assert "bet_not_found" in received and "lang" in received
     _no_secret_in(received, "the page Chromium received")
-    assert masking.for_brand(store.fingerprint_key(secret_db)).fingerprint(
+    assert masking.for_brand(brands.fingerprint_key(secret_db)).fingerprint(
         "hunter2-pwd-value") in received

@@ -10,6 +10,7 @@ from dashboard_apptest import texts
 from dashboard_scenarios import UNKNOWN_DETAIL, VERDICT_BETS
 
 from dashboard import markup
+from delivery import brands
 
 # --- Bets -----------------------------------------------------------------------------------
 
@@ -172,7 +173,7 @@ def test_history_expanded_attempt_shows_payload_headers_and_response(open_page, 
     shown = texts(app)
     assert str(attempt["id"]) in shown
     assert '"settle_amount": "25.00"' in shown                   # the payload sent
-    fingerprint = masking.for_brand(store.fingerprint_key(scenario_db)).fingerprint(
+    fingerprint = masking.for_brand(brands.fingerprint_key(scenario_db)).fingerprint(
         "session-token-123456")
     assert "session-token-123456" not in shown and fingerprint in shown  # secret masked
     assert '"code": "bet_not_found"' in shown                    # the full response

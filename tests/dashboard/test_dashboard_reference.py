@@ -8,7 +8,8 @@ import pytest
 
 import contract
 from dashboard import reference
-from delivery.schedule import REJECTED, classify
+from delivery.decisions import classify
+from delivery.records import AttemptOutcome
 from delivery.validation import parse_callback
 
 
@@ -24,7 +25,7 @@ def test_example_body_is_valid_for_the_dispatcher(path):
     (d.path, e) for d in contract.DESTINATIONS.values() for e in d.supported_errors])
 def test_error_examples_are_supported_answers(path, error):
     body = json.dumps(reference.error_example(error)).encode()
-    assert classify(path, 400, body).kind == REJECTED
+    assert classify(path, 400, body).kind == AttemptOutcome.REJECTED
 
 
 def test_field_rows_name_nested_fields_and_enum_meanings():

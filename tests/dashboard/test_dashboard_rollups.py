@@ -9,12 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from delivery import store
+from delivery import brands
 
 
 @pytest.fixture
 def brand_id(clean_db):
-    return store.add_brand(clean_db, "alpha", "http://127.0.0.1:9").id
+    return brands.add_brand(clean_db, "alpha", "http://127.0.0.1:9").id
 
 
 def add_attempt(engine, brand_id: int, started_at: datetime, outcome: str,

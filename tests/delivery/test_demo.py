@@ -11,6 +11,8 @@ import httpx
 import psutil
 import sqlalchemy as sa
 
+from delivery import brands
+
 
 def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_path):
     env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_HOME=str(tmp_path))
@@ -87,11 +89,10 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
 
 def test_demo_users_sign_in_with_the_printed_passwords_and_are_new_each_run(clean_db):
     from callbacks.demo import demo_users
-    from delivery import store
     from users import store as accounts
 
     for name in ("healthy", "flaky", "buggy"):
-        store.add_brand(clean_db, name, "http://127.0.0.1:9")
+        brands.add_brand(clean_db, name, "http://127.0.0.1:9")
     first = demo_users(clean_db)
     second = demo_users(clean_db)  # a second run of the demo on the same database
     assert [(u.name, u.role, u.brands) for u, _ in second] == [

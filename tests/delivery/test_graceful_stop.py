@@ -19,7 +19,7 @@ from test_heartbeats import beat_attempts, brand, open_session, session
 from workers import Worker, wait_for
 
 from callbacks.main import worker_stop_s
-from delivery import heartbeats, settings, stopping, store
+from delivery import brands, heartbeats, settings, stopping, store
 from delivery.validation import parse_callback
 from delivery.worker import DeliveryWorker
 
@@ -80,7 +80,7 @@ def test_claims_arriving_during_a_stop_are_handed_back_and_nothing_more_is_lease
         return Reply()
 
     with Receiver(behave) as platform:
-        store.add_brand(clean_db, "b", platform.url, max_in_flight=10, timeout_s=10)
+        brands.add_brand(clean_db, "b", platform.url, max_in_flight=10, timeout_s=10)
         # bet-0 has a second callback waiting behind its head
         _queue(clean_db, "b", ["bet-0"], ("/bet/place", "/bet/accept"))
         delivery = _delivery(clean_db)
@@ -200,7 +200,7 @@ def _sigterm(processes: list[psutil.Process]) -> None:
 def test_sigterm_drains_every_request_in_flight(clean_db, database_url, to):
     # Given 16 requests in flight on a platform that answers after 2 s
     with Receiver(lambda seen: Reply(delay_s=2)) as platform:
-        store.add_brand(clean_db, "b", platform.url, max_in_flight=16, timeout_s=10)
+        brands.add_brand(clean_db, "b", platform.url, max_in_flight=16, timeout_s=10)
         request_ids = _queue(clean_db, "b", [f"bet-{i}" for i in range(16)])
         worker = Worker(database_url, threads=4).start()
         try:
@@ -235,7 +235,7 @@ def test_a_request_outliving_the_grace_period_is_unknown_once_and_its_lease_rele
         return Reply()
 
     with Receiver(behave) as platform:
-        store.add_brand(clean_db, "b", platform.url, timeout_s=10)
+        brands.add_brand(clean_db, "b", platform.url, timeout_s=10)
         [request_id] = _queue(clean_db, "b", ["bet-1"])
         worker = Worker(database_url, env={"CALLBACKS_STOP_GRACE_S": "1.5"}).start()
         try:

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from receiver import Receiver, Reply
 
 import contract
-from delivery import heartbeats, store
-from delivery.schedule import DELIVERED, FAILED, REJECTED, Outcome
+from delivery import brands, heartbeats
+from delivery.records import AttemptOutcome, Outcome
 
 T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
 
@@ -43,7 +43,7 @@ def beat_attempts(engine, session_id: str) -> list:
 
 
 def brand(engine, url: str, *, interval_s: int = 10, name: str = "hb", **settings):
-    b = store.add_brand(engine, name, url, **settings)
+    b = brands.add_brand(engine, name, url, **settings)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE brands SET heartbeat_interval_s = :i WHERE id = :id"),
                      {"i": interval_s, "id": b.id})
@@ -77,10 +77,12 @@ def test_a_new_sessions_first_heartbeat_falls_anywhere_in_its_first_interval():
 
 
 def test_only_the_platform_forgetting_the_session_ends_it():
-    assert heartbeats.ends_session(Outcome(REJECTED, None, "x", contract.SESSION_UNKNOWN))
-    assert not heartbeats.ends_session(Outcome(DELIVERED))
-    assert not heartbeats.ends_session(Outcome(FAILED, "http_status", "500"))
-    assert not heartbeats.ends_session(Outcome(FAILED, "unsupported_error", "400 ..."))
+    unknown = contract.SESSION_UNKNOWN
+    assert heartbeats.ends_session(Outcome(AttemptOutcome.REJECTED, None, "x", unknown))
+    assert not heartbeats.ends_session(Outcome(AttemptOutcome.DELIVERED))
+    assert not heartbeats.ends_session(Outcome(AttemptOutcome.FAILED, "http_status", "500"))
+    assert not heartbeats.ends_session(
+        Outcome(AttemptOutcome.FAILED, "unsupported_error", "400 ..."))
 
 
 # --- rounds on a fake clock --------------------------------------------------------------------
@@ -155,7 +157,7 @@ def test_a_failed_heartbeat_is_not_retried_the_next_one_replaces_it(clean_db, pl
     platform.behave = lambda seen: Reply(503)
     open_session(clean_db, b.id, "s-1")
     [failed] = heartbeats.beat_round(clean_db, client, now=T0)
-    assert failed.outcome.kind == FAILED
+    assert failed.outcome.kind == AttemptOutcome.FAILED
     row = session(clean_db, "s-1")
     assert (row.state, row.failures_in_row, row.last_status) == ("live", 1, 503)
     assert row.failing_since == failed.finished_at

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from factories import PAYLOADS, SECRET_SESSION, SECRET_TEXTS, item
 
 import sql
-from delivery import masking, store
-from delivery.sender import OutgoingCallback, deliver_once
+from delivery import brands, masking, store
+from delivery.records import OutgoingCallback
+from delivery.sender import deliver_once
 
 KEY = bytes(range(32))
 MASK = masking.for_brand(KEY, ("lang", "currency"))
@@ -138,7 +139,7 @@ SCALARS = ["4821", "", "héllo wörld", "***cdef", 0, 7, -12, 590277, 10 ** 20, 
 
 
 def test_sql_fingerprints_are_the_python_ones(engine):
-    key = store.fingerprint_key(engine)
+    key = brands.fingerprint_key(engine)
     mask = masking.for_brand(key)
     with engine.connect() as conn:
         for value in SCALARS:
@@ -158,7 +159,7 @@ def test_sql_fingerprints_are_the_python_ones(engine):
 ])
 @pytest.mark.parametrize("visible", [(), ("lang", "pin")])
 def test_the_migrations_sql_masks_stored_headers_as_new_rows_are(engine, headers, visible):
-    mask = masking.for_brand(store.fingerprint_key(engine), visible)
+    mask = masking.for_brand(brands.fingerprint_key(engine), visible)
     with engine.connect() as conn:
         stored = conn.execute(sa.text(
             "SELECT callbacks_mask_headers(CAST(:h AS jsonb), CAST(:v AS text[]), "
@@ -179,7 +180,7 @@ def test_the_migrations_sql_masks_stored_headers_as_new_rows_are(engine, headers
     "{not json hunter2-pwd-value",
 ])
 def test_the_migrations_sql_masks_echoes_as_new_rows_are(engine, body):
-    mask = masking.for_brand(store.fingerprint_key(engine), ("lang",))
+    mask = masking.for_brand(brands.fingerprint_key(engine), ("lang",))
     with engine.connect() as conn:
         stored = conn.execute(sa.text(
             "SELECT callbacks_mask_echo(:b, CAST(:s AS jsonb), ARRAY['lang'], "
@@ -220,8 +221,8 @@ def test_secrets_never_reach_the_database_or_the_cli_and_the_platform_gets_them_
 
     other = dict(SECRET_SESSION, pwd="another-pwd-value")
     with Receiver(_echo) as rx:
-        store.add_brand(clean_db, "acme", rx.url)
-        store.set_visible_keys(clean_db, "acme", ("LANG", "currency"))
+        brands.add_brand(clean_db, "acme", rx.url)
+        brands.set_brand_visible_keys(clean_db, "acme", ("LANG", "currency"))
         store.enqueue(clean_db, "acme", [
             parse_callback(item("bet-1", "/bet/place", foreign_params=SECRET_SESSION)),
             parse_callback(item("bet-2", "/bet/place", foreign_params=SECRET_SESSION)),
@@ -236,7 +237,7 @@ def test_secrets_never_reach_the_database_or_the_cli_and_the_platform_gets_them_
     stored = _all_text(clean_db, "attempts")
     _no_secret_in(stored)
     assert "platform-secret" not in stored and "another-pwd-value" not in stored
-    key = store.fingerprint_key(clean_db)
+    key = brands.fingerprint_key(clean_db)
     mask = masking.for_brand(key, ("lang", "currency"))
     attempts = {bet: store.group_attempts(clean_db, bet)[0] for bet in ("bet-1", "bet-2",
                                                                         "bet-3")}
@@ -324,7 +325,7 @@ def test_the_migration_masks_the_history_stored_before(clean_db):
     # stored before: deny-listed values cut to their last four characters, the rest in clear,
     # answers echoing the session
     with Receiver(lambda seen: Reply(204)) as rx:
-        store.add_brand(clean_db, "acme", rx.url)
+        brands.add_brand(clean_db, "acme", rx.url)
         store.enqueue(clean_db, "acme", [parse_callback(
             item("bet-1", "/bet/place", foreign_params=SECRET_SESSION))])
         with httpx.Client() as client:
@@ -373,7 +374,7 @@ def test_the_migration_masks_the_history_stored_before(clean_db):
     _migrate_history(clean_db)
 
     # Then no secret and no last four characters are left, and masks are Python's fingerprints
-    mask = masking.for_brand(store.fingerprint_key(clean_db))
+    mask = masking.for_brand(brands.fingerprint_key(clean_db))
     for table in ("attempts", "integration_runs", "integration_cases", "integration_steps"):
         text = _all_text(clean_db, table)
         _no_secret_in(text)

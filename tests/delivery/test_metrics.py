@@ -13,7 +13,7 @@ from metrics_scrape import metrics_url, sample, scrape
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
 
-from delivery import metrics, store
+from delivery import brands, metrics, store
 from delivery.validation import parse_callback
 
 
@@ -32,9 +32,9 @@ def platform(seen) -> Reply:
 def test_worker_serves_queue_figures_and_what_its_processes_counted(clean_db, database_url):
     with Receiver(platform) as receiver:
         # Given a working platform (one bet it answers 500, no retries) and a dead one
-        store.add_brand(clean_db, "north", receiver.url, retry_schedule_s=(0,))
-        store.add_brand(clean_db, "south", f"http://127.0.0.1:{closed_port()}",
-                        retry_schedule_s=(0, 3600), timeout_s=2)
+        brands.add_brand(clean_db, "north", receiver.url, retry_schedule_s=(0,))
+        brands.add_brand(clean_db, "south", f"http://127.0.0.1:{closed_port()}",
+                         retry_schedule_s=(0, 3600), timeout_s=2)
         store.enqueue(clean_db, "north", [parse_callback(item(f"bet-{n}", "/bet/place"))
                                           for n in range(3)]
                       + [parse_callback(item("bet-broken", "/bet/place"))])
@@ -83,7 +83,7 @@ def test_worker_serves_queue_figures_and_what_its_processes_counted(clean_db, da
 
 def test_scheduler_counts_broker_publish_errors(clean_db, database_url):
     # Given a scheduler whose RabbitMQ does not answer, and a callback due
-    store.add_brand(clean_db, "north", "http://127.0.0.1:9", retry_schedule_s=(0,))
+    brands.add_brand(clean_db, "north", "http://127.0.0.1:9", retry_schedule_s=(0,))
     store.enqueue(clean_db, "north", [parse_callback(item("bet-1", "/bet/place"))])
     env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_POLL_INTERVAL_S="0.1",
                BROKER_URL=f"amqp://guest:guest@127.0.0.1:{closed_port()}/")
@@ -126,9 +126,9 @@ def test_live_player_sessions_are_counted_per_brand_with_one_query_per_scrape(cl
     with Receiver() as up, Receiver(heartbeat_fails) as down:
         # Given a brand whose platform answers heartbeats, one whose platform fails them, and a
         # brand with no sessions
-        store.add_brand(clean_db, "north", up.url)
-        store.add_brand(clean_db, "south", down.url)
-        store.add_brand(clean_db, "idle", up.url)
+        brands.add_brand(clean_db, "north", up.url)
+        brands.add_brand(clean_db, "south", down.url)
+        brands.add_brand(clean_db, "idle", up.url)
         for n in range(3):
             live_session(clean_db, "north", f"north-{n}")
         for n in range(2):

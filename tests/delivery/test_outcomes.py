@@ -8,7 +8,7 @@ from factories import PAYLOADS, item
 from receiver import Receiver, Reply
 
 import contract
-from delivery import store
+from delivery import brands, store
 from delivery.validation import parse_callback
 
 
@@ -36,7 +36,7 @@ def _err(code, **data):
 def test_supported_place_error_is_rejected_and_skips_the_rest(clean_db):
     with Receiver(lambda s: _err("not_enough_balance", actual_balance="3.00")
                   if s.path == "/bet/place" else Reply()) as platform:
-        store.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0, 1, 1))
+        brands.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0, 1, 1))
         _enqueue(clean_db, "b", item("bet-1", "/bet/place"), item("bet-1", "/bet/accept"),
                  item("bet-1", "/bet/settle"))
         drive(clean_db)
@@ -54,7 +54,7 @@ def test_supported_place_error_is_rejected_and_skips_the_rest(clean_db):
 
 def test_same_code_on_unsettle_is_unsupported_and_retried(clean_db):
     with Receiver(lambda s: _err("not_enough_balance")) as platform:
-        store.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0, 1, 1))
+        brands.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0, 1, 1))
         _enqueue(clean_db, "b", item("bet-1", "/bet/unsettle"))
         drive(clean_db)
     attempts = store.group_attempts(clean_db, "bet-1")
@@ -66,7 +66,7 @@ def test_same_code_on_unsettle_is_unsupported_and_retried(clean_db):
 
 def test_exhausted_place_declines_the_bet_and_queues_a_decline(clean_db):
     with Receiver(lambda s: Reply(500) if s.path == "/bet/place" else Reply()) as platform:
-        store.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0, 0, 1))
+        brands.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0, 0, 1))
         _enqueue(clean_db, "b", item("bet-1", "/bet/place"), item("bet-1", "/bet/accept"))
         drive(clean_db)
     assert [s.path for s in platform.seen] == ["/bet/place"] * 3 + ["/bet/decline"]
@@ -85,7 +85,7 @@ def test_exhausted_place_declines_the_bet_and_queues_a_decline(clean_db):
 
 def test_timeout_is_classified_and_recorded(clean_db):
     with Receiver(lambda s: Reply(delay_s=1.5)) as platform:
-        store.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0,), timeout_s=0.5)
+        brands.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0,), timeout_s=0.5)
         _enqueue(clean_db, "b", item("bet-1", "/bet/settle"))
         drive(clean_db)
     [a] = store.group_attempts(clean_db, "bet-1")
@@ -95,7 +95,7 @@ def test_timeout_is_classified_and_recorded(clean_db):
 
 
 def test_connection_refused_is_classified_and_recorded(clean_db):
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9", retry_schedule_s=(0,))
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9", retry_schedule_s=(0,))
     _enqueue(clean_db, "b", item("bet-1", "/bet/settle"))
     drive(clean_db)
     [a] = store.group_attempts(clean_db, "bet-1")
@@ -106,7 +106,7 @@ def test_connection_refused_is_classified_and_recorded(clean_db):
 def test_oversized_response_is_capped_and_flagged(clean_db):
     big = b'{"ok": "' + b"x" * (contract.RESPONSE_BODY_CAP_BYTES * 2) + b'"}'
     with Receiver(lambda s: Reply(200, big)) as platform:
-        store.add_brand(clean_db, "b", platform.url)
+        brands.add_brand(clean_db, "b", platform.url)
         _enqueue(clean_db, "b", item("bet-1", "/bet/accept"))
         drive(clean_db)
     [a] = store.group_attempts(clean_db, "bet-1")
@@ -116,7 +116,7 @@ def test_oversized_response_is_capped_and_flagged(clean_db):
 
 def test_non_json_400_is_unsupported_and_recorded(clean_db):
     with Receiver(lambda s: Reply(400, b"<html>Bad Request</html>")) as platform:
-        store.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0,))
+        brands.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0,))
         _enqueue(clean_db, "b", item("bet-1", "/bet/settle"))
         drive(clean_db)
     [a] = store.group_attempts(clean_db, "bet-1")
@@ -126,7 +126,7 @@ def test_non_json_400_is_unsupported_and_recorded(clean_db):
 
 def test_hang_up_is_a_protocol_error(clean_db):
     with Receiver(lambda s: Reply(hang_up=True)) as platform:
-        store.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0,))
+        brands.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0,))
         _enqueue(clean_db, "b", item("bet-1", "/bet/settle"))
         drive(clean_db)
     [a] = store.group_attempts(clean_db, "bet-1")
@@ -135,7 +135,7 @@ def test_hang_up_is_a_protocol_error(clean_db):
 
 def test_attempt_row_has_every_field(clean_db):
     with Receiver(lambda s: Reply.json(200, {"ok": True}, headers={"X-Platform": "1"})) as p:
-        store.add_brand(clean_db, "b", p.url)
+        brands.add_brand(clean_db, "b", p.url)
         [queued] = _enqueue(clean_db, "b", item("bet-1", "/bet/place"))
         drive(clean_db)
     [a] = store.group_attempts(clean_db, "bet-1")
@@ -168,7 +168,7 @@ def test_an_unanswered_place_ends_in_a_decline_the_sandbox_applies(clean_db):
                                                                           answer.body)
 
     with Receiver(platform) as receiver:
-        store.add_brand(clean_db, "b", receiver.url, retry_schedule_s=(0, 0, 1))
+        brands.add_brand(clean_db, "b", receiver.url, retry_schedule_s=(0, 0, 1))
         # When a place is enqueued and never answered
         _enqueue(clean_db, "b", item("bet-1", "/bet/place"))
         drive(clean_db)

@@ -13,7 +13,7 @@ from factories import item
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
 
-from delivery import store
+from delivery import brands, store
 from delivery.validation import parse_callback
 
 RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -101,8 +101,8 @@ def test_two_schedulers_and_three_workers_on_rabbitmq_keep_order_and_lose_nothin
     platform = Platform(seed=12)
     with Receiver(platform) as receiver:
         # Given many bets of 2 to 4 callbacks on a platform that fails 10 % of requests
-        store.add_brand(clean_db, "scale", receiver.url, retry_schedule_s=(0,) + (1,) * 19,
-                        timeout_s=10, max_in_flight=60)
+        brands.add_brand(clean_db, "scale", receiver.url, retry_schedule_s=(0,) + (1,) * 19,
+                         timeout_s=10, max_in_flight=60)
         rng = random.Random(7)
         expected: dict[str, list[str]] = {}
         for n in range(BETS):

@@ -8,7 +8,7 @@ from dramatiq.brokers.stub import StubBroker
 from factories import item
 from workers import wait_for
 
-from delivery import scheduler, store
+from delivery import brands, scheduler, store
 from delivery.database import connection_lost
 from delivery.settings import Settings
 from delivery.validation import parse_callback
@@ -103,7 +103,7 @@ def test_leases_that_ran_out_in_an_outage_are_swept_only_after_a_grace(clean_db,
     # Given a callback whose lease ran out while the database was unavailable
     monkeypatch.setattr(scheduler, "RECONNECT_EVERY_S", 0.01)
     monkeypatch.setattr(scheduler, "SWEEP_GRACE_S", 1.0)
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9")
     store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/settle"))])
     assert len(store.claim_due(clean_db, lease_s=0)) == 1
     # When the scheduler's rounds fail a few times, then the database is back

@@ -15,7 +15,7 @@ from platforms import Hanging
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
 
-from delivery import database, store
+from delivery import brands, database, store
 from delivery.validation import parse_callback
 from delivery.worker import DeliveryWorker
 
@@ -28,8 +28,8 @@ def test_a_hanging_platform_does_not_delay_another_brand(clean_db, database_url)
     # Given a brand whose platform accepts connections and never answers, with more callbacks
     # queued than the worker has threads, queued before a healthy brand's
     with Hanging() as dead, Receiver() as healthy:
-        store.add_brand(clean_db, "dead", dead.url)  # defaults: timeout 10 s, 32 in flight
-        store.add_brand(clean_db, "live", healthy.url)
+        brands.add_brand(clean_db, "dead", dead.url)  # defaults: timeout 10 s, 32 in flight
+        brands.add_brand(clean_db, "live", healthy.url)
         _enqueue(clean_db, "dead", [f"dead-{i}" for i in range(60)])
         with Worker(database_url, threads=4):  # the defaults: 1 process × 4 threads
             wait_for(lambda: dead.accepted >= 32, 20, "the dead platform to hold 32 requests")
@@ -39,7 +39,7 @@ def test_a_hanging_platform_does_not_delay_another_brand(clean_db, database_url)
             wait_for(lambda: len(healthy.seen) == 40 and store.status(clean_db)[
                 "pending_callbacks"] == 60, 8, "the healthy brand to be delivered")
             assert dead.closed_by_client == 0  # no dead request has reached its 10 s timeout
-            dead_brand = store.brand_named(clean_db, "dead")
+            dead_brand = brands.brand_named(clean_db, "dead")
             assert store.in_flight_by_brand(clean_db).get(dead_brand.id) == 32  # only its cap
 
 
@@ -66,7 +66,7 @@ def test_results_survive_a_postgresql_restart_during_the_write(own_server):
         return Reply()
 
     with Receiver(behave) as platform:
-        store.add_brand(engine, "b", platform.url)
+        brands.add_brand(engine, "b", platform.url)
         _enqueue(engine, "b", [f"bet-{i}" for i in range(10)], "/bet/place")
         claims = store.claim_due(engine, lease_s=60)
         delivery = DeliveryWorker(engine, lease_margin_s=30)
@@ -100,7 +100,7 @@ def _alive(proc: psutil.Process) -> bool:
 @pytest.mark.parametrize("killed", ["supervisor", "supervisor and dramatiq"])
 def test_workers_stop_when_their_supervisor_is_killed(clean_db, database_url, killed):
     with Receiver() as platform:
-        store.add_brand(clean_db, "b", platform.url)
+        brands.add_brand(clean_db, "b", platform.url)
         worker = Worker(database_url, processes=2).start()
         everything: list[psutil.Process] = []
         try:

@@ -9,7 +9,9 @@ from factories import PAYLOADS
 
 import contract
 from delivery import masking, signing
-from delivery.sender import OutgoingCallback, deliver_once, redact_headers
+from delivery.records import OutgoingCallback
+from delivery.requests import redact_headers
+from delivery.sender import deliver_once
 
 
 def _callback(**over) -> OutgoingCallback:

@@ -15,7 +15,8 @@ from receiver import Receiver, Reply
 
 import contract
 from delivery import heartbeats
-from delivery.sender import AsyncPool, OutgoingCallback, make_transport, send, send_async
+from delivery.records import OutgoingCallback
+from delivery.sender import AsyncPool, make_transport, send, send_async
 
 
 def _beat(url: str, timeout_s: float = 2.0, **over):

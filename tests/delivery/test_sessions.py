@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import contract
-from delivery import brands, sessions, store
+from delivery import brands, sessions
 from delivery.audit import Actor
 from delivery.errors import InvalidInput, UnknownBrand
 
@@ -113,8 +113,8 @@ def test_a_session_past_its_end_is_not_live_any_more():
 
 @pytest.fixture
 def acme(clean_db):
-    brand = store.add_brand(clean_db, "acme", "http://127.0.0.1:9", heartbeat_interval_s=30)
-    store.set_visible_keys(clean_db, "acme", ("lang",))
+    brand = brands.add_brand(clean_db, "acme", "http://127.0.0.1:9", heartbeat_interval_s=30)
+    brands.set_brand_visible_keys(clean_db, "acme", ("lang",))
     return brand
 
 
@@ -222,7 +222,7 @@ def test_list_by_state_latest_first(clean_db, acme):
     for i in range(3):
         sessions.open(clean_db, "acme", f"s-{i}", PARAMS, now=NOW + timedelta(seconds=i))
     sessions.close(clean_db, "acme", "s-1")
-    store.add_brand(clean_db, "other", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "other", "http://127.0.0.1:9")
     sessions.open(clean_db, "other", "s-9", PARAMS, now=NOW)
     assert [s["session_id"] for s in sessions.list_sessions(clean_db, "acme")] == [
         "s-2", "s-1", "s-0"]
@@ -262,14 +262,14 @@ def test_bad_input_is_refused_before_anything_is_written(clean_db, acme):
 # --- the brand's interval -------------------------------------------------------------------
 
 def test_a_brands_heartbeat_interval_defaults_to_60_and_has_a_minimum(clean_db):
-    assert store.add_brand(clean_db, "acme", "http://127.0.0.1:9").heartbeat_interval_s == 60
-    assert store.brand_named(clean_db, "acme").heartbeat_interval_s == 60
-    assert store.add_brand(clean_db, "acme", "http://127.0.0.1:9",
-                           heartbeat_interval_s=5).heartbeat_interval_s == 5
-    assert [b.heartbeat_interval_s for b in store.brands(clean_db)] == [5]
+    assert brands.add_brand(clean_db, "acme", "http://127.0.0.1:9").heartbeat_interval_s == 60
+    assert brands.brand_named(clean_db, "acme").heartbeat_interval_s == 60
+    assert brands.add_brand(clean_db, "acme", "http://127.0.0.1:9",
+                            heartbeat_interval_s=5).heartbeat_interval_s == 5
+    assert [b.heartbeat_interval_s for b in brands.all_brands(clean_db)] == [5]
     for bad in (0, -1, True, 1.5):
         with pytest.raises(InvalidInput, match="heartbeat_interval_s must be") as caught:
-            store.add_brand(clean_db, "acme", "http://127.0.0.1:9", heartbeat_interval_s=bad)
+            brands.add_brand(clean_db, "acme", "http://127.0.0.1:9", heartbeat_interval_s=bad)
         assert caught.value.field == "heartbeat_interval_s"
 
 

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from callbacks.main import main
-from delivery import database, store
+from delivery import brands, database
 
 SECRET = "player-token-5f3a9c"
 PARAMS = json.dumps({"token": SECRET})
@@ -43,7 +43,7 @@ def run(database_url, clean_db, monkeypatch, capsys):
 
 @pytest.fixture
 def acme(clean_db):
-    return store.add_brand(clean_db, "acme", "http://127.0.0.1:9")
+    return brands.add_brand(clean_db, "acme", "http://127.0.0.1:9")
 
 
 def trail(engine) -> list:
@@ -73,7 +73,7 @@ def test_brand_set_changes_the_interval_with_a_reason_into_the_trail(run, clean_
                          "--reason", "the platform's sessions last 2 minutes")
     assert code == 0, err
     assert "a heartbeat every 30 s" in out
-    assert store.brand_named(clean_db, "acme").heartbeat_interval_s == 30
+    assert brands.brand_named(clean_db, "acme").heartbeat_interval_s == 30
     change = trail(clean_db)[-1]
     assert change.kind == "brand.set"
     assert (change.before, change.after) == ({"heartbeat_interval_s": 60},
@@ -91,7 +91,7 @@ def test_an_interval_under_the_minimum_is_refused(run, clean_db, value, words):
     code, _, err = run("brand", "add", "acme", "--url", "http://127.0.0.1:9",
                        "--heartbeat-interval-s", value)
     assert code == 2 and words in err
-    assert store.brands(clean_db) == []
+    assert brands.all_brands(clean_db) == []
 
 
 # --- sessions -------------------------------------------------------------------------------

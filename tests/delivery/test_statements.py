@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 import sql
-from delivery import database, statements, store
+from delivery import brands, database, statements
 
 
 @pytest.fixture
@@ -135,20 +135,20 @@ def test_the_workers_connections_plan_their_statements_once(engine, clean_db, ge
 
 
 def test_several_statements_go_in_one_round_trip_and_answer_with_the_last(fresh, clean_db):
-    store.add_brand(fresh, "a", "http://a.example")
-    store.add_brand(fresh, "b", "http://b.example")
+    brands.add_brand(fresh, "a", "http://a.example")
+    brands.add_brand(fresh, "b", "http://b.example")
     with fresh.connect() as conn:
         # The same parameter name in each statement, a value of its own in each.
         rows = statements.run_many(conn, [
             ("set_brand_currency", {"name": "a", "currency": "EUR"}),
             ("set_brand_currency", {"name": "b", "currency": "GBP"}),
             ("brand_named", {"name": "b"}),
-        ]).all()
+        ], filename="brands.sql").all()
         assert [r.name for r in rows] == ["b"]
         assert dict(conn.execute(sa.text("SELECT name, currency FROM brands")).all()) == {
             "a": "EUR", "b": "GBP"}
         sent = conn.execute(sa.text(
-            "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'cd_queries_%'"
+            "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'cd_brands_%'"
         )).scalar()
         assert sent == 2  # each prepared once on the connection
         conn.rollback()

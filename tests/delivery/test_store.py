@@ -7,7 +7,7 @@ from databases import notified
 from factories import item
 from receiver import Receiver
 
-from delivery import statements, store
+from delivery import brands, statements, store
 from delivery.errors import InvalidInput, UnknownBrand
 from delivery.validation import parse_callback
 
@@ -17,7 +17,7 @@ def _states(engine, bet_id):
 
 
 def test_only_the_group_head_is_due(clean_db):
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9")
     store.enqueue(clean_db, "b", [parse_callback(item("bet-1", d)) for d in
                                   ("/bet/place", "/bet/accept", "/bet/settle")])
     store.enqueue(clean_db, "b", [parse_callback(item("bet-2", "/bet/place"))])
@@ -29,7 +29,7 @@ def test_only_the_group_head_is_due(clean_db):
 
 
 def test_claims_respect_the_brand_cap_and_skip_locked(clean_db):
-    brand = store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=3)
+    brand = brands.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=3)
     store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/place"))
                                   for i in range(5)])
     first = store.claim_due(clean_db, lease_s=30)
@@ -44,10 +44,10 @@ def test_claims_respect_the_brand_cap_and_skip_locked(clean_db):
 
 
 def test_one_claim_serves_every_brand_and_ignores_idle_ones(clean_db):
-    busy = [store.add_brand(clean_db, f"busy{i}", "http://127.0.0.1:9", max_in_flight=2)
+    busy = [brands.add_brand(clean_db, f"busy{i}", "http://127.0.0.1:9", max_in_flight=2)
             for i in range(3)]
     for i in range(50):
-        store.add_brand(clean_db, f"idle{i}", "http://127.0.0.1:9")
+        brands.add_brand(clean_db, f"idle{i}", "http://127.0.0.1:9")
     for brand in busy:
         store.enqueue(clean_db, brand.name, [parse_callback(item(f"{brand.name}-{i}",
                                                                  "/bet/place"))
@@ -59,7 +59,7 @@ def test_one_claim_serves_every_brand_and_ignores_idle_ones(clean_db):
 
 
 def test_expired_lease_is_swept_and_old_token_loses(clean_db):
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9")
     store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/place"))])
     [(cid, old_token, _)] = store.claim_due(clean_db, lease_s=0.2)
     time.sleep(0.3)
@@ -74,7 +74,7 @@ def test_expired_lease_is_swept_and_old_token_loses(clean_db):
 
 def test_an_attempt_is_written_before_its_request_and_closed_unknown_if_never_finished(
         clean_db):
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9", timeout_s=0.1)
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9", timeout_s=0.1)
     store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/place"))])
     [(cid, token, _)] = store.claim_due(clean_db, lease_s=30)
     # Given a worker that wrote its attempt and then died before recording the answer
@@ -99,7 +99,7 @@ def test_an_attempt_is_written_before_its_request_and_closed_unknown_if_never_fi
 
 
 def test_after_a_slow_write_only_attempts_still_leased_are_renewed_and_sent(clean_db):
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9", timeout_s=0.1)
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9", timeout_s=0.1)
     store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{n}", "/bet/place"))
                                   for n in (1, 2)])
     claims = [(cid, token) for cid, token, _ in store.claim_due(clean_db, lease_s=30)]
@@ -124,7 +124,7 @@ def test_after_a_slow_write_only_attempts_still_leased_are_renewed_and_sent(clea
 
 
 def test_unknown_brand_writes_nothing(clean_db):
-    store.add_brand(clean_db, "known", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "known", "http://127.0.0.1:9")
     with pytest.raises(UnknownBrand, match="known brands: known"):
         store.enqueue(clean_db, "nope", [parse_callback(item("bet-1", "/bet/place"))])
     with clean_db.connect() as conn:
@@ -132,8 +132,8 @@ def test_unknown_brand_writes_nothing(clean_db):
 
 
 def test_a_bet_stays_with_its_brand(clean_db):
-    store.add_brand(clean_db, "a", "http://127.0.0.1:9")
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "a", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9")
     store.enqueue(clean_db, "a", [parse_callback(item("bet-1", "/bet/place"))])
     with pytest.raises(InvalidInput, match="belongs to another brand"):
         store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/accept"))])
@@ -152,7 +152,7 @@ def test_a_finished_attempt_hands_its_slot_to_the_brands_next_due_head(clean_db)
     from delivery import dispatch
     from delivery.sender import send
 
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=2, timeout_s=0.5)
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=2, timeout_s=0.5)
     store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/settle"))
                                   for i in range(5)])
     claims = store.claim_due(clean_db, lease_s=30)
@@ -165,7 +165,7 @@ def test_a_finished_attempt_hands_its_slot_to_the_brands_next_due_head(clean_db)
     # Then the two freed slots go to two other due bets at once, still at most 2 in flight
     assert len(refills) == 2
     assert {r.callback.bet_id for r in refills}.isdisjoint({s.callback.bet_id for s in sendings})
-    assert store.in_flight_by_brand(clean_db) == {store.brand_named(clean_db, "b").id: 2}
+    assert store.in_flight_by_brand(clean_db) == {brands.brand_named(clean_db, "b").id: 2}
     # and a stopping worker takes nothing more
     with httpx.Client() as client:
         attempts = [dispatch.decide(send(s, client)) for s in refills]
@@ -178,10 +178,10 @@ def test_a_process_refills_no_more_than_its_room_and_leaves_the_rest_to_the_sche
     from delivery import dispatch
     from delivery.sender import send
 
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=4, timeout_s=0.5)
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=4, timeout_s=0.5)
     store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/settle"))
                                   for i in range(8)])
-    brand_id = store.brand_named(clean_db, "b").id
+    brand_id = brands.brand_named(clean_db, "b").id
     sendings = store.begin_attempts(clean_db, [c[:2] for c in store.claim_due(clean_db, 30)],
                                     margin_s=1)
     import httpx
@@ -203,9 +203,9 @@ def test_the_scheduler_is_woken_only_when_a_finished_attempt_leaves_it_work(clea
     from delivery.sender import send
 
     with Receiver() as platform:
-        store.add_brand(clean_db, "up", platform.url)
-        store.add_brand(clean_db, "down", "http://127.0.0.1:9", timeout_s=0.5,
-                        retry_schedule_s=(0, 60))
+        brands.add_brand(clean_db, "up", platform.url)
+        brands.add_brand(clean_db, "down", "http://127.0.0.1:9", timeout_s=0.5,
+                         retry_schedule_s=(0, 60))
         store.enqueue(clean_db, "up", [parse_callback(item("bet-up", "/bet/settle"))])
         store.enqueue(clean_db, "down", [parse_callback(item("bet-down", "/bet/settle"))])
         sendings = store.begin_attempts(
@@ -221,7 +221,7 @@ def test_the_scheduler_is_woken_only_when_a_finished_attempt_leaves_it_work(clea
 
 
 def test_a_claim_round_says_when_the_earliest_head_it_left_pending_is_due(clean_db):
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=1)
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=1)
     # Nothing queued: nothing to claim, nothing due.
     assert store.claim_round(clean_db, 30) == ([], None)
     store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", "/bet/settle"))
@@ -246,7 +246,7 @@ def test_counting_a_brands_callbacks_in_flight_passes_over_the_ones_finished_sin
     # claim and refill counts the brand's callbacks in flight. Once a count has met a finished
     # callback's old row it must not read it again — whatever plan the session's statistics
     # would favour (here: none that walks an index, so the count brings its own settings).
-    brand = store.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=100_000)
+    brand = brands.add_brand(clean_db, "b", "http://127.0.0.1:9", max_in_flight=100_000)
     # No autovacuum meanwhile: its vacuum would remove the old rows, and an analyze of the
     # bets just written holds a snapshot under which they are not dead yet.
     with clean_db.begin() as conn:
@@ -289,8 +289,8 @@ def test_a_claim_counts_in_flight_callbacks_only_for_brands_with_due_work(clean_
     # A sportsbook registers hundreds of white labels, most idle at any moment: a claim must
     # not count callbacks in flight for every one of them.
     for i in range(300):
-        store.add_brand(clean_db, f"idle-{i}", "http://127.0.0.1:9")
-    busy = store.add_brand(clean_db, "busy", "http://127.0.0.1:9")
+        brands.add_brand(clean_db, f"idle-{i}", "http://127.0.0.1:9")
+    busy = brands.add_brand(clean_db, "busy", "http://127.0.0.1:9")
     store.enqueue(clean_db, "busy", [parse_callback(item(f"bet-{i}", "/bet/place"))
                                      for i in range(3)])
     with clean_db.connect() as conn:

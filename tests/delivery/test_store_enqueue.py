@@ -6,7 +6,8 @@ import sqlalchemy as sa
 from databases import notified
 from factories import item
 
-from delivery import database, lifecycle, statements, store
+from api import store as api_store
+from delivery import brands, database, lifecycle, statements, store
 from delivery.errors import InvalidInput
 from delivery.validation import parse_callback
 
@@ -40,16 +41,16 @@ def test_queuing_takes_the_same_few_statements_for_10_callbacks_as_for_200(
     # has prepared the enqueue statements (prepared once per connection and period: a period
     # long enough that none is prepared again while counting)
     monkeypatch.setattr(statements, "REPREPARE_FIRST_S", 3600.0)
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9")
     engine = database.make_engine(database_url)
     try:
-        store.enqueue_once(engine, "b", _batch(10, "old", bets=5))
+        api_store.enqueue_once(engine, "b", _batch(10, "old", bets=5))
         store.enqueue(engine, "b", _batch(3, "warm", bets=3))
         # When 10 callbacks over 5 bets and then 200 over 50 (some bets new, some with open
         # callbacks) are queued, through the API's path and the command's
-        small = _statements(engine, lambda: store.enqueue_once(engine, "b", _batch(10, "old",
-                                                                                 bets=5)))
-        large = _statements(engine, lambda: store.enqueue_once(
+        small = _statements(engine, lambda: api_store.enqueue_once(
+            engine, "b", _batch(10, "old", bets=5)))
+        large = _statements(engine, lambda: api_store.enqueue_once(
             engine, "b", _batch(100, "old", bets=5) + _batch(100, "new", bets=45)))
         plain_small = _statements(engine, lambda: store.enqueue(engine, "b",
                                                                 _batch(10, "c", bets=5)))
@@ -76,7 +77,7 @@ def _rows(engine, bet_id):
 def test_a_batch_queues_each_bet_in_order_behind_what_it_has_open(clean_db):
     # Given a bet with a callback open, a bet whose place was rejected, and a bet whose
     # callbacks are all finished
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9")
     store.enqueue(clean_db, "b", [parse_callback(item(bet, "/bet/place"))
                                   for bet in ("open", "refused", "done")])
     with clean_db.begin() as conn:
@@ -125,8 +126,8 @@ def test_a_batch_queues_each_bet_in_order_behind_what_it_has_open(clean_db):
 
 
 def test_a_batch_with_a_bet_of_another_brand_writes_nothing(clean_db):
-    store.add_brand(clean_db, "a", "http://127.0.0.1:9")
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "a", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9")
     store.enqueue(clean_db, "a", [parse_callback(item("bet-of-a", "/bet/place"))])
     with pytest.raises(InvalidInput, match="bet 'bet-of-a' belongs to another brand than 'b'"):
         store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/place")),
@@ -139,7 +140,7 @@ def test_a_batch_with_a_bet_of_another_brand_writes_nothing(clean_db):
 
 def test_a_new_bet_takes_its_columns_from_the_place_of_the_batch(clean_db):
     # Given a batch whose first callback of a new bet is not its place
-    store.add_brand(clean_db, "b", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "b", "http://127.0.0.1:9")
     accept = item("bet-1", "/bet/accept")
     accept["payload"]["bet_stake"] = "99.00"
     place = item("bet-1", "/bet/place")

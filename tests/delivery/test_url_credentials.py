@@ -25,7 +25,7 @@ from url_credentials import (
 )
 
 import sql
-from delivery import database, migrate, signing, store
+from delivery import brands, database, migrate, signing, store
 from delivery.sender import make_transport
 from delivery.validation import parse_callback
 
@@ -38,7 +38,7 @@ def _enqueue(engine, brand: str, bet_id: str, destinations=("/bet/place", "/bet/
 def test_credentials_and_query_reach_the_platform_and_are_never_stored(clean_db, client):
     secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
     with Receiver() as platform:
-        brand = store.add_brand(clean_db, "acme", secret_url(platform.url), signing_secret=secret)
+        brand = brands.add_brand(clean_db, "acme", secret_url(platform.url), signing_secret=secret)
         assert brand.base_url == f"{platform.url}/cb?k=v&z=1"
         _enqueue(clean_db, "acme", "bet-1")
         sender = make_transport(2) if client == "worker transport" else httpx.Client()
@@ -55,12 +55,12 @@ def test_credentials_and_query_reach_the_platform_and_are_never_stored(clean_db,
     assert len(stored) == 2 and all(h["Authorization"].startswith("***") for h in stored)
     for table in ("attempts", "callbacks", "brands", "actions"):
         assert found_secrets(clean_db, table) == [], table
-    assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
+    assert brands.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
 
 
 def test_a_brand_without_credentials_sends_no_authorization(clean_db):
     with Receiver() as platform:
-        store.add_brand(clean_db, "acme", platform.url + "/?k=v")
+        brands.add_brand(clean_db, "acme", platform.url + "/?k=v")
         _enqueue(clean_db, "acme", "bet-1", ("/bet/place",))
         with make_transport(1) as transport:
             deliver_round(clean_db, transport)
@@ -89,7 +89,7 @@ def test_brand_add_and_list_never_show_the_credentials(database_url, clean_db):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_no_back_office_role_can_read_or_write_the_credentials(clean_db, database_url, role):
-    brand = store.add_brand(clean_db, "acme", secret_url("http://127.0.0.1:9"))
+    brand = brands.add_brand(clean_db, "acme", secret_url("http://127.0.0.1:9"))
     engine = role_engine(database_url, role, clean_db)
     try:
         with engine.connect() as conn:  # the role itself works: it reads the clean URL
@@ -108,15 +108,15 @@ def test_no_back_office_role_can_read_or_write_the_credentials(clean_db, databas
                     conn.execute(sa.text(statement))
     finally:
         engine.dispose()
-    assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
+    assert brands.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
 
 
 def test_brand_add_without_credentials_removes_them(clean_db):
-    brand = store.add_brand(clean_db, "acme", secret_url("http://127.0.0.1:9"))
-    store.add_brand(clean_db, "acme", secret_url("http://127.0.0.1:9"))  # the same again: kept
-    assert store.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
-    store.add_brand(clean_db, "acme", "http://127.0.0.1:9/cb?k=v&z=1")
-    assert store.url_credentials(clean_db, brand.id) is None
+    brand = brands.add_brand(clean_db, "acme", secret_url("http://127.0.0.1:9"))
+    brands.add_brand(clean_db, "acme", secret_url("http://127.0.0.1:9"))  # the same again: kept
+    assert brands.url_credentials(clean_db, brand.id) == f"{USER}:{PASSWORD}"
+    brands.add_brand(clean_db, "acme", "http://127.0.0.1:9/cb?k=v&z=1")
+    assert brands.url_credentials(clean_db, brand.id) is None
 
 
 def test_the_migration_moves_credentials_out_of_existing_rows():
@@ -152,16 +152,16 @@ def test_the_migration_moves_credentials_out_of_existing_rows():
                                       "queued": 0})})
             assert migrate.upgrade(engine) == [this]
             with engine.connect() as conn:
-                brands = dict(conn.execute(sa.text("SELECT name, base_url FROM brands")).all())
+                stored = dict(conn.execute(sa.text("SELECT name, base_url FROM brands")).all())
                 test_urls = conn.execute(sa.text(
                     "SELECT url FROM brand_test_urls ORDER BY url")).scalars().all()
                 parameters = conn.execute(sa.text("SELECT parameters FROM actions")).scalar()
-            assert brands == {"acme": "https://ops.example/cb?k=v",
+            assert stored == {"acme": "https://ops.example/cb?k=v",
                               "zeta": "https://zeta.example",
                               "plain": "https://plain.example/cb?mail=a@b"}
-            assert store.url_credentials(engine, 1) == f"{USER}:{PASSWORD}"
-            assert store.url_credentials(engine, 2) == "tok3n:"
-            assert store.url_credentials(engine, 3) is None
+            assert brands.url_credentials(engine, 1) == f"{USER}:{PASSWORD}"
+            assert brands.url_credentials(engine, 2) == "tok3n:"
+            assert brands.url_credentials(engine, 3) is None
             assert test_urls == ["https://staging.example/cb", "https://twin.example/cb"]
             assert parameters == {"old_url": "https://old.example/cb",
                                   "new_url": "https://ops.example/cb?k=v", "queued": 0}

@@ -8,7 +8,7 @@ from factories import item
 from receiver import Receiver, Reply
 from workers import Worker, wait_for
 
-from delivery import store
+from delivery import brands, store
 from delivery.validation import parse_callback
 
 LIFECYCLE = ("/bet/place", "/bet/accept", "/bet/settle", "/bet/unsettle", "/bet/settle")
@@ -47,8 +47,8 @@ def test_every_bet_arrives_in_order_despite_transient_failures(clean_db, databas
                                                                broker_url, bets):
     # Given a platform that fails 30 % of requests at random, with random latency
     with Receiver(flaky(seed=42, failure_share=0.3)) as platform:
-        store.add_brand(clean_db, "flaky", platform.url, retry_schedule_s=(0,) + (1,) * 19,
-                        timeout_s=5, max_in_flight=100)
+        brands.add_brand(clean_db, "flaky", platform.url, retry_schedule_s=(0,) + (1,) * 19,
+                         timeout_s=5, max_in_flight=100)
         expected = {}
         for n in range(bets):
             bet_id = f"bet-{n:04d}"
@@ -101,9 +101,9 @@ def test_every_bet_arrives_in_order_despite_transient_failures(clean_db, databas
 
 def test_one_dead_endpoint_does_not_starve_another_brand(clean_db, database_url):
     with Receiver(lambda s: Reply(delay_s=3)) as dead, Receiver() as healthy:
-        store.add_brand(clean_db, "dead", dead.url, retry_schedule_s=(0, 60), timeout_s=2,
-                        max_in_flight=4)
-        store.add_brand(clean_db, "healthy", healthy.url, max_in_flight=50)
+        brands.add_brand(clean_db, "dead", dead.url, retry_schedule_s=(0, 60), timeout_s=2,
+                         max_in_flight=4)
+        brands.add_brand(clean_db, "healthy", healthy.url, max_in_flight=50)
         store.enqueue(clean_db, "dead", [parse_callback(item(f"d-{i}", "/bet/settle"))
                                          for i in range(40)])
         store.enqueue(clean_db, "healthy", [parse_callback(item(f"h-{i}", "/bet/settle"))
@@ -111,7 +111,7 @@ def test_one_dead_endpoint_does_not_starve_another_brand(clean_db, database_url)
         with Worker(database_url, threads=4):
             wait_for(lambda: len(healthy.seen) == 40, 30, "the healthy brand's callbacks")
             in_flight = store.in_flight_by_brand(clean_db)
-    dead_brand = next(b for b in store.brands(clean_db) if b.name == "dead")
+    dead_brand = next(b for b in brands.all_brands(clean_db) if b.name == "dead")
     assert in_flight.get(dead_brand.id, 0) <= 4
     assert len(dead.seen) <= 8  # at most the cap per 2 s timeout window, never all 40
 
@@ -127,7 +127,7 @@ def test_killed_worker_loses_nothing(clean_db, database_url):
         return Reply()
 
     with Receiver(behave) as platform:
-        store.add_brand(clean_db, "b", platform.url, timeout_s=2, retry_schedule_s=(0, 1))
+        brands.add_brand(clean_db, "b", platform.url, timeout_s=2, retry_schedule_s=(0, 1))
         [queued] = store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/settle"))])
         # When the worker is killed with SIGKILL while that request is in flight
         worker = Worker(database_url).start()
@@ -153,7 +153,7 @@ def test_killed_worker_loses_nothing(clean_db, database_url):
 def test_scheduler_and_workers_run_apart(clean_db, database_url):
     # Given the deployment's shape: one `callbacks scheduler`, workers started without one
     with Receiver() as platform:
-        store.add_brand(clean_db, "b", platform.url)
+        brands.add_brand(clean_db, "b", platform.url)
         store.enqueue(clean_db, "b", [parse_callback(item(f"bet-{i}", d)) for i in range(10)
                                       for d in ("/bet/place", "/bet/accept")])
         workers = Worker(database_url)

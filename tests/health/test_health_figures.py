@@ -6,7 +6,7 @@ from brand_traffic import deliver, enqueue, failing_receiver
 from scopes import set_scope
 
 from dashboard import connection
-from delivery import database, store
+from delivery import brands, database
 from health import figures
 from health.state import DOWN, HEALTHY
 
@@ -20,10 +20,10 @@ def test_money_at_risk_per_currency_from_unanswered_callbacks(clean_db):
     failing = {"a", "b", "d", "e"}
     with failing_receiver(failing) as platform:
         # One failed try, the next an hour away: these stay unanswered.
-        store.add_brand(clean_db, "eur", platform.url, retry_schedule_s=(0, 3600))
-        store.set_brand_currency(clean_db, "eur", "EUR")
+        brands.add_brand(clean_db, "eur", platform.url, retry_schedule_s=(0, 3600))
+        brands.set_brand_currency(clean_db, "eur", "EUR")
         # Every place is tried once, then exhausted (and declined).
-        store.add_brand(clean_db, "once", platform.url, retry_schedule_s=(0,))
+        brands.add_brand(clean_db, "once", platform.url, retry_schedule_s=(0,))
         enqueue(clean_db, "eur", "a", "/bet/place", stake="10.00")
         enqueue(clean_db, "eur", "a", "/bet/settle", settle_amount="25.00")
         enqueue(clean_db, "eur", "b", "/bet/place", stake="7.50", bet_currency="usd")
@@ -56,8 +56,8 @@ def test_money_at_risk_per_currency_from_unanswered_callbacks(clean_db):
 
 def test_queue_recent_attempts_and_state(clean_db):
     with failing_receiver({"x1", "x2", "x3"}) as platform:
-        store.add_brand(clean_db, "down", platform.url, retry_schedule_s=(0, 3600))
-        store.add_brand(clean_db, "fine", platform.url)
+        brands.add_brand(clean_db, "down", platform.url, retry_schedule_s=(0, 3600))
+        brands.add_brand(clean_db, "fine", platform.url)
         for bet in ("x1", "x2", "x3"):
             enqueue(clean_db, "down", bet, "/bet/place")
         for bet in ("ok1", "ok2"):
@@ -81,7 +81,7 @@ def test_queue_recent_attempts_and_state(clean_db):
 
 def test_windows_are_per_brand(clean_db):
     with failing_receiver({"x1"}) as platform:
-        brand = store.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0, 3600))
+        brand = brands.add_brand(clean_db, "b", platform.url, retry_schedule_s=(0, 3600))
         enqueue(clean_db, "b", "x1", "/bet/place")
         enqueue(clean_db, "b", "ok", "/bet/place")
         deliver(clean_db)
@@ -96,9 +96,9 @@ def test_windows_are_per_brand(clean_db):
 
 def test_the_back_office_role_reads_the_figures_of_its_brands(clean_db, database_url):
     with failing_receiver({"x1", "y1"}) as platform:
-        mine = store.add_brand(clean_db, "mine", platform.url, retry_schedule_s=(0, 3600))
-        store.set_brand_currency(clean_db, "mine", "EUR")
-        store.add_brand(clean_db, "theirs", platform.url, retry_schedule_s=(0, 3600))
+        mine = brands.add_brand(clean_db, "mine", platform.url, retry_schedule_s=(0, 3600))
+        brands.set_brand_currency(clean_db, "mine", "EUR")
+        brands.add_brand(clean_db, "theirs", platform.url, retry_schedule_s=(0, 3600))
         enqueue(clean_db, "mine", "x1", "/bet/place", stake="4.00")
         enqueue(clean_db, "theirs", "y1", "/bet/place", stake="9.00")
         deliver(clean_db)
@@ -130,7 +130,7 @@ def test_reading_the_figures_grows_with_the_backlog_not_with_its_square(clean_db
     from alerts import rules
     from alerts import store as alert_store
 
-    store.add_brand(clean_db, "busy", "http://127.0.0.1:9/")
+    brands.add_brand(clean_db, "busy", "http://127.0.0.1:9/")
     read = {}
     for backlog in (200, 800):
         for i in range(len(read) and 200, backlog):

@@ -6,7 +6,7 @@ import httpx
 import sqlalchemy as sa
 from workers import Worker
 
-from delivery import heartbeats, store
+from delivery import brands, heartbeats, store
 from sandbox.server import serve_in_thread
 from simulator.lifecycles import SessionHabits
 from simulator.producer import Simulator
@@ -19,9 +19,9 @@ QUICK = SessionHabits(leaving_share=0.35, stay_s=(5, 15), lapsing_share=0.25,
 
 def test_thirty_seconds_of_traffic_arrive_in_order_and_balance(clean_db, database_url):
     with serve_in_thread() as sandbox:
-        store.add_brand(clean_db, "healthy", sandbox.url, timeout_s=5, max_in_flight=64,
-                        heartbeat_interval_s=1)
-        sim = Simulator(clean_db, store.brands(clean_db), rate_per_s=3, players_per_brand=12,
+        brands.add_brand(clean_db, "healthy", sandbox.url, timeout_s=5, max_in_flight=64,
+                         heartbeat_interval_s=1)
+        sim = Simulator(clean_db, brands.all_brands(clean_db), rate_per_s=3, players_per_brand=12,
                         pace=0.3, seed=11, habits=QUICK)
         sim.open_players()
         with Worker(database_url, threads=8):

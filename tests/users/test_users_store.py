@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from delivery import store
+from delivery import brands
 from delivery.errors import InvalidInput
 from users import store as accounts
 from users.store import ADMIN, ANALYST, INTEGRATION_MANAGER, Throttle, User
@@ -116,7 +116,7 @@ def test_acceptable_passwords_pass():
 
 
 def test_the_cli_paths_apply_the_rules_with_the_users_name(clean_db):
-    store.add_brand(clean_db, "alpha", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "alpha", "http://127.0.0.1:9")
     with pytest.raises(InvalidInput, match="must not contain the user name"):
         accounts.add_user(clean_db, "dora", ANALYST, all_brands=True,
                           password="dora-and-the-sea")
@@ -191,8 +191,8 @@ def test_the_default_limits_are_five_per_pair_and_twenty_per_address():
 
 
 def test_store_adds_reads_and_refuses_clearly(clean_db):
-    store.add_brand(clean_db, "alpha", "http://127.0.0.1:9")
-    store.add_brand(clean_db, "beta", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "alpha", "http://127.0.0.1:9")
+    brands.add_brand(clean_db, "beta", "http://127.0.0.1:9")
     accounts.add_user(clean_db, "ana", ANALYST, brands=["alpha", "beta"], password="x" * 12,
                       email="Ana@Example.com")
     with clean_db.connect() as conn:

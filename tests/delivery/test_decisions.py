@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import contract
-from delivery.schedule import classify, next_state, parse_retry_after, parse_schedule, plan_next
+from delivery.decisions import classify, next_state, parse_retry_after, parse_schedule, plan_next
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

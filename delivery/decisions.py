@@ -1,40 +1,20 @@
 """Pure decisions: what an HTTP answer means, and when the next attempt is due.
 
-``classify`` maps one response (or transport error) to an :class:`Outcome`; ``plan_next`` turns
-a failed outcome into a :class:`RetryDecision`. Neither does I/O, so both are tested with plain
-values.
+``classify`` maps one response (or transport error) to an :class:`~delivery.records.Outcome`;
+``plan_next`` turns a failed outcome into a :class:`~delivery.records.RetryDecision`;
+``next_state`` gives the callback's :class:`~delivery.records.Decision`. None does I/O, so all
+are tested with plain values.
 """
 from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import contract
 
-DELIVERED = "delivered"
-REJECTED = "rejected"
-FAILED = "failed"
-EXHAUSTED = "exhausted"
-
-#: Error classes recorded on failed attempts.
-ERROR_CLASSES = ("timeout", "connect", "tls", "protocol", "unsupported_error", "http_status")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one attempt came to. ``kind`` is delivered, rejected or failed."""
-
-    kind: str
-    error_class: str | None = None
-    error_detail: str | None = None
-    error_code: str | None = None
-
-    @property
-    def final(self) -> bool:
-        return self.kind in (DELIVERED, REJECTED)
+from .records import AttemptOutcome, CallbackState, Decision, Outcome, RetryDecision
 
 
 def classify(destination: str, status: int | None, body: bytes | None = None, *,
@@ -45,24 +25,26 @@ def classify(destination: str, status: int | None, body: bytes | None = None, *,
     ``transport_error`` (timeout, connect, tls, protocol) means no response arrived.
     """
     if transport_error is not None:
-        return Outcome(FAILED, transport_error, transport_detail or transport_error)
+        return Outcome(AttemptOutcome.FAILED, transport_error,
+                       transport_detail or transport_error)
     assert status is not None, "an attempt has either a status or a transport error"
     if 200 <= status < 300:
-        return Outcome(DELIVERED)
+        return Outcome(AttemptOutcome.DELIVERED)
     if status == 400:
         code = None if truncated else _error_code(body)
         if code is None:
             detail = ("400 body was larger than the stored cap and could not be read"
                       if truncated else "400 without the contract's error body "
                       '{"error": {"code": ...}}')
-            return Outcome(FAILED, "unsupported_error", detail)
+            return Outcome(AttemptOutcome.FAILED, "unsupported_error", detail)
         if code in contract.supported_codes(destination):
-            return Outcome(REJECTED, None, f"supported error {code}", code)
-        return Outcome(FAILED, "unsupported_error",
+            return Outcome(AttemptOutcome.REJECTED, None, f"supported error {code}", code)
+        return Outcome(AttemptOutcome.FAILED, "unsupported_error",
                        f"error code {code!r} is not supported for {destination}", code)
     if 300 <= status < 400:
-        return Outcome(FAILED, "http_status", f"HTTP {status}: redirects are not followed")
-    return Outcome(FAILED, "http_status", f"HTTP {status}")
+        return Outcome(AttemptOutcome.FAILED, "http_status",
+                       f"HTTP {status}: redirects are not followed")
+    return Outcome(AttemptOutcome.FAILED, "http_status", f"HTTP {status}")
 
 
 def _error_code(body: bytes | None) -> str | None:
@@ -72,18 +54,6 @@ def _error_code(body: bytes | None) -> str | None:
         return contract.error_code_of(json.loads(body))
     except (ValueError, UnicodeDecodeError):
         return None
-
-
-@dataclass(frozen=True)
-class RetryDecision:
-    """After a failed attempt: retry at ``retry_at``, or give up (``retry_at`` is None)."""
-
-    retry_at: datetime | None
-    delay_s: float | None = None
-
-    @property
-    def exhausted(self) -> bool:
-        return self.retry_at is None
 
 
 def plan_next(attempt_no: int, schedule_s: tuple[int, ...] | list[int], now: datetime, *,
@@ -139,15 +109,15 @@ def parse_schedule(text: str) -> tuple[int, ...]:
 
 def next_state(outcome: Outcome, attempt_no: int, schedule_s: tuple[int, ...] | list[int],
                now: datetime, *, retry_after_s: float | None = None,
-               rng: random.Random | None = None) -> tuple[str, datetime | None]:
+               rng: random.Random | None = None) -> Decision:
     """The callback's state after an attempt: ``(state, next_attempt_at)``.
 
     delivered and rejected are final; a failure is retried (``pending``) until the schedule runs
     out (``exhausted``).
     """
-    if outcome.kind in (DELIVERED, REJECTED):
-        return outcome.kind, None
+    if outcome.final:
+        return Decision(CallbackState(outcome.kind), None)
     decision = plan_next(attempt_no, schedule_s, now, rng=rng, retry_after_s=retry_after_s)
     if decision.exhausted:
-        return EXHAUSTED, None
-    return "pending", decision.retry_at
+        return Decision(CallbackState.EXHAUSTED, None)
+    return Decision(CallbackState.PENDING, decision.retry_at)
