@@ -91,16 +91,18 @@ def _urls(host: str, port: int, base_path: str) -> tuple[str, str]:
 def serve_in_thread(platform_or_config: Platform | SandboxConfig | None = None,
                     host: str = "127.0.0.1", port: int = 0, *,
                     config: SandboxConfig | None = None,
-                    rng: Random | None = None) -> Iterator[SandboxHandle]:
+                    rng: Random | None = None,
+                    clock: Callable[[], float] = time.time) -> Iterator[SandboxHandle]:
     """Serve a sandbox on ``host:port`` (0: a free port) in a daemon thread until the block ends.
 
     Pass a :class:`Platform` (to keep a reference to the live state, optionally with ``config``
     for faults and base path) or a :class:`SandboxConfig` (a platform is built from it).
-    ``rng`` makes the fault draws reproducible.
+    ``rng`` makes the fault draws reproducible; ``clock`` (seconds) places requests in the
+    faults' outage windows.
     """
     platform, config = _resolve(platform_or_config, config)
     sock = _bind(host, port)
-    server = _uvicorn_server(create_app(platform, config, rng=rng), log_config=None)
+    server = _uvicorn_server(create_app(platform, config, rng=rng, clock=clock), log_config=None)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name=f"sandbox-{sock.getsockname()[1]}")
     thread.start()

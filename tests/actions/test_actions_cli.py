@@ -1,5 +1,6 @@
 """The integration manager's actions as a person runs them: `callbacks retry|recover|cancel|
-brand set-url` in a real process, a real worker, a real platform on 127.0.0.1."""
+brand set-url` in a real process, a real platform on 127.0.0.1; the callbacks go out in delivery
+rounds run in the test's process (:mod:`rounds`), the worker's own path without its processes."""
 from __future__ import annotations
 
 import json
@@ -13,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 from factories import item
 from receiver import Receiver, Reply
+from rounds import deliver_until, delivering
 from scopes import set_scope
-from workers import Worker, wait_for
+from workers import wait_for
 
 from actions import store as actions
 from actions.errors import UnknownBet
@@ -79,11 +81,10 @@ def audit(engine) -> list:
         return conn.execute(sa.text("SELECT * FROM actions ORDER BY id")).all()
 
 
-def exhaust(engine, database_url, platform, bets: dict[str, list[str]]) -> None:
-    """Run a real worker until every callback of ``bets`` is exhausted (the platform is down)."""
-    with Worker(database_url):
-        wait_for(lambda: store.status(engine)["pending_callbacks"] == 0, 60,
-                 "every callback to exhaust its one attempt")
+def exhaust(engine, bets: dict[str, list[str]]) -> None:
+    """Deliver until every callback of ``bets`` is exhausted (the platform is down)."""
+    deliver_until(engine, lambda: store.status(engine)["pending_callbacks"] == 0, 60,
+                  "every callback to exhaust its one attempt")
     for bet_id in bets:
         assert set(states(engine, bet_id)) == {"exhausted"}
 
@@ -110,16 +111,15 @@ def test_retry_sends_the_exhausted_callbacks_again_in_order(clean_db, database_u
         brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
         back_office_user(clean_db)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:3])
-        exhaust(clean_db, database_url, platform, {"bet-1": request_ids})
+        exhaust(clean_db, {"bet-1": request_ids})
         before = len(platform.seen)
         # When the platform is back and the integration manager retries the bet
         switch.down = False
-        with Worker(database_url):
-            done = callbacks(database_url, "retry", "--group-id", "bet-1", "--reason",
-                             "platform back after incident 42", "--as", "ann")
-            assert done.returncode == 0, done.stderr
-            wait_for(lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30,
-                     "the bet to be delivered")
+        done = callbacks(database_url, "retry", "--group-id", "bet-1", "--reason",
+                         "platform back after incident 42", "--as", "ann")
+        assert done.returncode == 0, done.stderr
+        deliver_until(clean_db, lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30,
+                      "the bet to be delivered")
         # Then each callback went once more, in the bet's order, with its request_id
         assert arrived_after(platform, before) == {"bet-1": request_ids}
     assert "retry #1 recorded: changed 3 callback(s) of 1 bet(s)" in done.stdout
@@ -146,16 +146,16 @@ def test_retry_brings_a_failed_head_forward_and_the_rest_follow(clean_db, databa
         brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0, 600),
                          timeout_s=2)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
-        with Worker(database_url):
-            wait_for(lambda: store.group_callbacks(clean_db, "bet-1")[0]["attempts"] == 1, 30,
-                     "the first attempt to fail")
-            switch.down = False
-            # When it is retried
-            done = callbacks(database_url, "retry", "--group-id", "bet-1", "--reason", "now")
-            assert done.returncode == 0, done.stderr
-            # Then it goes out now, and the callback behind it follows
-            wait_for(lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30,
-                     "the bet to be delivered")
+        deliver_until(clean_db,
+                      lambda: store.group_callbacks(clean_db, "bet-1")[0]["attempts"] == 1, 30,
+                      "the first attempt to fail")
+        switch.down = False
+        # When it is retried
+        done = callbacks(database_url, "retry", "--group-id", "bet-1", "--reason", "now")
+        assert done.returncode == 0, done.stderr
+        # Then it goes out now, and the callback behind it follows
+        deliver_until(clean_db, lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30,
+                      "the bet to be delivered")
         assert [s.request_id for s in platform.seen] == [request_ids[0]] * 2 + request_ids[1:]
     # the OS user acted, as no --as was given
     assert audit(clean_db)[0].actor and audit(clean_db)[0].actor != ""
@@ -165,17 +165,18 @@ def test_include_delivered_resends_with_the_same_request_id(clean_db, database_u
     with Receiver() as platform:
         brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
-        with Worker(database_url):
-            wait_for(lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30, "delivery")
-            refused = callbacks(database_url, "retry", "--group-id", "bet-1", "--reason", "x")
-            assert refused.returncode == 2
-            assert "nothing to retry" in refused.stderr
-            assert "--include-delivered" in refused.stderr
-            done = callbacks(database_url, "retry", "--group-id", "bet-1", "--reason",
-                             "platform lost its data", "--include-delivered")
-            assert done.returncode == 0, done.stderr
-            wait_for(lambda: len(platform.seen) == 4, 30, "the replay")
-            wait_for(lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30, "delivery")
+        deliver_until(clean_db, lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30,
+                      "delivery")
+        refused = callbacks(database_url, "retry", "--group-id", "bet-1", "--reason", "x")
+        assert refused.returncode == 2
+        assert "nothing to retry" in refused.stderr
+        assert "--include-delivered" in refused.stderr
+        done = callbacks(database_url, "retry", "--group-id", "bet-1", "--reason",
+                         "platform lost its data", "--include-delivered")
+        assert done.returncode == 0, done.stderr
+        deliver_until(clean_db, lambda: len(platform.seen) == 4, 30, "the replay")
+        deliver_until(clean_db, lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30,
+                      "delivery")
         assert [s.request_id for s in platform.seen] == request_ids * 2
 
 
@@ -189,26 +190,25 @@ def test_recover_of_1000_exhausted_callbacks_across_200_bets(clean_db, database_
                          max_in_flight=50)
         expected = {f"bet-{n:03d}": enqueue(clean_db, "acme", f"bet-{n:03d}")
                     for n in range(200)}
-        exhaust(clean_db, database_url, platform, expected)
+        exhaust(clean_db, expected)
         before = len(platform.seen)
         switch.down = False
-        with Worker(database_url):
-            # When the integration manager recovers them, checking the count first
-            preview = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
-                                "--reason", "platform outage 17:00-17:20", "--dry-run")
-            assert preview.returncode == 0, preview.stderr
-            assert "recover would change 1000 callback(s) of 200 bet(s)" in preview.stdout
-            declined = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
-                                 "--reason", "platform outage", stdin="n\n")
-            assert declined.returncode == 1
-            assert "recover would send 1000 callback(s) of 200 bet(s)" in declined.stdout
-            assert "nothing was changed" in declined.stdout
-            assert not audit(clean_db)
-            done = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
-                             "--reason", "platform outage 17:00-17:20", stdin="y\n")
-            assert done.returncode == 0, done.stderr
-            wait_for(lambda: store.status(clean_db)["pending_callbacks"] == 0, 120,
-                     "every recovered callback to be delivered", interval_s=0.5)
+        # When the integration manager recovers them, checking the count first
+        preview = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
+                            "--reason", "platform outage 17:00-17:20", "--dry-run")
+        assert preview.returncode == 0, preview.stderr
+        assert "recover would change 1000 callback(s) of 200 bet(s)" in preview.stdout
+        declined = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
+                             "--reason", "platform outage", stdin="n\n")
+        assert declined.returncode == 1
+        assert "recover would send 1000 callback(s) of 200 bet(s)" in declined.stdout
+        assert "nothing was changed" in declined.stdout
+        assert not audit(clean_db)
+        done = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
+                         "--reason", "platform outage 17:00-17:20", stdin="y\n")
+        assert done.returncode == 0, done.stderr
+        deliver_until(clean_db, lambda: store.status(clean_db)["pending_callbacks"] == 0, 120,
+                      "every recovered callback to be delivered")
         # Then every callback arrived once more, each bet's in order
         assert arrived_after(platform, before) == expected
     for bet_id in expected:
@@ -235,17 +235,16 @@ def test_recover_filters_by_destination_and_leaves_order_breaking_bets_alone(cle
     with Receiver(switch) as platform:
         brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
         exhausted = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
-        exhaust(clean_db, database_url, platform, {"bet-1": exhausted})
+        exhaust(clean_db, {"bet-1": exhausted})
         switch.down = False
         # bet-2: its accept exhausted, its settle was delivered afterwards
         switch.down = True
         enqueue(clean_db, "acme", "bet-2", FLOW[:1])
-        exhaust(clean_db, database_url, platform, {"bet-2": []})
+        exhaust(clean_db, {"bet-2": []})
         switch.down = False
         enqueue(clean_db, "acme", "bet-2", FLOW[1:2])
-        with Worker(database_url):
-            wait_for(lambda: states(clean_db, "bet-2") == ["exhausted", "delivered"], 30,
-                     "bet-2's settle to be delivered")
+        deliver_until(clean_db, lambda: states(clean_db, "bet-2") == ["exhausted", "delivered"],
+                      30, "bet-2's settle to be delivered")
         before = snapshot(clean_db)
         done = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
                          "--destination", "/bet/settle", "--reason", "settles only", "--yes",
@@ -301,9 +300,8 @@ def test_cancel_of_the_head_asks_then_stops_the_bet(clean_db, database_url):
         done = callbacks(database_url, "cancel", "--group-id", "bet-1", "--reason",
                          "duplicate bet", "--as", "ann", stdin="y\n")
         assert done.returncode == 0, done.stderr
-        with Worker(database_url):
-            enqueue(clean_db, "acme", "bet-2", FLOW[:1])
-            wait_for(lambda: states(clean_db, "bet-2") == ["delivered"], 30, "bet-2")
+        enqueue(clean_db, "acme", "bet-2", FLOW[:1])
+        deliver_until(clean_db, lambda: states(clean_db, "bet-2") == ["delivered"], 30, "bet-2")
         assert {s.body["bet_id"] for s in platform.seen} == {"bet-2"}
     rows = store.group_callbacks(clean_db, "bet-1")
     assert [r["state"] for r in rows] == ["skipped"] * 3
@@ -321,16 +319,17 @@ def test_cancel_of_one_waiting_callback_lets_the_others_go(clean_db, database_ur
         done = callbacks(database_url, "cancel", "--group-id", "bet-1", "--request-id",
                          request_ids[1], "--reason", "sent by mistake")
         assert done.returncode == 0, done.stderr
-        with Worker(database_url):
-            wait_for(lambda: states(clean_db, "bet-1") == ["delivered", "skipped", "delivered"],
-                     30, "the others to be delivered")
+        deliver_until(clean_db,
+                      lambda: states(clean_db, "bet-1") == ["delivered", "skipped", "delivered"],
+                      30, "the others to be delivered")
         assert [s.request_id for s in platform.seen] == [request_ids[0], request_ids[2]]
 
 
 # --- refusals -------------------------------------------------------------------------------
 
 def test_a_bet_being_sent_is_never_touched(clean_db, database_url):
-    # Given a worker sending a bet's head to a platform that answers only when released
+    # Given a delivery round sending a bet's head to a platform that answers only when
+    # released
     release = threading.Event()
 
     def behave(seen):
@@ -340,7 +339,7 @@ def test_a_bet_being_sent_is_never_touched(clean_db, database_url):
     with Receiver(behave) as platform:
         brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=90)
         enqueue(clean_db, "acme", "bet-1", FLOW[:2])
-        with Worker(database_url):
+        with delivering(clean_db):
             wait_for(lambda: platform.seen, 30, "the head to go out")
             before = snapshot(clean_db)
             # When actions are asked meanwhile, they are refused and change nothing
@@ -381,8 +380,8 @@ def test_unknown_bets_and_wrong_states_are_explained(clean_db, database_url, arg
     with Receiver() as platform:
         brands.add_brand(clean_db, "acme", platform.url)
         enqueue(clean_db, "acme", "bet-1", FLOW[:1])
-        with Worker(database_url):
-            wait_for(lambda: states(clean_db, "bet-1") == ["delivered"], 30, "delivery")
+        deliver_until(clean_db, lambda: states(clean_db, "bet-1") == ["delivered"], 30,
+                      "delivery")
     before = snapshot(clean_db)
     done = callbacks(database_url, *args, "--reason", "x")
     assert done.returncode == 2 and message in done.stderr, done.stderr
@@ -397,7 +396,7 @@ def test_dry_runs_print_the_changes_and_change_nothing(clean_db, database_url):
     with Receiver(switch) as platform:
         brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
         exhausted = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
-        exhaust(clean_db, database_url, platform, {"bet-1": exhausted})
+        exhaust(clean_db, {"bet-1": exhausted})
     queued = enqueue(clean_db, "acme", "bet-2", FLOW[:2])
     before = snapshot(clean_db)
     runs = {
@@ -435,13 +434,12 @@ def test_set_url_reroutes_queued_callbacks_and_is_recorded(clean_db, database_ur
                          timeout_s=2)
         back_office_user(clean_db)
         request_ids = enqueue(clean_db, "acme", "bet-1", FLOW[:3])
-        with Worker(database_url):
-            wait_for(lambda: old.seen, 30, "the head to fail at the old URL")
-            done = callbacks(database_url, "brand", "set-url", "acme", new.url, "--reason",
-                             "platform moved to a new host", "--as", "ann")
-            assert done.returncode == 0, done.stderr
-            wait_for(lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30,
-                     "every callback delivered at the new URL")
+        deliver_until(clean_db, lambda: old.seen, 30, "the head to fail at the old URL")
+        done = callbacks(database_url, "brand", "set-url", "acme", new.url, "--reason",
+                         "platform moved to a new host", "--as", "ann")
+        assert done.returncode == 0, done.stderr
+        deliver_until(clean_db, lambda: set(states(clean_db, "bet-1")) == {"delivered"}, 30,
+                      "every callback delivered at the new URL")
         assert [s.request_id for s in new.seen] == request_ids
         assert {s.request_id for s in old.seen} == {request_ids[0]}
     assert brands.brand_named(clean_db, "acme").base_url == new.url

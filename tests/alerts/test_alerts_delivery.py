@@ -13,6 +13,7 @@ from player_sessions import live_session
 from receiver import Receiver, Reply
 
 import contract
+from alerts import monitor as alert_monitor
 from alerts import store as alert_store
 from alerts.monitor import AlertMonitor
 from alerts.notify import Notifier
@@ -156,7 +157,8 @@ def test_an_unreachable_receiver_is_recorded_without_its_url(clean_db):
     assert _states(clean_db) == ["pending"]
 
 
-def test_the_alert_thread_evaluates_on_time_and_sends(clean_db, hook):
+def test_the_alert_thread_evaluates_on_time_and_sends(clean_db, hook, monkeypatch):
+    monkeypatch.setattr(alert_monitor, "SEND_POLL_S", 0.02)  # the thread looks often
     alert_store.add_url(clean_db, hook.url)
     with failing_receiver({f"x{i}" for i in range(5)}) as platform:
         _failing_brand(clean_db, platform, bets=5)
@@ -164,12 +166,21 @@ def test_the_alert_thread_evaluates_on_time_and_sends(clean_db, hook):
                     "interval '1 hour'")   # nothing for the scheduler to claim
     monitor = AlertMonitor(clean_db, evaluate_every_s=3600,
                            notifier=Notifier(clean_db, retry_schedule_s=QUICK_RETRIES_S))
+    looks = []
+    tick = monitor.tick
+
+    def counted_tick():
+        looks.append(1)
+        tick()
+
+    monitor.tick = counted_tick
     stop = threading.Event()
     sender = monitor.start(stop)
     try:
         _wait_until(lambda: len(hook.seen) == 1, "the firing notification posted")
         monitor.tick()   # within the evaluation interval: no second evaluation
-        time.sleep(1.5)  # the thread's own looks, too
+        looked = len(looks)
+        _wait_until(lambda: len(looks) >= looked + 5, "the thread's own looks, too")
         assert len(_sql(clean_db, "SELECT id FROM alert_events")) == 1
     finally:
         stop.set()

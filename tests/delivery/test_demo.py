@@ -5,11 +5,11 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 import psutil
 import sqlalchemy as sa
+from workers import wait_for
 
 from delivery import brands
 
@@ -42,22 +42,33 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
     assert httpx.post(route, json=body, headers=auth, timeout=30).status_code == 200
     assert httpx.post(route, json=body, timeout=30).status_code == 401
 
-    time.sleep(6)  # let traffic flow
-    with clean_db.connect() as conn:
-        delivered = conn.execute(sa.text(
-            "SELECT count(*) FROM attempts WHERE outcome = 'delivered'")).scalar()
+    def traffic():
+        """What the demo's traffic has made so far: delivered attempts, player sessions per
+        brand, heartbeat intervals and sessions of a player the platform logged out."""
+        with clean_db.connect() as conn:
+            delivered = conn.execute(sa.text(
+                "SELECT count(*) FROM attempts WHERE outcome = 'delivered'")).scalar()
+            sessions = dict(conn.execute(sa.text(
+                "SELECT b.name, count(s.id) FROM brands b JOIN player_sessions s "
+                "ON s.brand_id = b.id GROUP BY b.name")).all())
+            intervals = set(conn.execute(sa.text(
+                "SELECT heartbeat_interval_s FROM brands")).scalars())
+            logged_out = conn.execute(sa.text(
+                "SELECT count(*) FROM player_sessions WHERE session_id LIKE '%-logged-out-0'")
+            ).scalar()
+        return delivered, sessions, intervals, logged_out
+
+    def flowing():
+        delivered, sessions, _, logged_out = traffic()
+        return (delivered > 0 and set(sessions) == {"healthy", "flaky", "buggy"}
+                and min(sessions.values()) >= 2 and logged_out == 3)
+
+    # Traffic flows (polled, not a fixed wait: the demo's first deliveries come within seconds)
+    wait_for(flowing, 60, "delivered attempts and every brand's player sessions")
+    delivered, sessions, intervals, logged_out = traffic()
     assert delivered > 0
     # The simulator's players have sessions on every brand, whose heartbeats are due every
     # few seconds (one per brand of a player the platform logged out, for it to end)
-    with clean_db.connect() as conn:
-        sessions = dict(conn.execute(sa.text(
-            "SELECT b.name, count(s.id) FROM brands b JOIN player_sessions s "
-            "ON s.brand_id = b.id GROUP BY b.name")).all())
-        intervals = set(conn.execute(sa.text(
-            "SELECT heartbeat_interval_s FROM brands")).scalars())
-        logged_out = conn.execute(sa.text(
-            "SELECT count(*) FROM player_sessions WHERE session_id LIKE '%-logged-out-0'")
-        ).scalar()
     assert set(sessions) == {"healthy", "flaky", "buggy"} and min(sessions.values()) >= 2
     assert intervals == {5} and logged_out == 3
 
@@ -72,10 +83,7 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
         return delivered > 0 and ended == 1
 
     # and their heartbeats go out: the platforms answer them, and end the unknown session
-    deadline = time.monotonic() + 30
-    while not heartbeats_shown() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert heartbeats_shown()
+    assert wait_for(heartbeats_shown, 30, "heartbeats delivered and the unknown session ended")
     bet_id = body["callbacks"][0]["bet_id"]
     [place] = httpx.get(f"{api_url}/v1/bets/{bet_id}/callbacks", headers=auth,
                         timeout=30).json()["callbacks"]

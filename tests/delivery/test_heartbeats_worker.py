@@ -48,11 +48,14 @@ def test_a_platform_hanging_on_heartbeats_delays_no_bet_callback_and_piles_nothi
             open_session(clean_db, slow.id, f"s-{i}", due_at=datetime.now(UTC))
         delivery = DeliveryWorker(clean_db, lease_margin_s=30)
         try:
-            # Rounds of the scheduler's heartbeat claims while the platform hangs.
+            # Rounds of the scheduler's heartbeat claims while the platform hangs, each once
+            # what it sent has reached the platform.
+            sent = 0
             for _ in range(5):
                 claims, _ = heartbeats.claim_beats(clean_db, 60)
-                delivery.take_beats([c[:2] for c in claims])
-                time.sleep(0.2)
+                sent += delivery.take_beats([c[:2] for c in claims])
+                wait_for(lambda sent=sent: concurrent["now"] == sent, 10,
+                         f"{sent} heartbeat(s) hanging at the platform", interval_s=0.01)
             # the brand's cap, never more, never a second per session
             assert concurrent["most"] == 4
             # Bet callbacks of that brand and of another go out at once meanwhile.

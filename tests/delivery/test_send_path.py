@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from factories import item
 from platforms import Hanging
 from receiver import Receiver, Reply
+from rounds import delivering
 from workers import Worker, wait_for
 
 from delivery import brands, database, store
@@ -24,14 +25,15 @@ def _enqueue(engine, brand, bets, destination="/bet/settle"):
     return store.enqueue(engine, brand, [parse_callback(item(b, destination)) for b in bets])
 
 
-def test_a_hanging_platform_does_not_delay_another_brand(clean_db, database_url):
+def test_a_hanging_platform_does_not_delay_another_brand(clean_db):
     # Given a brand whose platform accepts connections and never answers, with more callbacks
-    # queued than the worker has threads, queued before a healthy brand's
+    # queued than its cap, queued before a healthy brand's, and one thread handing every
+    # claim to the worker's sending loop (a take that waited for its requests would hold it)
     with Hanging() as dead, Receiver() as healthy:
         brands.add_brand(clean_db, "dead", dead.url)  # defaults: timeout 10 s, 32 in flight
         brands.add_brand(clean_db, "live", healthy.url)
         _enqueue(clean_db, "dead", [f"dead-{i}" for i in range(60)])
-        with Worker(database_url, threads=4):  # the defaults: 1 process × 4 threads
+        with delivering(clean_db):
             wait_for(lambda: dead.accepted >= 32, 20, "the dead platform to hold 32 requests")
             # When the healthy brand's callbacks arrive
             _enqueue(clean_db, "live", [f"live-{i}" for i in range(40)])

@@ -1,15 +1,25 @@
 """The queue on real PostgreSQL: groups, order, claims, leases, caps."""
-import time
-
 import pytest
 import sqlalchemy as sa
 from databases import notified
 from factories import item
 from receiver import Receiver
+from workers import wait_for
 
 from delivery import brands, statements, store
 from delivery.errors import InvalidInput, UnknownBrand
 from delivery.validation import parse_callback
+
+
+def _lease_ran_out(engine, callback_id: int) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT lease_expires_at < now() FROM callbacks "
+                                    "WHERE id = :id"), {"id": callback_id}).scalar()
+
+
+def _wait_for_lease_to_run_out(engine, callback_id: int) -> None:
+    wait_for(lambda: _lease_ran_out(engine, callback_id), 5, "the lease to run out",
+             interval_s=0.02)
 
 
 def _states(engine, bet_id):
@@ -62,7 +72,7 @@ def test_expired_lease_is_swept_and_old_token_loses(clean_db):
     brands.add_brand(clean_db, "b", "http://127.0.0.1:9")
     store.enqueue(clean_db, "b", [parse_callback(item("bet-1", "/bet/place"))])
     [(cid, old_token, _)] = store.claim_due(clean_db, lease_s=0.2)
-    time.sleep(0.3)
+    _wait_for_lease_to_run_out(clean_db, cid)
     assert store.sweep_expired_leases(clean_db) == [cid]
     [(same, new_token, _)] = store.claim_due(clean_db, lease_s=30)
     assert same == cid and new_token != old_token
@@ -83,7 +93,7 @@ def test_an_attempt_is_written_before_its_request_and_closed_unknown_if_never_fi
     assert (str(row["id"]), row["outcome"], row["finished_at"]) == (sending.id, "sending", None)
     assert row["request_headers"]["X-Request-ID"] == sending.id
     # When its lease runs out and the sweeper runs
-    time.sleep(0.3)
+    _wait_for_lease_to_run_out(clean_db, cid)
     assert store.sweep_expired_leases(clean_db) == [cid]
     # Then the row says the platform may have seen it, and the callback goes out again
     [row] = store.group_attempts(clean_db, "bet-1")
@@ -106,7 +116,7 @@ def test_after_a_slow_write_only_attempts_still_leased_are_renewed_and_sent(clea
     # Given two attempts written with short leases, and a write so slow that one of them ran
     # out and was swept (the other's lease was stretched meanwhile by its worker)
     first, second = store.begin_attempts(clean_db, claims, margin_s=0.1)
-    time.sleep(0.3)
+    _wait_for_lease_to_run_out(clean_db, first.callback.callback_id)
     with clean_db.begin() as conn:
         conn.execute(sa.text("UPDATE callbacks SET lease_expires_at = now() + interval '1 min' "
                              "WHERE id = :id"), {"id": second.callback.callback_id})

@@ -17,9 +17,10 @@ from sandbox.server import serve_in_thread
 D = Decimal
 
 
-def run(profile, *, seed=11):
-    """A running sandbox with ``profile`` and a seeded fault generator."""
-    return serve_in_thread(SandboxConfig(faults=profile.check()), rng=random.Random(seed))
+def run(profile, *, seed=11, clock=time.time):
+    """A running sandbox with ``profile``, a seeded fault generator and ``clock``."""
+    return serve_in_thread(SandboxConfig(faults=profile.check()), rng=random.Random(seed),
+                           clock=clock)
 
 
 def test_5xx_share_over_http_is_about_right_and_never_applied():
@@ -38,15 +39,17 @@ def test_5xx_share_over_http_is_about_right_and_never_applied():
 
 
 def test_outage_window_answers_503_then_recovers():
-    # Given an outage for the first second after start
-    with run(FaultProfile(outages=(Outage(from_s=0, to_s=1.0),))) as sandbox:
+    # Given an outage for the first second after start, on a clock the test moves
+    now_s = [1_000.0]
+    with run(FaultProfile(outages=(Outage(from_s=0, to_s=1.0),)),
+             clock=lambda: now_s[0]) as sandbox:
         sandbox.platform.add_player("tok", "10")
         with SandboxClient.for_handle(sandbox) as client:
             # When a place is sent at once, it meets the outage
             during = client.send("/bet/place", place(new_id("bet"), "1.00"), token="tok")
             assert during.status_code == 503
             # When it is sent after the window, it is applied
-            time.sleep(1.1)
+            now_s[0] += 1.1
             after = client.send("/bet/place", place(new_id("bet"), "1.00"), token="tok")
             assert after.status_code == 204
         assert sandbox.platform.balance("tok") == (D("9"), D("1"))
