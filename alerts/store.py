@@ -250,6 +250,12 @@ def next_due_in_s(engine: sa.Engine) -> float | None:
 
 # --- history --------------------------------------------------------------------------------
 
+def firing_now(conn: sa.Connection, brand_id: int | None = None) -> list[dict]:
+    """The rules firing now (of one brand, or of all), with the event that started each."""
+    return [dict(r._mapping) for r in conn.execute(sql.query("alerts.sql", "firing_now"),
+                                                   {"brand_id": brand_id})]
+
+
 def history(conn: sa.Connection, *, brand_id: int | None = None, limit: int = 50) -> list[dict]:
     """Alert events newest first, with their notifications' progress."""
     return [dict(r._mapping) for r in conn.execute(sql.query("alerts.sql", "history"),

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 import contract
 import sql
-from battery.reports import preflight_json
+from battery.reports import preflight_json, run_from_rows
 from battery.results import CaseResult, RunResult, StepResult
 from delivery import audit, brands, lifecycle, store, urls
 from delivery.errors import InvalidInput, UnknownBrand
@@ -189,3 +189,46 @@ def _require_brand(conn: sa.Connection, name: str) -> None:
     if conn.execute(sql.query("integration.sql", "brand_by_name"), {"name": name}).first() is None:
         raise UnknownBrand(f"no brand called {name!r}; `callbacks brand list` shows the brands",
                            field="brand", value=name)
+
+
+# --- Reads of the Integration Test page -----------------------------------------------------
+# Bounded, through whatever engine the caller reads with (the dashboard's read-only role).
+
+#: Most runs the history panel lists.
+HISTORY_LIMIT = 50
+
+
+def _read_rows(engine: sa.Engine, query: str, **params) -> list[dict]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(sql.query("integration.sql", query), params)]
+
+
+def brand_names(engine: sa.Engine) -> list[str]:
+    """Every brand's name, sorted."""
+    return [r["name"] for r in _read_rows(engine, "brand_names")]
+
+
+def brand(engine: sa.Engine, name: str) -> dict | None:
+    """``{id, name, base_url, timeout_s}`` of the brand called ``name``, or None."""
+    found = _read_rows(engine, "brand_by_name", name=name)
+    return found[0] if found else None
+
+
+def runs_of_brand(engine: sa.Engine, brand_id: int, limit: int = HISTORY_LIMIT) -> list[dict]:
+    """The brand's latest runs, newest first: status, who, when, how long, how many passed."""
+    return _read_rows(engine, "runs_of_brand", brand_id=brand_id, limit=min(limit, HISTORY_LIMIT))
+
+
+def load_run(engine: sa.Engine, run_id: int, brand_id: int | None = None) -> RunResult | None:
+    """A stored run with its cases and steps, or None when there is no such run (of that brand,
+    when ``brand_id`` is given)."""
+    found = _read_rows(engine, "run", run_id=run_id)
+    if not found or (brand_id is not None and found[0]["brand_id"] != brand_id):
+        return None
+    return run_from_rows(found[0], _read_rows(engine, "run_cases", run_id=run_id),
+                         _read_rows(engine, "run_steps", run_id=run_id))
+
+
+def test_urls(engine: sa.Engine, brand_id: int) -> list[str]:
+    """The brand's own URL first, then those registered for testing it, oldest first."""
+    return [r["url"] for r in _read_rows(engine, "test_urls", brand_id=brand_id)]

@@ -341,8 +341,7 @@ health_now = auth.cached(ttl=10)(fetch_health_now)
 def fetch_alerts(brand_id: int | None, limit: int = ALERT_LIMIT) -> dict:
     """Rules firing now, the latest alert events and the rule rows (brand and default)."""
     with engine().connect() as conn:
-        firing = [dict(r._mapping) for r in conn.execute(
-            sql.query("alerts.sql", "firing_now"), {"brand_id": brand_id})]
+        firing = alert_store.firing_now(conn, brand_id)
         history = alert_store.history(conn, brand_id=brand_id, limit=limit)
         rule_rows = alert_store.rule_rows(conn)
     return {"firing": firing, "history": history, "rules": rule_rows}

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import streamlit as st
 
 from battery import reports
+from battery import store as queries
 from battery.results import (
     CANCELLED,
     ERROR,
@@ -32,7 +33,6 @@ from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
 from battery.session import DEMO_TOKEN, TOKEN_KEY, foreign_params_from
 from battery.suite import CASES
 from dashboard import auth, components, connection, markup
-from dashboard import integration_queries as queries
 from delivery import brands
 from delivery.errors import CallbackDeskError, ConfigurationError
 

@@ -3,11 +3,11 @@ ordinary queue tables, tagged so it can be told apart."""
 import sqlalchemy as sa
 from battery_testkit import TIMEOUT_S, TOKEN, closed_port_url, sandbox
 
+from battery import store as battery_store
 from battery.results import CANCELLED, SUCCESS
 from battery.runner import Target, run_battery
 from battery.store import RunRecorder
 from battery.suite import CASES
-from dashboard import integration_queries
 from delivery import brands, store
 from sandbox import bugs
 
@@ -85,8 +85,8 @@ def test_bets_end_as_queued_bets_would_and_tokens_are_masked(clean_db):
 def test_a_stored_run_loads_as_it_was_run(clean_db):
     with sandbox(bugs.NO_RELEASE_ON_DECLINE) as platform:
         run = _run(clean_db, platform.url)
-    brand = integration_queries.brand(clean_db, "acme")
-    loaded = integration_queries.load_run(clean_db, run.run_id, brand["id"])
+    brand = battery_store.brand(clean_db, "acme")
+    loaded = battery_store.load_run(clean_db, run.run_id, brand["id"])
     assert loaded.status == run.status and loaded.duration_ms == run.duration_ms
     assert [(c.status, c.message, c.failed_step) for c in loaded.cases] == \
            [(c.status, c.message, c.failed_step) for c in run.cases]
@@ -96,7 +96,7 @@ def test_a_stored_run_loads_as_it_was_run(clean_db):
             for c in run.cases]
     # A run is loaded only for its own brand
     other = brands.add_brand(clean_db, "other", platform.url)
-    assert integration_queries.load_run(clean_db, run.run_id, other.id) is None
+    assert battery_store.load_run(clean_db, run.run_id, other.id) is None
 
 
 def test_history_lists_the_brands_runs_newest_first(clean_db):
@@ -104,8 +104,8 @@ def test_history_lists_the_brands_runs_newest_first(clean_db):
         first = _run(clean_db, platform.url, who="ann")
         second = _run(clean_db, platform.url, who="bob")
         _run(clean_db, platform.url, brand_name="elsewhere")
-    brand = integration_queries.brand(clean_db, "acme")
-    history = integration_queries.runs_of_brand(clean_db, brand["id"])
+    brand = battery_store.brand(clean_db, "acme")
+    history = battery_store.runs_of_brand(clean_db, brand["id"])
     assert [(r["id"], r["triggered_by"]) for r in history] == [(second.run_id, "bob"),
                                                               (first.run_id, "ann")]
 
