@@ -1,7 +1,8 @@
 """Shared fixtures: a PostgreSQL database of this run's own, and the engine on it.
 
 See :mod:`databases` for which server is used; each run creates, migrates and drops its own
-database, so runs never see each other's data.
+database, so runs never see each other's data. The browser tests' fixtures (one Chromium and
+one dashboard server per run) come from :mod:`browsers`.
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import pytest
 from databases import empty, scratch_database
 
 from delivery import database
+
+pytest_plugins = ["browsers"]
 
 
 @pytest.fixture(scope="session")

@@ -3,31 +3,23 @@ attempt in Callback history open without errors. Screenshots go to
 test-artifacts/screenshots/ for a person to look at."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
+from browsers import drawn, needs_chromium, settle, shoot, sign_in
 from dashboard_apptest import ADMIN, make_user
 from dashboard_scenarios import build_with_receiver, deliver_due
-from dashboards import serving
 from databases import empty
 from playwright.sync_api import expect
-from test_dashboard_browser import CHROMIUM, browser, page, settle, sign_in  # noqa: F401  (fixtures)
 
 from actions import store as actions
 from delivery import store
 from users import store as accounts
 
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not installed (apt-get install -y chromium "
-           "fonts-noto-color-emoji); the browser tests need /usr/bin/chromium")
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
-def demo(engine, database_url):
+def demo(engine, shared_dashboard):
     """The dashboard serving the scenario bets after a retry, a cancel and a re-route, with an
     admin, an integration manager of alpha and an analyst of alpha."""
     empty(engine)
@@ -41,25 +33,18 @@ def demo(engine, database_url):
     make_user(engine, ADMIN)
     make_user(engine, "alpha-manager", accounts.INTEGRATION_MANAGER, brands=["alpha"])
     make_user(engine, "alpha-analyst", accounts.ANALYST, brands=["alpha"])
-    with serving(engine, database_url) as url:
-        yield url
+    yield shared_dashboard.fresh()
+    empty(engine)
 
 
-def shoot(tab, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    height = tab.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
-                          ".scrollHeight")
-    tab.set_viewport_size({"width": 1500, "height": max(1000, min(height, 5000))})
-    tab.wait_for_timeout(600)
+def shoot_drawn(tab, name: str):
+    """A screenshot once the page has settled and its tables and code blocks, drawn after it
+    settles, are in."""
     settle(tab)
-    # tables and code blocks are drawn after the page settles
     tab.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
                           timeout=30_000)
-    tab.wait_for_timeout(1500)
-    path = SHOTS / f"{name}.png"
-    tab.screenshot(path=str(path))
-    tab.set_viewport_size({"width": 1500, "height": 1000})
-    return path
+    drawn(tab)
+    return shoot(tab, name)
 
 
 def test_actions_page_lists_the_trail(demo, page):
@@ -70,7 +55,7 @@ def test_actions_page_lists_the_trail(demo, page):
     assert not page.locator("[data-testid='stException']").count()
     # data is text: the reason's markup is shown as written, never rendered
     assert not page.locator("[data-testid='stMain'] b", has_text="platform").count()
-    assert shoot(page, "20-actions").stat().st_size > 10_000
+    assert shoot_drawn(page, "20-actions").stat().st_size > 10_000
 
 
 def test_investigate_shows_the_actions_taken_on_the_bet(demo, page):
@@ -78,7 +63,7 @@ def test_investigate_shows_the_actions_taken_on_the_bet(demo, page):
     sign_in(page)
     expect(page.get_by_text("Actions taken on this bet")).to_be_visible(timeout=30_000)
     assert not page.locator("[data-testid='stException']").count()
-    shoot(page, "21-investigate-actions")
+    shoot_drawn(page, "21-investigate-actions")
 
 
 def test_history_shows_the_manual_attempt(demo, page, engine):
@@ -88,7 +73,7 @@ def test_history_shows_the_manual_attempt(demo, page, engine):
     expect(page.get_by_text("manual retry by ann: platform back after incident 42").first
            ).to_be_visible(timeout=30_000)
     assert not page.locator("[data-testid='stException']").count()
-    shoot(page, "22-history-manual-attempt")
+    shoot_drawn(page, "22-history-manual-attempt")
 
 
 def audit(engine) -> list:
@@ -121,12 +106,12 @@ def test_a_manager_retries_from_investigate_after_seeing_the_dry_run(demo, page,
     dialog.get_by_role("textbox", name="Reason").fill("platform fixed their endpoint")
     dialog.get_by_role("textbox", name="Reason").press("Enter")
     settle(page)
-    shoot(page, "23-retry-confirmation")
+    shoot_drawn(page, "23-retry-confirmation")
     confirm.click()
     settle(page)
     expect(page.get_by_text("Done — recorded in the audit trail")).to_be_visible(
         timeout=30_000)
-    shoot(page, "24-retry-done")
+    shoot_drawn(page, "24-retry-done")
     row = audit(engine)[-1]
     assert (row.kind, row.actor, row.reason, row.source, row.bet_id, row.callbacks) == (
         "retry", "alpha-manager", "platform fixed their endpoint", "dashboard", "bet-5xx", 1)
@@ -147,7 +132,7 @@ def test_a_manager_cancels_from_the_callback_sender(demo, page, engine):
     dialog.get_by_role("textbox", name="Reason").fill("the sportsbook voided the bet")
     dialog.get_by_role("textbox", name="Reason").press("Enter")
     settle(page)
-    shoot(page, "25-cancel-confirmation")
+    shoot_drawn(page, "25-cancel-confirmation")
     dialog.get_by_role("button", name="Cancel 1 callback(s)").click()
     settle(page)
     row = audit(engine)[-1]

@@ -4,25 +4,18 @@ the browser at 1280 px: /bets opens without "Page not found", Callback history s
 Response error without scrolling. Screenshots at 1280 px go to test-artifacts/screenshots/."""
 from __future__ import annotations
 
-from pathlib import Path
 from urllib.parse import urlencode
 
 import dashboard_injection
 import pytest
 import sqlalchemy as sa
+from browsers import NARROW, needs_chromium, no_errors, open_signed_in, settle, shoot
 from dashboard_apptest import ADMIN, make_user
 from dashboard_injection import BET_IDS, BRAND, CORPUS_PARAMS
-from dashboards import serving
 from databases import empty
 from playwright.sync_api import expect
-from test_dashboard_browser import CHROMIUM, SHOTS, browser, no_errors, open_signed_in, settle  # noqa: F401
 
-WIDTH = 1280
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not installed (apt-get install -y chromium "
-           "fonts-noto-color-emoji); the browser tests need /usr/bin/chromium")
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 #: What the corpus would have made had a page interpreted it (run in the page).
 FIND_CORPUS_MADE = """() => {
@@ -49,32 +42,23 @@ FIND_CORPUS_MADE = """() => {
 
 
 @pytest.fixture(scope="module")
-def corpus_app(engine, database_url):
+def corpus_app(engine, shared_dashboard):
     empty(engine)
     dashboard_injection.build_with_receiver(engine)
     make_user(engine, ADMIN)
-    with serving(engine, database_url) as url:
-        yield url
+    yield shared_dashboard.fresh()
+    empty(engine)
 
 
 @pytest.fixture
-def tab(browser):  # noqa: F811
-    page = browser.new_page(viewport={"width": WIDTH, "height": 900})
-    yield page
-    page.close()
+def tab(narrow_page):
+    """A tab 1280 px wide."""
+    return narrow_page
 
 
-def shoot(tab, name: str) -> Path:
+def shoot_1280(tab, name: str):
     """A 1280 px wide screenshot of the whole page."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    height = tab.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
-                          ".scrollHeight")
-    tab.set_viewport_size({"width": WIDTH, "height": max(900, min(height, 5000))})
-    tab.wait_for_timeout(600)
-    path = SHOTS / f"{name}.png"
-    tab.screenshot(path=str(path))
-    tab.set_viewport_size({"width": WIDTH, "height": 900})
-    return path
+    return shoot(tab, name, width=NARROW["width"], height=NARROW["height"])
 
 
 def run_id(engine) -> int:
@@ -109,7 +93,7 @@ def test_no_page_makes_a_link_image_or_element_of_the_corpus(corpus_app, tab, en
         found = tab.evaluate(FIND_CORPUS_MADE)
         if found:
             made[f"{path} {params}"] = found
-        shoot(tab, f"injection-{n:02d}-{path}")
+        shoot_1280(tab, f"injection-{n:02d}-{path}")
     assert not made, made
 
 
@@ -128,7 +112,7 @@ def test_an_expanded_corpus_attempt_stays_text(corpus_app, tab, engine):
     expect(body.first).to_be_attached()  # shown, as text
     assert "cookie-secret-value" not in tab.content()  # Set-Cookie masked when stored
     no_errors(tab)
-    shoot(tab, "injection-history-expanded-response")
+    shoot_1280(tab, "injection-history-expanded-response")
 
 
 def test_bets_path_opens_without_page_not_found(corpus_app, tab):
@@ -150,4 +134,4 @@ def test_history_shows_code_and_response_error_without_scrolling_at_1280(corpus_
     in_view = [headers.nth(n).inner_text().strip() for n in range(headers.count())]
     assert in_view[:4] == ["Group ID", "Code", "Response error", "Attempt ID"], in_view
     assert "Sent at" not in in_view and "ms" not in in_view  # those are scrolled to
-    shoot(tab, "history-1280")
+    shoot_1280(tab, "history-1280")

@@ -13,42 +13,37 @@ import sys
 
 import httpx
 import pytest
-from dashboard_apptest import PASSWORD, make_user
-from dashboard_scenarios import build_with_receiver
-from dashboards import serving
-from databases import empty
-from playwright.sync_api import expect
-from test_dashboard_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
-    SHOTS,
-    browser,
+from browsers import (
+    needs_chromium,
+    new_context,
     no_errors,
     on_sign_in_form,
-    page,
     settle,
     shoot,
+    shoot_form,
     sign_in,
 )
+from dashboard_apptest import PASSWORD, make_user
+from dashboard_scenarios import build_with_receiver
+from databases import empty
+from playwright.sync_api import expect
 
 from users import sessions
 from users import store as accounts
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not installed (apt-get install -y chromium "
-           "fonts-noto-color-emoji); the browser tests need /usr/bin/chromium")
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
-def desk(engine, database_url):
+def desk(engine, shared_dashboard):
     """The dashboard over the scenario bets (brands alpha and bravo), with an analyst of
     bravo only and an integration manager of alpha."""
     empty(engine)
     build_with_receiver(engine)
     make_user(engine, "bravo-analyst", accounts.ANALYST, brands=["bravo"])
     make_user(engine, "alpha-manager", accounts.INTEGRATION_MANAGER, brands=["alpha"])
-    with serving(engine, database_url) as url:
-        yield url
+    yield shared_dashboard.fresh()
+    empty(engine)
 
 
 def _sign_in_form(tab):
@@ -63,7 +58,7 @@ def _signed_in_as(tab, name: str) -> None:
 @pytest.fixture
 def tabs(browser):
     """One browser profile (its cookies shared by its tabs); ``tabs()`` opens another tab."""
-    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    context = new_context(browser)
     yield context.new_page
     context.close()
 
@@ -104,12 +99,6 @@ def test_a_deep_link_asks_for_sign_in_then_the_session_lasts_across_reloads_and_
     (cookie,) = [c for c in page.context.cookies() if c["name"] == sessions.COOKIE_NAME]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     assert "callbacks_desk_session" not in page.evaluate("() => document.cookie")
-
-
-def shoot_form(tab, name: str) -> None:
-    """A screenshot of the sign-in form (a page of its own: no Streamlit main area)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    tab.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def test_a_wrong_password_is_refused_plainly(desk, page):

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import pytest
 from brand_traffic import deliver, enqueue, failing_receiver
+from browsers import needs_chromium, no_errors, open_signed_in, settle, shoot_narrow
 from dashboard_apptest import ADMIN, make_user
-from dashboards import serving
 from databases import empty
 from playwright.sync_api import expect
-from test_dashboard_browser import CHROMIUM, SHOTS, browser, no_errors, open_signed_in, settle  # noqa: F401
 
 from alerts import store as alert_store
 from delivery import brands
 from demo import seeding
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install -y "
-                                  "chromium); the browser tests need /usr/bin/chromium")
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
-def health_demo(engine, database_url):
+def health_demo(engine, shared_dashboard):
     """Two days of synthetic history, plus a brand whose platform answers nothing."""
     empty(engine)
     seeding.seed_history(engine, 3000, days=2, seed=4)
@@ -33,34 +30,13 @@ def health_demo(engine, database_url):
         deliver(engine)
     alert_store.evaluate(engine)
     make_user(engine, ADMIN)
-    with serving(engine, database_url) as url:
-        yield url
-
-
-def shoot(tab, name: str):
-    """A screenshot of the whole page at 1280 px (the main area scrolls, so the viewport
-    grows to it)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    height = tab.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
-                          ".scrollHeight")
-    tab.set_viewport_size({"width": 1280, "height": max(900, min(height, 6000))})
-    tab.wait_for_timeout(600)
-    path = SHOTS / f"{name}.png"
-    tab.screenshot(path=str(path), full_page=True)
-    tab.set_viewport_size({"width": 1280, "height": 900})
-    return path
+    yield shared_dashboard.fresh()
+    empty(engine)
 
 
 def segment(tab, label: str):
     """A button of the period switch."""
     return tab.locator("[data-testid='stButtonGroup'] button", has_text=label).first
-
-
-@pytest.fixture
-def narrow_page(browser):  # noqa: F811
-    tab = browser.new_page(viewport={"width": 1280, "height": 900})
-    yield tab
-    tab.close()
 
 
 def test_health_page_from_its_link_and_the_period_switch(health_demo, narrow_page):
@@ -72,7 +48,7 @@ def test_health_page_from_its_link_and_the_period_switch(health_demo, narrow_pag
     expect(tab.get_by_role("heading", name="Last 7 days against the 7 days before")) \
         .to_be_visible()
     expect(tab.get_by_text("At risk, EUR")).to_be_visible()
-    shoot(tab, "12-brand-health-one-brand")
+    shoot_narrow(tab, "12-brand-health-one-brand")
 
     segment(tab, "24h").click()
     settle(tab)
@@ -90,4 +66,4 @@ def test_health_page_for_every_brand(health_demo, narrow_page):
         timeout=30_000)
     no_errors(narrow_page)
     expect(narrow_page.get_by_text("rule(s) firing now")).to_be_visible()
-    assert shoot(narrow_page, "13-brand-health").stat().st_size > 10_000
+    assert shoot_narrow(narrow_page, "13-brand-health").stat().st_size > 10_000

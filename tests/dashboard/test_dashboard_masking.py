@@ -8,13 +8,13 @@ import json
 
 import httpx
 import pytest
+from browsers import needs_chromium, open_signed_in, settle
 from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
-from dashboards import serving
 from databases import deliver_round, empty
 from factories import SECRET_SESSION, SECRET_TEXTS, item
+from playwright.sync_api import expect
 from receiver import Receiver, Reply
 from streamlit.testing.v1 import AppTest
-from test_dashboard_browser import BROWSER_ARGS, CHROMIUM, open_signed_in, settle
 
 from dashboard import queries
 from dashboard.filters import EPOCH, HistoryFilter
@@ -77,27 +77,20 @@ def test_the_csv_export_shows_no_secret(secret_db, reader_env):
     _no_secret_in(text, "the CSV export")
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get "
-                    "install -y chromium); the browser tests need /usr/bin/chromium")
-def test_the_running_dashboard_shows_no_secret_in_chromium(secret_db, database_url):
+@pytest.mark.slow
+@needs_chromium
+def test_the_running_dashboard_shows_no_secret_in_chromium(secret_db, shared_dashboard, page):
     """What the browser receives, hidden tabs included, not only what AppTest sees."""
-    from playwright.sync_api import expect, sync_playwright
-
     attempt = store.group_attempts(secret_db, "bet-secret")[0]
-    with serving(secret_db, database_url) as url, sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
-        try:
-            tab = chromium.new_page(viewport={"width": 1500, "height": 1000})
-            open_signed_in(tab, f"{url}history?group_ids=bet-secret&attempt={attempt['id']}")
-            expect(tab.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)
-            for name in ("Request headers", "Response"):
-                tabs = tab.get_by_role("tab", name=name)
-                if tabs.count():
-                    tabs.first.click()
-                    settle(tab)
-            received = tab.evaluate("() => document.body.textContent")
-        finally:
-            chromium.close()
+    url = shared_dashboard.fresh()
+    open_signed_in(page, f"{url}history?group_ids=bet-secret&attempt={attempt['id']}")
+    expect(page.get_by_role("tab", name="Payload sent")).to_be_visible(timeout=30_000)
+    for name in ("Request headers", "Response"):
+        tabs = page.get_by_role("tab", name=name)
+        if tabs.count():
+            tabs.first.click()
+            settle(page)
+    received = page.evaluate("() => document.body.textContent")
     assert "bet_not_found" in received and "lang" in received
     _no_secret_in(received, "the page Chromium received")
     assert masking.for_brand(brands.fingerprint_key(secret_db)).fingerprint(

@@ -3,26 +3,22 @@ health's Sessions figure draw without errors; screenshots are saved for a person
 from __future__ import annotations
 
 import pytest
+from browsers import needs_chromium, no_errors, open_signed_in, settle, shoot_narrow
 from dashboard_apptest import ADMIN, make_user
 from dashboard_sessions import build
-from dashboards import serving
 from databases import empty
 from playwright.sync_api import expect
-from test_dashboard_browser import CHROMIUM, browser, no_errors, open_signed_in, settle  # noqa: F401
-from test_dashboard_health_browser import narrow_page, shoot  # noqa: F401
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's Chromium is not installed (apt-get install -y "
-                                  "chromium); the browser tests need /usr/bin/chromium")
+pytestmark = [pytest.mark.slow, needs_chromium]
 
 
 @pytest.fixture(scope="module")
-def sessions_demo(engine, database_url):
+def sessions_demo(engine, shared_dashboard):
     empty(engine)
     build(engine)
     make_user(engine, ADMIN)
-    with serving(engine, database_url) as url:
-        yield url
+    yield shared_dashboard.fresh()
+    empty(engine)
 
 
 @pytest.mark.parametrize("session_id, title", [("s-failing", "Heartbeats failing"),
@@ -35,7 +31,7 @@ def test_session_lookup(sessions_demo, narrow_page, session_id, title):
     no_errors(tab)
     expect(tab.get_by_text("Heartbeats since the session was opened")).to_be_visible()
     assert tab.locator("[data-testid='stVegaLiteChart']").count() == 1
-    shoot(tab, f"30-investigate-session-{session_id}")
+    shoot_narrow(tab, f"30-investigate-session-{session_id}")
 
 
 def test_brand_health_sessions(sessions_demo, narrow_page):
@@ -45,4 +41,4 @@ def test_brand_health_sessions(sessions_demo, narrow_page):
     settle(tab)
     no_errors(tab)
     expect(tab.get_by_text("Live sessions", exact=True)).to_be_visible()
-    shoot(tab, "31-brand-health-sessions")
+    shoot_narrow(tab, "31-brand-health-sessions")

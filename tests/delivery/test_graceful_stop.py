@@ -23,6 +23,8 @@ from delivery import brands, heartbeats, settings, stopping, store
 from delivery.validation import parse_callback
 from delivery.worker import DeliveryWorker
 
+pytestmark = pytest.mark.slow  # real worker process trees, stopped by signals
+
 
 def _queue(engine, brand_name: str, bet_ids, destinations=("/bet/place",)) -> list[str]:
     """Queue each bet's callbacks; the request ids."""

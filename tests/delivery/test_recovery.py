@@ -17,6 +17,8 @@ from psycopg_pool import PoolTimeout
 from delivery import database
 from delivery.postgres_broker import RECONNECT_EVERY_S, ReconnectingPool, postgres_broker
 
+pytestmark = pytest.mark.slow  # real database outages and reconnects
+
 #: The issue's bound: the first delivery after the outage within this of the server being back.
 RESUME_WITHIN_S = 2.0
 

@@ -31,8 +31,9 @@ def _rabbitmq_answers() -> bool:
         return False
 
 
-pytestmark = pytest.mark.skipif(not _rabbitmq_answers(),
-                                reason="RabbitMQ is not reachable on 127.0.0.1:5672")
+pytestmark = [pytest.mark.slow,  # scale-out: real schedulers and workers on RabbitMQ
+              pytest.mark.skipif(not _rabbitmq_answers(),
+                                 reason="RabbitMQ is not reachable on 127.0.0.1:5672")]
 
 
 class Platform:

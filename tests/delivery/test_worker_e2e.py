@@ -11,6 +11,8 @@ from workers import Worker, wait_for
 from delivery import brands, store
 from delivery.validation import parse_callback
 
+pytestmark = pytest.mark.slow  # real worker processes end to end
+
 LIFECYCLE = ("/bet/place", "/bet/accept", "/bet/settle", "/bet/unsettle", "/bet/settle")
 
 

@@ -3,6 +3,7 @@ players' sessions and their heartbeats."""
 import time
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from workers import Worker
 
@@ -10,6 +11,8 @@ from delivery import brands, heartbeats, store
 from sandbox.server import serve_in_thread
 from simulator.lifecycles import SessionHabits
 from simulator.producer import Simulator
+
+pytestmark = pytest.mark.slow  # simulated traffic through a real worker
 
 #: Sessions that end within the test's thirty seconds: players leave after 5 to 15 s, and a
 #: quarter let their session lapse after 3 to 8 s.
