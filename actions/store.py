@@ -291,8 +291,7 @@ def set_url(engine: sa.Engine, brand_name: str, base_url: str, actor: Actor, *,
             parameters["credentials"] = _credentials_change(old, target.credentials)
         result = Result("set_url", brand.name, dry_run, parameters=parameters)
         if not dry_run:
-            conn.execute(sql.query("actions.sql", "set_base_url"),
-                         {"brand_id": brand.id, "base_url": target.url})
+            brands.set_base_url(conn, brand.id, target.url)
             if owner:
                 brands.set_url_credentials(conn, brand.id, target.credentials)
         _record(conn, result, brand.id, actor, None, counts=(queue.queued, queue.bets))

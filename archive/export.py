@@ -392,10 +392,8 @@ def _drop(engine, entry: Entry) -> None:
                         f"{entry.partition} now holds {count} attempts, {entry.rows['attempts']} "
                         "were exported; it is kept. Attempts should never be written into a "
                         "month this old — check the clocks of the workers")
-                conn.execute(sql.query("archive.sql", "delete_rollups"),
-                             {"month_from": entry.month_from,
-                                                    "month_to": entry.month_to})
-                conn.execute(sa.text(f'DROP TABLE "{entry.partition}"'))
+                store.drop_archived_month(conn, entry.partition, entry.month_from,
+                                          entry.month_to)
             return
         except sa.exc.OperationalError as exc:
             if getattr(exc.orig, "pgcode", None) != "55P03" or attempt == DROP_TRIES:

@@ -308,3 +308,12 @@ def change(engine: sa.Engine, name: str, actor: audit.Actor, *, reason: str,
                      reason=reason, secrets=tuple(s for s in (before.signing_secret,
                                                               values["signing_secret"]) if s))
     return Brand.from_row(updated), True
+
+
+def set_base_url(conn: sa.Connection, brand_id: int, base_url: str) -> None:
+    """Point the brand at ``base_url`` in the caller's transaction (an integration manager's
+    ``set-url``); the brand's URL credentials go with the old URL (trigger
+    ``brands_url_changed``)."""
+    conn.execute(sql.query("brands.sql", "set_base_url"),
+                 {"brand_id": brand_id, "base_url": base_url})
+

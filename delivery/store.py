@@ -12,6 +12,7 @@ always in bet-id order, so they never deadlock and never break a group's order.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -578,3 +579,20 @@ def delete_archived(conn: sa.Connection, month_to: datetime) -> tuple[sa.Row, sa
     callbacks = statements.run(conn, "delete_archived_callbacks", params).one()
     bets = statements.run(conn, "delete_archived_bets", params).one()
     return callbacks, bets
+
+
+#: How the monthly partitions of ``attempts`` are named (see :func:`ensure_partitions`).
+_ATTEMPT_PARTITION = re.compile(r"attempts_\d{4}_\d{2}")
+
+
+def drop_archived_month(conn: sa.Connection, partition: str, month_from: datetime,
+                        month_to: datetime) -> None:
+    """The archive's prune of one exported month (:mod:`archive.export`), in the caller's
+    transaction: the month's hourly rollups (the Breakdowns page reads archived months from the
+    archive) and the month's partition of ``attempts``."""
+    if not _ATTEMPT_PARTITION.fullmatch(partition):
+        raise ValueError(f"{partition!r} is not a monthly partition of attempts")
+    statements.run(conn, "delete_archived_rollups", {"month_from": month_from,
+                                                     "month_to": month_to})
+    conn.execute(sa.text(f'DROP TABLE "{partition}"'))
+

@@ -50,10 +50,6 @@ SELECT CAST(:action_id AS bigint), r.callback_id, r.bet_id, r.state_before, r.st
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
     callback_id bigint, bet_id text, state_before text, state_after text);
 
--- name: set_base_url
--- A new URL drops the brand's credentials (trigger brands_url_changed, migration 019).
-UPDATE brands SET base_url = :base_url, updated_at = now() WHERE id = :brand_id;
-
 -- name: may_keep_url_credentials
 -- Whether this role reads and writes brands' URL credentials (the owner does; no back-office
 -- role may).

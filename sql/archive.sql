@@ -61,12 +61,6 @@ WHERE b.created_at < :month_to
                  AND NOT EXISTS (SELECT 1 FROM attempts_default d
                                  WHERE d.callback_id = c.id)));
 
--- name: delete_rollups
--- The Breakdowns page reads archived months from the archive, so their rollups go too.
-WITH h AS (DELETE FROM attempt_rollup_hourly WHERE hour >= :month_from AND hour < :month_to),
-     l AS (DELETE FROM attempt_latency_hourly WHERE hour >= :month_from AND hour < :month_to)
-SELECT 1;
-
 -- name: record_archived
 -- Record (or add to) what an archive run exported from a partition: counts and files.
 INSERT INTO archived_partitions (partition_name, month_from, month_to, archive_dir, attempts,

@@ -103,3 +103,7 @@ ON CONFLICT (brand_id) DO UPDATE SET
 -- name: drop_url_credentials
 -- Forget the brand's URL credentials (its URL has none any more).
 DELETE FROM brand_url_credentials WHERE brand_id = :brand_id;
+
+-- name: set_base_url
+-- A new URL drops the brand's credentials (trigger brands_url_changed, migration 019).
+UPDATE brands SET base_url = :base_url, updated_at = now() WHERE id = :brand_id;

@@ -472,3 +472,9 @@ WITH gone AS (
 SELECT count(*) AS n,
        coalesce(md5(string_agg(bet_id, ',' ORDER BY bet_id COLLATE "C")), '') AS digest
 FROM gone;
+
+-- name: delete_archived_rollups
+-- The Breakdowns page reads archived months from the archive, so their rollups go too.
+WITH h AS (DELETE FROM attempt_rollup_hourly WHERE hour >= :month_from AND hour < :month_to),
+     l AS (DELETE FROM attempt_latency_hourly WHERE hour >= :month_from AND hour < :month_to)
+SELECT 1;
