@@ -65,7 +65,7 @@ def _duration_s(text: str) -> float:
 
 
 def test_the_worker_service_gives_a_graceful_stop_its_time():
-    from callbacks.main import worker_stop_s
+    from callbacks.commands import worker_stop_s
     from delivery import settings
     worker = _compose()["services"]["worker"]
     conf = settings.from_env({k: str(v) for k, v in worker["environment"].items()})

@@ -18,7 +18,7 @@ from receiver import Receiver, Reply
 from test_heartbeats import beat_attempts, brand, open_session, session
 from workers import Worker, wait_for
 
-from callbacks.main import worker_stop_s
+from callbacks.commands import worker_stop_s
 from delivery import brands, heartbeats, settings, stopping, store
 from delivery.validation import parse_callback
 from delivery.worker import DeliveryWorker
