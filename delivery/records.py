@@ -6,9 +6,9 @@ Each state machine is one :class:`~enum.StrEnum`, so a member is its own SQL and
 
 - :class:`CallbackState`: a queued callback's ``callbacks.state``.
 - :class:`AttemptOutcome`: an attempt's ``attempts.outcome`` (and :attr:`Outcome.kind`).
-- :class:`Outcome`: what :func:`delivery.outcomes.classify` makes of one answer.
-- :class:`RetryDecision`: when :func:`delivery.outcomes.plan_next` tries again, if at all.
-- :class:`Decision`: the callback's state after an attempt (:func:`delivery.outcomes.next_state`).
+- :class:`Outcome`: what :func:`delivery.decisions.classify` makes of one answer.
+- :class:`RetryDecision`: when :func:`delivery.decisions.plan_next` tries again, if at all.
+- :class:`Decision`: the callback's state after an attempt (:func:`delivery.decisions.next_state`).
 """
 from __future__ import annotations
 
