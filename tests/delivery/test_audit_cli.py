@@ -1,6 +1,7 @@
 """The audit trail as a person meets it: every configuration command leaves its row (and no
 secret), `brand add` of a taken name changes nothing, `--as` only from an administrator's shell,
-`callbacks audit` lists changes and queue actions — real processes, real database."""
+`callbacks audit` lists changes and queue actions — in this process (:func:`cli.run_cli`) but
+for the OS user's tests, real database."""
 from __future__ import annotations
 
 import functools
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cli import Result, run_cli
 from test_cli import callbacks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +38,7 @@ TEST_URL = f"https://stage.example/cb?pass={SECRETS['test_url_password']}"
 SLACK_URL = f"https://hooks.slack.com/services/T000/B000/{SECRETS['slack']}"
 
 
-def ok(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+def ok(done: Result | subprocess.CompletedProcess) -> Result | subprocess.CompletedProcess:
     assert done.returncode == 0, done.stderr
     return done
 
@@ -169,13 +171,15 @@ def _other_shell() -> tuple[list[str], dict, int | None, str]:
     pytest.skip("no Python interpreter the 'nobody' account may run with these packages")
 
 
-def as_admin(database_url, *args) -> subprocess.CompletedProcess:
+def as_admin(database_url, *args) -> Result:
     """The command line from an administrator's shell: this user, listed in CALLBACKS_ADMINS
-    (root is one anyway)."""
-    env = dict(os.environ, DATABASE_URL=database_url,
-               CALLBACKS_ADMINS=pwd.getpwuid(os.geteuid()).pw_name)
-    return subprocess.run([sys.executable, "-m", "callbacks", *args], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=120)
+    (root is one anyway); in this process, as the OS user is this process's."""
+    return run_cli(*args, cwd=ROOT, env={
+        "DATABASE_URL": database_url, "CALLBACKS_ADMINS": pwd.getpwuid(os.geteuid()).pw_name})
+
+
+# A real process: the OS user it runs as (another uid when the tests run as root) is the point.
+@pytest.mark.slow
 
 
 def as_other_user(database_url, *args, admins: str = "") -> subprocess.CompletedProcess:
