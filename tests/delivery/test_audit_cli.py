@@ -178,11 +178,9 @@ def as_admin(database_url, *args) -> Result:
         "DATABASE_URL": database_url, "CALLBACKS_ADMINS": pwd.getpwuid(os.geteuid()).pw_name})
 
 
-# A real process: the OS user it runs as (another uid when the tests run as root) is the point.
-@pytest.mark.slow
-
-
 def as_other_user(database_url, *args, admins: str = "") -> subprocess.CompletedProcess:
+    """The command line from a shell that is not an administrator's: a real process, as the OS
+    user it runs as (``nobody`` when the tests run as root) is what these tests are about."""
     python, extra, uid, _ = _other_shell()
     env = {k: v for k, v in os.environ.items() if k != "CALLBACKS_ADMINS"}
     env.update(extra, DATABASE_URL=database_url)
@@ -193,6 +191,7 @@ def as_other_user(database_url, *args, admins: str = "") -> subprocess.Completed
                           env=env, cwd=ROOT, timeout=120, **kwargs)
 
 
+@pytest.mark.slow
 def test_as_is_refused_outside_an_administrators_shell(database_url, clean_db):
     ok(callbacks(database_url, "brand", "add", "acme", "--url", "http://127.0.0.1:9"))
     ok(callbacks(database_url, "user", "add", "ann", "--role", "admin", "--all-brands",
@@ -209,6 +208,7 @@ def test_as_is_refused_outside_an_administrators_shell(database_url, clean_db):
     assert brand_row(clean_db, "acme")["timeout_s"] == 10
 
 
+@pytest.mark.slow
 def test_as_is_recorded_beside_the_os_user_when_allowed(database_url, clean_db):
     ok(callbacks(database_url, "brand", "add", "acme", "--url", "http://127.0.0.1:9"))
     ok(callbacks(database_url, "user", "add", "ann", "--role", "admin", "--all-brands",
