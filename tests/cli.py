@@ -69,7 +69,7 @@ def run_cli(*args: str, stdin: str | bytes | None = None,
 def _exit_code(args: tuple[str, ...]) -> int:
     """What ``sys.exit(main(args))`` would end the process with."""
     try:
-        return callbacks_main.main(list(args))
+        raise SystemExit(callbacks_main.main(list(args)))
     except SystemExit as exc:
         if exc.code is None:
             return 0
@@ -103,8 +103,13 @@ def _environment(env: Mapping[str, str | None]) -> Iterator[None]:
     try:
         yield
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        # Only what differs is put back: the environment is never empty for a moment (threads
+        # of the test, such as a server, may be reading it).
+        for name in set(os.environ) - set(saved):
+            del os.environ[name]
+        for name, value in saved.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
 
 
 @contextlib.contextmanager
