@@ -1,17 +1,17 @@
 """The integration manager's actions as a person runs them: `callbacks retry|recover|cancel|
-brand set-url` in a real process, a real platform on 127.0.0.1; the callbacks go out in delivery
-rounds run in the test's process (:mod:`rounds`), the worker's own path without its processes."""
+brand set-url` in this process (:func:`cli.run_cli`), a real platform on 127.0.0.1; the callbacks
+go out in delivery rounds run in the test's process (:mod:`rounds`), the worker's own path
+without its processes."""
 from __future__ import annotations
 
 import json
 import os
 import pwd
-import subprocess
-import sys
 import threading
 
 import pytest
 import sqlalchemy as sa
+from cli import Result, run_cli
 from factories import item
 from receiver import Receiver, Reply
 from rounds import deliver_until, delivering
@@ -28,12 +28,11 @@ FLOW = ("/bet/accept", "/bet/settle", "/bet/unsettle", "/bet/settle",
         "/bet/cash-out-orders/accepted")
 
 
-def callbacks(database_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+def callbacks(database_url, *args, stdin: str | None = None) -> Result:
     # An administrator's shell (--as is accepted) whether or not the tests run as root.
-    env = dict(os.environ, DATABASE_URL=database_url,
-               CALLBACKS_ADMINS=pwd.getpwuid(os.geteuid()).pw_name)
-    return subprocess.run([sys.executable, "-m", "callbacks", *args], input=stdin,
-                          capture_output=True, text=True, env=env, timeout=120)
+    return run_cli(*args, stdin=stdin, env={
+        "DATABASE_URL": database_url,
+        "CALLBACKS_ADMINS": pwd.getpwuid(os.geteuid()).pw_name})
 
 
 class Switch:

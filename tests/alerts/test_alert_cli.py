@@ -1,17 +1,14 @@
-"""`callbacks alert ...` as a person runs it: real process, real database."""
+"""`callbacks alert ...` as a person runs it: in this process (:func:`cli.run_cli`), real
+database."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
+from cli import Result, run_cli
 
 
-def callbacks(database_url, *args) -> subprocess.CompletedProcess:
-    env = dict(os.environ, DATABASE_URL=database_url)
-    return subprocess.run([sys.executable, "-m", "callbacks", *args], capture_output=True,
-                          text=True, env=env, timeout=60)
+def callbacks(database_url, *args) -> Result:
+    return run_cli(*args, env={"DATABASE_URL": database_url})
 
 
 @pytest.fixture

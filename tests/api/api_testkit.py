@@ -1,17 +1,15 @@
 """The producer API served over real HTTP in a background thread, and the ``callbacks``
-command run as a process, for the API tests."""
+command run in this process (:func:`cli.run_cli`), for the API tests."""
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from cli import Result, run_cli
 
 #: The environment token the test servers accept.
 TOKEN = "test-token-7c1f"
@@ -49,10 +47,7 @@ def serving(server: uvicorn.Server) -> Iterator[socket.socket]:
         sock.close()
 
 
-def callbacks(database_url: str, *args: str,
-              environ: dict | None = None) -> subprocess.CompletedProcess:
-    """``callbacks ARGS...`` run on the database at ``database_url``, as an operator would,
-    with ``environ`` added to this process's environment."""
-    env = dict(os.environ, DATABASE_URL=database_url, **(environ or {}))
-    return subprocess.run([sys.executable, "-m", "callbacks", *args], capture_output=True,
-                          text=True, env=env, timeout=60)
+def callbacks(database_url: str, *args: str, environ: dict | None = None) -> Result:
+    """``callbacks ARGS...`` run in this process on the database at ``database_url``, as an
+    operator would, with ``environ`` added to this process's environment."""
+    return run_cli(*args, env={"DATABASE_URL": database_url, **(environ or {})})

@@ -7,10 +7,12 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 from factories import item
 from metrics_scrape import sample, scrape
 
 
+@pytest.mark.slow
 def test_the_api_server_serves_metrics(api_db, database_url):
     env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_API_TOKENS="secret-token")
     proc = subprocess.Popen([sys.executable, "-m", "callbacks", "api", "--port", "0"],

@@ -6,11 +6,13 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 from factories import item
 
 from delivery import store
 
 
+@pytest.mark.slow
 def test_the_api_command_serves_queues_and_stops_on_ctrl_c(api_db, database_url):
     # Given the command started with two environment tokens on a port the system picks
     env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_API_TOKENS="first-token, second")
@@ -50,6 +52,7 @@ def test_the_api_command_serves_queues_and_stops_on_ctrl_c(api_db, database_url)
     assert "Traceback" not in rest
 
 
+@pytest.mark.slow
 def test_the_api_command_warns_when_no_token_can_be_valid(api_db, database_url):
     env = {k: v for k, v in os.environ.items() if k != "CALLBACKS_API_TOKENS"}
     proc = subprocess.Popen([sys.executable, "-m", "callbacks", "api", "--port", "0"],

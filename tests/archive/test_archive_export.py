@@ -11,6 +11,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 from archive_scenarios import OLD, bet_ids, build, old_partition
+from cli import run_cli
 from databases import empty
 
 from archive import reader
@@ -143,10 +144,8 @@ def test_a_killed_archive_process_is_finished_by_the_next_run(history, tmp_path,
     assert count(history, "SELECT count(*) FROM callbacks WHERE bet_id LIKE 'old-%'") == 8
 
     # When the command runs again
-    rerun = subprocess.run([sys.executable, "-m", "callbacks", "archive", "--older-than", "90d",
-                            "--dir", str(tmp_path)], capture_output=True, text=True,
-                           timeout=120, env={**__import__("os").environ,
-                                             "DATABASE_URL": database_url})
+    rerun = run_cli("archive", "--older-than", "90d", "--dir", str(tmp_path),
+                    env={"DATABASE_URL": database_url})
     assert rerun.returncode == 0, rerun.stderr
     assert f"{old_partition()}: archived" in rerun.stdout
 

@@ -4,14 +4,12 @@ Breakdowns counts — and never another brand's rows."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import streamlit as st
 from archive_scenarios import OLD, build
+from cli import run_cli
 from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
 from databases import empty
 from streamlit.testing.v1 import AppTest
@@ -198,15 +196,13 @@ def test_breakdowns_count_archived_months(reader, engine):
 
 
 def test_callbacks_history_command_reads_the_archive(reader, database_url):
-    env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_ARCHIVE_DIR=str(reader))
-    shown = subprocess.run([sys.executable, "-m", "callbacks", "history", "old-south-1"],
-                           capture_output=True, text=True, env=env, timeout=60)
+    env = {"DATABASE_URL": database_url, "CALLBACKS_ARCHIVE_DIR": str(reader)}
+    shown = run_cli("history", "old-south-1", env=env)
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert [line.split()[2] for line in lines] == ["/bet/place", "/bet/accept", "/bet/settle"]
     assert all("(archive)" in line for line in lines)
-    as_json = subprocess.run([sys.executable, "-m", "callbacks", "history", "old-south-1",
-                              "--json"], capture_output=True, text=True, env=env, timeout=60)
+    as_json = run_cli("history", "old-south-1", "--json", env=env)
     attempts = json.loads(as_json.stdout)
     assert [a["payload"]["bet_id"] for a in attempts] == ["old-south-1"] * 3
     assert {a["callback_state"] for a in attempts} == {"delivered"}

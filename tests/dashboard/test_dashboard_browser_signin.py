@@ -6,10 +6,7 @@ stranger failing from another address does not lock the user out, and tables off
 test-artifacts/screenshots/."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -23,6 +20,7 @@ from browsers import (
     shoot_form,
     sign_in,
 )
+from cli import run_cli
 from dashboard_apptest import PASSWORD, make_user
 from dashboard_scenarios import build_with_receiver
 from databases import empty
@@ -148,10 +146,8 @@ def test_a_new_password_signs_the_user_out_of_open_tabs(desk, page, database_url
     sign_in(page, "bravo-second")
     _signed_in_as(page, "bravo-second")
     # When an administrator sets a new password
-    done = subprocess.run([sys.executable, "-m", "callbacks", "user", "passwd", "bravo-second",
-                           "--password-stdin"], input="a brand new passphrase\n",
-                          capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, DATABASE_URL=database_url))
+    done = run_cli("user", "passwd", "bravo-second", "--password-stdin",
+                   stdin="a brand new passphrase\n", env={"DATABASE_URL": database_url})
     assert done.returncode == 0, done.stderr
     # Then the open tab's next click leads to the sign-in form, saying why
     page.locator("[data-testid='stSidebarNav'] a", has_text="Callback history").first.click()

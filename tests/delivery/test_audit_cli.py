@@ -1,6 +1,7 @@
 """The audit trail as a person meets it: every configuration command leaves its row (and no
 secret), `brand add` of a taken name changes nothing, `--as` only from an administrator's shell,
-`callbacks audit` lists changes and queue actions — real processes, real database."""
+`callbacks audit` lists changes and queue actions — in this process (:func:`cli.run_cli`) but
+for the OS user's tests, real database."""
 from __future__ import annotations
 
 import functools
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cli import Result, run_cli
 from test_cli import callbacks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +38,7 @@ TEST_URL = f"https://stage.example/cb?pass={SECRETS['test_url_password']}"
 SLACK_URL = f"https://hooks.slack.com/services/T000/B000/{SECRETS['slack']}"
 
 
-def ok(done: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+def ok(done: Result | subprocess.CompletedProcess) -> Result | subprocess.CompletedProcess:
     assert done.returncode == 0, done.stderr
     return done
 
@@ -169,16 +171,16 @@ def _other_shell() -> tuple[list[str], dict, int | None, str]:
     pytest.skip("no Python interpreter the 'nobody' account may run with these packages")
 
 
-def as_admin(database_url, *args) -> subprocess.CompletedProcess:
+def as_admin(database_url, *args) -> Result:
     """The command line from an administrator's shell: this user, listed in CALLBACKS_ADMINS
-    (root is one anyway)."""
-    env = dict(os.environ, DATABASE_URL=database_url,
-               CALLBACKS_ADMINS=pwd.getpwuid(os.geteuid()).pw_name)
-    return subprocess.run([sys.executable, "-m", "callbacks", *args], capture_output=True,
-                          text=True, env=env, cwd=ROOT, timeout=120)
+    (root is one anyway); in this process, as the OS user is this process's."""
+    return run_cli(*args, cwd=ROOT, env={
+        "DATABASE_URL": database_url, "CALLBACKS_ADMINS": pwd.getpwuid(os.geteuid()).pw_name})
 
 
 def as_other_user(database_url, *args, admins: str = "") -> subprocess.CompletedProcess:
+    """The command line from a shell that is not an administrator's: a real process, as the OS
+    user it runs as (``nobody`` when the tests run as root) is what these tests are about."""
     python, extra, uid, _ = _other_shell()
     env = {k: v for k, v in os.environ.items() if k != "CALLBACKS_ADMINS"}
     env.update(extra, DATABASE_URL=database_url)
@@ -189,6 +191,7 @@ def as_other_user(database_url, *args, admins: str = "") -> subprocess.Completed
                           env=env, cwd=ROOT, timeout=120, **kwargs)
 
 
+@pytest.mark.slow
 def test_as_is_refused_outside_an_administrators_shell(database_url, clean_db):
     ok(callbacks(database_url, "brand", "add", "acme", "--url", "http://127.0.0.1:9"))
     ok(callbacks(database_url, "user", "add", "ann", "--role", "admin", "--all-brands",
@@ -205,6 +208,7 @@ def test_as_is_refused_outside_an_administrators_shell(database_url, clean_db):
     assert brand_row(clean_db, "acme")["timeout_s"] == 10
 
 
+@pytest.mark.slow
 def test_as_is_recorded_beside_the_os_user_when_allowed(database_url, clean_db):
     ok(callbacks(database_url, "brand", "add", "acme", "--url", "http://127.0.0.1:9"))
     ok(callbacks(database_url, "user", "add", "ann", "--role", "admin", "--all-brands",

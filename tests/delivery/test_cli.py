@@ -1,15 +1,25 @@
-"""The `callbacks` command as a person runs it: real process, real database."""
+"""The `callbacks` command as a person runs it: in this process (:func:`cli.run_cli`), real
+database; a few tests run the real process."""
 import json
+import logging
 import os
 import subprocess
 import sys
 
+import psycopg2.extensions
 import pytest
 import sqlalchemy as sa
+from cli import Result, run_cli
 from factories import item
+from workers import wait_for
 
 
-def callbacks(database_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+def callbacks(database_url, *args, stdin: str | bytes | None = None) -> Result:
+    return run_cli(*args, stdin=stdin, env={"DATABASE_URL": database_url})
+
+
+def process(database_url, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """``python -m callbacks ARGS...`` in a new process, as an operator runs it."""
     env = dict(os.environ, DATABASE_URL=database_url)
     return subprocess.run([sys.executable, "-m", "callbacks", *args], input=stdin,
                           capture_output=True, text=True, env=env, timeout=60)
@@ -20,9 +30,10 @@ def _count(engine, table):
         return conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
 
 
+@pytest.mark.slow
 def test_upgrade_is_safe_twice(database_url, clean_db):
-    first = callbacks(database_url, "db", "upgrade")
-    second = callbacks(database_url, "db", "upgrade")
+    first = process(database_url, "db", "upgrade")
+    second = process(database_url, "db", "upgrade")
     assert first.returncode == second.returncode == 0
     assert "up to date" in second.stdout
 
@@ -59,8 +70,10 @@ def test_bad_input_names_line_and_field_and_writes_nothing(database_url, clean_d
     assert _count(clean_db, "callbacks") == 0 and _count(clean_db, "bets") == 0
 
 
+@pytest.mark.slow
 def test_unknown_brand_is_explained(database_url, clean_db):
-    done = callbacks(database_url, "enqueue", "--brand", "ghost", "-",
+    # A real process: its standard input read, its exit code and its error line
+    done = process(database_url, "enqueue", "--brand", "ghost", "-",
                      stdin=json.dumps(item("bet-1", "/bet/place")))
     assert done.returncode == 2
     assert "no brand named 'ghost'" in done.stderr and "callbacks brand add ghost" in done.stderr
@@ -91,3 +104,40 @@ def test_missing_schema_says_what_to_run(database_url):
         with engine.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE "{empty}" WITH (FORCE)'))
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_help_in_a_real_process(database_url):
+    done = process(database_url, "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: callbacks ") and "enqueue" in done.stdout
+
+
+def test_upgrade_in_process_is_safe_twice(database_url, clean_db):
+    first = callbacks(database_url, "db", "upgrade")
+    second = callbacks(database_url, "db", "upgrade")
+    assert first.returncode == second.returncode == 0
+    assert "up to date" in first.stdout and "up to date" in second.stdout
+
+
+def test_unknown_command_and_help_exit_as_argparse_says(database_url):
+    unknown = callbacks(database_url, "frobnicate")
+    assert unknown.returncode == 2 and "invalid choice: 'frobnicate'" in unknown.stderr
+    shown = callbacks(database_url, "status", "--help")
+    assert shown.returncode == 0 and shown.stdout.startswith("usage: callbacks status")
+
+
+def test_an_in_process_command_leaves_nothing_behind(database_url, clean_db):
+    def backends():
+        with clean_db.connect() as conn:
+            return conn.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid()")).scalar()
+
+    before, handlers = backends(), logging.getLogger().handlers[:]
+    # `status` is a quick command: it runs under a psycopg2 wait callback
+    assert callbacks(database_url, "status").returncode == 0
+    # Its connections are closed as a process's would be (a backend exits shortly after)
+    wait_for(lambda: backends() == before, 10, "the command's connections to close")
+    assert psycopg2.extensions.get_wait_callback() is None
+    assert logging.getLogger().handlers == handlers

@@ -1,6 +1,6 @@
-"""`callbacks user add|list|remove|passwd` as an administrator runs them: real process, real
-database. Passwords come from standard input (--password-stdin) or a terminal, never an
-argument, and are stored as argon2 hashes."""
+"""`callbacks user add|list|remove|passwd` as an administrator runs them: in this process
+(:func:`cli.run_cli`), real database. Passwords come from standard input (--password-stdin) or
+a terminal, never an argument, and are stored as argon2 hashes."""
 import json
 
 import sqlalchemy as sa

@@ -8,12 +8,14 @@ import sys
 
 import httpx
 import psutil
+import pytest
 import sqlalchemy as sa
 from workers import wait_for
 
 from delivery import brands
 
 
+@pytest.mark.slow
 def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_path):
     env = dict(os.environ, DATABASE_URL=database_url, CALLBACKS_HOME=str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-m", "callbacks", "run", "--no-dashboard",

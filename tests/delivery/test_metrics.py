@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 from factories import item
 from metrics_scrape import metrics_url, sample, scrape
 from receiver import Receiver, Reply
@@ -81,6 +82,7 @@ def test_worker_serves_queue_figures_and_what_its_processes_counted(clean_db, da
         assert sample(samples, "callbacks_broker_publish_errors_total") == 0
 
 
+@pytest.mark.slow
 def test_scheduler_counts_broker_publish_errors(clean_db, database_url):
     # Given a scheduler whose RabbitMQ does not answer, and a callback due
     brands.add_brand(clean_db, "north", "http://127.0.0.1:9", retry_schedule_s=(0,))

@@ -86,6 +86,7 @@ def test_options_win_over_the_profile_and_lists_combine(tmp_path):
     assert config.base_path == "/api"
 
 
+@pytest.mark.slow
 def test_the_command_serves_until_interrupted(tmp_path):
     # Given `callbacks sandbox` on a free port with one player and a state file
     state = tmp_path / "state.json"
