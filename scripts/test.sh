@@ -14,4 +14,8 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
     echo "could not install Chromium; the browser tests will be skipped" >&2
 fi
 
-exec .venv/bin/python -m pytest "$@"
+# Four worker processes (pytest-xdist) share the tests: most of them wait on servers, worker
+# processes and browsers, so four keep two cores busy. Each worker has a database of its own.
+# CALLBACKS_TEST_WORKERS=0 runs everything in this one process.
+workers=${CALLBACKS_TEST_WORKERS:-4}
+exec .venv/bin/python -m pytest -n "$workers" --dist worksteal "$@"
