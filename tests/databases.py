@@ -13,6 +13,7 @@ import socket
 import tempfile
 import uuid
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import httpx
 import sqlalchemy as sa
@@ -71,16 +72,78 @@ def scratch_database(prefix: str = "callbacks_test"):
             server.cleanup()
 
 
+#: The tables a test starts without rows in; every table that refers to one of them by a foreign
+#: key is emptied too (as TRUNCATE ... CASCADE would).
+EMPTIED = ("brands", "bets", "callbacks", "attempts", "attempt_rollup_hourly",
+           "attempt_latency_hourly", "attempt_rollup_state", "archived_partitions", "users",
+           "alert_rules", "alert_urls", "dramatiq.queue")
+
+_CLOSURE = """
+WITH RECURSIVE closure(oid) AS (
+    SELECT CAST(CAST(name AS regclass) AS oid) FROM unnest(CAST(:roots AS text[])) AS name
+    UNION
+    SELECT c.conrelid FROM pg_constraint c JOIN closure ON c.confrelid = closure.oid
+    WHERE c.contype = 'f'
+)
+SELECT CAST(CAST(oid AS regclass) AS text) FROM closure
+WHERE oid NOT IN (SELECT inhrelid FROM pg_inherits)  -- a partition goes with its table
+ORDER BY 1
+"""
+_SEQUENCES = """
+SELECT s FROM unnest(CAST(:tables AS text[])) AS t, pg_attribute a,
+     LATERAL pg_get_serial_sequence(t, a.attname) AS s
+WHERE a.attrelid = CAST(t AS regclass) AND a.attnum > 0 AND NOT a.attisdropped
+  AND s IS NOT NULL
+"""
+
+
+@dataclass(frozen=True)
+class _Emptying:
+    """How :func:`empty` clears one database: its tables, and the statements that tell
+    which hold rows and put their sequences back to 1."""
+
+    tables: tuple[str, ...]
+    which_hold_rows: str
+    restart_sequences: str | None
+
+
+_emptying: dict[str, _Emptying | None] = {}
+
+
+def _plan_emptying(conn: sa.Connection) -> _Emptying | None:
+    """None where this role may not switch triggers off (not a superuser): then TRUNCATE."""
+    if conn.execute(sa.text("SELECT current_setting('is_superuser')")).scalar() != "on":
+        return None
+    tables = tuple(conn.execute(sa.text(_CLOSURE), {"roots": list(EMPTIED)}).scalars())
+    sequences = list(conn.execute(sa.text(_SEQUENCES), {"tables": list(tables)}).scalars())
+    which = " UNION ALL ".join(f"SELECT {i} WHERE EXISTS (SELECT FROM {t})"
+                               for i, t in enumerate(tables))
+    restart = ("SELECT " + ", ".join(f"setval('{s}', 1, false)" for s in sequences)
+               if sequences else None)
+    return _Emptying(tables, which, restart)
+
+
 def empty(engine: sa.Engine) -> None:
     """Remove every brand, bet, callback, attempt, rollup, archive record, back-office user,
-    alert and broker message."""
+    alert and broker message, and start their ids at 1 again.
+
+    Rows are deleted, with triggers and foreign-key checks off, from the tables that hold any:
+    a TRUNCATE of every table makes new files for each (about 200 ms; this takes a few)."""
+    key = engine.url.render_as_string(hide_password=False)
     with engine.begin() as conn:
-        conn.execute(sa.text(
-            "TRUNCATE brands, bets, callbacks, attempts, attempt_rollup_hourly, "
-            "attempt_latency_hourly, attempt_rollup_state, archived_partitions, users, "
-            "alert_rules, alert_urls "
-            "RESTART IDENTITY CASCADE"))
-        conn.execute(sa.text("TRUNCATE dramatiq.queue"))
+        if key not in _emptying:
+            _emptying[key] = _plan_emptying(conn)
+        plan = _emptying[key]
+        if plan is None:
+            conn.execute(sa.text("TRUNCATE " + ", ".join(EMPTIED) + " RESTART IDENTITY CASCADE"))
+            return
+        holding = list(conn.execute(sa.text(plan.which_hold_rows)).scalars())
+        if holding:
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+            for i in holding:
+                conn.execute(sa.text(f"DELETE FROM {plan.tables[i]}"))
+        if plan.restart_sequences:
+            conn.execute(sa.text(plan.restart_sequences))
 
 
 def deliver_round(engine: sa.Engine, client: httpx.Client, lease_margin_s: float = 1.0) -> int:
