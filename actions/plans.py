@@ -21,11 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from delivery.records import CallbackState as State
+
 from .errors import GroupBusy, WrongState
 
-OPEN = ("waiting", "pending", "in_flight")
+OPEN = (State.WAITING, State.PENDING, State.IN_FLIGHT)
 #: States of a callback the platform answered for good.
-ANSWERED = ("delivered", "rejected")
+ANSWERED = (State.DELIVERED, State.REJECTED)
 #: What ``recover --outcome`` selects.
 OUTCOMES = {"exhausted": ("exhausted",), "failed": ("exhausted", "retrying")}
 
@@ -47,7 +49,7 @@ class Queued:
 
     def retrying(self, now: datetime) -> bool:
         """The group's head, failed at least once and waiting for its next try."""
-        return (self.state == "pending" and self.attempts > 0
+        return (self.state == State.PENDING and self.attempts > 0
                 and self.next_attempt_at is not None and self.next_attempt_at > now)
 
 
@@ -71,7 +73,7 @@ class Change:
 
 
 def _refuse_busy(group: list[Queued]) -> None:
-    busy = next((c for c in group if c.state == "in_flight"), None)
+    busy = next((c for c in group if c.state == State.IN_FLIGHT), None)
     if busy is not None:
         until = (f"; its lease runs until {busy.lease_expires_at:%Y-%m-%d %H:%M:%S} UTC"
                  if busy.lease_expires_at else "")
@@ -96,7 +98,7 @@ def resend(group: list[Queued], chosen: set[int], now: datetime, *,
     for cb in group:
         if cb.id < first:
             continue
-        if cb.state == "exhausted":
+        if cb.state == State.EXHAUSTED:
             again.add(cb.id)
         elif cb.state in ANSWERED:
             if not include_delivered:
@@ -108,20 +110,20 @@ def resend(group: list[Queued], chosen: set[int], now: datetime, *,
                     "order — add --include-delivered to send it again too (same request_id, "
                     "so a correct platform treats it as a replay)")
             again.add(cb.id)
-    forward = {cb.id for cb in group if cb.id in chosen and cb.state == "pending"
+    forward = {cb.id for cb in group if cb.id in chosen and cb.state == State.PENDING
                and cb.retrying(now)}
-    queue = [cb for cb in group if cb.id in again or cb.state in ("waiting", "pending")]
+    queue = [cb for cb in group if cb.id in again or cb.state in (State.WAITING, State.PENDING)]
     changes = []
     for position, cb in enumerate(queue):
         if position == 0:
             if cb.id in again or cb.id in forward:
-                changes.append(Change(cb, "pending", due_now=True, manual=True))
-            elif cb.state != "pending":
-                changes.append(Change(cb, "pending", due_now=True))
+                changes.append(Change(cb, State.PENDING, due_now=True, manual=True))
+            elif cb.state != State.PENDING:
+                changes.append(Change(cb, State.PENDING, due_now=True))
         elif cb.id in again:
-            changes.append(Change(cb, "waiting", manual=True))
-        elif cb.state != "waiting":
-            changes.append(Change(cb, "waiting"))
+            changes.append(Change(cb, State.WAITING, manual=True))
+        elif cb.state != State.WAITING:
+            changes.append(Change(cb, State.WAITING))
     return changes
 
 
@@ -145,8 +147,8 @@ def retry(group: list[Queued], now: datetime, *, request_id: str | None = None,
         _can_retry(target, group, now, include_delivered)
         chosen = {target.id}
     else:
-        chosen = {c.id for c in group if c.state == "exhausted"}
-        head = next((c for c in group if c.state == "pending"), None)
+        chosen = {c.id for c in group if c.state == State.EXHAUSTED}
+        head = next((c for c in group if c.state == State.PENDING), None)
         if not chosen and head is not None and head.retrying(now):
             chosen = {head.id}
         if not chosen and include_delivered:
@@ -165,22 +167,22 @@ def _can_retry(target: Queued, group: list[Queued], now: datetime,
     if target.state in ANSWERED and not include_delivered:
         raise WrongState(f"{name} is {target.state} already; add --include-delivered to send "
                          "it again with the same request_id")
-    if target.state == "skipped":
+    if target.state == State.SKIPPED:
         raise WrongState(f"{name} was skipped ({target.last_error or 'no reason recorded'}); "
                          "a skipped callback is not sent again")
-    if target.state == "waiting":
-        head = next((c for c in group if c.state == "pending"), None)
+    if target.state == State.WAITING:
+        head = next((c for c in group if c.state == State.PENDING), None)
         raise WrongState(f"{name} waits behind " + (
             f"{head.destination} (request_id {head.request_id})" if head else "its group's head")
             + "; it goes out as soon as that one is done — retry the head instead")
-    if target.state == "pending" and not target.retrying(now):
+    if target.state == State.PENDING and not target.retrying(now):
         raise WrongState(f"{name} is due now already; the worker sends it within seconds")
 
 
 def _summary(group: list[Queued], now: datetime) -> str:
     counts: dict[str, int] = {}
     for cb in group:
-        state = "due now" if cb.state == "pending" and not cb.retrying(now) else cb.state
+        state = "due now" if cb.state == State.PENDING and not cb.retrying(now) else cb.state
         counts[state] = counts.get(state, 0) + 1
     said = ", ".join(f"{n} {state}" for state, n in counts.items())
     hint = ("; add --include-delivered to send delivered callbacks again"
@@ -194,7 +196,7 @@ def matches(cb: Queued, since: datetime, now: datetime, *, outcome: str = "exhau
     if cb.created_at < since or (destination and cb.destination != destination):
         return False
     wanted = OUTCOMES[outcome]
-    return (("exhausted" in wanted and cb.state == "exhausted")
+    return (("exhausted" in wanted and cb.state == State.EXHAUSTED)
             or ("retrying" in wanted and cb.retrying(now))
             or (include_delivered and cb.state in ANSWERED))
 
@@ -206,7 +208,7 @@ def cancel(group: list[Queued], *, who: str, reason: str,
     (``whole_group`` True: ask before doing it)."""
     _refuse_busy(group)
     bet_id = group[0].bet_id
-    queued = [c for c in group if c.state in ("waiting", "pending")]
+    queued = [c for c in group if c.state in (State.WAITING, State.PENDING)]
     if request_id is None:
         if not queued:
             raise WrongState(f"bet {bet_id!r} has nothing queued to cancel: its "
@@ -216,10 +218,10 @@ def cancel(group: list[Queued], *, who: str, reason: str,
         target = next((c for c in group if c.request_id == request_id), None)
         if target is None:
             raise WrongState(f"bet {bet_id!r} has no callback with request_id {request_id!r}")
-        if target.state not in ("waiting", "pending"):
+        if target.state not in (State.WAITING, State.PENDING):
             raise WrongState(f"{target.destination} (request_id {request_id}) is "
                              f"{target.state}, not queued: there is nothing to cancel")
     whole_group = target is queued[0]
     targets = [c for c in queued if c.id >= target.id] if whole_group else [target]
     note = f"cancelled by {who}: {reason}"
-    return [Change(c, "skipped", note=note) for c in targets], whole_group
+    return [Change(c, State.SKIPPED, note=note) for c in targets], whole_group

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 import sql
 from delivery import brands, changes, store, urls
 from delivery.errors import InvalidInput, UnknownBrand
+from delivery.records import CallbackState as State
 
 from . import plans
 from .errors import ActionRefused, UnknownBet, WrongState
@@ -202,7 +203,9 @@ def recover(engine: sa.Engine, brand_name: str, since: datetime, actor: Actor, *
 
     def work(conn):
         brand = _brand(conn, brand_name)
-        states = ["exhausted"] + (["pending"] if "retrying" in plans.OUTCOMES[outcome] else [])
+        states = [State.EXHAUSTED]
+        if "retrying" in plans.OUTCOMES[outcome]:
+            states.append(State.PENDING)
         states += list(plans.ANSWERED) if include_delivered else []
         bet_ids = list(conn.execute(sql.query("actions.sql", "recover_bets"), dict(
             brand_id=brand.id, since=since, destination=destination, states=states)).scalars())
