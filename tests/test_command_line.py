@@ -25,25 +25,24 @@ def test_one_command_defined_in_full_leaves_the_others_as_names():
     assert not hasattr(parser.parse_args(["archive"]), "func")
 
 
-def test_help_imports_no_database_or_data_library():
+def _imported_after(argv: list[str], modules: tuple[str, ...]) -> str:
+    """Which of ``modules`` a fresh interpreter has imported after ``callbacks ARGV``."""
     probe = ("import sys, contextlib, io\n"
              "from callbacks import main\n"
              "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
-             "    main.main(['--help'])\n"
-             "heavy = {'sqlalchemy', 'pandas', 'pyarrow', 'duckdb', 'httpx', 'argon2'}\n"
-             "print(sorted(heavy & set(sys.modules)))\n")
+             f"    main.main({argv!r})\n"
+             f"print(sorted(set({modules!r}) & set(sys.modules)))\n")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60, check=True)
-    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    return done.stdout.strip()
+
+
+def test_help_imports_no_database_or_data_library():
+    heavy = ("sqlalchemy", "pandas", "pyarrow", "duckdb", "httpx", "argon2")
+    assert _imported_after(["--help"], heavy) == "[]"
 
 
 def test_a_command_imports_its_own_module_only():
-    probe = ("import sys, contextlib, io\n"
-             "from callbacks import main\n"
-             "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
-             "    main.main(['sandbox', '--help'])\n"
-             "print(sorted(m for m in ('callbacks.commands', 'api.cli', 'archive.cli')"
-             " if m in sys.modules))\n")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=60, check=True)
-    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+    others = ("callbacks.commands", "api.cli", "archive.cli")
+    assert _imported_after(["sandbox", "--help"], others) == "[]"
+    assert _imported_after(["archive", "--help"], others) == "['archive.cli']"
