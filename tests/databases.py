@@ -97,6 +97,14 @@ WHERE a.attrelid = CAST(t AS regclass) AND a.attnum > 0 AND NOT a.attisdropped
 """
 
 
+def _signal(pid: int, signum: int) -> None:
+    """Send ``signum`` to ``pid`` unless it is gone (a backend that had exited, reaped since)."""
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
 @dataclass(frozen=True)
 class _Emptying:
     """How :func:`empty` clears one database: its tables, and the statements that tell
@@ -192,12 +200,13 @@ class OwnServer:
         postmaster = psutil.Process(self.pid)
         processes = [postmaster, *postmaster.children(recursive=True)]
         for process in processes:
-            os.kill(process.pid, signal.SIGSTOP)
+            _signal(process.pid, signal.SIGSTOP)
         try:
             yield
         finally:
-            for process in processes:
-                os.kill(process.pid, signal.SIGCONT)
+            # Backends first: the postmaster, once going, reaps those that had exited already.
+            for process in reversed(processes):
+                _signal(process.pid, signal.SIGCONT)
 
 
 @contextmanager
