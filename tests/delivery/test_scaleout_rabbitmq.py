@@ -142,6 +142,9 @@ def test_two_schedulers_and_three_workers_on_rabbitmq_keep_order_and_lose_nothin
                 return None
             killed_worker, killed_child, killed_ports = wait_for(
                 victim, 10, "a request of a worker process to reach the platform")
+            # Stopped first, so it opens no connection between reading its ports and the kill.
+            killed_child.send_signal(signal.SIGSTOP)
+            killed_ports = _ports(killed_child, receiver.server.server_address[1])
             killed_child.send_signal(signal.SIGKILL)
             killed_child.wait(10)
             with platform.lock:
