@@ -115,10 +115,10 @@ def _create_broker_tables(conn: sa.Connection) -> None:
             curs.execute(generate_init_sql())
 
 
-def _applied(conn: sa.Connection) -> dict[str, str | None] | None:
-    """``{version: checksum or None}`` of the applied migrations; None without the table."""
+def _applied(conn: sa.Connection) -> dict[str, str | None]:
+    """``{version: checksum or None}`` of the applied migrations (none without the table)."""
     if conn.execute(sa.text("SELECT to_regclass('schema_migrations')")).scalar() is None:
-        return None
+        return {}
     has_checksums = conn.execute(sa.text(
         "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'schema_migrations'::regclass"
         " AND attname = 'checksum' AND NOT attisdropped)")).scalar()
@@ -130,7 +130,7 @@ def _applied(conn: sa.Connection) -> dict[str, str | None] | None:
 def pending(engine: sa.Engine) -> list[str]:
     """Versions not yet applied."""
     with engine.connect() as conn:
-        done = _applied(conn) or {}
+        done = _applied(conn)
     return [v for v, _ in sql.migrations() if v not in done]
 
 
@@ -138,7 +138,7 @@ def require_current(engine: sa.Engine) -> None:
     """Raise :class:`DatabaseNotReady` unless every migration is applied, and
     :class:`MigrationChanged` when an applied one's file has changed since."""
     with engine.connect() as conn:
-        done = _applied(conn) or {}
+        done = _applied(conn)
     files = sql.migrations()
     _refuse_changed(done, files)
     missing = [v for v, _ in files if v not in done]
