@@ -14,10 +14,6 @@ RETURNING id;
 INSERT INTO user_brands (user_id, brand_id)
 SELECT :user_id, id FROM brands WHERE name = ANY (CAST(:brands AS text[]));
 
--- name: brands_named
--- Which of the given names are brands (to name a missing one to the person).
-SELECT name FROM brands WHERE name = ANY (CAST(:names AS text[]));
-
 -- name: email_taken
 -- The user who has this e-mail address already, in any letter case.
 SELECT name FROM users WHERE lower(email) = lower(:email);

@@ -24,6 +24,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 import sql
 from delivery import audit
+from delivery import brands as delivery_brands
 from delivery.errors import CallbackDeskError, InvalidInput
 
 ANALYST, INTEGRATION_MANAGER, ADMIN = "analyst", "integration_manager", "admin"
@@ -287,8 +288,7 @@ def add_user(engine: sa.Engine, name: str, role: str, *, brands: Iterable[str] =
     if password is not None:
         check_password_rules(password, name=name, email=email)
     with engine.begin() as conn:
-        known = set(conn.execute(sql.query("accounts.sql", "brands_named"),
-                                 {"names": brands}).scalars())
+        known = delivery_brands.ids_by_name(conn, brands)
         missing = [b for b in brands if b not in known]
         if missing:
             raise InvalidInput(f"no brand called {missing[0]!r}; `callbacks brand list` shows "
