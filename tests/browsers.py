@@ -24,9 +24,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from dashboards import running
 from playwright.sync_api import Browser, BrowserContext
 
-from callbacks.dashboard import launch, wait_ready
 from callbacks.processes import die_with_parent
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -189,13 +189,8 @@ class Desk:
 @pytest.fixture(scope="session")
 def shared_dashboard(engine, database_url):
     """The dashboard on the run's database, started once; stopped at the end of the run."""
-    process, url = launch(database_url, port=0)
-    try:
-        wait_ready(process, url, timeout_s=60)
+    with running(database_url) as url:
         yield Desk(url)
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def clear_caches(url: str) -> None:

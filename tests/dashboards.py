@@ -11,9 +11,9 @@ from callbacks.dashboard import launch, wait_ready
 
 
 @contextmanager
-def serving(engine: sa.Engine, database_url: str, environ: dict | None = None):
-    """Start the dashboard on the database (with ``environ`` added to its environment), yield
-    its URL; stop it and empty the database afterwards."""
+def running(database_url: str, environ: dict | None = None):
+    """``callbacks dashboard`` on the database (with ``environ`` added to its environment, not
+    to this process's): its URL once it answers; stopped afterwards."""
     saved = {name: os.environ.get(name) for name in environ or {}}
     os.environ.update(environ or {})
     try:
@@ -30,4 +30,13 @@ def serving(engine: sa.Engine, database_url: str, environ: dict | None = None):
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@contextmanager
+def serving(engine: sa.Engine, database_url: str, environ: dict | None = None):
+    """:func:`running`, and the database emptied afterwards."""
+    try:
+        with running(database_url, environ) as url:
+            yield url
+    finally:
         empty(engine)
