@@ -8,8 +8,11 @@ Routes::
     POST /_sandbox/players             {"token", "balance", "player_id"?, "expired"?} → 201
     GET  /_sandbox/players/{token}     one player's wallet
     GET  /_sandbox/bets/{bet_id}       what the platform knows of one bet
+    GET  /_sandbox/ledger.csv          the journal of balance movements as a ledger CSV
+    GET  /ledger.csv                   the same (``?player_id=`` keeps one player's rows)
 
-The ``/_sandbox/`` routes never carry faults and do not move under ``base_path``.
+The ``/_sandbox/`` routes and ``/ledger.csv`` never carry faults and do not move under
+``base_path``.
 """
 from __future__ import annotations
 
@@ -30,13 +33,14 @@ from starlette.responses import (
     PlainTextResponse,
     RedirectResponse,
     Response,
+    StreamingResponse,
 )
 from starlette.routing import Route
 
 import contract
 from contract.errors import ContractViolation
 from sandbox import bugs as bug_names
-from sandbox import faults
+from sandbox import faults, ledger_csv
 from sandbox.config import SandboxConfig
 from sandbox.page import render_page
 from sandbox.platform import Platform, PlayerExists
@@ -150,6 +154,15 @@ def create_app(platform: Platform, config: SandboxConfig, *, rng: random.Random 
         found = platform.bet(request.path_params["bet_id"])
         return JSONResponse(found) if found else _admin_error(404, "bet_id", "no such bet")
 
+    async def ledger(request: Request) -> Response:
+        # The journal is read (list and length) at once; the rows are formatted in chunks as
+        # they stream (Starlette runs a plain iterator in its thread pool).
+        rows = platform.journal(request.query_params.get("player_id") or None)
+        return StreamingResponse(
+            ledger_csv.csv_chunks(rows, config.currency),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{ledger_csv.FILENAME}"'})
+
     async def home(request: Request) -> Response:
         return RedirectResponse(f"{ADMIN_PREFIX}/")
 
@@ -160,6 +173,8 @@ def create_app(platform: Platform, config: SandboxConfig, *, rng: random.Random 
         Route(f"{ADMIN_PREFIX}/players", add_player, methods=["POST"]),
         Route(f"{ADMIN_PREFIX}/players/{{token}}", player, methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/bets/{{bet_id}}", bet, methods=["GET"]),
+        Route(f"{ADMIN_PREFIX}/ledger.csv", ledger, methods=["GET"]),
+        Route("/ledger.csv", ledger, methods=["GET"]),
         Route("/", home, methods=["GET"]),
     ]
     app = Starlette(routes=routes)

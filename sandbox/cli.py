@@ -12,6 +12,7 @@ from contract.errors import ConfigurationError
 from sandbox import faults
 from sandbox.bugs import BUGS
 from sandbox.config import config_from_args, normalize_base_path, parse_player, parse_session_key
+from sandbox.ledger_csv import DEFAULT_CURRENCY, parse_currency
 from sandbox.server import serve_forever
 
 #: Port of ``callbacks sandbox`` unless ``--port`` says otherwise.
@@ -114,6 +115,9 @@ def register(subparsers) -> None:
     add("--session-key", metavar="KEY", type=_checked(parse_session_key, "a key"),
         help="the Foreign-Params key whose value names the player's session, as the operator "
              "chose it (default: token; the sportsbook's own tool uses session_id)")
+    add("--currency", metavar="CODE", type=_checked(lambda t: parse_currency(t, "value"), "a code"),
+        help="the currency column of the ledger CSV at /ledger.csv "
+             f"(default: {DEFAULT_CURRENCY})")
     add("--seed", type=_checked(int, "an integer"),
         help="seed of the fault draws, for reproducible runs")
     parser.set_defaults(func=run)

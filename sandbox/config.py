@@ -12,7 +12,8 @@ from both are combined)::
       "outages": ["10/60", "300-330", {"start": "2026-11-23T12:00:00Z", "end": "..."}],
       "outage_mode": "503",              # or "close"
       "base_path": "/api", "bugs": ["slow"], "slow_s": 15, "seed": 7,
-      "session_key": "session_id"        # the Foreign-Params key naming a session
+      "session_key": "session_id",       # the Foreign-Params key naming a session
+      "currency": "EUR"                  # the currency column of the ledger CSV
     }
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ from sandbox.faults import (
     parse_latency,
     parse_outage,
 )
+from sandbox.ledger_csv import DEFAULT_CURRENCY, parse_currency
 from sandbox.platform import Platform
 from sandbox.state_file import StateFile
 from sandbox.validation import DEFAULT_SESSION_KEY
@@ -40,7 +42,7 @@ from sandbox.validation import DEFAULT_SESSION_KEY
 PROFILE_KEYS = frozenset({
     "players", "latency_ms", "error_rate", "error_statuses", "timeout_rate", "timeout_s",
     "timeout_applies", "unsupported_rate", "unsupported_code", "outages", "outage_mode",
-    "base_path", "bugs", "slow_s", "seed", "session_key",
+    "base_path", "bugs", "slow_s", "seed", "session_key", "currency",
 })
 
 
@@ -66,11 +68,13 @@ class SandboxConfig:
     seed: int | None = None
     #: The Foreign-Params key whose value names a player's session (the operator's choice).
     session_key: str = DEFAULT_SESSION_KEY
+    #: The currency written on every row of the ledger CSV (the wallets hold one currency).
+    currency: str = DEFAULT_CURRENCY
 
     def describe(self) -> dict:
         """The settings for people (the inspection page and ``/_sandbox/state``)."""
         return {"base_path": self.base_path, "bugs": sorted(self.bugs), "slow_s": self.slow_s,
-                "session_key": self.session_key,
+                "session_key": self.session_key, "currency": self.currency,
                 "state_file": str(self.state_file) if self.state_file else None,
                 "faults": self.faults.describe()}
 
@@ -175,6 +179,7 @@ def config_from_settings(settings: dict, source: str = "profile") -> SandboxConf
         seed=None if seed is None else int(number("seed", 0, int)),
         session_key=parse_session_key(settings.get("session_key", DEFAULT_SESSION_KEY),
                                       f"{source} session_key"),
+        currency=parse_currency(settings.get("currency", DEFAULT_CURRENCY), f"{source} currency"),
     )
 
 
@@ -195,7 +200,7 @@ def _statuses(values: object, option: str) -> list[int]:
 
 #: Profile keys that a command-line option of the same name (dashes for underscores) replaces.
 OPTION_KEYS = ("latency_ms", "error_rate", "timeout_rate", "timeout_s", "unsupported_rate",
-               "outage_mode", "base_path", "slow_s", "seed", "session_key")
+               "outage_mode", "base_path", "slow_s", "seed", "session_key", "currency")
 
 
 def config_from_args(args) -> SandboxConfig:

@@ -1,5 +1,6 @@
-"""What the sandbox platform remembers: players with their wallets, bets, cash-out orders and the
-first answer to every ``request_id`` — plain records, and their JSON form for the state file.
+"""What the sandbox platform remembers: players with their wallets, bets, cash-out orders, the
+first answer to every ``request_id`` and the journal of balance movements — plain records, and
+their JSON form for the state file.
 """
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ OPEN, DECLINED, SETTLED, CASHED_OUT = "open", "declined", "settled", "cashed_out
 #: Cash-out order states.
 ACCEPTED, ANNULLED = "accepted", "declined"
 
-#: Version of the state file's JSON layout.
-SNAPSHOT_VERSION = 1
+#: Version of the state file's JSON layout (2 added the movement journal).
+SNAPSHOT_VERSION = 2
+#: Older layouts that still load (version 1: no journal, read as an empty one).
+READABLE_VERSIONS = frozenset({1, SNAPSHOT_VERSION})
 
 _ZERO = Decimal(0)
 
@@ -107,6 +110,35 @@ class CashOut:
                    Decimal(data["released_amount"]), data["state"])
 
 
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One change to a player's ``available`` made by one applied callback: ``amount`` is signed
+    (a place is the stake negated, a settle the credit). ``at`` is ISO 8601 UTC."""
+
+    at: str
+    bet_id: str
+    player_id: str
+    request_id: str
+    amount: Decimal
+    destination: str
+
+    def view(self) -> dict:
+        """The movement as JSON, the amount as a decimal string with every digit."""
+        return {"at": self.at, "bet_id": self.bet_id, "player_id": self.player_id,
+                "request_id": self.request_id, "amount": format_amount(self.amount),
+                "destination": self.destination}
+
+    def to_json(self) -> list:
+        """A compact row for the state file (the journal may hold a million of them)."""
+        return [self.at, self.bet_id, self.player_id, self.request_id, str(self.amount),
+                self.destination]
+
+    @classmethod
+    def from_json(cls, data: list) -> Movement:
+        at, bet_id, player_id, request_id, amount, destination = data
+        return cls(at, bet_id, player_id, request_id, Decimal(amount), destination)
+
+
 @dataclass
 class Ledger:
     """Everything that must survive a restart."""
@@ -116,6 +148,7 @@ class Ledger:
     bets: dict[str, Bet] = field(default_factory=dict)
     cash_outs: dict[str, CashOut] = field(default_factory=dict)
     answers: dict[str, Answer] = field(default_factory=dict)   # request_id → first answer
+    movements: list[Movement] = field(default_factory=list)    # append-only, oldest first
 
     def to_json(self) -> dict:
         """The ledger as a JSON-ready dict (money exact, as strings)."""
@@ -127,13 +160,17 @@ class Ledger:
             "cash_outs": [_exact(c.view(), c, ("refund_amount", "released_amount"))
                           for c in self.cash_outs.values()],
             "answers": {key: answer.to_json() for key, answer in self.answers.items()},
+            "movements": [movement.to_json() for movement in self.movements],
         }
 
     @classmethod
     def from_json(cls, data: dict) -> Ledger:
-        """A ledger from :meth:`to_json` output; KeyError/ValueError when it is not one."""
-        if data.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"state version {data.get('version')!r} is not {SNAPSHOT_VERSION}")
+        """A ledger from :meth:`to_json` output of this version or an older readable one;
+        KeyError/ValueError when it is not one."""
+        version = data.get("version")
+        if version not in READABLE_VERSIONS or isinstance(version, bool):
+            raise ValueError(f"state version {version!r} is not one of "
+                             f"{sorted(READABLE_VERSIONS)}")
         ledger = cls()
         for item in data["players"]:
             player = Player.from_json(item)
@@ -142,6 +179,8 @@ class Ledger:
         ledger.bets = {b["bet_id"]: Bet.from_json(b) for b in data["bets"]}
         ledger.cash_outs = {c["order_id"]: CashOut.from_json(c) for c in data["cash_outs"]}
         ledger.answers = {k: Answer.from_json(v) for k, v in data["answers"].items()}
+        if version >= 2:
+            ledger.movements = [Movement.from_json(m) for m in data["movements"]]
         return ledger
 
 

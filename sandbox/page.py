@@ -1,10 +1,13 @@
-"""The read-only inspection page at ``/_sandbox/``: players, recent requests, bets and settings."""
+"""The read-only inspection page at ``/_sandbox/``: players, recent requests, bets, settings, and
+the download of the ledger CSV."""
 from __future__ import annotations
 
 from html import escape
 
 #: The page reloads itself this often.
 REFRESH_S = 5
+#: Where the page's download link points (the ledger CSV of every movement).
+LEDGER_CSV_PATH = "/_sandbox/ledger.csv"
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
@@ -14,6 +17,8 @@ th { background: #f3f3f3; }
 td.money { text-align: right; font-variant-numeric: tabular-nums; }
 .bad { color: #a00; }
 code { background: #f3f3f3; padding: 0 0.2rem; }
+a.download { display: inline-block; padding: 0.35rem 0.8rem; border: 1px solid #2a5db0;
+             border-radius: 4px; color: #fff; background: #2a5db0; text-decoration: none; }
 """
 
 
@@ -30,6 +35,7 @@ def render_page(state: dict, settings: dict) -> str:
          f"{faults['unsupported_rate']:g} (code {faults['unsupported_code']})"),
         ("Outages", "; ".join(faults["outages"]) or "none"),
         ("State file", settings["state_file"] or "none (state is lost on restart)"),
+        ("Ledger currency", settings["currency"]),
     ]
     players = [(p["player_id"], p["token"], _money(p["available"]), _money(p["held"]),
                 "expired" if p["expired"] else "") for p in state["players"]]
@@ -44,6 +50,9 @@ def render_page(state: dict, settings: dict) -> str:
 <body>
 <h1>Sandbox platform</h1>
 <p>A reference operator platform for the callback contract. JSON: <code>/_sandbox/state</code>.</p>
+<p><a class="download" href="{LEDGER_CSV_PATH}" download>Download ledger (CSV)</a>
+{state["movements_count"]} balance movement{"" if state["movements_count"] == 1 else "s"}
+journaled (also at <code>/ledger.csv</code>; <code>?player_id=</code> keeps one player's).</p>
 <h2>Settings</h2>
 {_table(("Setting", "Value"), setting_rows)}
 <h2>Players ({len(state["players"])})</h2>

@@ -23,6 +23,14 @@ answer and changes nothing. A callback that does not fit the bet's state (a sett
 or already settled bet, say) gets a 400 with a code the destination does not support, so the
 sender shows it as a platform-side failure. Bodies that break the contract get 400 ``bad_request``.
 
+Every change an applied callback makes to a player's ``available`` is journaled as one
+:class:`~sandbox.ledger.Movement` (the signed difference, measured around the change): place
+−stake, decline +the released hold, settle +the credit, unsettle −``unsettle_amount``, cash-out
+accepted +``refund_amount``, declined −the refund, unsettle of a cashed-out bet −the refund. A
+callback that moves nothing (accept, a refusal, a replayed answer) journals nothing; a bug switch
+journals what it really moved (``non_idempotent`` journals a repeated ``request_id`` twice).
+:meth:`Platform.journal` reads it for the ledger CSV (:mod:`sandbox.ledger_csv`).
+
 Bug switches (:mod:`sandbox.bugs`) bend these rules on purpose. Every public method is
 thread-safe; with a :class:`~sandbox.state_file.StateFile` the ledger is saved after each change.
 """
@@ -32,7 +40,7 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -52,6 +60,7 @@ from sandbox.ledger import (
     Bet,
     CashOut,
     Ledger,
+    Movement,
     Player,
 )
 from sandbox.settling import bet_shape_problem, settle_credit
@@ -166,7 +175,24 @@ class Platform:
             return {"players": self.players(), "bets_count": len(self._ledger.bets),
                     "bets": [b.view() for b in reversed(bets)],
                     "answers_count": len(self._ledger.answers),
+                    "movements_count": len(self._ledger.movements),
                     "recent": self.recent(), "bugs": sorted(self.bugs)}
+
+    def movements(self, player_id: str | None = None) -> list[dict]:
+        """The journal of balance movements, oldest first (amounts as decimal strings), of every
+        player or of ``player_id``."""
+        return [m.view() for m in self.journal(player_id)]
+
+    def journal(self, player_id: str | None = None) -> Iterator[Movement]:
+        """The journal's movements, oldest first, of every player or of ``player_id``.
+
+        Only the list and its length are taken under the lock: the journal is append-only and its
+        movements immutable, so the rows are read afterwards without holding up callbacks (a
+        journal of a million rows streams while the platform keeps answering).
+        """
+        with self._lock:
+            movements, count = self._ledger.movements, len(self._ledger.movements)
+        return _movements_of(movements, count, player_id)
 
     # --- callbacks --------------------------------------------------------------------------
 
@@ -193,11 +219,18 @@ class Platform:
             if first is not None and bug_names.NON_IDEMPOTENT not in self.bugs:
                 self._note(destination, body, first, "replay of the first answer")
                 return first
+            wallet = self._wallet(destination, body, foreign_params)
+            before = wallet.available if wallet else None
             try:
                 answer = self._apply(destination, body, foreign_params, lax=first is not None)
             except BodyError as bad:
+                # Every handler reads its body before it moves money: nothing to journal.
                 self._note(destination, body, Answer(400), str(bad))
                 return Answer(400, self._error(INVALID_BODY_CODE, problem_data(bad.problem)))
+            if wallet is not None and wallet.available != before:
+                self._ledger.movements.append(Movement(
+                    self._now(), str(body["bet_id"]), wallet.player_id, str(request_id),
+                    wallet.available - before, destination))
             self._ledger.answers.setdefault(request_id, answer)
             self._note(destination, body, answer, "applied again" if first else "")
             self._save()
@@ -227,6 +260,20 @@ class Platform:
             answer = NO_CONTENT if live else self._fail("auth_session_unknown")
             self._note(contract.HEARTBEAT, {}, answer, "" if live else "session not live")
         return answer
+
+    def _wallet(self, destination: str, body: dict, foreign_params: str | None) -> Player | None:
+        """The player whose ``available`` the callback may move: the session's on a place, the
+        bet's on every other destination; None when there is none (the callback is refused)."""
+        if destination == contract.PLACE:
+            try:
+                token = session_id(foreign_params, self.session_key)
+            except BodyError:
+                return None
+            player_id = self._ledger.sessions.get(token) if token else None
+        else:
+            bet = self._ledger.bets.get(str(body["bet_id"]))
+            player_id = bet.player_id if bet else None
+        return self._ledger.players.get(player_id) if player_id else None
 
     def _apply(self, destination: str, body: dict, foreign_params: str | None,
                lax: bool) -> Answer:
@@ -380,15 +427,28 @@ class Platform:
     def _note(self, destination: str, body: dict, answer: Answer, what: str) -> None:
         bet = self._ledger.bets.get(str(body.get("bet_id")))
         self._recent.append({
-            "at": datetime.fromtimestamp(self._clock(), UTC).isoformat(
-                timespec="milliseconds"),
+            "at": self._now(),
             "destination": destination, "request_id": body.get("request_id"),
             "bet_id": body.get("bet_id"), "player_id": bet.player_id if bet else None,
             "status": answer.status, "code": contract.error_code_of(answer.body)
             or (answer.body or {}).get("message"), "note": what,
         })
 
+    def _now(self) -> str:
+        """The platform clock's time, ISO 8601 UTC to the millisecond."""
+        return datetime.fromtimestamp(self._clock(), UTC).isoformat(timespec="milliseconds")
+
     def _save(self) -> None:
         if self.state_file is not None:
             self.state_file.save(self._ledger)
 
+
+
+def _movements_of(movements: list[Movement], count: int,
+                  player_id: str | None) -> Iterator[Movement]:
+    """The first ``count`` movements (those there when the journal was read), of ``player_id``
+    only when given."""
+    for index in range(count):
+        movement = movements[index]
+        if player_id is None or movement.player_id == player_id:
+            yield movement

@@ -38,6 +38,7 @@ def parse(*argv):
     (["--slow-s", "-1"], ["--slow-s", "'-1'"]),
     (["--timeout-s", "0"], ["--timeout-s", "'0'"]),
     (["--outage-mode", "sometimes"], ["--outage-mode", "'sometimes'"]),
+    (["--currency", "eur"], ["--currency", "'eur'", "upper-case"]),
 ])
 def test_a_bad_option_value_is_an_error_naming_the_option_and_value(capsys, argv, words):
     with pytest.raises(SystemExit) as caught:
@@ -84,6 +85,18 @@ def test_options_win_over_the_profile_and_lists_combine(tmp_path):
         ("tok-c", Decimal("1.5"), None)]
     assert len(config.faults.outages) == 2 and config.faults.timeout_applies
     assert config.base_path == "/api"
+
+
+def test_the_ledger_currency_defaults_to_eur_and_comes_from_profile_or_option(tmp_path, capsys):
+    assert config_from_args(parse()).currency == "EUR"
+    profile = tmp_path / "profile.json"
+    profile.write_text(json.dumps({"currency": "USD"}))
+    assert config_from_args(parse("--profile", str(profile))).currency == "USD"
+    config = config_from_args(parse("--profile", str(profile), "--currency", "GBP"))
+    assert config.currency == "GBP" and config.describe()["currency"] == "GBP"
+    profile.write_text(json.dumps({"currency": "usd"}))
+    assert run(parse("--profile", str(profile))) == 2
+    assert "currency 'usd'" in capsys.readouterr().err
 
 
 @pytest.mark.slow

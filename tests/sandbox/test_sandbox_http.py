@@ -1,4 +1,6 @@
 """The sandbox over real HTTP on 127.0.0.1: every destination, idempotency, admin and pages."""
+import csv
+import io
 from decimal import Decimal
 
 import httpx
@@ -165,6 +167,9 @@ def test_inspection_page_and_state_show_players_and_recent_requests(client, sand
     page = httpx.get(f"{sandbox.admin_url}/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert token in page.text and bet_id in page.text and "90.00" in page.text
+    assert '<a class="download" href="/_sandbox/ledger.csv" download>Download ledger (CSV)</a>' \
+        in page.text
+    assert f"{client.state()['movements_count']} balance movement" in page.text
     state = client.state()
     assert any(p["token"] == token and p["held"] == "10.00" for p in state["players"])
     assert state["recent"][0]["bet_id"] == bet_id and state["recent"][0]["status"] == 204
@@ -180,3 +185,44 @@ def test_base_path_prefixes_every_destination():
             assert client.send("/bet/place", place("b", "1.00"), token="tok").status_code == 204
             assert httpx.post(handle.root_url + "/bet/place", json={}).status_code == 404
             assert client.balance("tok") == (D("9.00"), D("1.00"))
+
+
+def ledger_rows(url, **params):
+    response = httpx.get(url, params=params)
+    assert response.status_code == 200, response.text
+    return response, list(csv.DictReader(io.StringIO(response.text)))
+
+
+def test_ledger_csv_has_one_row_per_movement_and_filters_by_player(client, sandbox, token):
+    # Given a bet placed and won by this player, and one placed by another
+    bet_id = place_ok(client, token, "10.00")
+    won = settle(bet_id, "78.125", SETTLE_WIN)
+    client.send("/bet/settle", won)
+    place_ok(client, client.add_player(new_id("tok"), "5.00")["token"], "1.00")
+    # When the ledger is downloaded for this player
+    response, rows = ledger_rows(f"{sandbox.root_url}/ledger.csv", player_id=token)
+    # Then it is a CSV attachment with this player's two movements, every digit kept
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.headers["content-disposition"] == 'attachment; filename="sandbox-ledger.csv"'
+    assert response.text.splitlines()[0] == (
+        "bet_id,amount,request_id,player_id,at,currency,destination")
+    assert [(r["bet_id"], r["amount"], r["destination"], r["currency"]) for r in rows] == [
+        (bet_id, "-10.00", "/bet/place", "EUR"), (bet_id, "78.125", "/bet/settle", "EUR")]
+    assert rows[1]["request_id"] == won["request_id"] and rows[1]["player_id"] == token
+    assert rows[0]["at"].endswith("+00:00")
+    # And the whole ledger, also under /_sandbox/, holds every player's movements in order
+    _, everyone = ledger_rows(f"{sandbox.admin_url}/ledger.csv")
+    assert len(everyone) == client.state()["movements_count"] > len(rows)
+    assert [r for r in everyone if r["player_id"] == token] == rows
+
+
+def test_ledger_csv_uses_the_currency_setting_and_stays_at_the_root():
+    with serve_in_thread(SandboxConfig(currency="USDT", base_path="/api")) as handle:
+        handle.platform.add_player("tok", "10")
+        with SandboxClient.for_handle(handle) as client:
+            client.send("/bet/place", place("b-usdt", "1.00"), token="tok")
+        _, rows = ledger_rows(f"{handle.root_url}/ledger.csv")
+        assert [(r["bet_id"], r["amount"], r["currency"]) for r in rows] == [
+            ("b-usdt", "-1.00", "USDT")]
+        assert httpx.get(f"{handle.url}/ledger.csv").status_code == 404
+        assert "USDT" in httpx.get(f"{handle.admin_url}/").text

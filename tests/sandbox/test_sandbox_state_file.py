@@ -73,3 +73,46 @@ def test_an_unreadable_state_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigurationError) as caught:
         StateFile(path).load()
     assert "--state-file" in str(caught.value) and str(path) in str(caught.value)
+
+
+def test_the_journal_survives_a_restart(tmp_path):
+    config = SandboxConfig(players=(PlayerSeed("tok", D("100.00")),),
+                           state_file=tmp_path / "s.json")
+    body = place(new_id("bet"), "10.00")
+    # Given a place and a settle with three decimals, saved
+    platform = config.build_platform()
+    platform.handle("/bet/place", body, json.dumps({"token": "tok"}))
+    platform.handle("/bet/settle", settle(body["bet_id"], "78.125", SETTLE_WIN))
+    journal = platform.movements()
+    assert json.loads((tmp_path / "s.json").read_text())["version"] == 2
+    # When it is loaded again
+    again = config.build_platform()
+    # Then the movements are the same, every digit kept, and new ones follow them
+    assert again.movements() == journal and journal[-1]["amount"] == "78.125"
+    again.handle("/bet/place", place(new_id("bet"), "1.00"), json.dumps({"token": "tok"}))
+    assert len(again.movements()) == 3
+
+
+def test_a_state_file_of_version_1_loads_with_an_empty_journal(tmp_path):
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({
+        "version": 1,
+        "players": [{"player_id": "p-1", "token": "tok", "available": "90.00", "held": "10.00",
+                     "expired": False}],
+        "bets": [{"bet_id": "b-1", "player_id": "p-1", "bet_type": 1, "stake": "10.00",
+                  "system_sizes": [1], "held_amount": "10.00", "state": "open",
+                  "credited": "0.00"}],
+        "cash_outs": [], "answers": {"r-1": [204, None]},
+    }))
+    ledger = StateFile(path).load()
+    assert ledger.movements == [] and ledger.players["p-1"].available == D("90.00")
+    assert ledger.bets["b-1"].held_amount == D("10.00")
+
+
+def test_a_state_file_of_an_unknown_version_is_a_clear_error(tmp_path):
+    path = tmp_path / "new.json"
+    path.write_text(json.dumps({"version": 3, "players": [], "bets": [], "cash_outs": [],
+                                "answers": {}, "movements": []}))
+    with pytest.raises(ConfigurationError) as caught:
+        StateFile(path).load()
+    assert "version 3" in str(caught.value)
