@@ -16,6 +16,7 @@ COPY alerts ./alerts
 COPY actions ./actions
 COPY users ./users
 COPY demo ./demo
+COPY reconcile ./reconcile
 COPY sql ./sql
 COPY .streamlit ./.streamlit
 RUN pip install --no-cache-dir .

@@ -65,8 +65,8 @@ class Archive:
                    a.error_code, a.error_detail, a.duration_ms, a.finished_at,
                    a.next_attempt_at, c.request_id AS callback_request_id, a.brand_id,
                    a.request_headers
-            FROM {self._table("attempts")} a
-            LEFT JOIN {self._table("callbacks")} c ON c.id = a.callback_id
+            FROM {self.source("attempts")} a
+            LEFT JOIN {self.source("callbacks")} c ON c.id = a.callback_id
             WHERE a.callback_created_at >= $created_from AND a.callback_created_at < $created_to
               AND list_contains($brand_ids, a.brand_id)
               AND (len($group_ids) = 0 OR list_contains($group_ids, a.group_id))
@@ -118,8 +118,8 @@ class Archive:
                    a.error_class, a.error_detail, a.error_code, a.next_attempt_at,
                    c.request_id AS callback_request_id, c.state AS callback_state,
                    c.attempts AS callback_attempts, c.payload, a.brand_id
-            FROM {self._table("attempts")} a
-            LEFT JOIN {self._table("callbacks")} c ON c.id = a.callback_id
+            FROM {self.source("attempts")} a
+            LEFT JOIN {self.source("callbacks")} c ON c.id = a.callback_id
             WHERE a.id = $attempt_id AND list_contains($brand_ids, a.brand_id)""",
             {"attempt_id": attempt_id, "brand_ids": list(brands)},
             casts={"brand_ids": "INTEGER[]"})
@@ -138,7 +138,7 @@ class Archive:
         rows = self._rows(f"""
             SELECT bet_id, status, player_id, bet_type, stake, odds, system_sizes,
                    restrictions, placed_at, created_at, updated_at, brand_id
-            FROM {self._table("bets")}
+            FROM {self.source("bets")}
             WHERE bet_id = $bet_id AND list_contains($brand_ids, brand_id)
             ORDER BY updated_at DESC LIMIT 1""",
             {"bet_id": bet_id, "brand_ids": list(brands)}, casts={"brand_ids": "INTEGER[]"})
@@ -157,7 +157,7 @@ class Archive:
         return self._rows(f"""
             SELECT id, request_id, destination, state, attempts, next_attempt_at, last_status,
                    last_error, origin, created_at, finished_at, payload, brand_id
-            FROM {self._table("callbacks")}
+            FROM {self.source("callbacks")}
             WHERE bet_id = $bet_id AND list_contains($brand_ids, brand_id)
             ORDER BY id LIMIT {int(limit)}""",
             {"bet_id": bet_id, "brand_ids": list(brands)}, casts={"brand_ids": "INTEGER[]"})
@@ -175,7 +175,7 @@ class Archive:
                    a.finished_at, a.duration_ms, a.request_headers, a.response_status,
                    a.response_headers, a.response_body, a.response_truncated, a.outcome,
                    a.error_class, a.error_detail, a.error_code, a.next_attempt_at, a.brand_id
-            FROM {self._table("attempts")} a
+            FROM {self.source("attempts")} a
             WHERE a.group_id = $bet_id AND list_contains($brand_ids, a.brand_id)
               AND NOT list_contains($left_out, a.destination)
             ORDER BY a.started_at, a.attempt_no LIMIT {int(limit)}""",
@@ -214,7 +214,7 @@ class Archive:
                    count(*) FILTER (WHERE attempt_no > 1) AS retries,
                    coalesce(sum(duration_ms) FILTER (WHERE outcome NOT IN ('sending', 'unknown')),
                             0) AS duration_ms_sum
-            FROM {self._table("attempts")}
+            FROM {self.source("attempts")}
             WHERE {where}
             GROUP BY ALL ORDER BY 1""", params, casts=casts)
         for row in counts:
@@ -223,7 +223,7 @@ class Archive:
             SELECT {bucket} AS bucket, destination,
                    len(list_filter($edges, lambda e: e <= duration_ms)) AS latency_bucket,
                    count(*) AS attempts
-            FROM {self._table("attempts")}
+            FROM {self.source("attempts")}
             WHERE {where} AND duration_ms IS NOT NULL
               AND outcome NOT IN ('sending', 'unknown')
             GROUP BY ALL ORDER BY 1""", dict(params, edges=[float(e) for e in edges_ms]),
@@ -232,7 +232,8 @@ class Archive:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _table(self, table: str) -> str:
+    def source(self, table: str) -> str:
+        """The table's files as a DuckDB ``read_parquet`` expression."""
         files = ", ".join("'" + f.replace("'", "''") + "'" for f in self.files[table])
         return f"read_parquet([{files}])"
 

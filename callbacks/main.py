@@ -52,6 +52,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recover": ("send a brand's failed callbacks since a time again", "actions.cli"),
     "cancel": ("stop a queued callback of a bet from being sent", "actions.cli"),
     "actions": ("the audit trail of actions taken", "actions.cli"),
+    "reconcile": ("compare an operator's ledger with what we delivered, bet by bet",
+                  "reconcile.cli"),
     "audit": ("the audit trail: configuration changes and queue actions, newest first",
               "callbacks.audit"),
 }

@@ -147,6 +147,14 @@ def all_brands(engine: sa.Engine) -> list[Brand]:
         return [Brand.from_row(r) for r in conn.execute(sql.query(_FILE, "brands"))]
 
 
+def currency_of(conn: sa.Connection | sa.Engine, brand_id: int) -> str | None:
+    """The currency the brand's wallets are kept in, None when it is not set."""
+    if isinstance(conn, sa.Engine):
+        with conn.connect() as c:
+            return currency_of(c, brand_id)
+    return conn.execute(sql.query(_FILE, "brand_currency"), {"brand_id": brand_id}).scalar()
+
+
 def brand_named(conn: sa.Connection | sa.Engine, name: str) -> Brand:
     """The brand called ``name``, or :class:`UnknownBrand` listing the known ones (on an open
     connection, in the caller's transaction)."""

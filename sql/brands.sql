@@ -107,3 +107,8 @@ DELETE FROM brand_url_credentials WHERE brand_id = :brand_id;
 -- name: set_base_url
 -- A new URL drops the brand's credentials (trigger brands_url_changed, migration 019).
 UPDATE brands SET base_url = :base_url, updated_at = now() WHERE id = :brand_id;
+
+-- name: brand_currency
+-- The currency the brand's platform keeps wallets in (NULL when not set); no row for an unknown
+-- brand id.
+SELECT currency FROM brands WHERE id = :brand_id;

@@ -24,10 +24,11 @@ ALLOWED = {
     "actions": {"contract", "delivery", "sql"},
     "users": {"delivery", "sql"},
     "demo": {"contract", "delivery", "sql"},
+    "reconcile": {"contract", "delivery", "archive", "sql"},
     "dashboard": {"contract", "delivery", "battery", "archive", "health", "alerts", "actions",
-                  "users", "sql"},
+                  "users", "reconcile", "sql"},
     "callbacks": {"contract", "delivery", "battery", "sandbox", "simulator", "api", "dashboard",
-                  "archive", "health", "alerts", "actions", "users", "demo",
+                  "archive", "health", "alerts", "actions", "users", "demo", "reconcile",
                   "sql"},
 }
 
@@ -44,6 +45,7 @@ SQL_OWNERS = {
     "accounts.sql": "users", "sessions.sql": "users",
     "integration.sql": "battery",
     "archive.sql": "archive",
+    "reconcile.sql": "reconcile",
     "alerts.sql": "alerts",
     "health.sql": "health",
     "dashboard.sql": "dashboard",

@@ -1,0 +1,136 @@
+"""``callbacks reconcile``: compare an operator's ledger with what we delivered to the brand.
+
+Exit status 0 when every bet matches, 1 when any does not, 2 on bad input (one line on stderr
+naming the column, line or value; nothing written).
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from delivery import brands, database, migrate, settings
+from delivery.errors import InvalidInput
+
+from .verdicts import MEANINGS, Verdict
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+#: Most non-matching bets printed (``--csv`` and ``--json`` have them all).
+SHOWN = 50
+
+
+def register(subparsers) -> None:
+    """Add the ``reconcile`` subcommand."""
+    cmd = subparsers.add_parser(
+        "reconcile", help="compare an operator's ledger with what we delivered, bet by bet",
+        description="Read the operator's ledger of player balance movements (CSV or Parquet: "
+                    "bet_id, signed amount, and optionally request_id, player_id, at, "
+                    "currency) and compare it, bet by bet, with the movements the brand's "
+                    "callbacks asked for (archive included). Exit status 0 when every bet "
+                    "matches, 1 when any does not, 2 on bad input.")
+    cmd.add_argument("--brand", required=True, help="the brand whose ledger it is")
+    cmd.add_argument("ledger", metavar="LEDGER", type=Path,
+                     help="the ledger file (.csv or .parquet)")
+    cmd.add_argument("--since", metavar="TIME",
+                     help="only bets created at or after TIME (ISO 8601, UTC unless it says "
+                          "otherwise, or an age such as 7d)")
+    cmd.add_argument("--until", metavar="TIME", help="only bets created before TIME")
+    cmd.add_argument("--column", metavar="OURS=THEIRS", action="append", default=[],
+                     help="read a ledger column under another name, e.g. amount=delta "
+                          "(repeatable)")
+    cmd.add_argument("--csv", metavar="OUT", type=Path,
+                     help="write every bet's verdict to this CSV file")
+    cmd.add_argument("--json", action="store_true", help="print the report as JSON")
+    cmd.set_defaults(func=cmd_reconcile)
+
+
+def parse_time(text: str, option: str, now: datetime | None = None) -> datetime:
+    """An ISO 8601 time (UTC unless it says otherwise) or an age (``30m``, ``2h``, ``7d``)."""
+    now = now or datetime.now(UTC)
+    value = text.strip()
+    relative = _RELATIVE.match(value)
+    if relative:
+        return now - timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{option} {text!r} is not a time: give an ISO 8601 time "
+                           "(2026-11-29T08:00, UTC unless it has an offset) or an age (30m, 2h, "
+                           "7d)", field=option.lstrip("-"), value=text) from None
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def cmd_reconcile(args) -> int:
+    from archive import reader
+
+    from . import ledger, run
+
+    columns = ledger.parse_columns(args.column)
+    since = parse_time(args.since, "--since") if args.since else None
+    until = parse_time(args.until, "--until") if args.until else None
+    if since and until and until <= since:
+        raise InvalidInput(f"--until {args.until!r} is not after --since {args.since!r}",
+                           field="until", value=args.until)
+    conf = settings.from_env()
+    engine = database.make_engine(database.database_url(conf), pool_size=2,
+                                  connect_timeout_s=database.CONNECT_TIMEOUT_S)
+    try:
+        migrate.require_current(engine)
+        brand = brands.brand_named(engine, args.brand)
+        scope = run.Scope(brand.id, brand.name, brands.currency_of(engine, brand.id))
+        with engine.connect() as conn:
+            held = reader.held_partitions(conn)
+        archive = reader.open_archive(conf.archive_dir, held)
+        report = run.reconcile(engine, scope, args.ledger, columns=columns, since=since,
+                               until=until, archive=archive, csv_out=args.csv)
+    finally:
+        engine.dispose()
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2))
+    else:
+        _print(report, args)
+    return 0 if report.all_match else 1
+
+
+def _print(report, args) -> None:
+    info = report.ledger
+    print(f"brand {report.brand}: ledger {info.name} ({info.rows:,} rows) against "
+          f"{report.callbacks:,} callbacks ({report.archived_callbacks:,} from the archive)")
+    print(f"compared: {report.method()}")
+    print()
+    rows = report.summary.rows()
+    header = ("verdict", "currency", "bets", "expected", "booked", "difference")
+    widths = [max(len(h), *(len(str(r[h])) for r in rows)) if rows else len(h) for h in header]
+    print("  ".join(h.ljust(w) if i < 2 else h.rjust(w)
+                    for i, (h, w) in enumerate(zip(header, widths, strict=True))))
+    for row in rows:
+        print("  ".join(str(row[h]).ljust(w) if i < 2 else str(row[h]).rjust(w)
+                        for i, (h, w) in enumerate(zip(header, widths, strict=True))))
+    if not rows:
+        print("(no bets: the ledger and our callbacks are both empty for this brand)")
+    print()
+    if report.all_match:
+        print(f"every bet matches ({report.summary.bets:,} bets)")
+    else:
+        not_matching = report.summary.bets - report.summary.count(Verdict.MATCH)
+        print(f"{not_matching:,} of {report.summary.bets:,} bets do not match:")
+        for verdict in sorted({r.verdict for r in report.mismatches}):
+            print(f"  {verdict}: {MEANINGS[verdict]}")
+        print()
+        for result in report.mismatches[:SHOWN]:
+            row = report.bet_row(result)
+            print(f"{row['bet_id']}  {row['verdict']}  {row['currency']} expected "
+                  f"{row['expected']}, booked {row['booked']}, difference {row['difference']}")
+            print(f"    {row['detail']}")
+            if row["attempt_ids"] and result.verdict == Verdict.MISSING_ON_PLATFORM:
+                print(f"    Request IDs: {row['attempt_ids']}")
+        more = not_matching - min(SHOWN, len(report.mismatches))
+        if more > 0:
+            hint = "" if args.csv else " (--csv OUT writes every bet)"
+            print(f"... and {more:,} more{hint}")
+    if args.csv:
+        print(f"wrote {report.summary.bets:,} bets to {args.csv}")
+    sys.stdout.flush()

@@ -1,0 +1,99 @@
+"""Every verdict, from callbacks delivered to a real sandbox and its own ledger CSV damaged on
+purpose, through ``callbacks reconcile`` run in-process."""
+import csv
+import json
+
+import pytest
+from cli import run_cli
+from reconcile_kit import (
+    SETTLE,
+    TOKEN,
+    UNSETTLE,
+    add_brand,
+    bet_callbacks,
+    deliver_all,
+    enqueue,
+    ledger_rows,
+    write_csv,
+)
+
+from sandbox.platform import Platform
+from sandbox.server import serve_in_thread
+
+LIFECYCLES = {"b-settle": "settle", "b-resettle": "resettle", "b-cash-out": "cash_out",
+              "b-annulled": "cash_out_annulled", "b-decline": "decline",
+              "b-too-big": "too_big", "b-intact": "settle"}
+
+
+@pytest.fixture
+def delivered(clean_db, database_url):
+    """A brand whose callbacks all reached the sandbox, one more bet still queued, and the
+    sandbox's ledger rows."""
+    platform = Platform()
+    platform.add_player(TOKEN, "1000.00", player_id="player-1")
+    with serve_in_thread(platform) as sandbox:
+        add_brand(clean_db, "north", sandbox.url)
+        for bet_id, lifecycle in LIFECYCLES.items():
+            enqueue(clean_db, "north", bet_callbacks(bet_id, lifecycle))
+        deliver_all(clean_db)
+        rows = ledger_rows(sandbox.url)
+    enqueue(clean_db, "north", bet_callbacks("b-queued", "settle"))   # never delivered
+    return rows
+
+
+def _reconcile(database_url, *args):
+    result = run_cli("reconcile", "--brand", "north", *map(str, args),
+                     env={"DATABASE_URL": database_url})
+    return result
+
+
+def test_an_undamaged_ledger_matches_except_what_the_platform_refused_or_we_hold(
+        delivered, database_url, tmp_path):
+    ledger = write_csv(tmp_path / "ledger.csv", delivered)
+    result = _reconcile(database_url, ledger, "--json")
+    assert result.code == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    verdicts = {m["bet_id"]: m["verdict"] for m in report["mismatches"]}
+    assert verdicts == {"b-too-big": "rejected_by_platform", "b-queued": "not_delivered_yet"}
+    assert report["by_request"] is True
+    assert {(r["verdict"], r["bets"]) for r in report["summary"]} == {
+        ("match", 6), ("rejected_by_platform", 1), ("not_delivered_yet", 1)}
+    assert all(r["difference"] == "0.00" for r in report["summary"])
+    assert "not_enough_balance" in report["mismatches"][0]["detail"] + \
+        report["mismatches"][1]["detail"]
+
+
+def test_every_verdict_from_a_damaged_ledger(delivered, database_url, tmp_path):
+    rows = [dict(r) for r in delivered]
+    settle_of = [r for r in rows if r["bet_id"] == "b-settle" and r["destination"] == SETTLE]
+    rows.remove(settle_of[0])                                             # missing
+    unsettle = next(r for r in rows if r["bet_id"] == "b-resettle"
+                    and r["destination"] == UNSETTLE)
+    rows.append(dict(unsettle))                                           # booked twice
+    refund = next(r for r in rows if r["bet_id"] == "b-cash-out" and r["amount"] == "8.00")
+    refund["amount"] = "18.00"                                            # amount differs
+    rows.append(dict(rows[0], bet_id="b-stranger", request_id="r-x", amount="-3.00"))
+    ledger = write_csv(tmp_path / "damaged.csv", rows)
+    out = tmp_path / "report.csv"
+
+    result = _reconcile(database_url, ledger, "--csv", out)
+
+    assert result.code == 1, result.stderr
+    with out.open() as handle:
+        report = {r["bet_id"]: r for r in csv.DictReader(handle)}
+    assert {b: r["verdict"] for b, r in report.items()} == {
+        "b-settle": "missing_on_platform", "b-resettle": "booked_twice",
+        "b-cash-out": "amount_differs", "b-stranger": "unknown_to_us",
+        "b-queued": "not_delivered_yet", "b-too-big": "rejected_by_platform",
+        "b-annulled": "match", "b-decline": "match", "b-intact": "match"}
+    missing = report["b-settle"]
+    assert (missing["expected"], missing["booked"], missing["difference"]) == (
+        "15.00", "-10.00", "-25.00")
+    assert missing["request_ids"] == settle_of[0]["request_id"]
+    assert report["b-resettle"]["difference"] == "-25.00"
+    assert report["b-cash-out"]["difference"] == "10.00"
+    assert report["b-stranger"]["difference"] == "-3.00"
+    # the text report names the missing callback and the Request ID the platform saw
+    assert "b-settle  missing_on_platform" in result.stdout
+    assert settle_of[0]["request_id"] in result.stdout
+    assert "Request IDs: " in result.stdout
