@@ -249,3 +249,37 @@ def test_archives_written_before_masking_by_default_are_masked_as_they_are_read(
     assert json.loads(one["response_body"])["error"]["data"] == {"pwd": "***",
                                                                  "seen": "otp ***"}
     assert "request_headers" not in listed[0]
+
+
+def test_reconcile_reads_archived_callbacks_of_its_brand_only(reader, database_url, tmp_path):
+    import csv
+
+    import duckdb
+
+    with duckdb.connect() as db:
+        ours = db.execute(
+            f"SELECT bet_id, destination, request_id FROM "
+            f"read_parquet('{reader}/callbacks/*.parquet') ORDER BY id").fetchall()
+    assert {b for b, _, _ in ours} >= {"old-north-1", "old-south-1"}
+    amounts = {"/bet/place": "-10.00", "/bet/settle": "25.00"}
+    rows = [dict(bet_id=b, request_id=r, amount=amounts[d]) for b, d, r in ours
+            if b == "old-north-1" and d in amounts]
+    with (tmp_path / "ledger.csv").open("w", newline="") as out:
+        writer = csv.DictWriter(out, ["bet_id", "request_id", "amount"])
+        writer.writeheader()
+        writer.writerows(rows[:1])   # the archived settle is left out on purpose
+        writer.writerow(dict(bet_id="old-south-1", request_id="r-south", amount="-10.00"))
+    env = {"DATABASE_URL": database_url, "CALLBACKS_ARCHIVE_DIR": str(reader)}
+    result = run_cli("reconcile", "--brand", "north", str(tmp_path / "ledger.csv"), "--json",
+                     env=env)
+    assert result.returncode == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["archived_callbacks"] == 4   # old-north-1's three, old-north-refused's place
+    verdicts = {m["bet_id"]: m["verdict"] for m in report["mismatches"]}
+    settle = next(r for b, d, r in ours if b == "old-north-1" and d == "/bet/settle")
+    assert verdicts["old-north-1"] == "missing_on_platform"
+    assert settle in next(m for m in report["mismatches"]
+                          if m["bet_id"] == "old-north-1")["request_ids"]
+    assert verdicts["old-north-refused"] == "rejected_by_platform"
+    # another brand's bet is unknown to this brand, archived or not
+    assert verdicts["old-south-1"] == "unknown_to_us"

@@ -97,3 +97,58 @@ def test_every_verdict_from_a_damaged_ledger(delivered, database_url, tmp_path):
     assert "b-settle  missing_on_platform" in result.stdout
     assert settle_of[0]["request_id"] in result.stdout
     assert "Request IDs: " in result.stdout
+
+
+def test_without_request_ids_net_amounts_are_compared_and_the_report_says_so(
+        delivered, database_url, tmp_path):
+    rows = [dict(r) for r in delivered]
+    rows.remove(next(r for r in rows if r["bet_id"] == "b-settle"
+                     and r["destination"] == SETTLE))
+    rows.append(dict(next(r for r in rows if r["bet_id"] == "b-resettle"
+                          and r["destination"] == UNSETTLE)))
+    next(r for r in rows if r["bet_id"] == "b-cash-out" and r["amount"] == "8.00")["amount"] = (
+        "18.00")
+    for row in rows:
+        row["delta"] = row.pop("amount")
+    ledger = write_csv(tmp_path / "net.csv", rows, ["bet_id", "delta", "player_id"])
+
+    result = _reconcile(database_url, ledger, "--column", "amount=delta")
+
+    assert result.code == 1, result.stderr
+    assert "net amounts" in result.stdout
+    shown = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()
+             if line.startswith("b-")}
+    assert shown == {"b-settle": "missing_on_platform", "b-resettle": "booked_twice",
+                     "b-cash-out": "amount_differs", "b-queued": "not_delivered_yet",
+                     "b-too-big": "rejected_by_platform"}
+
+
+def test_the_window_selects_bets_by_when_they_were_created(delivered, database_url, tmp_path):
+    ledger = write_csv(tmp_path / "ledger.csv", delivered)
+    later = _reconcile(database_url, ledger, "--since", "2999-01-01", "--json")
+    # no bet of ours was created then, and every ledger row was booked before: nothing to say
+    assert later.code == 0, later.stderr
+    assert json.loads(later.stdout)["bets"] == 0
+    # rows without a time cannot be placed outside the window: they are compared
+    timeless = write_csv(tmp_path / "timeless.csv", delivered,
+                         ["bet_id", "amount", "request_id"])
+    result = _reconcile(database_url, timeless, "--since", "2999-01-01", "--json")
+    assert result.code == 1
+    assert {m["verdict"] for m in json.loads(result.stdout)["mismatches"]} == {"unknown_to_us"}
+    everything = _reconcile(database_url, ledger, "--since", "30d", "--until", "2999-01-01",
+                            "--json")
+    assert json.loads(everything.stdout)["bets"] == len(LIFECYCLES) + 1
+
+
+def test_every_bet_matching_exits_zero(clean_db, database_url, tmp_path):
+    platform = Platform()
+    platform.add_player(TOKEN, "1000.00")
+    with serve_in_thread(platform) as sandbox:
+        add_brand(clean_db, "north", sandbox.url, currency=None)
+        for n, lifecycle in enumerate(["settle", "resettle", "cash_out_annulled", "decline"]):
+            enqueue(clean_db, "north", bet_callbacks(f"m-{n}", lifecycle))
+        deliver_all(clean_db)
+        rows = ledger_rows(sandbox.url)
+    result = _reconcile(database_url, write_csv(tmp_path / "ledger.csv", rows))
+    assert result.code == 0, result.stdout + result.stderr
+    assert "every bet matches (4 bets)" in result.stdout
