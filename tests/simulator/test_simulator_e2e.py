@@ -1,10 +1,12 @@
 """Simulated traffic through the real worker into a healthy sandbox platform, with the
 players' sessions and their heartbeats."""
+import json
 import time
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from cli import run_cli
 from workers import Worker
 
 from delivery import brands, heartbeats, store
@@ -20,7 +22,8 @@ QUICK = SessionHabits(leaving_share=0.35, stay_s=(5, 15), lapsing_share=0.25,
                       short_ttl_s=(3, 8), ttl_s=600)
 
 
-def test_thirty_seconds_of_traffic_arrive_in_order_and_balance(clean_db, database_url):
+def test_thirty_seconds_of_traffic_arrive_in_order_and_balance(clean_db, database_url,
+                                                               tmp_path):
     with serve_in_thread() as sandbox:
         brands.add_brand(clean_db, "healthy", sandbox.url, timeout_s=5, max_in_flight=64,
                          heartbeat_interval_s=1)
@@ -31,6 +34,8 @@ def test_thirty_seconds_of_traffic_arrive_in_order_and_balance(clean_db, databas
             counters = sim.run(30, drain_timeout_s=90)
             assert store.wait_until_drained(clean_db, 90)
         expected, actual = sim.expected_balances(), sim.platform_balances()
+        ledger = tmp_path / "ledger.csv"
+        ledger.write_text(httpx.get(f"{sandbox.url}/ledger.csv", timeout=10).text)
         sim.close()
         sessions = _heartbeats_until_the_platform_ended_one(clean_db)
 
@@ -54,6 +59,14 @@ def test_thirty_seconds_of_traffic_arrive_in_order_and_balance(clean_db, databas
               FROM attempts WHERE callback_id IS NOT NULL) t
             WHERE previous > callback_id""")).scalar()
     assert disorder == 0
+    # and the platform's own ledger reconciles with what was delivered, bet by bet
+    reconciled = run_cli("reconcile", "--brand", "healthy", str(ledger), "--json",
+                         env={"DATABASE_URL": database_url})
+    report = json.loads(reconciled.stdout)
+    assert {r["verdict"]: r["bets"] for r in report["summary"]} == {
+        "match": counters.bets - counters.place_errors,
+        "rejected_by_platform": counters.place_errors}, reconciled.stdout
+    assert all(r["difference"] == "0.00" for r in report["summary"])
     # and the settle the sportsbook sends after an accepted cash-out (type 3, 0.00) was answered
     # as a delivery that moved no money (the wallets above match)
     with clean_db.connect() as conn:
