@@ -1,9 +1,10 @@
 """``callbacks run`` — the whole product on one machine, for a demo or a first look.
 
 Starts (or reuses) the database, applies migrations, starts three sandbox platforms registered as
-three brands (healthy; flaky — latency, 5xx and timeouts; buggy — unsupported codes and an outage
-window), the delivery worker, the traffic simulator, the producer HTTP API (with a token made for
-this run) and the dashboard, then prints where everything is, with a curl command to paste.
+three brands (healthy; flaky — latency, 5xx and timeouts; buggy — unsupported codes, an outage
+window, and unsettles it answers but ignores), the delivery worker, the traffic simulator, the
+producer HTTP API (with a token made for this run) and the dashboard, then prints where
+everything is, with a curl command to paste and a reconciliation of the buggy platform's ledger.
 Ctrl-C (or SIGTERM) stops every process it started.
 
 The simulator opens a player session for each of its players (closed when the player leaves, a
@@ -42,7 +43,8 @@ PLATFORMS = (
                "--timeout-rate", "0.03", "--timeout-s", "6"],
      dict(timeout_s=3.0, retry_schedule_s=(0, 5, 15, 30, 60, 120, 300, 600),
           heartbeat_interval_s=DEMO_HEARTBEAT_INTERVAL_S)),
-    ("buggy", ["--unsupported-rate", "0.15", "--outage", "20/90", "--base-path", "/api"],
+    ("buggy", ["--unsupported-rate", "0.15", "--outage", "20/90", "--base-path", "/api",
+               "--bug", "ignores_unsettle"],
      dict(timeout_s=3.0, retry_schedule_s=(0, 5, 15, 30, 60, 120, 300, 600),
           heartbeat_interval_s=DEMO_HEARTBEAT_INTERVAL_S)),
 )
@@ -247,7 +249,8 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
             f"{api.url}/openapi.json)")
         for child in demo.children:
             if child.name.startswith("sandbox"):
-                say(f"  {child.name:<22}  {child.url}/_sandbox/  (brand {child.name.split()[1]})")
+                say(f"  {child.name:<22}  {child.url}/_sandbox/  (brand {child.name.split()[1]}; "
+                    f"its ledger {child.url}/ledger.csv)")
         say(f"  delivery worker         1 process × 8 threads, "
             f"{'PostgreSQL' if not conf.broker_url else 'configured'} broker")
         say(f"  traffic simulator       {args.rate:g} bets/s on every brand; its players' "
@@ -260,6 +263,12 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
             "nothing), then read it:")
         for line in curl_example(api.url, api_token):
             say(f"  {line}")
+        buggy = next(c for c in demo.children if c.name == "sandbox buggy")
+        say("Reconcile the buggy platform's own ledger with what was delivered (it ignores "
+            "unsettles), after a minute or two:")
+        say(f"  curl -s -o buggy-ledger.csv {buggy.url}/ledger.csv && "
+            f"{Path(sys.executable).parent / 'callbacks'} reconcile --brand buggy "
+            "buggy-ledger.csv")
         say("Ctrl-C stops everything.")
         while not stop.is_set():
             for child in demo.children:

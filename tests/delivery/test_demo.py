@@ -10,6 +10,7 @@ import httpx
 import psutil
 import pytest
 import sqlalchemy as sa
+from cli import run_cli
 from workers import wait_for
 
 from delivery import brands
@@ -29,7 +30,7 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
     printed = "".join(lines)
     assert "Callback Desk is running" in printed, printed
     for brand in ("healthy", "flaky", "buggy"):
-        assert f"(brand {brand})" in printed
+        assert f"(brand {brand}; its ledger " in printed
     children = psutil.Process(proc.pid).children(recursive=True)
     assert len(children) >= 6  # three sandboxes, worker (+ its Dramatiq processes), simulator,
     #                            producer API
@@ -91,10 +92,25 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
                         timeout=30).json()["callbacks"]
     assert place["state"] == "delivered"  # the example's player has a wallet on the sandbox
 
+    # The printed reconcile works as printed: the buggy platform's ledger against its callbacks
+    fetch, reconcile = re.search(r"^  (curl .+) && (\S+ reconcile .+)$", printed,
+                                 re.MULTILINE).groups()
+    ledger = tmp_path / "buggy-ledger.csv"
+    ledger.write_text(wait_for(lambda: _with_rows(httpx.get(fetch.split()[-1], timeout=30).text),
+                               60, "a movement in the buggy platform's ledger"))
+    reconciled = run_cli(*reconcile.split()[1:-1], str(ledger), env={"DATABASE_URL": database_url})
+    assert reconciled.returncode in (0, 1), reconciled.stderr
+    assert reconciled.stdout.startswith("brand buggy: ledger ")
+
     proc.send_signal(signal.SIGINT)
     rest = proc.communicate(timeout=60)[0]
     assert proc.returncode == 0 and "stopped" in rest
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+
+
+def _with_rows(csv_text: str) -> str | None:
+    """The CSV when it has a row besides its header."""
+    return csv_text if len(csv_text.strip().splitlines()) > 1 else None
 
 
 def test_demo_users_sign_in_with_the_printed_passwords_and_are_new_each_run(clean_db):
