@@ -100,6 +100,8 @@ def _print(report, args) -> None:
     print(f"brand {report.brand}: ledger {info.name} ({info.rows:,} rows) against "
           f"{report.callbacks:,} callbacks ({report.archived_callbacks:,} from the archive)")
     print(f"compared: {report.method()}")
+    if report.test_rows:
+        print(f"left out: {report.test_rows:,} ledger rows of Integration Test bets")
     print()
     rows = report.summary.rows()
     header = ("verdict", "currency", "bets", "expected", "booked", "difference")

@@ -1,5 +1,7 @@
 """Our side: the brand's callbacks, from PostgreSQL and the Parquet archive, into the DuckDB
-table ``ours`` — one row per callback with the member that moves money.
+table ``ours`` — one row per callback with the member that moves money — and the brand's
+Integration Test bets into ``test_bets`` (their callbacks went to the platforms under test, so
+the reconciliation leaves them out, on both sides).
 
 PostgreSQL's rows are streamed out with ``COPY`` (a million callbacks in seconds, through the
 caller's engine and so within its brand scope); archived callbacks are added only when
@@ -31,7 +33,9 @@ _PARAM = re.compile(r"(?<![:\w]):(\w+)")
 _CSV_COLUMNS = {"callback_id": "BIGINT", "request_id": "VARCHAR", "bet_id": "VARCHAR",
                 "destination": "VARCHAR", "state": "VARCHAR", "amount": "VARCHAR",
                 "orders": "VARCHAR", "stake": "VARCHAR", "player_id": "VARCHAR",
-                "code": "VARCHAR"}
+                "code": "VARCHAR", "origin": "VARCHAR", "finished_at": "VARCHAR"}
+#: The origin of the Integration Test's own traffic.
+INTEGRATION_TEST = "integration_test"
 #: Longest statement the export may take (a million callbacks take seconds).
 STATEMENT_TIMEOUT = "10min"
 
@@ -62,7 +66,8 @@ def load(db: duckdb.DuckDBPyConnection, engine: sa.Engine, brand_id: int, *,
             CREATE OR REPLACE TEMP TABLE ours AS
             SELECT callback_id, request_id, bet_id, destination, state,
                    CAST(amount AS {AMOUNT_TYPE}) AS amount, orders,
-                   CAST(stake AS {AMOUNT_TYPE}) AS stake, player_id, code, false AS archived
+                   CAST(stake AS {AMOUNT_TYPE}) AS stake, player_id, code, origin,
+                   CAST(finished_at AS TIMESTAMPTZ) AS finished_at, false AS archived
             FROM read_csv({literal}, header = true, columns = {columns}, quote = '"',
                           escape = '"', nullstr = '')""")
     archived = 0
@@ -70,6 +75,9 @@ def load(db: duckdb.DuckDBPyConnection, engine: sa.Engine, brand_id: int, *,
         archived = _add_archived(db, archive, brand_id, since, until)
         if progress:
             progress("read our archived callbacks")
+    db.execute("CREATE OR REPLACE TEMP TABLE test_bets AS SELECT DISTINCT bet_id FROM ours "
+               "WHERE origin = $origin", dict(origin=INTEGRATION_TEST))
+    db.execute("DELETE FROM ours WHERE origin = $origin", dict(origin=INTEGRATION_TEST))
     total, bets = db.execute("SELECT count(*), count(DISTINCT bet_id) FROM ours").fetchone()
     return OursInfo(total, archived, bets)
 
@@ -99,10 +107,11 @@ def _add_archived(db: duckdb.DuckDBPyConnection, archive: Archive, brand_id: int
         INSERT INTO ours
         SELECT c.id, c.request_id, c.bet_id, c.destination, c.state,
                CAST({amount} AS {AMOUNT_TYPE}), {orders},
-               CAST(b.stake AS {AMOUNT_TYPE}), b.player_id, c.last_error, true
+               CAST(b.stake AS {AMOUNT_TYPE}), b.player_id, c.last_error, c.origin,
+               c.finished_at, true
         FROM {archive.source('callbacks')} c
         JOIN {archive.source('bets')} b ON b.bet_id = c.bet_id
-        WHERE c.brand_id = $brand_id AND c.origin <> 'integration_test'
+        WHERE c.brand_id = $brand_id
           AND ($since IS NULL OR b.created_at >= $since)
           AND ($until IS NULL OR b.created_at < $until)
           AND c.id NOT IN (SELECT callback_id FROM ours WHERE NOT archived)""",

@@ -76,6 +76,8 @@ class Report:
     left_out: int = 0
     callbacks: int = 0
     archived_callbacks: int = 0
+    #: Ledger rows of the brand's Integration Test bets, left out.
+    test_rows: int = 0
     #: The Request IDs of the callbacks the kept findings name.
     attempts: dict[int, list[str]] = field(default_factory=dict)
     #: The player of each kept bet (ours or the ledger's).
@@ -107,7 +109,8 @@ class Report:
             brand=self.brand, ledger=self.ledger.name, ledger_rows=self.ledger.rows,
             by_request=self.by_request, method=self.method(),
             since=_iso(self.since), until=_iso(self.until), callbacks=self.callbacks,
-            archived_callbacks=self.archived_callbacks, bets=self.summary.bets,
+            archived_callbacks=self.archived_callbacks, test_rows=self.test_rows,
+            bets=self.summary.bets,
             all_match=self.all_match, summary=self.summary.rows(),
             mismatches=[self.bet_row(r) for r in self.mismatches], left_out=self.left_out,
             seconds=round(self.seconds, 3))
@@ -148,7 +151,9 @@ def reconcile(engine: sa.Engine, scope: Scope, ledger_path: str | Path, *,
         mine = our_side.load(db, engine, scope.brand_id, since=since, until=until,
                              archive=archive, progress=lambda text: say(0.3, text))
         report = Report(scope.name, info, since, until, Summary(), callbacks=mine.callbacks,
-                        archived_callbacks=mine.archived)
+                        archived_callbacks=mine.archived,
+                        test_rows=db.execute("SELECT count(*) FROM ledger WHERE bet_id IN "
+                                             "(SELECT bet_id FROM test_bets)").fetchone()[0])
         say(0.4, f"comparing {mine.bets:,} bets of ours with the ledger")
         writer = _CsvOut(Path(csv_out)) if csv_out else None
         try:
@@ -180,16 +185,24 @@ def reconcile(engine: sa.Engine, scope: Scope, ledger_path: str | Path, *,
     return report
 
 
-_PASS = """
+#: Ledger rows compared: those of our bets, and of any other bet booked in the window (or at
+#: no stated time) — never those of the brand's Integration Test bets.
+_COMPARED = """
+    bet_id NOT IN (SELECT bet_id FROM test_bets)
+    AND (bet_id IN (SELECT bet_id FROM ours)
+         OR booked_at IS NULL
+         OR (($since IS NULL OR booked_at >= $since) AND ($until IS NULL OR booked_at < $until)))
+"""
+_PASS = f"""
     SELECT bet_id, 0 AS side, callback_id AS seq, request_id, destination, state, amount,
-           orders, stake, code, player_id
+           orders, stake, code, player_id,
+           coalesce(state = 'delivered' AND finished_at > $horizon, false) AS late
     FROM ours
     UNION ALL
-    SELECT bet_id, 1, line, request_id, NULL, NULL, amount, NULL, NULL, currency, player_id
+    SELECT bet_id, 1, line, request_id, NULL, NULL, amount, NULL, NULL, currency, player_id,
+           false
     FROM ledger
-    WHERE bet_id IN (SELECT bet_id FROM ours)
-       OR booked_at IS NULL
-       OR (($since IS NULL OR booked_at >= $since) AND ($until IS NULL OR booked_at < $until))
+    WHERE {_COMPARED}
     ORDER BY bet_id, side, seq"""
 
 
@@ -197,7 +210,8 @@ def _judged(db: duckdb.DuckDBPyConnection, info: ledger_file.LedgerInfo, scope: 
             since: datetime | None, until: datetime | None
             ) -> Iterator[tuple[BetResult, str | None]]:
     """Every bet of ours or of the ledger, judged, in bet order, with its player."""
-    cursor = db.execute(_PASS, dict(since=since, until=until))
+    horizon = db.execute("SELECT max(booked_at) FROM ledger").fetchone()[0]
+    cursor = db.execute(_PASS, dict(since=since, until=until, horizon=horizon))
     bet_id = None
     callbacks: list[Ours] = []
     booked: list[Booked] = []
@@ -207,7 +221,7 @@ def _judged(db: duckdb.DuckDBPyConnection, info: ledger_file.LedgerInfo, scope: 
         if not rows:
             break
         for (bet, side, seq, request_id, destination, state, amount, orders, stake, code,
-             player_id) in rows:
+             player_id, late) in rows:
             if bet != bet_id:
                 if bet_id is not None:
                     yield _judge(bet_id, callbacks, booked, info, scope), player
@@ -215,7 +229,7 @@ def _judged(db: duckdb.DuckDBPyConnection, info: ledger_file.LedgerInfo, scope: 
             if side == 0:
                 callbacks.append(Ours(seq, request_id, destination, state, amount,
                                       _orders(destination, orders), stake or Decimal(0),
-                                      _code(code)))
+                                      _code(code), late))
                 player = player or player_id
             else:
                 booked.append(Booked(amount, request_id, code))

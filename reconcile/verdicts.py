@@ -18,7 +18,8 @@ Verdicts, one per bet, mutually exclusive; when a bet has several findings the f
   ``request_id`` we never sent for the bet, or for a callback the platform rejected or we never
   sent;
 - ``not_delivered_yet`` — a callback of the bet is still queued (or exhausted, waiting for a
-  retry) and is not booked: not the platform's fault;
+  retry, or delivered after the ledger's last movement) and is not booked: not the platform's
+  fault;
 - ``rejected_by_platform`` — the platform answered a supported 400, and nothing is booked for it
   (nothing should be);
 - ``unknown_to_us`` — the ledger has a bet we never sent a callback for (or one of another
@@ -103,6 +104,19 @@ class Ours:
     stake: Decimal = _ZERO
     #: The error code of a rejected callback, for the detail.
     code: str | None = None
+    #: Delivered after the ledger's last movement: the export may not hold it yet.
+    late: bool = False
+
+    @property
+    def settled(self) -> bool:
+        """Delivered, and before the ledger's last movement: the ledger must have it."""
+        return self.state == CallbackState.DELIVERED and not self.late
+
+    @property
+    def open(self) -> bool:
+        """Not yet answered for good, or delivered too late for this ledger: it may or may
+        not be booked."""
+        return self.state in UNDELIVERED or self.late
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +262,7 @@ def _by_request(ours: Sequence[Ours], moved: list[Decimal],
             expected += move
             findings.append(Finding(Verdict.BOOKED_TWICE, f"{name} booked {len(got)} times "
                                     f"({_amounts(got)}; expected {_money(move)})", cb))
-        elif cb.state == CallbackState.DELIVERED:
+        elif cb.settled:
             expected += move
             if not got:
                 if move != 0:
@@ -258,14 +272,14 @@ def _by_request(ours: Sequence[Ours], moved: list[Decimal],
                 findings.append(Finding(Verdict.AMOUNT_DIFFERS,
                                         f"{name} booked {_money(total)}, expected "
                                         f"{_money(move)}", cb))
-        elif cb.state in UNDELIVERED and not _nothing_held(ours, index):
+        elif cb.open and not _nothing_held(ours, index):
             if got:   # the platform applied it before we heard its answer
                 expected += move
                 if total != move:
                     findings.append(Finding(Verdict.AMOUNT_DIFFERS,
                                             f"{name} booked {_money(total)}, expected "
                                             f"{_money(move)}", cb))
-            else:
+            elif not (cb.late and move == 0):   # delivered, moving nothing: nothing to wait for
                 findings.append(Finding(Verdict.NOT_DELIVERED_YET, _undelivered(name, cb), cb))
         elif got and total != 0:
             findings.append(Finding(Verdict.AMOUNT_DIFFERS,
@@ -286,9 +300,9 @@ def _by_request(ours: Sequence[Ours], moved: list[Decimal],
 def _by_net(ours: Sequence[Ours], moved: list[Decimal],
             booked: Sequence[Booked]) -> tuple[Decimal, list[Finding]]:
     pairs = list(zip(ours, moved, strict=True))
-    delivered = [(cb, m) for cb, m in pairs if cb.state == CallbackState.DELIVERED]
+    delivered = [(cb, m) for cb, m in pairs if cb.settled]
     waiting = [(cb, m) for i, (cb, m) in enumerate(pairs)
-               if cb.state in UNDELIVERED and not _nothing_held(ours, i)]
+               if cb.open and not _nothing_held(ours, i) and not (cb.late and m == 0)]
     expected = sum((m for _, m in delivered), _ZERO)
     got = sum((b.amount for b in booked), _ZERO)
     ahead = sum((m for _, m in waiting), _ZERO)
@@ -343,6 +357,9 @@ def _amounts(values: Iterable[Decimal]) -> str:
 
 
 def _undelivered(name: str, cb: Ours) -> str:
+    if cb.late:
+        return (f"{name} delivered after the ledger's last movement, not in it (export the "
+                "ledger again)")
     if cb.state == CallbackState.EXHAUSTED:
         return f"{name} exhausted every attempt, not booked (send it again: callbacks retry)"
     return f"{name} still {cb.state.replace('_', ' ')}, not booked yet"

@@ -2,17 +2,16 @@
 -- reconciliations people ran.
 
 -- name: brand_callbacks
--- Every callback of the brand's bets created in [:since, :until) (NULL: no bound), Integration
--- Test traffic left out, with the member that moves money (:amount_fields and :order_fields are
--- JSON objects {destination: member}), the bet's stake and player; read with COPY.
+-- Every callback of the brand's bets created in [:since, :until) (NULL: no bound), with the
+-- member that moves money (:amount_fields and :order_fields are JSON objects {destination:
+-- member}), the bet's stake and player, its origin and when it finished; read with COPY.
 SELECT c.id AS callback_id, c.request_id, c.bet_id, c.destination, c.state,
        c.payload ->> (CAST(:amount_fields AS jsonb) ->> c.destination) AS amount,
        CAST(c.payload -> (CAST(:order_fields AS jsonb) ->> c.destination) AS text) AS orders,
-       b.stake, b.player_id, c.last_error AS code
+       b.stake, b.player_id, c.last_error AS code, c.origin, c.finished_at
 FROM callbacks c
 JOIN bets b ON b.bet_id = c.bet_id
 WHERE c.brand_id = :brand_id
-  AND c.origin <> 'integration_test'
   AND (CAST(:since AS timestamptz) IS NULL OR b.created_at >= CAST(:since AS timestamptz))
   AND (CAST(:until AS timestamptz) IS NULL OR b.created_at < CAST(:until AS timestamptz));
 

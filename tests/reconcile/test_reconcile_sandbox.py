@@ -4,6 +4,7 @@ import csv
 import json
 
 import pytest
+import sqlalchemy as sa
 from cli import run_cli
 from reconcile_kit import (
     SETTLE,
@@ -152,3 +153,16 @@ def test_every_bet_matching_exits_zero(clean_db, database_url, tmp_path):
     result = _reconcile(database_url, write_csv(tmp_path / "ledger.csv", rows))
     assert result.code == 0, result.stdout + result.stderr
     assert "every bet matches (4 bets)" in result.stdout
+
+
+def test_integration_test_bets_are_left_out_on_both_sides(delivered, clean_db, database_url,
+                                                          tmp_path):
+    with clean_db.begin() as conn:   # as if the Integration Test had sent b-intact's callbacks
+        conn.execute(sa.text("UPDATE callbacks SET origin = 'integration_test' "
+                             "WHERE bet_id = 'b-intact'"))
+    result = _reconcile(database_url, write_csv(tmp_path / "ledger.csv", delivered), "--json")
+    report = json.loads(result.stdout)
+    assert report["test_rows"] == 2 and report["bets"] == len(LIFECYCLES)
+    assert "b-intact" not in {m["bet_id"] for m in report["mismatches"]}
+    shown = _reconcile(database_url, tmp_path / "ledger.csv")
+    assert "left out: 2 ledger rows of Integration Test bets" in shown.stdout
