@@ -17,6 +17,8 @@ from reconcile_kit import (
     write_csv,
 )
 
+from delivery import audit
+from reconcile import store
 from sandbox.platform import Platform
 from sandbox.server import serve_in_thread
 
@@ -48,9 +50,9 @@ def _reconcile(database_url, *args):
 
 
 def test_an_undamaged_ledger_matches_except_what_the_platform_refused_or_we_hold(
-        delivered, database_url, tmp_path):
+        delivered, database_url, clean_db, tmp_path):
     ledger = write_csv(tmp_path / "ledger.csv", delivered)
-    result = _reconcile(database_url, ledger, "--json")
+    result = _reconcile(database_url, ledger, "--json", "--no-record")
     assert result.code == 1, result.stdout + result.stderr
     report = json.loads(result.stdout)
     verdicts = {m["bet_id"]: m["verdict"] for m in report["mismatches"]}
@@ -61,9 +63,10 @@ def test_an_undamaged_ledger_matches_except_what_the_platform_refused_or_we_hold
     assert all(r["difference"] == "0.00" for r in report["summary"])
     assert "not_enough_balance" in report["mismatches"][0]["detail"] + \
         report["mismatches"][1]["detail"]
+    assert store.past(clean_db) == []   # --no-record
 
 
-def test_every_verdict_from_a_damaged_ledger(delivered, database_url, tmp_path):
+def test_every_verdict_from_a_damaged_ledger(delivered, database_url, clean_db, tmp_path):
     rows = [dict(r) for r in delivered]
     settle_of = [r for r in rows if r["bet_id"] == "b-settle" and r["destination"] == SETTLE]
     rows.remove(settle_of[0])                                             # missing
@@ -97,3 +100,9 @@ def test_every_verdict_from_a_damaged_ledger(delivered, database_url, tmp_path):
     assert "b-settle  missing_on_platform" in result.stdout
     assert settle_of[0]["request_id"] in result.stdout
     assert "Request IDs: " in result.stdout
+    # kept in the brand's history, as run by the OS user, with the bets that do not match
+    [kept] = store.past(clean_db)
+    assert (kept.run_by, kept.source, kept.bets, kept.not_matching, kept.kept_file) == (
+        audit.os_identity()[0], "cli", 9, 6, False)
+    assert {b["bet_id"] for b in store.bets_of(clean_db, kept.id)} == {
+        b for b, r in report.items() if r["verdict"] != "match"}
