@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from reconcile_kit import add_brand, write_csv
+from reconciliations import brand_id, stranger_report
 from scopes import key_of
 
 from dashboard import connection
@@ -14,20 +14,11 @@ from reconcile import run, store
 
 @pytest.fixture
 def brands(clean_db):
-    add_brand(clean_db, "acme", "http://127.0.0.1:9")
-    add_brand(clean_db, "other", "http://127.0.0.1:9")
-    with clean_db.connect() as conn:
-        ids = dict(conn.execute(sa.text("SELECT name, id FROM brands")).all())
-    return ids["acme"], ids["other"]
+    return brand_id(clean_db, "acme"), brand_id(clean_db, "other")
 
 
-def _report(engine, brand_id: int, name: str, tmp_path):
-    """A reconciliation of a ledger whose two bets we never sent: two unknown_to_us bets."""
-    ledger = write_csv(tmp_path / f"{name}.csv", [
-        dict(bet_id="stranger-1", amount="-3.00", request_id="r-1", player_id="p-1"),
-        dict(bet_id="stranger-2", amount="5.00", request_id="r-2", player_id="p-2")])
-    scope = run.Scope(brand_id, name, "EUR")
-    return scope, run.reconcile(engine, scope, ledger, ledger_name=f"{name}.csv")
+def _report(engine, brand: int, name: str, tmp_path):
+    return stranger_report(engine, name, tmp_path)
 
 
 def _reader(database_url, clean_db, brand_id: int):
