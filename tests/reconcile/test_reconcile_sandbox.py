@@ -106,3 +106,28 @@ def test_every_verdict_from_a_damaged_ledger(delivered, database_url, clean_db, 
         audit.os_identity()[0], "cli", 9, 6, False)
     assert {b["bet_id"] for b in store.bets_of(clean_db, kept.id)} == {
         b for b, r in report.items() if r["verdict"] != "match"}
+
+
+def test_callbacks_are_read_without_copy_under_a_wait_callback(delivered, clean_db, tmp_path):
+    """The dashboard's server sets a psycopg2 wait callback, under which COPY is refused: the
+    callbacks are streamed instead, with the same verdicts."""
+    import psycopg2.extensions
+    import psycopg2.extras
+
+    from reconcile import run
+
+    ledger = write_csv(tmp_path / "ledger.csv", delivered)
+    with clean_db.connect() as conn:
+        brand_id = conn.exec_driver_sql("SELECT id FROM brands WHERE name = 'north'").scalar()
+    scope = run.Scope(brand_id, "north", "EUR")
+    copied = run.reconcile(clean_db, scope, ledger)
+    clean_db.dispose()
+    psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
+    try:
+        streamed = run.reconcile(clean_db, scope, ledger)
+    finally:
+        psycopg2.extensions.set_wait_callback(None)
+        clean_db.dispose()
+    assert streamed.callbacks == copied.callbacks > 0
+    assert streamed.summary.rows() == copied.summary.rows()
+    assert [r.bet_id for r in streamed.mismatches] == [r.bet_id for r in copied.mismatches]
