@@ -219,9 +219,10 @@ def verdict_bars(summary_rows: list[dict]) -> alt.Chart:
     frame = pd.DataFrame({"verdict": list(counts), "bets": list(counts.values())})
     shown = [v for v in order if v in counts] + [v for v in counts if v not in order]
     scale = alt.Scale(domain=shown, range=[VERDICT_COLORS.get(v, "#9aa5b8") for v in shown])
-    return (alt.Chart(frame, height=max(60, 34 * len(shown)))
+    return (alt.Chart(frame, height=40 + 32 * len(shown))
             .mark_bar()
-            .encode(y=alt.Y("verdict:N", sort=shown, title=None),
+            .encode(y=alt.Y("verdict:N", sort=shown, title=None,
+                            scale=alt.Scale(paddingInner=0.25)),
                     x=alt.X("bets:Q", title="bets"),
                     color=alt.Color("verdict:N", scale=scale, legend=None),
                     tooltip=["verdict", "bets"]))

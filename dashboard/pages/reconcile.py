@@ -169,7 +169,8 @@ def _show(shown: Shown, scope, engine: sa.Engine) -> None:
         st.dataframe(tables.reconcile_summary_table(shown.summary), hide_index=True,
                      height=components.table_height(len(shown.summary)))
     with right:
-        st.altair_chart(charts.verdict_bars(shown.summary), width="stretch")
+        chart = charts.verdict_bars(shown.summary)
+        st.altair_chart(chart, width="stretch", height=chart.height)
     method = ("movements paired with our callbacks by request_id" if shown.by_request else
               "the ledger has no request_id: each bet's net amounts compared")
     st.text(f"Compared: {method}.")
