@@ -68,7 +68,8 @@ def launch(owner_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
     """Start the Streamlit server for the database at ``owner_url``; ``(process, url)``.
 
     The pages read through ``reader_url`` (default: the read-only role on the same database);
-    the Integration Test page records runs as the callbacks_battery role on it.
+    the Integration Test page records runs as the callbacks_battery role on it, the Reconcile
+    page reconciliations as callbacks_reconciler.
     """
     if port == 0:
         port = free_port(host)
@@ -81,6 +82,9 @@ def launch(owner_url: str, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT,
                DASHBOARD_BATTERY_DATABASE_URL=battery_url,
                DASHBOARD_OPERATOR_DATABASE_URL=os.environ.get("DASHBOARD_OPERATOR_DATABASE_URL")
                or connection.reader_url(owner_url, connection.OPERATOR_ROLE),
+               DASHBOARD_RECONCILER_DATABASE_URL=os.environ.get(
+                   "DASHBOARD_RECONCILER_DATABASE_URL")
+               or connection.reader_url(owner_url, connection.RECONCILER_ROLE),
                PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT),
                                                         os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "dashboard.server", "run", str(APP),

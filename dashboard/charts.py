@@ -201,3 +201,28 @@ def latency_chart(data: pd.DataFrame) -> alt.Chart:
         tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "percentile:N",
                  alt.Tooltip("ms:Q", format=".0f")],
     )
+
+
+#: Colour of each reconciliation verdict: a match green, the rest warm (the most telling
+#: darkest), the platform's refusals and our own queue muted.
+VERDICT_COLORS = {"match": "#2f9e5b", "unknown_to_us": "#b2182b", "booked_twice": "#d6404e",
+                  "missing_on_platform": "#e8603c", "amount_differs": "#f28e2b",
+                  "not_delivered_yet": "#c9a227", "rejected_by_platform": "#e3b778"}
+
+
+def verdict_bars(summary_rows: list[dict]) -> alt.Chart:
+    """Bets per verdict (all currencies together), one bar each, in report order."""
+    order = list(VERDICT_COLORS)
+    counts: dict[str, int] = {}
+    for row in summary_rows:
+        counts[row["verdict"]] = counts.get(row["verdict"], 0) + int(row["bets"])
+    frame = pd.DataFrame({"verdict": list(counts), "bets": list(counts.values())})
+    shown = [v for v in order if v in counts] + [v for v in counts if v not in order]
+    scale = alt.Scale(domain=shown, range=[VERDICT_COLORS.get(v, "#9aa5b8") for v in shown])
+    return (alt.Chart(frame, height=40 + 32 * len(shown))
+            .mark_bar()
+            .encode(y=alt.Y("verdict:N", sort=shown, title=None,
+                            scale=alt.Scale(paddingInner=0.25)),
+                    x=alt.X("bets:Q", title="bets"),
+                    color=alt.Color("verdict:N", scale=scale, legend=None),
+                    tooltip=["verdict", "bets"]))

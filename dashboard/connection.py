@@ -28,6 +28,9 @@ READER_ROLE = "callbacks_reader"
 #: The role the Integration Test page records runs as: it may insert a run of the brand in
 #: hand, with its cases, steps and test traffic, and nothing else (migration 014).
 BATTERY_ROLE = "callbacks_battery"
+#: The role the Reconcile page records reconciliations as: it may add a reconciliation (and its
+#: bets) of a brand in its verified scope, and nothing else (migration 026).
+RECONCILER_ROLE = "callbacks_reconciler"
 #: A page query that runs longer than this is cancelled rather than left to pile up.
 STATEMENT_TIMEOUT_MS = 20_000
 #: The dashboard's server gives up on a database that sends nothing for this long: a server that
@@ -47,8 +50,8 @@ class DashboardUnavailable(CallbackDeskError):
 
 def reader_url(owner_url: str, role: str = READER_ROLE) -> str:
     """The owner's URL with the user swapped for the read-only role (or ``role``; no password:
-    the role logs in by the server's trust or peer rules; set DASHBOARD_DATABASE_URL or
-    DASHBOARD_BATTERY_DATABASE_URL otherwise)."""
+    the role logs in by the server's trust or peer rules; set DASHBOARD_DATABASE_URL,
+    DASHBOARD_BATTERY_DATABASE_URL or DASHBOARD_RECONCILER_DATABASE_URL otherwise)."""
     url = sa.make_url(database.sqlalchemy_url(owner_url))
     reader = sa.engine.URL.create(url.drivername, username=role, host=url.host,
                                   port=url.port, database=url.database, query=url.query)
@@ -132,6 +135,31 @@ def battery_engine(url: str, brand_id: int,
     engine = sa.create_engine(
         database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=1, max_overflow=1,
         connect_args={"application_name": "callbacks-dashboard-battery",
+                      "connect_timeout": database.CONNECT_TIMEOUT_S,
+                      "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
+    setting = brands_setting([brand_id])
+    limit_to_brands(engine, lambda: setting, key)
+    return engine
+
+
+def reconciler_url(env: dict | None = None) -> str:
+    """The URL the Reconcile page records reconciliations through:
+    DASHBOARD_RECONCILER_DATABASE_URL, else the owner URL with the user swapped for
+    callbacks_reconciler."""
+    env = os.environ if env is None else env
+    explicit = env.get("DASHBOARD_RECONCILER_DATABASE_URL")
+    if explicit:
+        return database.sqlalchemy_url(explicit)
+    return reader_url(database.database_url(settings.from_env(env)), RECONCILER_ROLE)
+
+
+def reconciler_engine(url: str, brand_id: int,
+                      key: Callable[[], bytes] | None = None) -> sa.Engine:
+    """A one-connection engine that records reconciliations of one brand: its transactions see
+    (and may add to) that brand only."""
+    engine = sa.create_engine(
+        database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=1, max_overflow=1,
+        connect_args={"application_name": "callbacks-dashboard-reconciler",
                       "connect_timeout": database.CONNECT_TIMEOUT_S,
                       "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
     setting = brands_setting([brand_id])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -38,6 +39,8 @@ PAGES = (
              "health", "Callbacks"),
     PageSpec("actions", "dashboard.pages.actions", "Actions", ":material/history_edu:",
              "actions", "Callbacks"),
+    PageSpec("reconcile", "dashboard.pages.reconcile", "Reconcile", ":material/balance:",
+             "reconcile", "Callbacks"),
     PageSpec("integration_test", "dashboard.pages.integration_test", "Integration Test",
              ":material/fact_check:", "integration-test", "Callbacks"),
     PageSpec("api_reference", "dashboard.pages.api_reference", "Callback API reference",
@@ -73,3 +76,10 @@ def sections(default: str = "bets", *,
         if spec.key == default:
             grouped[spec.section].append(page(spec.key, hidden=True, render=render))
     return grouped
+
+
+def href(key: str, params: dict[str, str] | None = None) -> str:
+    """A link to a page (relative to the app's root, so it works behind a path prefix) for
+    table cells, where ``st.page_link`` cannot go."""
+    spec = next(s for s in PAGES if s.key == key)
+    return spec.url_path + (f"?{urlencode(params)}" if params else "")

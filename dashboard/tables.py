@@ -308,3 +308,50 @@ def _one_line(text: str | None, limit: int = 160) -> str | None:
         return None
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+# --- reconciliations ------------------------------------------------------------------------
+
+#: Columns of a reconciliation's bets CSV: the report's (reconcile.run.CSV_COLUMNS) and the
+#: Request IDs of the callbacks named.
+RECONCILE_CSV = ("bet_id", "verdict", "currency", "expected", "booked", "difference",
+                 "player_id", "callbacks", "ledger_rows", "request_ids", "attempt_ids", "detail")
+
+
+def reconcile_summary_table(summary_rows: list[dict]) -> pd.DataFrame:
+    """A reconciliation's summary: one row per verdict and currency."""
+    return pd.DataFrame(summary_rows, columns=["verdict", "currency", "bets", "expected",
+                                               "booked", "difference"])
+
+
+def reconcile_bets_table(bet_rows: list[dict], links: dict[str, dict[str, str]]
+                         ) -> pd.DataFrame:
+    """The bets that do not match, most telling first, with the links of each (``links``:
+    ``{bet_id: {"investigate": url, "history": url}}``)."""
+    return pd.DataFrame([{
+        "Investigate": links.get(r["bet_id"], {}).get("investigate"),
+        "History": links.get(r["bet_id"], {}).get("history"),
+        "Bet ID": r["bet_id"], "Verdict": r["verdict"], "Currency": r["currency"],
+        "Expected": r["expected"], "Booked": r["booked"], "Difference": r["difference"],
+        "Player": r["player_id"], "Request IDs": r["attempt_ids"] or r["request_ids"],
+        "Detail": r["detail"],
+    } for r in bet_rows], columns=["Investigate", "History", "Bet ID", "Verdict", "Currency",
+                                   "Expected", "Booked", "Difference", "Player", "Request IDs",
+                                   "Detail"])
+
+
+def reconcile_csv(bet_rows: list[dict]) -> bytes:
+    """The bets CSV (spreadsheet-safe): the report's columns that the rows carry."""
+    columns = [c for c in RECONCILE_CSV if not bet_rows or c in bet_rows[0]]
+    return to_csv(csv_safe(pd.DataFrame(bet_rows, columns=columns)))
+
+
+def reconciliations_table(past, zone) -> pd.DataFrame:
+    """Past reconciliations, newest first (``past``: reconcile.store.Reconciliation)."""
+    return pd.DataFrame([{
+        "When": format_time(r.run_at, zone), "Who": r.run_by, "Ledger": r.ledger_name,
+        "Rows": r.ledger_rows, "Bets": r.bets, "Match": r.matching,
+        "Not matching": r.not_matching, "All match": r.all_match, "Brand": r.brand,
+        "From": r.source, "#": r.id,
+    } for r in past], columns=["When", "Who", "Ledger", "Rows", "Bets", "Match",
+                               "Not matching", "All match", "Brand", "From", "#"])

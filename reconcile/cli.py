@@ -11,7 +11,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from delivery import brands, database, migrate, settings
+from delivery import audit, brands, database, migrate, settings
 from delivery.errors import InvalidInput
 
 from .verdicts import MEANINGS, Verdict
@@ -44,6 +44,9 @@ def register(subparsers) -> None:
     cmd.add_argument("--csv", metavar="OUT", type=Path,
                      help="write every bet's verdict to this CSV file")
     cmd.add_argument("--json", action="store_true", help="print the report as JSON")
+    cmd.add_argument("--no-record", dest="record", action="store_false",
+                     help="do not keep this reconciliation in the brand's history (by default "
+                          "it is kept, with the OS user who ran it; the ledger file never is)")
     cmd.set_defaults(func=cmd_reconcile)
 
 
@@ -66,7 +69,7 @@ def parse_time(text: str, option: str, now: datetime | None = None) -> datetime:
 def cmd_reconcile(args) -> int:
     from archive import reader
 
-    from . import ledger, run
+    from . import ledger, run, store
 
     columns = ledger.parse_columns(args.column)
     since = parse_time(args.since, "--since") if args.since else None
@@ -86,6 +89,8 @@ def cmd_reconcile(args) -> int:
         archive = reader.open_archive(conf.archive_dir, held)
         report = run.reconcile(engine, scope, args.ledger, columns=columns, since=since,
                                until=until, archive=archive, csv_out=args.csv)
+        if args.record:
+            store.save(engine, scope, report, audit.shell_actor(engine).name, source="cli")
     finally:
         engine.dispose()
     if args.json:

@@ -9,6 +9,7 @@ PostgreSQL no longer has them (the archive reader's rule).
 """
 from __future__ import annotations
 
+import csv
 import json
 import re
 import tempfile
@@ -18,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import psycopg2.extensions
 import sqlalchemy as sa
 
 import sql
@@ -38,6 +40,8 @@ _CSV_COLUMNS = {"callback_id": "BIGINT", "request_id": "VARCHAR", "bet_id": "VAR
 INTEGRATION_TEST = "integration_test"
 #: Longest statement the export may take (a million callbacks take seconds).
 STATEMENT_TIMEOUT = "10min"
+#: Rows fetched at a time when the callbacks cannot be COPied.
+_ROWS_AT_A_TIME = 20_000
 
 
 @dataclass(frozen=True)
@@ -90,12 +94,32 @@ def _export(engine: sa.Engine, params: dict, target: Path) -> None:
     statement = f"COPY ({select}) TO STDOUT WITH (FORMAT csv, HEADER)"
     with engine.begin() as conn:
         conn.exec_driver_sql(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+        if psycopg2.extensions.get_wait_callback() is not None:
+            # psycopg2 refuses COPY under a wait callback (the dashboard's server sets one
+            # to notice a silent database): stream the rows through a server-side cursor.
+            _export_rows(conn, select, params, target)
+            return
         cursor = conn.connection.dbapi_connection.cursor()
         try:
             with target.open("wb") as out:
                 cursor.copy_expert(cursor.mogrify(statement, params), out)
         finally:
             cursor.close()
+
+
+def _export_rows(conn: sa.Connection, select: str, params: dict, target: Path) -> None:
+    """The rows of ``select`` written as COPY would (CSV, a header, NULL as empty)."""
+    cursor = conn.connection.dbapi_connection.cursor(name="reconcile_callbacks")
+    try:
+        cursor.itersize = _ROWS_AT_A_TIME
+        cursor.execute(select, params)
+        with target.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(_CSV_COLUMNS)
+            for row in cursor:
+                writer.writerow(["" if v is None else v for v in row])
+    finally:
+        cursor.close()
 
 
 def _add_archived(db: duckdb.DuckDBPyConnection, archive: Archive, brand_id: int,

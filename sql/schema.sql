@@ -474,7 +474,8 @@ DECLARE
     r text;
 BEGIN
     EXECUTE format('REVOKE ALL ON %s FROM PUBLIC', object);
-    FOREACH r IN ARRAY ARRAY['callbacks_reader', 'callbacks_operator', 'callbacks_battery'] LOOP
+    FOREACH r IN ARRAY ARRAY['callbacks_reader', 'callbacks_operator', 'callbacks_battery',
+                             'callbacks_reconciler'] LOOP
         IF EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
             EXECUTE format('REVOKE ALL ON %s FROM %I', object, r);
         END IF;
@@ -644,6 +645,8 @@ CREATE SEQUENCE public.config_changes_id_seq AS bigint START 1 INCREMENT 1 MINVA
 CREATE SEQUENCE public.integration_runs_id_seq AS bigint START 1 INCREMENT 1 MINVALUE 1 MAXVALUE 9223372036854775807 CACHE 1 OWNED BY public.integration_runs.id;
 
 CREATE SEQUENCE public.player_sessions_id_seq AS bigint START 1 INCREMENT 1 MINVALUE 1 MAXVALUE 9223372036854775807 CACHE 1 OWNED BY public.player_sessions.id;
+
+CREATE SEQUENCE public.reconciliations_id_seq AS bigint START 1 INCREMENT 1 MINVALUE 1 MAXVALUE 9223372036854775807 CACHE 1 OWNED BY public.reconciliations.id;
 
 CREATE SEQUENCE public.users_id_seq AS integer START 1 INCREMENT 1 MINVALUE 1 MAXVALUE 2147483647 CACHE 1 OWNED BY public.users.id;
 
@@ -1281,6 +1284,69 @@ CREATE INDEX player_sessions_in_flight ON public.player_sessions USING btree (br
 ALTER TABLE public.player_sessions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY back_office_brands ON public.player_sessions AS PERMISSIVE FOR SELECT TO PUBLIC
     USING ((( SELECT back_office_all_brands() AS back_office_all_brands) OR (brand_id = ANY (( SELECT back_office_brand_ids() AS back_office_brand_ids)::integer[]))));
+
+CREATE TABLE public.reconciliation_bets (
+    reconciliation_id bigint NOT NULL,
+    bet_id text NOT NULL,
+    verdict text NOT NULL,
+    currency text DEFAULT ''::text NOT NULL,
+    expected numeric NOT NULL,
+    booked numeric NOT NULL,
+    difference numeric NOT NULL,
+    player_id text DEFAULT ''::text NOT NULL,
+    request_ids text DEFAULT ''::text NOT NULL,
+    attempt_ids text DEFAULT ''::text NOT NULL,
+    detail text DEFAULT ''::text NOT NULL
+);
+
+ALTER TABLE public.reconciliation_bets ADD CONSTRAINT reconciliation_bets_pkey PRIMARY KEY (reconciliation_id, bet_id);
+ALTER TABLE public.reconciliation_bets ADD CONSTRAINT reconciliation_bets_reconciliation_id_fkey FOREIGN KEY (reconciliation_id) REFERENCES reconciliations(id) ON DELETE CASCADE;
+ALTER TABLE public.reconciliation_bets ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON public.reconciliation_bets AS PERMISSIVE FOR SELECT TO PUBLIC
+    USING ((EXISTS ( SELECT
+   FROM reconciliations r
+  WHERE (r.id = reconciliation_bets.reconciliation_id))));
+CREATE POLICY reconciler_add ON public.reconciliation_bets AS PERMISSIVE FOR INSERT TO callbacks_reconciler
+    WITH CHECK ((EXISTS ( SELECT
+   FROM reconciliations r
+  WHERE (r.id = reconciliation_bets.reconciliation_id))));
+
+CREATE TABLE public.reconciliations (
+    id bigint DEFAULT nextval('reconciliations_id_seq'::regclass) NOT NULL,
+    brand_id integer NOT NULL,
+    run_by text NOT NULL,
+    source text NOT NULL,
+    run_at timestamp with time zone DEFAULT now() NOT NULL,
+    ledger_name text NOT NULL,
+    ledger_kind text NOT NULL,
+    ledger_rows bigint NOT NULL,
+    by_request boolean NOT NULL,
+    since timestamp with time zone,
+    until timestamp with time zone,
+    bets bigint NOT NULL,
+    callbacks bigint NOT NULL,
+    all_match boolean NOT NULL,
+    summary jsonb NOT NULL,
+    left_out bigint DEFAULT 0 NOT NULL,
+    seconds double precision NOT NULL,
+    ledger_file bytea
+);
+
+ALTER TABLE public.reconciliations ADD CONSTRAINT reconciliations_bets_check CHECK ((bets >= 0));
+ALTER TABLE public.reconciliations ADD CONSTRAINT reconciliations_brand_id_fkey FOREIGN KEY (brand_id) REFERENCES brands(id);
+ALTER TABLE public.reconciliations ADD CONSTRAINT reconciliations_callbacks_check CHECK ((callbacks >= 0));
+ALTER TABLE public.reconciliations ADD CONSTRAINT reconciliations_ledger_rows_check CHECK ((ledger_rows >= 0));
+ALTER TABLE public.reconciliations ADD CONSTRAINT reconciliations_left_out_check CHECK ((left_out >= 0));
+ALTER TABLE public.reconciliations ADD CONSTRAINT reconciliations_pkey PRIMARY KEY (id);
+ALTER TABLE public.reconciliations ADD CONSTRAINT reconciliations_run_by_check CHECK ((length(btrim(run_by)) > 0));
+ALTER TABLE public.reconciliations ADD CONSTRAINT reconciliations_seconds_check CHECK ((seconds >= (0)::double precision));
+ALTER TABLE public.reconciliations ADD CONSTRAINT reconciliations_source_check CHECK ((source = ANY (ARRAY['cli'::text, 'dashboard'::text])));
+CREATE INDEX reconciliations_brand_run_at ON public.reconciliations USING btree (brand_id, run_at DESC, id DESC);
+ALTER TABLE public.reconciliations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON public.reconciliations AS PERMISSIVE FOR SELECT TO PUBLIC
+    USING ((( SELECT back_office_all_brands() AS back_office_all_brands) OR (brand_id = ANY (( SELECT back_office_brand_ids() AS back_office_brand_ids)::integer[]))));
+CREATE POLICY reconciler_add ON public.reconciliations AS PERMISSIVE FOR INSERT TO callbacks_reconciler
+    WITH CHECK (((source = 'dashboard'::text) AND (( SELECT back_office_all_brands() AS back_office_all_brands) OR (brand_id = ANY (( SELECT back_office_brand_ids() AS back_office_brand_ids)::integer[])))));
 
 CREATE TABLE public.schema_migrations (
     version text NOT NULL,

@@ -66,6 +66,7 @@ TABLE_OWNERS = {
     **dict.fromkeys(["archived_partitions"], "archive"),
     **dict.fromkeys(["alert_rules", "alert_urls", "alert_events", "alert_firing",
                      "alert_notifications", "alert_notification_attempts"], "alerts"),
+    **dict.fromkeys(["reconciliations", "reconciliation_bets"], "reconcile"),
 }
 
 _WRITE = re.compile(r"(?<!FOR )(?<!DO )\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM"

@@ -250,7 +250,8 @@ def test_a_token_stored_before_scopes_reaches_every_brand(database_before_scopes
                      {"h": token_sha256("another")})
 
 
-@pytest.mark.parametrize("role", ["callbacks_reader", "callbacks_operator", "callbacks_battery"])
+@pytest.mark.parametrize("role", ["callbacks_reader", "callbacks_operator", "callbacks_battery",
+                                  "callbacks_reconciler"])
 @pytest.mark.parametrize("table", ["api_tokens", "api_token_brands"])
 def test_no_back_office_role_reads_tokens_or_their_brands(database_url, role, table):
     url = sa.make_url(database_url).set(username=role, password=None)

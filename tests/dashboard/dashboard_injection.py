@@ -46,6 +46,7 @@ CORPUS_PARAMS = {
     "history": {"group_ids": CORPUS[2], "attempt": CORPUS[4], "code": CORPUS[5]},
     "sender": {"group_ids": CORPUS[6]},
     "integration_test": {"run": CORPUS[0]},
+    "reconcile": {"reconciliation": CORPUS[0]},
 }
 MARKERS = ("evil.example", "javascript:", "pwn-")
 

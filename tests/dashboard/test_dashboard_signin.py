@@ -46,7 +46,7 @@ def _sign_in_link(app: AppTest) -> tuple[str, dict]:
 @pytest.mark.parametrize("page, params", [
     ("bets", {}), ("history", {"group_ids": "bet-5xx", "window": "Any time"}),
     ("investigate", {"bet": "bet-5xx"}), ("breakdowns", {}), ("sender", {}),
-    ("integration_test", {}), ("api_reference", {}),
+    ("integration_test", {}), ("api_reference", {}), ("reconcile", {"reconciliation": "1"}),
 ])
 def test_no_page_shows_anything_before_sign_in(fresh, page, params):
     # Given nobody signed in, When any page is opened (deep links too)

@@ -32,7 +32,8 @@ def test_a_key_is_made_once_and_kept(engine):
     assert len({first, scope, cookie}) == 3
 
 
-@pytest.mark.parametrize("role", ["callbacks_reader", "callbacks_operator", "callbacks_battery"])
+@pytest.mark.parametrize("role", ["callbacks_reader", "callbacks_operator", "callbacks_battery",
+                                  "callbacks_reconciler"])
 @pytest.mark.parametrize("statement", ["SELECT secret FROM installation_keys",
                                        "SELECT installation_key('back_office_scope')",
                                        "SELECT installation_key('made_by_a_reader')"])

@@ -18,6 +18,8 @@ from reconcile_kit import (
     write_csv,
 )
 
+from delivery import audit
+from reconcile import store
 from sandbox.platform import Platform
 from sandbox.server import serve_in_thread
 
@@ -49,9 +51,9 @@ def _reconcile(database_url, *args):
 
 
 def test_an_undamaged_ledger_matches_except_what_the_platform_refused_or_we_hold(
-        delivered, database_url, tmp_path):
+        delivered, database_url, clean_db, tmp_path):
     ledger = write_csv(tmp_path / "ledger.csv", delivered)
-    result = _reconcile(database_url, ledger, "--json")
+    result = _reconcile(database_url, ledger, "--json", "--no-record")
     assert result.code == 1, result.stdout + result.stderr
     report = json.loads(result.stdout)
     verdicts = {m["bet_id"]: m["verdict"] for m in report["mismatches"]}
@@ -62,9 +64,10 @@ def test_an_undamaged_ledger_matches_except_what_the_platform_refused_or_we_hold
     assert all(r["difference"] == "0.00" for r in report["summary"])
     assert "not_enough_balance" in report["mismatches"][0]["detail"] + \
         report["mismatches"][1]["detail"]
+    assert store.past(clean_db) == []   # --no-record
 
 
-def test_every_verdict_from_a_damaged_ledger(delivered, database_url, tmp_path):
+def test_every_verdict_from_a_damaged_ledger(delivered, database_url, clean_db, tmp_path):
     rows = [dict(r) for r in delivered]
     settle_of = [r for r in rows if r["bet_id"] == "b-settle" and r["destination"] == SETTLE]
     rows.remove(settle_of[0])                                             # missing
@@ -98,6 +101,12 @@ def test_every_verdict_from_a_damaged_ledger(delivered, database_url, tmp_path):
     assert "b-settle  missing_on_platform" in result.stdout
     assert settle_of[0]["request_id"] in result.stdout
     assert "Request IDs: " in result.stdout
+    # kept in the brand's history, as run by the OS user, with the bets that do not match
+    [kept] = store.past(clean_db)
+    assert (kept.run_by, kept.source, kept.bets, kept.not_matching, kept.kept_file) == (
+        audit.os_identity()[0], "cli", 9, 6, False)
+    assert {b["bet_id"] for b in store.bets_of(clean_db, kept.id)} == {
+        b for b, r in report.items() if r["verdict"] != "match"}
 
 
 def test_without_request_ids_net_amounts_are_compared_and_the_report_says_so(
@@ -166,3 +175,28 @@ def test_integration_test_bets_are_left_out_on_both_sides(delivered, clean_db, d
     assert "b-intact" not in {m["bet_id"] for m in report["mismatches"]}
     shown = _reconcile(database_url, tmp_path / "ledger.csv")
     assert "left out: 2 ledger rows of Integration Test bets" in shown.stdout
+
+
+def test_callbacks_are_read_without_copy_under_a_wait_callback(delivered, clean_db, tmp_path):
+    """The dashboard's server sets a psycopg2 wait callback, under which COPY is refused: the
+    callbacks are streamed instead, with the same verdicts."""
+    import psycopg2.extensions
+    import psycopg2.extras
+
+    from reconcile import run
+
+    ledger = write_csv(tmp_path / "ledger.csv", delivered)
+    with clean_db.connect() as conn:
+        brand_id = conn.exec_driver_sql("SELECT id FROM brands WHERE name = 'north'").scalar()
+    scope = run.Scope(brand_id, "north", "EUR")
+    copied = run.reconcile(clean_db, scope, ledger)
+    clean_db.dispose()
+    psycopg2.extensions.set_wait_callback(psycopg2.extras.wait_select)
+    try:
+        streamed = run.reconcile(clean_db, scope, ledger)
+    finally:
+        psycopg2.extensions.set_wait_callback(None)
+        clean_db.dispose()
+    assert streamed.callbacks == copied.callbacks > 0
+    assert streamed.summary.rows() == copied.summary.rows()
+    assert [r.bet_id for r in streamed.mismatches] == [r.bet_id for r in copied.mismatches]
