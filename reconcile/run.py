@@ -193,14 +193,16 @@ _COMPARED = """
          OR booked_at IS NULL
          OR (($since IS NULL OR booked_at >= $since) AND ($until IS NULL OR booked_at < $until)))
 """
+# Amounts leave DuckDB as text and become Decimals in Python (:func:`_money`): the same values,
+# fetched in less than half the time DuckDB's own DECIMAL → Decimal conversion takes.
 _PASS = f"""
-    SELECT bet_id, 0 AS side, callback_id AS seq, request_id, destination, state, amount,
-           orders, stake, code, player_id,
+    SELECT bet_id, 0 AS side, callback_id AS seq, request_id, destination, state,
+           CAST(amount AS VARCHAR), orders, CAST(stake AS VARCHAR), code, player_id,
            coalesce(state = 'delivered' AND finished_at > $horizon, false) AS late
     FROM ours
     UNION ALL
-    SELECT bet_id, 1, line, request_id, NULL, NULL, amount, NULL, NULL, currency, player_id,
-           false
+    SELECT bet_id, 1, line, request_id, NULL, NULL, CAST(amount AS VARCHAR), NULL, NULL,
+           currency, player_id, false
     FROM ledger
     WHERE {_COMPARED}
     ORDER BY bet_id, side, seq"""
@@ -227,12 +229,12 @@ def _judged(db: duckdb.DuckDBPyConnection, info: ledger_file.LedgerInfo, scope: 
                     yield _judge(bet_id, callbacks, booked, info, scope), player
                 bet_id, callbacks, booked, player = bet, [], [], None
             if side == 0:
-                callbacks.append(Ours(seq, request_id, destination, state, amount,
-                                      _orders(destination, orders), stake or Decimal(0),
-                                      _code(code), late))
+                callbacks.append(Ours(seq, request_id, destination, state, _money(amount),
+                                      _orders(destination, orders),
+                                      _money(stake) or Decimal(0), _code(code), late))
                 player = player or player_id
             else:
-                booked.append(Booked(amount, request_id, code))
+                booked.append(Booked(_money(amount), request_id, code))
                 player = player or player_id
     if bet_id is not None:
         yield _judge(bet_id, callbacks, booked, info, scope), player
@@ -241,6 +243,12 @@ def _judged(db: duckdb.DuckDBPyConnection, info: ledger_file.LedgerInfo, scope: 
 def _judge(bet_id: str, callbacks: list[Ours], booked: list[Booked],
            info: ledger_file.LedgerInfo, scope: Scope) -> BetResult:
     return judge(bet_id, callbacks, booked, by_request=info.by_request, currency=scope.currency)
+
+
+def _money(text: str | None) -> Decimal | None:
+    """An amount of the pass (the text of a :data:`~reconcile.ledger.AMOUNT_TYPE`) as the
+    Decimal it is."""
+    return None if text is None else Decimal(text)
 
 
 def _orders(destination: str, text: str | None) -> tuple[str, ...]:

@@ -238,6 +238,9 @@ def judge(bet_id: str, ours: Sequence[Ours], booked: Sequence[Booked], *, by_req
         findings.insert(0, Finding(Verdict.AMOUNT_DIFFERS,
                                    f"booked in {', '.join(other)}; the brand's wallets are in "
                                    f"{currency}"))
+    if not findings:   # most bets: nothing to name or order
+        return BetResult(bet_id, Verdict.MATCH, shown_currency, expected, booked_total, (),
+                         len(ours), len(booked))
     verdict = next((v for v in PRECEDENCE if any(f.verdict == v for f in findings)),
                    Verdict.MATCH)
     ordered = sorted(findings, key=lambda f: PRECEDENCE.index(f.verdict))
