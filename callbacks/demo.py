@@ -268,7 +268,7 @@ def _run_children(args, conf, engine, env, demo: Demo, stop, say) -> int:
             "unsettles), after a minute or two:")
         say(f"  curl -s -o buggy-ledger.csv {buggy.url}/ledger.csv && "
             f"{Path(sys.executable).parent / 'callbacks'} reconcile --brand buggy "
-            "buggy-ledger.csv")
+            "buggy-ledger.csv --exported-at \"$(date -u -r buggy-ledger.csv +%FT%TZ)\"")
         say("Ctrl-C stops everything.")
         while not stop.is_set():
             for child in demo.children:

@@ -223,6 +223,7 @@ def verdict_bars(summary_rows: list[dict]) -> alt.Chart:
             .mark_bar()
             .encode(y=alt.Y("verdict:N", sort=shown, title=None,
                             scale=alt.Scale(paddingInner=0.25)),
-                    x=alt.X("bets:Q", title="bets"),
+                    x=alt.X("bets:Q", title="bets",
+                            axis=alt.Axis(tickMinStep=1, format="d")),
                     color=alt.Color("verdict:N", scale=scale, legend=None),
                     tooltip=["verdict", "bets"]))

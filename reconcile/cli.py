@@ -38,6 +38,9 @@ def register(subparsers) -> None:
                      help="only bets created at or after TIME (ISO 8601, UTC unless it says "
                           "otherwise, or an age such as 7d)")
     cmd.add_argument("--until", metavar="TIME", help="only bets created before TIME")
+    cmd.add_argument("--exported-at", metavar="TIME",
+                     help="when the ledger was exported: a callback delivered after it is not "
+                          "expected in it (default: every delivered callback must be)")
     cmd.add_argument("--column", metavar="OURS=THEIRS", action="append", default=[],
                      help="read a ledger column under another name, e.g. amount=delta "
                           "(repeatable)")
@@ -74,6 +77,7 @@ def cmd_reconcile(args) -> int:
     columns = ledger.parse_columns(args.column)
     since = parse_time(args.since, "--since") if args.since else None
     until = parse_time(args.until, "--until") if args.until else None
+    exported_at = parse_time(args.exported_at, "--exported-at") if args.exported_at else None
     if since and until and until <= since:
         raise InvalidInput(f"--until {args.until!r} is not after --since {args.since!r}",
                            field="until", value=args.until)
@@ -88,7 +92,8 @@ def cmd_reconcile(args) -> int:
             held = reader.held_partitions(conn)
         archive = reader.open_archive(conf.archive_dir, held)
         report = run.reconcile(engine, scope, args.ledger, columns=columns, since=since,
-                               until=until, archive=archive, csv_out=args.csv)
+                               until=until, exported_at=exported_at, archive=archive,
+                               csv_out=args.csv)
         if args.record:
             store.save(engine, scope, report, audit.shell_actor(engine).name, source="cli")
     finally:

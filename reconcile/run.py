@@ -69,6 +69,8 @@ class Report:
     since: datetime | None
     until: datetime | None
     summary: Summary
+    #: When the ledger was exported, when the person said so.
+    exported_at: datetime | None = None
     #: Bets that do not match (the first :data:`KEEP` in bet order), most telling verdict
     #: first.
     mismatches: list[BetResult] = field(default_factory=list)
@@ -108,7 +110,8 @@ class Report:
         return dict(
             brand=self.brand, ledger=self.ledger.name, ledger_rows=self.ledger.rows,
             by_request=self.by_request, method=self.method(),
-            since=_iso(self.since), until=_iso(self.until), callbacks=self.callbacks,
+            since=_iso(self.since), until=_iso(self.until),
+            exported_at=_iso(self.exported_at), callbacks=self.callbacks,
             archived_callbacks=self.archived_callbacks, test_rows=self.test_rows,
             bets=self.summary.bets,
             all_match=self.all_match, summary=self.summary.rows(),
@@ -131,10 +134,13 @@ def bet_row(result: BetResult, player: str | None,
 
 def reconcile(engine: sa.Engine, scope: Scope, ledger_path: str | Path, *,
               columns: dict[str, str] | None = None, since: datetime | None = None,
-              until: datetime | None = None, archive: Archive | None = None,
+              until: datetime | None = None, exported_at: datetime | None = None,
+              archive: Archive | None = None,
               csv_out: str | Path | None = None, ledger_name: str | None = None,
               progress: Callable[[float, str], None] | None = None) -> Report:
-    """Reconcile the brand's callbacks with the ledger at ``ledger_path``. Bad input raises
+    """Reconcile the brand's callbacks with the ledger at ``ledger_path`` (exported at
+    ``exported_at``, when known: callbacks delivered after it may be missing from it). Bad
+    input raises
     :class:`~reconcile.ledger.LedgerError` before anything is written; ``csv_out`` (every bet,
     one row each) appears only complete."""
     started = time.perf_counter()
@@ -150,7 +156,8 @@ def reconcile(engine: sa.Engine, scope: Scope, ledger_path: str | Path, *,
         say(0.15, f"read {info.rows:,} ledger rows; reading our callbacks")
         mine = our_side.load(db, engine, scope.brand_id, since=since, until=until,
                              archive=archive, progress=lambda text: say(0.3, text))
-        report = Report(scope.name, info, since, until, Summary(), callbacks=mine.callbacks,
+        report = Report(scope.name, info, since, until, Summary(), exported_at=exported_at,
+                        callbacks=mine.callbacks,
                         archived_callbacks=mine.archived,
                         test_rows=db.execute("SELECT count(*) FROM ledger WHERE bet_id IN "
                                              "(SELECT bet_id FROM test_bets)").fetchone()[0])
@@ -159,7 +166,7 @@ def reconcile(engine: sa.Engine, scope: Scope, ledger_path: str | Path, *,
         try:
             total = max(1, mine.bets)
             for done, (result, player) in enumerate(
-                    _judged(db, info, scope, since, until), start=1):
+                    _judged(db, info, scope, since, until, exported_at), start=1):
                 report.summary.add(result)
                 if writer:
                     writer.write(bet_row(result, player))
@@ -209,11 +216,10 @@ _PASS = f"""
 
 
 def _judged(db: duckdb.DuckDBPyConnection, info: ledger_file.LedgerInfo, scope: Scope,
-            since: datetime | None, until: datetime | None
+            since: datetime | None, until: datetime | None, exported_at: datetime | None
             ) -> Iterator[tuple[BetResult, str | None]]:
     """Every bet of ours or of the ledger, judged, in bet order, with its player."""
-    horizon = db.execute("SELECT max(booked_at) FROM ledger").fetchone()[0]
-    cursor = db.execute(_PASS, dict(since=since, until=until, horizon=horizon))
+    cursor = db.execute(_PASS, dict(since=since, until=until, horizon=exported_at))
     bet_id = None
     callbacks: list[Ours] = []
     booked: list[Booked] = []

@@ -18,7 +18,7 @@ Verdicts, one per bet, mutually exclusive; when a bet has several findings the f
   ``request_id`` we never sent for the bet, or for a callback the platform rejected or we never
   sent;
 - ``not_delivered_yet`` — a callback of the bet is still queued (or exhausted, waiting for a
-  retry, or delivered after the ledger's last movement) and is not booked: not the platform's
+  retry, or delivered after the ledger was exported) and is not booked: not the platform's
   fault;
 - ``rejected_by_platform`` — the platform answered a supported 400, and nothing is booked for it
   (nothing should be);
@@ -104,12 +104,12 @@ class Ours:
     stake: Decimal = _ZERO
     #: The error code of a rejected callback, for the detail.
     code: str | None = None
-    #: Delivered after the ledger's last movement: the export may not hold it yet.
+    #: Delivered after the ledger was exported: it may not be in it.
     late: bool = False
 
     @property
     def settled(self) -> bool:
-        """Delivered, and before the ledger's last movement: the ledger must have it."""
+        """Delivered before the ledger was exported: the ledger must have it."""
         return self.state == CallbackState.DELIVERED and not self.late
 
     @property
@@ -361,8 +361,7 @@ def _amounts(values: Iterable[Decimal]) -> str:
 
 def _undelivered(name: str, cb: Ours) -> str:
     if cb.late:
-        return (f"{name} delivered after the ledger's last movement, not in it (export the "
-                "ledger again)")
+        return f"{name} delivered after the ledger was exported, not in it"
     if cb.state == CallbackState.EXHAUSTED:
         return f"{name} exhausted every attempt, not booked (send it again: callbacks retry)"
     return f"{name} still {cb.state.replace('_', ' ')}, not booked yet"

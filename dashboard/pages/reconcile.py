@@ -89,12 +89,17 @@ def _form(engine: sa.Engine, scope) -> None:
             mapped = {name: cols[i % 3].text_input(name, key=f"reconcile_col_{name}",
                                                    placeholder=name, help=what)
                       for i, (name, what) in enumerate(MAPPED.items())}
-        left, right = st.columns(2)
+        left, middle, right = st.columns(3)
         since = left.datetime_input("Bets created since", value=None, key="reconcile_since",
                                     format="YYYY-MM-DD", help=f"In {scope.zone_name}; empty: "
                                                               "from the first")
-        until = right.datetime_input("…and before", value=None, key="reconcile_until",
-                                     format="YYYY-MM-DD", help="Empty: up to now")
+        until = middle.datetime_input("…and before", value=None, key="reconcile_until",
+                                      format="YYYY-MM-DD", help="Empty: up to now")
+        exported = right.datetime_input(
+            "Ledger exported at", value=None, key="reconcile_exported", format="YYYY-MM-DD",
+            help=f"In {scope.zone_name}. A callback we delivered after it is not expected in "
+                 "this ledger (not_delivered_yet); empty: every delivered callback must be "
+                 "in it.")
         keep = st.checkbox("Keep the ledger file with the report", key="reconcile_keep",
                            help="Otherwise the file is deleted as soon as it is read; the "
                                 "report (summary and the bets that do not match) is kept.")
@@ -105,17 +110,18 @@ def _form(engine: sa.Engine, scope) -> None:
         st.warning("Choose a ledger file first.")
         return
     since = since.replace(tzinfo=scope.zone) if since else None
+    exported = exported.replace(tzinfo=scope.zone) if exported else None
     until = until.replace(tzinfo=scope.zone) if until else None
     if since and until and until <= since:
         st.warning("“…and before” must be after “Bets created since”.")
         return
     columns = {ours: theirs.strip() for ours, theirs in mapped.items()
                if theirs and theirs.strip() and theirs.strip() != ours}
-    _run(engine, scope, upload.name, upload.getvalue(), columns, since, until, keep)
+    _run(engine, scope, upload.name, upload.getvalue(), columns, since, until, exported, keep)
 
 
 def _run(engine: sa.Engine, scope, name: str, data: bytes, columns: dict[str, str],
-         since, until, keep: bool) -> None:
+         since, until, exported, keep: bool) -> None:
     user = auth.current_user()
     target = reconciliation.Scope(scope.brand_id, scope.brand_name,
                                   delivery_brands.currency_of(engine, scope.brand_id))
@@ -128,7 +134,7 @@ def _run(engine: sa.Engine, scope, name: str, data: bytes, columns: dict[str, st
             out.write(data)
         report = reconciliation.reconcile(
             engine, target, path, columns=columns or None, since=since, until=until,
-            archive=queries.archive(), ledger_name=name,
+            exported_at=exported, archive=queries.archive(), ledger_name=name,
             progress=lambda fraction, text: bar.progress(min(1.0, fraction), text=text))
     except ledger_file.LedgerError as exc:
         bar.empty()

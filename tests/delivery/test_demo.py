@@ -98,7 +98,11 @@ def test_run_starts_everything_and_ctrl_c_stops_it(clean_db, database_url, tmp_p
     ledger = tmp_path / "buggy-ledger.csv"
     ledger.write_text(wait_for(lambda: _with_rows(httpx.get(fetch.split()[-1], timeout=30).text),
                                60, "a movement in the buggy platform's ledger"))
-    reconciled = run_cli(*reconcile.split()[1:-1], str(ledger), env={"DATABASE_URL": database_url})
+    words = reconcile.split()
+    assert words[1:5] == ["reconcile", "--brand", "buggy", "buggy-ledger.csv"]
+    assert words[5] == "--exported-at"
+    reconciled = run_cli(*words[1:4], str(ledger), "--exported-at", "1m",
+                         env={"DATABASE_URL": database_url})
     assert reconciled.returncode in (0, 1), reconciled.stderr
     assert reconciled.stdout.startswith("brand buggy: ledger ")
 

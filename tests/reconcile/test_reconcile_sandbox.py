@@ -200,3 +200,22 @@ def test_callbacks_are_read_without_copy_under_a_wait_callback(delivered, clean_
     assert streamed.callbacks == copied.callbacks > 0
     assert streamed.summary.rows() == copied.summary.rows()
     assert [r.bet_id for r in streamed.mismatches] == [r.bet_id for r in copied.mismatches]
+
+
+def test_callbacks_delivered_after_the_export_are_not_expected_in_it(delivered, database_url,
+                                                                      tmp_path):
+    from datetime import datetime, timedelta
+
+    last = delivered[-1]   # the platform's latest movement, left out of the ledger
+    ledger = write_csv(tmp_path / "ledger.csv", delivered[:-1])
+    strict = json.loads(_reconcile(database_url, ledger, "--json").stdout)
+    assert {m["bet_id"]: m["verdict"] for m in strict["mismatches"]}[last["bet_id"]] == (
+        "missing_on_platform")
+    # said to be exported just before that callback was delivered: it is not expected yet
+    before = datetime.fromisoformat(last["at"]) - timedelta(milliseconds=1)
+    lenient = json.loads(_reconcile(database_url, ledger, "--exported-at", before.isoformat(),
+                                    "--json").stdout)
+    found = next(m for m in lenient["mismatches"] if m["bet_id"] == last["bet_id"])
+    assert found["verdict"] == "not_delivered_yet"
+    assert "delivered after the ledger was exported" in found["detail"]
+    assert lenient["exported_at"] == before.isoformat()

@@ -214,12 +214,12 @@ def test_an_undamaged_ledger_of_any_generated_traffic_matches(seed, bets, poor_e
     assert set(ledger) <= set(ours)
 
 
-def test_a_callback_delivered_after_the_ledgers_last_movement_is_not_missing():
+def test_a_callback_delivered_after_the_ledger_was_exported_is_not_missing():
     late = [cb(1, PLACE, "10"), Ours(2, "r2", SETTLE, "delivered", D(25), (), D(10), None,
                                      late=True)]
     waiting = judge("b", late, booked(("r1", "-10")), by_request=True)
     assert waiting.verdict == Verdict.NOT_DELIVERED_YET
-    assert "after the ledger's last movement" in waiting.detail
+    assert "after the ledger was exported" in waiting.detail
     assert judge("b", late, booked(("r1", "-10"), ("r2", "25")),
                  by_request=True).verdict == Verdict.MATCH
     nothing = [cb(1, PLACE, "10"), Ours(2, "r2", ACCEPT, "delivered", late=True)]
