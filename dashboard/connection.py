@@ -118,53 +118,54 @@ def limit_to_brands(engine: sa.Engine, brands: Callable[[], str],
         conn.exec_driver_sql("SELECT set_config(%s, %s, true)", (SCOPE_SETTING, statement))
 
 
-def battery_url(env: dict | None = None) -> str:
-    """The URL the Integration Test page records runs through: DASHBOARD_BATTERY_DATABASE_URL,
-    else the owner URL with the user swapped for callbacks_battery."""
+def _role_url(env: dict | None, variable: str, role: str) -> str:
+    """``variable`` when set, else the owner's URL with the user swapped for ``role``."""
     env = os.environ if env is None else env
-    explicit = env.get("DASHBOARD_BATTERY_DATABASE_URL")
+    explicit = env.get(variable)
     if explicit:
         return database.sqlalchemy_url(explicit)
-    return reader_url(database.database_url(settings.from_env(env)), BATTERY_ROLE)
+    return reader_url(database.database_url(settings.from_env(env)), role)
 
 
-def battery_engine(url: str, brand_id: int,
-                   key: Callable[[], bytes] | None = None) -> sa.Engine:
-    """A one-connection engine that records runs of one brand: its transactions see (and may
-    write) that brand only. Not read-only, unlike :func:`make_engine`."""
+def _one_brand_engine(url: str, brand_id: int, name: str,
+                      key: Callable[[], bytes] | None) -> sa.Engine:
+    """A one-connection engine whose transactions see (and may write) one brand only; not
+    read-only, unlike :func:`make_engine`. ``name`` shows in ``pg_stat_activity``."""
     engine = sa.create_engine(
         database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=1, max_overflow=1,
-        connect_args={"application_name": "callbacks-dashboard-battery",
+        connect_args={"application_name": f"callbacks-dashboard-{name}",
                       "connect_timeout": database.CONNECT_TIMEOUT_S,
                       "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
     setting = brands_setting([brand_id])
     limit_to_brands(engine, lambda: setting, key)
     return engine
+
+
+def battery_url(env: dict | None = None) -> str:
+    """The URL the Integration Test page records runs through: DASHBOARD_BATTERY_DATABASE_URL,
+    else the owner URL with the user swapped for callbacks_battery."""
+    return _role_url(env, "DASHBOARD_BATTERY_DATABASE_URL", BATTERY_ROLE)
+
+
+def battery_engine(url: str, brand_id: int,
+                   key: Callable[[], bytes] | None = None) -> sa.Engine:
+    """A one-connection engine that records runs of one brand: its transactions see (and may
+    write) that brand only."""
+    return _one_brand_engine(url, brand_id, "battery", key)
 
 
 def reconciler_url(env: dict | None = None) -> str:
     """The URL the Reconcile page records reconciliations through:
     DASHBOARD_RECONCILER_DATABASE_URL, else the owner URL with the user swapped for
     callbacks_reconciler."""
-    env = os.environ if env is None else env
-    explicit = env.get("DASHBOARD_RECONCILER_DATABASE_URL")
-    if explicit:
-        return database.sqlalchemy_url(explicit)
-    return reader_url(database.database_url(settings.from_env(env)), RECONCILER_ROLE)
+    return _role_url(env, "DASHBOARD_RECONCILER_DATABASE_URL", RECONCILER_ROLE)
 
 
 def reconciler_engine(url: str, brand_id: int,
                       key: Callable[[], bytes] | None = None) -> sa.Engine:
     """A one-connection engine that records reconciliations of one brand: its transactions see
     (and may add to) that brand only."""
-    engine = sa.create_engine(
-        database.sqlalchemy_url(url), pool_pre_ping=True, pool_size=1, max_overflow=1,
-        connect_args={"application_name": "callbacks-dashboard-reconciler",
-                      "connect_timeout": database.CONNECT_TIMEOUT_S,
-                      "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
-    setting = brands_setting([brand_id])
-    limit_to_brands(engine, lambda: setting, key)
-    return engine
+    return _one_brand_engine(url, brand_id, "reconciler", key)
 
 
 #: The PostgreSQL role the back-office acts as (retry, cancel; created by migration 009).
@@ -174,11 +175,7 @@ OPERATOR_ROLE = "callbacks_operator"
 def operator_url(env: dict | None = None) -> str:
     """The URL the integration manager's actions use: DASHBOARD_OPERATOR_DATABASE_URL, else
     the owner's URL with the user swapped for ``callbacks_operator``."""
-    env = os.environ if env is None else env
-    explicit = env.get("DASHBOARD_OPERATOR_DATABASE_URL")
-    if explicit:
-        return database.sqlalchemy_url(explicit)
-    return reader_url(database.database_url(settings.from_env(env)), OPERATOR_ROLE)
+    return _role_url(env, "DASHBOARD_OPERATOR_DATABASE_URL", OPERATOR_ROLE)
 
 
 def make_operator_engine(url: str, brands: Callable[[], str] | None = None,
