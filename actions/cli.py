@@ -11,21 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 
 import contract
-from delivery import audit, database, migrate, settings
-from delivery.errors import InvalidInput
+from delivery import audit, database, migrate, settings, times
 
 from . import plans, store
 from .errors import ActionRefused
-
-_RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
 def _engine() -> sa.Engine:
@@ -43,22 +38,8 @@ def _actor(args, engine: sa.Engine) -> store.Actor:
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """``--since``: an ISO 8601 time (UTC unless it says otherwise) or an age such as ``2h``,
-    ``30m``, ``1d``."""
-    now = now or datetime.now(UTC)
-    value = text.strip()
-    relative = _RELATIVE.match(value)
-    if relative:
-        return now - timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
-    try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"--since {text!r} is not a time: give an ISO 8601 time "
-                           "(2026-11-29T08:00, UTC unless it has an offset) or an age (30m, 2h, "
-                           "1d)", field="since", value=text) from None
-    at = store.utc(at)
-    if at > now:
-        raise InvalidInput(f"--since {text!r} is in the future", field="since", value=text)
-    return at
+    ``30m``, ``1d``; not in the future."""
+    return times.parse_time(text, "--since", now, future=False)
 
 
 # --- output ---------------------------------------------------------------------------------

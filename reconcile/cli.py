@@ -6,18 +6,14 @@ naming the column, line or value; nothing written).
 from __future__ import annotations
 
 import json
-import re
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from delivery import audit, brands, database, migrate, settings
+from delivery import audit, brands, database, migrate, settings, times
 from delivery.errors import InvalidInput
 
 from .verdicts import MEANINGS, Verdict
 
-_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 #: Most non-matching bets printed (``--csv`` and ``--json`` have them all).
 SHOWN = 50
 
@@ -53,31 +49,16 @@ def register(subparsers) -> None:
     cmd.set_defaults(func=cmd_reconcile)
 
 
-def parse_time(text: str, option: str, now: datetime | None = None) -> datetime:
-    """An ISO 8601 time (UTC unless it says otherwise) or an age (``30m``, ``2h``, ``7d``)."""
-    now = now or datetime.now(UTC)
-    value = text.strip()
-    relative = _RELATIVE.match(value)
-    if relative:
-        return now - timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
-    try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"{option} {text!r} is not a time: give an ISO 8601 time "
-                           "(2026-11-29T08:00, UTC unless it has an offset) or an age (30m, 2h, "
-                           "7d)", field=option.lstrip("-"), value=text) from None
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-
-
 def cmd_reconcile(args) -> int:
     from archive import reader
 
     from . import ledger, run, store
 
     columns = ledger.parse_columns(args.column)
-    since = parse_time(args.since, "--since") if args.since else None
-    until = parse_time(args.until, "--until") if args.until else None
-    exported_at = parse_time(args.exported_at, "--exported-at") if args.exported_at else None
+    since = times.parse_time(args.since, "--since") if args.since else None
+    until = times.parse_time(args.until, "--until") if args.until else None
+    exported_at = (times.parse_time(args.exported_at, "--exported-at") if args.exported_at
+                   else None)
     if since and until and until <= since:
         raise InvalidInput(f"--until {args.until!r} is not after --since {args.since!r}",
                            field="until", value=args.until)
