@@ -282,6 +282,27 @@ def test_breakdowns_count_unknown_apart_and_sending_as_no_failure(open_page, sce
     assert answers["5xx"] == 2  # bet-5xx's settle and bet-gaveup's place
 
 
+def test_breakdowns_offer_bars_of_five_minutes_for_a_day(open_page, scenario_db):
+    import json
+    from datetime import timedelta
+
+    import pyarrow as pa
+    import sqlalchemy as sa
+
+    with scenario_db.connect() as conn:
+        total = conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one()
+    app = open_page("breakdowns")
+    bars = next(s for s in app.selectbox if s.label == "Bars")
+    assert bars.value == timedelta(hours=1)
+    assert bars.options == ["per 5 min", "per 15 min", "per hour", "per 6 h"]
+    bars.set_value(timedelta(minutes=5)).run()
+    by_class = app.get("vega_lite_chart")[0].proto
+    assert json.loads(by_class.spec)["encoding"]["y"]["title"] == "attempts per 5 min"
+    [data] = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in by_class.datasets]
+    assert data["attempts"].sum() == total
+    assert all(t.minute % 5 == 0 and t.second == 0 for t in data["time"])
+
+
 def test_api_reference_renders_every_destination(open_page):
     import contract
 
