@@ -56,7 +56,7 @@ def money_chart(data: pd.DataFrame) -> alt.Chart:
         x=alt.X("sum(amount):Q", title="amount, in each bar's own currency"),
         color=alt.Color("kind:N", title=None, scale=MONEY_COLORS,
                         legend=alt.Legend(orient="bottom", direction="vertical")),
-        tooltip=["label:N", "kind:N", alt.Tooltip("amount:Q", format=",.2f")],
+        tooltip=["label:N", "kind:N", alt.Tooltip("shown:N", title="amount")],
     )
 
 

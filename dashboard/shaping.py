@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from delivery.records import OPEN_STATES, AttemptOutcome, CallbackState
+from health.money import shown_amount
 
 from .filters import ANY_TIME, format_group_ids
 
@@ -121,13 +122,19 @@ def odds_label(bet_type: int | None, odds: list[dict] | None) -> str:
     return f"{total:.2f}"
 
 
-def stake_label(stake) -> str:
+def stake_label(stake, currency: str | None = None) -> str:
+    """A stake in its currency's minor units (``5.50``, ``EUR 5.50``, ``JPY 550``); text that
+    is not a number is shown as it is."""
     if stake is None:
         return ""
     try:
-        return f"{Decimal(str(stake)):.2f}"
+        amount = Decimal(str(stake))
     except InvalidOperation:
         return str(stake)
+    if not amount.is_finite():
+        return str(stake)
+    shown = shown_amount(amount, currency)
+    return f"{currency} {shown}" if currency else shown
 
 
 def callback_trouble(callbacks: int | None, troubled: int | None, last_state: str | None,

@@ -319,3 +319,20 @@ def test_chart_axes_and_tooltips_write_shares_with_one_decimal_and_counts_groupe
         assert counted and all(t["format"] == ",d" for t in counted)
     for channel in _encodings(charts.answers_by(frame, "brand", "By brand")):
         assert channel.get("axis", {}).get("format") != "%"
+
+
+def test_restrictions_and_foreign_params_become_key_value_rows():
+    restrictions = tables.restrictions_table([
+        {"type": "odd_status", "context": {"max_bet": None, "odd_id": "o-1", "is_active": False}},
+        "free text"])
+    assert restrictions.values.tolist() == [["odd_status", "max_bet", "null"],
+                                            ["odd_status", "odd_id", "o-1"],
+                                            ["odd_status", "is_active", "false"],
+                                            ["", "", "free text"]]
+    headers = {"foreign-params": '{"token":"***#a1b2","p":{"pin":"***#c3d4"},"l":["x",1]}'}
+    params = tables.params_table(tables.foreign_params(headers))
+    assert params.values.tolist() == [["token", "***#a1b2"], ["p.pin", "***#c3d4"],
+                                      ["l[0]", "x"], ["l[1]", "1"]]
+    assert tables.params_table(tables.foreign_params({"Foreign-Params": "***#e5f6"})
+                               ).values.tolist() == [["", "***#e5f6"]]
+    assert tables.foreign_params({"X-Request-ID": "r"}) is None
