@@ -18,6 +18,20 @@ _HEIGHT = 240
 TIME_AXIS = alt.Axis(labelExpr="timeFormat(datum.value, '%H:%M') == '00:00' ? "
                                "timeFormat(datum.value, '%d %b') : "
                                "timeFormat(datum.value, '%H:%M')", labelOverlap=True)
+#: Shares on axes: one decimal at most (``87.7%``, ``90%``), whatever the ticks; d3's bare
+#: ``%`` writes six decimals when the axis spans a single value.
+PERCENT_AXIS = ".1~%"
+#: Shares in tooltips: always one decimal.
+PERCENT = ".1%"
+#: Counts: whole numbers with thousands separators (``12,345``).
+COUNT = ",d"
+#: An axis of counts: no fractional ticks, thousands separated.
+COUNT_AXIS = alt.Axis(format=COUNT, tickMinStep=1)
+TIME_TOOLTIP = alt.Tooltip("time:T", title="time", format="%Y-%m-%d %H:%M")
+
+
+def _count(field: str) -> alt.Tooltip:
+    return alt.Tooltip(f"{field}:Q", format=COUNT)
 
 
 def prepare(counts: pd.DataFrame, zone) -> pd.DataFrame:
@@ -69,11 +83,11 @@ def answers_over_time(frame: pd.DataFrame, bucket_label: str) -> alt.Chart:
     data = frame.groupby(["time", "answer"], as_index=False)["attempts"].sum()
     return alt.Chart(data, height=_HEIGHT).mark_bar().encode(
         x=alt.X("time:T", title=None, axis=TIME_AXIS),
-        y=alt.Y("attempts:Q", title=f"attempts per {bucket_label}"),
+        y=alt.Y("attempts:Q", title=f"attempts per {bucket_label}", axis=COUNT_AXIS),
         color=alt.Color("answer:N", scale=_ANSWER_SCALE, title="Answer",
                         sort=list(ANSWER_CLASSES)),
         order=alt.Order("order:Q"),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "answer:N", "attempts:Q"],
+        tooltip=[TIME_TOOLTIP, "answer:N", _count("attempts")],
     ).transform_calculate(order=f"indexof({list(ANSWER_CLASSES)!r}, datum.answer)")
 
 
@@ -88,9 +102,9 @@ def codes_over_time(frame: pd.DataFrame, bucket_label: str, top: int = 8) -> alt
     data = data.groupby(["time", "code"], as_index=False)["attempts"].sum()
     return alt.Chart(data, height=_HEIGHT).mark_bar().encode(
         x=alt.X("time:T", title=None, axis=TIME_AXIS),
-        y=alt.Y("attempts:Q", title=f"attempts per {bucket_label}"),
+        y=alt.Y("attempts:Q", title=f"attempts per {bucket_label}", axis=COUNT_AXIS),
         color=alt.Color("code:N", title="Code", scale=alt.Scale(scheme="tableau10")),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "code:N", "attempts:Q"],
+        tooltip=[TIME_TOOLTIP, "code:N", _count("attempts")],
     )
 
 
@@ -100,9 +114,9 @@ def answers_by(frame: pd.DataFrame, dimension: str, title: str) -> alt.Chart:
     return alt.Chart(data, height=alt.Step(26)).mark_bar().encode(
         y=alt.Y(f"{dimension}:N", title=None, axis=alt.Axis(labelLimit=260)),
         x=alt.X("sum(attempts):Q", title="attempts", stack="normalize",
-                axis=alt.Axis(format="%")),
+                axis=alt.Axis(format=PERCENT_AXIS)),
         color=alt.Color("answer:N", scale=_ANSWER_SCALE, title="Answer"),
-        tooltip=[f"{dimension}:N", "answer:N", "attempts:Q"],
+        tooltip=[f"{dimension}:N", "answer:N", _count("attempts")],
     ).properties(title=title)
 
 
@@ -116,10 +130,9 @@ def first_attempt_success(frame: pd.DataFrame) -> alt.Chart:
     data = data[first.values > 0]
     return alt.Chart(data, height=_HEIGHT).mark_line(point=True, color="#2f9e5b").encode(
         x=alt.X("time:T", title=None, axis=TIME_AXIS),
-        y=alt.Y("rate:Q", title="first attempts delivered", axis=alt.Axis(format="%"),
-                scale=alt.Scale(zero=False)),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"),
-                 alt.Tooltip("rate:Q", format=".1%")],
+        y=alt.Y("rate:Q", title="first attempts delivered",
+                axis=alt.Axis(format=PERCENT_AXIS), scale=alt.Scale(zero=False)),
+        tooltip=[TIME_TOOLTIP, alt.Tooltip("rate:Q", title="delivered", format=PERCENT)],
     )
 
 
@@ -132,11 +145,11 @@ def retries_and_exhaustions(frame: pd.DataFrame, bucket_label: str) -> alt.Chart
             .melt("time", var_name="kind", value_name="count"))
     return alt.Chart(data, height=_HEIGHT).mark_line(point=True).encode(
         x=alt.X("time:T", title=None, axis=TIME_AXIS),
-        y=alt.Y("count:Q", title=f"per {bucket_label}"),
+        y=alt.Y("count:Q", title=f"per {bucket_label}", axis=COUNT_AXIS),
         color=alt.Color("kind:N", title=None,
                         scale=alt.Scale(domain=["Retries", "Exhausted"],
                                         range=["#f28e2b", "#d6404e"])),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "kind:N", "count:Q"],
+        tooltip=[TIME_TOOLTIP, "kind:N", _count("count")],
     )
 
 
@@ -156,8 +169,8 @@ def unsupported_codes(frame: pd.DataFrame, top: int = 10) -> pd.DataFrame:
 def unsupported_chart(data: pd.DataFrame) -> alt.Chart:
     return alt.Chart(data, height=alt.Step(24)).mark_bar(color="#f28e2b").encode(
         y=alt.Y("label:N", title=None, sort="-x", axis=alt.Axis(labelLimit=320)),
-        x=alt.X("attempts:Q", title="attempts"),
-        tooltip=["error:N", "destination:N", "attempts:Q"],
+        x=alt.X("attempts:Q", title="attempts", axis=COUNT_AXIS),
+        tooltip=["error:N", "destination:N", _count("attempts")],
     ).transform_calculate(label="datum.error + ' · ' + datum.destination")
 
 
@@ -194,12 +207,11 @@ def latency_chart(data: pd.DataFrame) -> alt.Chart:
     return alt.Chart(data, height=_HEIGHT).mark_line(point=True).encode(
         x=alt.X("time:T", title=None, axis=TIME_AXIS),
         y=alt.Y("ms:Q", title="request duration, ms (log scale)",
-                scale=alt.Scale(type="log")),
+                scale=alt.Scale(type="log"), axis=alt.Axis(format=",~r")),
         color=alt.Color("percentile:N", title=None,
                         scale=alt.Scale(domain=["p50", "p90", "p99"],
                                         range=["#4c78a8", "#f28e2b", "#d6404e"])),
-        tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "percentile:N",
-                 alt.Tooltip("ms:Q", format=".0f")],
+        tooltip=[TIME_TOOLTIP, "percentile:N", alt.Tooltip("ms:Q", format=",.0f")],
     )
 
 
@@ -224,6 +236,6 @@ def verdict_bars(summary_rows: list[dict]) -> alt.Chart:
             .encode(y=alt.Y("verdict:N", sort=shown, title=None,
                             scale=alt.Scale(paddingInner=0.25)),
                     x=alt.X("bets:Q", title="bets",
-                            axis=alt.Axis(tickMinStep=1, format="d")),
+                            axis=COUNT_AXIS),
                     color=alt.Color("verdict:N", scale=scale, legend=None),
-                    tooltip=["verdict", "bets"]))
+                    tooltip=["verdict:N", _count("bets")]))

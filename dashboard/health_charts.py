@@ -4,6 +4,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from .charts import COUNT, COUNT_AXIS, PERCENT, PERCENT_AXIS
 from .health_shaping import CURRENT, PREVIOUS
 
 _HEIGHT = 220
@@ -25,25 +26,26 @@ def rate_chart(series: pd.DataFrame, field: str, title: str, bucket_label: str,
     data = series.dropna(subset=[field])
     return alt.Chart(data, height=_HEIGHT).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         x=alt.X("time:T", title=None),
-        y=alt.Y(f"{field}:Q", title=f"{title} per {bucket_label}", axis=alt.Axis(format="%"),
+        y=alt.Y(f"{field}:Q", title=f"{title} per {bucket_label}",
+                axis=alt.Axis(format=PERCENT_AXIS),
                 scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("brand:N", title="Brand", scale=brand_colors(brands)),
         # The heading says which line is which period; a legend of dashes drew no dashes.
         strokeDash=alt.StrokeDash("period:N", scale=_PERIOD_DASH, legend=None),
         detail="period:N",
         tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "brand:N", "period:N",
-                 alt.Tooltip(f"{field}:Q", format=".1%", title=title),
-                 alt.Tooltip("attempts:Q", title="attempts")],
+                 alt.Tooltip(f"{field}:Q", format=PERCENT, title=title),
+                 alt.Tooltip("attempts:Q", title="attempts", format=COUNT)],
     )
 
 
 def exhaustions_chart(data: pd.DataFrame, bucket_label: str, brands: list[str]) -> alt.Chart:
     return alt.Chart(data, height=_HEIGHT).mark_bar(color="#d6404e").encode(
         x=alt.X("time:T", title=None),
-        y=alt.Y("sum(exhausted):Q", title=f"exhausted per {bucket_label}"),
+        y=alt.Y("sum(exhausted):Q", title=f"exhausted per {bucket_label}", axis=COUNT_AXIS),
         color=alt.Color("brand:N", title="Brand", scale=brand_colors(brands)),
         tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "brand:N",
-                 alt.Tooltip("exhausted:Q")],
+                 alt.Tooltip("exhausted:Q", format=COUNT)],
     )
 
 
@@ -54,7 +56,7 @@ def money_chart(data: pd.DataFrame) -> alt.Chart:
         x=alt.X("sum(amount):Q", title="amount, in each bar's own currency"),
         color=alt.Color("kind:N", title=None, scale=MONEY_COLORS,
                         legend=alt.Legend(orient="bottom", direction="vertical")),
-        tooltip=["label:N", "kind:N", alt.Tooltip("amount:Q", format=",.2f")],
+        tooltip=["label:N", "kind:N", alt.Tooltip("shown:N", title="amount")],
     )
 
 
@@ -65,11 +67,11 @@ def heartbeat_chart(series: pd.DataFrame, bucket_label: str, brands: list[str]) 
     return alt.Chart(data, height=_HEIGHT).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         x=alt.X("time:T", title=None),
         y=alt.Y("success_rate:Q", title=f"heartbeats answered per {bucket_label}",
-                axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+                axis=alt.Axis(format=PERCENT_AXIS), scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("brand:N", title="Brand", scale=brand_colors(brands)),
         tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "brand:N",
-                 alt.Tooltip("success_rate:Q", format=".1%", title="answered"),
-                 alt.Tooltip("heartbeats:Q")],
+                 alt.Tooltip("success_rate:Q", format=PERCENT, title="answered"),
+                 alt.Tooltip("heartbeats:Q", format=COUNT)],
     )
 
 
@@ -79,8 +81,8 @@ def ended_chart(series: pd.DataFrame, bucket_label: str, brands: list[str]) -> a
     return alt.Chart(data, height=_HEIGHT).mark_bar().encode(
         x=alt.X("time:T", title=None),
         y=alt.Y("sum(ended):Q", title=f"sessions ended per {bucket_label}",
-                axis=alt.Axis(format="d", tickMinStep=1)),
+                axis=COUNT_AXIS),
         color=alt.Color("brand:N", title="Brand", scale=brand_colors(brands)),
         tooltip=[alt.Tooltip("time:T", format="%Y-%m-%d %H:%M"), "brand:N",
-                 alt.Tooltip("ended:Q", title="sessions ended")],
+                 alt.Tooltip("ended:Q", title="sessions ended", format=COUNT)],
     )

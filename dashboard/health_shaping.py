@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pandas as pd
 
 from delivery.records import AttemptOutcome
 from health.figures import BrandNow
-from health.money import plain_amount
+from health.money import plain_amount, shown_amount
 from health.state import DEGRADED, DOWN, HEALTHY, RECENT_WINDOW_S, duration
 
 #: Periods the page compares with the one before, as they appear in its URL (``?period=7d``).
@@ -83,15 +84,17 @@ def now_table(brands: list[BrandNow]) -> pd.DataFrame:
                                        "Money at risk"])
 
 
-def money_table(brands: list[BrandNow]) -> pd.DataFrame:
-    """One row per brand and currency with money at risk (amounts as exact decimal text)."""
+def money_table(brands: list[BrandNow], *, exact: bool = False) -> pd.DataFrame:
+    """One row per brand and currency with money at risk: amounts as text in the currency's
+    minor units, or with ``exact`` (exports) every digit kept."""
     rows = []
     for b in order_brands(brands):
         for r in b.money.currencies():
+            def text(amount, currency=r.currency):
+                return plain_amount(amount) if exact else shown_amount(amount, currency)
             rows.append({"Brand": b.brand, "Currency": r.currency or "(none)",
-                         "Held": plain_amount(r.held), "Owed": plain_amount(r.owed),
-                         "Total": plain_amount(r.total),
-                         "Exhausted": plain_amount(r.exhausted), "Callbacks": r.callbacks,
+                         "Held": text(r.held), "Owed": text(r.owed), "Total": text(r.total),
+                         "Exhausted": text(r.exhausted), "Callbacks": r.callbacks,
                          "held": float(r.held), "owed": float(r.owed)})
     return pd.DataFrame(rows, columns=["Brand", "Currency", "Held", "Owed", "Total",
                                        "Exhausted", "Callbacks", "held", "owed"])
@@ -101,13 +104,15 @@ def money_chart_data(money: pd.DataFrame) -> pd.DataFrame:
     """Bars of money at risk: one per brand and currency (never one axis per brand across
     currencies), split into held and owed."""
     if money.empty:
-        return pd.DataFrame(columns=["label", "kind", "amount", "currency"])
+        return pd.DataFrame(columns=["label", "kind", "amount", "currency", "shown"])
     data = money.assign(label=money["Brand"] + " · " + money["Currency"])
     data = data.melt(id_vars=["label", "Currency"], value_vars=["held", "owed"],
                      var_name="kind", value_name="amount")
     data["kind"] = data["kind"].map({"held": "stakes possibly held",
                                      "owed": "owed to players"})
     data = data[data["amount"] > 0].rename(columns={"Currency": "currency"})
+    data["shown"] = [f"{shown_amount(Decimal(str(a)), c)} {c}" for a, c in
+                     zip(data["amount"], data["currency"], strict=True)]
     return data.reset_index(drop=True)
 
 

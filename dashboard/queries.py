@@ -209,6 +209,7 @@ def fetch_investigation(bet_id: str, brand_id: int | None) -> dict:
             if bet is not None:
                 brand = next((b for b in brands() if b["id"] == bet["brand_id"]), {})
                 bet["timeout_s"] = brand.get("timeout_s")
+                bet["currency"] = brand.get("currency")
         archived = merged.from_archive or (bet is not None and not found)
         callbacks = merged.callbacks
         attempts = [dict(a, response_body=(a["response_body"] or "")[:2000] or None)

@@ -13,20 +13,49 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from delivery.records import OPEN_STATES, AttemptOutcome, CallbackState
+from health.money import shown_amount
 
 from .filters import ANY_TIME, format_group_ids
 
 # --- time -----------------------------------------------------------------------------------
 
+#: Bar widths a time chart offers, finest first, with how each is named on axes and menus.
+CHART_BUCKETS: dict[timedelta, str] = {
+    timedelta(minutes=1): "minute", timedelta(minutes=5): "5 min",
+    timedelta(minutes=15): "15 min", timedelta(hours=1): "hour", timedelta(hours=6): "6 h",
+    timedelta(days=1): "day"}
+#: Most bars a time chart offers to draw (the automatic choice for a long custom window may
+#: draw more: a day is the widest bar).
+MAX_BARS = 300
+#: Longest window bars under an hour are offered for (a day, with room for the minute a preset
+#: window reaches past now): they are counted from the attempts themselves, while wider bars
+#: read the hourly rollups.
+FINE_SPAN = timedelta(hours=25)
+#: The automatic bar width: the widest window each width is chosen for.
+_AUTO_BUCKETS = ((timedelta(hours=2), timedelta(minutes=1)),
+                 (timedelta(hours=12), timedelta(minutes=5)),
+                 (timedelta(days=3), timedelta(hours=1)),
+                 (timedelta(days=14), timedelta(hours=6)))
+
+
 def chart_bucket(span: timedelta) -> timedelta:
-    """Bar width for a chart covering ``span``: about 30–150 bars, never finer than a minute."""
-    for limit, bucket in ((timedelta(hours=2), timedelta(minutes=1)),
-                          (timedelta(hours=12), timedelta(minutes=10)),
-                          (timedelta(days=3), timedelta(hours=1)),
-                          (timedelta(days=14), timedelta(hours=6))):
+    """Bar width for a chart covering ``span``: about 30–150 bars, never finer than a minute;
+    a minute up to 2 hours, 5 minutes up to 12."""
+    for limit, bucket in _AUTO_BUCKETS:
         if span <= limit:
             return bucket
     return timedelta(days=1)
+
+
+def chart_buckets(span: timedelta) -> list[timedelta]:
+    """The bar widths worth offering for a chart covering ``span``, finest first: at most
+    :data:`MAX_BARS` bars and at least two, under an hour only up to :data:`FINE_SPAN`
+    (those read every attempt of the window). The automatic width is always among them."""
+    offered = [b for b in CHART_BUCKETS
+               if span / b <= MAX_BARS and span / b >= 2
+               and (b >= timedelta(hours=1) or span <= FINE_SPAN)]
+    auto = chart_bucket(span)
+    return sorted(set(offered) | {auto})
 
 
 def to_zone(value: datetime | None, zone) -> datetime | None:
@@ -93,13 +122,19 @@ def odds_label(bet_type: int | None, odds: list[dict] | None) -> str:
     return f"{total:.2f}"
 
 
-def stake_label(stake) -> str:
+def stake_label(stake, currency: str | None = None) -> str:
+    """A stake in its currency's minor units (``5.50``, ``EUR 5.50``, ``JPY 550``); text that
+    is not a number is shown as it is."""
     if stake is None:
         return ""
     try:
-        return f"{Decimal(str(stake)):.2f}"
+        amount = Decimal(str(stake))
     except InvalidOperation:
         return str(stake)
+    if not amount.is_finite():
+        return str(stake)
+    shown = shown_amount(amount, currency)
+    return f"{currency} {shown}" if currency else shown
 
 
 def callback_trouble(callbacks: int | None, troubled: int | None, last_state: str | None,

@@ -2,6 +2,7 @@
 names. Pure (pandas only), so the column rules are tested without Streamlit."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pandas as pd
@@ -308,6 +309,70 @@ def _one_line(text: str | None, limit: int = 160) -> str | None:
         return None
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[:limit - 1] + "…"
+
+
+# --- structures: restrictions and Foreign-Params --------------------------------------------
+
+#: The Foreign-Params header, whatever case it was sent in.
+FOREIGN_PARAMS_HEADER = "foreign-params"
+
+
+def value_text(value: object) -> str:
+    """A JSON value as a table cell: text as it is, ``null``/``true``/numbers as JSON, objects
+    and lists as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def restrictions_table(restrictions: object) -> pd.DataFrame:
+    """A bet's restrictions, one row per key of each one's context: Restriction (its type),
+    Key, Value. A restriction in another shape is shown whole, under no key."""
+    rows = []
+    for item in restrictions if isinstance(restrictions, list) else [restrictions]:
+        if isinstance(item, dict) and "type" in item:
+            kind, context = item.get("type"), item.get("context")
+        else:
+            kind, context = "", item
+        if isinstance(context, dict) and context:
+            rows += [{"Restriction": value_text(kind), "Key": str(key), "Value": value_text(v)}
+                     for key, v in context.items()]
+        else:
+            rows.append({"Restriction": value_text(kind), "Key": "",
+                         "Value": "" if context is None else value_text(context)})
+    return pd.DataFrame(rows, columns=["Restriction", "Key", "Value"])
+
+
+def foreign_params(headers: object) -> object | None:
+    """The Foreign-Params of stored request headers: the object (values masked as stored), the
+    header's text when it is not JSON, or None when the request carried none."""
+    if not isinstance(headers, dict):
+        return None
+    found = next((v for k, v in headers.items()
+                  if str(k).lower() == FOREIGN_PARAMS_HEADER), None)
+    if not isinstance(found, str):
+        return found
+    try:
+        return json.loads(found)
+    except ValueError:
+        return found
+
+
+def params_table(params: object) -> pd.DataFrame:
+    """Foreign-Params as Key / Value rows: nested keys joined with dots (``player.pin``), list
+    items by index (``devices[0]``); a header that is not an object is one row under no key."""
+    rows = []
+    stack: list[tuple[str, object]] = [("", params)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict) and value:
+            stack.extend((f"{path}.{k}" if path else str(k), v)
+                         for k, v in reversed(list(value.items())))
+        elif isinstance(value, list) and value:
+            stack.extend((f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+        else:
+            rows.append({"Key": path, "Value": value_text(value)})
+    return pd.DataFrame(rows, columns=["Key", "Value"])
 
 
 # --- reconciliations ------------------------------------------------------------------------

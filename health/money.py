@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 import contract
 from contract.payouts import format_amount
@@ -218,13 +218,40 @@ def from_rows(rows: Iterable[Mapping]) -> MoneyAtRisk:
     return money
 
 
+#: ISO 4217 minor units of the currencies that do not use two decimals; every other currency,
+#: and an amount with no currency, is shown with two.
+MINOR_UNITS: dict[str, int] = {
+    "BIF": 0, "CLP": 0, "ISK": 0, "JPY": 0, "KRW": 0, "PYG": 0, "UGX": 0, "VND": 0,
+    "XAF": 0, "XOF": 0,
+    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3}
+#: Minor units of a currency not in :data:`MINOR_UNITS` (and of no currency).
+DEFAULT_MINOR_UNITS = 2
+
+
+def minor_units(currency: str | None) -> int:
+    """Decimals a currency is written with (ISO 4217): ``JPY`` 0, ``KWD`` 3, most 2."""
+    return MINOR_UNITS.get((currency or "").strip().upper(), DEFAULT_MINOR_UNITS)
+
+
+def shown_amount(amount: Decimal, currency: str | None) -> str:
+    """``1,250.00`` (EUR), ``1,250`` (JPY), ``1,250.000`` (KWD): grouped thousands, rounded
+    half to even to the currency's minor units. For display only: amounts are stored, added and
+    compared exactly (see :func:`plain_amount`)."""
+    places = minor_units(currency)
+    rounded = Decimal(amount).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    if rounded.is_zero():
+        rounded = rounded.copy_abs()  # never "-0.00"
+    return f"{rounded:,.{places}f}"
+
+
 def plain_amount(amount: Decimal) -> str:
-    """``1,250.00``: grouped thousands, at least two decimals, no digits lost."""
+    """``1,250.00``: grouped thousands, at least two decimals, no digits lost (for exports)."""
     whole, _, fraction = format_amount(amount).partition(".")
     return f"{int(whole):,}" + (f".{fraction}" if fraction else "")
 
 
 def format_money(amount: Decimal, currency: str) -> str:
-    """``EUR 1,250.00``; an amount without a currency is written ``1,250.00 (no currency)``."""
-    grouped = plain_amount(amount)
+    """``EUR 1,250.00``, ``JPY 1,250`` (in the currency's minor units); an amount without a
+    currency is written ``1,250.00 (no currency)``."""
+    grouped = shown_amount(amount, currency)
     return f"{currency} {grouped}" if currency else f"{grouped} (no currency)"

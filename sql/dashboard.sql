@@ -3,8 +3,8 @@
 -- driver sends literals, so the planner drops the filters that are not set.
 
 -- name: brands
--- Every brand with its delivery settings, by name.
-SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight
+-- Every brand with its delivery settings and currency, by name.
+SELECT id, name, base_url, retry_schedule_s, timeout_s, max_in_flight, currency
 FROM brands ORDER BY name;
 
 -- name: bets
@@ -124,10 +124,11 @@ WHERE a.id = CAST(:attempt_id AS uuid)
   AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id);
 
 -- name: investigate_bet
--- The bet Investigate looks at, with its brand's name and timeout (within the selected brand).
+-- The bet Investigate looks at, with its brand's name, timeout and currency (within the
+-- selected brand).
 SELECT b.bet_id, b.status, b.player_id, b.bet_type, b.stake, b.odds, b.system_sizes,
        b.restrictions, b.placed_at, b.created_at, b.updated_at, br.name AS brand,
-       br.timeout_s
+       br.timeout_s, br.currency
 FROM bets b JOIN brands br ON br.id = b.brand_id
 WHERE b.bet_id = :bet_id AND (CAST(:brand_id AS integer) IS NULL OR b.brand_id = :brand_id);
 
@@ -145,9 +146,10 @@ ORDER BY id
 LIMIT :limit;
 
 -- name: investigate_attempts
--- The bet's attempts; a player session's heartbeats share its group id only by chance.
+-- The bet's attempts (request headers as stored: masked); a player session's heartbeats
+-- share its group id only by chance.
 SELECT a.id AS attempt_id, a.callback_id, a.destination, a.attempt_no, a.callback_created_at,
-       a.started_at, a.finished_at, a.duration_ms, a.response_status,
+       a.started_at, a.finished_at, a.duration_ms, a.request_headers, a.response_status,
        left(a.response_body, 2000) AS response_body, a.outcome, a.error_class, a.error_detail,
        a.error_code, a.next_attempt_at,
        'manual retry by ' || act.actor || ': ' || act.reason AS manual_note

@@ -2,16 +2,13 @@
 latency."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import streamlit as st
 
 from .. import charts, components, queries, tables
 from ..filters import ALL_TRAFFIC, BETS
-from ..shaping import chart_bucket, histogram_percentile
-
-_BUCKET_LABELS = {timedelta(minutes=1): "minute", timedelta(minutes=10): "10 min",
-                  timedelta(hours=1): "hour", timedelta(hours=6): "6 h", timedelta(days=1): "day"}
+from ..shaping import CHART_BUCKETS, chart_bucket, chart_buckets, histogram_percentile
 
 
 @components.guarded
@@ -20,12 +17,22 @@ def render() -> None:
     components.page_header(
         "Breakdowns", "How the platform answered our callbacks over time. Times in "
                       f"{scope.zone_name}.")
-    controls = st.columns([2, 2, 3])
+    controls = st.columns([2, 1, 2, 2])
     with controls[0]:
         window_from, window_to = components.window_picker(
             "Window", presets=("Last hour", "Last 24 h", "Last 7 days", "Last 30 days",
                                "Custom"))
+    span = window_to - window_from
+    offered = chart_buckets(span)
     with controls[1]:
+        # One widget per set of widths: a new window starts from its automatic width.
+        bucket = st.selectbox("Bars", offered, index=offered.index(chart_bucket(span)),
+                              format_func=lambda b: f"per {CHART_BUCKETS[b]}",
+                              key="bars_" + "_".join(str(int(b.total_seconds()))
+                                                     for b in offered),
+                              help="Bars under an hour count each attempt of the window; "
+                                   "wider bars read the hourly totals.")
+    with controls[2]:
         st.write("")
         include_tests = st.checkbox("Include Integration Test runs", key="tests",
                                     bind="query-params",
@@ -35,8 +42,7 @@ def render() -> None:
                                  help="Player sessions' heartbeats are left out by default: "
                                       "one per live session and interval, they would drown "
                                       "the bets' callbacks. Brand health has their figures.")
-    bucket = chart_bucket(window_to - window_from)
-    label = _BUCKET_LABELS[bucket]
+    label = CHART_BUCKETS[bucket]
     origin = datetime(2000, 1, 1, tzinfo=scope.zone)
     counts, latency = queries.breakdown(scope.brand_id, window_from, window_to, bucket, origin,
                                         include_tests,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import streamlit as st
 
 from alerts import rules as alert_rules
-from health.money import combined, plain_amount
+from health.money import combined, format_money, shown_amount
 from health.state import DEGRADED, DOWN, HEALTHY, RECENT_WINDOW_S, duration
 
 from .. import charts, components, health_charts, queries
@@ -92,9 +92,11 @@ def _money(brands) -> None:
     total = combined(b.money for b in brands).currencies()
     cols = st.columns(max(4, min(len(total), 6)))
     for col, risk in zip(cols, total, strict=False):
-        col.metric(f"At risk, {risk.currency or 'no currency'}", plain_amount(risk.total),
-                   help=f"Stakes possibly held {plain_amount(risk.held)}, owed to players "
-                        f"{plain_amount(risk.owed)}; {risk.callbacks:,} callback(s)")
+        col.metric(f"At risk, {risk.currency or 'no currency'}",
+                   shown_amount(risk.total, risk.currency),
+                   help=f"Stakes possibly held {format_money(risk.held, risk.currency)}, "
+                        f"owed to players {format_money(risk.owed, risk.currency)}; "
+                        f"{risk.callbacks:,} callback(s)")
     left, right = st.columns([3, 2], gap="large")
     with left:
         shown = money.drop(columns=["held", "owed"])
@@ -108,7 +110,8 @@ def _money(brands) -> None:
                                                           "ran out of retries: nobody will "
                                                           "send them unless asked to"),
             "Callbacks": st.column_config.NumberColumn(help="Callbacks counted")})
-        st.download_button("Money at risk CSV", shown.to_csv(index=False).encode(),
+        exact = money_table(brands, exact=True).drop(columns=["held", "owed"])
+        st.download_button("Money at risk CSV", exact.to_csv(index=False).encode(),
                            file_name="money-at-risk.csv", mime="text/csv",
                            icon=":material/download:", key="money_csv")
     with right:

@@ -242,8 +242,16 @@ def _expanded(attempt_id: str, scope) -> None:
                    "and cookie headers, and every Foreign-Params value but the brand's visible "
                    "keys, at any depth (`***#a1b2`: the same value shows the same four "
                    "characters, none of them the secret's).")
-        st.code(json.dumps(a["request_headers"], indent=2, ensure_ascii=False),
-                language="json")
+        headers = a["request_headers"] or {}
+        params = tables.foreign_params(headers)
+        st.code(json.dumps({k: v for k, v in headers.items()
+                            if str(k).lower() != tables.FOREIGN_PARAMS_HEADER},
+                           indent=2, ensure_ascii=False), language="json")
+        if params is not None:
+            st.markdown("**Foreign-Params**")
+            shown = tables.params_table(params)
+            st.dataframe(shown, hide_index=True, placeholder="",
+                         height=components.table_height(len(shown), 10))
     with response:
         if sending:
             st.info("No answer recorded yet: the request is still out.")

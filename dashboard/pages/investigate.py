@@ -87,6 +87,7 @@ def render() -> None:
         _actions_taken(bet_id, scope)
     with right:
         _bet(found["bet"], scope)
+        _foreign_params(found["attempts"])
         st.markdown("**Decision path**")
         st.markdown("\n".join(
             f"{i}. {'**→ ' + text + '**' if verdict.key in keys else text}"
@@ -171,16 +172,27 @@ def _bet(bet: dict | None, scope) -> None:
     kind = bet_type_label(bet["bet_type"], len(bet["odds"] or []), bet["system_sizes"])
     st.markdown(f"**Player** {markup.code(bet['player_id'] or '—')} · "
                 f"**Type** {markup.text(kind)} · "
-                f"**Stake** {markup.text(stake_label(bet['stake']) or '—')} · "
+                f"**Stake** {markup.text(stake_label(bet['stake'], bet.get('currency')) or '—')}"
+                " · "
                 f"**Brand** {markup.text(bet['brand'])}  \n"
                 f"**Created** {format_time(bet['created_at'], scope.zone)} "
                 f"({markup.text(scope.zone_name)})")
     if bet["restrictions"]:
-        st.caption("Restrictions: " + markup.text(", ".join(
-            f"{_get(r, 'type')} / {_get(r, 'context')}" for r in bet["restrictions"]),
-            limit=600))
+        st.markdown("**Restrictions**")
+        restrictions = tables.restrictions_table(bet["restrictions"])
+        st.dataframe(restrictions, hide_index=True, placeholder="",
+                     height=components.table_height(len(restrictions), 8))
 
 
-def _get(restriction: object, key: str) -> object:
-    """A restriction's field, whatever shape the stored restriction has."""
-    return restriction.get(key) if isinstance(restriction, dict) else restriction
+def _foreign_params(attempts: list[dict]) -> None:
+    """The Foreign-Params the bet's latest attempt carried, as stored (values masked)."""
+    sent = [p for p in (tables.foreign_params(a.get("request_headers")) for a in attempts)
+            if p is not None]
+    if not sent:
+        return
+    st.markdown("**Foreign-Params** of the latest attempt")
+    params = tables.params_table(sent[-1])
+    st.dataframe(params, hide_index=True, placeholder="",
+                 height=components.table_height(len(params), 8))
+    st.caption("Masked when stored (`***#a1b2`: the same value shows the same four "
+               "characters), but the keys the brand declared visible.")

@@ -175,7 +175,11 @@ def test_history_expanded_attempt_shows_payload_headers_and_response(open_page, 
     assert '"settle_amount": "25.00"' in shown                   # the payload sent
     fingerprint = masking.for_brand(brands.fingerprint_key(scenario_db)).fingerprint(
         "session-token-123456")
-    assert "session-token-123456" not in shown and fingerprint in shown  # secret masked
+    [params] = [f.value for f in app.dataframe if list(f.value.columns) == ["Key", "Value"]]
+    assert params.values.tolist() == [["token", fingerprint]]  # Foreign-Params, key by key
+    assert "session-token-123456" not in shown + params.to_string()  # secret masked
+    [headers] = [str(c.value) for c in app.code if "X-Request-ID" in str(c.value)]
+    assert "Foreign-Params" not in headers  # not as escaped JSON inside the headers' JSON
     assert '"code": "bet_not_found"' in shown                    # the full response
     assert "unsupported_error" in shown
 
@@ -247,6 +251,36 @@ def test_investigate_evidence_lists_the_failed_attempts(open_page):
     assert list(evidence["Outcome"]) == ["exhausted"]
 
 
+def test_investigate_shows_restrictions_and_foreign_params_as_key_value_tables(open_page):
+    # bet-gaveup's place ran out of retries: its decline carries the retry-limit restriction
+    app = open_page("investigate", bet="bet-gaveup")
+    frames = {tuple(f.value.columns): f.value for f in app.dataframe}
+    restrictions = frames[("Restriction", "Key", "Value")]
+    assert set(restrictions["Restriction"]) == {"internal_error"}
+    assert dict(zip(restrictions["Key"], restrictions["Value"], strict=True)) == {
+        "max_bet": "null", "sport_event_id": "null", "code": "place_retry_limit_reached"}
+    params = frames[("Key", "Value")]
+    assert list(params["Key"]) == ["token"]
+    assert params["Value"].iloc[0].startswith("***")  # masked as stored
+    shown = texts(app) + "".join(f.value.to_string() for f in app.dataframe)
+    assert "{'" not in shown and '\\"' not in shown and "session-token-123456" not in shown
+
+
+def test_investigate_shows_the_stake_in_the_currency_minor_units(open_page, scenario_db):
+    import sqlalchemy as sa
+
+    with scenario_db.begin() as conn:
+        conn.execute(sa.text("UPDATE bets SET stake = 5.505 WHERE bet_id = 'bet-delivered'"))
+        conn.execute(sa.text("UPDATE brands SET currency = 'EUR' WHERE name = 'alpha'"))
+    try:
+        app = open_page("investigate", bet="bet-delivered")
+    finally:
+        with scenario_db.begin() as conn:
+            conn.execute(sa.text("UPDATE brands SET currency = NULL WHERE name = 'alpha'"))
+    shown = texts(app)
+    assert "**Stake** EUR 5.50 ·" in shown and "5.505" not in shown
+
+
 # --- Breakdowns and API reference -----------------------------------------------------------
 
 def test_breakdowns_counts_every_attempt(open_page, scenario_db):
@@ -280,6 +314,27 @@ def test_breakdowns_count_unknown_apart_and_sending_as_no_failure(open_page, sce
     answers = data.groupby("answer")["attempts"].sum().to_dict()
     assert (answers["unknown"], answers["sending"]) == (1, 1)
     assert answers["5xx"] == 2  # bet-5xx's settle and bet-gaveup's place
+
+
+def test_breakdowns_offer_bars_of_five_minutes_for_a_day(open_page, scenario_db):
+    import json
+    from datetime import timedelta
+
+    import pyarrow as pa
+    import sqlalchemy as sa
+
+    with scenario_db.connect() as conn:
+        total = conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one()
+    app = open_page("breakdowns")
+    bars = next(s for s in app.selectbox if s.label == "Bars")
+    assert bars.value == timedelta(hours=1)
+    assert bars.options == ["per 5 min", "per 15 min", "per hour", "per 6 h"]
+    bars.set_value(timedelta(minutes=5)).run()
+    by_class = app.get("vega_lite_chart")[0].proto
+    assert json.loads(by_class.spec)["encoding"]["y"]["title"] == "attempts per 5 min"
+    [data] = [pa.ipc.open_stream(d.data.data).read_all().to_pandas() for d in by_class.datasets]
+    assert data["attempts"].sum() == total
+    assert all(t.minute % 5 == 0 and t.second == 0 for t in data["time"])
 
 
 def test_api_reference_renders_every_destination(open_page):

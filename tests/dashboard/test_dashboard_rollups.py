@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from dashboard import queries, shaping
+from dashboard.filters import EPOCH
 from delivery import brands
 
 
@@ -133,3 +135,54 @@ def test_an_attempt_left_sending_for_over_a_day_does_not_stop_the_rollups(clean_
 
     assert rolled_up_to(clean_db) == hour(now - timedelta(minutes=15))
     assert rollup(clean_db) == {"sending": (1, 0.0), "delivered": (1, 5.0)}
+
+
+def per_bucket(counts) -> dict[datetime, int]:
+    totals = counts.groupby("bucket")["attempts"].sum()
+    return {b.to_pydatetime().astimezone(UTC): int(n) for b, n in totals.items()}
+
+
+def test_a_one_hour_window_is_drawn_in_minutes_counted_from_the_attempts(clean_db, brand_id,
+                                                                         reader_env):
+    # Given attempts in two minutes of the last hour (one of them a retry that failed)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    incident = now - timedelta(minutes=12)
+    for second in (5, 20, 50):
+        add_attempt(clean_db, brand_id, incident + timedelta(seconds=second), "failed", 30.0,
+                    503, error_class="http_status")
+    add_attempt(clean_db, brand_id, incident + timedelta(minutes=1, seconds=1), "delivered",
+                12.0, 204, attempt_no=2)
+    add_attempt(clean_db, brand_id, now - timedelta(minutes=70), "delivered", 9.0, 204)
+
+    # When Breakdowns reads the last hour at its automatic bar width
+    window_from = now - timedelta(hours=1)
+    bucket = shaping.chart_bucket(now - window_from)
+    counts, latency = queries.fetch_breakdown(None, window_from, now, bucket, EPOCH, False)
+
+    # Then each minute is a bar of its own, and the attempt before the window is left out
+    assert bucket == timedelta(minutes=1)
+    assert per_bucket(counts) == {incident: 3, incident + timedelta(minutes=1): 1}
+    assert int(counts["retries"].sum()) == 1
+    assert int(latency["attempts"].sum()) == 4
+
+
+def test_bars_under_an_hour_read_the_attempts_and_hours_read_the_rollup(clean_db, brand_id,
+                                                                        reader_env):
+    # Given a rolled-up hour with attempts at minutes 5 and 20
+    start = hour(datetime.now(UTC)) - timedelta(hours=3)
+    for minute in (5, 5, 20):
+        add_attempt(clean_db, brand_id, start + timedelta(minutes=minute), "delivered", 8.0, 204)
+    refresh(clean_db)
+    assert rolled_up_to(clean_db) > start
+
+    # When the hour is drawn in 5-minute bars, and in hourly ones
+    window = (start, start + timedelta(hours=1))
+    fine, _ = queries.fetch_breakdown(None, *window, timedelta(minutes=5), EPOCH, False)
+    with clean_db.begin() as conn:  # an hourly bar must come from the rollup alone
+        conn.execute(sa.text("DELETE FROM attempts"))
+    coarse, _ = queries.fetch_breakdown(None, *window, timedelta(hours=1), EPOCH, False)
+
+    # Then the 5-minute bars keep the minutes apart; the hourly bar is the rollup's hour
+    assert per_bucket(fine) == {start + timedelta(minutes=5): 2,
+                                start + timedelta(minutes=20): 1}
+    assert per_bucket(coarse) == {start: 3}

@@ -74,12 +74,34 @@ def test_custom_window_is_converted_to_utc_and_checked():
 
 @pytest.mark.parametrize("span, bucket", [
     (timedelta(hours=1), timedelta(minutes=1)),
+    (timedelta(hours=2), timedelta(minutes=1)),
+    (timedelta(hours=6), timedelta(minutes=5)),
+    (timedelta(hours=12), timedelta(minutes=5)),
     (timedelta(hours=24), timedelta(hours=1)),
     (timedelta(days=7), timedelta(hours=6)),
     (timedelta(days=30), timedelta(days=1)),
 ])
 def test_chart_bucket_keeps_charts_readable(span, bucket):
     assert shaping.chart_bucket(span) == bucket
+
+
+@pytest.mark.parametrize("span, offered", [
+    (timedelta(hours=1), ["minute", "5 min", "15 min"]),
+    (timedelta(hours=24, minutes=1), ["5 min", "15 min", "hour", "6 h"]),
+    (timedelta(days=7), ["hour", "6 h", "day"]),
+    (timedelta(days=30), ["6 h", "day"]),
+    (timedelta(days=400), ["day"]),
+])
+def test_bar_widths_offered_fit_the_window(span, offered):
+    widths = shaping.chart_buckets(span)
+    assert [shaping.CHART_BUCKETS[b] for b in widths] == offered
+    assert shaping.chart_bucket(span) in widths
+    assert all(span / b <= shaping.MAX_BARS for b in widths if b != shaping.chart_bucket(span))
+
+
+def test_bars_under_an_hour_only_for_windows_read_from_the_attempts():
+    for span in (timedelta(hours=26), timedelta(days=3)):
+        assert min(shaping.chart_buckets(span)) >= timedelta(hours=1)
 
 
 def test_times_are_shown_in_the_viewers_zone():

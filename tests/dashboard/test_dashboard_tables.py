@@ -293,3 +293,46 @@ def test_time_axes_use_a_24_hour_clock():
                   charts.retries_and_exhaustions(frame, "hour")):
         axis = chart.to_dict()["encoding"]["x"]["axis"]
         assert "%H:%M" in axis["labelExpr"] and "%I" not in axis["labelExpr"]
+
+
+def _encodings(chart) -> list[dict]:
+    """Every channel of a chart's spec (a layered chart's too)."""
+    spec = chart.to_dict()
+    layers = spec.get("layer", [spec])
+    return [channel for layer in layers for channel in layer.get("encoding", {}).values()
+            if isinstance(channel, dict)]
+
+
+def test_chart_axes_and_tooltips_write_shares_with_one_decimal_and_counts_grouped():
+    frame = charts.prepare(counts_frame().iloc[:1], UTC)  # one bucket: the axis spans one value
+    rate = charts.first_attempt_success(frame).to_dict()["encoding"]
+    assert rate["y"]["axis"]["format"] == ".1~%"
+    assert [t.get("format") for t in rate["tooltip"] if t["field"] == "rate"] == [".1%"]
+    share = charts.answers_by(frame, "destination", "By destination").to_dict()["encoding"]
+    assert share["x"]["axis"]["format"] == ".1~%"
+    for chart in (charts.answers_over_time(frame, "minute"),
+                  charts.codes_over_time(frame, "minute"),
+                  charts.retries_and_exhaustions(frame, "minute")):
+        encoding = chart.to_dict()["encoding"]
+        assert encoding["y"]["axis"]["format"] == ",d"
+        counted = [t for t in encoding["tooltip"] if t.get("type") == "quantitative"]
+        assert counted and all(t["format"] == ",d" for t in counted)
+    for channel in _encodings(charts.answers_by(frame, "brand", "By brand")):
+        assert channel.get("axis", {}).get("format") != "%"
+
+
+def test_restrictions_and_foreign_params_become_key_value_rows():
+    restrictions = tables.restrictions_table([
+        {"type": "odd_status", "context": {"max_bet": None, "odd_id": "o-1", "is_active": False}},
+        "free text"])
+    assert restrictions.values.tolist() == [["odd_status", "max_bet", "null"],
+                                            ["odd_status", "odd_id", "o-1"],
+                                            ["odd_status", "is_active", "false"],
+                                            ["", "", "free text"]]
+    headers = {"foreign-params": '{"token":"***#a1b2","p":{"pin":"***#c3d4"},"l":["x",1]}'}
+    params = tables.params_table(tables.foreign_params(headers))
+    assert params.values.tolist() == [["token", "***#a1b2"], ["p.pin", "***#c3d4"],
+                                      ["l[0]", "x"], ["l[1]", "1"]]
+    assert tables.params_table(tables.foreign_params({"Foreign-Params": "***#e5f6"})
+                               ).values.tolist() == [["", "***#e5f6"]]
+    assert tables.foreign_params({"X-Request-ID": "r"}) is None

@@ -41,7 +41,8 @@ def test_amounts_add_up_per_currency_and_never_across():
         Decimal("10.00"), Decimal("30.00"), Decimal("4.50"), Decimal("40.00"))
     assert (usd.total, usd.callbacks) == (Decimal("99.999"), 1)
     assert unnamed.total == Decimal(1)
-    assert total.label() == "USD 99.999 · EUR 40.00 · 1.00 (no currency)"
+    assert (usd.total, usd.callbacks) == (Decimal("99.999"), 1)  # added exactly, shown rounded
+    assert total.label() == "USD 100.00 · EUR 40.00 · 1.00 (no currency)"
     assert total.largest().currency == "USD"
 
 
@@ -79,6 +80,28 @@ def test_currency_is_the_first_one_named(given, expected):
 def test_money_is_written_with_its_currency():
     assert money.format_money(Decimal("1234567.5"), "EUR") == "EUR 1,234,567.50"
     assert money.format_money(Decimal("0"), "") == "0.00 (no currency)"
+
+
+@pytest.mark.parametrize("amount, currency, shown", [
+    ("5.501", "EUR", "5.50"), ("1234567.5", "EUR", "1,234,567.50"),
+    ("2.125", "EUR", "2.12"), ("2.135", "EUR", "2.14"),  # half to even
+    ("1234.5", "JPY", "1,234"), ("1235.5", "JPY", "1,236"), ("950", "KRW", "950"),
+    ("1.2345", "KWD", "1.234"), ("1.2355", "BHD", "1.236"), ("3", "OMR", "3.000"),
+    ("0.5", "TND", "0.500"), ("7.0005", "JOD", "7.000"),
+    ("5.501", "", "5.50"), ("5.501", None, "5.50"), ("5.5", "XYZ", "5.50"),
+    ("5.501", "jpy", "6"), ("-0.004", "EUR", "0.00"),
+])
+def test_money_is_shown_in_the_currencys_minor_units(amount, currency, shown):
+    assert money.shown_amount(Decimal(amount), currency) == shown
+
+
+def test_minor_units_round_only_the_text():
+    amount = Decimal("5.501")
+    assert money.format_money(amount, "EUR") == "EUR 5.50"
+    assert money.format_money(Decimal("1234.5"), "JPY") == "JPY 1,234"
+    assert money.plain_amount(amount) == "5.501" and amount == Decimal("5.501")
+    assert (money.minor_units("JPY"), money.minor_units("KWD"), money.minor_units("EUR"),
+            money.minor_units("")) == (0, 3, 2, 2)
 
 
 def test_risk_sources_come_from_the_contract():
