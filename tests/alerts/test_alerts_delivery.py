@@ -39,6 +39,15 @@ def _wait_until(condition, what: str, limit_s: float = 20.0):
         time.sleep(0.05)
 
 
+@pytest.fixture(autouse=True)
+def few_attempts(clean_db):
+    """Failure rates judged from 5 attempts and resolved at once (the rules here are about
+    firing and notifying; volume and hysteresis have tests of their own below)."""
+    for kind in ("failure_rate", "heartbeat_failure_rate"):
+        alert_store.set_rule(clean_db, kind, Decimal(25), window_s=600, min_attempts=5,
+                             quiet_s=0)
+
+
 @pytest.fixture
 def hook():
     """A receiver of alert notifications (answers 200), registered as the one alert URL."""
@@ -235,7 +244,8 @@ def test_heartbeat_failure_rate_fires_from_recorded_heartbeats(clean_db, hook):
 
     # A brand's own rule with a higher threshold and a shorter window: it resolves
     alert_store.set_rule(clean_db, "heartbeat_failure_rate", Decimal(90), window_s=300,
-                         brand_id=brands.brand_named(clean_db, "acme").id)
+                         brand_id=brands.brand_named(clean_db, "acme").id,
+                         resolve_below=Decimal(90), quiet_s=0, min_attempts=5)
     events = alert_store.evaluate(clean_db)
     assert [(e.brand, e.kind, e.status) for e in events] == [
         ("acme", "heartbeat_failure_rate", "resolved")]
