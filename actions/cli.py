@@ -114,7 +114,9 @@ def cmd_retry(args) -> int:
     engine = _engine()
     result = store.retry(engine, args.group_id, _actor(args, engine),
                            request_id=args.request_id,
-                           include_delivered=args.include_delivered, dry_run=args.dry_run)
+                           include_delivered=args.include_delivered,
+                           include_integration_test=args.include_integration_test,
+                           dry_run=args.dry_run)
     return _report(args, result)
 
 
@@ -123,7 +125,8 @@ def cmd_recover(args) -> int:
     actor = _actor(args, engine)
     since = parse_since(args.since)
     options = dict(destination=args.destination, outcome=args.outcome,
-                   include_delivered=args.include_delivered)
+                   include_delivered=args.include_delivered,
+                   include_integration_test=args.include_integration_test)
     preview = store.recover(engine, args.brand, since, actor, dry_run=True, **options)
     if args.dry_run:
         return _report(args, preview)
@@ -146,6 +149,7 @@ def cmd_cancel(args) -> int:
     engine = _engine()
     actor = _actor(args, engine)
     preview = store.cancel(engine, args.group_id, actor, request_id=args.request_id,
+                             include_integration_test=args.include_integration_test,
                              dry_run=True)
     if args.dry_run:
         return _report(args, preview)
@@ -159,6 +163,7 @@ def cmd_cancel(args) -> int:
             print("nothing was changed")
             return 1
     result = store.cancel(engine, args.group_id, actor, request_id=args.request_id,
+                            include_integration_test=args.include_integration_test,
                             expect=len(preview.changes))
     return _report(args, result)
 
@@ -227,6 +232,12 @@ def _common(parser: argparse.ArgumentParser, *, confirm: bool = False) -> None:
         parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
 
+def _include_integration_test(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--include-integration-test", action="store_true",
+                        help="also act on the Integration Test's bets (origin "
+                             "integration_test, e.g. its balance probe); left alone otherwise")
+
+
 def register(sub) -> None:
     """Add ``retry``, ``recover``, ``cancel`` and ``actions`` to the root parser."""
     retry = sub.add_parser(
@@ -239,6 +250,7 @@ def register(sub) -> None:
     retry.add_argument("--request-id", metavar="R", help="this callback (and what follows it)")
     retry.add_argument("--include-delivered", action="store_true",
                        help="also send delivered/rejected callbacks again (same request_id)")
+    _include_integration_test(retry)
     _common(retry)
     retry.set_defaults(func=cmd_retry)
 
@@ -256,6 +268,7 @@ def register(sub) -> None:
                          help="exhausted (default), or failed: also heads waiting for a retry")
     recover.add_argument("--include-delivered", action="store_true",
                          help="also send delivered/rejected callbacks again (same request_id)")
+    _include_integration_test(recover)
     _common(recover, confirm=True)
     recover.set_defaults(func=cmd_recover)
 
@@ -266,6 +279,7 @@ def register(sub) -> None:
                     "the head cancels the callbacks behind it too, after confirmation.")
     cancel.add_argument("--group-id", required=True, metavar="BET", help="the Bet ID")
     cancel.add_argument("--request-id", metavar="R", help="a queued callback of the bet")
+    _include_integration_test(cancel)
     _common(cancel, confirm=True)
     cancel.set_defaults(func=cmd_cancel)
 

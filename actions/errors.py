@@ -6,6 +6,7 @@
         │                       done as asked; nothing was changed
         ├── UnknownBet          no bet has this Bet ID
         ├── GroupBusy           a callback of the bet is being sent right now
+        ├── IntegrationTestBet  the bet is the Integration Test's, left alone unless asked
         └── WrongState          the callbacks are not in a state the action applies to
 
 The message of each is written for the person who has to act on it.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from delivery.errors import CallbackDeskError
 
-__all__ = ["ActionRefused", "UnknownBet", "GroupBusy", "WrongState"]
+__all__ = ["ActionRefused", "UnknownBet", "GroupBusy", "IntegrationTestBet", "WrongState"]
 
 
 class ActionRefused(CallbackDeskError):
@@ -33,3 +34,8 @@ class GroupBusy(ActionRefused):
 class WrongState(ActionRefused):
     """The callbacks are not in a state the action applies to; the message says what they are
     and what would work."""
+
+
+class IntegrationTestBet(ActionRefused):
+    """The bet is the Integration Test's (callbacks of origin ``integration_test``, such as its
+    balance probe): actions leave it alone unless ``--include-integration-test`` asks for it."""

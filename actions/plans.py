@@ -14,7 +14,10 @@ The rules that keep a bet's order whatever an action does:
   delivered or rejected ones only with ``include_delivered``, with the same request_id), else
   the action is refused: sending it alone would reach the platform after a later callback;
 - callbacks still queued behind wait again behind what is sent again;
-- skipped callbacks stay skipped: they were skipped on purpose (a rejected place, a cancel).
+- skipped callbacks stay skipped: they were skipped on purpose (a rejected place, a cancel);
+- the Integration Test's bets (callbacks of origin ``integration_test``, such as the balance
+  probe) are left alone unless ``include_integration_test`` asks for them: they belong to a
+  run of the battery, not to the sportsbook's players.
 """
 from __future__ import annotations
 
@@ -23,11 +26,13 @@ from datetime import datetime
 
 from delivery.records import CallbackState as State
 
-from .errors import GroupBusy, WrongState
+from .errors import GroupBusy, IntegrationTestBet, WrongState
 
 OPEN = (State.WAITING, State.PENDING, State.IN_FLIGHT)
 #: States of a callback the platform answered for good.
 ANSWERED = (State.DELIVERED, State.REJECTED)
+#: The origin of the Integration Test's callbacks.
+INTEGRATION_TEST = "integration_test"
 #: What ``recover --outcome`` selects.
 OUTCOMES = {"exhausted": ("exhausted",), "failed": ("exhausted", "retrying")}
 
@@ -46,6 +51,7 @@ class Queued:
     created_at: datetime
     last_error: str | None = None
     lease_expires_at: datetime | None = None
+    origin: str = "producer"
 
     def retrying(self, now: datetime) -> bool:
         """The group's head, failed at least once and waiting for its next try."""
@@ -82,14 +88,28 @@ def _refuse_busy(group: list[Queued]) -> None:
                         "was changed — try again in a few seconds")
 
 
+def _refuse_integration_test(group: list[Queued], include_integration_test: bool) -> None:
+    """An action leaves the Integration Test's bets alone unless asked for them."""
+    if include_integration_test:
+        return
+    test = next((c for c in group if c.origin == INTEGRATION_TEST), None)
+    if test is not None:
+        raise IntegrationTestBet(
+            f"bet {test.bet_id!r} is Integration Test traffic (origin {INTEGRATION_TEST}); "
+            "actions leave it alone — add --include-integration-test to act on it anyway")
+
+
 def resend(group: list[Queued], chosen: set[int], now: datetime, *,
-           include_delivered: bool = False) -> list[Change]:
+           include_delivered: bool = False,
+           include_integration_test: bool = False) -> list[Change]:
     """Send the ``chosen`` callbacks (ids) of one bet again, keeping the bet's order.
 
     Exhausted callbacks are sent again; a retrying head is made due now; delivered and rejected
     ones are sent again (same request_id) only with ``include_delivered``. Raises
+    :class:`IntegrationTestBet` (an Integration Test bet without ``include_integration_test``),
     :class:`GroupBusy` or :class:`WrongState`; returns only callbacks that change.
     """
+    _refuse_integration_test(group, include_integration_test)
     _refuse_busy(group)
     if not chosen:
         return []
@@ -133,9 +153,12 @@ def _name(group: list[Queued], callback_id: int) -> str:
 
 
 def retry(group: list[Queued], now: datetime, *, request_id: str | None = None,
-          include_delivered: bool = False) -> list[Change]:
+          include_delivered: bool = False,
+          include_integration_test: bool = False) -> list[Change]:
     """``callbacks retry``: the bet's exhausted callbacks (or its failed head waiting for its
-    next try) go out now; with ``request_id``, that callback. Refused when nothing applies."""
+    next try) go out now; with ``request_id``, that callback. Refused when nothing applies, or
+    for an Integration Test bet without ``include_integration_test``."""
+    _refuse_integration_test(group, include_integration_test)
     _refuse_busy(group)
     bet_id = group[0].bet_id
     if request_id is not None:
@@ -155,7 +178,8 @@ def retry(group: list[Queued], now: datetime, *, request_id: str | None = None,
             chosen = {c.id for c in group if c.state in ANSWERED}
         if not chosen:
             raise WrongState(f"bet {bet_id!r} has nothing to retry: {_summary(group, now)}")
-    changes = resend(group, chosen, now, include_delivered=include_delivered)
+    changes = resend(group, chosen, now, include_delivered=include_delivered,
+                     include_integration_test=True)
     if not changes:
         raise WrongState(f"bet {bet_id!r} has nothing to retry: {_summary(group, now)}")
     return changes
@@ -201,11 +225,13 @@ def matches(cb: Queued, since: datetime, now: datetime, *, outcome: str = "exhau
             or (include_delivered and cb.state in ANSWERED))
 
 
-def cancel(group: list[Queued], *, who: str, reason: str,
-           request_id: str | None = None) -> tuple[list[Change], bool]:
+def cancel(group: list[Queued], *, who: str, reason: str, request_id: str | None = None,
+           include_integration_test: bool = False) -> tuple[list[Change], bool]:
     """``callbacks cancel``: a queued callback stops being sent. ``(changes, whole_group)``:
     cancelling the group's head (the default) cancels the callbacks behind it too
-    (``whole_group`` True: ask before doing it)."""
+    (``whole_group`` True: ask before doing it). An Integration Test bet is refused without
+    ``include_integration_test``."""
+    _refuse_integration_test(group, include_integration_test)
     _refuse_busy(group)
     bet_id = group[0].bet_id
     queued = [c for c in group if c.state in (State.WAITING, State.PENDING)]

@@ -121,7 +121,7 @@ def _groups(conn: sa.Connection, bet_ids: list[str]) -> dict[str, list[Queued]]:
     for r in conn.execute(sql.query("actions.sql", "lock_groups"), {"bet_ids": bet_ids}):
         groups.setdefault(r.bet_id, []).append(Queued(
             r.id, r.request_id, r.bet_id, r.destination, r.state, r.attempts,
-            r.next_attempt_at, r.created_at, r.last_error, r.lease_expires_at))
+            r.next_attempt_at, r.created_at, r.last_error, r.lease_expires_at, r.origin))
     return groups
 
 
@@ -167,21 +167,25 @@ def _check_expected(result: Result, expect: int | None) -> None:
 # --- actions --------------------------------------------------------------------------------
 
 def retry(engine: sa.Engine, bet_id: str, actor: Actor, *, request_id: str | None = None,
-          include_delivered: bool = False, dry_run: bool = False,
-          brand: str | None = None, expect: int | None = None) -> Result:
+          include_delivered: bool = False, include_integration_test: bool = False,
+          dry_run: bool = False, brand: str | None = None,
+          expect: int | None = None) -> Result:
     """Send the bet's exhausted callbacks (or its failed head) again now; see
     :func:`actions.plans.retry`. ``brand`` limits the bet to one brand (the back-office's
     scope); with ``expect``, refused unless exactly that many callbacks change (the dry run a
-    person confirmed)."""
+    person confirmed). An Integration Test bet is refused unless
+    ``include_integration_test``."""
     def work(conn):
         bet = _lock_bet(conn, bet_id, brand)
         group = _groups(conn, [bet_id]).get(bet_id, [])
         if not group:
             raise WrongState(f"bet {bet_id!r} has no callbacks")
         result = Result("retry", bet.brand, dry_run, parameters=_without_none(
-            request_id=request_id, include_delivered=include_delivered or None))
+            request_id=request_id, include_delivered=include_delivered or None,
+            include_integration_test=include_integration_test or None))
         result.changes = plans.retry(group, _now(conn), request_id=request_id,
-                                     include_delivered=include_delivered)
+                                     include_delivered=include_delivered,
+                                     include_integration_test=include_integration_test)
         _check_expected(result, expect)
         _record(conn, result, bet.brand_id, actor, bet_id)
         return result
@@ -190,11 +194,12 @@ def retry(engine: sa.Engine, bet_id: str, actor: Actor, *, request_id: str | Non
 
 def recover(engine: sa.Engine, brand_name: str, since: datetime, actor: Actor, *,
             destination: str | None = None, outcome: str = "exhausted",
-            include_delivered: bool = False, dry_run: bool = False,
-            expect: int | None = None) -> Result:
+            include_delivered: bool = False, include_integration_test: bool = False,
+            dry_run: bool = False, expect: int | None = None) -> Result:
     """Send every matching callback of the brand created since ``since`` again, oldest first,
     each bet's order kept. Bets that cannot be recovered as they stand (a callback being sent,
-    or a delivered one after a match without ``include_delivered``) are left alone and listed.
+    a delivered one after a match without ``include_delivered``, or the Integration Test's
+    bets without ``include_integration_test``) are left alone and listed.
     With ``expect``, the action is refused unless it changes exactly that many callbacks (the
     count a person confirmed)."""
     if outcome not in plans.OUTCOMES:
@@ -211,7 +216,8 @@ def recover(engine: sa.Engine, brand_name: str, since: datetime, actor: Actor, *
             brand_id=brand.id, since=since, destination=destination, states=states)).scalars())
         result = Result("recover", brand.name, dry_run, parameters=_without_none(
             since=since.isoformat(), destination=destination, outcome=outcome,
-            include_delivered=include_delivered or None))
+            include_delivered=include_delivered or None,
+            include_integration_test=include_integration_test or None))
         if bet_ids:
             conn.execute(sql.query("actions.sql", "lock_bets"), {"bet_ids": bet_ids}).all()
             now = _now(conn)
@@ -220,8 +226,9 @@ def recover(engine: sa.Engine, brand_name: str, since: datetime, actor: Actor, *
                     c, since, now, outcome=outcome, destination=destination,
                     include_delivered=include_delivered)}
                 try:
-                    result.changes += plans.resend(group, chosen, now,
-                                                   include_delivered=include_delivered)
+                    result.changes += plans.resend(
+                        group, chosen, now, include_delivered=include_delivered,
+                        include_integration_test=include_integration_test)
                 except ActionRefused as exc:
                     result.left_alone.append((bet_id, str(exc)))
         _check_expected(result, expect)
@@ -240,18 +247,22 @@ def nothing_to_recover(brand: str, since: datetime, result: Result) -> str:
 
 def cancel(engine: sa.Engine, bet_id: str, actor: Actor, *, request_id: str | None = None,
            dry_run: bool = False, expect: int | None = None,
-           brand: str | None = None) -> Result:
+           brand: str | None = None, include_integration_test: bool = False) -> Result:
     """Stop a queued callback of the bet (default: its head, and then the callbacks behind it
-    too); each is marked skipped with "cancelled by <who>: <reason>"."""
+    too); each is marked skipped with "cancelled by <who>: <reason>". An Integration Test bet
+    is refused unless ``include_integration_test``."""
     def work(conn):
         bet = _lock_bet(conn, bet_id, brand)
         group = _groups(conn, [bet_id]).get(bet_id, [])
         if not group:
             raise WrongState(f"bet {bet_id!r} has no callbacks")
-        changes, whole_group = plans.cancel(group, who=actor.who.strip(),
-                                            reason=actor.reason.strip(), request_id=request_id)
+        changes, whole_group = plans.cancel(
+            group, who=actor.who.strip(), reason=actor.reason.strip(), request_id=request_id,
+            include_integration_test=include_integration_test)
         result = Result("cancel", bet.brand, dry_run, changes=changes, whole_group=whole_group,
-                        parameters=_without_none(request_id=request_id))
+                        parameters=_without_none(
+                            request_id=request_id,
+                            include_integration_test=include_integration_test or None))
         _check_expected(result, expect)
         _record(conn, result, bet.brand_id, actor, bet_id)
         return result

@@ -24,7 +24,11 @@ def register(subparsers) -> None:
         "alert", help="alert rules per brand, notification URLs, alert history",
         description="Rules are evaluated by the scheduler (`callbacks worker` or `callbacks "
                     "scheduler`) every 30 s; a rule that starts or stops firing posts JSON "
-                    "(Slack-compatible \"text\" plus fields) to every alert URL, with retries.")
+                    "(Slack-compatible \"text\" plus fields) to every alert URL, with retries. "
+                    "A rule fires above its threshold and resolves only at or below its "
+                    "resolve threshold after a quiet period; one that fires "
+                    f"{rules.FLAPPING_FIRES} times within an hour is flapping: one "
+                    "notification, then none until it settles.")
     sub = alert.add_subparsers(dest="alert_command", required=True, metavar="WHAT")
 
     rule = sub.add_parser("rule", help="set, unset or list rules")
@@ -40,6 +44,16 @@ def register(subparsers) -> None:
                            "(0 = any); money_at_risk: an amount in any one currency (1000)")
     set_.add_argument("--window", help="failure_rate, exhausted and heartbeat_failure_rate: "
                                        "how far back to look (10m, 1h, 600)")
+    set_.add_argument("--resolve-below", metavar="VALUE",
+                      help="a firing rule resolves only at or below this, in the threshold's "
+                           f"unit (default {rules.RESOLVE_RATIO * 100:.0f} %% of the threshold)")
+    set_.add_argument("--quiet", metavar="DURATION",
+                      help="... once it has stayed there this long (0, 90s, 5m; default "
+                           f"{rules.QUIET_S // 60}m, or what the rule has now)")
+    set_.add_argument("--min-attempts", metavar="K",
+                      help="failure_rate and heartbeat_failure_rate: judged over at least K "
+                           f"finished attempts in the window (default {rules.MIN_ATTEMPTS}, or "
+                           "what the rule has now)")
     set_.add_argument("--brand", help="the brand (default: the rule every brand follows "
                                       "unless it has its own)")
     onoff = set_.add_mutually_exclusive_group()
@@ -93,38 +107,51 @@ def _engine():
     return engine
 
 
-def parse_duration_s(text: str, what: str) -> int:
+def parse_duration_s(text: str, what: str, *, minimum_s: int = 1) -> int:
     """``15m`` → 900; a bare number is seconds."""
     found = _DURATION.match(text or "")
     if not found:
         raise InvalidInput(f"{what} {text!r} is not a duration; write 900, 900s, 15m, 2h or 1d",
                            field=what, value=text)
     seconds = float(found.group(1)) * _UNITS[(found.group(2) or "").lower() or None]
-    if seconds < 1:
+    if seconds < minimum_s:
         raise InvalidInput(f"{what} {text!r} must be at least one second", field=what,
                            value=text)
     return int(seconds)
 
 
-def parse_threshold(kind: str, text: str) -> Decimal:
-    """A rule's threshold from what a person types, checked for its kind."""
+def parse_threshold(kind: str, text: str, option: str = "--threshold") -> Decimal:
+    """A rule's threshold (or resolve threshold) from what a person types, checked for its
+    kind."""
     if kind == rules.OLDEST_PENDING:
-        return Decimal(parse_duration_s(text, "--threshold"))
+        return Decimal(parse_duration_s(text, option,
+                                        minimum_s=1 if option == "--threshold" else 0))
     raw = text.strip().removesuffix("%").strip() if kind in rules.PERCENT else text.strip()
     try:
         value = Decimal(raw)
     except InvalidOperation:
         value = None
     if value is None or not value.is_finite() or value < 0:
-        raise InvalidInput(f"--threshold {text!r} must be a number of 0 or more for {kind}",
-                           field="threshold", value=text)
+        raise InvalidInput(f"{option} {text!r} must be a number of 0 or more for {kind}",
+                           field=option.lstrip("-"), value=text)
     if kind in rules.PERCENT and value > 100:
-        raise InvalidInput(f"--threshold {text!r} is a percentage: 0 to 100", field="threshold",
+        raise InvalidInput(f"{option} {text!r} is a percentage: 0 to 100", field=option.lstrip("-"),
                            value=text)
     if kind == rules.EXHAUSTED and value != value.to_integral_value():
-        raise InvalidInput(f"--threshold {text!r} counts callbacks: a whole number",
-                           field="threshold", value=text)
+        raise InvalidInput(f"{option} {text!r} counts callbacks: a whole number",
+                           field=option.lstrip("-"), value=text)
     return value
+
+
+def parse_min_attempts(kind: str, text: str) -> int:
+    """``--min-attempts``: a whole number of 1 or more, for a failure-rate rule."""
+    if kind not in rules.PERCENT:
+        raise InvalidInput(f"--min-attempts applies to {', '.join(rules.PERCENT)} only; "
+                           f"{kind} counts no attempts", field="min-attempts", value=text)
+    if not text.strip().isdigit() or int(text) < 1:
+        raise InvalidInput(f"--min-attempts {text!r} must be a whole number of 1 or more",
+                           field="min-attempts", value=text)
+    return int(text)
 
 
 def _brand_id(engine, name: str | None) -> int | None:
@@ -137,15 +164,36 @@ def cmd_rule_set(args) -> int:
         raise InvalidInput(f"--window applies to {', '.join(rules.WINDOWED)} only; "
                            f"{args.kind} has no window", field="window", value=args.window)
     window_s = parse_duration_s(args.window, "--window") if args.window else None
+    resolve_below = (parse_threshold(args.kind, args.resolve_below, "--resolve-below")
+                     if args.resolve_below is not None else None)
+    if resolve_below is not None and resolve_below > threshold:
+        raise InvalidInput(f"--resolve-below {args.resolve_below!r} is above --threshold "
+                           f"{args.threshold!r}: a rule resolves at or below where it fires "
+                           "(leave it out for the default, "
+                           f"{rules.RESOLVE_RATIO * 100:.0f} % of the threshold)",
+                           field="resolve-below", value=args.resolve_below)
+    quiet_s = (parse_duration_s(args.quiet, "--quiet", minimum_s=0)
+               if args.quiet is not None else None)
+    min_attempts = (parse_min_attempts(args.kind, args.min_attempts)
+                    if args.min_attempts is not None else None)
     engine = _engine()
     actor = audit.shell_actor(engine, args.actor)
     brand_id = _brand_id(engine, args.brand)
+    current = _current_rule(engine, brand_id, args.kind)
     if window_s is None and args.kind in rules.WINDOWED:
-        window_s = _current_rule(engine, brand_id, args.kind).window_s
+        window_s = current.window_s
+    # Options not given keep what the rule has now if it set them itself.
+    if quiet_s is None and current.quiet_s != rules.QUIET_S:
+        quiet_s = current.quiet_s
+    if (min_attempts is None and args.kind in rules.PERCENT
+            and current.min_attempts != rules.MIN_ATTEMPTS):
+        min_attempts = current.min_attempts
     store.set_rule(engine, args.kind, threshold, brand_id=brand_id, window_s=window_s,
-                   enabled=not args.off, actor=actor, reason=args.reason)
+                   enabled=not args.off, resolve_below=resolve_below, quiet_s=quiet_s,
+                   min_attempts=min_attempts, actor=actor, reason=args.reason)
     rule = _current_rule(engine, brand_id, args.kind)
-    print(f"{args.brand or 'every brand (default)'}: {rule.describe()}")
+    print(f"{args.brand or 'every brand (default)'}: {rule.describe()}; resolves "
+          f"{rule.resolves()}")
     return 0
 
 
@@ -184,6 +232,10 @@ def cmd_rule_list(args) -> int:
         print(json.dumps([{"brand": None if n == "(default)" else n,
                            "rules": [{"kind": r.kind, "threshold": str(r.threshold),
                                       "window_s": r.window_s, "enabled": r.enabled,
+                                      "resolve_below": f"{r.resolve_threshold.normalize():f}",
+                                      "quiet_s": r.quiet_s,
+                                      "min_attempts": (r.min_attempts
+                                                       if r.kind in rules.PERCENT else None),
                                       "source": r.source} for r in rs.values()]}
                           for n, rs in listed], indent=2))
         return 0
@@ -191,6 +243,7 @@ def cmd_rule_list(args) -> int:
         print(name)
         for rule in brand_rules.values():
             print(f"  {rule.kind:<15} {rule.describe():<55} [{rule.source}]")
+            print(f"  {'':<15} resolves {rule.resolves()}")
     return 0
 
 
@@ -236,9 +289,10 @@ def cmd_history(args) -> int:
         print("no alerts yet")
     for e in events:
         sent = (f"{e['delivered']}/{e['notifications']} delivered" if e["notifications"]
-                else "no alert URL")
+                else "not sent: flapping" if not e["notified"] else "no alert URL")
+        flapping = "FLAPPING " if e["flapping"] else ""
         print(f"{e['at']:%Y-%m-%d %H:%M:%S %Z}  {e['status']:<8} {e['brand']:<16} "
-              f"{e['kind']:<15} {e['message']}  [{sent}]")
+              f"{e['kind']:<15} {flapping}{e['message']}  [{sent}]")
     return 0
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from .rules import Reading
 
-FIRING, RESOLVED = "firing", "resolved"
+FIRING, RESOLVED, FLAPPING = "firing", "resolved", "flapping"
 
 _TITLES = {"failure_rate": "failure rate", "oldest_pending": "oldest pending",
            "exhausted": "exhausted callbacks", "money_at_risk": "money at risk",
@@ -18,8 +18,9 @@ def title(kind: str) -> str:
 
 
 def text(status: str, brand: str, reading: Reading) -> str:
-    """The one line a chat shows: ``[FIRING] acme — failure rate: ...``."""
-    mark = "FIRING" if status == FIRING else "RESOLVED"
+    """The one line a chat shows: ``[FIRING] acme — failure rate: ...`` (or ``[FLAPPING]``,
+    ``[RESOLVED]``)."""
+    mark = status.upper()
     return f"[{mark}] Callback Desk · brand {brand} · {title(reading.kind)}: {reading.message}"
 
 

@@ -3,15 +3,15 @@ state, alert history and the notification outbox.
 
 An evaluation is one transaction under an advisory lock, so several schedulers may run it and
 only one evaluates at a time: it reads every brand's figures in one query, decides in
-:func:`alerts.rules.evaluate` / :func:`~alerts.rules.transitions`, and writes each new event
+:func:`alerts.rules.evaluate` / :func:`~alerts.rules.decide`, and writes each new event
 with one notification per URL (the outbox) before anything is sent — nothing is lost if the
-process stops, and a rule that stays firing writes nothing more.
+process stops, and a rule that stays firing writes nothing more (nor does a flapping one).
 """
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -39,20 +39,31 @@ def rule_rows(conn: sa.Connection) -> list[dict]:
 
 def set_rule(engine: sa.Engine, kind: str, threshold: Decimal, *, brand_id: int | None = None,
              window_s: int | None = None, enabled: bool = True,
+             resolve_below: Decimal | None = None, quiet_s: int | None = None,
+             min_attempts: int | None = None,
              actor: audit.Actor | None = None, reason: str | None = None) -> None:
     """Create or change a brand's rule (``brand_id`` None: the default for every brand);
-    recorded as ``alert_rule.set`` with ``actor``."""
+    recorded as ``alert_rule.set`` with ``actor``. ``resolve_below``, ``quiet_s`` and
+    ``min_attempts`` None: the built-in defaults (see :mod:`alerts.rules`)."""
     if kind not in rules.KINDS:
         raise InvalidInput(f"rule {kind!r} is not one of {', '.join(rules.KINDS)}",
                            field="kind", value=kind)
+    if resolve_below is not None and resolve_below > threshold:
+        raise InvalidInput(f"resolve_below {resolve_below} is above the threshold {threshold}: "
+                           "a rule resolves at or below where it fires",
+                           field="resolve_below", value=str(resolve_below))
     window_s = window_s if kind in rules.WINDOWED else None
+    min_attempts = min_attempts if kind in rules.PERCENT else None
     with engine.begin() as conn:
         before = _own_rule(conn, brand_id, kind) if actor is not None else None
         conn.execute(sql.query("alerts.sql", "upsert_rule"), dict(
             brand_id=brand_id, kind=kind, threshold=threshold, window_s=window_s,
-            enabled=enabled))
+            enabled=enabled, resolve_below=resolve_below, quiet_s=quiet_s,
+            min_attempts=min_attempts))
         if actor is not None:
-            after = dict(threshold=threshold, window_s=window_s, enabled=enabled)
+            after = _without_none(threshold=threshold, window_s=window_s, enabled=enabled,
+                                  resolve_below=resolve_below, quiet_s=quiet_s,
+                                  min_attempts=min_attempts)
             audit.record(conn, actor=actor, kind="alert_rule.set", brand_id=brand_id,
                          subject=_rule_subject(conn, brand_id, kind), before=before,
                          after=after, reason=reason)
@@ -76,8 +87,14 @@ def unset_rule(engine: sa.Engine, kind: str, *, brand_id: int | None = None,
 def _own_rule(conn: sa.Connection, brand_id: int | None, kind: str) -> dict | None:
     row = conn.execute(sql.query("alerts.sql", "own_rule"),
                        {"brand_id": brand_id, "kind": kind}).first()
-    return None if row is None else dict(threshold=row.threshold, window_s=row.window_s,
-                                         enabled=row.enabled)
+    return None if row is None else _without_none(
+        threshold=row.threshold, window_s=row.window_s, enabled=row.enabled,
+        resolve_below=row.resolve_below, quiet_s=row.quiet_s, min_attempts=row.min_attempts)
+
+
+def _without_none(**values) -> dict:
+    """The audit trail's view of a rule: unset options (defaults) left out, as before."""
+    return {k: v for k, v in values.items() if v is not None or k == "window_s"}
 
 
 def _rule_subject(conn: sa.Connection, brand_id: int | None, kind: str) -> str:
@@ -168,45 +185,81 @@ def evaluate(engine: sa.Engine) -> list[Event] | None:
         if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"),
                             {"k": EVALUATION_LOCK}).scalar():
             return None
+        at = conn.execute(sa.text("SELECT now()")).scalar_one()
         rows = rule_rows(conn)
         brands = {r.id: r.name for r in conn.execute(sql.query("alerts.sql", "brand_ids"))}
         by_brand = {b: rules.effective(rows, b) for b in brands}
         now = figures.read_now(conn, **rules.windows(by_brand))
-        firing: dict[int, set[str]] = {}
-        for r in conn.execute(sql.query("alerts.sql", "firing")):
-            firing.setdefault(r.brand_id, set()).add(r.kind)
+        firing = {(r.brand_id, r.kind): r for r in conn.execute(sql.query("alerts.sql",
+                                                                          "firing"))}
+        flapping = {(r.brand_id, r.kind) for r in conn.execute(sql.query("alerts.sql",
+                                                                         "flapping"))}
+        fires = {(r.brand_id, r.kind): r.fires for r in conn.execute(
+            sql.query("alerts.sql", "recent_fires"), {"window_s": rules.FLAPPING_WINDOW_S})}
         targets = [u.url for u in conn.execute(sql.query("alerts.sql", "urls"))]
         for brand in now:
-            readings = rules.evaluate(by_brand[brand.brand_id], brand)
-            to_fire, to_resolve = rules.transitions(firing.get(brand.brand_id, ()), readings)
-            for reading in to_fire:
-                events.append(_event(conn, brand, reading, messages.FIRING, targets))
-            for reading in to_resolve:
-                events.append(_event(conn, brand, reading, messages.RESOLVED, targets))
+            brand_rules = by_brand[brand.brand_id]
+            for kind, reading in rules.evaluate(brand_rules, brand).items():
+                key = (brand.brand_id, kind)
+                was = firing.get(key)
+                state = rules.State(was and was.since, was and was.clear_since,
+                                    key in flapping, fires.get(key, 0))
+                decision = rules.decide(brand_rules[kind], reading, state, at)
+                event = _apply(conn, brand, reading, state, decision, targets)
+                if event is not None:
+                    events.append(event)
     for event in events:
         log.warning("alert %s: %s %s — %s", event.status, event.brand, event.kind, event.message)
     return events
 
 
-def _event(conn: sa.Connection, brand: figures.BrandNow, reading: rules.Reading, status: str,
-           targets: list[str]) -> Event:
+def _apply(conn: sa.Connection, brand: figures.BrandNow, reading: rules.Reading,
+           state: rules.State, decision: rules.Decision, targets: list[str]) -> Event | None:
+    """Write what :func:`alerts.rules.decide` decided for one brand's rule."""
+    key = dict(brand_id=brand.brand_id, kind=reading.kind)
+    after = decision.state
+    if after.flapping and not state.flapping:
+        conn.execute(sql.query("alerts.sql", "start_flapping"), key)
+    elif state.flapping and not after.flapping:
+        conn.execute(sql.query("alerts.sql", "stop_flapping"), key)
+    if decision.event is None:
+        if after.firing_since is not None and after.clear_since != state.clear_since:
+            conn.execute(sql.query("alerts.sql", "set_clear_since"),
+                         dict(key, clear_since=after.clear_since))
+        return None
+    return _event(conn, brand, reading, decision, targets)
+
+
+def _event(conn: sa.Connection, brand: figures.BrandNow, reading: rules.Reading,
+           decision: rules.Decision, targets: list[str]) -> Event:
+    status = decision.event
+    if decision.settled:
+        reading = replace(reading, message=f"settled after flapping; {reading.message}")
+    elif decision.notify == rules.FLAPPING:
+        reading = replace(reading, message=(
+            f"flapping: fired {decision.state.recent_fires} times within "
+            f"{rules.duration(rules.FLAPPING_WINDOW_S)}; no more notifications until it "
+            f"settles; {reading.message}"))
     row = conn.execute(sql.query("alerts.sql", "insert_event"), dict(
         brand_id=brand.brand_id, kind=reading.kind, status=status, value=reading.value,
         threshold=reading.threshold, message=reading.message,
-        details=json.dumps(reading.details, default=str))).one()
+        details=json.dumps(reading.details, default=str), flapping=decision.flapping,
+        notified=decision.notify is not None)).one()
     if status == messages.FIRING:
         conn.execute(sql.query("alerts.sql", "start_firing"),
-                     dict(brand_id=brand.brand_id, kind=reading.kind,
-                                              event_id=row.id, at=row.at))
-    else:
+                     dict(brand_id=brand.brand_id, kind=reading.kind, event_id=row.id,
+                          at=row.at))
+    elif not decision.settled:
         conn.execute(sql.query("alerts.sql", "stop_firing"),
                      dict(brand_id=brand.brand_id, kind=reading.kind))
-    body = messages.body(event_id=row.id, status=status, brand=brand.brand, reading=reading,
-                         at=row.at)
-    for url in targets:
-        conn.execute(sql.query("alerts.sql", "insert_notification"), dict(
-            event_id=row.id, url=url, body=json.dumps(body, default=str)))
-    return Event(row.id, brand.brand, reading.kind, status, reading.message, len(targets))
+    sent = targets if decision.notify is not None else []
+    if sent:
+        body = messages.body(event_id=row.id, status=decision.notify, brand=brand.brand,
+                             reading=reading, at=row.at)
+        for url in sent:
+            conn.execute(sql.query("alerts.sql", "insert_notification"), dict(
+                event_id=row.id, url=url, body=json.dumps(body, default=str)))
+    return Event(row.id, brand.brand, reading.kind, status, reading.message, len(sent))
 
 
 # --- the outbox -----------------------------------------------------------------------------

@@ -196,11 +196,13 @@ def export(now: pd.DataFrame, compared: pd.DataFrame) -> pd.DataFrame:
 
 
 def events_table(events: list[dict], zone) -> pd.DataFrame:
-    """Alert history rows as shown: newest first."""
+    """Alert history rows as shown: newest first; a flapping rule's events say so (its
+    notifications paused until it settles)."""
     from .shaping import format_time
 
     rows = [{"At": format_time(e["at"], zone), "Brand": e["brand"],
-             "Status": "🔔 firing" if e["status"] == "firing" else "✅ resolved",
+             "Status": ("🔔 firing" if e["status"] == "firing" else "✅ resolved")
+             + (" · flapping" if e.get("flapping") else ""),
              "Rule": e["kind"].replace("_", " "), "Value": e["value"],
              "Threshold": e["threshold"], "What": e["message"],
              "Notifications": _notifications(e)} for e in events]
@@ -210,6 +212,8 @@ def events_table(events: list[dict], zone) -> pd.DataFrame:
 
 def _notifications(event: dict) -> str:
     total = int(event["notifications"] or 0)
+    if not event.get("notified", True):
+        return "not sent: flapping"
     if not total:
         return "no alert URL"
     parts = [f"{event['delivered']}/{total} delivered"]

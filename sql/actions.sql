@@ -18,7 +18,7 @@ FOR UPDATE;
 -- name: lock_groups
 -- Every callback of the locked bets, in group order.
 SELECT id, request_id, bet_id, destination, state, attempts, next_attempt_at, created_at,
-       last_error, lease_expires_at
+       last_error, lease_expires_at, origin
 FROM callbacks WHERE bet_id = ANY (CAST(:bet_ids AS text[]))
 ORDER BY bet_id, id
 FOR UPDATE;

@@ -2,17 +2,21 @@
 
 -- name: rules
 -- Every alert rule, defaults (no brand) first, then by brand and kind.
-SELECT r.brand_id, b.name AS brand, r.kind, r.threshold, r.window_s, r.enabled, r.updated_at
+SELECT r.brand_id, b.name AS brand, r.kind, r.threshold, r.window_s, r.enabled,
+       r.resolve_below, r.quiet_s, r.min_attempts, r.updated_at
 FROM alert_rules r LEFT JOIN brands b ON b.id = r.brand_id
 ORDER BY b.name NULLS FIRST, r.kind;
 
 -- name: upsert_rule
 -- Set an alert rule of a brand (or the default) of a kind, creating or replacing it.
-INSERT INTO alert_rules (brand_id, kind, threshold, window_s, enabled)
-VALUES (:brand_id, :kind, :threshold, :window_s, :enabled)
+INSERT INTO alert_rules (brand_id, kind, threshold, window_s, enabled, resolve_below, quiet_s,
+                         min_attempts)
+VALUES (:brand_id, :kind, :threshold, :window_s, :enabled, :resolve_below, :quiet_s,
+        :min_attempts)
 ON CONFLICT (coalesce(brand_id, 0), kind) DO UPDATE SET
     threshold = EXCLUDED.threshold, window_s = EXCLUDED.window_s, enabled = EXCLUDED.enabled,
-    updated_at = now();
+    resolve_below = EXCLUDED.resolve_below, quiet_s = EXCLUDED.quiet_s,
+    min_attempts = EXCLUDED.min_attempts, updated_at = now();
 
 -- name: delete_rule
 -- Remove a brand's (or the default) alert rule of a kind.
@@ -21,7 +25,8 @@ WHERE coalesce(brand_id, 0) = coalesce(CAST(:brand_id AS integer), 0) AND kind =
 
 -- name: own_rule
 -- A brand's own rule of a kind (or the default's), locked: what the audit trail shows before.
-SELECT r.threshold, r.window_s, r.enabled, b.name AS brand
+SELECT r.threshold, r.window_s, r.enabled, r.resolve_below, r.quiet_s, r.min_attempts,
+       b.name AS brand
 FROM alert_rules r LEFT JOIN brands b ON b.id = r.brand_id
 WHERE coalesce(r.brand_id, 0) = coalesce(CAST(:brand_id AS integer), 0) AND r.kind = :kind
 FOR UPDATE OF r;
@@ -49,13 +54,40 @@ DELETE FROM alert_urls WHERE url = :url OR CAST(id AS text) = :url RETURNING id,
 SELECT id, name FROM brands ORDER BY name;
 
 -- name: firing
--- The alerts firing now: brand, kind, the event that started it and since when.
-SELECT f.brand_id, f.kind, f.event_id, f.since FROM alert_firing f;
+-- The alerts firing now: brand, kind, the event that started it, since when, and since when
+-- its figure has been at or below the resolve threshold.
+SELECT f.brand_id, f.kind, f.event_id, f.since, f.clear_since FROM alert_firing f;
+
+-- name: flapping
+-- The brands' rules flapping now.
+SELECT brand_id, kind FROM alert_flapping;
+
+-- name: recent_fires
+-- How many times each brand's rule started firing within the last :window_s seconds.
+SELECT brand_id, kind, count(*) AS fires
+FROM alert_events
+WHERE status = 'firing' AND at > now() - make_interval(secs => :window_s)
+GROUP BY brand_id, kind;
+
+-- name: set_clear_since
+-- Remember since when a firing rule's figure has been at or below its resolve threshold.
+UPDATE alert_firing SET clear_since = :clear_since WHERE brand_id = :brand_id AND kind = :kind;
+
+-- name: start_flapping
+-- Mark a brand's rule as flapping (its "flapping" notification went out).
+INSERT INTO alert_flapping (brand_id, kind) VALUES (:brand_id, :kind)
+ON CONFLICT DO NOTHING;
+
+-- name: stop_flapping
+-- A brand's rule settled: no longer flapping.
+DELETE FROM alert_flapping WHERE brand_id = :brand_id AND kind = :kind;
 
 -- name: insert_event
 -- Record an alert event (firing or resolved); its id and time.
-INSERT INTO alert_events (brand_id, kind, status, value, threshold, message, details)
-VALUES (:brand_id, :kind, :status, :value, :threshold, :message, CAST(:details AS jsonb))
+INSERT INTO alert_events (brand_id, kind, status, value, threshold, message, details,
+                          flapping, notified)
+VALUES (:brand_id, :kind, :status, :value, :threshold, :message, CAST(:details AS jsonb),
+        :flapping, :notified)
 RETURNING id, at;
 
 -- name: start_firing
@@ -109,6 +141,7 @@ FROM alert_notifications WHERE state = 'pending';
 -- name: history
 -- Alert events newest first, with how their notifications went.
 SELECT e.id, e.at, b.name AS brand, e.kind, e.status, e.value, e.threshold, e.message,
+       e.flapping, e.notified,
        count(n.id) AS notifications,
        count(n.id) FILTER (WHERE n.state = 'delivered') AS delivered,
        count(n.id) FILTER (WHERE n.state = 'failed') AS failed,
@@ -133,7 +166,9 @@ ORDER BY n.id, t.attempt_no;
 
 -- name: firing_now
 -- Rules firing now, with the event that started each.
-SELECT b.name AS brand, f.kind, f.since, e.value, e.threshold, e.message
+SELECT b.name AS brand, f.kind, f.since, e.value, e.threshold, e.message,
+       EXISTS (SELECT FROM alert_flapping l
+               WHERE l.brand_id = f.brand_id AND l.kind = f.kind) AS flapping
 FROM alert_firing f
 JOIN brands b ON b.id = f.brand_id
 JOIN alert_events e ON e.id = f.event_id

@@ -713,7 +713,9 @@ CREATE TABLE public.alert_events (
     threshold text NOT NULL,
     message text NOT NULL,
     details jsonb DEFAULT '{}'::jsonb NOT NULL,
-    at timestamp with time zone DEFAULT now() NOT NULL
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    flapping boolean DEFAULT false NOT NULL,
+    notified boolean DEFAULT true NOT NULL
 );
 
 ALTER TABLE public.alert_events ADD CONSTRAINT alert_events_brand_id_fkey FOREIGN KEY (brand_id) REFERENCES brands(id) ON DELETE CASCADE;
@@ -721,6 +723,7 @@ ALTER TABLE public.alert_events ADD CONSTRAINT alert_events_pkey PRIMARY KEY (id
 ALTER TABLE public.alert_events ADD CONSTRAINT alert_events_status_check CHECK ((status = ANY (ARRAY['firing'::text, 'resolved'::text])));
 CREATE INDEX alert_events_at ON public.alert_events USING btree (at DESC, id DESC);
 CREATE INDEX alert_events_brand_at ON public.alert_events USING btree (brand_id, at DESC, id DESC);
+CREATE INDEX alert_events_fires ON public.alert_events USING btree (brand_id, kind, at) WHERE (status = 'firing'::text);
 ALTER TABLE public.alert_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY back_office_brands ON public.alert_events AS PERMISSIVE FOR SELECT TO PUBLIC
     USING ((( SELECT back_office_all_brands() AS back_office_all_brands) OR (brand_id = ANY (( SELECT back_office_brand_ids() AS back_office_brand_ids)::integer[]))));
@@ -729,13 +732,26 @@ CREATE TABLE public.alert_firing (
     brand_id integer NOT NULL,
     kind text NOT NULL,
     event_id bigint NOT NULL,
-    since timestamp with time zone NOT NULL
+    since timestamp with time zone NOT NULL,
+    clear_since timestamp with time zone
 );
 
 ALTER TABLE public.alert_firing ADD CONSTRAINT alert_firing_brand_id_fkey FOREIGN KEY (brand_id) REFERENCES brands(id) ON DELETE CASCADE;
 ALTER TABLE public.alert_firing ADD CONSTRAINT alert_firing_pkey PRIMARY KEY (brand_id, kind);
 ALTER TABLE public.alert_firing ENABLE ROW LEVEL SECURITY;
 CREATE POLICY back_office_brands ON public.alert_firing AS PERMISSIVE FOR SELECT TO PUBLIC
+    USING ((( SELECT back_office_all_brands() AS back_office_all_brands) OR (brand_id = ANY (( SELECT back_office_brand_ids() AS back_office_brand_ids)::integer[]))));
+
+CREATE TABLE public.alert_flapping (
+    brand_id integer NOT NULL,
+    kind text NOT NULL,
+    since timestamp with time zone DEFAULT now() NOT NULL
+);
+
+ALTER TABLE public.alert_flapping ADD CONSTRAINT alert_flapping_brand_id_fkey FOREIGN KEY (brand_id) REFERENCES brands(id) ON DELETE CASCADE;
+ALTER TABLE public.alert_flapping ADD CONSTRAINT alert_flapping_pkey PRIMARY KEY (brand_id, kind);
+ALTER TABLE public.alert_flapping ENABLE ROW LEVEL SECURITY;
+CREATE POLICY back_office_brands ON public.alert_flapping AS PERMISSIVE FOR SELECT TO PUBLIC
     USING ((( SELECT back_office_all_brands() AS back_office_all_brands) OR (brand_id = ANY (( SELECT back_office_brand_ids() AS back_office_brand_ids)::integer[]))));
 
 CREATE TABLE public.alert_notification_attempts (
@@ -791,12 +807,19 @@ CREATE TABLE public.alert_rules (
     threshold numeric NOT NULL,
     window_s integer,
     enabled boolean DEFAULT true NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    resolve_below numeric,
+    quiet_s integer,
+    min_attempts integer
 );
 
 ALTER TABLE public.alert_rules ADD CONSTRAINT alert_rules_brand_id_fkey FOREIGN KEY (brand_id) REFERENCES brands(id) ON DELETE CASCADE;
 ALTER TABLE public.alert_rules ADD CONSTRAINT alert_rules_kind_check CHECK ((kind = ANY (ARRAY['failure_rate'::text, 'oldest_pending'::text, 'exhausted'::text, 'money_at_risk'::text, 'heartbeat_failure_rate'::text])));
+ALTER TABLE public.alert_rules ADD CONSTRAINT alert_rules_min_attempts_check CHECK (((min_attempts IS NULL) OR (min_attempts >= 1)));
 ALTER TABLE public.alert_rules ADD CONSTRAINT alert_rules_pkey PRIMARY KEY (id);
+ALTER TABLE public.alert_rules ADD CONSTRAINT alert_rules_quiet_s_check CHECK (((quiet_s IS NULL) OR (quiet_s >= 0)));
+ALTER TABLE public.alert_rules ADD CONSTRAINT alert_rules_resolve_below_check CHECK (((resolve_below IS NULL) OR (resolve_below >= (0)::numeric)));
+ALTER TABLE public.alert_rules ADD CONSTRAINT alert_rules_resolve_below_threshold CHECK (((resolve_below IS NULL) OR (resolve_below <= threshold)));
 ALTER TABLE public.alert_rules ADD CONSTRAINT alert_rules_threshold_check CHECK ((threshold >= (0)::numeric));
 ALTER TABLE public.alert_rules ADD CONSTRAINT alert_rules_window_s_check CHECK (((window_s IS NULL) OR (window_s > 0)));
 CREATE UNIQUE INDEX alert_rules_brand_kind ON public.alert_rules USING btree (COALESCE(brand_id, 0), kind);

@@ -64,7 +64,7 @@ TABLE_OWNERS = {
     **dict.fromkeys(["brand_test_urls", "integration_runs", "integration_cases",
                      "integration_steps"], "battery"),
     **dict.fromkeys(["archived_partitions"], "archive"),
-    **dict.fromkeys(["alert_rules", "alert_urls", "alert_events", "alert_firing",
+    **dict.fromkeys(["alert_rules", "alert_urls", "alert_events", "alert_firing", "alert_flapping",
                      "alert_notifications", "alert_notification_attempts"], "alerts"),
     **dict.fromkeys(["reconciliations", "reconciliation_bets"], "reconcile"),
 }

@@ -234,7 +234,8 @@ def _alerts(scope) -> None:
     firing = found["firing"]
     if firing:
         st.error(f"{len(firing)} rule(s) firing now", icon=":material/notifications_active:")
-        st.dataframe([{"Brand": f["brand"], "Rule": f["kind"].replace("_", " "),
+        st.dataframe([{"Brand": f["brand"], "Rule": f["kind"].replace("_", " ")
+                       + (" · flapping" if f.get("flapping") else ""),
                        "Since": _when(f["since"], scope.zone), "Value": f["value"],
                        "Threshold": f["threshold"], "What": f["message"]} for f in firing],
                      hide_index=True, height=_height(len(firing), 10))
@@ -244,12 +245,14 @@ def _alerts(scope) -> None:
     st.markdown("**Rules**" + (" every brand follows unless it has its own"
                                if scope.brand_id is None else " of this brand"))
     st.dataframe([{"Rule": r.kind.replace("_", " "), "Fires when": r.describe(),
-                   "Set by": r.source} for r in rules.values()],
+                   "Resolves when": r.resolves(), "Set by": r.source} for r in rules.values()],
                  hide_index=True, height=_height(len(rules)))
     st.caption("Change them with `callbacks alert rule set`; notifications go to the URLs of "
                "`callbacks alert url add`.")
     history = events_table(found["history"], scope.zone)
     st.markdown("**History** (newest first)")
+    st.caption(f"A rule that fired {alert_rules.FLAPPING_FIRES} times within an hour is "
+               "flapping: one notification says so, then none until it settles.")
     if history.empty:
         st.caption("No alert has fired yet.")
     else:

@@ -125,3 +125,26 @@ def test_cancel_of_one_waiting_callback_takes_only_it():
 def test_cancel_refuses_what_is_not_queued(states, request_id, message):
     with pytest.raises(WrongState, match=message):
         plans.cancel(group(*states), who="ann", reason="x", request_id=request_id)
+
+
+# --- the Integration Test's bets ------------------------------------------------------------
+
+def integration_test(rows):
+    """The same callbacks, sent by the Integration Test (such as its balance probe)."""
+    from dataclasses import replace
+
+    return [replace(c, bet_id="it00-balance", origin=plans.INTEGRATION_TEST) for c in rows]
+
+
+def test_actions_leave_an_integration_test_bet_alone_unless_asked():
+    from actions.errors import IntegrationTestBet
+
+    rows = integration_test(group("exhausted", "pending"))
+    for act in (lambda **kw: plans.retry(rows, NOW, **kw),
+                lambda **kw: plans.resend(rows, {1}, NOW, **kw),
+                lambda **kw: plans.cancel(rows, who="ann", reason="x", **kw)):
+        with pytest.raises(IntegrationTestBet,
+                           match="'it00-balance' is Integration Test traffic.*"
+                                 "--include-integration-test"):
+            act()
+        assert act(include_integration_test=True)

@@ -514,3 +514,62 @@ def test_the_operator_role_can_act_and_nothing_more(clean_db, database_url):
         operator.dispose()
     assert [(r.kind, r.source) for r in audit(clean_db)] == [("cancel", "dashboard"),
                                                              ("set_url", "dashboard")]
+
+
+# --- the Integration Test's bets ------------------------------------------------------------
+
+def test_recover_leaves_integration_test_bets_alone_unless_asked(clean_db, database_url):
+    switch = Switch(down=True)
+    with Receiver(switch) as platform:
+        # Given a producer's bet and the Integration Test's balance probe, both exhausted
+        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
+        producer = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
+        probe = [q.request_id for q in store.enqueue(
+            clean_db, "acme", [parse_callback(item("it00-balance", d)) for d in FLOW[:2]],
+            origin="integration_test")]
+        exhaust(clean_db, {"bet-1": producer, "it00-balance": probe})
+        switch.down = False
+        # When the integration manager looks first, then recovers
+        preview = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
+                            "--reason", "outage", "--dry-run", "--json")
+        done = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
+                         "--reason", "outage", "--yes", "--json")
+    # Then only the producer's callbacks change, the dry run listing exactly the same
+    assert done.returncode == 0, done.stderr
+    planned, result = json.loads(preview.stdout), json.loads(done.stdout)
+    for listed in (planned, result):
+        assert {c["bet_id"] for c in listed["changes"]} == {"bet-1"}
+        assert listed["callbacks"] == 2
+        [alone] = listed["left_alone"]
+        assert alone["bet_id"] == "it00-balance"
+        assert "Integration Test traffic" in alone["reason"]
+        assert "--include-integration-test" in alone["reason"]
+    assert states(clean_db, "it00-balance") == ["exhausted", "exhausted"]
+    assert set(states(clean_db, "bet-1")) <= {"pending", "waiting", "delivered"}
+    # and retry and cancel refuse the probe, saying how to include it
+    retry = callbacks(database_url, "retry", "--group-id", "it00-balance", "--reason", "x")
+    assert retry.returncode == 2 and "Integration Test traffic" in retry.stderr
+    cancel = callbacks(database_url, "cancel", "--group-id", "it00-balance", "--reason", "x",
+                       "--yes")
+    assert cancel.returncode == 2 and "--include-integration-test" in cancel.stderr
+    assert states(clean_db, "it00-balance") == ["exhausted", "exhausted"]
+
+
+def test_recover_with_include_integration_test_sends_both(clean_db, database_url):
+    switch = Switch(down=True)
+    with Receiver(switch) as platform:
+        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
+        producer = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
+        probe = [q.request_id for q in store.enqueue(
+            clean_db, "acme", [parse_callback(item("it00-balance", d)) for d in FLOW[:2]],
+            origin="integration_test")]
+        exhaust(clean_db, {"bet-1": producer, "it00-balance": probe})
+        args = ("recover", "--brand", "acme", "--since", "1h", "--reason", "outage",
+                "--include-integration-test", "--json")
+        preview = callbacks(database_url, *args, "--dry-run")
+        done = callbacks(database_url, *args, "--yes")
+    assert done.returncode == 0, done.stderr
+    for listed in (json.loads(preview.stdout), json.loads(done.stdout)):
+        assert {c["bet_id"] for c in listed["changes"]} == {"bet-1", "it00-balance"}
+        assert listed["callbacks"] == 4 and listed["left_alone"] == []
+    assert states(clean_db, "it00-balance")[0] != "exhausted"

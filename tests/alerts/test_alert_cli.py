@@ -23,16 +23,19 @@ def test_rules_are_set_per_brand_and_by_default(acme):
     done = callbacks(acme, "alert", "rule", "set", "failure_rate", "--threshold", "30%",
                      "--window", "5m", "--brand", "acme")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "acme: failure rate above 30 % over 5 min"
+    assert done.stdout.strip() == ("acme: failure rate above 30 % over 5 min; resolves at or "
+                                   "below 24 % for 5 min; judged from 20 attempts")
     done = callbacks(acme, "alert", "rule", "set", "oldest_pending", "--threshold", "2h")
-    assert done.stdout.strip() == "every brand (default): oldest pending above 2 h"
+    assert done.stdout.strip() == ("every brand (default): oldest pending above 2 h; resolves "
+                                   "at or below 1 h 36 min for 5 min")
     callbacks(acme, "alert", "rule", "set", "exhausted", "--threshold", "0", "--off",
               "--brand", "acme")
     listed = json.loads(callbacks(acme, "alert", "rule", "list", "--json").stdout)
     by_brand = {b["brand"]: {r["kind"]: r for r in b["rules"]} for b in listed}
     assert by_brand["acme"]["failure_rate"] == {"kind": "failure_rate", "threshold": "30",
                                                 "window_s": 300, "enabled": True,
-                                                "source": "brand"}
+                                                "resolve_below": "24", "quiet_s": 300,
+                                                "min_attempts": 20, "source": "brand"}
     assert by_brand["acme"]["oldest_pending"]["source"] == "default"
     assert by_brand["acme"]["oldest_pending"]["threshold"] == "7200"
     assert by_brand["acme"]["exhausted"]["enabled"] is False
@@ -43,6 +46,28 @@ def test_rules_are_set_per_brand_and_by_default(acme):
     assert "now failure rate above 25 % over 10 min (built-in)" in done.stdout
 
 
+def test_a_rule_says_when_it_resolves_and_from_how_many_attempts(acme):
+    done = callbacks(acme, "alert", "rule", "set", "failure_rate", "--threshold", "25%",
+                     "--resolve-below", "15%", "--quiet", "10m", "--min-attempts", "50",
+                     "--brand", "acme")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("resolves at or below 15 % for 10 min; judged from "
+                                        "50 attempts")
+    # A new threshold keeps the quiet period and volume the rule has; the resolve threshold
+    # goes back to its default share of the threshold
+    done = callbacks(acme, "alert", "rule", "set", "failure_rate", "--threshold", "40",
+                     "--brand", "acme")
+    assert done.stdout.strip().endswith("resolves at or below 32 % for 10 min; judged "
+                                        "from 50 attempts")
+    listed = json.loads(callbacks(acme, "alert", "rule", "list", "--json").stdout)
+    [rule] = [r for b in listed if b["brand"] == "acme" for r in b["rules"]
+              if r["kind"] == "failure_rate"]
+    assert (rule["quiet_s"], rule["min_attempts"]) == (600, 50)
+    done = callbacks(acme, "alert", "rule", "set", "money_at_risk", "--threshold", "1000",
+                     "--resolve-below", "500", "--quiet", "0")
+    assert done.stdout.strip().endswith("resolves at or below 500")
+
+
 @pytest.mark.parametrize("args, message", [
     (("failure_rate", "--threshold", "150"), "is a percentage: 0 to 100"),
     (("oldest_pending", "--threshold", "soon"), "is not a duration"),
@@ -50,6 +75,19 @@ def test_rules_are_set_per_brand_and_by_default(acme):
     (("money_at_risk", "--threshold", "-3"), "must be a number of 0 or more"),
     (("money_at_risk", "--threshold", "5", "--window", "1h"), "has no window"),
     (("exhausted", "--threshold", "0", "--brand", "nobody"), "no brand named 'nobody'"),
+    (("failure_rate", "--threshold", "25", "--resolve-below", "30"),
+     "--resolve-below '30' is above --threshold '25': a rule resolves at or below where it "
+     "fires"),
+    (("failure_rate", "--threshold", "25", "--resolve-below", "x"),
+     "--resolve-below 'x' must be a number of 0 or more"),
+    (("oldest_pending", "--threshold", "15m", "--resolve-below", "later"),
+     "--resolve-below 'later' is not a duration"),
+    (("failure_rate", "--threshold", "25", "--quiet", "a while"),
+     "--quiet 'a while' is not a duration"),
+    (("failure_rate", "--threshold", "25", "--min-attempts", "0"),
+     "--min-attempts '0' must be a whole number of 1 or more"),
+    (("exhausted", "--threshold", "0", "--min-attempts", "5"),
+     "--min-attempts applies to failure_rate, heartbeat_failure_rate only"),
 ])
 def test_bad_rules_are_refused_with_a_reason(acme, args, message):
     done = callbacks(acme, "alert", "rule", "set", *args)

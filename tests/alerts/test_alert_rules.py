@@ -1,11 +1,13 @@
 """Rules, their defaults and their evaluation (pure)."""
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from alerts import messages, rules
 from health.figures import BrandNow
 from health.money import MoneyAtRisk
 from health.state import Recent
+
+T0 = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
 
 def figures(**over) -> BrandNow:
@@ -71,14 +73,19 @@ def test_a_rule_that_is_off_never_fires():
     assert broken(off, figures(window_exhausted=10)) == set()
 
 
-def test_transitions_fire_once_and_resolve_once():
-    readings = rules.evaluate(dict(rules.BUILT_IN), figures(window_exhausted=2))
-    fire, resolve = rules.transitions(set(), readings)
-    assert [r.kind for r in fire] == ["exhausted"] and resolve == []
-    assert rules.transitions({"exhausted"}, readings) == ([], [])        # still firing: quiet
-    calm = rules.evaluate(dict(rules.BUILT_IN), figures())
-    fire, resolve = rules.transitions({"exhausted"}, calm)
-    assert fire == [] and [r.kind for r in resolve] == ["exhausted"]
+def test_a_rule_fires_once_and_resolves_once_after_its_quiet_period():
+    rule = rules.BUILT_IN["exhausted"]
+    broken_ = rules.evaluate(dict(rules.BUILT_IN), figures(window_exhausted=2))["exhausted"]
+    calm = rules.evaluate(dict(rules.BUILT_IN), figures())["exhausted"]
+    fired = rules.decide(rule, broken_, rules.State(), T0)
+    assert (fired.event, fired.notify) == ("firing", "firing")
+    still = rules.decide(rule, broken_, fired.state, T0 + timedelta(seconds=30))
+    assert still.event is None                                     # still firing: quiet
+    waiting = rules.decide(rule, calm, still.state, T0 + timedelta(minutes=1))
+    assert waiting.event is None and waiting.state.clear_since == T0 + timedelta(minutes=1)
+    done = rules.decide(rule, calm, waiting.state, T0 + timedelta(minutes=6))
+    assert (done.event, done.notify) == ("resolved", "resolved")
+    assert done.state.firing_since is None
 
 
 def test_notification_body_is_slack_compatible_with_fields():
@@ -100,7 +107,7 @@ def test_heartbeat_failure_rate_is_judged_over_enough_heartbeats_of_its_own_wind
                    rate_finished=20, rate_failed=20)
     assert broken(rules_, few) == set()
     assert rules.evaluate(rules_, few)["heartbeat_failure_rate"].message == (
-        "4 heartbeat(s) finished in the last 10 min (a rate is judged from 5)")
+        "4 heartbeat(s) finished in the last 10 min (a rate is judged from 20)")
     assert broken(rules_, many) == {"heartbeat_failure_rate"}
     reading = rules.evaluate(rules_, many)["heartbeat_failure_rate"]
     assert (reading.value, reading.threshold) == ("30.0 %", "25 %")

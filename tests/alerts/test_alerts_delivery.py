@@ -39,6 +39,15 @@ def _wait_until(condition, what: str, limit_s: float = 20.0):
         time.sleep(0.05)
 
 
+@pytest.fixture(autouse=True)
+def few_attempts(clean_db):
+    """Failure rates judged from 5 attempts and resolved at once (the rules here are about
+    firing and notifying; volume and hysteresis have tests of their own below)."""
+    for kind in ("failure_rate", "heartbeat_failure_rate"):
+        alert_store.set_rule(clean_db, kind, Decimal(25), window_s=600, min_attempts=5,
+                             quiet_s=0)
+
+
 @pytest.fixture
 def hook():
     """A receiver of alert notifications (answers 200), registered as the one alert URL."""
@@ -235,7 +244,50 @@ def test_heartbeat_failure_rate_fires_from_recorded_heartbeats(clean_db, hook):
 
     # A brand's own rule with a higher threshold and a shorter window: it resolves
     alert_store.set_rule(clean_db, "heartbeat_failure_rate", Decimal(90), window_s=300,
-                         brand_id=brands.brand_named(clean_db, "acme").id)
+                         brand_id=brands.brand_named(clean_db, "acme").id,
+                         resolve_below=Decimal(90), quiet_s=0, min_attempts=5)
     events = alert_store.evaluate(clean_db)
     assert [(e.brand, e.kind, e.status) for e in events] == [
         ("acme", "heartbeat_failure_rate", "resolved")]
+
+
+def test_hysteresis_and_flapping_on_the_database(clean_db, hook):
+    # Given a failure rate that must stay calm 5 minutes to resolve
+    alert_store.set_rule(clean_db, "failure_rate", Decimal(25), window_s=600, min_attempts=5)
+    alert_store.add_url(clean_db, hook.url)
+    notifier = Notifier(clean_db, retry_schedule_s=QUICK_RETRIES_S)
+    with failing_receiver({f"x{i}" for i in range(5)}) as platform:
+        _failing_brand(clean_db, platform, bets=5)
+    calm = "UPDATE attempts SET started_at = started_at - interval '1 hour'"
+    assert [e.status for e in alert_store.evaluate(clean_db)] == ["firing"]
+    _sql(clean_db, calm)
+    # calm now, but not for 5 minutes yet: still firing
+    assert alert_store.evaluate(clean_db) == []
+    _sql(clean_db, "UPDATE alert_firing SET clear_since = clear_since - interval '5 minutes'")
+    assert [e.status for e in alert_store.evaluate(clean_db)] == ["resolved"]
+    # When it fires twice more within the hour, the third fire says "flapping" and the
+    # next resolution is history only
+    for _ in range(2):
+        _sql(clean_db, "UPDATE attempts SET started_at = now()")
+        assert [e.status for e in alert_store.evaluate(clean_db)] == ["firing"]
+        _sql(clean_db, calm)
+        alert_store.evaluate(clean_db)
+        _sql(clean_db, "UPDATE alert_firing SET clear_since = clear_since - interval '5 min'")
+        assert [e.status for e in alert_store.evaluate(clean_db)] == ["resolved"]
+    notifier.send_due()
+    assert [s.body["status"] for s in hook.seen] == ["firing", "resolved", "firing",
+                                                      "resolved", "flapping"]
+    assert hook.seen[-1].body["text"].startswith("[FLAPPING] Callback Desk · brand acme · "
+                                                 "failure rate: flapping: fired 3 times")
+    with clean_db.connect() as conn:
+        history = alert_store.history(conn)
+    assert [(h["status"], h["flapping"], h["notified"]) for h in history[:2]] == [
+        ("resolved", True, False), ("firing", True, True)]
+    # An hour later it has settled: one "resolved" says so
+    _sql(clean_db, "UPDATE alert_events SET at = at - interval '1 hour'")
+    [settled] = alert_store.evaluate(clean_db)
+    assert settled.status == "resolved" and settled.message.startswith("settled after flapping")
+    assert alert_store.evaluate(clean_db) == []
+    notifier.send_due()
+    assert [s.body["status"] for s in hook.seen][-1] == "resolved"
+    assert _sql(clean_db, "SELECT * FROM alert_flapping") == []

@@ -93,6 +93,8 @@ def test_alerts_firing_history_and_rules(open_health):
     assert rules.set_index("Rule").loc["money at risk", "Set by"] == "default"
     assert rules.set_index("Rule").loc["money at risk", "Fires when"] == \
         "money at risk above 20 in a currency"
+    assert rules.set_index("Rule").loc["failure rate", "Resolves when"] == \
+        "at or below 20 % for 5 min; judged from 20 attempts"
 
 
 def test_a_user_sees_the_health_and_alerts_of_their_brands_only(open_health):

@@ -99,6 +99,22 @@ def test_alert_history_says_how_notifications_went():
     assert list(table["Status"]) == ["🔔 firing", "✅ resolved"]
 
 
+
+def test_a_flapping_rule_is_marked_and_its_unsent_notifications_say_why():
+    event = {"at": NOW, "brand": "acme", "kind": "failure_rate", "value": "26.0 %",
+             "threshold": "25 %", "message": "m", "notifications": 0, "delivered": 0,
+             "sending": 0, "failed": 0, "attempts": 0, "last_error": None}
+    events = [dict(event, status="firing", flapping=True, notified=False),
+              dict(event, status="firing", flapping=True, notified=True, notifications=1,
+                   delivered=1, attempts=1),
+              dict(event, status="resolved", flapping=False, notified=True)]
+    table = hs.events_table(events, UTC)
+    assert list(table["Status"]) == ["🔔 firing · flapping", "🔔 firing · flapping",
+                                     "✅ resolved"]
+    assert list(table["Notifications"]) == ["not sent: flapping", "1/1 delivered (1 attempt(s))",
+                                            "no alert URL"]
+
+
 def _beats(rows) -> pd.DataFrame:
     """Heartbeat counts as the page reads them: (bucket, brand, delivered, ended, failed)."""
     return hs.beat_frame(pd.DataFrame(rows, columns=["bucket", "brand", "delivered", "ended",
