@@ -152,7 +152,7 @@ def test_history_page_lists_archived_attempts(reader, engine):
     assert list(table["Group ID"]) == ["old-south-1"] * 3
     # Selecting an archived attempt shows everything recorded about it
     attempt_id = queries.fetch_history(everything(group_ids=("old-south-1",)), None
-                                       ).rows[-1]["attempt_id"]
+                                       ).rows[0]["attempt_id"]
     app.query_params["attempt"] = attempt_id
     app.run()
     assert not app.exception, [e.message for e in app.exception]
