@@ -142,7 +142,8 @@ def history_table(rows: list[dict], zone) -> pd.DataFrame:
         "Group ID": r["group_id"],
         "Attempt ID": r["attempt_id"],
         "Destination": r["destination"],
-        "Created at": format_time(r["callback_created_at"], zone),
+        # to the minute, to keep the seed's columns in view (Sent at has the seconds)
+        "Created at": format_time(r["callback_created_at"], zone, seconds=False),
         "Sent at": format_time(r["started_at"], zone),
         "Attempts": (f"heartbeat #{r['attempt_no']}" if r["destination"] == contract.HEARTBEAT
                      else attempts_label(r["attempt_no"], r["callback_attempts"])),

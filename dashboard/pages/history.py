@@ -32,8 +32,8 @@ SHOWN_COLUMNS = ("Group ID", "Attempt ID", "Destination", "Created at", "Attempt
                  "Response code", "Response error", "Brand", "Outcome", "Sent at",
                  "Response data", "ms")
 #: Width of each shown column (px).
-WIDTHS = {"Group ID": 120, "Attempt ID": 100, "Destination": 100, "Created at": 140,
-          "Attempts": 64, "Response code": 96, "Response error": 170, "Brand": 70,
+WIDTHS = {"Group ID": 105, "Attempt ID": 85, "Destination": 92, "Created at": 115,
+          "Attempts": 52, "Response code": 90, "Response error": 112, "Brand": 60,
           "Outcome": 80, "Sent at": 140, "Response data": 170, "ms": 55, "Sent by": 200}
 _IDS_KEY = "_history_ids"
 #: Error classes to filter on: the sender's, and ``unknown`` for attempts whose answer was never
@@ -49,7 +49,7 @@ def render() -> None:
         "Every HTTP request we sent: newest bet first, each bet's requests in the order they "
         "were sent. Select a row to expand it: the payload sent, the request headers and the "
         "full response.")
-    table_col, filter_col = st.columns([5, 1], gap="small")
+    table_col, filter_col = st.columns([6, 1], gap="small")
     with filter_col:
         filters = _filters(scope)
     with table_col:
