@@ -51,12 +51,32 @@ class Archive:
     # --- history ------------------------------------------------------------------------------
 
     def history(self, brands: Mapping[int, str], params: dict, limit: int) -> list[dict]:
-        """Archived attempts for Callback history: the ``history`` query's filters, order,
-        keyset cursor and columns (see ``sql/dashboard.sql``)."""
+        """Archived attempts for Callback history: the ``history`` query's filters, order
+        (newest bet first, each bet's attempts as sent), keyset cursor and columns (see
+        ``sql/dashboard.sql``)."""
         if not self.files["attempts"] or not brands:
             return []
         p = dict(params)
         rows = self._rows(f"""
+            WITH matching AS (
+                SELECT a.*, coalesce(a.callback_id, 0) AS callback_order,
+                       max(a.callback_created_at) OVER (PARTITION BY a.group_id)
+                           AS group_newest
+                FROM {self.source("attempts")} a
+                WHERE a.callback_created_at >= $created_from
+                  AND a.callback_created_at < $created_to
+                  AND list_contains($brand_ids, a.brand_id)
+                  AND (len($group_ids) = 0 OR list_contains($group_ids, a.group_id))
+                  AND (len($destinations) = 0 OR list_contains($destinations, a.destination))
+                  AND NOT list_contains($hidden_destinations, a.destination)
+                  AND (len($outcomes) = 0 OR list_contains($outcomes, a.outcome))
+                  AND (len($error_classes) = 0
+                       OR list_contains($error_classes, a.error_class))
+                  AND (NOT $filter_codes
+                       OR list_contains($codes, a.response_status)
+                       OR list_contains($code_classes, a.response_status // 100)
+                       OR ($no_response AND a.response_status IS NULL))
+            )
             SELECT a.id AS attempt_id, a.group_id, a.destination, a.callback_created_at,
                    a.started_at, a.attempt_no, c.attempts AS callback_attempts,
                    c.state AS callback_state,
@@ -64,26 +84,23 @@ class Archive:
                    a.response_truncated, a.response_status, a.outcome, a.error_class,
                    a.error_code, a.error_detail, a.duration_ms, a.finished_at,
                    a.next_attempt_at, c.request_id AS callback_request_id, a.brand_id,
-                   a.request_headers
-            FROM {self.source("attempts")} a
+                   a.request_headers, a.group_newest, a.callback_order
+            FROM matching a
             LEFT JOIN {self.source("callbacks")} c ON c.id = a.callback_id
-            WHERE a.callback_created_at >= $created_from AND a.callback_created_at < $created_to
-              AND list_contains($brand_ids, a.brand_id)
-              AND (len($group_ids) = 0 OR list_contains($group_ids, a.group_id))
-              AND (len($destinations) = 0 OR list_contains($destinations, a.destination))
-              AND NOT list_contains($hidden_destinations, a.destination)
-              AND (len($outcomes) = 0 OR list_contains($outcomes, a.outcome))
-              AND (len($error_classes) = 0 OR list_contains($error_classes, a.error_class))
-              AND (NOT $filter_codes
-                   OR list_contains($codes, a.response_status)
-                   OR list_contains($code_classes, a.response_status // 100)
-                   OR ($no_response AND a.response_status IS NULL))
-              AND ($after_created IS NULL
-                   OR a.callback_created_at < $after_created
-                   OR (a.callback_created_at = $after_created
-                       AND (a.started_at < $after_started
-                            OR (a.started_at = $after_started AND a.id < $after_id))))
-            ORDER BY a.callback_created_at DESC, a.started_at DESC, a.id DESC
+            WHERE $after_newest IS NULL
+               OR a.group_newest < $after_newest
+               OR (a.group_newest = $after_newest
+                   AND (a.group_id < $after_group
+                        OR (a.group_id = $after_group
+                            AND (a.callback_created_at > $after_created
+                                 OR (a.callback_created_at = $after_created
+                                     AND (a.callback_order > $after_callback
+                                          OR (a.callback_order = $after_callback
+                                              AND (a.attempt_no > $after_no
+                                                   OR (a.attempt_no = $after_no
+                                                       AND a.id > $after_id)))))))))
+            ORDER BY a.group_newest DESC, a.group_id DESC, a.callback_created_at,
+                     a.callback_order, a.attempt_no, a.id
             LIMIT {int(limit)}""", dict(
             created_from=p["created_from"], created_to=p["created_to"],
             brand_ids=list(brands), group_ids=_texts(p.get("group_ids")),
@@ -93,14 +110,17 @@ class Archive:
             error_classes=_texts(p.get("error_classes")),
             filter_codes=bool(p.get("filter_codes")), codes=_ints(p.get("codes")),
             code_classes=_ints(p.get("code_classes")), no_response=bool(p.get("no_response")),
-            after_created=p.get("after_created"), after_started=p.get("after_started"),
+            after_newest=p.get("after_newest"), after_group=p.get("after_group"),
+            after_created=p.get("after_created"), after_callback=p.get("after_callback"),
+            after_no=p.get("after_no"),
             after_id=None if p.get("after_id") is None else str(p["after_id"])),
             casts={"group_ids": "VARCHAR[]", "destinations": "VARCHAR[]",
                    "hidden_destinations": "VARCHAR[]", "outcomes": "VARCHAR[]",
                    "error_classes": "VARCHAR[]",
                    "codes": "INTEGER[]", "code_classes": "INTEGER[]",
-                   "brand_ids": "INTEGER[]", "after_created": "TIMESTAMPTZ",
-                   "after_started": "TIMESTAMPTZ", "after_id": "VARCHAR"})
+                   "brand_ids": "INTEGER[]", "after_newest": "TIMESTAMPTZ",
+                   "after_group": "VARCHAR", "after_created": "TIMESTAMPTZ",
+                   "after_callback": "BIGINT", "after_no": "INTEGER", "after_id": "VARCHAR"})
         for row in rows:
             row["brand"] = brands.get(row["brand_id"])
             del row["request_headers"]  # read only to mask the answer's echoes
@@ -149,6 +169,43 @@ class Archive:
         if row["stake"] is not None:
             row["stake"] = Decimal(row["stake"])
         return row
+
+    def bets_named(self, bet_ids: Iterable[str], brands: Mapping[int, str]) -> list[dict]:
+        """The archived bets of these ids (each once, its latest row, with ``brand``), in the
+        shape of the back-office's ``bets`` query: with how their archived callbacks went."""
+        ids = _texts(bet_ids)
+        if not self.files["bets"] or not brands or not ids:
+            return []
+        callbacks = (f"""
+            SELECT bet_id, count(*) AS callbacks, coalesce(sum(attempts), 0) AS attempts,
+                   count(*) FILTER (WHERE attempts > 1
+                                      OR state IN ('rejected', 'exhausted')) AS troubled,
+                   arg_max(state, id) FILTER (WHERE attempts > 0) AS last_state,
+                   arg_max(last_status, id) FILTER (WHERE attempts > 0) AS last_status
+            FROM (SELECT DISTINCT ON (id) * FROM {self.source("callbacks")}
+                  WHERE list_contains($bet_ids, bet_id))
+            GROUP BY bet_id""" if self.files["callbacks"] else
+                     "SELECT NULL AS bet_id, 0 AS callbacks, 0 AS attempts, 0 AS troubled, "
+                     "NULL AS last_state, NULL AS last_status WHERE false")
+        rows = self._rows(f"""
+            WITH b AS (
+                SELECT * FROM {self.source("bets")}
+                WHERE list_contains($bet_ids, bet_id) AND list_contains($brand_ids, brand_id)
+                QUALIFY row_number() OVER (PARTITION BY bet_id ORDER BY updated_at DESC) = 1
+            ), cb AS ({callbacks})
+            SELECT b.bet_id, b.status, b.player_id, b.bet_type, b.stake, b.odds,
+                   b.system_sizes, b.placed_at, b.created_at, b.brand_id,
+                   coalesce(cb.callbacks, 0) AS callbacks, coalesce(cb.attempts, 0) AS attempts,
+                   coalesce(cb.troubled, 0) AS troubled, cb.last_state, cb.last_status
+            FROM b LEFT JOIN cb ON cb.bet_id = b.bet_id
+            ORDER BY b.created_at DESC, b.bet_id DESC""",
+            {"bet_ids": ids, "brand_ids": list(brands)},
+            casts={"bet_ids": "VARCHAR[]", "brand_ids": "INTEGER[]"})
+        for row in rows:
+            row["brand"] = brands.get(row.pop("brand_id"))
+            if row["stake"] is not None:
+                row["stake"] = Decimal(row["stake"])
+        return rows
 
     def callbacks_of(self, bet_id: str, brands: Mapping[int, str], limit: int) -> list[dict]:
         """The bet's archived callbacks in queue order (Foreign-Params are never archived)."""

@@ -165,11 +165,11 @@ def run_queries(owner: sa.Engine) -> None:
     print("Bets")
     window = (now - timedelta(days=7), end)
     timed("first page, last 7 days",
-          lambda: queries.fetch_bets(None, *window, None, None, (), None).rows)
+          lambda: queries.fetch_bets(None, *window, (), None, (), None).rows)
     timed("status PLACE_ERROR, last 7 days",
-          lambda: queries.fetch_bets(None, *window, None, None, ("PLACE_ERROR",), None).rows)
-    timed("one player", lambda: queries.fetch_bets(None, *window, None, player, (), None).rows)
-    timed("one bet id", lambda: queries.fetch_bets(None, *window, rng.choice(bets), None, (),
+          lambda: queries.fetch_bets(None, *window, (), None, ("PLACE_ERROR",), None).rows)
+    timed("one player", lambda: queries.fetch_bets(None, *window, (), player, (), None).rows)
+    timed("one bet id", lambda: queries.fetch_bets(None, *window, (rng.choice(bets),), None, (),
                                                    None).rows)
 
     print("Callback sender")

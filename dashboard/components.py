@@ -201,6 +201,18 @@ def text_filter(label: str, key: str, placeholder: str, what: str) -> str | None
         return None
 
 
+def bet_ids_filter(label: str, key: str, placeholder: str, help_text: str) -> tuple[str, ...]:
+    """Exact Bet IDs typed or pasted into one line (bound to the URL), separated by spaces,
+    commas or new lines; none, after a warning, when they cannot be read."""
+    text = st.text_input(label, key=key, bind="query-params", placeholder=placeholder,
+                         help=help_text)
+    try:
+        return tuple(parse_group_ids(text))
+    except FilterError as exc:
+        warn(exc)
+        return ()
+
+
 def group_ids_filter(height: int, help_text: str) -> tuple[str, ...] | None:
     """The Group ids box (bound to the URL); None, after a warning, when it cannot be read."""
     text = st.text_area("Group ids", key="group_ids", bind="query-params", height=height,

@@ -27,12 +27,21 @@ from health import figures as health_figures
 
 from . import auth, connection, tables
 from .filters import BETS, HistoryFilter, traffic_params
-from .shaping import Page, decode_cursor, encode_cursor
+from .shaping import (
+    HISTORY_CURSOR,
+    Page,
+    decode_cursor,
+    encode_cursor,
+    history_cursor_params,
+    history_key,
+    history_order,
+)
 
 PAGE_SIZE = 50
 #: What the keyset cursors of the lists hold (see shaping.decode_cursor).
 BETS_CURSOR = ("time", "text")
-HISTORY_CURSOR = ("time", "time", "uuid")
+#: (Callback history's is shaping.HISTORY_CURSOR, imported here: a bet, then an attempt's
+#: place in it.)
 #: Largest CSV export of Callback history.
 EXPORT_LIMIT = 50_000
 #: Most groups the Callback sender lists at once.
@@ -89,25 +98,49 @@ def archive() -> archive_reader.Archive:
     return archive_reader.open_archive(settings.from_env().archive_dir, held)
 
 
-def _newest_first(rows: list[dict], more: list[dict], limit: int) -> list[dict]:
+def _merged_history(rows: list[dict], more: list[dict], limit: int) -> list[dict]:
     """Two history lists (each in the history order) merged, the first ``limit`` rows."""
-    key = lambda r: (r["callback_created_at"], r["started_at"], str(r["attempt_id"]))  # noqa: E731
-    return sorted(rows + more, key=key, reverse=True)[:limit]
+    return history_order(rows + more)[:limit]
 
 
 # --- bets -----------------------------------------------------------------------------------
 
 def fetch_bets(brand_id: int | None, created_from: datetime, created_to: datetime,
-         bet_id: str | None, player_id: str | None, statuses: tuple[str, ...],
-         cursor: str | None, limit: int = PAGE_SIZE) -> Page:
-    """One page of bets, newest first."""
+               bet_ids: tuple[str, ...], player_id: str | None, statuses: tuple[str, ...],
+               cursor: str | None, limit: int = PAGE_SIZE) -> Page:
+    """One page of bets, newest first. Exact ``bet_ids`` are searched at any time, archive
+    included: the window applies only without them."""
     after = decode_cursor(cursor, BETS_CURSOR)
     rows = _rows("bets", dict(
-        brand_id=brand_id, created_from=created_from, created_to=created_to, bet_id=bet_id,
-        player_id=player_id, statuses=list(statuses),
+        brand_id=brand_id, created_from=created_from, created_to=created_to,
+        bet_ids=list(bet_ids), player_id=player_id, statuses=list(statuses),
         after_created=after[0] if after else None, after_key=after[1] if after else None,
         limit=limit + 1))
+    if bet_ids:
+        rows = _with_archived_bets(rows, brand_id, bet_ids, player_id, statuses, after, limit)
     return _page(rows, limit, lambda r: [r["created_at"], r["bet_id"]])
+
+
+def _with_archived_bets(rows: list[dict], brand_id: int | None, bet_ids: tuple[str, ...],
+                        player_id: str | None, statuses: tuple[str, ...],
+                        after: list[str] | None, limit: int) -> list[dict]:
+    """``rows`` (a page of the ``bets`` query) with the archived bets of ``bet_ids`` that
+    PostgreSQL no longer holds, filtered and paged alike, newest first."""
+    stored = archive()
+    if stored.empty:
+        return rows
+    held = {r["bet_id"] for r in _rows("bets_held", {"bet_ids": list(bet_ids),
+                                                     "brand_id": brand_id})}
+    missing = [b for b in bet_ids if b not in held]
+    if not missing:
+        return rows
+    cut = (datetime.fromisoformat(after[0]), after[1]) if after else None
+    archived = [r for r in stored.bets_named(missing, visible_brands(brand_id))
+                if (player_id is None or r["player_id"] == player_id)
+                and (not statuses or r["status"] in statuses)
+                and (cut is None or (r["created_at"], r["bet_id"]) < cut)]
+    key = lambda r: (r["created_at"], r["bet_id"])  # noqa: E731
+    return sorted(rows + archived, key=key, reverse=True)[:limit + 1]
 
 
 #: :func:`fetch_bets`, cached for 10 s.
@@ -140,12 +173,9 @@ sender = auth.cached(ttl=2)(fetch_sender)
 def fetch_history(filters: HistoryFilter, cursor: str | None, limit: int = PAGE_SIZE) -> Page:
     """One page of attempts matching the filters."""
     after = decode_cursor(cursor, HISTORY_CURSOR)
-    params = dict(filters.params(), after_created=after[0] if after else None,
-                  after_started=after[1] if after else None,
-                  after_id=after[2] if after else None)
+    params = dict(filters.params(), **history_cursor_params(after))
     rows = _history_rows(filters, params, limit + 1)
-    return _page(rows, limit,
-                 lambda r: [r["callback_created_at"], r["started_at"], r["attempt_id"]])
+    return _page(rows, limit, history_key)
 
 
 #: :func:`fetch_history`, cached for 10 s.
@@ -154,8 +184,8 @@ history = auth.cached(ttl=10)(fetch_history)
 
 def history_csv(filters: HistoryFilter, columns: dict[str, str], zone) -> bytes:
     """Every attempt matching the filters (up to EXPORT_LIMIT) as CSV, times in ``zone``."""
-    rows = _history_rows(filters, dict(filters.params(), after_created=None,
-                                       after_started=None, after_id=None), EXPORT_LIMIT)
+    rows = _history_rows(filters, dict(filters.params(), **history_cursor_params(None)),
+                         EXPORT_LIMIT)
     return tables.to_csv(tables.history_export(rows, columns, zone))
 
 
@@ -164,7 +194,7 @@ def _history_rows(filters: HistoryFilter, params: dict, limit: int) -> list[dict
     stored = archive()
     if archive_reader.reaches(stored, filters.created_from):
         more = stored.history(visible_brands(filters.brand_id), params, limit)
-        rows = _newest_first(rows, more, limit)
+        rows = _merged_history(rows, more, limit)
     return rows
 
 

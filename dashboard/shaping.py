@@ -137,6 +137,14 @@ def stake_label(stake, currency: str | None = None) -> str:
     return f"{currency} {shown}" if currency else shown
 
 
+def all_time_note(bet_ids: tuple[str, ...] | list[str], found: int) -> str:
+    """What the Bets list says when searched by exact Bet IDs: the whole history was searched,
+    whatever the Created window says."""
+    what = "this Bet ID" if len(bet_ids) == 1 else f"{len(bet_ids)} Bet IDs"
+    return (f"Searched all time for {what} (archive included); the Created window does not "
+            f"apply to an exact Bet ID. Found {found}.")
+
+
 def callback_trouble(callbacks: int | None, troubled: int | None, last_state: str | None,
                      last_status: int | None) -> str:
     """How a bet's callbacks went, in a table cell: ``✓ delivered``, ``⚠ delivered after
@@ -216,6 +224,25 @@ def response_error(error_class: str | None, error_code: str | None,
     return f"{error_class}: {detail}" if detail else error_class
 
 
+#: What an attempt that got no HTTP answer shows as its response code, by error class.
+NO_ANSWER = {"timeout": "timeout", "connect": "connection error", "tls": "TLS error",
+             "protocol": "protocol error"}
+
+
+def response_code_label(status: int | None, outcome: str | None,
+                        error_class: str | None) -> str:
+    """The seed's "Response code" cell: the HTTP status, or why there is none — ``— (timeout)``,
+    ``— (connection error)``, ``— (sending)`` for a request still out, ``— (not recorded)``
+    when the worker stopped before recording the answer."""
+    if status is not None:
+        return str(status)
+    if outcome == SENDING:
+        return "— (sending)"
+    if outcome == UNKNOWN:
+        return "— (not recorded)"
+    return f"— ({NO_ANSWER.get(error_class or '', error_class or 'no response')})"
+
+
 def measured_ms(duration_ms: float | None, outcome: str | None) -> float | None:
     """How long the platform took, or None: a request still out has no duration yet, and an
     unknown one's duration is only how long its row stayed open."""
@@ -278,9 +305,43 @@ def _is_kind(value: str, kind: str) -> bool:
             datetime.fromisoformat(value)
         elif kind == "uuid":
             uuid.UUID(value)
+        elif kind == "int":
+            int(value)
     except ValueError:
         return False
     return True
+
+
+#: What Callback history's keyset cursor holds, in order (see :func:`history_key`).
+HISTORY_CURSOR = ("time", "text", "time", "int", "int", "uuid")
+
+
+def history_key(row: dict) -> list:
+    """An attempt's place in Callback history: its bet's newest callback (``group_newest``) and
+    the bet, then — within the bet, as the attempts were sent — its callback's creation time
+    and queue order (``callback_order``), its attempt number and Attempt ID."""
+    return [row["group_newest"], row["group_id"], row["callback_created_at"],
+            row["callback_order"], row["attempt_no"], str(row["attempt_id"])]
+
+
+def history_cursor_params(after: list[str] | None) -> dict:
+    """The ``history`` query's cursor parameters for a decoded cursor (None: the first page)."""
+    names = ("after_newest", "after_group", "after_created", "after_callback", "after_no",
+             "after_id")
+    if after is None:
+        return dict.fromkeys(names)
+    values = dict(zip(names, after, strict=True))
+    values["after_callback"] = int(values["after_callback"])
+    values["after_no"] = int(values["after_no"])
+    return values
+
+
+def history_order(rows: list[dict]) -> list[dict]:
+    """Attempts in Callback history's order: newest bet first, each bet's attempts as they
+    were sent (merges PostgreSQL's page with the archive's)."""
+    within = sorted(rows, key=lambda r: (r["callback_created_at"], r["callback_order"],
+                                         r["attempt_no"], str(r["attempt_id"])))
+    return sorted(within, key=lambda r: (r["group_newest"], r["group_id"]), reverse=True)
 
 
 @dataclass

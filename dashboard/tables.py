@@ -20,6 +20,7 @@ from .shaping import (
     measured_ms,
     odds_label,
     relative,
+    response_code_label,
     response_error,
     stake_label,
 )
@@ -136,17 +137,23 @@ def sender_table(rows: list[dict], zone, now: datetime) -> pd.DataFrame:
 
 
 def history_table(rows: list[dict], zone) -> pd.DataFrame:
-    """Callback history: one row per attempt with the seed's columns."""
+    """Callback history: one row per attempt with the seed's columns; an attempt without an
+    HTTP answer says why in its Response code (``— (timeout)``), never ``null``."""
     return pd.DataFrame([{
         "Group ID": r["group_id"],
         "Attempt ID": r["attempt_id"],
         "Destination": r["destination"],
-        "Created at": format_time(r["callback_created_at"], zone),
+        # to the minute, to keep the seed's columns in view (Sent at has the seconds)
+        "Created at": format_time(r["callback_created_at"], zone, seconds=False),
         "Sent at": format_time(r["started_at"], zone),
         "Attempts": (f"heartbeat #{r['attempt_no']}" if r["destination"] == contract.HEARTBEAT
                      else attempts_label(r["attempt_no"], r["callback_attempts"])),
-        "Response data": _one_line(r["response_data"]),
-        "Response code": r["response_status"],
+        # The seed's "null" for an empty body; nothing when there was no answer at all.
+        "Response data": ("null" if r["response_data"] in (None, "")
+                          and r["response_status"] is not None
+                          else _one_line(r["response_data"]) or ""),
+        "Response code": response_code_label(r["response_status"], r["outcome"],
+                                             r["error_class"]),
         "Response error": response_error(r["error_class"], r["error_code"], r["error_detail"],
                                          r["outcome"]),
         "Outcome": r["outcome"],

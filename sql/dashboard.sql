@@ -10,6 +10,7 @@ FROM brands ORDER BY name;
 -- name: bets
 -- With each bet, how its callbacks went: attempts in all, how many callbacks needed more than
 -- one attempt or failed, and the state and last HTTP status of the latest callback tried.
+-- Exact Bet IDs (:bet_ids) are searched at any time: the Created window applies only without.
 SELECT b.bet_id, b.status, b.player_id, b.bet_type, b.stake, b.odds, b.system_sizes,
        b.placed_at, b.created_at, br.name AS brand,
        cb.callbacks, cb.attempts, cb.troubled, cb.last_state, cb.last_status
@@ -24,15 +25,24 @@ LEFT JOIN LATERAL (
                AS last_status
     FROM callbacks c WHERE c.bet_id = b.bet_id
 ) cb ON true
-WHERE b.created_at >= :created_from AND b.created_at < :created_to
+WHERE (cardinality(CAST(:bet_ids AS text[])) > 0
+       OR (b.created_at >= :created_from AND b.created_at < :created_to))
   AND (CAST(:brand_id AS integer) IS NULL OR b.brand_id = :brand_id)
-  AND (CAST(:bet_id AS text) IS NULL OR b.bet_id = :bet_id)
+  AND (cardinality(CAST(:bet_ids AS text[])) = 0
+       OR b.bet_id = ANY (CAST(:bet_ids AS text[])))
   AND (CAST(:player_id AS text) IS NULL OR b.player_id = :player_id)
   AND (cardinality(CAST(:statuses AS text[])) = 0 OR b.status = ANY (CAST(:statuses AS text[])))
   AND (CAST(:after_created AS timestamptz) IS NULL
        OR (b.created_at, b.bet_id) < (CAST(:after_created AS timestamptz), :after_key))
 ORDER BY b.created_at DESC, b.bet_id DESC
 LIMIT :limit;
+
+-- name: bets_held
+-- Which of these Bet IDs PostgreSQL holds (within the selected brand); the others may be
+-- archived.
+SELECT bet_id FROM bets
+WHERE bet_id = ANY (CAST(:bet_ids AS text[]))
+  AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id);
 
 -- name: sender_groups
 -- One row per group with undelivered callbacks: its head (the one being tried) and how many
@@ -66,45 +76,60 @@ WHERE state IN ('waiting', 'pending', 'in_flight')
   AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id);
 
 -- name: history
--- One row per attempt, newest callback first; within a callback, its latest attempt first.
--- :hidden_destinations are left out (heartbeats, unless asked for: a heartbeat has no callback,
--- its group is the player session and its "created at" the time the session was opened).
+-- One row per attempt, newest bet first (by its newest callback among the matching attempts);
+-- within a bet, its attempts as they were sent: callback creation order (then queue order),
+-- then attempt number. :hidden_destinations are left out (heartbeats, unless asked for: a
+-- heartbeat has no callback, its group is the player session and its "created at" the time
+-- the session was opened).
 -- An attempt starts after its callback was created, so the window on callback_created_at also
 -- bounds started_at (with an hour of slack for clock skew), which prunes older partitions.
 -- The sort key is set when the row is written, before the request goes out: an attempt still
--- sending (no finished_at, duration_ms or response yet) sorts and pages like any other.
+-- sending (no finished_at, duration_ms or response yet) sorts and pages like any other. The
+-- keyset cursor holds the whole key (group_newest, group_id, callback_created_at,
+-- callback_order, attempt_no, id); the archive's twin is archive.reader.Archive.history.
+WITH matching AS (
+    SELECT a.*, coalesce(a.callback_id, 0) AS callback_order,
+           max(a.callback_created_at) OVER (PARTITION BY a.group_id) AS group_newest
+    FROM attempts a
+    WHERE a.callback_created_at >= :created_from AND a.callback_created_at < :created_to
+      AND a.started_at >= CAST(:created_from AS timestamptz) - interval '1 hour'
+      AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
+      AND (cardinality(CAST(:group_ids AS text[])) = 0
+           OR a.group_id = ANY (CAST(:group_ids AS text[])))
+      AND (cardinality(CAST(:destinations AS text[])) = 0
+           OR a.destination = ANY (CAST(:destinations AS text[])))
+      AND a.destination <> ALL (CAST(:hidden_destinations AS text[]))
+      AND (cardinality(CAST(:outcomes AS text[])) = 0
+           OR a.outcome = ANY (CAST(:outcomes AS text[])))
+      AND (cardinality(CAST(:error_classes AS text[])) = 0
+           OR a.error_class = ANY (CAST(:error_classes AS text[])))
+      AND (NOT CAST(:problems_only AS boolean) OR a.outcome <> 'delivered')
+      AND (NOT CAST(:filter_codes AS boolean)
+           OR a.response_status = ANY (CAST(:codes AS integer[]))
+           OR a.response_status / 100 = ANY (CAST(:code_classes AS integer[]))
+           OR (CAST(:no_response AS boolean) AND a.response_status IS NULL))
+)
 SELECT a.id AS attempt_id, a.group_id, a.destination, a.callback_created_at, a.started_at,
        a.attempt_no, c.attempts AS callback_attempts, c.state AS callback_state,
        left(a.response_body, 2000) AS response_data, a.response_truncated, a.response_status,
        a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms, a.finished_at,
        a.next_attempt_at, c.request_id AS callback_request_id, br.name AS brand,
-       'manual retry by ' || act.actor || ': ' || act.reason AS manual_note
-FROM attempts a
+       'manual retry by ' || act.actor || ': ' || act.reason AS manual_note,
+       a.group_newest, a.callback_order
+FROM matching a
 LEFT JOIN callbacks c ON c.id = a.callback_id
 JOIN brands br ON br.id = a.brand_id
 LEFT JOIN actions act ON act.id = a.action_id
-WHERE a.callback_created_at >= :created_from AND a.callback_created_at < :created_to
-  AND a.started_at >= CAST(:created_from AS timestamptz) - interval '1 hour'
-  AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
-  AND (cardinality(CAST(:group_ids AS text[])) = 0
-       OR a.group_id = ANY (CAST(:group_ids AS text[])))
-  AND (cardinality(CAST(:destinations AS text[])) = 0
-       OR a.destination = ANY (CAST(:destinations AS text[])))
-  AND a.destination <> ALL (CAST(:hidden_destinations AS text[]))
-  AND (cardinality(CAST(:outcomes AS text[])) = 0
-       OR a.outcome = ANY (CAST(:outcomes AS text[])))
-  AND (cardinality(CAST(:error_classes AS text[])) = 0
-       OR a.error_class = ANY (CAST(:error_classes AS text[])))
-  AND (NOT CAST(:problems_only AS boolean) OR a.outcome <> 'delivered')
-  AND (NOT CAST(:filter_codes AS boolean)
-       OR a.response_status = ANY (CAST(:codes AS integer[]))
-       OR a.response_status / 100 = ANY (CAST(:code_classes AS integer[]))
-       OR (CAST(:no_response AS boolean) AND a.response_status IS NULL))
-  AND (CAST(:after_created AS timestamptz) IS NULL
-       OR (a.callback_created_at, a.started_at, a.id)
-          < (CAST(:after_created AS timestamptz), CAST(:after_started AS timestamptz),
-             CAST(:after_id AS uuid)))
-ORDER BY a.callback_created_at DESC, a.started_at DESC, a.id DESC
+WHERE CAST(:after_newest AS timestamptz) IS NULL
+   OR a.group_newest < CAST(:after_newest AS timestamptz)
+   OR (a.group_newest = CAST(:after_newest AS timestamptz)
+       AND (a.group_id < CAST(:after_group AS text)
+            OR (a.group_id = CAST(:after_group AS text)
+                AND (a.callback_created_at, a.callback_order, a.attempt_no, a.id)
+                    > (CAST(:after_created AS timestamptz), CAST(:after_callback AS bigint),
+                       CAST(:after_no AS integer), CAST(:after_id AS uuid)))))
+ORDER BY a.group_newest DESC, a.group_id DESC, a.callback_created_at, a.callback_order,
+         a.attempt_no, a.id
 LIMIT :limit;
 
 -- name: attempt_detail

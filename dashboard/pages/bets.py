@@ -5,8 +5,8 @@ import streamlit as st
 
 from delivery.lifecycle import BET_STATUSES
 
-from .. import components, navigation, queries, session_view, tables
-from ..shaping import history_params
+from .. import components, markup, navigation, queries, session_view, tables
+from ..shaping import all_time_note, history_params
 
 _CLOCK_KEY = "bets_clock"
 #: Columns as shown: how the bet's callbacks went right after its id, so trouble is in view
@@ -25,21 +25,27 @@ def render() -> None:
     table_col, filter_col = st.columns([4, 1], gap="medium")
     with filter_col:
         st.markdown("**Filters**")
-        bet_id = components.text_filter("Bet ID", "bet", "exact Bet ID", "Bet ID")
+        bet_ids = components.bet_ids_filter(
+            "Bet ID", "bet", "exact Bet ID(s)",
+            "One or more exact Bet IDs (spaces, commas or new lines between them), searched at "
+            "any time, archive included: the Created window does not apply to them")
         player = components.text_filter("Player", "player", "exact player id", "player id")
         statuses = st.multiselect("Status", BET_STATUSES, key="status", bind="query-params")
         created_from, created_to = components.window_picker("Created", key="created",
                                                             default="Last 7 days")
 
-    filters = (scope.brand_id, created_from, created_to, bet_id, player, tuple(statuses))
+    filters = (scope.brand_id, created_from, created_to, bet_ids, player, tuple(statuses))
     cursor = components.current_cursor(filters, queries.BETS_CURSOR)
     page = queries.bets(*filters, cursor)
 
     with table_col:
+        if bet_ids:
+            st.caption(markup.text(all_time_note(bet_ids, len(page.rows)), limit=None))
         if not page.rows:
-            if not (bet_id and session_view.offer(
-                    (bet_id,), scope, note="No bet has this ID; a player session has:")):
-                components.no_data("No bets match these filters in this window.")
+            if not (bet_ids and session_view.offer(
+                    bet_ids, scope, note="No bet has this ID; a player session has:")):
+                components.no_data("No bets match these filters." if bet_ids else
+                                   "No bets match these filters in this window.")
             return
         frame = tables.bets_table(page.rows, scope.zone)
         event = st.dataframe(

@@ -25,10 +25,16 @@ from ..shaping import (
 )
 
 _TABLE_KEY = "history_table"
-#: Columns as shown: where the decision path starts (Code, Response error) right after the
-#: Group ID, so they are in view without scrolling on a 1280 px screen; then the full Attempt ID.
-SHOWN_COLUMNS = ("Group ID", "Response code", "Response error", "Attempt ID", "Destination",
-                 "Attempts", "Outcome", "Created at", "Sent at", "Response data", "ms", "Brand")
+#: Columns as shown: the seed's first (Group ID, Request ID, Destination, Created at, Attempts,
+#: Response code, Response error — and Brand when several brands are shown), narrow enough to
+#: be in view without scrolling on a 1280 px screen with the sidebar open; then the rest.
+SHOWN_COLUMNS = ("Group ID", "Attempt ID", "Destination", "Created at", "Attempts",
+                 "Response code", "Response error", "Brand", "Outcome", "Sent at",
+                 "Response data", "ms")
+#: Width of each shown column (px).
+WIDTHS = {"Group ID": 105, "Attempt ID": 85, "Destination": 92, "Created at": 115,
+          "Attempts": 52, "Response code": 90, "Response error": 112, "Brand": 60,
+          "Outcome": 80, "Sent at": 140, "Response data": 170, "ms": 55, "Sent by": 200}
 _IDS_KEY = "_history_ids"
 #: Error classes to filter on: the sender's, and ``unknown`` for attempts whose answer was never
 #: recorded (the worker stopped in between).
@@ -40,9 +46,10 @@ def render() -> None:
     scope = components.scope()
     components.page_header(
         "Callback history",
-        "Every HTTP request we sent, newest callback first. Select a row to expand it: the "
-        "payload sent, the request headers and the full response.")
-    table_col, filter_col = st.columns([5, 1], gap="small")
+        "Every HTTP request we sent: newest bet first, each bet's requests in the order they "
+        "were sent. Select a row to expand it: the payload sent, the request headers and the "
+        "full response.")
+    table_col, filter_col = st.columns([6, 1], gap="small")
     with filter_col:
         filters = _filters(scope)
     with table_col:
@@ -112,36 +119,45 @@ def _table(rows: list[dict], scope) -> None:
     frame = tables.history_table(rows, scope.zone)
     st.dataframe(
         frame, hide_index=True, key=_TABLE_KEY, on_select=_on_select,
-        selection_mode="single-row", placeholder="null",
-        height=components.table_height(len(frame)),
+        selection_mode="single-row", placeholder="",
         selection_default={"selection": {"rows": [ids.index(chosen)]}}
         if chosen in ids else None,
         column_order=[c for c in SHOWN_COLUMNS + ("Sent by",)
                       if (c != "Brand" or scope.brand_id is None)
                       and (c != "Sent by" or frame["Sent by"].any())],
         column_config={
-            "Group ID": st.column_config.TextColumn(width=140, help="The Bet ID",
+            "Group ID": st.column_config.TextColumn(width=WIDTHS["Group ID"], help="The Bet ID",
                                                     pinned=True),
             "Attempt ID": st.column_config.TextColumn(
-                width=265, help="This HTTP attempt (sent as X-Request-ID). Click the cell and "
-                                "copy (Ctrl+C / ⌘C), or select the row"),
-            "Destination": st.column_config.TextColumn(width=110),
+                "Request ID", width=WIDTHS["Attempt ID"],
+                help="This HTTP attempt's ID (sent as X-Request-ID; the Attempt ID when the row "
+                     "is expanded). Click the cell and copy (Ctrl+C / ⌘C), or select the row"),
+            "Destination": st.column_config.TextColumn(width=WIDTHS["Destination"]),
             "Created at": st.column_config.TextColumn(
-                width=140, help=f"When the callback was created ({scope.zone_name})"),
+                width=WIDTHS["Created at"],
+                help=f"When the callback was created ({scope.zone_name})"),
             "Sent at": st.column_config.TextColumn(
-                width=140, help=f"When this attempt was sent ({scope.zone_name})"),
+                width=WIDTHS["Sent at"], help=f"When this attempt was sent ({scope.zone_name})"),
             "Attempts": st.column_config.TextColumn(
-                width=70, help="This attempt's number, of the callback's attempts so far"),
-            "Response data": st.column_config.TextColumn(width=170),
-            "Response code": st.column_config.NumberColumn("Code", format="%d", width=50),
-            "Response error": st.column_config.TextColumn(width=210),
-            "Outcome": st.column_config.TextColumn(width=80),
+                width=WIDTHS["Attempts"],
+                help="This attempt's number, of the callback's attempts so far"),
+            "Response data": st.column_config.TextColumn(
+                width=WIDTHS["Response data"],
+                help="The body the platform sent back (null when empty, normal for a 204)"),
+            "Response code": st.column_config.TextColumn(
+                width=WIDTHS["Response code"],
+                help="The HTTP status, or why there is none: — (timeout), — (connection "
+                     "error), — (sending) while the request is out, — (not recorded) when the "
+                     "worker stopped before recording the answer"),
+            "Response error": st.column_config.TextColumn(width=WIDTHS["Response error"]),
+            "Brand": st.column_config.TextColumn(width=WIDTHS["Brand"]),
+            "Outcome": st.column_config.TextColumn(width=WIDTHS["Outcome"]),
             "ms": st.column_config.NumberColumn(
-                width=55, help="Duration of the request, ms (none while it is still sending, "
-                               "or when its answer was never recorded)"),
+                width=WIDTHS["ms"], help="Duration of the request, ms (none while it is still "
+                                         "sending, or when its answer was never recorded)"),
             "Sent by": st.column_config.TextColumn(
-                width=200, help="Attempts sent again by an integration manager's action: who "
-                                "and why"),
+                width=WIDTHS["Sent by"], help="Attempts sent again by an integration manager's "
+                                              "action: who and why"),
         })
 
 

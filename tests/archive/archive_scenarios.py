@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from dashboard_scenarios import deliver_due
+from dashboard_scenarios import deliver_due, move_back
 from factories import item
 from receiver import Receiver, Reply
 
@@ -47,25 +47,6 @@ def build(engine: sa.Engine) -> None:
 def bet_ids(engine: sa.Engine) -> list[str]:
     with engine.connect() as conn:
         return list(conn.execute(sa.text("SELECT bet_id FROM bets ORDER BY bet_id")).scalars())
-
-
-def move_back(engine: sa.Engine, bets: list[str], to: datetime) -> None:
-    """Shift every row of these bets so that the first happened at ``to``."""
-    store.ensure_partitions(engine, to + timedelta(days=31), months=2)
-    with engine.begin() as conn:
-        first = conn.execute(sa.text("SELECT min(created_at) FROM bets WHERE bet_id = ANY(:b)"),
-                             {"b": bets}).scalar_one()
-        shift = {"b": bets, "d": first - to}
-        conn.execute(sa.text(
-            "UPDATE bets SET created_at = created_at - :d, updated_at = updated_at - :d "
-            "WHERE bet_id = ANY(:b)"), shift)
-        conn.execute(sa.text(
-            "UPDATE callbacks SET created_at = created_at - :d, finished_at = finished_at - :d "
-            "WHERE bet_id = ANY(:b)"), shift)
-        conn.execute(sa.text(
-            "UPDATE attempts SET callback_created_at = callback_created_at - :d, "
-            "scheduled_at = scheduled_at - :d, started_at = started_at - :d, "
-            "finished_at = finished_at - :d WHERE group_id = ANY(:b)"), shift)
 
 
 def old_partition() -> str:

@@ -152,7 +152,7 @@ def test_history_page_lists_archived_attempts(reader, engine):
     assert list(table["Group ID"]) == ["old-south-1"] * 3
     # Selecting an archived attempt shows everything recorded about it
     attempt_id = queries.fetch_history(everything(group_ids=("old-south-1",)), None
-                                       ).rows[-1]["attempt_id"]
+                                       ).rows[0]["attempt_id"]
     app.query_params["attempt"] = attempt_id
     app.run()
     assert not app.exception, [e.message for e in app.exception]
@@ -283,3 +283,15 @@ def test_reconcile_reads_archived_callbacks_of_its_brand_only(reader, database_u
     assert verdicts["old-north-refused"] == "rejected_by_platform"
     # another brand's bet is unknown to this brand, archived or not
     assert verdicts["old-south-1"] == "unknown_to_us"
+
+
+def test_bets_page_finds_archived_bets_by_their_ids_in_any_window(reader, engine):
+    # Given bets archived two years ago, the Bets list's default window (Last 7 days)
+    app = open_page(engine, "bets", bet="old-north-1 new-south-1,old-south-refused")
+    table = app.dataframe[0].value
+    assert list(table["Bet ID"]) == ["new-south-1", "old-south-refused", "old-north-1"]
+    assert table.set_index("Bet ID").loc["old-north-1", "Callbacks"] == "✓ delivered"
+    assert "Searched all time for 3 Bet IDs (archive included)" in texts(app)
+    # and never another brand's archived bet
+    sam = open_page(engine, "bets", user="sam", bet="old-north-1")
+    assert not sam.dataframe and "No data" in texts(sam)

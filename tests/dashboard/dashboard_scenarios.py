@@ -11,6 +11,8 @@ waits to be sent again. Those rows are written here the way the delivery engine 
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import httpx
 import sqlalchemy as sa
 from databases import deliver_round
@@ -141,6 +143,25 @@ def close_as_unknown(engine: sa.Engine, request_id: str) -> None:
             " lease_token = NULL, lease_expires_at = NULL,"
             " next_attempt_at = now() + interval '1 hour', last_error = :detail"
             " WHERE id = :id"), {"id": callback_id, "detail": detail})
+
+
+def move_back(engine: sa.Engine, bets: list[str], to: datetime) -> None:
+    """Shift every row of these bets so that the first happened at ``to``."""
+    store.ensure_partitions(engine, to + timedelta(days=31), months=2)
+    with engine.begin() as conn:
+        first = conn.execute(sa.text("SELECT min(created_at) FROM bets WHERE bet_id = ANY(:b)"),
+                             {"b": bets}).scalar_one()
+        shift = {"b": bets, "d": first - to}
+        conn.execute(sa.text(
+            "UPDATE bets SET created_at = created_at - :d, updated_at = updated_at - :d "
+            "WHERE bet_id = ANY(:b)"), shift)
+        conn.execute(sa.text(
+            "UPDATE callbacks SET created_at = created_at - :d, finished_at = finished_at - :d "
+            "WHERE bet_id = ANY(:b)"), shift)
+        conn.execute(sa.text(
+            "UPDATE attempts SET callback_created_at = callback_created_at - :d, "
+            "scheduled_at = scheduled_at - :d, started_at = started_at - :d, "
+            "finished_at = finished_at - :d WHERE group_id = ANY(:b)"), shift)
 
 
 def build_with_receiver(engine: sa.Engine) -> None:

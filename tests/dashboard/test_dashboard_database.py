@@ -13,6 +13,7 @@ from scopes import key_of, set_scope
 
 from dashboard import connection, queries
 from dashboard.filters import EPOCH, CodeFilter, HistoryFilter
+from dashboard.shaping import history_order
 from delivery import database, migrate
 
 
@@ -107,14 +108,17 @@ def test_history_pages_cover_every_attempt_once_in_order(scenario_db, reader_env
             break
         cursor = page.next_cursor
     assert len(seen) == total == len({r["attempt_id"] for r in seen})
-    keys = [(r["callback_created_at"], r["started_at"], r["attempt_id"]) for r in seen]
-    assert keys == sorted(keys, reverse=True)
+    # newest bet first, each bet's attempts as they were sent
+    assert [r["attempt_id"] for r in seen] == [r["attempt_id"] for r in history_order(seen)]
+    groups = [r["group_id"] for r in seen]
+    assert len(set(groups)) == len([g for i, g in enumerate(groups)
+                                            if i == 0 or groups[i - 1] != g])
 
 
 def test_bets_pages_cover_every_bet_once(scenario_db, reader_env):
     seen, cursor = [], None
     while True:
-        page = queries.bets(None, EPOCH, EPOCH.replace(year=2100), None, None, (), cursor,
+        page = queries.bets(None, EPOCH, EPOCH.replace(year=2100), (), None, (), cursor,
                             limit=2)
         seen += [r["bet_id"] for r in page.rows]
         if page.next_cursor is None:

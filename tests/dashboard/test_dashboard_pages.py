@@ -82,7 +82,7 @@ def test_history_for_pasted_group_ids(open_page):
     app = open_page("history", group_ids="bet-5xx\nbet-delivered", window="Any time")
     table = app.dataframe[0].value
     assert sorted(table["Group ID"]) == ["bet-5xx"] * 2 + ["bet-delivered"] * 3
-    failed = table[table["Response code"] == 503].iloc[0]
+    failed = table[table["Response code"] == "503"].iloc[0]
     assert failed["Response error"] == "http_status: HTTP 503"
     assert failed["Response data"] == "Service Unavailable"
     assert failed["Attempts"] == "1 of 1"
@@ -100,7 +100,21 @@ def test_history_for_pasted_group_ids(open_page):
 ])
 def test_history_filters(open_page, params, expected):
     app = open_page("history", **params)
-    assert sorted(app.dataframe[0].value["Response code"]) == expected
+    assert sorted(app.dataframe[0].value["Response code"]) == [str(c) for c in expected]
+
+
+def test_history_lists_newest_bet_first_and_each_bets_requests_as_sent(open_page):
+    # Given bet-delivered (place, accept, settle) and, queued after it, bet-5xx (place
+    # delivered, settle answered 503 and waiting for its retry, unsettle queued behind)
+    app = open_page("history", group_ids="bet-delivered bet-5xx", window="Any time")
+    table = app.dataframe[0].value
+    # Then the newer bet comes first, and each bet's requests read in the order they were sent
+    assert list(zip(table["Group ID"], table["Destination"], table["Response code"],
+                    strict=True)) == [
+        ("bet-5xx", "/bet/place", "204"), ("bet-5xx", "/bet/settle", "503"),
+        ("bet-delivered", "/bet/place", "204"), ("bet-delivered", "/bet/accept", "204"),
+        ("bet-delivered", "/bet/settle", "204")]
+    assert list(table["Response data"]) == ["null", "Service Unavailable"] + ["null"] * 3
 
 
 def test_history_shows_an_attempt_in_progress_and_one_whose_outcome_is_unknown(open_page):
@@ -110,13 +124,14 @@ def test_history_shows_an_attempt_in_progress_and_one_whose_outcome_is_unknown(o
     sending = table.loc["bet-in-flight"]
     assert (sending["Outcome"], sending["Attempts"]) == ("sending", "1 of 1")
     assert sending["Response error"] == "sending… (no answer recorded yet)"
-    assert pd.isna(sending["Response code"]) and pd.isna(sending["ms"])
+    assert sending["Response code"] == "— (sending)" and pd.isna(sending["ms"])
     assert sending["Sent at"]
     unknown = table.loc["bet-outcome-unknown"]
     assert unknown["Outcome"] == "unknown"
     assert unknown["Response error"] == \
         f"outcome unknown: {UNKNOWN_DETAIL}{unknown['Attempt ID']}"
     assert pd.isna(unknown["ms"])  # how long the row stayed open is not the platform's time
+    assert unknown["Response code"] == "— (not recorded)"
 
 
 @pytest.mark.parametrize("params, expected", [

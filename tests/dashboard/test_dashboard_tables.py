@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from dashboard import charts, tables
+from dashboard import charts, shaping, tables
 from demo import synthetic
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -26,11 +26,16 @@ def attempt_row(**over):
     return row
 
 
+def row_code(frame: pd.DataFrame) -> str:
+    return frame["Response code"].iloc[0]
+
+
 def test_history_table_has_the_seed_columns_first():
     frame = tables.history_table([attempt_row()], UTC)
     assert list(frame.columns[:8]) == ["Group ID", "Attempt ID", "Destination", "Created at",
                                        "Attempts", "Response data", "Response code",
                                        "Response error"]
+    assert row_code(frame) == "400"
     row = frame.iloc[0]
     assert (row["Attempts"], row["ms"]) == ("2 of 3", 13)
     assert row["Response data"] == '{"error": {"code": "x"}}'  # one line in the table
@@ -55,6 +60,49 @@ def test_history_table_shows_an_attempt_in_progress_and_an_unknown_one():
     assert list(frame["Attempts"]) == ["3 of 3", "2 of 3"]
     assert frame["ms"].isna().all()
     assert frame["Sent at"].iloc[0] == "2026-11-23 12:00:00"
+
+
+@pytest.mark.parametrize("error_class, shown", [
+    ("timeout", "— (timeout)"),
+    ("connect", "— (connection error)"),
+    ("tls", "— (TLS error)"),
+])
+def test_history_table_says_why_an_attempt_has_no_response_code(error_class, shown):
+    row = attempt_row(response_data=None, response_status=None, error_class=error_class,
+                      error_code=None, error_detail="no answer within 5 s", duration_ms=5000.0)
+    frame = tables.history_table([row, attempt_row(response_data=None, response_status=204,
+                                                   error_class=None, outcome="delivered")], UTC)
+    assert list(frame["Response code"]) == [shown, "204"]
+    # an empty body is the seed's "null"; no answer at all has no body to show
+    assert list(frame["Response data"]) == ["", "null"]
+    assert "null" not in set(frame.iloc[0].astype(str))
+
+
+def history_row(group: str, newest: datetime, created: datetime, callback: int, no: int,
+                attempt_id: str) -> dict:
+    return attempt_row(group_id=group, group_newest=newest, callback_created_at=created,
+                       callback_order=callback, attempt_no=no, attempt_id=attempt_id)
+
+
+def test_history_order_is_newest_bet_first_and_each_bets_attempts_as_sent():
+    early, late = NOW - timedelta(minutes=5), NOW
+    # bet-a: place (callback 1) retried once, then settle (callback 2) created later;
+    # bet-b: older, one place
+    rows = [history_row("bet-b", early - timedelta(hours=1), early - timedelta(hours=1), 7, 1,
+                        "b1"),
+            history_row("bet-a", late, late, 2, 1, "a-settle"),
+            history_row("bet-a", late, early, 1, 2, "a-place-2"),
+            history_row("bet-a", late, early, 1, 1, "a-place-1")]
+    ordered = shaping.history_order(rows)
+    assert [r["attempt_id"] for r in ordered] == ["a-place-1", "a-place-2", "a-settle", "b1"]
+    ordered[1] = dict(ordered[1], attempt_id="7f1c3a52-0000-4000-8000-000000000002")
+    # a row's cursor holds its whole place: bet, then callback and attempt within it
+    token = shaping.encode_cursor(shaping.history_key(ordered[1]))
+    after = shaping.decode_cursor(token, shaping.HISTORY_CURSOR)
+    params = shaping.history_cursor_params(after)
+    assert (params["after_group"], params["after_callback"], params["after_no"],
+            params["after_id"]) == ("bet-a", 1, 2, "7f1c3a52-0000-4000-8000-000000000002")
+    assert shaping.history_cursor_params(None)["after_newest"] is None
 
 
 def test_history_export_leaves_what_was_not_measured_empty():
