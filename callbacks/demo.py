@@ -56,10 +56,12 @@ DASHBOARD_PORT = 8501
 #: First port tried for the producer API.
 API_PORT = 8000
 #: The demo's back-office users: name, role, brands (None: all). Their passwords are new on
-#: every run and printed with the dashboard's URL.
+#: every run and printed with the dashboard's URL. The manager has every demo brand, so the
+#: failures the demo stages (flaky's 5xx and timeouts, buggy's unsupported codes, outage and
+#: ignored unsettles) are all theirs to investigate; the analyst sees one brand.
 DEMO_USERS = (
     ("demo-admin", accounts.ADMIN, None),
-    ("demo-manager", accounts.INTEGRATION_MANAGER, ("healthy", "flaky")),
+    ("demo-manager", accounts.INTEGRATION_MANAGER, ("healthy", "flaky", "buggy")),
     ("demo-analyst", accounts.ANALYST, ("healthy",)),
 )
 #: Session token of the player the printed curl example bets for (opened on the healthy sandbox).

@@ -21,15 +21,17 @@ from .filters import (
     LAST_24H,
     WINDOWS,
     FilterError,
+    brand_options,
+    brand_param_note,
     clean_text,
     parse_group_ids,
     window_bounds,
+    window_param_note,
 )
 from .shaping import decode_cursor
 
 log = logging.getLogger("callbacks.dashboard")
 
-ALL_BRANDS = "All brands"
 BROWSER_ZONE = "Browser"
 
 #: Colour of each bet status badge.
@@ -51,9 +53,14 @@ class Scope:
 
 
 def sidebar_scope() -> Scope:
-    """The brand selector and the time-zone selector; returns the scope they set."""
+    """The brand selector and the time-zone selector; returns the scope they set. A linked
+    ``?brand=`` that is not one of the user's brands is said so above the page."""
     brands = queries.brands()
-    names = [ALL_BRANDS] + [b["name"] for b in brands]
+    names = brand_options([b["name"] for b in brands])
+    # Read before the selector: it drops a value it does not offer from the URL.
+    note = brand_param_note(st.query_params.get("brand"), names)
+    if note:
+        warn(note)
     with st.sidebar:
         chosen = st.selectbox("Brand", names, key="brand", bind="query-params",
                               help="Every page shows this brand only.")
@@ -87,8 +94,13 @@ def now_minute() -> datetime:
 
 def window_picker(label: str, *, default: str = LAST_24H, key: str = "window",
                   presets: tuple[str, ...] = tuple(WINDOWS)) -> tuple[datetime, datetime]:
-    """A window preset (plus two datetimes for Custom); ``[from, to)`` in UTC."""
+    """A window preset (plus two datetimes for Custom); ``[from, to)`` in UTC. A linked
+    ``?<key>=`` that is not one of ``presets`` is said so, and ``default`` shown."""
     zone = scope().zone
+    # Read before the selector: it drops a value it does not offer from the URL.
+    note = window_param_note(st.query_params.get(key), presets, default)
+    if note:
+        warn(note)
     preset = st.selectbox(label, presets, index=presets.index(default), key=key,
                           bind="query-params")
     start = end = None

@@ -5,6 +5,7 @@ message saying what to type instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -29,6 +30,10 @@ WINDOWS: dict[str, timedelta | None] = {
     "Custom": None,
 }
 LAST_24H, ANY_TIME, CUSTOM = "Last 24 h", "Any time", "Custom"
+#: The Brand selector's choice of every brand the user has.
+ALL_BRANDS = "All brands"
+#: Longest part of a linked value quoted back in a note about it.
+QUOTED_CHARS = 60
 #: "Any time" starts here; nothing in the product is older.
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -162,6 +167,37 @@ def traffic_params(traffic: str) -> dict:
     if traffic == ALL_TRAFFIC:
         return {"left_out": [], "only": []}
     return {"left_out": [contract.HEARTBEAT], "only": []}
+
+
+# --- values linked in the URL --------------------------------------------------------------
+
+def brand_options(names: Sequence[str]) -> list[str]:
+    """The Brand selector's choices: "All brands", then each brand the user has. A user of
+    exactly one brand gets that brand alone (all their brands is that one)."""
+    return list(names) if len(names) == 1 else [ALL_BRANDS, *names]
+
+
+def brand_param_note(asked: str | None, offered: Sequence[str]) -> str | None:
+    """Why a linked ``?brand=`` is not applied (None when it is, or when there is none): a
+    brand the user does not have reads the same as one that does not exist."""
+    if asked is None or asked in offered or asked == ALL_BRANDS:
+        return None
+    shown = offered[0] if offered and offered[0] != ALL_BRANDS else "all your brands"
+    return f"Brand {_quoted(asked)} is not one of your brands — showing {shown}."
+
+
+def window_param_note(asked: str | None, presets: Sequence[str], default: str) -> str | None:
+    """Why a linked time window (``?window=``, ``?created=``) is not applied (None when it is,
+    or when there is none)."""
+    if asked is None or asked in presets:
+        return None
+    return (f"Window {_quoted(asked)} is not one of: {', '.join(presets)} — showing "
+            f"{default}.")
+
+
+def _quoted(value: str) -> str:
+    cut = value if len(value) <= QUOTED_CHARS else value[:QUOTED_CHARS - 1] + "…"
+    return f"'{cut}'"
 
 
 # --- time windows ---------------------------------------------------------------------------

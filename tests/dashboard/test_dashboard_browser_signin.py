@@ -35,11 +35,12 @@ pytestmark = [pytest.mark.slow, needs_chromium]
 @pytest.fixture(scope="module")
 def desk(engine, shared_dashboard):
     """The dashboard over the scenario bets (brands alpha and bravo), with an analyst of
-    bravo only and an integration manager of alpha."""
+    bravo only, an integration manager of alpha and one of both."""
     empty(engine)
     build_with_receiver(engine)
     make_user(engine, "bravo-analyst", accounts.ANALYST, brands=["bravo"])
     make_user(engine, "alpha-manager", accounts.INTEGRATION_MANAGER, brands=["alpha"])
+    make_user(engine, "pair-manager", accounts.INTEGRATION_MANAGER, brands=["alpha", "bravo"])
     yield shared_dashboard.fresh()
     empty(engine)
 
@@ -64,35 +65,44 @@ def tabs(browser):
 def test_a_deep_link_asks_for_sign_in_then_the_session_lasts_across_reloads_and_tabs(desk,
                                                                                     tabs):
     page = tabs()
-    # Given a link into Callback history for one bet, opened by someone not signed in
-    page.goto(desk + "history?group_ids=bet-5xx&window=Any+time")
+    # Given a link into Callback history for one bet of one brand, opened by someone not
+    # signed in
+    page.goto(desk + "history?group_ids=bet-5xx&window=Any+time&brand=alpha")
     # Then only the sign-in form shows: no sidebar, no data
     expect(_sign_in_form(page)).to_be_visible(timeout=30_000)
     assert not page.locator("[data-testid='stSidebar']").count()
     assert "bet-5xx" not in page.locator("main").inner_text()
     shoot_form(page, "20-sign-in")
-    # When the manager of the bet's brand signs in
-    sign_in(page, "alpha-manager")
-    # Then the link's page shows with its filters, and who is signed in
+    # When a manager of the bet's brand (and another) signs in
+    sign_in(page, "pair-manager")
+    # Then the link's page shows with its filters (brand and window too), and who is signed in
     assert "/history" in page.url and "group_ids=bet-5xx" in page.url
+    assert "window=Any+time" in page.url and "brand=alpha" in page.url
     expect(page.get_by_role("heading", name="Callback history").first).to_be_visible()
     expect(page.get_by_role("textbox", name="Group ids")).to_have_value("bet-5xx")
-    _signed_in_as(page, "alpha-manager")
+    expect(page.get_by_role("combobox", name="Brand")).to_have_value("alpha")
+    expect(page.get_by_role("combobox", name="Created at")).to_have_value("Any time")
+    _signed_in_as(page, "pair-manager")
     no_errors(page)
     shoot(page, "21-signed-in-deep-link")
     # And a reload, a new tab and another pasted link need no password
     page.reload()
     settle(page)
     assert not on_sign_in_form(page)
-    _signed_in_as(page, "alpha-manager")
+    _signed_in_as(page, "pair-manager")
     other = tabs()
     other.goto(desk + "investigate?bet=bet-5xx")
     settle(other)
     assert not on_sign_in_form(other)
     expect(other.get_by_role("heading", name="Investigate a missing notification")
            ).to_be_visible(timeout=30_000)
-    _signed_in_as(other, "alpha-manager")
+    _signed_in_as(other, "pair-manager")
     other.close()
+    # A link whose window is not one of the choices says so, and shows the default
+    page.goto(desk + "history?brand=alpha&window=24h")
+    settle(page)
+    expect(page.get_by_text("Window '24h' is not one of: Last hour, Last 24 h")).to_be_visible()
+    assert "window=" not in page.url and "brand=alpha" in page.url
     # The cookie is out of the page's scripts' reach, and lasts twelve hours
     (cookie,) = [c for c in page.context.cookies() if c["name"] == sessions.COOKIE_NAME]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"

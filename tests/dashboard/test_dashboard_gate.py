@@ -32,6 +32,10 @@ HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
     (None, "/"), ("", "/"), ("investigate", "/"),
     ("//evil.example/x", "/"), ("/\\evil.example", "/"), ("https://evil.example/", "/"),
     ("/ok\r\nSet-Cookie: x=1", "/"), ("/sign-in?next=/x", "/"), ("javascript:alert(1)", "/"),
+    ("/history?brand=healthy&window=Last+24+h", "/history?brand=healthy&window=Last+24+h"),
+    ("\\\\evil.example/x", "/"), ("/x\\y", "/"), ("http:/evil.example", "/"),
+    ("/\t/evil.example", "/"), (" //evil.example", "/"), ("HTTPS://evil.example", "/"),
+    ("/%2F%2Fevil.example", "/%2F%2Fevil.example"),  # a path of this site, percent-encoded
 ])
 def test_after_sign_in_only_paths_of_this_site_are_followed(value, expected):
     assert gate.safe_next(value) == expected

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 import streamlit as st
 from dashboard_apptest import ADMIN, app_script, make_user, shown, signed_in, texts
-from dashboard_injection import BET_IDS, BRAND, CORPUS_PARAMS, MARKERS
+from dashboard_injection import BET_IDS, BRAND, CORPUS, CORPUS_PARAMS, MARKERS
 from databases import empty
 from streamlit.testing.v1 import AppTest
 
@@ -98,6 +98,14 @@ def test_corpus_in_the_rows_stays_text(open_corpus_page, corpus_db, page):
 @pytest.mark.parametrize("page", list(CORPUS_PARAMS))
 def test_corpus_in_the_link_stays_text(open_corpus_page, page):
     app = open_corpus_page(page, brand=BRAND, **CORPUS_PARAMS[page])
+    assert_text_stays_text(app)
+
+
+@pytest.mark.parametrize("value", CORPUS)
+def test_corpus_as_a_linked_brand_or_window_stays_text(open_corpus_page, value):
+    # Neither is a brand or a window: the page says so, quoting the value as text
+    app = open_corpus_page("history", brand=value, window=value)
+    assert len(app.warning) == 2
     assert_text_stays_text(app)
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 import sqlalchemy as sa
 from conftest import RUN_TIMEOUT_S
-from dashboard_apptest import ADMIN, app_script, make_user, signed_in, texts
+from dashboard_apptest import ADMIN, app_script, make_user, shown, signed_in, texts
 from scopes import set_scope
 from streamlit.testing.v1 import AppTest
 
@@ -106,10 +106,22 @@ def test_the_same_links_show_alpha_to_an_admin(scenario_db, reader_env, alpha):
 
 
 def test_the_brand_selector_offers_only_the_users_brands(scenario_db, reader_env, alpha):
+    # An analyst of one brand is shown that brand, not "All brands"
     analyst = _open(scenario_db, ANALYST, "bets")
-    assert analyst.selectbox(key="brand").options == ["All brands", "bravo"]
+    assert analyst.selectbox(key="brand").options == ["bravo"]
+    assert analyst.selectbox(key="brand").value == "bravo"
     admin = _open(scenario_db, ADMIN, "bets")
     assert admin.selectbox(key="brand").options == ["All brands", "alpha", "bravo"]
+
+
+def test_a_linked_brand_the_user_does_not_have_is_said_so(scenario_db, reader_env, alpha):
+    # The same words for a brand that exists and one that does not: nothing is told about
+    # other tenants
+    for asked in ("alpha", "no-such-brand"):
+        analyst = _open(scenario_db, ANALYST, "history", brand=asked)
+        assert [shown(w.value) for w in analyst.warning] == [
+            f"Brand '{asked}' is not one of your brands — showing bravo."]
+        assert analyst.selectbox(key="brand").value == "bravo"
 
 
 def test_an_admins_cached_results_are_not_served_to_an_analyst(scenario_db, reader_env, alpha):

@@ -6,7 +6,7 @@ from datetime import UTC
 
 import pandas as pd
 import pytest
-from dashboard_apptest import texts
+from dashboard_apptest import shown, texts
 from dashboard_scenarios import UNKNOWN_DETAIL, VERDICT_BETS
 
 from dashboard import markup
@@ -37,6 +37,26 @@ def test_bets_filters_come_from_the_link(open_page, params, expected):
     assert shown == expected
     if not expected:
         assert "No data" in texts(app)
+
+
+@pytest.mark.parametrize("page, params, note", [
+    ("history", {"window": "3y"},
+     "Window '3y' is not one of: Last hour, Last 24 h, Last 7 days, Last 30 days, Any time, "
+     "Custom — showing Last 24 h."),
+    ("bets", {"created": "24h"}, "Window '24h' is not one of: Last hour, Last 24 h, Last 7 "
+                                 "days, Last 30 days, Any time, Custom — showing Last 7 days."),
+    ("breakdowns", {"window": "Any time"}, "Window 'Any time' is not one of: Last hour, Last "
+                                           "24 h, Last 7 days, Last 30 days, Custom — showing "
+                                           "Last 24 h."),
+    ("bets", {"brand": "nope"},
+     "Brand 'nope' is not one of your brands — showing all your brands."),
+])
+def test_a_linked_brand_or_window_that_cannot_be_shown_is_said_so(open_page, page, params,
+                                                                   note):
+    app = open_page(page, **params)
+    assert note in [shown(w.value) for w in app.warning]
+    # and the page shows its default view instead
+    assert not app.exception and app.selectbox(key="brand").value == "All brands"
 
 
 # --- Callback sender ------------------------------------------------------------------------

@@ -27,9 +27,10 @@ def _frames(app) -> list:
 
 
 def test_an_analyst_sees_only_their_brands_reconciliations(clean_db, recorded):
+    # An analyst of one brand has it picked: the upload is theirs at once
     app = opened(clean_db, "reconcile", "ana")
-    assert "Pick one brand in the sidebar" in texts(app)
-    assert app.selectbox(key="brand").options == ["All brands", "acme"]
+    assert "Pick one brand in the sidebar" not in texts(app)
+    assert app.selectbox(key="brand").options == ["acme"]
     [past] = _frames(app)
     assert list(past["Brand"]) == ["acme"] and list(past["Who"]) == ["ana"]
 

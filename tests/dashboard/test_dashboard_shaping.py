@@ -62,6 +62,33 @@ def test_any_time_and_unknown_presets():
     assert filters.window_bounds("since forever", NOW)[0] == NOW - timedelta(hours=24)
 
 
+def test_a_user_of_one_brand_is_offered_that_brand_alone():
+    assert filters.brand_options(["bravo"]) == ["bravo"]
+    assert filters.brand_options(["alpha", "bravo"]) == ["All brands", "alpha", "bravo"]
+    assert filters.brand_options([]) == ["All brands"]
+
+
+@pytest.mark.parametrize("asked, offered, note", [
+    (None, ["All brands", "alpha"], None),
+    ("alpha", ["All brands", "alpha"], None),
+    ("All brands", ["bravo"], None),  # a link made by a user of several brands
+    ("x", ["All brands", "alpha", "bravo"],
+     "Brand 'x' is not one of your brands — showing all your brands."),
+    ("alpha", ["bravo"], "Brand 'alpha' is not one of your brands — showing bravo."),
+    ("y" * 100, ["bravo"], f"Brand '{'y' * 59}…' is not one of your brands — showing bravo."),
+])
+def test_a_linked_brand_that_is_not_the_users_is_said_so(asked, offered, note):
+    assert filters.brand_param_note(asked, offered) == note
+
+
+def test_a_linked_window_that_is_not_a_preset_is_said_so():
+    presets = ("Last hour", "Last 24 h", "Custom")
+    assert filters.window_param_note(None, presets, "Last 24 h") is None
+    assert filters.window_param_note("Custom", presets, "Last 24 h") is None
+    assert filters.window_param_note("3y", presets, "Last 24 h") == (
+        "Window '3y' is not one of: Last hour, Last 24 h, Custom — showing Last 24 h.")
+
+
 def test_custom_window_is_converted_to_utc_and_checked():
     kyiv = ZoneInfo("Europe/Kyiv")
     start, end = filters.window_bounds("Custom", NOW, datetime(2026, 11, 1, 10, tzinfo=kyiv),

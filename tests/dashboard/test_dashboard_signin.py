@@ -145,7 +145,7 @@ def test_with_oidc_the_identity_gets_the_role_and_brands_of_the_user_with_its_em
     app = _oidc("bets", {"is_logged_in": True, "email": "dora@example.com",
                          "email_verified": True})
     assert any("Signed in as **dora**" in c.value for c in app.caption)
-    assert app.selectbox(key="brand").options == ["All brands", "bravo"]
+    assert app.selectbox(key="brand").options == ["bravo"]  # her one brand, picked
     # An address no user has, or one not verified, sees nothing but what to ask for
     for user in ({"is_logged_in": True, "email": "eve@example.com", "email_verified": True},
                  {"is_logged_in": True, "email": "dora@example.com", "email_verified": False}):

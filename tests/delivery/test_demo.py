@@ -127,7 +127,7 @@ def test_demo_users_sign_in_with_the_printed_passwords_and_are_new_each_run(clea
     second = demo_users(clean_db)  # a second run of the demo on the same database
     assert [(u.name, u.role, u.brands) for u, _ in second] == [
         ("demo-admin", "admin", None),
-        ("demo-manager", "integration_manager", frozenset({"healthy", "flaky"})),
+        ("demo-manager", "integration_manager", frozenset({"healthy", "flaky", "buggy"})),
         ("demo-analyst", "analyst", frozenset({"healthy"}))]
     with clean_db.connect() as conn:
         for (user, old), (_, new) in zip(first, second, strict=False):
