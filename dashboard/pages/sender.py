@@ -95,11 +95,10 @@ def _columns(columns: list[str], brand_id: int | None) -> list[str]:
 
 def _left_queue(group_id: str) -> None:
     """The selected group is no longer queued: say so, and where to look at it."""
-    note, link = st.columns([4, 1], vertical_alignment="center")
-    note.info(f"Bet {markup.code(group_id)} left the queue: its callbacks were delivered, "
-              "cancelled or ran out of retries.")
-    link.page_link(navigation.page("investigate"), label="Open it in Investigate",
-                   icon=":material/troubleshoot:", query_params={"bet": group_id})
+    st.info(f"Bet {markup.code(group_id)} left the queue: its callbacks were delivered, "
+            "cancelled or ran out of retries.")
+    st.page_link(navigation.page("investigate"), label="Open it in Investigate",
+                 icon=":material/troubleshoot:", query_params={"bet": group_id})
 
 
 def _on_select() -> None:
