@@ -197,7 +197,9 @@ def _run_now(brand_name: str, brand_id: int, url: str, foreign_params: dict,
     bar.empty()
     live.empty()
     run.brand = brand_name
-    _link(brand_name, run.run_id)
+    if run.run_id is not None:
+        # The sidebar's brand is in the address already (or it is the user's only brand).
+        st.query_params["run"] = str(run.run_id)
     return run
 
 
@@ -229,13 +231,12 @@ def _requested_run(engine) -> RunResult | None:
     return run
 
 
-def _link(brand: str | None, run_id: int | None) -> None:
-    """Puts the run (and its brand) in the address bar, so the address opens this view."""
-    if run_id is None:
-        return
+def _open_run(brand: str, run_id: int) -> None:
+    """Button callback: the run in the address bar, with its brand selected in the sidebar (so
+    the address names both). Run before the page draws: the sidebar's selector, bound to
+    ``?brand=``, may only be changed then."""
+    st.session_state["brand"] = brand
     st.query_params["run"] = str(run_id)
-    if brand and components.scope().brand_name != brand:
-        st.query_params["brand"] = brand
 
 
 def _show_run(run: RunResult, brand: str | None) -> None:
@@ -311,9 +312,8 @@ def _history(engine, brand: dict) -> None:
         text = markup.text(f"#{row['id']} {row['status'].capitalize()} · "
                            f"{row['cases_passed']}/{row['cases_total']} · {took} · "
                            f"{row['triggered_by']} · {_when(row['started_at'])}")
-        if st.button(text, key=f"it_load_{row['id']}", width="stretch"):
-            _link(brand["name"], row["id"])
-            st.rerun()
+        st.button(text, key=f"it_load_{row['id']}", width="stretch", on_click=_open_run,
+                  args=(brand["name"], row["id"]))
     if len(runs) >= 2:
         _compare(engine, brand, [r["id"] for r in runs])
 
