@@ -166,7 +166,7 @@ def run_from_rows(run: dict, cases: list[dict], steps: list[dict]) -> RunResult:
                     c["steps_planned"], by_case.get(c["number"], []), c["failed_step"],
                     c["message"], c["duration_ms"] or 0.0) for c in cases],
         reason=run["reason"], finished_at=run["finished_at"], duration_ms=run["duration_ms"],
-        run_id=run["id"], timeout_s=run["timeout_s"])
+        run_id=run["id"], timeout_s=run["timeout_s"], brand=run.get("brand"))
     stored = run.get("preflight") or {}
     if "position" in stored:  # a run stored before the preflight had checks: its one probe
         stored = {"checks": [stored]}

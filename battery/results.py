@@ -82,6 +82,8 @@ class RunResult:
     duration_ms: float | None = None
     run_id: int | None = None
     timeout_s: float | None = None
+    #: The brand's name, on a run read back from the store.
+    brand: str | None = None
 
     @property
     def passed(self) -> int:

@@ -220,8 +220,9 @@ def runs_of_brand(engine: sa.Engine, brand_id: int, limit: int = HISTORY_LIMIT) 
 
 
 def load_run(engine: sa.Engine, run_id: int, brand_id: int | None = None) -> RunResult | None:
-    """A stored run with its cases and steps, or None when there is no such run (of that brand,
-    when ``brand_id`` is given)."""
+    """A stored run with its cases, steps and brand's name, or None when there is no such run
+    (of that brand, when ``brand_id`` is given). Through the dashboard's read engine, only the
+    runs of the signed-in user's brands are there to find."""
     found = _read_rows(engine, "run", run_id=run_id)
     if not found or (brand_id is not None and found[0]["brand_id"] != brand_id):
         return None

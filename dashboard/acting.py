@@ -84,6 +84,16 @@ def _reason(key: str, example: str) -> str:
                          help="Kept in the audit trail and shown in the callbacks' history")
 
 
+def _reason_given(reason: str) -> bool:
+    """Whether the confirmation may go ahead; else an error under the button. Checked when the
+    button is pressed, not by disabling it: a text field commits its value on Enter or when it
+    loses focus, so a button disabled until then would swallow the first click after typing."""
+    if reason.strip():
+        return True
+    st.error("Type a reason first: it is kept in the audit trail. Nothing was changed.")
+    return False
+
+
 def _finish(result: actions.Result, what: str) -> None:
     st.session_state[_DONE] = (f"{result.kind} #{result.action_id}: {what} "
                                f"{len(result.changes)} callback(s) of bet "
@@ -108,8 +118,8 @@ def _retry_dialog(bet_id: str, who: str, brand: str | None) -> None:
     st.dataframe(tables.changes_table(preview.changes), hide_index=True, placeholder="")
     reason = _reason("act_retry_reason", "platform back after incident 42")
     count = len(preview.changes)
-    if st.button(f"Send {count} callback(s) again", type="primary", key="act_retry_go",
-                 disabled=not reason.strip()):
+    if st.button(f"Send {count} callback(s) again", type="primary", key="act_retry_go") \
+            and _reason_given(reason):
         try:
             result = actions.retry(engine(), bet_id, actions.Actor(who, reason, "dashboard"),
                                    include_delivered=include, brand=brand, expect=count)
@@ -133,8 +143,8 @@ def _cancel_dialog(bet_id: str, who: str, brand: str | None) -> None:
     st.dataframe(tables.changes_table(preview.changes), hide_index=True, placeholder="")
     reason = _reason("act_cancel_reason", "duplicate bet, the sportsbook asked")
     count = len(preview.changes)
-    if st.button(f"Cancel {count} callback(s)", type="primary", key="act_cancel_go",
-                 disabled=not reason.strip()):
+    if st.button(f"Cancel {count} callback(s)", type="primary", key="act_cancel_go") \
+            and _reason_given(reason):
         try:
             result = actions.cancel(engine(), bet_id, actions.Actor(who, reason, "dashboard"),
                                     brand=brand, expect=count)

@@ -1,12 +1,13 @@
 """Callbacks → Integration Test: run the battery against the brand's platform, watch its preflight
 and then each case, and browse, load and compare earlier runs of the brand.
 
-The page follows the sidebar's brand (``?brand=NAME``; with "All brands" it asks for one), and
-``&run=ID`` shows a stored run. Integration managers and admins may run the battery, only
-against the brand's registered URL or those an administrator registered for testing it
-(``callbacks brand test-url add``), never a typed one; the run is recorded as theirs, through
-the ``callbacks_battery`` role, which may record runs of that brand and nothing else. Analysts
-see past runs. Reads go through the dashboard's read engine.
+The page follows the sidebar's brand (``?brand=NAME``; with "All brands" it takes the user's
+only brand, or asks for one there). ``?run=ID`` shows a stored run of any of the user's brands,
+whichever brand the sidebar shows, over the page's whole width. Integration managers and admins
+may run the battery, only against the brand's registered URL or those an administrator
+registered for testing it (``callbacks brand test-url add``), never a typed one; the run is
+recorded as theirs, through the ``callbacks_battery`` role, which may record runs of that brand
+and nothing else. Analysts see past runs. Reads go through the dashboard's read engine.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from battery.results import (
 from battery.runner import DEFAULT_TIMEOUT_S, Target, run_battery
 from battery.session import DEMO_TOKEN, TOKEN_KEY, foreign_params_from
 from battery.suite import CASES
-from dashboard import auth, components, connection, markup
+from dashboard import auth, components, connection, exchange, markup
 from delivery import brands
 from delivery.errors import CallbackDeskError, ConfigurationError
 
@@ -64,39 +65,50 @@ def render() -> None:
     except CallbackDeskError as exc:
         st.error(markup.text(str(exc), limit=600))
         return
-    brand = _brand(engine)
-    if brand is None:
-        return
-    user = auth.current_user()
-    main, side = st.columns([3, 2], gap="large")
-    with main:
-        if auth.can(user, auth.RUN_BATTERY):
-            shown = _run_form(engine, brand, user)
-        else:
-            shown = None
-            st.info("Integration managers and admins run the Integration Test; the brand's "
-                    "past runs are listed here to open and compare.")
-        if shown is None:
-            shown = _requested_run(engine, brand)
-        if shown is not None:
-            _show_run(shown)
-    with side:
-        _history(engine, brand)
-
-
-def _brand(engine) -> dict | None:
-    """The sidebar's brand, or (with "All brands") the one chosen here."""
-    scope = components.scope()
-    if scope.brand_name is not None:
-        return queries.brand(engine, scope.brand_name)
     names = queries.brand_names(engine)
     if not names:
         st.info("No brands yet. Add one with `callbacks brand add NAME --url BASE_URL`.")
+        return
+    # A run link opens its run whichever brand the sidebar shows: runs are looked up by id
+    # among the user's brands.
+    requested = _requested_run(engine)
+    brand = _brand(engine, names)
+    shown = None
+    if brand is not None:
+        main, side = st.columns([3, 2], gap="large")
+        with main:
+            shown = _run_panel(engine, brand)
+        with side:
+            _history(engine, brand)
+    if shown is None:
+        shown = requested
+    if shown is not None:
+        _show_run(shown, shown.brand or (brand or {}).get("name"))
+
+
+def _brand(engine, names: list[str]) -> dict | None:
+    """The sidebar's brand; the user's only brand under "All brands"; else None, after asking
+    for one in the sidebar."""
+    chosen = components.scope().brand_name
+    if chosen is None and len(names) == 1:
+        chosen = names[0]
+    if chosen is None:
+        st.info("Pick one brand in the sidebar's Brand selector to test its platform and see "
+                "its runs.")
         return None
-    chosen = st.selectbox("Brand", names, key="it_brand",
-                          help="The brand whose platform is tested; the sidebar's brand "
-                               "selector picks it too.")
     return queries.brand(engine, chosen)
+
+
+def _run_panel(engine, brand: dict) -> RunResult | None:
+    """The form for those who may run the battery (the run just made, if any), or a word on
+    who may."""
+    user = auth.current_user()
+    st.markdown(f"**Brand:** {markup.text(brand['name'])}")
+    if auth.can(user, auth.RUN_BATTERY):
+        return _run_form(engine, brand, user)
+    st.info("Integration managers and admins run the Integration Test; the brand's past runs "
+            "are listed here to open and compare.")
+    return None
 
 
 def _run_form(engine, brand: dict, user: auth.User) -> RunResult | None:
@@ -184,7 +196,9 @@ def _run_now(brand_name: str, brand_id: int, url: str, foreign_params: dict,
                       on_progress=progress, triggered_by=who)
     bar.empty()
     live.empty()
+    run.brand = brand_name
     if run.run_id is not None:
+        # The sidebar's brand is in the address already (or it is the user's only brand).
         st.query_params["run"] = str(run.run_id)
     return run
 
@@ -203,29 +217,45 @@ def _credentials(brand, url: str) -> str | None:
             "out without them") from None
 
 
-def _requested_run(engine, brand: dict) -> RunResult | None:
+def _requested_run(engine) -> RunResult | None:
+    """The run the link's ``?run=`` names, among the runs of the user's brands."""
     run_id = st.query_params.get("run")
     if not run_id:
         return None
     # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
     is_id = run_id.isascii() and run_id.isdigit() and len(run_id) <= 18
-    run = queries.load_run(engine, int(run_id), brand["id"]) if is_id else None
+    run = queries.load_run(engine, int(run_id)) if is_id else None
     if run is None:
-        st.warning(f"Run {markup.code(run_id)} is not a run of brand "
-                   f"{markup.text(brand['name'])}.")
+        st.warning(f"There is no run {markup.code(run_id)} of the brands you can see. Open "
+                   "one from the brand's Pipeline history.")
     return run
 
 
-def _show_run(run: RunResult) -> None:
+def _open_run(brand: str, run_id: int) -> None:
+    """Button callback: the run in the address bar, with its brand selected in the sidebar (so
+    the address names both). Run before the page draws: the sidebar's selector, bound to
+    ``?brand=``, may only be changed then."""
+    st.session_state["brand"] = brand
+    st.query_params["run"] = str(run_id)
+
+
+def _show_run(run: RunResult, brand: str | None) -> None:
+    """The run over the page's whole width: status, preflight, then a row per case."""
+    st.divider()
+    st.subheader(f"Run {run.run_id or '-'} · {markup.text(brand or '-')}")
     took = f"{(run.duration_ms or 0) / 1000:.2f} s"
     st.markdown(f"**Status:** {_BADGE[run.status]} &nbsp; {run.passed}/{len(run.cases)} passed "
                 f"· {took} · run {run.run_id or '-'} by "
                 f"{markup.text(run.triggered_by or '-')} · {_when(run.started_at)}")
-    st.caption(f"Platform: {markup.code(run.base_url)}")
+    selected = components.scope().brand_name
+    if brand and selected and selected != brand:
+        st.caption(f"A run of brand {markup.text(brand)}; the sidebar shows brand "
+                   f"{markup.text(selected)}.")
+    st.caption(f"Brand: {markup.text(brand or '-')} · Platform: {markup.code(run.base_url)}")
     if run.status == CANCELLED and run.reason:
         st.error(f"Cancelled: {markup.text(run.reason, limit=600)}")
     _show_preflight(run)
-    st.subheader("Test cases")
+    st.markdown("**Test cases**")
     for case in run.cases:
         label = (f"{_BADGE[case.status]} **{case.number:02d}** "
                  f"{markup.text(f'{case.group} / {case.name}')} "
@@ -258,13 +288,17 @@ def _show_case(case: CaseResult) -> None:
 
 
 def _show_step(step: StepResult) -> None:
+    """The step's verdict, then what was sent and what came back, one under the other."""
     mark = "↺ cleanup" if step.cleanup else "✓" if step.passed else "✗"
     st.markdown(f"**{step.position}. {markup.text(step.label)}** → "
                 f"{markup.code(step.destination)} {mark} — expected "
                 f"{markup.text(step.expected)}")
-    sent, got = st.columns(2)
-    sent.code(json.dumps(step.request, indent=2, default=str), language="json")
-    got.code(json.dumps(step.response, indent=2, default=str), language="json")
+    for title, message in (("Request", exchange.request_message(step.request)),
+                           ("Response", exchange.response_message(step.response))):
+        st.markdown(f"**{title}** &nbsp; {markup.code(message.summary)}")
+        if message.headers:
+            st.code(message.headers, language="http", wrap_lines=True)
+        st.code(message.body, language=message.language, wrap_lines=True)
 
 
 def _history(engine, brand: dict) -> None:
@@ -278,9 +312,8 @@ def _history(engine, brand: dict) -> None:
         text = markup.text(f"#{row['id']} {row['status'].capitalize()} · "
                            f"{row['cases_passed']}/{row['cases_total']} · {took} · "
                            f"{row['triggered_by']} · {_when(row['started_at'])}")
-        if st.button(text, key=f"it_load_{row['id']}", width="stretch"):
-            st.query_params["run"] = str(row["id"])
-            st.rerun()
+        st.button(text, key=f"it_load_{row['id']}", width="stretch", on_click=_open_run,
+                  args=(brand["name"], row["id"]))
     if len(runs) >= 2:
         _compare(engine, brand, [r["id"] for r in runs])
 

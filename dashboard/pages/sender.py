@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from .. import acting, components, navigation, queries, tables
+from .. import acting, components, markup, navigation, queries, tables
 from ..shaping import format_time, history_params, relative
 
 REFRESH_S = 5
@@ -14,6 +14,8 @@ _TABLE_KEY = "sender_table"
 #: follows the group when the refreshed queue puts it on another row (or drops it).
 _IDS_KEY = "_sender_ids"
 _CHOSEN_KEY = "_sender_group"
+#: The Group ID that was selected when it left the queue (said so until another is selected).
+_LEFT_KEY = "_sender_left"
 
 
 @components.guarded
@@ -36,14 +38,20 @@ def _queue(group_ids: tuple[str, ...]) -> None:
     scope = components.scope()
     now = datetime.now(UTC)
     summary, rows = queries.sender(scope.brand_id, group_ids)
-    figures = st.columns(5)
+    chosen = _follow_selection([r["group_id"] for r in rows])
+    figures = st.columns([1, 1, 1, 1, 2])
     figures[0].metric("Groups queued", f"{summary['groups']:,}")
     figures[1].metric("Due now", f"{summary['due_now']:,}")
     figures[2].metric("Sending now", f"{summary['in_flight']:,}")
     figures[3].metric("Retrying", f"{summary['retrying']:,}",
                       help="Groups whose head has failed at least once")
-    figures[4].metric("Oldest queued", relative(summary["oldest_created"], now) or "—",
+    # "12 min", not "12 min ago": the label says it, and the figure must fit its column.
+    oldest = relative(summary["oldest_created"], now).removesuffix(" ago")
+    figures[4].metric("Oldest queued", oldest or "—",
                       help="Age of the oldest undelivered callback")
+    left = st.session_state.get(_LEFT_KEY)
+    if left is not None:
+        _left_queue(left)
     if not rows:
         components.no_data(
             "The queue is empty" + (" for these groups" if group_ids else "") +
@@ -51,11 +59,10 @@ def _queue(group_ids: tuple[str, ...]) -> None:
             "moved to Callback history.")
     else:
         frame = tables.sender_table(rows, scope.zone, now)
-        chosen = _follow_selection([r["group_id"] for r in rows])
         st.dataframe(
             frame, hide_index=True, placeholder="", height=components.table_height(len(frame)),
             key=_TABLE_KEY, on_select=_on_select, selection_mode="single-row",
-            column_order=[c for c in frame.columns if c != "Brand" or scope.brand_id is None],
+            column_order=_columns(list(frame.columns), scope.brand_id),
             column_config={
                 "Group ID": st.column_config.TextColumn(width=150),
                 "Send date": st.column_config.TextColumn(
@@ -77,6 +84,21 @@ def _queue(group_ids: tuple[str, ...]) -> None:
             _selected(rows[chosen])
     st.caption(f"Refreshes every {REFRESH_S} s · updated {format_time(now, scope.zone)} "
                f"({scope.zone_name})")
+
+
+def _columns(columns: list[str], brand_id: int | None) -> list[str]:
+    """The table's columns: Brand second when the rows may be of more than one brand."""
+    if len(queries.visible_brands(brand_id)) <= 1:
+        return [c for c in columns if c != "Brand"]
+    return ["Group ID", "Brand", *(c for c in columns if c not in ("Group ID", "Brand"))]
+
+
+def _left_queue(group_id: str) -> None:
+    """The selected group is no longer queued: say so, and where to look at it."""
+    st.info(f"Bet {markup.code(group_id)} left the queue: its callbacks were delivered, "
+            "cancelled or ran out of retries.")
+    st.page_link(navigation.page("investigate"), label="Open it in Investigate",
+                 icon=":material/troubleshoot:", query_params={"bet": group_id})
 
 
 def _on_select() -> None:
@@ -104,6 +126,8 @@ def _follow_selection(ids: list[str]) -> int | None:
     if chosen is None and shown and shown[0] < len(drawn):
         chosen = drawn[shown[0]]  # a selection made without the callback (a link, a test)
     row = ids.index(chosen) if chosen in ids else None
+    if chosen is not None:
+        st.session_state[_LEFT_KEY] = None if row is not None else chosen
     st.session_state[_CHOSEN_KEY] = None if row is None else chosen
     wanted = [] if row is None else [row]
     if shown != wanted:

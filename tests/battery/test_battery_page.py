@@ -108,7 +108,12 @@ def test_a_failed_case_shows_the_broken_behaviour_and_what_was_sent(page_env):
     assert decline.label.startswith(":red-badge[Failed] **06**") and "`✓✓✓✓✗`" in decline.label
     [error] = decline.error
     assert error.value.startswith("the hold was not released on decline — step 5")
-    assert any('"/bet/decline"' in c.value or "/bet/decline" in c.value for c in decline.code)
+    # What was sent, and what came back, each with its headers and body
+    assert any(m.value.startswith(f"**Request** &nbsp; `POST {platform.url}/bet/decline`")
+               for m in decline.markdown)
+    assert any(m.value.startswith("**Response** &nbsp; `HTTP 204") for m in decline.markdown)
+    assert any(c.language == "http" and "Content-Type: application/json" in c.value
+               for c in decline.code)
 
 
 def test_an_unreachable_platform_shows_cancelled_with_the_reason(page_env):
@@ -168,23 +173,70 @@ def test_earlier_runs_load_from_the_url_and_two_runs_compare(page_env):
     assert list(changed[f"run {after}"]) == ["success"]
 
 
-def test_a_run_of_another_brand_is_not_shown(page_env):
+def test_a_run_link_opens_the_run_whichever_brand_the_sidebar_shows(page_env):
     with sandbox() as platform:
         brands.add_brand(page_env, "acme", platform.url)
         brands.add_brand(page_env, "other", platform.url)
         run_id = _test_my_integration(_open(brand="acme")).query_params["run"]
+    accounts.add_user(page_env, "otto", accounts.INTEGRATION_MANAGER, brands=["other"],
+                      password="x" * 12)
+    # Given the link opened with "All brands" in the sidebar (no brand in it)
+    app = _open(run=run_id)
+    # Then the run shows, with its brand, and a brand is asked for to run or list runs
+    assert not app.exception and not app.warning
+    assert [markup.plain(h.value) for h in app.subheader][-1] == f"Run {run_id} · acme"
+    assert f"run {run_id} by {MANAGER}" in markup.plain(_markdown(app))
+    assert "Pick one brand in the sidebar" in app.info[0].value
+    assert not [s for s in app.selectbox if s.key and s.key.startswith("it_")]
+    # With another brand in the sidebar the run shows too, said to be of its own brand
     app = _open(brand="other", run=run_id)
-    assert [markup.plain(w.value) for w in app.warning] == \
-        [f"Run {run_id} is not a run of brand other."]
+    assert not app.warning
+    assert [markup.plain(h.value) for h in app.subheader][-1] == f"Run {run_id} · acme"
+    assert any(markup.plain(c.value) == "A run of brand acme; the sidebar shows brand other."
+               for c in app.caption)
+    # A user without the run's brand finds no such run
+    app = _open("otto", run=run_id)
+    assert [markup.plain(w.value) for w in app.warning] == [
+        f"There is no run {run_id} of the brands you can see. Open one from the brand's "
+        "Pipeline history."]
+    assert f"run {run_id} by" not in _markdown(app)
 
 
-def test_without_a_brand_in_the_url_the_page_offers_the_brands(page_env):
+def test_with_all_brands_the_page_asks_for_one_in_the_sidebar(page_env):
     brands.add_brand(page_env, "acme", "http://127.0.0.1:9")
     brands.add_brand(page_env, "zeta", "http://127.0.0.1:10")
+    accounts.add_user(page_env, "zed", accounts.INTEGRATION_MANAGER, brands=["zeta"],
+                      password="x" * 12)
+    # A user of several brands picks one in the sidebar: the page has no selector of its own
     app = _open()
-    assert app.selectbox(key="it_brand").options == ["acme", "zeta"]
-    [choice] = [s for s in app.selectbox if s.key.startswith("it_url_")]
-    assert choice.options == ["http://127.0.0.1:9"]
+    assert [s.key for s in app.selectbox if s.key and s.key.startswith("it_")] == []
+    assert "Pick one brand in the sidebar" in app.info[0].value
+    app.selectbox(key="brand").select("zeta").run()
+    assert _url_choice(app).options == ["http://127.0.0.1:10"]
+    # A user of one brand gets it under "All brands"
+    app = _open("zed")
+    assert app.selectbox(key="brand").value == "All brands"
+    assert _url_choice(app).options == ["http://127.0.0.1:10"]
+    assert "**Brand:** zeta" in _markdown(app)
+
+
+def test_a_run_opened_from_the_history_has_its_brand_in_the_address(page_env):
+    with sandbox() as platform:
+        brands.add_brand(page_env, "zeta", platform.url)
+        brands.add_brand(page_env, "acme", platform.url)
+        accounts.add_user(page_env, "zed", accounts.INTEGRATION_MANAGER, brands=["zeta"],
+                          password="x" * 12)
+        # Given a user of one brand, "All brands" in the sidebar, who ran the battery
+        app = _test_my_integration(_open("zed"))
+    run_id = app.query_params["run"]
+    # When the run is opened from the Pipeline history
+    [load] = [b for b in app.button if b.key == f"it_load_{run_id}"]
+    app = load.click().run()
+    # Then the address names the run and its brand, which the sidebar now shows
+    assert not app.exception and not app.warning
+    assert dict(app.query_params) == {"run": run_id, "brand": "zeta"}
+    assert app.selectbox(key="brand").value == "zeta"
+    assert [markup.plain(h.value) for h in app.subheader][-1] == f"Run {run_id} · zeta"
 
 
 def _runs(engine) -> list[tuple[str, str, str]]:

@@ -101,13 +101,14 @@ def test_a_manager_retries_from_investigate_after_seeing_the_dry_run(demo, page,
     expect(dialog.locator("[data-testid='stDataFrame']")).to_be_visible(timeout=30_000)
     expect(dialog.locator("td", has_text="pending (due now)")).to_have_count(1)
     confirm = dialog.get_by_role("button", name="Send 1 callback(s) again")
-    expect(confirm).to_be_disabled()  # a reason is required
-    assert len(audit(engine)) == before
-    dialog.get_by_role("textbox", name="Reason").fill("platform fixed their endpoint")
-    dialog.get_by_role("textbox", name="Reason").press("Enter")
+    confirm.click()  # a reason is required: said when pressed, nothing done
     settle(page)
+    expect(dialog.get_by_text("Type a reason first")).to_be_visible(timeout=30_000)
+    assert len(audit(engine)) == before
+    # Typed, not committed with Enter: the first click on the button sends
+    dialog.get_by_role("textbox", name="Reason").fill("platform fixed their endpoint")
     shoot_drawn(page, "23-retry-confirmation")
-    confirm.click()
+    confirm.click(timeout=5_000)
     settle(page)
     expect(page.get_by_text("Done — recorded in the audit trail")).to_be_visible(
         timeout=30_000)
@@ -130,10 +131,8 @@ def test_a_manager_cancels_from_the_callback_sender(demo, page, engine):
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible(timeout=30_000)
     dialog.get_by_role("textbox", name="Reason").fill("the sportsbook voided the bet")
-    dialog.get_by_role("textbox", name="Reason").press("Enter")
-    settle(page)
     shoot_drawn(page, "25-cancel-confirmation")
-    dialog.get_by_role("button", name="Cancel 1 callback(s)").click()
+    dialog.get_by_role("button", name="Cancel 1 callback(s)").click(timeout=5_000)
     settle(page)
     row = audit(engine)[-1]
     assert (row.kind, row.actor, row.source, row.bet_id, row.callbacks) == (

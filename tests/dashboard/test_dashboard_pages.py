@@ -425,6 +425,61 @@ def test_sender_selected_group_shows_its_ids_to_copy(open_page):
     assert any(len(c) == 36 and c.count("-") == 4 for c in codes)  # the head's request_id
 
 
+def test_sender_says_when_the_selected_group_left_the_queue(open_page, scenario_db):
+    import sqlalchemy as sa
+    import streamlit as st
+
+    app = open_page("sender", group_ids="bet-5xx bet-handler")
+    row = list(app.dataframe[0].value["Group ID"]).index("bet-5xx")
+    app.session_state["sender_table"] = {"selection": {"rows": [row], "columns": [],
+                                                       "cells": []}}
+    app.run()
+    assert not app.info
+    with scenario_db.begin() as conn:  # its callbacks go out while it is selected
+        states = conn.execute(sa.text(
+            "UPDATE callbacks c SET state = 'delivered' FROM callbacks o WHERE c.id = o.id "
+            "AND c.bet_id = 'bet-5xx' AND c.state IN ('pending', 'waiting') "
+            "RETURNING c.id, o.state")).all()
+    try:
+        st.cache_data.clear()
+        app.run()  # what the 5 s refresh does
+        assert list(app.dataframe[0].value["Group ID"]) == ["bet-handler"]
+        [info] = app.info
+        assert markup.plain(info.value).startswith("Bet bet-5xx left the queue")
+        links = {link.proto.label: link.proto.query_string for link in app.get("page_link")}
+        assert links["Open it in Investigate"] == "bet=bet-5xx"
+        assert "bet-5xx" not in [c.value for c in app.code]
+        app.run()  # still said on the next refresh
+        assert markup.plain(app.info[0].value).startswith("Bet bet-5xx left the queue")
+    finally:
+        with scenario_db.begin() as conn:
+            for callback_id, state in states:
+                conn.execute(sa.text("UPDATE callbacks SET state = :state WHERE id = :id"),
+                             {"state": state, "id": callback_id})
+        st.cache_data.clear()
+
+
+def _sender_columns(app) -> list[str]:
+    return list(app.dataframe[0].proto.column_order)
+
+
+def test_sender_shows_the_brand_when_rows_may_be_of_several_brands(open_page, scenario_db):
+    from dashboard_apptest import make_user, opened
+
+    from users import store as accounts
+
+    # A user of every brand, all brands shown: Brand next to the Group ID
+    assert _sender_columns(open_page("sender"))[:2] == ["Group ID", "Brand"]
+    # One brand selected, or a user of one brand: no Brand column
+    assert "Brand" not in _sender_columns(open_page("sender", brand="alpha"))
+    make_user(scenario_db, "alpha-only", accounts.ANALYST, brands=["alpha"])
+    assert "Brand" not in _sender_columns(opened(scenario_db, "sender", "alpha-only"))
+    # A user of two brands under "All brands" sees it
+    make_user(scenario_db, "two-brands", accounts.ANALYST, brands=["alpha", "bravo"])
+    assert _sender_columns(opened(scenario_db, "sender", "two-brands"))[:2] == [
+        "Group ID", "Brand"]
+
+
 def test_bets_selected_row_offers_its_ids_and_the_way_to_its_callbacks(open_page):
     app = open_page("bets", bet="bet-handler")
     app.session_state["bets_table"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
