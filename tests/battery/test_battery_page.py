@@ -213,28 +213,29 @@ def test_with_all_brands_the_page_asks_for_one_in_the_sidebar(page_env):
     assert "Pick one brand in the sidebar" in app.info[0].value
     app.selectbox(key="brand").select("zeta").run()
     assert _url_choice(app).options == ["http://127.0.0.1:10"]
-    # A user of one brand gets it under "All brands"
+    # A user of one brand has it picked in the sidebar
     app = _open("zed")
-    assert app.selectbox(key="brand").value == "All brands"
+    assert app.selectbox(key="brand").value == "zeta"
     assert _url_choice(app).options == ["http://127.0.0.1:10"]
     assert "**Brand:** zeta" in _markdown(app)
 
 
-def test_a_run_opened_from_the_history_has_its_brand_in_the_address(page_env):
+def test_a_run_opened_from_the_history_shows_its_brand(page_env):
     with sandbox() as platform:
         brands.add_brand(page_env, "zeta", platform.url)
         brands.add_brand(page_env, "acme", platform.url)
         accounts.add_user(page_env, "zed", accounts.INTEGRATION_MANAGER, brands=["zeta"],
                           password="x" * 12)
-        # Given a user of one brand, "All brands" in the sidebar, who ran the battery
+        # Given a user of one brand (picked in the sidebar) who ran the battery
         app = _test_my_integration(_open("zed"))
     run_id = app.query_params["run"]
     # When the run is opened from the Pipeline history
     [load] = [b for b in app.button if b.key == f"it_load_{run_id}"]
     app = load.click().run()
-    # Then the address names the run and its brand, which the sidebar now shows
+    # Then the address names the run (the brand is the user's only one, the sidebar's
+    # default), and the run's heading its brand
     assert not app.exception and not app.warning
-    assert dict(app.query_params) == {"run": run_id, "brand": "zeta"}
+    assert dict(app.query_params) == {"run": run_id}
     assert app.selectbox(key="brand").value == "zeta"
     assert [markup.plain(h.value) for h in app.subheader][-1] == f"Run {run_id} · zeta"
 

@@ -138,6 +138,7 @@ def test_history_shows_code_and_response_error_without_scrolling_at_1280(corpus_
     # The grid's accessible table holds only the columns in view (it is virtualised).
     headers = tab.locator("[data-testid='stDataFrame'] [role='columnheader']")
     in_view = [headers.nth(n).inner_text().strip() for n in range(headers.count())]
-    assert in_view[:4] == ["Group ID", "Code", "Response error", "Attempt ID"], in_view
+    assert in_view[:7] == ["Group ID", "Request ID", "Destination", "Created at", "Attempts",
+                           "Response code", "Response error"], in_view
     assert "Sent at" not in in_view and "ms" not in in_view  # those are scrolled to
     shoot_1280(tab, "history-1280")
