@@ -52,31 +52,11 @@ class Archive:
 
     def history(self, brands: Mapping[int, str], params: dict, limit: int) -> list[dict]:
         """Archived attempts for Callback history: the ``history`` query's filters, order
-        (newest bet first, each bet's attempts as sent), keyset cursor and columns (see
-        ``sql/dashboard.sql``)."""
+        (newest callback first), keyset cursor and columns (see ``sql/dashboard.sql``)."""
         if not self.files["attempts"] or not brands:
             return []
         p = dict(params)
         rows = self._rows(f"""
-            WITH matching AS (
-                SELECT a.*, coalesce(a.callback_id, 0) AS callback_order,
-                       max(a.callback_created_at) OVER (PARTITION BY a.group_id)
-                           AS group_newest
-                FROM {self.source("attempts")} a
-                WHERE a.callback_created_at >= $created_from
-                  AND a.callback_created_at < $created_to
-                  AND list_contains($brand_ids, a.brand_id)
-                  AND (len($group_ids) = 0 OR list_contains($group_ids, a.group_id))
-                  AND (len($destinations) = 0 OR list_contains($destinations, a.destination))
-                  AND NOT list_contains($hidden_destinations, a.destination)
-                  AND (len($outcomes) = 0 OR list_contains($outcomes, a.outcome))
-                  AND (len($error_classes) = 0
-                       OR list_contains($error_classes, a.error_class))
-                  AND (NOT $filter_codes
-                       OR list_contains($codes, a.response_status)
-                       OR list_contains($code_classes, a.response_status // 100)
-                       OR ($no_response AND a.response_status IS NULL))
-            )
             SELECT a.id AS attempt_id, a.group_id, a.destination, a.callback_created_at,
                    a.started_at, a.attempt_no, c.attempts AS callback_attempts,
                    c.state AS callback_state,
@@ -84,23 +64,26 @@ class Archive:
                    a.response_truncated, a.response_status, a.outcome, a.error_class,
                    a.error_code, a.error_detail, a.duration_ms, a.finished_at,
                    a.next_attempt_at, c.request_id AS callback_request_id, a.brand_id,
-                   a.request_headers, a.group_newest, a.callback_order
-            FROM matching a
+                   a.request_headers, coalesce(a.callback_id, 0) AS callback_order
+            FROM {self.source("attempts")} a
             LEFT JOIN {self.source("callbacks")} c ON c.id = a.callback_id
-            WHERE $after_newest IS NULL
-               OR a.group_newest < $after_newest
-               OR (a.group_newest = $after_newest
-                   AND (a.group_id < $after_group
-                        OR (a.group_id = $after_group
-                            AND (a.callback_created_at > $after_created
-                                 OR (a.callback_created_at = $after_created
-                                     AND (a.callback_order > $after_callback
-                                          OR (a.callback_order = $after_callback
-                                              AND (a.attempt_no > $after_no
-                                                   OR (a.attempt_no = $after_no
-                                                       AND a.id > $after_id)))))))))
-            ORDER BY a.group_newest DESC, a.group_id DESC, a.callback_created_at,
-                     a.callback_order, a.attempt_no, a.id
+            WHERE a.callback_created_at >= $created_from AND a.callback_created_at < $created_to
+              AND list_contains($brand_ids, a.brand_id)
+              AND (len($group_ids) = 0 OR list_contains($group_ids, a.group_id))
+              AND (len($destinations) = 0 OR list_contains($destinations, a.destination))
+              AND NOT list_contains($hidden_destinations, a.destination)
+              AND (len($outcomes) = 0 OR list_contains($outcomes, a.outcome))
+              AND (len($error_classes) = 0 OR list_contains($error_classes, a.error_class))
+              AND (NOT $filter_codes
+                   OR list_contains($codes, a.response_status)
+                   OR list_contains($code_classes, a.response_status // 100)
+                   OR ($no_response AND a.response_status IS NULL))
+              AND ($after_created IS NULL
+                   OR a.callback_created_at < $after_created
+                   OR (a.callback_created_at = $after_created
+                       AND (a.started_at < $after_started
+                            OR (a.started_at = $after_started AND a.id < $after_id))))
+            ORDER BY a.callback_created_at DESC, a.started_at DESC, a.id DESC
             LIMIT {int(limit)}""", dict(
             created_from=p["created_from"], created_to=p["created_to"],
             brand_ids=list(brands), group_ids=_texts(p.get("group_ids")),
@@ -110,17 +93,14 @@ class Archive:
             error_classes=_texts(p.get("error_classes")),
             filter_codes=bool(p.get("filter_codes")), codes=_ints(p.get("codes")),
             code_classes=_ints(p.get("code_classes")), no_response=bool(p.get("no_response")),
-            after_newest=p.get("after_newest"), after_group=p.get("after_group"),
-            after_created=p.get("after_created"), after_callback=p.get("after_callback"),
-            after_no=p.get("after_no"),
+            after_created=p.get("after_created"), after_started=p.get("after_started"),
             after_id=None if p.get("after_id") is None else str(p["after_id"])),
             casts={"group_ids": "VARCHAR[]", "destinations": "VARCHAR[]",
                    "hidden_destinations": "VARCHAR[]", "outcomes": "VARCHAR[]",
                    "error_classes": "VARCHAR[]",
                    "codes": "INTEGER[]", "code_classes": "INTEGER[]",
-                   "brand_ids": "INTEGER[]", "after_newest": "TIMESTAMPTZ",
-                   "after_group": "VARCHAR", "after_created": "TIMESTAMPTZ",
-                   "after_callback": "BIGINT", "after_no": "INTEGER", "after_id": "VARCHAR"})
+                   "brand_ids": "INTEGER[]", "after_created": "TIMESTAMPTZ",
+                   "after_started": "TIMESTAMPTZ", "after_id": "VARCHAR"})
         for row in rows:
             row["brand"] = brands.get(row["brand_id"])
             del row["request_headers"]  # read only to mask the answer's echoes

@@ -6,8 +6,11 @@
 Creates the database ``callbacks_bench_dashboard`` on PostgreSQL at 127.0.0.1:5432 (override
 with BENCH_ADMIN_URL), fills it with ``callbacks seed-history``'s generator, then runs every query
 the pages run — as the read-only role, with the parameters the pages build — and prints the
-median and worst of several warm runs. Drops the database at the end unless --keep. Prints
-figures; asserts nothing.
+median and worst of several warm runs. Drops the database it created at the end unless --keep;
+a database queried with --reuse is always kept. Prints figures; asserts nothing.
+
+Callback history is timed as the page reads it: one keyset page, newest callback first, then
+grouped by bet within the page (dashboard.shaping.group_by_bet).
 """
 from __future__ import annotations
 
@@ -44,7 +47,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--attempts", type=int, default=1_000_000)
     parser.add_argument("--days", type=float, default=30.0)
-    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the database afterwards (always, with --reuse)")
     parser.add_argument("--database", default=NAME,
                         help="name of the bench database (default: %(default)s)")
     parser.add_argument("--reuse", action="store_true",
@@ -79,7 +83,7 @@ def main() -> int:
             run_queries(owner)
     finally:
         owner.dispose()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             with admin.connect() as conn:
                 conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)'))
         admin.dispose()

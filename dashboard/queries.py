@@ -27,21 +27,12 @@ from health import figures as health_figures
 
 from . import auth, connection, tables
 from .filters import BETS, HistoryFilter, traffic_params
-from .shaping import (
-    HISTORY_CURSOR,
-    Page,
-    decode_cursor,
-    encode_cursor,
-    history_cursor_params,
-    history_key,
-    history_order,
-)
+from .shaping import Page, decode_cursor, encode_cursor, group_by_bet
 
 PAGE_SIZE = 50
 #: What the keyset cursors of the lists hold (see shaping.decode_cursor).
 BETS_CURSOR = ("time", "text")
-#: (Callback history's is shaping.HISTORY_CURSOR, imported here: a bet, then an attempt's
-#: place in it.)
+HISTORY_CURSOR = ("time", "time", "uuid")
 #: Largest CSV export of Callback history.
 EXPORT_LIMIT = 50_000
 #: Most groups the Callback sender lists at once.
@@ -98,9 +89,16 @@ def archive() -> archive_reader.Archive:
     return archive_reader.open_archive(settings.from_env().archive_dir, held)
 
 
-def _merged_history(rows: list[dict], more: list[dict], limit: int) -> list[dict]:
+def _history_key(row: dict) -> list:
+    """An attempt's place in the ``history`` query's order (newest callback first), which its
+    keyset cursor holds."""
+    return [row["callback_created_at"], row["started_at"], row["attempt_id"]]
+
+
+def _newest_first(rows: list[dict], more: list[dict], limit: int) -> list[dict]:
     """Two history lists (each in the history order) merged, the first ``limit`` rows."""
-    return history_order(rows + more)[:limit]
+    key = lambda r: (r["callback_created_at"], r["started_at"], str(r["attempt_id"]))  # noqa: E731
+    return sorted(rows + more, key=key, reverse=True)[:limit]
 
 
 # --- bets -----------------------------------------------------------------------------------
@@ -171,11 +169,16 @@ sender = auth.cached(ttl=2)(fetch_sender)
 # --- callback history -----------------------------------------------------------------------
 
 def fetch_history(filters: HistoryFilter, cursor: str | None, limit: int = PAGE_SIZE) -> Page:
-    """One page of attempts matching the filters."""
+    """One page of attempts matching the filters, shown by bet (see shaping.group_by_bet).
+
+    The page is read and paged newest callback first (the index's order, so PostgreSQL reads
+    only the page); its rows, PostgreSQL's and the archive's merged, are then grouped by bet
+    within the page."""
     after = decode_cursor(cursor, HISTORY_CURSOR)
-    params = dict(filters.params(), **history_cursor_params(after))
+    params = dict(filters.params(), **_cursor_params(after))
     rows = _history_rows(filters, params, limit + 1)
-    return _page(rows, limit, history_key)
+    page = _page(rows, limit, _history_key)
+    return Page(group_by_bet(page.rows), page.next_cursor)
 
 
 #: :func:`fetch_history`, cached for 10 s.
@@ -183,10 +186,17 @@ history = auth.cached(ttl=10)(fetch_history)
 
 
 def history_csv(filters: HistoryFilter, columns: dict[str, str], zone) -> bytes:
-    """Every attempt matching the filters (up to EXPORT_LIMIT) as CSV, times in ``zone``."""
-    rows = _history_rows(filters, dict(filters.params(), **history_cursor_params(None)),
-                         EXPORT_LIMIT)
-    return tables.to_csv(tables.history_export(rows, columns, zone))
+    """Every attempt matching the filters (up to EXPORT_LIMIT) as CSV, times in ``zone``,
+    grouped by bet as the list shows a page — the export being one chunk: the bets in order of
+    their newest callback exported, each bet's attempts as they were sent."""
+    rows = _history_rows(filters, dict(filters.params(), **_cursor_params(None)), EXPORT_LIMIT)
+    return tables.to_csv(tables.history_export(group_by_bet(rows), columns, zone))
+
+
+def _cursor_params(after: list[str] | None) -> dict:
+    """The ``history`` query's cursor parameters for a decoded cursor (None: the first page)."""
+    return dict(zip(("after_created", "after_started", "after_id"),
+                    after if after else (None, None, None), strict=True))
 
 
 def _history_rows(filters: HistoryFilter, params: dict, limit: int) -> list[dict]:
@@ -194,7 +204,7 @@ def _history_rows(filters: HistoryFilter, params: dict, limit: int) -> list[dict
     stored = archive()
     if archive_reader.reaches(stored, filters.created_from):
         more = stored.history(visible_brands(filters.brand_id), params, limit)
-        rows = _merged_history(rows, more, limit)
+        rows = _newest_first(rows, more, limit)
     return rows
 
 

@@ -305,43 +305,26 @@ def _is_kind(value: str, kind: str) -> bool:
             datetime.fromisoformat(value)
         elif kind == "uuid":
             uuid.UUID(value)
-        elif kind == "int":
-            int(value)
     except ValueError:
         return False
     return True
 
 
-#: What Callback history's keyset cursor holds, in order (see :func:`history_key`).
-HISTORY_CURSOR = ("time", "text", "time", "int", "int", "uuid")
+def group_by_bet(rows: list[dict]) -> list[dict]:
+    """One Callback history page (read newest callback first) shown by bet: the bets in the
+    order they first appear in the page — so the bet with the newest callback first — and each
+    bet's rows as they were sent: by its callback's creation time, then queue order
+    (``callback_order``; 0 for a heartbeat, which has no callback), then attempt number.
 
-
-def history_key(row: dict) -> list:
-    """An attempt's place in Callback history: its bet's newest callback (``group_newest``) and
-    the bet, then — within the bet, as the attempts were sent — its callback's creation time
-    and queue order (``callback_order``), its attempt number and Attempt ID."""
-    return [row["group_newest"], row["group_id"], row["callback_created_at"],
-            row["callback_order"], row["attempt_no"], str(row["attempt_id"])]
-
-
-def history_cursor_params(after: list[str] | None) -> dict:
-    """The ``history`` query's cursor parameters for a decoded cursor (None: the first page)."""
-    names = ("after_newest", "after_group", "after_created", "after_callback", "after_no",
-             "after_id")
-    if after is None:
-        return dict.fromkeys(names)
-    values = dict(zip(names, after, strict=True))
-    values["after_callback"] = int(values["after_callback"])
-    values["after_no"] = int(values["after_no"])
-    return values
-
-
-def history_order(rows: list[dict]) -> list[dict]:
-    """Attempts in Callback history's order: newest bet first, each bet's attempts as they
-    were sent (merges PostgreSQL's page with the archive's)."""
-    within = sorted(rows, key=lambda r: (r["callback_created_at"], r["callback_order"],
-                                         r["attempt_no"], str(r["attempt_id"])))
-    return sorted(within, key=lambda r: (r["group_newest"], r["group_id"]), reverse=True)
+    The grouping is per page: the page (at most one page size of rows, PostgreSQL's and the
+    archive's merged) is read and paged by the ``history`` query's own key, so a bet whose
+    rows straddle a page boundary shows its part on each page."""
+    first = {}
+    for place, row in enumerate(rows):
+        first.setdefault(row["group_id"], place)
+    return sorted(rows, key=lambda r: (first[r["group_id"]], r["callback_created_at"],
+                                       r["callback_order"], r["attempt_no"], r["started_at"],
+                                       str(r["attempt_id"])))
 
 
 @dataclass

@@ -76,60 +76,50 @@ WHERE state IN ('waiting', 'pending', 'in_flight')
   AND (CAST(:brand_id AS integer) IS NULL OR brand_id = :brand_id);
 
 -- name: history
--- One row per attempt, newest bet first (by its newest callback among the matching attempts);
--- within a bet, its attempts as they were sent: callback creation order (then queue order),
--- then attempt number. :hidden_destinations are left out (heartbeats, unless asked for: a
--- heartbeat has no callback, its group is the player session and its "created at" the time
--- the session was opened).
+-- One row per attempt, newest callback first; within a callback, its latest attempt first.
+-- The page is read with the index and LIMIT; the dashboard then shows each page grouped by
+-- bet (dashboard.shaping.group_by_bet), which callback_order (queue order) serves.
+-- :hidden_destinations are left out (heartbeats, unless asked for: a heartbeat has no callback,
+-- its group is the player session and its "created at" the time the session was opened).
 -- An attempt starts after its callback was created, so the window on callback_created_at also
 -- bounds started_at (with an hour of slack for clock skew), which prunes older partitions.
 -- The sort key is set when the row is written, before the request goes out: an attempt still
 -- sending (no finished_at, duration_ms or response yet) sorts and pages like any other. The
--- keyset cursor holds the whole key (group_newest, group_id, callback_created_at,
--- callback_order, attempt_no, id); the archive's twin is archive.reader.Archive.history.
-WITH matching AS (
-    SELECT a.*, coalesce(a.callback_id, 0) AS callback_order,
-           max(a.callback_created_at) OVER (PARTITION BY a.group_id) AS group_newest
-    FROM attempts a
-    WHERE a.callback_created_at >= :created_from AND a.callback_created_at < :created_to
-      AND a.started_at >= CAST(:created_from AS timestamptz) - interval '1 hour'
-      AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
-      AND (cardinality(CAST(:group_ids AS text[])) = 0
-           OR a.group_id = ANY (CAST(:group_ids AS text[])))
-      AND (cardinality(CAST(:destinations AS text[])) = 0
-           OR a.destination = ANY (CAST(:destinations AS text[])))
-      AND a.destination <> ALL (CAST(:hidden_destinations AS text[]))
-      AND (cardinality(CAST(:outcomes AS text[])) = 0
-           OR a.outcome = ANY (CAST(:outcomes AS text[])))
-      AND (cardinality(CAST(:error_classes AS text[])) = 0
-           OR a.error_class = ANY (CAST(:error_classes AS text[])))
-      AND (NOT CAST(:problems_only AS boolean) OR a.outcome <> 'delivered')
-      AND (NOT CAST(:filter_codes AS boolean)
-           OR a.response_status = ANY (CAST(:codes AS integer[]))
-           OR a.response_status / 100 = ANY (CAST(:code_classes AS integer[]))
-           OR (CAST(:no_response AS boolean) AND a.response_status IS NULL))
-)
+-- keyset cursor holds the whole key (callback_created_at, started_at, id); the archive's twin
+-- is archive.reader.Archive.history.
 SELECT a.id AS attempt_id, a.group_id, a.destination, a.callback_created_at, a.started_at,
        a.attempt_no, c.attempts AS callback_attempts, c.state AS callback_state,
        left(a.response_body, 2000) AS response_data, a.response_truncated, a.response_status,
        a.outcome, a.error_class, a.error_code, a.error_detail, a.duration_ms, a.finished_at,
        a.next_attempt_at, c.request_id AS callback_request_id, br.name AS brand,
        'manual retry by ' || act.actor || ': ' || act.reason AS manual_note,
-       a.group_newest, a.callback_order
-FROM matching a
+       coalesce(a.callback_id, 0) AS callback_order
+FROM attempts a
 LEFT JOIN callbacks c ON c.id = a.callback_id
 JOIN brands br ON br.id = a.brand_id
 LEFT JOIN actions act ON act.id = a.action_id
-WHERE CAST(:after_newest AS timestamptz) IS NULL
-   OR a.group_newest < CAST(:after_newest AS timestamptz)
-   OR (a.group_newest = CAST(:after_newest AS timestamptz)
-       AND (a.group_id < CAST(:after_group AS text)
-            OR (a.group_id = CAST(:after_group AS text)
-                AND (a.callback_created_at, a.callback_order, a.attempt_no, a.id)
-                    > (CAST(:after_created AS timestamptz), CAST(:after_callback AS bigint),
-                       CAST(:after_no AS integer), CAST(:after_id AS uuid)))))
-ORDER BY a.group_newest DESC, a.group_id DESC, a.callback_created_at, a.callback_order,
-         a.attempt_no, a.id
+WHERE a.callback_created_at >= :created_from AND a.callback_created_at < :created_to
+  AND a.started_at >= CAST(:created_from AS timestamptz) - interval '1 hour'
+  AND (CAST(:brand_id AS integer) IS NULL OR a.brand_id = :brand_id)
+  AND (cardinality(CAST(:group_ids AS text[])) = 0
+       OR a.group_id = ANY (CAST(:group_ids AS text[])))
+  AND (cardinality(CAST(:destinations AS text[])) = 0
+       OR a.destination = ANY (CAST(:destinations AS text[])))
+  AND a.destination <> ALL (CAST(:hidden_destinations AS text[]))
+  AND (cardinality(CAST(:outcomes AS text[])) = 0
+       OR a.outcome = ANY (CAST(:outcomes AS text[])))
+  AND (cardinality(CAST(:error_classes AS text[])) = 0
+       OR a.error_class = ANY (CAST(:error_classes AS text[])))
+  AND (NOT CAST(:problems_only AS boolean) OR a.outcome <> 'delivered')
+  AND (NOT CAST(:filter_codes AS boolean)
+       OR a.response_status = ANY (CAST(:codes AS integer[]))
+       OR a.response_status / 100 = ANY (CAST(:code_classes AS integer[]))
+       OR (CAST(:no_response AS boolean) AND a.response_status IS NULL))
+  AND (CAST(:after_created AS timestamptz) IS NULL
+       OR (a.callback_created_at, a.started_at, a.id)
+          < (CAST(:after_created AS timestamptz), CAST(:after_started AS timestamptz),
+             CAST(:after_id AS uuid)))
+ORDER BY a.callback_created_at DESC, a.started_at DESC, a.id DESC
 LIMIT :limit;
 
 -- name: attempt_detail

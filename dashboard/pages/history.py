@@ -46,9 +46,9 @@ def render() -> None:
     scope = components.scope()
     components.page_header(
         "Callback history",
-        "Every HTTP request we sent: newest bet first, each bet's requests in the order they "
-        "were sent. Select a row to expand it: the payload sent, the request headers and the "
-        "full response.")
+        "Every HTTP request we sent, newest first and grouped by bet on each page: each "
+        "bet's requests in the order they were sent. Select a row to expand it: the payload "
+        "sent, the request headers and the full response.")
     table_col, filter_col = st.columns([6, 1], gap="small")
     with filter_col:
         filters = _filters(scope)

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from archive.export import archive
 from dashboard import auth, connection, queries
 from dashboard.filters import EPOCH, HistoryFilter
+from dashboard.shaping import group_by_bet
 from delivery import brands as delivery_brands
 from users import store as accounts
 
@@ -75,12 +76,20 @@ def test_history_spans_postgresql_and_the_archive(reader, engine):
     # Given attempts of two years ago (archived) and of today (in PostgreSQL)
     page = queries.fetch_history(everything(), None, limit=50)
     groups = [r["group_id"] for r in page.rows]
-    # Then one list holds both, newest callback first
+    # Then one list holds both: the bet with the newest callback first, each bet's attempts
+    # together and as they were sent
     assert set(groups) == {"new-north-1", "new-south-1", "old-north-1", "old-north-refused",
                            "old-south-1", "old-south-refused"}
     assert len(page.rows) == 10
-    created = [r["callback_created_at"] for r in page.rows]
-    assert created == sorted(created, reverse=True)
+    bets = list(dict.fromkeys(groups))
+    assert groups == [g for g in bets for _ in range(groups.count(g))]
+    newest = [max(r["callback_created_at"] for r in page.rows if r["group_id"] == g)
+              for g in bets]
+    assert newest == sorted(newest, reverse=True)
+    for bet in bets:
+        sent = [(r["callback_created_at"], r["callback_order"], r["attempt_no"])
+                for r in page.rows if r["group_id"] == bet]
+        assert sent == sorted(sent), bet
     old = [r for r in page.rows if r["group_id"] == "old-north-refused"]
     assert [(r["response_status"], r["outcome"], r["brand"]) for r in old] == [
         (400, "rejected", "north")]
@@ -91,6 +100,7 @@ def test_history_pages_through_both_stores_without_gaps_or_repeats(reader, engin
     seen, cursor = [], None
     for _ in range(10):
         page = queries.fetch_history(everything(), cursor, limit=3)
+        assert page.rows == group_by_bet(page.rows)  # each page shown by bet
         seen += [r["attempt_id"] for r in page.rows]
         cursor = page.next_cursor
         if cursor is None:

@@ -13,7 +13,7 @@ from scopes import key_of, set_scope
 
 from dashboard import connection, queries
 from dashboard.filters import EPOCH, CodeFilter, HistoryFilter
-from dashboard.shaping import history_order
+from dashboard.shaping import group_by_bet
 from delivery import database, migrate
 
 
@@ -100,19 +100,21 @@ def test_history_pages_cover_every_attempt_once_in_order(scenario_db, reader_env
     with scenario_db.connect() as conn:
         total = conn.execute(sa.text("SELECT count(*) FROM attempts")).scalar_one()
     filters = HistoryFilter(EPOCH, EPOCH.replace(year=2100), codes=CodeFilter())
-    seen, cursor = [], None
+    pages, cursor = [], None
     while True:
         page = queries.history(filters, cursor, limit=3)
-        seen += page.rows
+        pages.append(page.rows)
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
+    seen = [r for rows in pages for r in rows]
     assert len(seen) == total == len({r["attempt_id"] for r in seen})
-    # newest bet first, each bet's attempts as they were sent
-    assert [r["attempt_id"] for r in seen] == [r["attempt_id"] for r in history_order(seen)]
-    groups = [r["group_id"] for r in seen]
-    assert len(set(groups)) == len([g for i, g in enumerate(groups)
-                                            if i == 0 or groups[i - 1] != g])
+    # The pages are read newest callback first (the index's order), each shown by bet
+    newest_first = sorted(seen, key=lambda r: (r["callback_created_at"], r["started_at"],
+                                               str(r["attempt_id"])), reverse=True)
+    assert [[r["attempt_id"] for r in rows] for rows in pages] == [
+        [r["attempt_id"] for r in group_by_bet(newest_first[at:at + 3])]
+        for at in range(0, total, 3)]
 
 
 def test_bets_pages_cover_every_bet_once(scenario_db, reader_env):

@@ -123,12 +123,14 @@ def test_history_filters(open_page, params, expected):
     assert sorted(app.dataframe[0].value["Response code"]) == [str(c) for c in expected]
 
 
-def test_history_lists_newest_bet_first_and_each_bets_requests_as_sent(open_page):
+def test_history_page_is_grouped_by_bet_and_each_bets_requests_read_as_sent(open_page):
     # Given bet-delivered (place, accept, settle) and, queued after it, bet-5xx (place
-    # delivered, settle answered 503 and waiting for its retry, unsettle queued behind)
+    # delivered, settle answered 503 and waiting for its retry, unsettle queued behind) — read
+    # newest callback first, bet-5xx's settle before its place
     app = open_page("history", group_ids="bet-delivered bet-5xx", window="Any time")
     table = app.dataframe[0].value
-    # Then the newer bet comes first, and each bet's requests read in the order they were sent
+    # Then the page shows the bet with the newest callback first, and each bet's requests in
+    # the order they were sent: bet-5xx's place, then its settle
     assert list(zip(table["Group ID"], table["Destination"], table["Response code"],
                     strict=True)) == [
         ("bet-5xx", "/bet/place", "204"), ("bet-5xx", "/bet/settle", "503"),

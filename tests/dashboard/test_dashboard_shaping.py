@@ -298,3 +298,87 @@ def test_codes_take_ascii_digits_only():
         filters.parse_codes("5²²")
     with pytest.raises(FilterError):
         filters.parse_codes("٤٠٤")
+
+
+def history_row(group: str, attempt_id: str, created: datetime, callback: int, no: int,
+                started: datetime) -> dict:
+    """An attempt as the ``history`` query returns it (the fields the grouping reads)."""
+    return {"group_id": group, "attempt_id": attempt_id, "callback_created_at": created,
+            "callback_order": callback, "attempt_no": no, "started_at": started}
+
+
+def ids(rows: list[dict]) -> list[str]:
+    return [r["attempt_id"] for r in rows]
+
+
+def newest_callback_first(rows: list[dict]) -> list[dict]:
+    """The ``history`` query's own order, which a page is read and paged in."""
+    return sorted(rows, key=lambda r: (r["callback_created_at"], r["started_at"],
+                                       r["attempt_id"]), reverse=True)
+
+
+def test_a_page_shows_two_interleaved_bets_each_as_sent():
+    t = NOW - timedelta(hours=1)
+    # bet-a placed (callback 1), then bet-b placed (3), bet-a settled (2: answered 503, then
+    # retried), bet-b settled (4) — the query reads them newest callback first, interleaved
+    page = newest_callback_first([
+        history_row("bet-a", "a-place", t, 1, 1, t),
+        history_row("bet-b", "b-place", t + timedelta(minutes=1), 3, 1, t + timedelta(minutes=1)),
+        history_row("bet-a", "a-settle-1", t + timedelta(minutes=2), 2, 1,
+                    t + timedelta(minutes=2)),
+        history_row("bet-a", "a-settle-2", t + timedelta(minutes=2), 2, 2,
+                    t + timedelta(minutes=5)),
+        history_row("bet-b", "b-settle", t + timedelta(minutes=3), 4, 1,
+                    t + timedelta(minutes=3))])
+    assert ids(page) == ["b-settle", "a-settle-2", "a-settle-1", "b-place", "a-place"]
+    # Then the bet with the newest callback comes first, and each bet's requests read as sent
+    assert ids(shaping.group_by_bet(page)) == [
+        "b-place", "b-settle", "a-place", "a-settle-1", "a-settle-2"]
+
+
+def test_callbacks_created_together_keep_their_queue_order():
+    t = NOW - timedelta(minutes=10)
+    page = [history_row("bet-1", "cashout", t, 8, 1, t + timedelta(seconds=2)),
+            history_row("bet-1", "place", t, 7, 1, t + timedelta(seconds=1))]
+    assert ids(shaping.group_by_bet(page)) == ["place", "cashout"]
+
+
+def test_a_sessions_heartbeats_read_oldest_first():
+    # a heartbeat has no callback (queue order 0); its "created at" is the session's opening
+    opened = NOW - timedelta(minutes=30)
+    beats = [history_row("session-9", f"hb-{n}", opened, 0, n, opened + timedelta(minutes=n))
+             for n in (1, 2, 3)]
+    bet = history_row("bet-1", "place", opened - timedelta(minutes=1), 5, 1, opened)
+    page = newest_callback_first([*beats, bet])
+    assert ids(page) == ["hb-3", "hb-2", "hb-1", "place"]
+    assert ids(shaping.group_by_bet(page)) == ["hb-1", "hb-2", "hb-3", "place"]
+
+
+def test_archived_rows_merged_into_the_page_are_grouped_with_their_bet():
+    # bet-old's place is archived (last month), its settle still in PostgreSQL; the merged page
+    # is newest callback first
+    now, old = NOW, NOW - timedelta(days=40)
+    stored = [history_row("bet-new", "new-place", now - timedelta(minutes=2), 90, 1,
+                          now - timedelta(minutes=2)),
+              history_row("bet-old", "old-settle", now - timedelta(minutes=1), 80, 1,
+                          now - timedelta(minutes=1))]
+    archived = [history_row("bet-old", "old-place", old, 3, 1, old),
+                history_row("bet-gone", "gone-place", old - timedelta(days=1), 2, 1,
+                            old - timedelta(days=1))]
+    page = newest_callback_first(stored + archived)
+    assert ids(shaping.group_by_bet(page)) == ["old-place", "old-settle", "new-place",
+                                               "gone-place"]
+
+
+def test_the_grouping_is_per_page_a_bet_across_two_pages_shows_its_part_on_each():
+    t = NOW - timedelta(hours=2)
+    rows = newest_callback_first([
+        history_row("bet-a", "a-place", t, 1, 1, t),
+        history_row("bet-b", "b-place", t + timedelta(minutes=1), 2, 1, t + timedelta(minutes=1)),
+        history_row("bet-a", "a-settle", t + timedelta(minutes=2), 3, 1,
+                    t + timedelta(minutes=2))])
+    first, second = rows[:2], rows[2:]
+    assert ids(shaping.group_by_bet(first)) == ["a-settle", "b-place"]
+    assert ids(shaping.group_by_bet(second)) == ["a-place"]
+    assert shaping.group_by_bet([]) == []
+    assert ids(first) == ["a-settle", "b-place"]  # the page given is left as it was

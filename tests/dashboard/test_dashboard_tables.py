@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from dashboard import charts, shaping, tables
+from dashboard import charts, tables
 from demo import synthetic
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -78,31 +78,14 @@ def test_history_table_says_why_an_attempt_has_no_response_code(error_class, sho
     assert "null" not in set(frame.iloc[0].astype(str))
 
 
-def history_row(group: str, newest: datetime, created: datetime, callback: int, no: int,
-                attempt_id: str) -> dict:
-    return attempt_row(group_id=group, group_newest=newest, callback_created_at=created,
-                       callback_order=callback, attempt_no=no, attempt_id=attempt_id)
-
-
-def test_history_order_is_newest_bet_first_and_each_bets_attempts_as_sent():
-    early, late = NOW - timedelta(minutes=5), NOW
-    # bet-a: place (callback 1) retried once, then settle (callback 2) created later;
-    # bet-b: older, one place
-    rows = [history_row("bet-b", early - timedelta(hours=1), early - timedelta(hours=1), 7, 1,
-                        "b1"),
-            history_row("bet-a", late, late, 2, 1, "a-settle"),
-            history_row("bet-a", late, early, 1, 2, "a-place-2"),
-            history_row("bet-a", late, early, 1, 1, "a-place-1")]
-    ordered = shaping.history_order(rows)
-    assert [r["attempt_id"] for r in ordered] == ["a-place-1", "a-place-2", "a-settle", "b1"]
-    ordered[1] = dict(ordered[1], attempt_id="7f1c3a52-0000-4000-8000-000000000002")
-    # a row's cursor holds its whole place: bet, then callback and attempt within it
-    token = shaping.encode_cursor(shaping.history_key(ordered[1]))
-    after = shaping.decode_cursor(token, shaping.HISTORY_CURSOR)
-    params = shaping.history_cursor_params(after)
-    assert (params["after_group"], params["after_callback"], params["after_no"],
-            params["after_id"]) == ("bet-a", 1, 2, "7f1c3a52-0000-4000-8000-000000000002")
-    assert shaping.history_cursor_params(None)["after_newest"] is None
+def test_history_table_keeps_the_order_it_is_given():
+    # the page's order (grouped by bet, see shaping.group_by_bet) is decided before the table
+    rows = [attempt_row(group_id="bet-b", attempt_id="b1"),
+            attempt_row(group_id="bet-a", attempt_id="a1"),
+            attempt_row(group_id="bet-a", attempt_id="a2", callback_created_at=NOW
+                        - timedelta(minutes=1))]
+    frame = tables.history_table(rows, UTC)
+    assert list(frame["Attempt ID"]) == ["b1", "a1", "a2"]
 
 
 def test_history_export_leaves_what_was_not_measured_empty():
