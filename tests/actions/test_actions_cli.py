@@ -518,16 +518,22 @@ def test_the_operator_role_can_act_and_nothing_more(clean_db, database_url):
 
 # --- the Integration Test's bets ------------------------------------------------------------
 
+def _producer_bet_and_probe_exhausted(engine, platform) -> None:
+    """A producer's bet and the Integration Test's balance probe of brand acme, both
+    exhausted."""
+    brands.add_brand(engine, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
+    producer = enqueue(engine, "acme", "bet-1", FLOW[:2])
+    probe = [q.request_id for q in store.enqueue(
+        engine, "acme", [parse_callback(item("it00-balance", d)) for d in FLOW[:2]],
+        origin="integration_test")]
+    exhaust(engine, {"bet-1": producer, "it00-balance": probe})
+
+
 def test_recover_leaves_integration_test_bets_alone_unless_asked(clean_db, database_url):
     switch = Switch(down=True)
     with Receiver(switch) as platform:
         # Given a producer's bet and the Integration Test's balance probe, both exhausted
-        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
-        producer = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
-        probe = [q.request_id for q in store.enqueue(
-            clean_db, "acme", [parse_callback(item("it00-balance", d)) for d in FLOW[:2]],
-            origin="integration_test")]
-        exhaust(clean_db, {"bet-1": producer, "it00-balance": probe})
+        _producer_bet_and_probe_exhausted(clean_db, platform)
         switch.down = False
         # When the integration manager looks first, then recovers
         preview = callbacks(database_url, "recover", "--brand", "acme", "--since", "1h",
@@ -558,12 +564,7 @@ def test_recover_leaves_integration_test_bets_alone_unless_asked(clean_db, datab
 def test_recover_with_include_integration_test_sends_both(clean_db, database_url):
     switch = Switch(down=True)
     with Receiver(switch) as platform:
-        brands.add_brand(clean_db, "acme", platform.url, retry_schedule_s=(0,), timeout_s=2)
-        producer = enqueue(clean_db, "acme", "bet-1", FLOW[:2])
-        probe = [q.request_id for q in store.enqueue(
-            clean_db, "acme", [parse_callback(item("it00-balance", d)) for d in FLOW[:2]],
-            origin="integration_test")]
-        exhaust(clean_db, {"bet-1": producer, "it00-balance": probe})
+        _producer_bet_and_probe_exhausted(clean_db, platform)
         args = ("recover", "--brand", "acme", "--since", "1h", "--reason", "outage",
                 "--include-integration-test", "--json")
         preview = callbacks(database_url, *args, "--dry-run")
