@@ -166,12 +166,14 @@ def history_table(rows: list[dict], zone) -> pd.DataFrame:
 
 
 def evidence_table(attempts: list[dict], zone) -> pd.DataFrame:
-    """The investigator's attempts, oldest first."""
+    """The investigator's attempts, oldest first; an attempt without an HTTP answer says why
+    in its Response code (``— (timeout)``)."""
     return pd.DataFrame([{
         "Sent at": format_time(a["started_at"], zone),
         "Destination": a["destination"],
         "Attempt": a["attempt_no"],
-        "Response code": a["response_status"],
+        "Response code": response_code_label(a["response_status"], a["outcome"],
+                                             a["error_class"]),
         "Answer": answer_class(a["response_status"], a["outcome"], a["error_class"]),
         "Outcome": a["outcome"],
         "Response error": response_error(a["error_class"], a["error_code"], a["error_detail"],
@@ -191,7 +193,8 @@ def heartbeats_table(attempts: list[dict], zone) -> pd.DataFrame:
         "Sent at": format_time(a["started_at"], zone),
         "#": a["attempt_no"],
         "Outcome": a["outcome"],
-        "Response code": a["response_status"],
+        "Response code": response_code_label(a["response_status"], a["outcome"],
+                                             a["error_class"]),
         "Response error": response_error(a["error_class"], a["error_code"], a["error_detail"],
                                          a["outcome"]),
         "Attempt ID": a["attempt_id"],

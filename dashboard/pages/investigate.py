@@ -138,7 +138,7 @@ def _evidence(verdict: verdicts.Verdict, found: dict, scope) -> None:
     if evidence:
         st.markdown("**Evidence** — the attempts behind the verdict")
         st.dataframe(tables.evidence_table(evidence, scope.zone), hide_index=True,
-                     placeholder="null")
+                     placeholder="")
     if found["callbacks"]:
         st.markdown("**Callbacks of this bet**, in the order they are delivered")
         st.dataframe(tables.callbacks_table(found["callbacks"], scope.zone), hide_index=True,
@@ -147,7 +147,7 @@ def _evidence(verdict: verdicts.Verdict, found: dict, scope) -> None:
     if others:
         with st.expander(f"Other attempts of this bet ({len(others)})"):
             st.dataframe(tables.evidence_table(others, scope.zone), hide_index=True,
-                         placeholder="null")
+                         placeholder="")
 
 
 def _actions_taken(bet_id: str, scope) -> None:

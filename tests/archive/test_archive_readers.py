@@ -152,7 +152,7 @@ def test_investigate_page_explains_an_archived_bet(reader, engine):
     assert "Bet ID: old-north-refused" in summary
     assert "not_enough_balance" in page
     evidence = app.dataframe[0].value
-    assert list(evidence["Response code"]) == [400]
+    assert list(evidence["Response code"]) == ["400"]
     assert f"{OLD:%Y-%m-%d}" in " ".join(evidence["Sent at"])
 
 

@@ -284,7 +284,7 @@ def test_investigate_points_to_the_brand_that_owns_the_bet(open_page):
 def test_investigate_evidence_lists_the_failed_attempts(open_page):
     app = open_page("investigate", bet="bet-gaveup")
     evidence = app.dataframe[0].value
-    assert list(evidence["Response code"]) == [500]
+    assert list(evidence["Response code"]) == ["500"]
     assert list(evidence["Outcome"]) == ["exhausted"]
 
 

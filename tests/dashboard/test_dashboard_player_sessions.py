@@ -74,7 +74,7 @@ def test_ended_by_platform_names_the_heartbeat_the_platform_refused(open_page, s
     table = app.dataframe[0].value  # newest first
     assert list(table["Attempt ID"]) == [str(refused["id"]), str(delivered["id"])]
     assert list(table["Outcome"]) == ["rejected", "delivered"]
-    assert list(table["Response code"]) == [400, 204]
+    assert list(table["Response code"]) == ["400", "204"]
     assert len(app.get("vega_lite_chart")) == 1  # the heartbeat timeline
 
 

@@ -112,12 +112,15 @@ def test_evidence_table_classes_attempts_without_an_answer():
              "response_status": None, "outcome": outcome, "error_class": error_class,
              "error_code": None, "error_detail": None, "response_body": None,
              "attempt_id": f"r-{n}"}
-            for n, outcome, error_class in ((1, "unknown", "unknown"), (2, "sending", None))]
+            for n, outcome, error_class in ((1, "unknown", "unknown"), (2, "sending", None),
+                                            (3, "failed", "timeout"))]
     frame = tables.evidence_table(rows, UTC)
-    assert list(frame["Answer"]) == ["unknown", "sending"]
-    assert list(frame["Response error"]) == [
+    assert list(frame["Answer"])[:2] == ["unknown", "sending"]
+    assert list(frame["Response error"])[:2] == [
         "outcome unknown: the worker stopped before recording the answer",
         "sending… (no answer recorded yet)"]
+    # the investigator writes why there is no code, as Callback history does
+    assert list(frame["Response code"]) == ["— (not recorded)", "— (sending)", "— (timeout)"]
 
 
 def test_bets_table_labels():
