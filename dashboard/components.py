@@ -27,6 +27,7 @@ from .filters import (
     parse_group_ids,
     window_bounds,
     window_param_note,
+    zone_param_note,
 )
 from .shaping import decode_cursor
 
@@ -61,11 +62,14 @@ def sidebar_scope() -> Scope:
     note = brand_param_note(st.query_params.get("brand"), names)
     if note:
         warn(note)
+    browser = st.context.timezone or "UTC"
+    zones = [BROWSER_ZONE, "UTC"] + sorted(zoneinfo.available_timezones() - {"UTC"})
+    note = zone_param_note(st.query_params.get("tz"), zones, f"the browser's ({browser})")
+    if note:
+        warn(note)
     with st.sidebar:
         chosen = st.selectbox("Brand", names, key="brand", bind="query-params",
                               help="Every page shows this brand only.")
-        browser = st.context.timezone or "UTC"
-        zones = [BROWSER_ZONE, "UTC"] + sorted(zoneinfo.available_timezones() - {"UTC"})
         picked = st.selectbox("Time zone", zones, key="tz", bind="query-params",
                               format_func=lambda z: f"Browser ({browser})"
                               if z == BROWSER_ZONE else z,

@@ -195,6 +195,14 @@ def window_param_note(asked: str | None, presets: Sequence[str], default: str) -
             f"{default}.")
 
 
+def zone_param_note(asked: str | None, zones: Sequence[str], default: str) -> str | None:
+    """Why a linked ``?tz=`` is not applied (None when it is, or when there is none)."""
+    if asked is None or asked in zones:
+        return None
+    return (f"Time zone {_quoted(asked)} is not a time zone name such as Europe/Malta or "
+            f"UTC — showing {default}.")
+
+
 def _quoted(value: str) -> str:
     cut = value if len(value) <= QUOTED_CHARS else value[:QUOTED_CHARS - 1] + "…"
     return f"'{cut}'"

@@ -102,10 +102,10 @@ def test_corpus_in_the_link_stays_text(open_corpus_page, page):
 
 
 @pytest.mark.parametrize("value", CORPUS)
-def test_corpus_as_a_linked_brand_or_window_stays_text(open_corpus_page, value):
-    # Neither is a brand or a window: the page says so, quoting the value as text
-    app = open_corpus_page("history", brand=value, window=value)
-    assert len(app.warning) == 2
+def test_corpus_as_a_linked_brand_window_or_zone_stays_text(open_corpus_page, value):
+    # None is a brand, a window or a time zone: the page says so, quoting the value as text
+    app = open_corpus_page("history", brand=value, window=value, tz=value)
+    assert len(app.warning) == 3
     assert_text_stays_text(app)
 
 

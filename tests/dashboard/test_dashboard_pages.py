@@ -50,6 +50,9 @@ def test_bets_filters_come_from_the_link(open_page, params, expected):
                                            "Last 24 h."),
     ("bets", {"brand": "nope"},
      "Brand 'nope' is not one of your brands — showing all your brands."),
+    ("history", {"tz": "Mars/Olympus"},
+     "Time zone 'Mars/Olympus' is not a time zone name such as Europe/Malta or UTC — showing "
+     "the browser's (UTC)."),
 ])
 def test_a_linked_brand_or_window_that_cannot_be_shown_is_said_so(open_page, page, params,
                                                                    note):

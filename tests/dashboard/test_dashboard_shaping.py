@@ -89,6 +89,15 @@ def test_a_linked_window_that_is_not_a_preset_is_said_so():
         "Window '3y' is not one of: Last hour, Last 24 h, Custom — showing Last 24 h.")
 
 
+def test_a_linked_time_zone_that_is_not_one_is_said_so():
+    zones = ("Browser", "UTC", "Europe/Malta")
+    assert filters.zone_param_note(None, zones, "UTC") is None
+    assert filters.zone_param_note("Europe/Malta", zones, "UTC") is None
+    assert filters.zone_param_note("<b>x</b>", zones, "UTC") == (
+        "Time zone '<b>x</b>' is not a time zone name such as Europe/Malta or UTC — showing "
+        "UTC.")
+
+
 def test_custom_window_is_converted_to_utc_and_checked():
     kyiv = ZoneInfo("Europe/Kyiv")
     start, end = filters.window_bounds("Custom", NOW, datetime(2026, 11, 1, 10, tzinfo=kyiv),
