@@ -9,7 +9,8 @@ Routes::
     GET  /_sandbox/players/{token}     one player's wallet
     GET  /_sandbox/bets/{bet_id}       what the platform knows of one bet
     GET  /_sandbox/ledger.csv          the journal of balance movements as a ledger CSV
-    GET  /ledger.csv                   the same (``?player_id=`` keeps one player's rows)
+    GET  /ledger.csv                   the same (``?player_id=`` keeps one player's rows);
+                                       also at {base_path}/ledger.csv
 
 The ``/_sandbox/`` routes and ``/ledger.csv`` never carry faults and do not move under
 ``base_path``.
@@ -175,6 +176,9 @@ def create_app(platform: Platform, config: SandboxConfig, *, rng: random.Random 
         Route(f"{ADMIN_PREFIX}/bets/{{bet_id}}", bet, methods=["GET"]),
         Route(f"{ADMIN_PREFIX}/ledger.csv", ledger, methods=["GET"]),
         Route("/ledger.csv", ledger, methods=["GET"]),
+        # also beside the callbacks, for whoever holds only the brand's URL
+        *([Route(f"{config.base_path}/ledger.csv", ledger, methods=["GET"])]
+          if config.base_path else []),
         Route("/", home, methods=["GET"]),
     ]
     app = Starlette(routes=routes)

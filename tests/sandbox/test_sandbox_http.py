@@ -216,7 +216,7 @@ def test_ledger_csv_has_one_row_per_movement_and_filters_by_player(client, sandb
     assert [r for r in everyone if r["player_id"] == token] == rows
 
 
-def test_ledger_csv_uses_the_currency_setting_and_stays_at_the_root():
+def test_ledger_csv_uses_the_currency_setting_and_is_also_beside_the_callbacks():
     with serve_in_thread(SandboxConfig(currency="USDT", base_path="/api")) as handle:
         handle.platform.add_player("tok", "10")
         with SandboxClient.for_handle(handle) as client:
@@ -224,5 +224,8 @@ def test_ledger_csv_uses_the_currency_setting_and_stays_at_the_root():
         _, rows = ledger_rows(f"{handle.root_url}/ledger.csv")
         assert [(r["bet_id"], r["amount"], r["currency"]) for r in rows] == [
             ("b-usdt", "-1.00", "USDT")]
-        assert httpx.get(f"{handle.url}/ledger.csv").status_code == 404
+        # the brand's URL (base path included) finds it too
+        beside = httpx.get(f"{handle.url}/ledger.csv")
+        assert beside.status_code == 200 and beside.text == httpx.get(
+            f"{handle.root_url}/ledger.csv").text
         assert "USDT" in httpx.get(f"{handle.admin_url}/").text
