@@ -238,10 +238,9 @@ def _judged(db: duckdb.DuckDBPyConnection, info: ledger_file.LedgerInfo, scope: 
                 callbacks.append(Ours(seq, request_id, destination, state, _money(amount),
                                       _orders(destination, orders),
                                       _money(stake) or Decimal(0), _code(code), late))
-                player = player or player_id
             else:
                 booked.append(Booked(_money(amount), request_id, code))
-                player = player or player_id
+            player = player or player_id
     if bet_id is not None:
         yield _judge(bet_id, callbacks, booked, info, scope), player
 
